@@ -1,0 +1,64 @@
+# vbp-agent: the two commands a new machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ODBC_PKGS := unixodbc odbc-postgresql odbc-mariadb libsqliteodbc
+STAMP := $(VENV)/.installed
+
+.PHONY: setup odbc venv test demo bench bench-ingest bench-detect bench-evaluate bench-platform soak services install clean
+
+setup: odbc $(STAMP)
+
+# Debian ODBC driver manager and drivers, installed only when odbcinst does not list them.
+odbc:
+	@need=0; \
+	if ! command -v odbcinst >/dev/null 2>&1; then need=1; else \
+	  drivers="$$(odbcinst -q -d 2>/dev/null)"; \
+	  for d in PostgreSQL MariaDB SQLite3; do echo "$$drivers" | grep -qi "$$d" || need=1; done; \
+	fi; \
+	if [ $$need = 1 ]; then \
+	  echo "installing ODBC packages: $(ODBC_PKGS)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root (or install $(ODBC_PKGS) yourself)" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(ODBC_PKGS) >/dev/null; \
+	fi
+
+# The virtualenv, reinstalled only when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+# PostgreSQL and MariaDB for the integration tests, started when they are down.
+services:
+	@bash scripts/ensure-services.sh
+
+test: setup services
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: setup
+	$(BIN)/vbp-agent demo
+
+bench: bench-ingest bench-detect bench-evaluate bench-platform
+
+bench-ingest: setup services
+	$(BIN)/python bench/bench_ingest.py
+
+bench-detect: setup
+	$(BIN)/python bench/bench_detect.py
+
+bench-evaluate: setup
+	$(BIN)/python bench/bench_evaluate.py
+
+bench-platform: setup
+	$(BIN)/python bench/bench_platform.py
+
+soak: setup services
+	$(BIN)/python -m pytest -m soak -p no:cacheprovider tests
+
+install: setup
+	bash systemd/install.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

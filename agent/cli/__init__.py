@@ -1,0 +1,86 @@
+"""The one console script, ``vbp-agent``.
+
+Each module in this package that defines ``register(app)`` adds its commands; the areas of the
+agent (ingestion, catalogue, monitoring, alerts, platform, service) each own one module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import typer
+
+from agent import __version__
+from agent.errors import AgentError, ConfigError, NotYetAvailable, StoreError
+
+EXIT_CONFIG = 2
+EXIT_STORE = 3
+EXIT_NOT_YET = 4
+EXIT_FAILED = 1
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vbp-agent {__version__}")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="vbp-agent",
+        help="In-hospital early warning for volume-based procurement (集中带量采购).",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+
+    @app.callback()
+    def _root(
+        ctx: typer.Context,
+        config: str = typer.Option(
+            "/etc/vbp-agent/agent.toml", "--config", "-c", envvar="VBP_AGENT_CONFIG", help="the agent's TOML config file"
+        ),
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit"),
+    ) -> None:
+        ctx.obj = {"config_path": config}
+
+    import agent.cli as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    app = build_app()
+    try:
+        app(args=argv, prog_name="vbp-agent")
+        return 0
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_FAILED)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreError as exc:
+        print(f"state store: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    except NotYetAvailable as exc:
+        print(f"not yet available: {exc}", file=sys.stderr)
+        return EXIT_NOT_YET
+    except AgentError as exc:
+        from agent.logging import redact_text
+
+        print(f"error ({exc.kind}): {redact_text(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

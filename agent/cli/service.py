@@ -1,0 +1,33 @@
+"""The service commands: run, status, demo (issue #9)."""
+
+from __future__ import annotations
+
+import typer
+
+from agent.cli.common import config_of, not_yet
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run() -> None:
+        """Run the agent as a daemon (systemd Type=notify)."""
+        not_yet("run", 9)
+
+    @app.command("status")
+    def status(ctx: typer.Context) -> None:
+        """Show sources, jobs, outbox depth and alerts for a person."""
+        from agent.bootstrap import build
+
+        rt = build(config_of(ctx))
+        try:
+            typer.echo(f"hospital {rt.config.hospital.code} {rt.config.hospital.name}")
+            typer.echo(f"state store {rt.config.state.effective_url}: " + ", ".join(f"{k} v{v}" for k, v in sorted(rt.store.versions().items())))
+        finally:
+            rt.close()
+
+    @app.command("demo")
+    def demo(workdir: str = typer.Option("demo-out", "--dir", help="where the simulated hospital lives")) -> None:
+        """Build a simulated hospital and show what the agent finds."""
+        from agent.demo import run_demo
+
+        run_demo(workdir)

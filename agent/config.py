@@ -1,0 +1,313 @@
+"""One validated config object, loaded from a TOML file.
+
+A bad value stops the agent with one line per problem: ``FILE: KEY: reason``. Secrets are never
+required inline: a source's password comes from an environment variable or a file (for example a
+systemd credential under ``$CREDENTIALS_DIRECTORY``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from agent.errors import ConfigError
+from agent.logging import redact_text, register_secret
+
+ENCODINGS = ("utf-8", "gbk", "gb18030")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+_INLINE_PASSWORD = re.compile(r"(^|;)\s*(PWD|PASSWORD)\s*=", re.I)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HoursWindow(BaseModel):
+    """A daily window such as ``22:00-06:00`` (it may cross midnight)."""
+
+    model_config = ConfigDict(frozen=True)
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> HoursWindow:
+        if not _HOURS.match(text.strip()):
+            raise ValueError(f"'{text}' is not a window like 22:00-06:00")
+        a, b = text.strip().split("-")
+        return cls(start=time.fromisoformat(a), end=time.fromisoformat(b))
+
+    def contains(self, t: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class HospitalConfig(_Strict):
+    code: str = Field(min_length=1, max_length=32, description="the bureau's 医疗机构代码")
+    name: str = Field(min_length=1)
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{v}'") from exc
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class StateConfig(_Strict):
+    directory: Path = Path("/var/lib/vbp-agent")
+    url: str | None = Field(default=None, description="SQLAlchemy URL; default a SQLite file in directory")
+
+    @field_validator("url")
+    @classmethod
+    def _supported_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not (v.startswith("sqlite:///") or v.startswith("postgresql+psycopg://")):
+            raise ValueError("use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        return v
+
+    @property
+    def effective_url(self) -> str:
+        return self.url or f"sqlite:///{self.directory / 'state.db'}"
+
+
+class CalendarConfig(_Strict):
+    holidays: list[date] = []
+    workdays: list[date] = []
+    assume_weekends_for: list[int] = []
+
+
+class SourceConfig(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    kind: Literal["his", "prescription", "warehouse"]
+    preset: str = Field(min_length=1)
+    connection: str | None = Field(default=None, description="ODBC connection string without the password")
+    dsn: str | None = None
+    user: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    login_timeout_s: int = Field(default=10, ge=1, le=300)
+    query_timeout_s: int = Field(default=60, ge=1, le=3600)
+    encoding: str = "utf-8"
+    poll_interval_s: int = Field(default=300, ge=10, le=86400)
+    lookback_days: int = Field(default=7, ge=0, le=90)
+    backfill_window_days: int = Field(default=7, ge=1, le=92)
+    backfill_pause_s: float = Field(default=2.0, ge=0, le=3600)
+    off_peak_hours: HoursWindow | None = None
+    pause_hours: list[HoursWindow] = []
+    queries: dict[str, str] = {}
+    options: dict[str, Any] = {}
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, v: str) -> str:
+        v = v.lower().replace("_", "-")
+        if v == "utf8":
+            v = "utf-8"
+        if v not in ENCODINGS:
+            raise ValueError(f"'{v}' is not one of {', '.join(ENCODINGS)}")
+        return v
+
+    @field_validator("off_peak_hours", mode="before")
+    @classmethod
+    def _window(cls, v: Any) -> Any:
+        return HoursWindow.parse(v) if isinstance(v, str) else v
+
+    @field_validator("pause_hours", mode="before")
+    @classmethod
+    def _windows(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        return [HoursWindow.parse(x) if isinstance(x, str) else x for x in v]
+
+    @field_validator("connection")
+    @classmethod
+    def _no_inline_password(cls, v: str | None) -> str | None:
+        if v and _INLINE_PASSWORD.search(v):
+            raise ValueError("holds a password (PWD=): put it in password_env or password_file instead")
+        return v
+
+    @model_validator(mode="after")
+    def _where(self) -> SourceConfig:
+        if not self.connection and not self.dsn:
+            raise ValueError("give either connection (an ODBC connection string) or dsn")
+        if self.password_env and self.password_file:
+            raise ValueError("give password_env or password_file, not both")
+        if self.preset == "custom" and not self.queries:
+            raise ValueError("preset 'custom' needs [sources.queries] with its SELECT statements")
+        return self
+
+    def password(self) -> SecretStr | None:
+        """The password from its environment variable or file; raises ConfigError when unreadable."""
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(f"source {self.name}: environment variable {self.password_env} is not set")
+            register_secret(value)
+            return SecretStr(value)
+        if self.password_file:
+            path = resolve_credential_path(self.password_file)
+            try:
+                value = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"source {self.name}: cannot read password_file {path}: {exc.strerror}") from exc
+            register_secret(value)
+            return SecretStr(value)
+        return None
+
+    def connection_string(self) -> str:
+        """The ODBC connection string with user and password added (never log it)."""
+        parts = [self.connection.rstrip(";")] if self.connection else [f"DSN={self.dsn}"]
+        if self.user:
+            parts.append(f"UID={self.user}")
+        pw = self.password()
+        if pw is not None:
+            parts.append("PWD={" + pw.get_secret_value().replace("}", "}}") + "}")
+        return ";".join(parts)
+
+
+class LoggingConfig(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    json_output: bool | None = Field(default=None, alias="json")
+
+
+class HttpConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=9464, ge=0, le=65535)
+
+
+class AgentConfig(_Strict):
+    hospital: HospitalConfig
+    state: StateConfig = StateConfig()
+    calendar: CalendarConfig = CalendarConfig()
+    logging: LoggingConfig = LoggingConfig()
+    http: HttpConfig = HttpConfig()
+    sources: list[SourceConfig] = []
+    # Sections the later issues own; kept open (validated by their own modules).
+    receivers: dict[str, dict[str, Any]] = {}
+    routes: list[dict[str, Any]] = []
+    alerts: dict[str, Any] = {}
+    platform: dict[str, Any] | None = None
+    monitoring: dict[str, Any] = {}
+    catalogue: dict[str, Any] = {}
+
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        names = [s.name for s in sources]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"source names must be unique: {', '.join(dupes)} repeated")
+        return sources
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"no source named '{name}' in {self.source_file}")
+
+
+def resolve_credential_path(text: str) -> Path:
+    """``%d/x`` or a relative name means a systemd credential in $CREDENTIALS_DIRECTORY."""
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if text.startswith("%d/"):
+        text = text[3:]
+        if creds:
+            return Path(creds) / text
+    path = Path(text)
+    if not path.is_absolute() and creds:
+        return Path(creds) / path
+    return path
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _message(err: dict[str, Any]) -> str:
+    msg = err["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if err["type"] == "extra_forbidden":
+        return "unknown key (check the spelling against config/agent.example.toml)"
+    if err["type"] == "missing":
+        return "is required"
+    value = err.get("input")
+    if err["type"] not in ("missing",) and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return f"{msg} (got {value!r})"
+    return msg
+
+
+def parse_config(data: dict[str, Any], source_file: Path | str = "<config>") -> AgentConfig:
+    source_file = Path(source_file)
+    try:
+        cfg = AgentConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = err["loc"]
+            # secret values never echo back into an error
+            key = _loc(loc)
+            line = redact_text(f"{source_file}: {key}: {_message(err)}")
+            problems.append(line)
+        raise ConfigError(f"{source_file}: {len(problems)} problem(s)", problems) from None
+    return cfg.model_copy(update={"source_file": source_file})
+
+
+def load_config(path: Path | str) -> AgentConfig:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax: {exc}") from None
+    return parse_config(data, path)
+
+
+def masked(cfg: AgentConfig) -> dict[str, Any]:
+    """The effective config as a dict, secrets masked, ready to print."""
+    from agent.logging import redact
+
+    data = cfg.model_dump(mode="json", by_alias=True, exclude={"source_file"})
+    data["state"]["url"] = cfg.state.effective_url
+    return redact(data)

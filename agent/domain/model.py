@@ -1,0 +1,69 @@
+"""Rows the source ports yield. Patient identifiers have no field here, on purpose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Setting(StrEnum):
+    """Where a dispensing happened (门诊 / 住院 / 急诊)."""
+
+    OUTPATIENT = "outpatient"
+    INPATIENT = "inpatient"
+    EMERGENCY = "emergency"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """One day x item x department x setting aggregate, grouped inside the source database."""
+
+    day: date
+    item_code: str
+    dept_code: str
+    setting: Setting
+    quantity: Decimal  # in the HIS unit, net of returns
+    amount: Decimal  # yuan, net of returns
+    lines: int = 0  # source rows behind the aggregate (for reconciliation)
+    prescriber_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LocalItem:
+    """An item of the hospital's own catalogue (HIS 药品字典 / 物资字典)."""
+
+    code: str
+    name: str
+    generic_name: str | None = None
+    dosage_form: str | None = None
+    spec: str | None = None
+    manufacturer: str | None = None
+    his_unit: str | None = None
+    pack_factor: Decimal | None = None  # smallest units per HIS unit, when the HIS holds it
+    national_code: str | None = None
+    price: Decimal | None = None
+    kind: str = "drug"  # drug | consumable
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """One warehouse receipt line (入库明细): goods received and accepted."""
+
+    line_id: str
+    changed_at: datetime
+    item_code: str
+    quantity: Decimal
+    unit: str | None
+    lot: str | None
+    expiry: date | None
+    distributor: str | None
+    accepted_at: datetime | None
+    delivery_id: str | None = None  # the platform's 配送单 line id, when the warehouse records it
+    order_id: str | None = None
+    invoice_no: str | None = None
+    unit_price: Decimal | None = None
+    on_platform: bool = True
+    deleted: bool = False

@@ -1,0 +1,137 @@
+"""Opening the state store safely.
+
+SQLite: WAL journal, ``synchronous=FULL`` (NORMAL lost committed transactions in a power-loss
+test), ``BEGIN IMMEDIATE`` for every write transaction so two writers never deadlock on upgrade
+from a read lock. A file that is not a SQLite database, or fails its integrity check, or holds a
+newer schema, stops the agent with a clear message and is never overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from agent.errors import StoreError
+from agent.store import migrate
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class Store:
+    """Engine plus the hospital code every row is keyed by."""
+
+    def __init__(self, engine: Engine, hospital_code: str) -> None:
+        self.engine = engine
+        self.hospital_code = hospital_code
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite): commits on exit, rolls back on error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(vbp_read_only=True) as conn:
+            yield conn
+
+    def versions(self) -> dict[str, int]:
+        with self.read() as conn:
+            return migrate.read_versions(conn) or {}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    rest = url[len("sqlite:///"):].split("?", 1)[0]
+    if rest in ("", ":memory:"):
+        return None
+    return Path(rest)
+
+
+def _check_sqlite_file(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if head != SQLITE_MAGIC:
+        raise StoreError(
+            f"{path} is not a SQLite database (it starts with {head[:8]!r}). The agent will not overwrite it: "
+            "restore the file from backup, or move it aside to start a new store."
+        )
+
+
+def _install_sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 10000")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        read_only = conn.get_execution_options().get("vbp_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    path = _sqlite_path(url)
+    if url.startswith("sqlite"):
+        if path is not None:
+            _check_sqlite_file(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, poolclass=NullPool if path is None else None, connect_args={"timeout": 10})
+        _install_sqlite_pragmas(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
+
+
+def open_store(url: str, hospital_code: str, *, upgrade: bool = True, target: dict[str, int] | None = None) -> Store:
+    """Open (and create or upgrade) the store; StoreError when it must not be touched."""
+    engine = make_engine(url)
+    store = Store(engine, hospital_code)
+    try:
+        if store.is_sqlite and _sqlite_path(url) is not None:
+            with engine.connect() as conn:
+                result = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+                conn.rollback()
+            if result != "ok":
+                raise StoreError(f"{_sqlite_path(url)} failed its integrity check ({result}); restore it from backup.")
+        with store.begin() as conn:
+            if upgrade:
+                migrate.upgrade(conn, target=target)
+            else:
+                stored = migrate.read_versions(conn) or {}
+                migrate.plan(stored, migrate.components())
+    except StoreError:
+        engine.dispose()
+        raise
+    except (OperationalError, DBAPIError) as exc:
+        engine.dispose()
+        where = _sqlite_path(url) or _safe_url(url)
+        raise StoreError(f"cannot open the state store {where}: {exc.orig}") from None
+    return store
+
+
+def _safe_url(url: str) -> str:
+    from agent.logging import redact_text
+
+    return redact_text(url)

@@ -1,0 +1,149 @@
+"""Forward-only schema upgrades, one version line per component.
+
+The store records each component's version in ``schema_version``. Opening a store runs every
+missing migration in one transaction. A store that holds a newer version, or a component this
+code does not know, was written by a newer vbp-agent: it is refused and never touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import ModuleType
+
+from sqlalchemy import Column, Connection, Index, MetaData, Table, UniqueConstraint, inspect, text
+from sqlalchemy.schema import CreateColumn
+
+from agent.errors import StoreError
+
+Migration = Callable[[Connection], None]
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    migrations: Sequence[Migration]
+
+    @property
+    def version(self) -> int:
+        return len(self.migrations)
+
+
+def components() -> list[Component]:
+    """Every component of the store, ``core`` first, the rest by name."""
+    import agent.store.schema as pkg
+
+    found: list[Component] = []
+    for info in pkgutil.iter_modules(pkg.__path__):
+        module: ModuleType = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        name = getattr(module, "COMPONENT", None)
+        if name:
+            found.append(Component(name, tuple(module.MIGRATIONS)))
+    found.sort(key=lambda c: (c.name != "core", c.name))
+    return found
+
+
+def create_tables(
+    conn: Connection, tables: Iterable[Table], without: Mapping[str, Iterable[str]] | None = None
+) -> None:
+    """Create tables as they were at this migration: ``without`` names columns added later."""
+    for table in tables:
+        dropped = set((without or {}).get(table.name, ()))
+        (_copy_without(table, dropped) if dropped else table).create(conn, checkfirst=True)
+
+
+def _copy_without(table: Table, dropped: set[str]) -> Table:
+    md = MetaData(naming_convention=table.metadata.naming_convention)
+    cols = [c._copy() for c in table.columns if c.name not in dropped]
+    copy = Table(table.name, md, *cols)
+    for cons in table.constraints:
+        if isinstance(cons, UniqueConstraint):
+            names = [c.name for c in cons.columns]
+            if not dropped.intersection(names):
+                copy.append_constraint(UniqueConstraint(*names, name=cons.name))
+    for ix in table.indexes:
+        names = [c.name for c in ix.columns]
+        if not dropped.intersection(names):
+            Index(ix.name, *[copy.c[n] for n in names], unique=ix.unique)
+    return copy
+
+
+def add_column(conn: Connection, table: Table, column: str) -> None:
+    """ALTER TABLE ... ADD COLUMN for a column of ``table``'s current definition, if missing."""
+    existing = {c["name"] for c in inspect(conn).get_columns(table.name)}
+    if column in existing:
+        return
+    col: Column = table.c[column]
+    ddl = CreateColumn(col).compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+
+
+def read_versions(conn: Connection) -> dict[str, int] | None:
+    """Component versions in the store, or None for a store with no schema yet."""
+    if not inspect(conn).has_table("schema_version"):
+        return None
+    rows = conn.execute(text("SELECT component, version FROM schema_version")).all()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def plan(stored: Mapping[str, int], known: Sequence[Component]) -> list[tuple[Component, int]]:
+    """What to run: (component, from_version). Refuses a store newer than this code."""
+    by_name = {c.name: c for c in known}
+    unknown = sorted(set(stored) - set(by_name))
+    if unknown:
+        raise StoreError(
+            f"the state store holds component(s) {', '.join(unknown)} that this vbp-agent does not know: "
+            "it was written by a newer version. Upgrade vbp-agent; the store was not changed."
+        )
+    todo = []
+    for comp in known:
+        have = stored.get(comp.name, 0)
+        if have > comp.version:
+            raise StoreError(
+                f"the state store's '{comp.name}' schema is version {have}, newer than this vbp-agent's "
+                f"{comp.version}: upgrade vbp-agent; the store was not changed."
+            )
+        if have < comp.version:
+            todo.append((comp, have))
+    return todo
+
+
+def upgrade(conn: Connection, known: Sequence[Component] | None = None, *, target: Mapping[str, int] | None = None) -> list[str]:
+    """Run every missing migration inside the caller's transaction. Returns what was done.
+
+    ``target`` limits components to a given version (tests use it to build older stores).
+    """
+    known = list(known or components())
+    if target is not None:
+        known = [Component(c.name, c.migrations[: target.get(c.name, c.version)]) for c in known]
+    stored = read_versions(conn)
+    if stored is None:
+        foreign = [t for t in inspect(conn).get_table_names() if t != "sqlite_sequence"]
+        if foreign:
+            raise StoreError(
+                "the state store database already holds tables that are not vbp-agent's "
+                f"({', '.join(sorted(foreign)[:5])}): point state.url at an empty database; nothing was changed."
+            )
+        stored = {}
+    done = []
+    now = datetime.now(UTC)
+    for comp, have in plan(stored, known):
+        for i in range(have, comp.version):
+            comp.migrations[i](conn)
+        _record(conn, comp.name, comp.version, now, insert=(comp.name not in stored))
+        done.append(f"{comp.name} {have} -> {comp.version}")
+    return done
+
+
+def _record(conn: Connection, name: str, version: int, now: datetime, insert: bool) -> None:
+    from agent.store.schema.core import schema_version
+
+    if insert:
+        conn.execute(schema_version.insert().values(component=name, version=version, updated_at=now))
+    else:
+        conn.execute(
+            schema_version.update().where(schema_version.c.component == name).values(version=version, updated_at=now)
+        )

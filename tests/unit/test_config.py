@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+from agent.config import load_config
+from agent.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "config" / "agent.example.toml"
+
+GOOD_SOURCE = """
+[[sources]]
+name = "his"
+kind = "his"
+preset = "mssql_his"
+dsn = "HIS"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "agent.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_loads_with_defaults() -> None:
+    cfg = load_config(EXAMPLE)
+    assert cfg.hospital.timezone == "Asia/Shanghai"
+    assert [s.name for s in cfg.sources] == ["his", "warehouse"]
+    assert cfg.state.effective_url == "sqlite:////var/lib/vbp-agent/state.db"
+    assert cfg.sources[0].encoding == "gbk"
+    assert cfg.sources[0].off_peak_hours is not None and cfg.sources[0].off_peak_hours.contains(__import__("datetime").time(23, 0))
+
+
+def test_config_check_on_example_exits_zero_and_masks_the_password(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("VBP_HIS_PASSWORD", "Canary-Pw-7731")
+    assert main(["-c", str(EXAMPLE), "config", "check"]) == 0
+    out = capsys.readouterr()
+    assert "Canary-Pw-7731" not in out.out + out.err
+    assert '"password_env": "VBP_HIS_PASSWORD"' in out.out
+    assert "OK (2 source(s))" in out.err
+
+
+BROKEN = {
+    "missing hospital code and bad zone": (
+        '[hospital]\nname = "x"\ntimezone = "Mars/Olympus"\n',
+        ["hospital.code: is required", "hospital.timezone: unknown time zone 'Mars/Olympus'"],
+    ),
+    "bad source values": (
+        '[hospital]\ncode = "H1"\nname = "x"\n'
+        '[[sources]]\nname = "his"\nkind = "lis"\npreset = "p"\ndsn = "D"\nencoding = "latin1"\nquery_timeout_s = 0\noff_peak_hours = "25:00-06:00"\n',
+        ["sources[0].kind:", "sources[0].encoding: 'latin1' is not one of", "sources[0].query_timeout_s:", "sources[0].off_peak_hours:"],
+    ),
+    "inline password and no connection": (
+        '[hospital]\ncode = "H1"\nname = "x"\n'
+        '[[sources]]\nname = "his"\nkind = "his"\npreset = "p"\nconnection = "Driver={X};Server=a;PWD=hunter22"\n'
+        '[[sources]]\nname = "wh"\nkind = "warehouse"\npreset = "p"\n',
+        ["sources[0].connection: Value error" if False else "sources[0].connection: holds a password", "sources[1]: give either connection"],
+    ),
+    "unknown key and duplicate source": (
+        '[hospital]\ncode = "H1"\nname = "x"\ncolour = "red"\n' + GOOD_SOURCE + GOOD_SOURCE,
+        ["hospital.colour: unknown key", "source names must be unique: his repeated"],
+    ),
+    "bad state url": (
+        '[hospital]\ncode = "H1"\nname = "x"\n[state]\nurl = "mysql://x"\n',
+        ["state.url: use sqlite:///PATH or postgresql+psycopg://"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_config_exits_2_naming_file_key_and_reason(tmp_path: Path, capsys, case: str) -> None:
+    text, expected = BROKEN[case]
+    path = write(tmp_path, text)
+    assert main(["-c", str(path), "config", "check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == len(expected), err
+    for line, want in zip(sorted(err), sorted(expected)):
+        assert line.startswith(f"{path}: "), line
+        assert want in line, (want, line)
+    assert "hunter22" not in "\n".join(err)
+
+
+def test_toml_syntax_error_names_line(tmp_path: Path, capsys) -> None:
+    path = write(tmp_path, '[hospital]\ncode = "H1\n')
+    assert main(["-c", str(path), "config", "check"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "line 2" in err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys) -> None:
+    assert main(["-c", str(tmp_path / "nope.toml"), "config", "check"]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_password_from_env_and_from_credentials_directory(tmp_path: Path, monkeypatch) -> None:
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "wh-pw").write_text("Wh-Secret-88\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    monkeypatch.setenv("HIS_PW", "His-Secret-99")
+    path = write(
+        tmp_path,
+        '[hospital]\ncode = "H1"\nname = "x"\n'
+        '[[sources]]\nname = "his"\nkind = "his"\npreset = "p"\nconnection = "Driver={X};Server=a"\nuser = "u"\npassword_env = "HIS_PW"\n'
+        '[[sources]]\nname = "wh"\nkind = "warehouse"\npreset = "p"\ndsn = "WH"\npassword_file = "wh-pw"\n',
+    )
+    cfg = load_config(path)
+    assert cfg.sources[0].connection_string() == "Driver={X};Server=a;UID=u;PWD={His-Secret-99}"
+    assert cfg.sources[1].connection_string() == "DSN=WH;PWD={Wh-Secret-88}"
+    monkeypatch.delenv("HIS_PW")
+    with pytest.raises(ConfigError, match="HIS_PW is not set"):
+        cfg.sources[0].password()
