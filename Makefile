@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 ODBC_PKGS := unixodbc odbc-postgresql odbc-mariadb libsqliteodbc
 STAMP := $(VENV)/.installed
 
-.PHONY: setup odbc venv test demo bench bench-ingest bench-detect bench-evaluate bench-platform soak services install clean
+.PHONY: setup odbc venv test test-tools demo bench bench-ingest bench-detect bench-evaluate bench-platform soak services install clean
 
 setup: odbc $(STAMP)
 
@@ -34,7 +34,12 @@ $(STAMP): pyproject.toml
 services:
 	@bash scripts/ensure-services.sh
 
-test: setup services
+# Debian's systemd tools, for checking the unit file (systemd-analyze verify / security).
+test-tools:
+	@command -v systemd-analyze >/dev/null 2>&1 || { echo "installing systemd tools"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
+
+test: setup services test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: setup

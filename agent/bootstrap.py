@@ -35,3 +35,15 @@ def build_store(cfg: AgentConfig) -> Store:
 def build(cfg: AgentConfig, clock: Clock | None = None) -> Runtime:
     clock = clock or SystemClock(cfg.hospital.tz)
     return Runtime(config=cfg, clock=clock, calendar=build_calendar(cfg), store=build_store(cfg))
+
+
+def build_jobs(runtime: Runtime, metrics: Any) -> list[Any]:
+    """Every scheduled job of this configuration, as ``JobSpec``s."""
+    from agent.service.runner import JobSpec
+
+    store = runtime.store
+
+    def store_check() -> None:
+        store.versions()
+
+    return [JobSpec("store-check", store_check, interval_s=60, timeout_s=30)]

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from agent.cli.common import config_of, not_yet
+from agent.cli.common import config_of
 
 
 def register(app: typer.Typer) -> None:
     @app.command("run")
-    def run() -> None:
+    def run(ctx: typer.Context) -> None:
         """Run the agent as a daemon (systemd Type=notify)."""
-        not_yet("run", 9)
+        from agent.service.daemon import Daemon
+
+        config_of(ctx)  # validate first: a bad config exits 2 before anything starts
+        daemon = Daemon(ctx.find_root().obj["config_path"])
+        daemon.start()
+        raise typer.Exit(daemon.serve())
 
     @app.command("status")
     def status(ctx: typer.Context) -> None:

@@ -43,7 +43,7 @@ def _not_yet_commands() -> list[list[str]]:
     found = []
     cmd = get_command(build_app())
     probes = {
-        "check": ["check"], "backfill": ["backfill", "--from", "2026-01-01"], "run": ["run"],
+        "check": ["check"], "backfill": ["backfill", "--from", "2026-01-01"],
         "quarantine": ["quarantine", "list"], "report": ["report", "monthly", "--month", "2026-10"],
         "alerts": ["alerts", "list"], "notify": ["notify", "test", "pharmacy"],
         "import": ["import", "winners", "x.xlsx", "--programme", "p"], "map": ["map", "export", "x.xlsx"],

@@ -1,0 +1,1 @@
+"""The long-running service: job runner, scheduler, health and metrics, signals."""

@@ -1,0 +1,172 @@
+"""``vbp-agent run``: the scheduler daemon.
+
+apscheduler 3.x runs each job with ``max_instances=1``, ``coalesce=True`` and an explicit
+``misfire_grace_time`` (3.x defaults to one second). SIGTERM lets the running step finish and
+commit, then exits 0 within 10 seconds; SIGHUP reloads the config after validating it and keeps
+the old one when the new one is bad. systemd hears READY once the first checks pass, WATCHDOG
+only while every job is healthy, and STOPPING on the way out.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from agent.bootstrap import Runtime, build
+from agent.config import AgentConfig, load_config
+from agent.errors import AgentError, ConfigError
+from agent.logging import configure, get_logger
+from agent.service.health import HealthServer
+from agent.service.metrics import Metrics
+from agent.service.runner import JobRunner, JobSpec
+from agent.systemd import Notifier, watchdog_interval_s
+
+log = get_logger("agent.daemon")
+STOP_GRACE_S = 8.0
+
+JobsBuilder = Callable[[Runtime, Metrics], list[JobSpec]]
+
+
+class Daemon:
+    def __init__(self, config_path: str | Path, jobs_builder: JobsBuilder | None = None, notifier: Notifier | None = None) -> None:
+        self.config_path = Path(config_path)
+        self.jobs_builder = jobs_builder or default_jobs
+        self.notifier = notifier or Notifier()
+        self.metrics = Metrics()
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self.runtime: Runtime | None = None
+        self.runner: JobRunner | None = None
+        self.scheduler: BackgroundScheduler | None = None
+        self.health: HealthServer | None = None
+        self.specs: list[JobSpec] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        cfg = load_config(self.config_path)
+        configure(cfg.logging.level, cfg.logging.json_output)
+        self.runtime = build(cfg)
+        self.runner = JobRunner(self.runtime.store, self.runtime.clock, self.metrics)
+        self.runtime.extras["stopping"] = self._stop
+        self._install_collectors()
+        self.health = HealthServer(cfg.http.host, cfg.http.port, self._health, self.metrics.render).start()
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+            timezone=cfg.hospital.tz,
+        )
+        self._schedule(cfg)
+        self.scheduler.start()
+        log.info("agent started", hospital=cfg.hospital.code, jobs=len(self.specs), http_port=self.health.port)
+        self.notifier.ready(f"{len(self.specs)} jobs scheduled")
+
+    def _schedule(self, cfg: AgentConfig) -> None:
+        assert self.scheduler is not None and self.runtime is not None and self.runner is not None
+        self.specs = self.jobs_builder(self.runtime, self.metrics)
+        for spec in self.specs:
+            trigger: dict[str, Any]
+            if spec.cron is not None:
+                trigger = {"trigger": "cron", **spec.cron}
+            else:
+                trigger = {"trigger": "interval", "seconds": spec.interval_s or 300}
+            self.scheduler.add_job(
+                self.runner.run, args=[spec], id=spec.name, name=spec.name, replace_existing=True,
+                coalesce=True, max_instances=1, misfire_grace_time=spec.misfire_grace_s,
+                next_run_time=None if spec.cron is not None else self.runtime.clock.now(), **trigger,
+            )
+
+    def serve(self) -> int:
+        """Block until SIGTERM/SIGINT; handle SIGHUP. Returns the exit code."""
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+        tick = watchdog_interval_s() or 5.0
+        while not self._stop.wait(min(tick, 5.0)):
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+            if self.runner is not None and self.runner.healthy():
+                self.notifier.watchdog()
+        return self.shutdown()
+
+    def reload(self) -> bool:
+        self.notifier.reloading()
+        try:
+            cfg = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("config reload refused; keeping the running config", problems=exc.problems)
+            self.notifier.ready("config reload refused")
+            return False
+        assert self.runtime is not None and self.scheduler is not None
+        old = self.runtime
+        try:
+            self.runtime = build(cfg)
+        except AgentError as exc:
+            log.error("config reload failed; keeping the running config", error=str(exc))
+            self.runtime = old
+            self.notifier.ready("config reload failed")
+            return False
+        self.runtime.extras["stopping"] = self._stop
+        self.runner = JobRunner(self.runtime.store, self.runtime.clock, self.metrics)
+        self.scheduler.remove_all_jobs()
+        self._schedule(cfg)
+        old.close()
+        log.info("config reloaded", jobs=len(self.specs))
+        self.notifier.ready("config reloaded")
+        return True
+
+    def shutdown(self) -> int:
+        self.notifier.stopping()
+        started = time.monotonic()
+        if self.scheduler is not None:
+            self.scheduler.pause()
+            done = threading.Event()
+            threading.Thread(target=lambda: (self.scheduler.shutdown(wait=True), done.set()), daemon=True).start()
+            if not done.wait(STOP_GRACE_S):
+                log.warning("a job did not finish in time; its open transaction is rolled back", waited_s=STOP_GRACE_S)
+        if self.health is not None:
+            self.health.stop()
+        if self.runtime is not None:
+            self.runtime.close()
+        log.info("agent stopped", after_s=round(time.monotonic() - started, 2))
+        return 0
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # -- health ----------------------------------------------------------------------------
+    def _health(self) -> tuple[bool, dict[str, Any]]:
+        if self.runner is None:
+            return False, {"jobs": {}}
+        jobs = {name: {"up": st.up, "failures": st.failures, "last_success": st.last_success, "last_error": st.last_error}
+                for name, st in sorted(self.runner.states.items())}
+        return self.runner.healthy(), {"jobs": jobs}
+
+    def _install_collectors(self) -> None:
+        from agent.store import outbox
+
+        runtime = self.runtime
+        assert runtime is not None
+        self.metrics.describe("vbp_outbox_depth", "gauge", "messages waiting in the outbox by channel")
+
+        def depth() -> list[tuple[dict[str, str], float]]:
+            with runtime.store.read() as conn:
+                return [({"channel": ch}, float(n)) for ch, n in outbox.depth(conn, runtime.store.hospital_code).items()]
+
+        self.metrics.collector("vbp_outbox_depth", depth)
+        for name, fn in runtime.extras.get("collectors", {}).items():
+            self.metrics.collector(name, fn)
+
+
+def default_jobs(runtime: Runtime, metrics: Metrics) -> list[JobSpec]:
+    """The jobs the configured parts provide (see ``agent.bootstrap.build_jobs``)."""
+    from agent.bootstrap import build_jobs
+
+    return build_jobs(runtime, metrics)

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import structlog
+from sqlalchemy import select
+
+from agent.clock import FakeClock
+from agent.errors import SourceError
+from agent.logging import configure
+from agent.service.metrics import Metrics
+from agent.service.runner import JobRunner, JobSpec
+from agent.store import open_store
+from agent.store.schema.core import job_health
+
+
+def make(tmp_path: Path) -> tuple[JobRunner, Metrics]:
+    configure(json=True)
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
+    metrics = Metrics()
+    return JobRunner(store, FakeClock(datetime(2026, 11, 25, 9, 0)), metrics), metrics
+
+
+def test_a_failing_job_is_logged_once_down_and_once_back(tmp_path: Path) -> None:
+    runner, metrics = make(tmp_path)
+    outcomes = iter([SourceError("HIS unreachable: connection refused", transient=True)] * 3 + [None, None])
+
+    def poll() -> None:
+        exc = next(outcomes)
+        if exc:
+            raise exc
+
+    spec = JobSpec("usage-his", poll, interval_s=60, labels={"source": "his"})
+    with structlog.testing.capture_logs() as logs:
+        results = [runner.run(spec) for _ in range(5)]
+    assert results == [False, False, False, True, True]
+    assert [(e["event"], e.get("kind")) for e in logs] == [("job down", "transient"), ("job back", None)]
+    assert metrics.value("vbp_job_errors_total", {"job": "usage-his", "class": "SourceError", "kind": "transient"}) == 3
+    assert runner.healthy()
+    with runner.store.read() as conn:
+        row = conn.execute(select(job_health)).one()
+    assert (row.state, row.runs, row.failures, row.last_error_class) == ("up", 5, 0, "SourceError")
+
+
+def test_an_unexpected_exception_is_permanent_and_never_escapes(tmp_path: Path) -> None:
+    runner, metrics = make(tmp_path)
+
+    def broken() -> None:
+        raise KeyError("column QTY missing")
+
+    with structlog.testing.capture_logs() as logs:
+        assert runner.run(JobSpec("evaluate", broken)) is False
+    assert logs[0]["event"] == "job down" and logs[0]["kind"] == "permanent" and logs[0]["error_class"] == "KeyError"
+    assert not runner.healthy()
+    assert metrics.value("vbp_job_up", {"job": "evaluate"}) == 0
+
+
+def test_a_hung_job_is_abandoned_at_its_deadline_and_never_runs_twice(tmp_path: Path) -> None:
+    runner, metrics = make(tmp_path)
+    release = threading.Event()
+    started = []
+
+    def hung() -> None:
+        started.append(1)
+        release.wait(10)
+
+    spec = JobSpec("usage-slow", hung, timeout_s=0.2)
+    assert runner.run(spec) is False
+    assert runner.run(spec) is False  # still running: not started again
+    assert len(started) == 1
+    assert metrics.value("vbp_job_errors_total", {"job": "usage-slow", "class": "JobStillRunning", "kind": "transient"}) == 1
+    release.set()
+    runner.state("usage-slow").running.join(5)
+    assert runner.run(JobSpec("usage-slow", lambda: None, timeout_s=1)) is True
+
+
+def test_metrics_render_in_prometheus_text_format() -> None:
+    m = Metrics()
+    m.describe("vbp_rows_read_total", "counter", "rows read from each source")
+    m.inc("vbp_rows_read_total", 5, {"source": "his"})
+    m.inc("vbp_rows_read_total", 2, {"source": "his"})
+    m.collector("vbp_outbox_depth", lambda: [({"channel": "notify:pharmacy"}, 3.0)])
+    text = m.render()
+    assert "# TYPE vbp_rows_read_total counter" in text
+    assert 'vbp_rows_read_total{source="his"} 7' in text
+    assert 'vbp_outbox_depth{channel="notify:pharmacy"} 3' in text
