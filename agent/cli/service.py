@@ -20,13 +20,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command("status")
     def status(ctx: typer.Context) -> None:
-        """Show sources, jobs, outbox depth and alerts for a person."""
+        """Show jobs, outbox depth and open findings for a person."""
         from agent.bootstrap import build
+        from agent.service.status import render_status
 
         rt = build(config_of(ctx))
         try:
-            typer.echo(f"hospital {rt.config.hospital.code} {rt.config.hospital.name}")
-            typer.echo(f"state store {rt.config.state.effective_url}: " + ", ".join(f"{k} v{v}" for k, v in sorted(rt.store.versions().items())))
+            typer.echo(render_status(rt))
         finally:
             rt.close()
 

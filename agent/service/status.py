@@ -1,0 +1,55 @@
+"""``vbp-agent status``: what /metrics says, for a person (Chinese labels where staff read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from agent.bootstrap import Runtime
+from agent.store import outbox
+from agent.store.schema.core import findings, job_health
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "从未"
+    secs = int((now - then).total_seconds())
+    if secs < 120:
+        return f"{secs} 秒前"
+    if secs < 7200:
+        return f"{secs // 60} 分钟前"
+    if secs < 172800:
+        return f"{secs // 3600} 小时前"
+    return f"{secs // 86400} 天前"
+
+
+def render_status(rt: Runtime) -> str:
+    now = rt.clock.now()
+    hosp = rt.store.hospital_code
+    lines = [f"医院 {rt.config.hospital.code} {rt.config.hospital.name}",
+             f"状态库 state store: " + ", ".join(f"{k} v{v}" for k, v in sorted(rt.store.versions().items()))]
+    with rt.store.read() as conn:
+        jobs = conn.execute(select(job_health).where(job_health.c.hospital_code == hosp).order_by(job_health.c.job)).all()
+        depth = outbox.depth(conn, hosp)
+        open_findings = conn.execute(
+            select(findings.c.severity, func.count()).where(findings.c.hospital_code == hosp, findings.c.active == 1)
+            .group_by(findings.c.severity)
+        ).all()
+    lines.append("")
+    lines.append("任务 jobs:")
+    if not jobs:
+        lines.append("  (尚未运行 no run yet)")
+    for j in jobs:
+        mark = "正常" if j.state == "up" else "故障"
+        tail = "" if j.state == "up" else f"  {j.last_error_class}: {(j.last_error or '')[:120]}"
+        lines.append(f"  {j.job:28} {mark}  上次成功 {_ago(now, j.last_success_at)}  连续失败 {j.failures}{tail}")
+    lines.append("")
+    lines.append("待发送 outbox: " + (", ".join(f"{ch} {n}" for ch, n in sorted(depth.items())) or "0"))
+    counts = {sev: n for sev, n in open_findings}
+    lines.append(
+        f"当前发现 findings: 严重 {counts.get('critical', 0)}, 警告 {counts.get('warning', 0)}, 提示 {counts.get('info', 0)}"
+    )
+    for extra in rt.extras.get("status_sections", []):
+        lines.extend(["", *extra(rt)])
+    return "\n".join(lines)
