@@ -40,6 +40,8 @@ def export_review(store: Store, path: Path | str) -> int:
     hospital = store.hospital_code
     with store.read() as conn:
         rows = list(conn.execute(select(im).where(im.c.hospital_code == hospital)).mappings())
+    if not rows:
+        raise DataError("no local item has been mapped yet: run `vbp-agent map run` first; nothing was written")
     rows.sort(key=lambda r: (ORDER.get(r["status"], 9), r["item_code"]))
     wb = openpyxl.Workbook()
     ws = wb.active
