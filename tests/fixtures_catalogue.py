@@ -2,7 +2,8 @@
 
 ``noisy_catalogue()`` builds ~120 winning products and ~300 local items with the noise a real HIS
 dictionary has (salt dropped, 片剂 for 片, brand names in brackets, full-width characters, spec
-written as packs, manufacturer short names, a few national codes, some broken) plus non-winning
+written as packs or only in the name, brand names for names, manufacturer short names and typos, a
+few national codes, some broken) plus non-winning
 rivals and decoys. It returns the truth for each local item: (product_key or None, group or None).
 """
 
@@ -192,13 +193,23 @@ def noisy_catalogue(seed: int = 20261125) -> tuple[list[WinningProduct], list[Lo
                     code = p.national_code if r < 0.21 else p.national_code[:-2]  # some HIS codes broken
                 his_unit = unit if copy else rng.choice([unit, "盒"])
                 given = rng.random() < 0.5
+                name, item_spec = _noisy_name(rng, generic, form), _noisy_spec(rng, spec, unit)
+                r = rng.random()
+                if r < 0.04:
+                    item_spec = None  # the HIS lost the spec
+                elif r < 0.10:
+                    name, item_spec = f"{name.strip()} {item_spec}", None  # the spec is in the name only
+                elif given and r < 0.15:
+                    name = rng.choice(BRANDS)  # the name is a brand; the generic name is in its own column
+                maker = _noisy_maker(rng, mi) if rng.random() > 0.03 else None
+                if maker and rng.random() < 0.05:
+                    cut = rng.randrange(1, len(maker) - 1)
+                    maker = maker[:cut] + maker[cut + 1:]  # a typo
                 add(LocalItem(
-                    code=f"Y{n:05d}", name=_noisy_name(rng, generic, form),
+                    code=f"Y{n:05d}", name=name,
                     generic_name=(_form_name(generic, form) if form == "注射用" else generic) if given else None,
                     dosage_form=(form if form != "注射用" else "注射剂") if given and rng.random() < 0.7 else None,
-                    spec=_noisy_spec(rng, spec, unit) if rng.random() > 0.04 else None,
-                    manufacturer=_noisy_maker(rng, mi) if rng.random() > 0.03 else None, his_unit=his_unit,
-                    national_code=code,
+                    spec=item_spec, manufacturer=maker, his_unit=his_unit, national_code=code,
                 ), p.product_key, p.group_key)
         taken = {mi for _, _, mi, _ in chosen}
         group = chosen[0][0].group_key

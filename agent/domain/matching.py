@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from agent.domain.catalogue import Kind, WinningProduct, national_code_problem, normal_code
 from agent.domain.model import LocalItem
-from agent.domain.normalise import core_similarity, manufacturer_core, parse_generic, ratio
+from agent.domain.normalise import core_similarity, manufacturer_core, parse_generic, ratio, split_name_spec
 from agent.domain.spec import factor_to_smallest, parse_spec, strength_similarity
 
 AUTO, REVIEW, NONE = "auto", "review", "none"
@@ -55,12 +55,15 @@ class Matcher:
         self._by_code = {normal_code(p.national_code): p for p in self.products.values() if p.national_code}
         self._by_code20: dict[str, list[WinningProduct]] = defaultdict(list)
         self._parsed = {}
+        self._by_gram: dict[str, set[str]] = defaultdict(set)
         for key, p in self.products.items():
             code = normal_code(p.national_code)
             if code and len(code) == 23:
                 self._by_code20[code[:20]].append(p)
             self._parsed[key] = (parse_generic(p.generic_name, p.dosage_form), parse_spec(p.spec),
                                  manufacturer_core(p.manufacturer))
+            for gram in _grams(self._parsed[key][0].base):
+                self._by_gram[gram].add(key)
 
     def propose(self, item: LocalItem) -> Proposal:
         code = normal_code(item.national_code)
@@ -80,13 +83,16 @@ class Matcher:
         return self._decide(item, cands, note)
 
     def rank(self, item: LocalItem) -> list[Candidate]:
-        g = parse_generic(item.generic_name or item.name, item.dosage_form)
+        name, spec_in_name = split_name_spec(item.name)
+        g = parse_generic(item.generic_name or name, item.dosage_form)
         if not g.form and item.generic_name:
-            g = parse_generic(item.generic_name, parse_generic(item.name).form)
-        spec = parse_spec(item.spec)
+            g = parse_generic(item.generic_name, parse_generic(name).form)
+        spec = parse_spec(item.spec or spec_in_name)
         maker = manufacturer_core(item.manufacturer)
         out = []
-        for key, p in self.products.items():
+        keys = set().union(*(self._by_gram.get(gram, ()) for gram in _grams(g.base)))
+        for key in sorted(keys):
+            p = self.products[key]
             if (p.kind == Kind.CONSUMABLE) != (item.kind == Kind.CONSUMABLE):
                 continue
             pg, ps, pm = self._parsed[key]
@@ -118,11 +124,16 @@ class Matcher:
                         reason, tuple(cands[: self.top]), factor, source)
 
 
+def _grams(text: str) -> set[str]:
+    """Character bigrams (the whole text when shorter): the index that keeps ranking cheap."""
+    return {text[i:i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
+
+
 def item_factor(item: LocalItem, product: WinningProduct | None) -> tuple[Decimal | None, str | None]:
     """Smallest units per HIS unit: the HIS's own factor, else derived from the spec, else None."""
     if item.pack_factor is not None and item.pack_factor > 0:
         return Decimal(item.pack_factor), "his"
-    spec = parse_spec(item.spec)
+    spec = parse_spec(item.spec or split_name_spec(item.name)[1])
     smallest = product.smallest_unit if product else None
     factor = factor_to_smallest(item.his_unit, spec, smallest)
     return (factor, "spec") if factor is not None else (None, None)

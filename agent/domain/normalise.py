@@ -72,6 +72,19 @@ def compact(text: object) -> str:
     return s.replace(" ", "")
 
 
+_NAME_SPEC = re.compile(r"\s*(\d+(?:\.\d+)?\s*(?:mg|g|ml|μg|ug|mcg|iu|u|万单位|单位|毫克|克|毫升|微克)[^\u4e00-\u9fff]*"
+                        r"(?:[片粒支袋瓶丸贴盒板][^\u4e00-\u9fff]*)*)$", re.I)
+
+
+def split_name_spec(name: str | None) -> tuple[str, str | None]:
+    """A spec written at the end of an item name: ``阿托伐他汀钙片 10mg*7片`` -> (name, '10mg*7片')."""
+    s = clean(name)
+    m = _NAME_SPEC.search(s)
+    if not m or m.start() == 0:
+        return s, None
+    return s[: m.start()].strip(), m.group(1)
+
+
 def strip_brackets(text: str) -> str:
     prev = None
     while prev != text:
