@@ -44,12 +44,14 @@ def read_workbook(path: Path | str) -> list[Sheet]:
 
 
 def _read_xlsx(path: Path) -> list[Sheet]:
+    import zipfile
+
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         wb = openpyxl.load_workbook(path, data_only=True)
-    except (InvalidFileException, KeyError, ValueError, OSError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DataError(f"{path}: not a readable xlsx workbook ({exc.__class__.__name__})") from None
     sheets = []
     for ws in wb.worksheets:

@@ -191,3 +191,22 @@ def test_import_and_queries_work_on_every_store_backend(store_url: str, tmp_path
             assert len(queries.winning_products(conn, "H1")) == 4
     finally:
         s.close()
+
+
+def test_consumables_import_with_their_class_and_27_character_codes(store: Store, tmp_path: Path) -> None:
+    import openpyxl
+
+    path = tmp_path / "c.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "耗材"
+    ws.append(["耗材名称", "规格型号", "生产企业", "耗材代码", "耗材分类", "中选价格"])
+    ws.append(["冠脉药物洗脱支架", "3.0×18mm", "乐普(北京)医疗器械股份有限公司", "C0201010010000000000000001X", "冠脉支架", "590"])
+    ws.append(["冠脉药物洗脱支架", "2.5×12mm", "微创医疗", "C02010100100000000000001X", "冠脉支架", "590"])
+    wb.save(path)
+    plan = plan_winners(store, path, "冠脉支架接续", Kind.CONSUMABLE)
+    assert [e.reason for e in plan.errors] == ["耗材代码应为C开头的27位字母数字，实为25位"]
+    commit_winners(store, plan, Programme("冠脉支架接续", Kind.CONSUMABLE, Level.NATIONAL, date(2024, 1, 1), date(2026, 12, 31)), NOW)
+    with store.read() as conn:
+        groups = queries.generic_groups(conn, "H1")
+    assert [(g.key, g.name, g.kind) for g in groups] == [("C|冠脉支架", "冠脉支架", "consumable")]
