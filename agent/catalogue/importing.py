@@ -62,6 +62,8 @@ class ImportPlan:
     programme: str | None = None
     year: int | None = None
     rows_read: int = 0
+    unlisted: list[str] = field(default_factory=list)  # product keys in the store but not in this file
+    replace: bool = False  # remove the unlisted ones on commit
 
     def counts(self) -> dict[str, int]:
         out = {"inserted": 0, "updated": 0, "unchanged": 0}
@@ -71,8 +73,12 @@ class ImportPlan:
 
     def summary(self) -> str:
         c = self.counts()
-        return (f"读取{self.rows_read}行：新增{c['inserted']}，更新{c['updated']}，不变{c['unchanged']}，"
+        text = (f"读取{self.rows_read}行：新增{c['inserted']}，更新{c['updated']}，不变{c['unchanged']}，"
                 f"拒绝{len(self.errors)}，跳过{self.skipped}")
+        if self.unlisted:
+            text += (f"；本批次已有{len(self.unlisted)}个产品不在本文件中，" +
+                     ("将删除" if self.replace else "保留（整表替换请加 --replace）"))
+        return text
 
 
 def tables(sheets: list[Sheet], required: tuple[str, ...], path: Path) -> list[tuple[Sheet, Header]]:

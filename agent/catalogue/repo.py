@@ -86,6 +86,18 @@ def upsert_product(conn: Connection, hospital: str, programme: str, p: WinningPr
     return "updated"
 
 
+def remove_products(conn: Connection, hospital: str, programme: str, keys: list[str]) -> int:
+    """Remove a programme's products (and their agreed volumes) that its new list no longer holds."""
+    for key in keys:
+        conn.execute(delete(agreed_volumes).where(and_(agreed_volumes.c.hospital_code == hospital,
+                                                       agreed_volumes.c.programme == programme,
+                                                       agreed_volumes.c.product_key == key)))
+        conn.execute(delete(winning_products).where(and_(winning_products.c.hospital_code == hospital,
+                                                         winning_products.c.programme == programme,
+                                                         winning_products.c.product_key == key)))
+    return len(keys)
+
+
 def upsert_group(conn: Connection, hospital: str, p: WinningProduct, now: datetime) -> None:
     where = and_(generic_groups.c.hospital_code == hospital, generic_groups.c.group_key == p.group_key)
     if conn.execute(select(generic_groups.c.group_key).where(where)).first():

@@ -63,10 +63,14 @@ def parse_row(sheet: Sheet, i: int, row: list[Any], h: Header, kind: Kind) -> tu
     ), []
 
 
-def plan_winners(store: Store, path: Path | str, programme: str, kind: Kind) -> ImportPlan:
-    """Read and check the file, compare with the store; writes nothing."""
+def plan_winners(store: Store, path: Path | str, programme: str, kind: Kind, replace: bool = False) -> ImportPlan:
+    """Read and check the file, compare with the store; writes nothing.
+
+    ``replace``: the file is the programme's whole list, so products it no longer lists (a
+    corrected spec changes a product's key) are removed on commit, with their agreed volumes.
+    """
     path = Path(path)
-    plan = ImportPlan("winners", path, file_sha256(path), COLUMNS, programme=programme)
+    plan = ImportPlan("winners", path, file_sha256(path), COLUMNS, programme=programme, replace=replace)
     seen: dict[str, str] = {}
     with store.read() as conn:
         old = repo.existing_products(conn, store.hospital_code, programme)
@@ -90,6 +94,7 @@ def plan_winners(store: Store, path: Path | str, programme: str, kind: Kind) -> 
             before = old.get(product.product_key)
             action = "inserted" if before is None else ("unchanged" if repo.same(before, repo.product_values(product)) else "updated")
             plan.rows.append(PreviewRow(ref, _cells(product), action, product))
+    plan.unlisted = sorted(set(old) - set(seen))
     return plan
 
 
@@ -118,5 +123,7 @@ def commit_winners(store: Store, plan: ImportPlan, programme: Programme | None, 
             action = repo.upsert_product(conn, hospital, plan.programme or "", r.payload, r.ref, import_id, now,
                                          old.get(r.payload.product_key))
             counts[action] += 1
+        if plan.replace and plan.unlisted:
+            counts["removed"] = repo.remove_products(conn, hospital, plan.programme or "", plan.unlisted)
         repo.finish_import(conn, import_id, counts)
     return counts

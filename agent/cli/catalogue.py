@@ -60,6 +60,7 @@ def register(app: typer.Typer) -> None:
         cycle_start: str = typer.Option(None, "--cycle-start", help="first day of the cycle (采购周期), e.g. 2025-03-01"),
         cycle_end: str = typer.Option(None, "--cycle-end", help="last day of the cycle"),
         extend_to: list[str] = typer.Option([], "--extend-to", help="a new cycle end after an extension (延期); repeatable"),
+        replace: bool = typer.Option(False, "--replace", help="the file is the whole list: remove products it no longer holds"),
         yes: bool = typer.Option(False, "--yes", help="commit without asking"),
         dry_run: bool = typer.Option(False, "--dry-run", help="preview only"),
     ) -> None:
@@ -83,10 +84,11 @@ def register(app: typer.Typer) -> None:
                     raise typer.BadParameter(f"programme '{programme}' is new: give --cycle-start and --cycle-end")
                 prog = Programme(programme, Kind(kind), Level(level), start, end,
                                  tuple(sorted(set((existing.extensions if existing else ()) + ext))))
-            plan = plan_winners(store, file, programme, Kind(kind) if existing is None else existing.kind)
+            plan = plan_winners(store, file, programme, Kind(kind) if existing is None else existing.kind, replace)
             if _confirm(plan, yes, dry_run):
                 counts = commit_winners(store, plan, prog, clock.now())
-                typer.echo(f"已导入：新增{counts['inserted']}，更新{counts['updated']}，不变{counts['unchanged']}，拒绝{len(plan.errors)}")
+                typer.echo(f"已导入：新增{counts['inserted']}，更新{counts['updated']}，不变{counts['unchanged']}，"
+                           f"拒绝{len(plan.errors)}，删除{counts.get('removed', 0)}")
         finally:
             store.close()
 

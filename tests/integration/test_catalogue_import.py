@@ -210,3 +210,18 @@ def test_consumables_import_with_their_class_and_27_character_codes(store: Store
     with store.read() as conn:
         groups = queries.generic_groups(conn, "H1")
     assert [(g.key, g.name, g.kind) for g in groups] == [("C|冠脉支架", "冠脉支架", "consumable")]
+
+
+def test_a_corrected_spec_replaces_the_old_product_only_when_the_file_is_declared_whole(store: Store, tmp_path: Path) -> None:
+    rows = [list(r) for r in WINNER_ROWS]
+    rows[1][3] = "75mq×7片"  # a typo the bureau corrects later
+    _import(store, winners_xlsx(tmp_path / "first.xlsx", rows))
+    rows[1][3] = "75mg×7片"
+    corrected = winners_xlsx(tmp_path / "second.xlsx", rows)
+    kept = plan_winners(store, corrected, "第十批", Kind.DRUG)
+    assert len(kept.unlisted) == 1 and "整表替换请加 --replace" in kept.summary()
+    plan = plan_winners(store, corrected, "第十批", Kind.DRUG, replace=True)
+    assert commit_winners(store, plan, None, NOW) == {"inserted": 1, "updated": 0, "unchanged": 3, "removed": 1}
+    with store.read() as conn:
+        specs = sorted(p.product.spec for p in queries.winning_products(conn, "H1", "第十批"))
+    assert specs == ["0.5g*20片", "1.0g", "10mg×28片", "75mg×7片"]
