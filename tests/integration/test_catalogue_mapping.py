@@ -40,8 +40,8 @@ def _seed(store: Store, products=(ATORVA, CLOP), programme: Programme = P7) -> N
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
+def store(store_url: str) -> Store:
+    s = open_store(store_url, "H1")
     _seed(s)
     yield s
     s.close()
