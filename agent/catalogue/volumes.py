@@ -22,7 +22,7 @@ from agent.domain.spec import DOSE_UNITS, PACK_UNITS, parse_spec, strength_simil
 from agent.errors import DataError
 from agent.store import Store
 
-COLUMNS = ["通用名", "规格", "生产企业", "医保代码", "原始数量", "换算", "约定采购量（最小单位）"]
+COLUMNS = ["通用名", "规格", "生产企业", "医保代码", "原始数量", "换算", "约定采购量（最小单位）", "提示"]
 REQUIRED = ("quantity",)
 SMALLEST_HINTS = ("最小制剂单位", "最小单位", "最小使用单位", "片", "粒", "支", "袋")
 
@@ -92,9 +92,23 @@ def plan_volumes(store: Store, path: Path | str, programme: str, year: int, hosp
             seen[preview.payload["product_key"]] = preview.ref
             plan.rows.append(preview)
     with store.read() as conn:
+        first = _first_year(conn, hospital, programme) if year > 1 else {}
         for r in plan.rows:
             r.action = _action(conn, hospital, programme, year, r.payload)
+            before = first.get(r.payload["product_key"])
+            if before is not None and r.payload["quantity"] < before:
+                r.cells[-1] = f"低于第1年约定量{format(before, 'f')}"  # 004: a renewed year is not below the first
     return plan
+
+
+def _first_year(conn: Any, hospital: str, programme: str) -> dict[str, Decimal]:
+    from sqlalchemy import and_, select
+
+    from agent.store.schema.catalogue import agreed_volumes as av
+
+    rows = conn.execute(select(av.c.product_key, av.c.quantity).where(and_(
+        av.c.hospital_code == hospital, av.c.programme == programme, av.c.year == 1)))
+    return {k: Decimal(q).normalize() for k, q in rows}
 
 
 def _ours(row: list[Any], h: Header, hospital: str, names: tuple[str, ...]) -> bool:
@@ -129,7 +143,7 @@ def _parse(sheet: Sheet, i: int, row: list[Any], h: Header, products: dict, kind
     payload = {"product_key": product["product_key"], "quantity": smallest, "source_quantity": qty,
                "source_unit": unit or None, "factor": factor, "source_ref": f"{sheet.name}!{i + 1}"}
     cells = [product["generic_name"], product["spec"] or "", product["manufacturer"], product["national_code"] or "",
-             f"{q} {unit}".strip(), shown, format(smallest, "f")]
+             f"{q} {unit}".strip(), shown, format(smallest, "f"), ""]
     return PreviewRow(f"{sheet.name}!{i + 1}", cells, "", payload), []
 
 

@@ -225,3 +225,10 @@ def test_a_corrected_spec_replaces_the_old_product_only_when_the_file_is_declare
     with store.read() as conn:
         specs = sorted(p.product.spec for p in queries.winning_products(conn, "H1", "第十批"))
     assert specs == ["0.5g*20片", "1.0g", "10mg×28片", "75mg×7片"]
+
+
+def test_a_renewed_year_below_the_first_years_volume_is_flagged_in_the_preview(store: Store, tmp_path: Path) -> None:
+    commit_volumes(store, _volumes(store, tmp_path, [["H1", "测试医院", "阿托伐他汀钙片", "10mg", "嘉林药业", 1000]]), NOW)
+    plan = plan_volumes(store, volumes_xlsx(tmp_path / "y2.xlsx", [["H1", "测试医院", "阿托伐他汀钙片", "10mg", "嘉林", 800]]),
+                        "第十批", 2, ("测试医院",))
+    assert plan.rows[0].cells[-1] == "低于第1年约定量1000" and plan.errors == []
