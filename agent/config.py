@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from agent.catalogue.config import CatalogueConfig
 from agent.errors import ConfigError
 from agent.logging import redact_text, register_secret
 
@@ -215,7 +216,7 @@ class AgentConfig(_Strict):
     alerts: dict[str, Any] = {}
     platform: dict[str, Any] | None = None
     monitoring: dict[str, Any] = {}
-    catalogue: dict[str, Any] = {}
+    catalogue: CatalogueConfig = CatalogueConfig()
 
     source_file: Path | None = Field(default=None, exclude=True)
 

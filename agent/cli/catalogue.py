@@ -1,10 +1,49 @@
-"""Catalogue commands: import winners/volumes, map export/import (issue #5)."""
+"""Catalogue commands: import winners / volumes (preview, then commit), map run / export / import."""
 
 from __future__ import annotations
 
+import sys
+from datetime import date
+from pathlib import Path
+
 import typer
 
-from agent.cli.common import not_yet
+from agent.cli.common import config_of
+
+
+def _parse_day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a date like 2025-03-01", param_hint=option) from None
+
+
+def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    from agent.bootstrap import build_store
+    from agent.clock import SystemClock
+
+    cfg = config_of(ctx)
+    return cfg, build_store(cfg), SystemClock(cfg.hospital.tz)
+
+
+def _confirm(plan, yes: bool, dry_run: bool) -> bool:  # type: ignore[no-untyped-def]
+    from agent.catalogue.importing import render
+
+    typer.echo(render(plan))
+    if dry_run:
+        typer.echo("预览完毕，未写入（--dry-run）。")
+        return False
+    if not plan.rows:
+        typer.echo("没有可导入的行，未写入。")
+        return False
+    if yes:
+        return True
+    if sys.stdin.isatty():
+        return typer.confirm("确认导入？", default=False)
+    typer.echo("未写入：确认无误后加 --yes 提交。")
+    return False
 
 
 def register(app: typer.Typer) -> None:
@@ -12,24 +51,112 @@ def register(app: typer.Typer) -> None:
     app.add_typer(imp, name="import")
 
     @imp.command("winners")
-    def winners(file: str, programme: str = typer.Option(..., "--programme")) -> None:
+    def winners(
+        ctx: typer.Context,
+        file: Path,
+        programme: str = typer.Option(..., "--programme", help="the programme (批次) name"),
+        kind: str = typer.Option("drug", "--kind", help="drug | consumable"),
+        level: str = typer.Option("national", "--level", help="national | provincial | alliance"),
+        cycle_start: str = typer.Option(None, "--cycle-start", help="first day of the cycle (采购周期), e.g. 2025-03-01"),
+        cycle_end: str = typer.Option(None, "--cycle-end", help="last day of the cycle"),
+        extend_to: list[str] = typer.Option([], "--extend-to", help="a new cycle end after an extension (延期); repeatable"),
+        replace: bool = typer.Option(False, "--replace", help="the file is the whole list: remove products it no longer holds"),
+        yes: bool = typer.Option(False, "--yes", help="commit without asking"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="preview only"),
+    ) -> None:
         """Import a programme's winning products (中选产品)."""
-        not_yet("import winners", 5)
+        from agent.catalogue.repo import load_programme
+        from agent.catalogue.winners import commit_winners, plan_winners
+        from agent.domain.catalogue import Kind, Level, Programme
+
+        if kind not in ("drug", "consumable") or level not in ("national", "provincial", "alliance"):
+            raise typer.BadParameter("--kind drug|consumable, --level national|provincial|alliance")
+        _, store, clock = _runtime(ctx)
+        try:
+            with store.read() as conn:
+                existing = load_programme(conn, store.hospital_code, programme)
+            start, end = _parse_day(cycle_start, "--cycle-start"), _parse_day(cycle_end, "--cycle-end")
+            ext = tuple(d for d in (_parse_day(t, "--extend-to") for t in extend_to) if d)
+            prog = None
+            if start or end or ext or existing is None:
+                start, end = start or (existing and existing.cycle_start), end or (existing and existing.cycle_end)
+                if not start or not end:
+                    raise typer.BadParameter(f"programme '{programme}' is new: give --cycle-start and --cycle-end")
+                prog = Programme(programme, Kind(kind), Level(level), start, end,
+                                 tuple(sorted(set((existing.extensions if existing else ()) + ext))))
+            plan = plan_winners(store, file, programme, Kind(kind) if existing is None else existing.kind, replace)
+            if _confirm(plan, yes, dry_run):
+                counts = commit_winners(store, plan, prog, clock.now())
+                typer.echo(f"已导入：新增{counts['inserted']}，更新{counts['updated']}，不变{counts['unchanged']}，"
+                           f"拒绝{len(plan.errors)}，删除{counts.get('removed', 0)}")
+        finally:
+            store.close()
 
     @imp.command("volumes")
-    def volumes(file: str, programme: str = typer.Option(..., "--programme"), year: int = typer.Option(..., "--year")) -> None:
+    def volumes(
+        ctx: typer.Context,
+        file: Path,
+        programme: str = typer.Option(..., "--programme"),
+        year: int = typer.Option(..., "--year", help="agreement year number (协议年度), 1 for the first"),
+        yes: bool = typer.Option(False, "--yes", help="commit without asking"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="preview only"),
+    ) -> None:
         """Import agreed volumes (约定采购量) for an agreement year."""
-        not_yet("import volumes", 5)
+        from agent.catalogue.volumes import commit_volumes, plan_volumes
+
+        cfg, store, clock = _runtime(ctx)
+        try:
+            plan = plan_volumes(store, file, programme, year, (cfg.hospital.name,))
+            if _confirm(plan, yes, dry_run):
+                counts = commit_volumes(store, plan, clock.now())
+                typer.echo(f"已导入：新增{counts['inserted']}，更新{counts['updated']}，不变{counts['unchanged']}，拒绝{len(plan.errors)}")
+        finally:
+            store.close()
 
     mapping = typer.Typer(help="map local items to national codes (对码)", no_args_is_help=True)
     app.add_typer(mapping, name="map")
 
+    @mapping.command("run")
+    def map_run(ctx: typer.Context, items: Path = typer.Option(None, "--items", help="the HIS item dictionary (xlsx/xls/csv)")) -> None:
+        """Propose mappings for every local item; high confidence is accepted, the rest awaits review."""
+        from agent.catalogue.items_file import read_items
+        from agent.catalogue.mapping import map_items
+        from agent.errors import NotYetAvailable
+
+        if items is None:
+            raise NotYetAvailable("reading local items from the HIS arrives with ingestion (issue #4); use --items FILE")
+        cfg, store, clock = _runtime(ctx)
+        try:
+            summary = map_items(store, read_items(items), clock.now(), auto_accept=cfg.catalogue.auto_accept,
+                                top=cfg.catalogue.candidates)
+            typer.echo(summary.as_text())
+            if summary.without_factor:
+                typer.echo("缺少换算系数的品种（不会猜测，请在审核表中填写）：" + "、".join(summary.without_factor[:50]))
+        finally:
+            store.close()
+
     @mapping.command("export")
-    def map_export(file: str) -> None:
+    def map_export(ctx: typer.Context, file: Path) -> None:
         """Write the review workbook."""
-        not_yet("map export", 5)
+        from agent.catalogue.review import export_review
+
+        _, store, _ = _runtime(ctx)
+        try:
+            n = export_review(store, file)
+            typer.echo(f"已导出{n}个品种到 {file}")
+        finally:
+            store.close()
 
     @mapping.command("import")
-    def map_import(file: str) -> None:
+    def map_import(ctx: typer.Context, file: Path) -> None:
         """Read reviewed decisions back."""
-        not_yet("map import", 5)
+        from agent.catalogue.review import import_review
+
+        _, store, clock = _runtime(ctx)
+        try:
+            result = import_review(store, file, clock.now())
+            typer.echo(f"已应用{result['applied']}条审核结论")
+            for e in result["errors"]:
+                typer.echo(f"未应用：{e}", err=True)
+        finally:
+            store.close()

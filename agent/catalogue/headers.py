@@ -1,0 +1,128 @@
+"""Finding the header row by synonyms (表头识别) and reading cells as text or numbers.
+
+Headers differ by province and year: 通用名 / 药品通用名 / 产品名称; 规格 / 规格包装 / 包装规格;
+生产企业 / 生产厂家 / 中选企业 ... The header is the row, among the first 30, that names the most
+known fields. A bracket in a header keeps its hint: 约定采购量（最小制剂单位）, 约定采购量（盒）.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from agent.domain.normalise import clean, compact
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "generic_name": ("通用名", "药品通用名", "通用名称", "产品名称", "药品名称", "品种名称", "品名", "耗材名称",
+                     "产品通用名", "中选产品名称", "注册证产品名称"),
+    "dosage_form": ("剂型", "实际剂型"),
+    "spec": ("规格", "规格包装", "包装规格", "规格型号", "型号规格", "实际规格", "制剂规格"),
+    "pack": ("包装数量", "转换比", "最小包装数量", "包装转换比", "转换系数", "包装", "装量"),
+    "smallest_unit": ("最小制剂单位", "最小使用单位", "最小单位", "制剂单位"),
+    "manufacturer": ("生产企业", "生产厂家", "中选企业", "生产企业名称", "企业名称", "申报企业", "厂家", "生产厂商"),
+    "national_code": ("医保代码", "国家医保药品代码", "药品代码", "国家医保代码", "医保药品代码", "耗材代码",
+                      "医保耗材代码", "国家医保耗材代码", "统一编码", "医保编码"),
+    "price": ("中选价格", "中选价", "单价", "价格", "中选单价", "挂网价格"),
+    "category": ("耗材分类", "产品类别", "类别", "耗材类别"),
+    "hospital_name": ("医疗机构名称", "医疗机构", "医院名称", "机构名称", "单位名称"),
+    "hospital_code": ("医疗机构代码", "机构代码", "医疗机构编码", "医院代码", "定点医疗机构代码"),
+    "quantity": ("约定采购量", "协议采购量", "约定量", "协议量", "采购量", "约定采购数量", "协议采购数量"),
+    "unit": ("单位", "计量单位", "采购单位", "包装单位"),
+}
+_LOOKUP = {s: field for field, syns in SYNONYMS.items() for s in syns}
+_BRACKET = re.compile(r"[(\[【]([^)\]】]*)[)\]】]")
+SCAN_ROWS = 30
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    index: int  # 0-based
+    header: str  # as written
+    hint: str  # what the header's bracket said, e.g. 最小制剂单位 or 盒
+
+    @property
+    def letter(self) -> str:
+        from openpyxl.utils import get_column_letter
+
+        return get_column_letter(self.index + 1)
+
+
+@dataclass(frozen=True)
+class Header:
+    row: int  # 0-based index of the header row
+    columns: dict[str, Column]
+
+
+def field_of(header: Any) -> tuple[str | None, str]:
+    """(field, hint) for one header cell; (None, '') when it names no known field."""
+    text = clean(header)
+    if not text:
+        return None, ""
+    hint = " ".join(m.group(1) for m in _BRACKET.finditer(text))
+    key = compact(_BRACKET.sub("", text)).replace("*", "")
+    if key in _LOOKUP:
+        return _LOOKUP[key], compact(hint)
+    for syn in sorted(_LOOKUP, key=len, reverse=True):
+        if len(syn) >= 3 and key.startswith(syn):
+            return _LOOKUP[syn], compact(hint)
+    return None, ""
+
+
+def find_header(rows: list[list[Any]], required: tuple[str, ...]) -> Header | None:
+    """The row that names the most known fields and all of ``required``; None when there is none."""
+    best: Header | None = None
+    for i, row in enumerate(rows[:SCAN_ROWS]):
+        cols: dict[str, Column] = {}
+        for j, cell in enumerate(row):
+            field, hint = field_of(cell)
+            if field and field not in cols:
+                cols[field] = Column(field, j, clean(cell), hint)
+        if all(f in cols for f in required) and (best is None or len(cols) > len(best.columns)):
+            best = Header(i, cols)
+    return best
+
+
+_NOTE = re.compile(r"^(?:(?:注|备注|说明|填报说明|注意)\s*\d*\s*[:：、.]|合计|小计|总计)")
+
+
+def is_note_or_blank(row: list[Any]) -> bool:
+    """Blank rows, notes under the table (注：..., 备注) and total rows (合计) carry no data."""
+    cells = [clean(c) for c in row if clean(c)]
+    if not cells:
+        return True
+    return bool(_NOTE.match(cells[0]))
+
+
+def cell(row: list[Any], col: Column | None) -> Any:
+    if col is None or col.index >= len(row):
+        return None
+    return row[col.index]
+
+
+def text_of(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return clean(value)
+
+
+def number_of(value: Any) -> Decimal:
+    """A number from a cell: 1200, '1,200', '１２００', ' 1200 ' -> Decimal; ValueError with a reason."""
+    if isinstance(value, bool):
+        raise ValueError("不是数字")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    s = clean(value).replace(",", "").replace("，", "").replace(" ", "")
+    if not s:
+        raise ValueError("为空")
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        raise ValueError("不是数字") from None
+    if not d.is_finite():
+        raise ValueError("不是数字")
+    return d

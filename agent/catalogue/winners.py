@@ -1,0 +1,129 @@
+"""Importing a programme's winning products (中选产品) from the bureau's spreadsheet."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from agent.catalogue import repo
+from agent.catalogue.headers import Header, cell, is_note_or_blank, number_of, text_of
+from agent.catalogue.importing import ImportPlan, PreviewRow, RowError, row_error, tables
+from agent.catalogue.sheets import Sheet, file_sha256, read_workbook
+from agent.domain.catalogue import Kind, Programme, WinningProduct, national_code_problem, normal_code
+from agent.domain.normalise import parse_generic
+from agent.domain.spec import parse_spec
+from agent.errors import DataError
+from agent.store import Store
+
+COLUMNS = ["通用名", "剂型", "规格", "包装数量", "最小单位", "生产企业", "医保代码", "中选价格"]
+REQUIRED = ("generic_name", "manufacturer")
+
+
+def parse_row(sheet: Sheet, i: int, row: list[Any], h: Header, kind: Kind) -> tuple[WinningProduct | None, list[RowError]]:
+    c = h.columns
+    errors: list[RowError] = []
+
+    def text(field: str) -> str | None:
+        return text_of(cell(row, c.get(field))) or None
+
+    def number(field: str) -> Decimal | None:
+        raw = cell(row, c.get(field))
+        if raw is None or text_of(raw) == "":
+            return None
+        try:
+            value = number_of(raw)
+        except ValueError as exc:
+            errors.append(row_error(sheet, i, c.get(field), raw, f"{exc}"))
+            return None
+        if value < 0:
+            errors.append(row_error(sheet, i, c.get(field), raw, "不能为负数"))
+        return value
+
+    generic, maker, spec = text("generic_name"), text("manufacturer"), text("spec")
+    if not generic:
+        errors.append(row_error(sheet, i, c.get("generic_name"), None, "通用名为空"))
+    if not maker:
+        errors.append(row_error(sheet, i, c.get("manufacturer"), None, "生产企业为空"))
+    if kind == Kind.DRUG and not spec:
+        errors.append(row_error(sheet, i, c.get("spec"), None, "规格为空"))
+    code = normal_code(text("national_code"))
+    if code and (problem := national_code_problem(code, kind)):
+        errors.append(row_error(sheet, i, c.get("national_code"), cell(row, c.get("national_code")), problem))
+    price, pack = number("price"), number("pack")
+    if errors or not generic or not maker:
+        return None, errors
+    parsed = parse_spec(spec)
+    form = text("dosage_form") or (parse_generic(generic).form if kind == Kind.DRUG else None)
+    return WinningProduct(
+        generic_name=generic, dosage_form=form, spec=spec, manufacturer=maker, kind=kind,
+        pack=pack if pack is not None else parsed.per_pack, smallest_unit=text("smallest_unit") or parsed.dose_unit,
+        national_code=code, price=price, category=text("category"),
+    ), []
+
+
+def plan_winners(store: Store, path: Path | str, programme: str, kind: Kind, replace: bool = False) -> ImportPlan:
+    """Read and check the file, compare with the store; writes nothing.
+
+    ``replace``: the file is the programme's whole list, so products it no longer lists (a
+    corrected spec changes a product's key) are removed on commit, with their agreed volumes.
+    """
+    path = Path(path)
+    plan = ImportPlan("winners", path, file_sha256(path), COLUMNS, programme=programme, replace=replace)
+    seen: dict[str, str] = {}
+    with store.read() as conn:
+        old = repo.existing_products(conn, store.hospital_code, programme)
+    for sheet, header in tables(read_workbook(path), REQUIRED, path):
+        for i in range(header.row + 1, len(sheet.rows)):
+            row = sheet.rows[i]
+            if is_note_or_blank(row):
+                plan.skipped += 1
+                continue
+            plan.rows_read += 1
+            product, errors = parse_row(sheet, i, row, header, kind)
+            ref = f"{sheet.name}!{i + 1}"
+            if product is not None and product.product_key in seen:
+                errors = [row_error(sheet, i, header.columns.get("generic_name"), product.generic_name,
+                                    f"与{seen[product.product_key]}重复（同一中选产品）")]
+            if errors:
+                plan.errors.extend(errors)
+                continue
+            assert product is not None
+            seen[product.product_key] = ref
+            before = old.get(product.product_key)
+            action = "inserted" if before is None else ("unchanged" if repo.same(before, repo.product_values(product)) else "updated")
+            plan.rows.append(PreviewRow(ref, _cells(product), action, product))
+    plan.unlisted = sorted(set(old) - set(seen))
+    return plan
+
+
+def _cells(p: WinningProduct) -> list[str]:
+    def s(v: object) -> str:
+        return "" if v is None else (format(v.normalize(), "f") if isinstance(v, Decimal) else str(v))
+
+    return [p.generic_name, s(p.dosage_form), s(p.spec), s(p.pack), s(p.smallest_unit), p.manufacturer,
+            s(p.national_code), s(p.price)]
+
+
+def commit_winners(store: Store, plan: ImportPlan, programme: Programme | None, now: datetime) -> dict[str, int]:
+    """Write the planned rows in one transaction; ``programme`` is created or updated first."""
+    hospital = store.hospital_code
+    with store.begin() as conn:
+        if programme is not None:
+            repo.save_programme(conn, hospital, programme, now)
+        elif repo.load_programme(conn, hospital, plan.programme or "") is None:
+            raise DataError(f"programme '{plan.programme}' is new: give its kind, level, --cycle-start and --cycle-end")
+        import_id = repo.record_import(conn, hospital, what="winners", file_name=plan.path.name, sha256=plan.sha256,
+                                       now=now, programme=plan.programme, rows_read=plan.rows_read,
+                                       errors=[e.as_dict() for e in plan.errors])
+        old = repo.existing_products(conn, hospital, plan.programme or "")
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        for r in plan.rows:
+            action = repo.upsert_product(conn, hospital, plan.programme or "", r.payload, r.ref, import_id, now,
+                                         old.get(r.payload.product_key))
+            counts[action] += 1
+        if plan.replace and plan.unlisted:
+            counts["removed"] = repo.remove_products(conn, hospital, plan.programme or "", plan.unlisted)
+        repo.finish_import(conn, import_id, counts)
+    return counts

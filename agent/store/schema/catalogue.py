@@ -1,0 +1,134 @@
+"""Catalogue tables: programmes, agreement years, winning products, agreed volumes, generic groups,
+local item mappings (对码) and the record of every spreadsheet import."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, Float, Index, Integer, Numeric, String, Table, Text, UniqueConstraint
+
+from agent.store.migrate import create_tables
+from agent.store.types import AwareDateTime, Json, metadata
+
+COMPONENT = "catalogue"
+Qty = Numeric(20, 6)
+
+programmes = Table(
+    "programmes",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("kind", String(16), nullable=False),  # drug | consumable
+    Column("level", String(16), nullable=False),  # national | provincial | alliance
+    Column("cycle_start", Date, nullable=False),
+    Column("cycle_end", Date, nullable=False),
+    Column("extensions", Json, nullable=False),  # ISO dates, each a new cycle end
+    Column("updated_at", AwareDateTime, nullable=False),
+)
+
+agreement_years = Table(
+    "agreement_years",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("programme", String(200), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("start_day", Date, nullable=False),
+    Column("end_day", Date, nullable=False),
+)
+
+winning_products = Table(
+    "winning_products",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("hospital_code", String(32), nullable=False),
+    Column("programme", String(200), nullable=False),
+    Column("product_key", String(300), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("generic_name", String(200), nullable=False),
+    Column("dosage_form", String(100)),
+    Column("spec", String(200)),
+    Column("pack", Qty),
+    Column("smallest_unit", String(16)),
+    Column("manufacturer", String(200), nullable=False),
+    Column("national_code", String(40)),
+    Column("price", Qty),
+    Column("category", String(200)),
+    Column("group_key", String(300), nullable=False),
+    Column("source_ref", String(200)),  # sheet!row of the import that last wrote it
+    Column("import_id", Integer),
+    Column("updated_at", AwareDateTime, nullable=False),
+    UniqueConstraint("hospital_code", "programme", "product_key"),
+    Index("ix_winning_products_group", "hospital_code", "group_key"),
+)
+
+agreed_volumes = Table(
+    "agreed_volumes",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("programme", String(200), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("product_key", String(300), primary_key=True),
+    Column("quantity", Qty, nullable=False),  # smallest units
+    Column("source_quantity", Qty),
+    Column("source_unit", String(16)),
+    Column("factor", Qty),
+    Column("source_ref", String(200)),
+    Column("import_id", Integer),
+    Column("updated_at", AwareDateTime, nullable=False),
+)
+
+generic_groups = Table(
+    "generic_groups",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("group_key", String(300), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("generic_name", String(200), nullable=False),
+    Column("dosage_form", String(100)),
+    Column("updated_at", AwareDateTime, nullable=False),
+)
+
+item_mappings = Table(
+    "item_mappings",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("item_code", String(100), primary_key=True),
+    Column("item_name", String(300), nullable=False),
+    Column("item", Json, nullable=False),  # the LocalItem as last seen (generic, form, spec, maker, unit...)
+    Column("status", String(16), nullable=False),  # auto | review | none | reviewed | manual
+    Column("product_key", String(300)),
+    Column("group_key", String(300)),
+    Column("confidence", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("candidates", Json, nullable=False),
+    Column("factor", Qty),  # smallest units per HIS unit; NULL = unknown, never guessed
+    Column("factor_source", String(16)),  # his | spec | review
+    Column("decided_by", String(100)),
+    Column("decided_at", AwareDateTime),
+    Column("updated_at", AwareDateTime, nullable=False),
+    Index("ix_item_mappings_group", "hospital_code", "group_key"),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("hospital_code", String(32), nullable=False),
+    Column("what", String(16), nullable=False),  # winners | volumes | review
+    Column("programme", String(200)),
+    Column("year", Integer),
+    Column("file_name", String(500), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("imported_at", AwareDateTime, nullable=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("inserted", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("errors", Json, nullable=False),
+)
+
+
+def _v1(conn) -> None:  # type: ignore[no-untyped-def]
+    create_tables(conn, [programmes, agreement_years, winning_products, agreed_volumes, generic_groups, item_mappings, imports])
+
+
+MIGRATIONS = [_v1]
