@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from agent.alerts.config import AlertsConfig, ReceiverConfig, RouteConfig
 from agent.errors import ConfigError
 from agent.logging import redact_text, register_secret
 
@@ -210,9 +211,9 @@ class AgentConfig(_Strict):
     http: HttpConfig = HttpConfig()
     sources: list[SourceConfig] = []
     # Sections the later issues own; kept open (validated by their own modules).
-    receivers: dict[str, dict[str, Any]] = {}
-    routes: list[dict[str, Any]] = []
-    alerts: dict[str, Any] = {}
+    receivers: dict[str, ReceiverConfig] = {}
+    routes: list[RouteConfig] = []
+    alerts: AlertsConfig = AlertsConfig()
     platform: dict[str, Any] | None = None
     monitoring: dict[str, Any] = {}
     catalogue: dict[str, Any] = {}
