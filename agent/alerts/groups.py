@@ -63,7 +63,7 @@ def flush_groups(conn: Connection, hospital: str, cfg: Any, now: datetime, tz: t
         notices = [Notice(r.kind, repo.alert_from_json(r.payload["alert"]), datetime.fromisoformat(r.payload["at"])) for r in items]
         msg = render.group_message(notices, tz)
         keys = [n.alert.key for n in notices]
-        idem = f"{group_key}:{items[0].id}-{items[-1].id}"
+        idem = f"{group_key}:{(prior.flushes if prior else 0) + 1}"  # ids may be reused; the count is not
         queued += enqueue_message(conn, hospital, cfg, receiver, idem, {**msg, "alert_keys": keys, "kind": "alerts"}, now)
         conn.execute(delete(alert_notices).where(alert_notices.c.id.in_([r.id for r in items])))
         conn.execute(notification_log.insert(), [
