@@ -92,7 +92,7 @@ class WeComSink:
         return Handler
 
     def start(self) -> WeComSink:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="wecom-sink", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="wecom-sink", daemon=True)
         self._thread.start()
         return self
 

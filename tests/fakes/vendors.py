@@ -175,7 +175,7 @@ class VendorRobots:
         return Handler
 
     def __enter__(self) -> VendorRobots:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def __exit__(self, *_exc: Any) -> None:
