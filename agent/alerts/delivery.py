@@ -129,3 +129,19 @@ def resume_receiver(store: Any, name: str, now: datetime) -> int:
         _set_state(conn, hospital, name, "ok", now, last_ok_at=now, last_error=None, vendor_code=None)
         repo.raise_finding(conn, hospital, Finding(STOPPED_RULE, name, Severity.CRITICAL, "", now), now, active=False)
     return res.rowcount
+
+
+def status_lines(store: Any, cfg: Any) -> list[str]:
+    """For ``vbp-agent status``: one line per receiver with its state and queue depth."""
+    with store.read() as conn:
+        states = receiver_states(conn, store.hospital_code)
+        depth = outbox.depth(conn, store.hospital_code, "notify:")
+    lines = []
+    for name, rcfg in cfg.receivers.items():
+        s = states.get(name)
+        state = s.state if s is not None else "ok"
+        line = f"receiver {name} ({rcfg.type}): {state}, {depth.get(f'notify:{name}', 0)} queued"
+        if s is not None and s.state != "ok" and s.last_error:
+            line += f", since {s.since:%Y-%m-%d %H:%M} UTC: {s.last_error}"
+        lines.append(line)
+    return lines

@@ -285,3 +285,67 @@ def test_what_a_pharmacist_reads(tmp_path, capsys) -> None:
     text = out.getvalue()
     assert "建议：请核查心内科" in text and "【已恢复】" in text and "集采晨报" in text
     assert KEY not in text
+
+
+def test_a_stopped_receiver_is_reported_through_another_receiver_and_no_key_is_logged(tmp_path, sink: WeComSink, monkeypatch) -> None:
+    import structlog
+
+    from agent.store.schema.core import findings as core_findings
+
+    revoked = "Revoked-Wecom-Key-Canary-3306"
+    monkeypatch.setenv("T_BAD_KEY", revoked)
+    cfg = parse_config({
+        "hospital": {"code": "H1", "name": "示例医院"},
+        "receivers": {
+            "pharmacy": {"type": "wecom", "key_env": "T_BAD_KEY", "api_base": sink.url},
+            "it": {"type": "wecom", "key_env": "T_WECOM_KEY", "api_base": sink.url, "format": "text"},
+        },
+        "routes": [
+            {"rules": ["notify_*"], "receivers": ["it"], "group_wait_s": 0},
+            {"receivers": ["pharmacy"], "group_wait_s": 0},
+        ],
+    })
+    clock = FakeClock(MONDAY_0900 + timedelta(hours=2))
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", "H1")
+    with store.begin() as conn:  # what Monitoring keeps in the core findings table
+        f = behind()
+        conn.execute(core_findings.insert().values(
+            hospital_code="H1", rule=f.rule, subject=f.subject, severity=str(f.severity), title=f.title, values=f.values,
+            evidence=f.evidence, labels=f.labels, observed_at=f.observed_at, active=1, updated_at=f.observed_at))
+    senders = build_senders(cfg.receivers, clock)
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(3):
+            tick(store, cfg, clock, None, senders)  # type: ignore[arg-type]
+    assert [m["key"] for m in sink.messages] == [KEY]
+    assert "通知渠道“pharmacy”停止发送（错误码 93000）" in sink.messages[0]["content"]
+    assert "vbp-agent notify test pharmacy" in sink.messages[0]["content"]
+    assert [e["event"] for e in logs].count("receiver stopped") == 1
+    assert revoked not in repr(logs)
+    with store.read() as conn:
+        assert revoked not in repr(conn.execute(select(outbox)).all())
+
+
+def test_a_flapping_finding_is_reported_once_as_flapping(tmp_path, sink: WeComSink) -> None:
+    cfg = config(sink.url, group_wait_s=0, group_interval_s=0)
+    clock = FakeClock(MONDAY_0900 + timedelta(hours=2))
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", "H1")
+    senders = build_senders(cfg.receivers, clock)
+    for i in range(16):
+        tick(store, cfg, clock, [behind()] if i % 2 == 0 else [], senders, minutes=3)
+    texts = [m["content"] for m in sink.messages]
+    assert sum("【状态反复】" in t for t in texts) == 1
+    assert len(texts) <= 5  # firing, resolved, firing, resolved at most, then one flapping notice
+
+
+def test_status_lines_show_a_stopped_receiver_and_its_queue(tmp_path, sink: WeComSink, monkeypatch) -> None:
+    from agent.alerts.delivery import status_lines
+
+    monkeypatch.setenv("T_WECOM_KEY", "some-wrong-key")
+    cfg = config(sink.url, group_wait_s=0, group_interval_s=0)
+    clock = FakeClock(MONDAY_0900 + timedelta(hours=2))
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", "H1")
+    senders = build_senders(cfg.receivers, clock)
+    tick(store, cfg, clock, [behind()], senders)
+    tick(store, cfg, clock, [behind(), behind("另一个品种")], senders)
+    [line] = status_lines(store, cfg)
+    assert line.startswith("receiver pharmacy (wecom): stopped, 1 queued") and "93000" in line
