@@ -42,7 +42,7 @@ def apply_findings(conn: Connection, hospital: str, cfg: Any, now: datetime, fin
             repo.save_alert(conn, hospital, after, now)
         notices += due
     queue_notices(conn, hospital, cfg, notices)
-    repo.forget_quiet(conn, hospital)
+    repo.forget_quiet(conn, hospital, now)
     return notices
 
 

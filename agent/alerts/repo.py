@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -47,14 +47,12 @@ def save_alert(conn: Connection, hospital: str, a: Alert, now: datetime, note: s
         conn.execute(alert_state.update().where(cond).values(**values))
 
 
-def forget_quiet(conn: Connection, hospital: str) -> None:
-    """Drop rows of keys that are inactive with nothing announced and no recent changes."""
-    conn.execute(
-        delete(alert_state).where(
-            alert_state.c.hospital_code == hospital, alert_state.c.status == INACTIVE,
-            alert_state.c.announced.is_(False), alert_state.c.flapping.is_(False), alert_state.c.resolved_at.is_(None),
-        )
-    )
+def forget_quiet(conn: Connection, hospital: str, now: datetime, keep_resolved: timedelta = timedelta(days=30)) -> None:
+    """Drop keys that never fired, and resolved keys after ``keep_resolved`` (``alerts show`` history)."""
+    quiet = (alert_state.c.hospital_code == hospital) & (alert_state.c.status == INACTIVE) & alert_state.c.announced.is_(False)
+    quiet = quiet & alert_state.c.flapping.is_(False)
+    conn.execute(delete(alert_state).where(quiet, alert_state.c.resolved_at.is_(None)))
+    conn.execute(delete(alert_state).where(quiet, alert_state.c.resolved_at < now - keep_resolved))
 
 
 def active_findings(conn: Connection, hospital: str) -> list[Finding]:

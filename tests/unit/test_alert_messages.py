@@ -113,3 +113,16 @@ def test_secrets_come_from_env_or_file_and_are_registered_for_redaction(tmp_path
     monkeypatch.delenv("T_KEY_77")
     with pytest.raises(ConfigError, match="T_KEY_77 is not set"):
         c.receivers["d"].key("d")
+
+
+def test_the_readme_example_of_receivers_and_routes_is_valid() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Alerts", 1)[1]
+    block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    c = parse_config({"hospital": {"code": "H1", "name": "x"}, **tomllib.loads(block)})
+    assert set(c.receivers) == {"pharmacy", "director", "office"} and c.routes[0].continue_matching
+    assert c.routes[0].quiet_hours is not None and c.alerts.digest_receivers == ["pharmacy"]
