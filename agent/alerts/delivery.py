@@ -60,8 +60,8 @@ def _stopped_finding(name: str, exc: NotifyError, now: datetime) -> Finding:
     )
 
 
-def _failed(store: Any, item: outbox.OutboxItem, name: str, exc: NotifyError, now: datetime, max_attempts: int, report: DrainReport) -> bool:
-    """Record a failure; True when the receiver's queue must stop."""
+def _failed(store: Any, item: outbox.OutboxItem, name: str, exc: NotifyError, now: datetime, max_attempts: int, report: DrainReport) -> None:
+    """Record a failure: retry later, give up on this message, or stop the receiver (permanent)."""
     hospital = store.hospital_code
     with store.begin() as conn:
         prior = receiver_states(conn, hospital).get(name)
@@ -83,23 +83,40 @@ def _failed(store: Any, item: outbox.OutboxItem, name: str, exc: NotifyError, no
         log.error("receiver stopped", receiver=name, error=str(exc), error_class=type(exc).__name__)
     elif prior is None or prior.state == "ok":
         log.warning("receiver failing", receiver=name, error=str(exc), error_class=type(exc).__name__)
-    return True
+
+
+def queue_head(conn: Connection, hospital: str, name: str, now: datetime, limit: int) -> list[outbox.OutboxItem]:
+    """The receiver's pending messages in the order they were queued, up to the first one not yet
+    due: a message waiting for its retry holds back the ones behind it (a resolved notice never
+    overtakes its firing notice)."""
+    rows = conn.execute(
+        select(outbox_table)
+        .where(outbox_table.c.hospital_code == hospital, outbox_table.c.channel == f"notify:{name}", outbox_table.c.status == "pending")
+        .order_by(outbox_table.c.id).limit(limit)
+    ).all()
+    head = []
+    for r in rows:
+        if r.next_try_at > now:
+            break
+        head.append(outbox.OutboxItem(r.id, r.channel, r.idem_key, r.payload, r.attempts, r.created_at))
+    return head
 
 
 def drain(store: Any, cfg: Any, clock: Any, senders: dict[str, Any], limit: int = 100) -> DrainReport:
+    """Send what is due, receiver by receiver, in queue order; stop a receiver's turn at its first failure."""
     report = DrainReport()
     hospital = store.hospital_code
     with store.read() as conn:
         states = receiver_states(conn, hospital)
     for name, sender in senders.items():
-        if name in states and states[name].state == "stopped":
+        prior = states.get(name)
+        if prior is not None and prior.state == "stopped":
             continue
-        now = clock.now()
         with store.read() as conn:
-            items = outbox.due(conn, hospital, f"notify:{name}", now, limit)
-        for item in items:
+            items = queue_head(conn, hospital, name, clock.now(), limit)
+        for i, item in enumerate(items):
             if not sender.bucket.take():
-                report.deferred += len(items) - items.index(item)
+                report.deferred += len(items) - i
                 break
             try:
                 answer = sender.send(item.payload)
@@ -108,11 +125,10 @@ def drain(store: Any, cfg: Any, clock: Any, senders: dict[str, Any], limit: int 
                 break
             with store.begin() as conn:
                 outbox.mark_sent(conn, item.id, clock.now(), response=redact(answer))
-                was = states.get(name)
                 _set_state(conn, hospital, name, "ok", clock.now(), last_ok_at=clock.now(), last_error=None, vendor_code=None)
-            if was is not None and was.state != "ok":
+            if prior is not None and prior.state != "ok":
                 log.info("receiver back", receiver=name)
-                states = {**states, name: None}
+                prior = None
             report.sent += 1
     return report
 

@@ -46,9 +46,14 @@ def process_findings(
 
 def drain_notifications(store: Any, cfg: Any, clock: Any, senders: dict[str, Any] | None = None) -> DrainReport:
     """Send what the outbox holds for every receiver. Keep ``senders`` between runs (token buckets)."""
-    if senders is None:
-        senders = build_senders(cfg.receivers, clock)
-    return drain(store, cfg, clock, senders)
+    if senders is not None:
+        return drain(store, cfg, clock, senders)
+    built = build_senders(cfg.receivers, clock)
+    try:
+        return drain(store, cfg, clock, built)
+    finally:
+        for sender in built.values():
+            sender.close()
 
 
 def run_notify(store: Any, cfg: Any, clock: Any, senders: dict[str, Any], findings: list[Finding] | None = None) -> DrainReport:

@@ -132,6 +132,8 @@ def test_nothing_is_lost_while_the_robot_is_down(tmp_path) -> None:
             tick(store, cfg, clock, [behind(s) for s in subjects], senders, minutes=30)
         got = "\n".join(m["content"] for m in sink.messages)
     assert all(s in got for s in subjects)
+    first_seen = [got.index(s) for s in subjects]
+    assert first_seen == sorted(first_seen)  # in the order they happened
     with store.read() as conn:
         assert {r.status for r in conn.execute(select(outbox))} == {"sent"}
 
