@@ -1,4 +1,4 @@
-"""Message size limits: split on line or character boundaries, never inside a UTF-8 character;
+"""Message size limits: split between paragraphs, lines or characters, never inside a UTF-8 character;
 past a few parts, summarise the rest in one line."""
 
 from __future__ import annotations
@@ -25,17 +25,16 @@ def _chunks_of_line(line: str, budget: int) -> list[str]:
     return out
 
 
-def split_text(text: str, max_bytes: int, max_parts: int = 5) -> list[str]:
-    """Parts of ``text``, each at most ``max_bytes`` UTF-8 bytes, numbered ``(i/n)`` when split."""
-    if nbytes(text) <= max_bytes:
+def _fit(text: str, budget: int, seps: tuple[str, ...] = ("\n\n", "\n")) -> list[str]:
+    """Pieces of at most ``budget`` bytes, cut between paragraphs if possible, then lines, then characters."""
+    if nbytes(text) <= budget:
         return [text]
-    budget = max(16, max_bytes - HEADER_RESERVE)
-    parts: list[str] = []
-    cur = ""
-    for line in text.split("\n"):
-        pieces = _chunks_of_line(line, budget) if nbytes(line) > budget else [line]
-        for piece in pieces:
-            candidate = f"{cur}\n{piece}" if cur else piece
+    if not seps:
+        return _chunks_of_line(text, budget)
+    sep, parts, cur = seps[0], [], ""
+    for unit in text.split(sep):
+        for piece in _fit(unit, budget, seps[1:]):
+            candidate = f"{cur}{sep}{piece}" if cur else piece
             if nbytes(candidate) <= budget:
                 cur = candidate
             else:
@@ -43,9 +42,16 @@ def split_text(text: str, max_bytes: int, max_parts: int = 5) -> list[str]:
                 cur = piece
     if cur:
         parts.append(cur)
+    return parts
+
+
+def split_text(text: str, max_bytes: int, max_parts: int = 5) -> list[str]:
+    """Parts of ``text``, each at most ``max_bytes`` UTF-8 bytes, numbered ``(i/n)`` when split."""
+    if nbytes(text) <= max_bytes:
+        return [text]
+    parts = _fit(text, max(16, max_bytes - HEADER_RESERVE))
     if len(parts) > max_parts:
         hidden = sum(len(p) for p in parts[max_parts - 1:])
-        tail = TAIL.format(n=hidden)
-        parts = parts[: max_parts - 1] + [tail]
+        parts = parts[: max_parts - 1] + [TAIL.format(n=hidden)]
     n = len(parts)
     return [f"({i}/{n})\n{p}" for i, p in enumerate(parts, 1)]

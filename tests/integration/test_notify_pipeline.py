@@ -351,3 +351,27 @@ def test_status_lines_show_a_stopped_receiver_and_its_queue(tmp_path, sink: WeCo
     tick(store, cfg, clock, [behind(), behind("另一个品种")], senders)
     [line] = status_lines(store, cfg)
     assert line.startswith("receiver pharmacy (wecom): stopped, 1 queued") and "93000" in line
+
+
+def test_a_group_too_big_for_one_robot_message_arrives_in_numbered_parts(tmp_path) -> None:
+    from tests.fakes.vendors import VendorRobots
+
+    clock = FakeClock(MONDAY_0900 + timedelta(hours=2))
+    with VendorRobots(wecom_key=KEY, per_minute=20, now=clock.now) as robots:
+        cfg = parse_config({
+            "hospital": {"code": "H1", "name": "示例医院"},
+            "receivers": {"pharmacy": {"type": "wecom", "key_env": "T_WECOM_KEY", "api_base": robots.url, "format": "text"}},
+            "routes": [{"receivers": ["pharmacy"], "group_wait_s": 0}],
+        })
+        store = open_store(f"sqlite:///{tmp_path / 's.db'}", "H1")
+        senders = build_senders(cfg.receivers, clock)
+        many = [behind(f"中选药品{i:02d} 规格{i}mg") for i in range(20)]
+        for _ in range(6):
+            tick(store, cfg, clock, many, senders)
+        parts = [m["content"] for m in robots.messages("wecom")]
+    n = len(parts)
+    assert n >= 2 and [p.split("\n", 1)[0] for p in parts] == [f"({i}/{n})" for i in range(1, n + 1)]
+    assert all(len(p.encode()) <= 2048 for p in parts)
+    assert all(p.count("【集采预警】") == p.count("建议：") for p in parts)  # no alert cut in two
+    joined = "".join(parts)
+    assert all(f"中选药品{i:02d}" in joined for i in range(20))

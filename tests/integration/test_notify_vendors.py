@@ -140,11 +140,13 @@ def test_a_webhook_with_a_wrong_hmac_is_refused_permanently(robots: VendorRobots
 
 def test_the_token_bucket_keeps_a_receiver_under_the_vendor_limit(robots: VendorRobots) -> None:
     sender = build_sender("r", receiver("wecom", robots.url), robots.clock)
-    taken = 0
-    for _ in range(600):  # ten minutes, one attempt a second
-        taken += sender.bucket.take()
+    sent_at = []
+    for second in range(600):  # ten minutes, one attempt a second
+        if sender.bucket.take():
+            sent_at.append(second)
         robots.clock.advance(1)
-    assert 150 <= taken <= 200  # WeCom allows 20 a minute
+    busiest = max(sum(1 for t in sent_at if s <= t < s + 60) for s in range(540))
+    assert busiest <= 20 and len(sent_at) >= 150  # WeCom allows 20 in any minute; we use most of it
 
 
 def test_no_secret_reaches_logs_or_errors(robots: VendorRobots, monkeypatch) -> None:
