@@ -59,6 +59,8 @@ class EmailSender:
                 refused = smtp.send_message(self.message(msg))
         except smtplib.SMTPAuthenticationError as exc:
             raise SendFailed(f"SMTP login refused ({exc.smtp_code})", transient=False, code=str(exc.smtp_code)) from None
+        except smtplib.SMTPNotSupportedError:
+            raise SendFailed("SMTP server offers no login (AUTH): remove smtp_user or use starttls", transient=False) from None
         except smtplib.SMTPRecipientsRefused:
             raise SendFailed("SMTP refused every recipient", transient=False) from None
         except smtplib.SMTPResponseException as exc:

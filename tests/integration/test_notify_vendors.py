@@ -201,16 +201,19 @@ def smtp_server(request):
     from aiosmtpd.controller import Controller
 
     handler = _Collect()
-    tls = getattr(request, "param", None) == "starttls"
-    kwargs: dict[str, Any] = dict(hostname="127.0.0.1", port=_free_port(), authenticator=_auth(SMTP_PASSWORD), auth_require_tls=tls)
+    mode = getattr(request, "param", None)
+    kwargs: dict[str, Any] = dict(hostname="127.0.0.1", port=_free_port(), authenticator=_auth(SMTP_PASSWORD), auth_require_tls=mode == "starttls")
     ca = None
-    if tls:
+    if mode is not None:
         import trustme
 
         ca = trustme.CA()
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert("127.0.0.1").configure_cert(ctx)
-        kwargs.update(tls_context=ctx, require_starttls=True)
+        if mode == "starttls":
+            kwargs.update(tls_context=ctx, require_starttls=True)
+        else:
+            kwargs.update(ssl_context=ctx)
     controller = Controller(handler, **kwargs)
     controller.start()
     controller.handler_ca = ca
@@ -242,12 +245,22 @@ def test_email_goes_through_a_plain_relay_with_a_chinese_subject(smtp_server, tm
     assert "完成进度 31.2%" in got.get_payload(decode=True).decode("utf-8")
 
 
-@pytest.mark.parametrize("smtp_server", ["starttls"], indirect=True)
-def test_email_logs_in_after_starttls(smtp_server, tmp_path) -> None:
+@pytest.mark.parametrize("smtp_server", ["starttls", "ssl"], indirect=True)
+def test_email_logs_in_over_starttls_or_implicit_tls(smtp_server, tmp_path, request) -> None:
     controller, handler = smtp_server
-    sender = build_sender("office", _mail_receiver(controller, tmp_path, "starttls"), FakeClock(NOW))
+    mode = request.node.callspec.params["smtp_server"]
+    sender = build_sender("office", _mail_receiver(controller, tmp_path, mode), FakeClock(NOW))
     sender.send(MSG)
     assert len(handler.messages) == 1
+
+
+@pytest.mark.parametrize("smtp_server", ["starttls"], indirect=True)
+def test_an_untrusted_smtp_certificate_is_a_permanent_error(smtp_server, tmp_path) -> None:
+    controller, _handler = smtp_server
+    cfg = _mail_receiver(controller, tmp_path, "starttls").model_copy(update={"ca_file": None})
+    with pytest.raises(NotifyError) as err:
+        build_sender("office", cfg, FakeClock(NOW)).send(MSG)
+    assert err.value.permanent and "certificate" in str(err.value)
 
 
 def test_a_wrong_smtp_password_is_permanent_and_never_shown(smtp_server, tmp_path, monkeypatch) -> None:
