@@ -6,13 +6,14 @@ transaction that removes the notices, so nothing is queued twice or lost."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
 from agent.alerts import render, repo
 from agent.alerts.routing import route_of_group
+from agent.calendar import UnknownCalendarYear
 from agent.domain.alerting import FIRING, Notice, in_window
 from agent.notify import max_bytes
 from agent.notify.limits import split_text
@@ -79,11 +80,18 @@ def flush_groups(conn: Connection, hospital: str, cfg: Any, now: datetime, tz: t
     return queued
 
 
+def _workday(calendar: Any, day: date) -> bool:
+    try:
+        return bool(calendar.is_workday(day))
+    except UnknownCalendarYear:  # reported by the calendar's own check; a digest on weekdays meanwhile
+        return day.weekday() < 5
+
+
 def queue_digest(conn: Connection, hospital: str, cfg: Any, now: datetime, tz: tzinfo, calendar: Any, headline: str | None) -> int:
     """The morning digest, once per working day, within four hours of ``digest_at``."""
     at = cfg.alerts.digest_at
     local = now.astimezone(tz)
-    if at is None or not cfg.alerts.digest_receivers or not calendar.is_workday(local.date()):
+    if at is None or not cfg.alerts.digest_receivers or not _workday(calendar, local.date()):
         return 0
     start = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
     if not (start <= local < start + DIGEST_LATEST):

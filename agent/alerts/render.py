@@ -85,8 +85,10 @@ def block(n: Notice, tz: tzinfo) -> str:
         lines = [f"**{head}{sev}：{a.title}**"]
         if facts(a):
             lines.append(f"情况：{facts(a)}")
-        if since:
+        if since and n.at - since >= timedelta(minutes=1):
             lines.append(f"开始：{when(since, tz)}（已持续{duration(n.at - since)}）")
+        elif since:
+            lines.append(f"开始：{when(since, tz)}")
         lines.append(f"建议：{action(a)}")
     elif n.kind == "resolved":
         lasted = f"，持续{duration(a.resolved_at - a.fired_at)}" if a.fired_at and a.resolved_at else ""
@@ -106,9 +108,14 @@ def block(n: Notice, tz: tzinfo) -> str:
     return "\n".join(lines)
 
 
+def _urgency(n: Notice) -> tuple[int, int]:
+    return (n.kind != "resolved", {"critical": 2, "warning": 1}.get(n.alert.severity, 0))
+
+
 def group_message(notices: list[Notice], tz: tzinfo) -> dict[str, str]:
     """One message for a group of notices: ``title`` (email subject) and markdown ``text``."""
-    worst = max(notices, key=lambda n: ({"critical": 2, "warning": 1}.get(n.alert.severity, 0), n.kind != "resolved"))
+    notices = sorted(notices, key=_urgency, reverse=True)  # critical first, resolved last
+    worst = notices[0]
     if len(notices) == 1:
         text = block(notices[0], tz)
         title = text.splitlines()[0].replace("**", "")

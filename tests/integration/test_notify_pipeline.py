@@ -276,10 +276,17 @@ def test_what_a_pharmacist_reads(tmp_path, capsys) -> None:
         clock = FakeClock(MONDAY_0900 + timedelta(hours=5))
         store = open_store(f"sqlite:///{tmp_path / 's.db'}", "H1")
         senders = build_senders(cfg.receivers, clock)
-        tick(store, cfg, clock, [behind(), behind("苯磺酸氨氯地平片 5mg", Severity.CRITICAL)], senders, minutes=60 * 26)
-        tick(store, cfg, clock, [behind("苯磺酸氨氯地平片 5mg", Severity.CRITICAL)], senders, minutes=60)
+        zero = Finding(
+            rule="zero_purchase", subject="注射用头孢曲松钠 1g", severity=Severity.CRITICAL,
+            title="注射用头孢曲松钠 1g（中选）本协议年零采购", observed_at=MONDAY_0900,
+            values={"agreed_volume": 8000, "used": 0, "days_left": 96},
+            labels={"programme": "第八批国家集采", "department": "药剂科"},
+            evidence={"action": "请今天在省平台下单中选产品，并核查是否仍在采购非中选的罗氏芬。"},
+        )
+        tick(store, cfg, clock, [behind(), zero], senders, minutes=60 * 26)
+        tick(store, cfg, clock, [zero], senders, minutes=60)
         clock.set(datetime(2026, 11, 25, 8, 35, tzinfo=TZ))
-        process_findings(store, cfg, clock, [behind("苯磺酸氨氯地平片 5mg", Severity.CRITICAL)],
+        process_findings(store, cfg, clock, [zero],
                          headline="第七批国采 12 个品种：按入库完成 58.2%，按使用完成 61.0%，序时进度 58.3%")
         drain_notifications(store, cfg, clock, senders)
     with capsys.disabled():
@@ -375,3 +382,21 @@ def test_a_group_too_big_for_one_robot_message_arrives_in_numbered_parts(tmp_pat
     assert all(p.count("【集采预警】") == p.count("建议：") for p in parts)  # no alert cut in two
     joined = "".join(parts)
     assert all(f"中选药品{i:02d}" in joined for i in range(20))
+
+
+def test_a_route_naming_an_unknown_receiver_stops_with_a_config_error(tmp_path) -> None:
+    from agent.errors import ConfigError
+
+    cfg = parse_config({"hospital": {"code": "H1", "name": "x"}, "routes": [{"receivers": ["pharmcy"]}]})
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", "H1")
+    with pytest.raises(ConfigError, match="receiver 'pharmcy'"):
+        process_findings(store, cfg, FakeClock(MONDAY_0900), [behind()])
+
+
+def test_the_digest_falls_back_to_weekdays_for_a_year_the_calendar_does_not_know(tmp_path, sink: WeComSink) -> None:
+    cfg = config(sink.url, digest=True)
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", "H1")
+    clock = FakeClock(datetime(2099, 3, 2, 8, 45, tzinfo=TZ))  # a Monday far beyond the holiday data
+    process_findings(store, cfg, clock, [])
+    drain_notifications(store, cfg, clock)
+    assert ["集采晨报" in m["content"] for m in sink.messages] == [True]
