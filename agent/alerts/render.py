@@ -81,7 +81,7 @@ def block(n: Notice, tz: tzinfo) -> str:
     since = a.fired_at or a.pending_since
     lines: list[str]
     if n.kind in ("firing", "repeat"):
-        head = "【集采预警】" if n.kind == "firing" else "【仍未处理】"
+        head = "【集采预警】" if n.kind == "firing" else "【集采预警·仍未处理】"
         lines = [f"**{head}{sev}：{a.title}**"]
         if facts(a):
             lines.append(f"情况：{facts(a)}")
@@ -92,16 +92,16 @@ def block(n: Notice, tz: tzinfo) -> str:
         lines.append(f"建议：{action(a)}")
     elif n.kind == "resolved":
         lasted = f"，持续{duration(a.resolved_at - a.fired_at)}" if a.fired_at and a.resolved_at else ""
-        lines = [f"**【已恢复】{a.title}**", f"已于 {when(a.resolved_at or n.at, tz)} 恢复正常{lasted}，无需再处理。"]
+        lines = [f"**【集采预警·已恢复】{a.title}**", f"已于 {when(a.resolved_at or n.at, tz)} 恢复正常{lasted}，无需再处理。"]
     elif n.kind == "flapping":
         lines = [
-            f"**【状态反复】{sev}：{a.title}**",
+            f"**【集采预警·状态反复】{sev}：{a.title}**",
             f"近期反复出现又消失 {len(a.changes)} 次，暂停逐条通知，状态稳定后再报。",
             "建议：请核对数据来源是否频繁更正。",
         ]
     else:  # escalate
         lines = [
-            f"**【升级】严重预警{duration(n.at - (a.fired_at or n.at))}无人确认：{a.title}**",
+            f"**【集采预警·升级】严重预警{duration(n.at - (a.fired_at or n.at))}无人确认：{a.title}**",
             f"情况：{facts(a) or '-'}",
             f"建议：请负责人立即安排处理，并确认：vbp-agent alerts ack {a.key}",
         ]

@@ -75,7 +75,7 @@ def test_a_finding_reaches_the_group_after_the_group_wait_and_resolves_once(stor
     assert len(sink.messages) == 1 and "【集采预警】注意" in sink.messages[0]["content"]
     for _ in range(3):
         tick(store, cfg, clock, [], senders, minutes=6)
-    assert len(sink.messages) == 2 and "【已恢复】" in sink.messages[1]["content"]
+    assert len(sink.messages) == 2 and "【集采预警·已恢复】" in sink.messages[1]["content"]
     store.close()
 
 
@@ -263,7 +263,7 @@ def test_a_critical_alert_nobody_acknowledges_is_escalated(tmp_path, sink: WeCom
     senders = build_senders(cfg.receivers, clock)
     for _ in range(8):
         tick(store, cfg, clock, [behind(severity=Severity.CRITICAL)], senders, minutes=10)
-    escalations = [m for m in sink.messages if "【升级】" in m["content"]]
+    escalations = [m for m in sink.messages if "【集采预警·升级】" in m["content"]]
     assert len(escalations) == 1
     assert escalations[0]["body"]["text"]["mentioned_mobile_list"] == ["13800000000"]
 
@@ -292,7 +292,7 @@ def test_what_a_pharmacist_reads(tmp_path, capsys) -> None:
     with capsys.disabled():
         print("\n" + out.getvalue())
     text = out.getvalue()
-    assert "建议：请核查心内科" in text and "【已恢复】" in text and "集采晨报" in text
+    assert "建议：请核查心内科" in text and "【集采预警·已恢复】" in text and "集采晨报" in text
     assert KEY not in text
 
 
@@ -342,7 +342,7 @@ def test_a_flapping_finding_is_reported_once_as_flapping(tmp_path, sink: WeComSi
     for i in range(16):
         tick(store, cfg, clock, [behind()] if i % 2 == 0 else [], senders, minutes=3)
     texts = [m["content"] for m in sink.messages]
-    assert sum("【状态反复】" in t for t in texts) == 1
+    assert sum("【集采预警·状态反复】" in t for t in texts) == 1
     assert len(texts) <= 5  # firing, resolved, firing, resolved at most, then one flapping notice
 
 

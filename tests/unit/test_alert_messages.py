@@ -126,3 +126,15 @@ def test_the_readme_example_of_receivers_and_routes_is_valid() -> None:
     c = parse_config({"hospital": {"code": "H1", "name": "x"}, **tomllib.loads(block)})
     assert set(c.receivers) == {"pharmacy", "director", "office"} and c.routes[0].continue_matching
     assert c.routes[0].quiet_hours is not None and c.alerts.digest_receivers == ["pharmacy"]
+
+
+@pytest.mark.parametrize("kind", ["firing", "repeat", "resolved", "flapping", "escalate"])
+def test_every_message_carries_the_robot_keyword(kind: str) -> None:
+    """DingTalk and Feishu robots secured by a keyword refuse a message without it (set it to 集采)."""
+    from agent.alerts.render import probe_message
+
+    a = alert("critical")
+    a = Alert(**{**a.__dict__, "resolved_at": T0 + timedelta(hours=1), "changes": (T0,) * 5})
+    msg = group_message([Notice(kind, a, T0 + timedelta(hours=2))], TZ)
+    assert "集采" in msg["title"] and "集采" in msg["text"].splitlines()[0]
+    assert "集采" in digest_message([], None, T0, TZ)["text"] and "集采" in probe_message("x", T0, TZ)["text"]
