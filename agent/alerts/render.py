@@ -18,6 +18,7 @@ VALUE_CN = {
     "share": "占比", "non_winning_share": "非中选占比", "winning_share": "中选占比", "rise": "增幅",
     "hours_late": "超时(小时)", "hours": "小时", "days_left": "剩余天数", "amount": "金额(元)",
     "quantity": "数量", "pending": "待办数", "receiver": "接收方", "error": "错误",
+    "accepted_on": "验收日期", "ordered_on": "下单日期", "deadline": "截止日期", "supplier": "配送企业",
 }
 DEFAULT_ACTION = {
     "critical": "请药学部今天核查处理，处理后回复确认（vbp-agent alerts ack）。",

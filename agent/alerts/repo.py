@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -14,6 +15,21 @@ from agent.store.schema.alerts import alert_silences, alert_state
 from agent.store.schema.core import findings as findings_table
 
 _TIMES = ("pending_since", "fired_at", "resolved_at", "last_notified_at", "escalated_at", "ack_at", "ack_until")
+
+
+def jsonable(value: Any) -> Any:
+    """Finding values as JSON: Decimal to float, dates to ISO text, anything else unknown to text."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def _row_to_alert(r: Any) -> Alert:
@@ -36,6 +52,7 @@ def load_alerts(conn: Connection, hospital: str, keys: list[str] | None = None) 
 def save_alert(conn: Connection, hospital: str, a: Alert, now: datetime, note: str | None = None) -> None:
     values = asdict(a)
     values["changes"] = [t.isoformat() for t in a.changes]
+    values.update(labels=jsonable(a.labels), values=jsonable(a.values), evidence=jsonable(a.evidence))
     values.update(hospital_code=hospital, updated_at=now)
     if note is not None:
         values["ack_note"] = note
@@ -121,7 +138,7 @@ def alert_to_json(a: Alert) -> dict[str, Any]:
     for t in _TIMES:
         data[t] = data[t].isoformat() if data[t] else None
     data["changes"] = [t.isoformat() for t in a.changes]
-    return data
+    return jsonable(data)
 
 
 def alert_from_json(data: dict[str, Any]) -> Alert:

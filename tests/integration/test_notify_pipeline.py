@@ -400,3 +400,17 @@ def test_the_digest_falls_back_to_weekdays_for_a_year_the_calendar_does_not_know
     process_findings(store, cfg, clock, [])
     drain_notifications(store, cfg, clock)
     assert ["集采晨报" in m["content"] for m in sink.messages] == [True]
+
+
+def test_finding_values_with_decimals_and_dates_are_stored_and_shown(tmp_path, sink: WeComSink) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    cfg = config(sink.url, group_wait_s=0)
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", "H1")
+    clock = FakeClock(MONDAY_0900 + timedelta(hours=2))
+    f = Finding("late_confirmation", "配送单 PS-20261120-0031", Severity.WARNING, "配送单 PS-20261120-0031 验收后超过24小时未到货确认",
+                MONDAY_0900, values={"hours_late": Decimal("30.5"), "accepted_on": date(2026, 11, 20)})
+    process_findings(store, cfg, clock, [f])
+    drain_notifications(store, cfg, clock)
+    assert "超时(小时) 30.5，验收日期 2026-11-20" in sink.messages[0]["content"]
