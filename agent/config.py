@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from agent.catalogue.config import CatalogueConfig
+from agent.alerts.config import AlertsConfig, ReceiverConfig, RouteConfig
 from agent.errors import ConfigError
 from agent.logging import redact_text, register_secret
 
@@ -211,9 +212,9 @@ class AgentConfig(_Strict):
     http: HttpConfig = HttpConfig()
     sources: list[SourceConfig] = []
     # Sections the later issues own; kept open (validated by their own modules).
-    receivers: dict[str, dict[str, Any]] = {}
-    routes: list[dict[str, Any]] = []
-    alerts: dict[str, Any] = {}
+    receivers: dict[str, ReceiverConfig] = {}
+    routes: list[RouteConfig] = []
+    alerts: AlertsConfig = AlertsConfig()
     platform: dict[str, Any] | None = None
     monitoring: dict[str, Any] = {}
     catalogue: CatalogueConfig = CatalogueConfig()

@@ -1,10 +1,34 @@
-"""Alert commands (issue #7)."""
+"""Alert commands (issue #7): ``alerts list|show|ack|silence|unsilence|silences`` and ``notify test``."""
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import typer
 
-from agent.cli.common import not_yet
+from agent.cli.common import config_of
+from agent.errors import ConfigError, DataError
+
+STATUS_CN = {"firing": "告警中", "pending": "待触发", "inactive": "已恢复"}
+
+
+def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    from agent.bootstrap import build_store
+    from agent.clock import SystemClock
+
+    cfg = config_of(ctx)
+    return cfg, build_store(cfg), SystemClock(cfg.hospital.tz)
+
+
+def _matchers(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        if "=" not in p:
+            raise ConfigError(f"--match {p!r}: write it as label=value, e.g. rule=behind_schedule or department=心内科")
+        k, v = p.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -12,14 +36,149 @@ def register(app: typer.Typer) -> None:
     app.add_typer(alerts, name="alerts")
 
     @alerts.command("list")
-    def alerts_list() -> None:
-        """List open alerts."""
-        not_yet("alerts list", 7)
+    def alerts_list(ctx: typer.Context, all_: bool = typer.Option(False, "--all", help="resolved ones too")) -> None:
+        """List open alerts (告警)."""
+        from agent.alerts import repo
+        from agent.alerts.render import SEVERITY_CN, when
+
+        cfg, store, clock = _runtime(ctx)
+        try:
+            with store.read() as conn:
+                found = repo.load_alerts(conn, store.hospital_code)
+            shown = [a for a in found.values() if all_ or a.status != "inactive"]
+            if not shown:
+                typer.echo("没有未处理的预警。")
+            for a in sorted(shown, key=lambda a: (a.status != "firing", -{"critical": 2, "warning": 1}.get(a.severity, 0), a.key)):
+                ack = f" 已确认({a.ack_by})" if a.acknowledged(clock.now()) else ""
+                flap = " 状态反复" if a.flapping else ""
+                typer.echo(f"{STATUS_CN.get(a.status, a.status)}  {SEVERITY_CN.get(a.severity, a.severity)}  "
+                           f"{when(a.fired_at or a.pending_since, clock.tz)}  {a.title}{ack}{flap}\n    {a.key}")
+        finally:
+            store.close()
+
+    @alerts.command("show")
+    def alerts_show(ctx: typer.Context, key: str) -> None:
+        """Show one alert: its values, evidence, acknowledgement and the notices sent."""
+        from sqlalchemy import select
+
+        from agent.alerts import repo
+        from agent.alerts.render import SEVERITY_CN, facts, when
+        from agent.store.schema.alerts import notification_log as log
+
+        cfg, store, clock = _runtime(ctx)
+        try:
+            with store.read() as conn:
+                a = repo.load_alerts(conn, store.hospital_code, [key]).get(key)
+                if a is None:
+                    raise DataError(f"no alert '{key}': see vbp-agent alerts list --all")
+                sent = conn.execute(select(log).where(log.c.hospital_code == store.hospital_code, log.c.alert_key == key).order_by(log.c.id)).all()
+            typer.echo(f"{a.title}\n状态 {STATUS_CN.get(a.status, a.status)}  级别 {SEVERITY_CN.get(a.severity, a.severity)}  "
+                       f"开始 {when(a.fired_at or a.pending_since, clock.tz)}  恢复 {when(a.resolved_at, clock.tz)}")
+            typer.echo(f"情况 {facts(a, limit=20) or '-'}")
+            typer.echo(f"标签 {json.dumps(a.labels, ensure_ascii=False)}")
+            typer.echo(f"依据 {json.dumps(a.evidence, ensure_ascii=False, default=str)}")
+            if a.ack_by:
+                typer.echo(f"确认 {a.ack_by} {when(a.ack_at, clock.tz)} 至 {when(a.ack_until, clock.tz) if a.ack_until else '恢复为止'}")
+            for r in sent:
+                typer.echo(f"通知 {when(r.queued_at, clock.tz)} {r.kind} -> {r.receiver}")
+        finally:
+            store.close()
+
+    @alerts.command("ack")
+    def alerts_ack(
+        ctx: typer.Context, key: str, by: str = typer.Option(..., "--by", help="who takes it (姓名)"),
+        hours: float = typer.Option(0, "--hours", help="only for this long (0: until it resolves)"),
+        note: str = typer.Option("", "--note"),
+    ) -> None:
+        """Acknowledge (确认) an alert: no repeats and no escalation while acknowledged."""
+        from agent.alerts import repo
+        from agent.domain.alerting import INACTIVE, acknowledge
+
+        _cfg, store, clock = _runtime(ctx)
+        try:
+            now = clock.now()
+            with store.begin() as conn:
+                a = repo.load_alerts(conn, store.hospital_code, [key]).get(key)
+                if a is None or a.status == INACTIVE:
+                    raise DataError(f"no open alert '{key}': see vbp-agent alerts list")
+                until = now + timedelta(hours=hours) if hours > 0 else None
+                repo.save_alert(conn, store.hospital_code, acknowledge(a, by, now, until), now, note=note or None)
+            typer.echo(f"已确认：{a.title}（{by}）")
+        finally:
+            store.close()
+
+    @alerts.command("silence")
+    def alerts_silence(
+        ctx: typer.Context, match: list[str] = typer.Option(..., "--match", help="label=value (globs allowed); repeat for more"),
+        hours: float = typer.Option(2.0, "--hours"), by: str = typer.Option(..., "--by"),
+        comment: str = typer.Option(..., "--comment", help="why (原因)"),
+    ) -> None:
+        """Silence (屏蔽) alerts whose labels match, for a time."""
+        from agent.alerts import repo
+
+        matchers = _matchers(match)
+        _cfg, store, clock = _runtime(ctx)
+        try:
+            now = clock.now()
+            with store.begin() as conn:
+                sid = repo.add_silence(conn, store.hospital_code, matchers, now, now + timedelta(hours=hours), by, comment, now)
+            typer.echo(f"已屏蔽 #{sid}：{json.dumps(matchers, ensure_ascii=False)}，{hours:g} 小时")
+        finally:
+            store.close()
+
+    @alerts.command("unsilence")
+    def alerts_unsilence(ctx: typer.Context, silence_id: int) -> None:
+        """End a silence now."""
+        from agent.alerts import repo
+
+        _cfg, store, clock = _runtime(ctx)
+        try:
+            with store.begin() as conn:
+                if not repo.end_silence(conn, store.hospital_code, silence_id, clock.now()):
+                    raise DataError(f"no current silence #{silence_id}: see vbp-agent alerts silences")
+            typer.echo(f"已解除屏蔽 #{silence_id}")
+        finally:
+            store.close()
+
+    @alerts.command("silences")
+    def alerts_silences(ctx: typer.Context) -> None:
+        """List current silences."""
+        from agent.alerts import repo
+        from agent.alerts.render import when
+
+        _cfg, store, clock = _runtime(ctx)
+        try:
+            with store.read() as conn:
+                current = repo.silences(conn, store.hospital_code, clock.now())
+            for s in current:
+                typer.echo(f"#{s['id']}  {json.dumps(s['matchers'], ensure_ascii=False)}  至 {when(s['ends_at'], clock.tz)}  "
+                           f"{s['created_by']}：{s['comment']}")
+            if not current:
+                typer.echo("没有生效的屏蔽。")
+        finally:
+            store.close()
 
     notify = typer.Typer(help="notification receivers", no_args_is_help=True)
     app.add_typer(notify, name="notify")
 
     @notify.command("test")
-    def notify_test(receiver: str) -> None:
-        """Send a test message to RECEIVER and print the vendor's answer."""
-        not_yet("notify test", 7)
+    def notify_test(ctx: typer.Context, receiver: str) -> None:
+        """Send a test message to RECEIVER and print the vendor's answer; resumes a stopped receiver."""
+        from agent.alerts.delivery import receiver_states, resume_receiver
+        from agent.alerts.render import probe_message
+        from agent.notify import build_sender
+
+        cfg, store, clock = _runtime(ctx)
+        try:
+            if receiver not in cfg.receivers:
+                raise ConfigError(f"{cfg.source_file}: receivers: no receiver named '{receiver}' (have: {', '.join(cfg.receivers) or 'none'})")
+            sender = build_sender(receiver, cfg.receivers[receiver], clock)
+            answer = sender.send(probe_message(receiver, clock.now(), clock.tz))
+            typer.echo(f"{receiver}: ok {json.dumps(answer, ensure_ascii=False, default=str)}")
+            with store.read() as conn:
+                state = receiver_states(conn, store.hospital_code).get(receiver)
+            if state is not None and state.state == "stopped":
+                n = resume_receiver(store, receiver, clock.now())
+                typer.echo(f"{receiver}: resumed, {n} held message(s) queued again")
+        finally:
+            store.close()

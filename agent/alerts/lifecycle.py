@@ -1,0 +1,60 @@
+"""One pass of the lifecycle over the store: findings in, notices routed to receivers out.
+
+State is read and written in the caller's transaction, so a restart between passes neither
+repeats a firing notice nor forgets a resolution.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from agent.alerts import repo
+from agent.alerts.routing import deliveries, policy_for
+from agent.domain.alerting import Alert, Notice, decide, observe, silenced_by
+from agent.domain.findings import Finding
+from agent.store.schema.alerts import alert_notices
+
+
+def _strongest(findings: list[Finding]) -> dict[str, Finding]:
+    by_key: dict[str, Finding] = {}
+    for f in findings:
+        old = by_key.get(f.key)
+        if old is None or f.severity.rank > old.severity.rank:
+            by_key[f.key] = f
+    return by_key
+
+
+def apply_findings(conn: Connection, hospital: str, cfg: Any, now: datetime, findings: list[Finding]) -> list[Notice]:
+    """Advance every known key and every finding's key; queue the notices for their receivers."""
+    by_key = _strongest(findings)
+    states = repo.load_alerts(conn, hospital)
+    current = repo.silences(conn, hospital, now)
+    notices: list[Notice] = []
+    for key in sorted(set(by_key) | set(states)):
+        f = by_key.get(key)
+        before = states.get(key) or Alert(key=key, rule=f.rule, subject=f.subject)  # type: ignore[union-attr]
+        seen = observe(before, f, now, policy_for(cfg.alerts, cfg.routes, before))
+        after, due = decide(seen, now, policy_for(cfg.alerts, cfg.routes, seen), silenced_by(current, seen, now))
+        if after != before or key not in states:
+            repo.save_alert(conn, hospital, after, now)
+        notices += due
+    queue_notices(conn, hospital, cfg, notices)
+    repo.forget_quiet(conn, hospital, now)
+    return notices
+
+
+def queue_notices(conn: Connection, hospital: str, cfg: Any, notices: list[Notice]) -> int:
+    rows = [
+        dict(
+            hospital_code=hospital, receiver=d.receiver, group_key=d.group_key, alert_key=n.alert.key, kind=n.kind,
+            severity=n.alert.severity, payload={"alert": repo.alert_to_json(n.alert), "at": n.at.isoformat()}, created_at=n.at,
+        )
+        for n in notices
+        for d in deliveries(cfg.routes, n)
+    ]
+    if rows:
+        conn.execute(alert_notices.insert(), rows)
+    return len(rows)

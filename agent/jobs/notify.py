@@ -1,0 +1,61 @@
+"""The notify job: findings -> lifecycle -> routes -> outbox -> senders.
+
+``process_findings`` and ``drain_notifications`` are separate so the scheduler can drain more
+often than rules are evaluated; ``run_notify`` does both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.alerts.config import check_references
+from agent.alerts.delivery import DrainReport, drain
+from agent.alerts.groups import flush_groups, queue_digest
+from agent.alerts.lifecycle import apply_findings
+from agent.alerts.repo import active_findings
+from agent.calendar import WorkCalendar
+from agent.domain.alerting import Notice
+from agent.domain.findings import Finding
+from agent.errors import ConfigError
+from agent.notify import build_senders
+
+
+def _check(cfg: Any) -> None:
+    try:
+        check_references(cfg.receivers, cfg.routes, cfg.alerts)
+    except ValueError as exc:
+        raise ConfigError(f"{cfg.source_file}: {exc}") from None
+
+
+def process_findings(
+    store: Any, cfg: Any, clock: Any, findings: list[Finding] | None = None,
+    calendar: WorkCalendar | None = None, headline: str | None = None,
+) -> list[Notice]:
+    """Advance every alert from the current active findings (read from the ``findings`` table when
+    None), queue due groups and the morning digest into the outbox. One transaction."""
+    _check(cfg)
+    calendar = calendar or WorkCalendar(cfg.calendar.holidays, cfg.calendar.workdays, cfg.calendar.assume_weekends_for)
+    now = clock.now()
+    with store.begin() as conn:
+        current = findings if findings is not None else active_findings(conn, store.hospital_code)
+        notices = apply_findings(conn, store.hospital_code, cfg, now, current)
+        flush_groups(conn, store.hospital_code, cfg, now, clock.tz)
+        queue_digest(conn, store.hospital_code, cfg, now, clock.tz, calendar, headline)
+    return notices
+
+
+def drain_notifications(store: Any, cfg: Any, clock: Any, senders: dict[str, Any] | None = None) -> DrainReport:
+    """Send what the outbox holds for every receiver. Keep ``senders`` between runs (token buckets)."""
+    if senders is not None:
+        return drain(store, cfg, clock, senders)
+    built = build_senders(cfg.receivers, clock)
+    try:
+        return drain(store, cfg, clock, built)
+    finally:
+        for sender in built.values():
+            sender.close()
+
+
+def run_notify(store: Any, cfg: Any, clock: Any, senders: dict[str, Any], findings: list[Finding] | None = None) -> DrainReport:
+    process_findings(store, cfg, clock, findings)
+    return drain_notifications(store, cfg, clock, senders)

@@ -1,0 +1,43 @@
+"""Senders (通知渠道) in a registry: a receiver's ``type`` names its class.
+
+Each sender has ``send(message) -> vendor answer`` and raises ``SendFailed`` (a NotifyError) with
+``transient`` set from the vendor's own error code; ``max_bytes()`` is its size limit and
+``bucket`` its token bucket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.clock import Clock
+from agent.notify.base import SendFailed
+from agent.notify.dingtalk import DingTalkSender
+from agent.notify.feishu import FeishuSender
+from agent.notify.mail import EmailSender
+from agent.notify.webhook import WebhookSender
+from agent.notify.wecom import WeComSender
+
+SENDERS: dict[str, type] = {
+    "wecom": WeComSender,
+    "dingtalk": DingTalkSender,
+    "feishu": FeishuSender,
+    "email": EmailSender,
+    "webhook": WebhookSender,
+}
+
+
+def build_sender(name: str, cfg: Any, clock: Clock, client: Any = None) -> Any:
+    return SENDERS[cfg.type](name, cfg, clock, client)
+
+
+def build_senders(receivers: dict[str, Any], clock: Clock, client: Any = None) -> dict[str, Any]:
+    """One sender per configured receiver (the token buckets live as long as these objects)."""
+    return {name: build_sender(name, cfg, clock, client) for name, cfg in receivers.items()}
+
+
+__all__ = ["SENDERS", "SendFailed", "build_sender", "build_senders", "max_bytes"]
+
+
+def max_bytes(cfg: Any) -> int:
+    """The size limit of a receiver's messages (UTF-8 bytes)."""
+    return SENDERS[cfg.type].max_bytes(cfg)
