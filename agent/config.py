@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from agent.catalogue.config import CatalogueConfig
-from agent.alerts.config import AlertsConfig, ReceiverConfig, RouteConfig
+from agent.alerts.config import AlertsConfig, ReceiverConfig, RouteConfig, check_references
 from agent.errors import ConfigError
 from agent.logging import redact_text, register_secret
 
@@ -220,6 +220,11 @@ class AgentConfig(_Strict):
     catalogue: CatalogueConfig = CatalogueConfig()
 
     source_file: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _routes_name_known_receivers(self) -> AgentConfig:
+        check_references(self.receivers, self.routes, self.alerts)
+        return self
 
     @field_validator("sources")
     @classmethod

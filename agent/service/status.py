@@ -50,6 +50,11 @@ def render_status(rt: Runtime) -> str:
     lines.append(
         f"当前发现 findings: 严重 {counts.get('critical', 0)}, 警告 {counts.get('warning', 0)}, 提示 {counts.get('info', 0)}"
     )
+    from agent.alerts.delivery import status_lines
+
+    receivers = status_lines(rt.store, rt.config)
+    if receivers:
+        lines.extend(["", "接收人 receivers:", *(f"  {line}" for line in receivers)])
     for extra in rt.extras.get("status_sections", []):
         lines.extend(["", *extra(rt)])
     return "\n".join(lines)

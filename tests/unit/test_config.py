@@ -114,3 +114,15 @@ def test_password_from_env_and_from_credentials_directory(tmp_path: Path, monkey
     monkeypatch.delenv("HIS_PW")
     with pytest.raises(ConfigError, match="HIS_PW is not set"):
         cfg.sources[0].password()
+
+
+def test_a_route_naming_an_unknown_receiver_is_a_config_error(tmp_path: Path, capsys) -> None:
+    path = write(
+        tmp_path,
+        '[hospital]\ncode = "H1"\nname = "x"\n'
+        '[receivers.pharmacy]\ntype = "webhook"\nurl = "http://127.0.0.1:9/hook"\n'
+        '[[routes]]\nreceivers = ["pharmacy", "procurment"]\n',
+    )
+    assert main(["-c", str(path), "config", "check"]) == 2
+    err = capsys.readouterr().err
+    assert "routes[0] names receiver 'procurment', which is not under [receivers]" in err
