@@ -384,13 +384,12 @@ def test_a_group_too_big_for_one_robot_message_arrives_in_numbered_parts(tmp_pat
     assert all(f"中选药品{i:02d}" in joined for i in range(20))
 
 
-def test_a_route_naming_an_unknown_receiver_stops_with_a_config_error(tmp_path) -> None:
+def test_a_route_naming_an_unknown_receiver_stops_with_a_config_error() -> None:
     from agent.errors import ConfigError
 
-    cfg = parse_config({"hospital": {"code": "H1", "name": "x"}, "routes": [{"receivers": ["pharmcy"]}]})
-    store = open_store(f"sqlite:///{tmp_path / 's.db'}", "H1")
-    with pytest.raises(ConfigError, match="receiver 'pharmcy'"):
-        process_findings(store, cfg, FakeClock(MONDAY_0900), [behind()])
+    with pytest.raises(ConfigError) as err:
+        parse_config({"hospital": {"code": "H1", "name": "x"}, "routes": [{"receivers": ["pharmcy"]}]})
+    assert any("routes[0] names receiver 'pharmcy'" in p for p in err.value.problems)
 
 
 def test_the_digest_falls_back_to_weekdays_for_a_year_the_calendar_does_not_know(tmp_path, sink: WeComSink) -> None:
