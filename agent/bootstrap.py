@@ -46,4 +46,25 @@ def build_jobs(runtime: Runtime, metrics: Any) -> list[Any]:
     def store_check() -> None:
         store.versions()
 
-    return [JobSpec("store-check", store_check, interval_s=60, timeout_s=30)]
+    specs = [JobSpec("store-check", store_check, interval_s=60, timeout_s=30)]
+    specs += _notify_jobs(runtime)
+    return specs
+
+
+def _notify_jobs(runtime: Runtime) -> list[Any]:
+    """Findings -> alert lifecycle -> outbox -> robots and mail, once a minute."""
+    from agent.jobs.notify import drain_notifications, process_findings
+    from agent.notify import build_senders
+    from agent.service.runner import JobSpec
+
+    cfg, store, clock = runtime.config, runtime.store, runtime.clock
+    if not cfg.receivers:
+        return []
+    senders = build_senders(cfg.receivers, clock)  # built once: the token buckets live here
+
+    def notify() -> None:
+        headline = runtime.extras.get("headline")
+        process_findings(store, cfg, clock, calendar=runtime.calendar, headline=headline() if headline else None)
+        drain_notifications(store, cfg, clock, senders)
+
+    return [JobSpec("notify", notify, interval_s=60, timeout_s=120)]
