@@ -27,6 +27,7 @@ from pydantic import (
 
 from agent.errors import ConfigError
 from agent.logging import redact_text, register_secret
+from agent.monitoring_config import MonitoringConfig
 
 ENCODINGS = ("utf-8", "gbk", "gb18030")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -214,7 +215,7 @@ class AgentConfig(_Strict):
     routes: list[dict[str, Any]] = []
     alerts: dict[str, Any] = {}
     platform: dict[str, Any] | None = None
-    monitoring: dict[str, Any] = {}
+    monitoring: MonitoringConfig = MonitoringConfig()
     catalogue: dict[str, Any] = {}
 
     source_file: Path | None = Field(default=None, exclude=True)

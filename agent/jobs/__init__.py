@@ -1,0 +1,1 @@
+"""Scheduled jobs: each one short function over ports, inputs and the store."""
