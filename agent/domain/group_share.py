@@ -42,12 +42,18 @@ class GroupShare:
 
     @property
     def winning_share_qty(self) -> float | None:
-        """中选产品数量占比 (also: winning usage over all usage of the generic name)."""
-        return self.winning_qty / self.total_qty if self.total_qty > 0 else None
+        """中选产品数量占比 (also: winning usage over all usage of the generic name).
+
+        None when undefined: nothing used, or returns outweighing issues in the period."""
+        return _ratio(self.winning_qty, self.total_qty)
 
     @property
     def winning_share_amount(self) -> float | None:
-        return self.winning_amount / self.total_amount if self.total_amount > 0 else None
+        return _ratio(self.winning_amount, self.total_amount)
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole > 0 and part >= 0 and whole - part >= 0 else None
 
 
 def group_shares(groups: Iterable[GenericGroup], links: Iterable[ItemLink], totals: Iterable[UsageTotal],

@@ -68,19 +68,19 @@ class AnnualReport:
     findings: list[Finding] = field(default_factory=list)  # clocks and rules seen in the year
 
 
-def summarise(programme: str, products: Sequence[ProductProgress], shares: Iterable[GroupShare],
+def summarise(label: str, products: Sequence[ProductProgress], groups: Iterable[GroupShare],
               time_progress: float) -> ProgrammeSummary:
-    mine = [p for p in products if p.product.programme == programme]
-    counts = {s: sum(1 for p in mine if p.status is s) for s in Status}
-    groups = [g for g in shares if g.group.programme == programme]
+    """One programme (or one agreement year of it): ``products`` and ``groups`` are its own."""
+    counts = {s: sum(1 for p in products if p.status is s) for s in Status}
+    groups = list(groups)
     return ProgrammeSummary(
-        programme=programme,
-        start=min(p.product.year_start for p in mine),
-        end=max(p.product.year_end for p in mine),
+        programme=label,
+        start=min(p.product.year_start for p in products),
+        end=max(p.product.year_end for p in products),
         time_progress=time_progress,
-        signed=len(mine), zero=counts[Status.ZERO], behind=counts[Status.BEHIND], over=counts[Status.OVER],
+        signed=len(products), zero=counts[Status.ZERO], behind=counts[Status.BEHIND], over=counts[Status.OVER],
         normal=counts[Status.NORMAL],
-        agreed_qty=sum(p.product.agreed_qty for p in mine), used_qty=sum(p.used for p in mine),
+        agreed_qty=sum(p.product.agreed_qty for p in products), used_qty=sum(p.used for p in products),
         non_winning_total=sum(g.non_winning_items for g in groups),
         non_winning_used=sum(g.non_winning_used for g in groups),
         non_winning_qty=sum(g.non_winning_qty for g in groups),

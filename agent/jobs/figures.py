@@ -73,14 +73,21 @@ def year_to_date_shares(inputs: MonitoringInputs, progress: list[ProductProgress
 
 def programme_summaries(progress: list[ProductProgress], shares: list[GroupShare], rules: ProgressRules,
                         calendar: WorkdayCalendar | None) -> list[ProgrammeSummary]:
+    """One summary per programme and agreement year; a programme with two agreement years in
+    ``progress`` (a renewal) gets one row per year, labelled with its start."""
+    years: dict[str, set[date]] = {}
+    for p in progress:
+        years.setdefault(p.product.programme, set()).add(p.product.year_start)
     out = []
-    for programme in sorted({p.product.programme for p in progress}):
-        mine = [p for p in progress if p.product.programme == programme]
-        start = min(p.product.year_start for p in mine)
-        end = max(p.product.year_end for p in mine)
-        as_of = max(p.as_of for p in mine)
-        tp = time_progress(start, end, as_of, rules.time_basis, calendar)
-        out.append(summarise(programme, mine, shares, tp))
+    for programme in sorted(years):
+        groups = [g for g in shares if g.group.programme == programme]
+        for start in sorted(years[programme]):
+            mine = [p for p in progress if p.product.programme == programme and p.product.year_start == start]
+            end = max(p.product.year_end for p in mine)
+            tp = time_progress(start, end, max(p.as_of for p in mine), rules.time_basis, calendar)
+            label = programme if len(years[programme]) == 1 else f"{programme}（{start.isoformat()}起）"
+            # non-winning figures belong to the programme, shown once, on its latest year
+            out.append(summarise(label, mine, groups if start == max(years[programme]) else [], tp))
     return out
 
 
