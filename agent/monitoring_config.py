@@ -18,7 +18,9 @@ class _Strict(BaseModel):
 class DetectConfig(_Strict):
     baseline_days: int = Field(default=56, ge=14, le=365)
     window_days: int = Field(default=7, ge=1, le=28)
-    fdr: float = Field(default=0.01, gt=0, lt=1)
+    fdr: float = Field(default=0.1, gt=0, lt=1)
+    short_windows: list[int] = [3]
+    screen_p: float = Field(default=0.2, gt=0, le=1)
     min_volume: float = Field(default=30.0, ge=0)
     min_effect: float = Field(default=0.2, ge=0)
     persistence: int = Field(default=2, ge=1)
@@ -51,7 +53,7 @@ class MonitoringConfig(_Strict):
     def detect_rules(self) -> DetectRules:
         d = self.detect
         return DetectRules(d.baseline_days, d.window_days, d.fdr, d.min_volume, d.min_effect, d.persistence,
-                           d.persistence_of)
+                           d.persistence_of, tuple(d.short_windows), d.screen_p)
 
     def deadline_rules(self) -> DeadlineRules:
         d = self.deadlines

@@ -8,7 +8,7 @@ above that. The finding lists those with the largest excess first.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from agent.domain.detect import RiseTest
 from agent.domain.findings import Finding, Severity
@@ -18,18 +18,20 @@ RULE_RISE = "non_winning_rise"
 
 
 def contributors(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], group_id: str,
-                 window_from: date, baseline_from: date, test: RiseTest, top: int = 3) -> dict[str, list[dict]]:
-    """Top departments, prescribers and items by excess non-winning units in the window."""
+                 baseline: tuple[date, date], test: RiseTest, top: int = 3) -> dict[str, list[dict]]:
+    """Top departments, prescribers and items by excess non-winning units in the test's window;
+    ``baseline`` is the (first, last) day of the baseline the test used."""
+    window_from = test.end - timedelta(days=test.window_days - 1)
     per: dict[str, dict[str, list[float]]] = {"departments": {}, "prescribers": {}, "items": {}}
     base_total = 0.0
     for row in rows:
         link = links.get(row.item_code)
         if link is None or link.group_id != group_id or link.winning or link.factor is None:
             continue
-        if row.day < baseline_from or row.day > test.end:
+        current = window_from <= row.day <= test.end
+        if not current and not baseline[0] <= row.day <= baseline[1]:
             continue
         qty = row.qty * link.factor
-        current = row.day >= window_from
         if not current:
             base_total += qty
         for kind, key in (("departments", row.dept), ("prescribers", row.prescriber), ("items", row.item_code)):
@@ -53,15 +55,14 @@ def contributors(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], grou
     return out
 
 
-def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[dict]], observed_at: datetime,
-                 window_days: int) -> Finding:
+def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[dict]], observed_at: datetime) -> Finding:
     effect = "新出现" if test.effect == float("inf") else f"+{test.effect:.0%}"
     depts = "、".join(d["code"] for d in evidence.get("departments", [])) or "—"
     return Finding(
         rule=RULE_RISE,
         subject=group.group_id,
         severity=Severity.WARNING if test.effect < 1.0 else Severity.CRITICAL,
-        title=f"{group.name}：非中选产品使用量上升{effect}（近{window_days}天），主要科室：{depts}",
+        title=f"{group.name}：非中选产品使用量上升{effect}（近{test.window_days}天），主要科室：{depts}",
         observed_at=observed_at,
         values={
             "observed": round(test.observed, 2),
@@ -72,6 +73,7 @@ def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[d
             "baseline_share": test.baseline_share,
             "current_share": test.current_share,
             "window_end": test.end.isoformat(),
+            "window_days": test.window_days,
         },
         evidence=evidence,
         labels={"programme": group.programme, "group": group.group_id, "kind": "non_winning_rise"},

@@ -15,9 +15,9 @@ from sqlalchemy import and_, bindparam, select
 
 from agent.clock import Clock
 from agent.domain.deadlines import DEADLINE_RULES, deadline_findings
-from agent.domain.detect import RiseTest, build_series, detect_rises
+from agent.domain.detect import RiseTest, build_dept_series, build_series, detect_rises
 from agent.domain.findings import Finding
-from agent.domain.monitoring_model import GenericGroup, ItemLink, MonitoringInputs
+from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink, MonitoringInputs
 from agent.domain.progress import ProductProgress, WorkdayCalendar
 from agent.domain.reporting import PROGRESS_RULES, progress_findings
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
@@ -40,38 +40,54 @@ def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, 
     link_map = {lk.item_code: lk for lk in links}
     progress = progress_of(inputs, inputs.product_years(today, today), today, mcfg.progress_rules(), calendar, link_map)
     found = progress_findings(progress, now)
-    found += _rises(store, inputs, calendar, mcfg, now, today - timedelta(days=1), links, link_map)
+    end = today - timedelta(days=1)  # the last closed day
+    rises, tests = _rises(store, inputs, calendar, mcfg, now, end, links, link_map)
+    found += rises
     found += deadline_findings(inputs.deadline_inputs(now), now, calendar, mcfg.deadline_rules())
     with store.begin() as conn:
+        _record(conn, store.hospital_code, end, tests, now)
         write_findings(conn, store.hospital_code, found, now)
         _snapshot(conn, store.hospital_code, progress, now)
     return found
 
 
 def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mcfg: MonitoringConfig,
-           now: datetime, end: date, links: list[ItemLink], link_map: dict[str, ItemLink]) -> list[Finding]:
+           now: datetime, end: date, links: list[ItemLink],
+           link_map: dict[str, ItemLink]) -> tuple[list[Finding], list[RiseTest]]:
     rules = mcfg.detect_rules()
     start = end - timedelta(days=rules.baseline_days + rules.window_days - 1)
     grouped = [lk.item_code for lk in links if lk.factor is not None]
     series = build_series(inputs.daily_usage(start, end, grouped), link_map, start, end)
     if not series:
-        return []
+        return [], []
     history = _history(store, end, rules.persistence_of - 1)
-    tests = detect_rises(series, calendar, end, rules, history)
-    with store.begin() as conn:
-        _record(conn, store.hospital_code, end, tests, now)
+    rivals: dict[str, list[str]] = {}
+    for lk in links:
+        if not lk.winning and lk.factor is not None:
+            rivals.setdefault(lk.group_id, []).append(lk.item_code)
+    dept_rows: dict[str, list[DailyUsage]] = {}
+
+    def by_dept(gids: list[str]) -> dict[str, dict[str, list[float]]]:
+        wanted = [g for g in gids if g not in dept_rows and g in rivals]
+        rows = list(inputs.dept_usage(start, end, [i for g in wanted for i in rivals[g]]))
+        for g in wanted:
+            dept_rows[g] = []
+        for row in rows:
+            dept_rows[link_map[row.item_code].group_id].append(row)
+        return build_dept_series([r for g in gids for r in dept_rows.get(g, [])], link_map, start, end)
+
+    tests = detect_rises(series, calendar, end, rules, history, dept_series=by_dept)
     groups = {g.group_id: g for g in inputs.groups()}
+    baseline = (start, end - timedelta(days=rules.window_days))
     out = []
-    window_from = end - timedelta(days=rules.window_days - 1)
     for t in tests:
         if not t.alert:
             continue
         group = groups.get(t.group_id) or GenericGroup(t.group_id, t.group_id, "")
-        rivals = [lk.item_code for lk in links if lk.group_id == t.group_id and not lk.winning]
-        rows = inputs.dept_usage(start, end, rivals)
-        evidence = contributors(rows, link_map, t.group_id, window_from, start, t, mcfg.detect.top_departments)
-        out.append(rise_finding(t, group, evidence, now, rules.window_days))
-    return out
+        by_dept([t.group_id])
+        evidence = contributors(dept_rows.get(t.group_id, []), link_map, t.group_id, baseline, t, mcfg.detect.top_departments)
+        out.append(rise_finding(t, group, evidence, now))
+    return out, tests
 
 
 def _history(store: Store, end: date, days: int) -> dict[str, list[bool]]:
@@ -92,6 +108,8 @@ def _history(store: Store, end: date, days: int) -> dict[str, list[bool]]:
 
 def _record(conn: Any, hospital: str, end: date, tests: list[RiseTest], now: datetime) -> None:
     t = rise_history
+    if not tests:
+        return
     conn.execute(t.delete().where(t.c.hospital_code == hospital, t.c.day == end))
     conn.execute(t.insert(), [
         {"hospital_code": hospital, "group_id": x.group_id, "day": end, "flagged": int(x.flagged_now),
@@ -128,7 +146,7 @@ def _snapshot(conn: Any, hospital: str, progress: list[ProductProgress], now: da
     t = progress_snapshots
     if not progress:
         return
-    conn.execute(t.delete().where(t.c.hospital_code == hospital, t.c.as_of == progress[0].as_of))
+    conn.execute(t.delete().where(t.c.hospital_code == hospital, t.c.as_of.in_(sorted({p.as_of for p in progress}))))
     conn.execute(t.insert(), [
         {"hospital_code": hospital, "product_id": p.product.product_id, "year_start": p.product.year_start,
          "as_of": p.as_of, "programme": p.product.programme, "agreed": p.product.agreed_qty, "used": p.used,
