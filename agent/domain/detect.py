@@ -77,21 +77,31 @@ def day_classes(calendar: WorkdayCalendar, start: date, n: int) -> list[int]:
 
 def build_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start: date, end: date) -> dict[str, GroupSeries]:
     n = (end - start).days + 1
+    start_ord = start.toordinal()
     out: dict[str, GroupSeries] = {}
+    where: dict[str, tuple[list[float], list[float] | None, float] | None] = {}
     for row in rows:
-        link = links.get(row.item_code)
-        if link is None or link.factor is None:
+        code = row.item_code
+        target = where.get(code, False)
+        if target is False:
+            link = links.get(code)
+            if link is None or link.factor is None:
+                target = None
+            else:
+                s = out.get(link.group_id)
+                if s is None:
+                    s = out[link.group_id] = GroupSeries(link.group_id, start, [0.0] * n, [0.0] * n)
+                target = (s.total, None if link.winning else s.non_winning, link.factor)
+            where[code] = target
+        if target is None:
             continue
-        i = (row.day - start).days
-        if not 0 <= i < n:
-            continue
-        s = out.get(link.group_id)
-        if s is None:
-            s = out[link.group_id] = GroupSeries(link.group_id, start, [0.0] * n, [0.0] * n)
-        qty = row.qty * link.factor
-        s.total[i] += qty
-        if not link.winning:
-            s.non_winning[i] += qty
+        i = row.day.toordinal() - start_ord
+        if 0 <= i < n:
+            total, rival, factor = target
+            qty = row.qty * factor
+            total[i] += qty
+            if rival is not None:
+                rival[i] += qty
     return out
 
 
@@ -234,7 +244,9 @@ def _best_window(y: Sequence[float], classes: Sequence[int], profile: Sequence[f
     best: tuple[float, float, float, int] | None = None
     for w in windows:
         obs, exp, var = window_test(y, classes, profile, end_i, rules, w)
-        p = tail_p(obs, exp, var, rules.min_volume)
+        # a window below the minimum effect can never flag: spare its tail (p = 1 only makes BH stricter)
+        hopeless = exp > 0 and obs / exp - 1.0 < rules.min_effect
+        p = 1.0 if hopeless else tail_p(obs, exp, var, rules.min_volume)
         if best is None or p < best[2]:
             best = (obs, exp, p, w)
     assert best is not None

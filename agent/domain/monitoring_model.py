@@ -66,7 +66,7 @@ class ItemLink:
         return self.product_id is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: hundreds of thousands are built per evaluation
 class UsageTotal:
     """Usage of one local item summed over a date range (net of returns, HIS unit)."""
 
@@ -75,7 +75,7 @@ class UsageTotal:
     amount: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: hundreds of thousands are built per evaluation
 class DailyUsage:
     """One day x local item (x department, x prescriber when asked for) aggregate, HIS unit."""
 
