@@ -16,7 +16,7 @@ class _Strict(BaseModel):
 
 
 class DetectConfig(_Strict):
-    baseline_days: int = Field(default=56, ge=14, le=365)
+    baseline_days: int = Field(default=84, ge=14, le=365)
     window_days: int = Field(default=7, ge=1, le=28)
     fdr: float = Field(default=0.1, gt=0, lt=1)
     short_windows: list[int] = [3]

@@ -26,7 +26,7 @@ from agent.domain.rise_evidence import contributors  # noqa: E402
 from synth import make_hospital, simulate  # noqa: E402
 
 GROUPS, SEED = 200, 20251
-START = date(2024, 11, 1)
+START = date(2024, 9, 1)
 EVAL_FROM, EVAL_TO = date(2025, 1, 6), date(2025, 12, 28)  # Spring Festival, Qingming, May Day, National Day inside
 HORIZON = 28
 SCAN_DEPTS = os.environ.get("SCAN_DEPTS", "1") == "1"
@@ -106,14 +106,19 @@ def main() -> None:
     starts, t_planted = alarm_episodes(run(units, calendar, rules, days))
 
     delays, attributed = [], 0
+    tiers = {"<20": [0, 0], "20-40": [0, 0], ">=40": [0, 0]}  # rival prescriptions per workday: planted, detected
     links = {item: ItemLink(item, gid, item, None if "-N" in item else gid) for (gid, _d, item) in units}
     for gid, (first, depts, _rise) in planted.items():
+        rate = sum(c.rate for c in hospital.cells if c.group == gid and not c.winning)
+        tier = tiers["<20" if rate < 20 else "20-40" if rate < 40 else ">=40"]
+        tier[0] += 1
         rise_day = START + timedelta(days=first)
         hits = [d for d in starts.get(gid, []) if rise_day <= d < rise_day + timedelta(days=HORIZON)]
         if not hits:
             continue
         delay = (hits[0] - rise_day).days + 1
         delays.append(delay)
+        tier[1] += delay <= 7
         test = next(t for t in detect_rises(series_of({k: v for k, v in units.items() if k[0] == gid}, START, days),
                                             calendar, hits[0], rules) if t.group_id == gid)
         rows = [DailyUsage(START + timedelta(days=i), item, v, 0.0, dept)
@@ -132,6 +137,7 @@ def main() -> None:
         "detected_within_28_days_share": round(len(delays) / len(planted), 3),
         "median_days_to_detect": statistics.median(delays) if delays else None,
         "top_department_correct_share": round(attributed / len(delays), 3) if delays else None,
+        "detected_share_by_rival_prescriptions_per_workday": {k: round(d / n, 3) if n else None for k, (n, d) in tiers.items()},
         "false_alarms_per_100_group_weeks": round(100 * false_alarms / (GROUPS * weeks), 3),
         "false_alarms": false_alarms,
         "evaluations": int(weeks * 7) * 2,

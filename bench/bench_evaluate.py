@@ -38,7 +38,7 @@ from synth import day_level  # noqa: E402
 PRODUCTS, ITEMS, DEPTS = 2000, 5000, 60
 TODAY = date(2026, 10, 31)
 FIRST = TODAY - timedelta(days=729)
-DEPT_DAYS = 90  # departments are kept for the last 90 days: all detection asks for
+DEPT_DAYS = 100  # departments are kept for the last 100 days: all detection asks for
 PROGRAMME_STARTS = [date(2025, 11, 1), date(2026, 1, 1), date(2026, 3, 1), date(2026, 5, 1), date(2026, 7, 1)]
 
 

@@ -1,7 +1,7 @@
 """Non-winning rise detection (非中选产品使用量上升预警) per generic group.
 
 Each evaluation compares the last ``window_days`` of non-winning usage with what the preceding
-``baseline_days`` predict for the same kinds of day: Monday..Friday working days and adjusted
+``baseline_days`` (12 weeks) predict for the same kinds of day: Monday..Friday working days and adjusted
 working weekends (调休上班) scaled by a weekday profile pooled over the hospital, rest days and
 holidays at their own rate. The tail probability of the observed total comes from a negative
 binomial whose dispersion is fitted to the group's own baseline (plus the uncertainty of the
@@ -28,7 +28,7 @@ class WorkdayCalendar(Protocol):
 
 @dataclass(frozen=True)
 class DetectRules:
-    baseline_days: int = 56
+    baseline_days: int = 84
     window_days: int = 7
     fdr: float = 0.1  # Benjamini-Hochberg level across groups, per evaluation
     min_volume: float = 30.0  # observed non-winning units in the window
