@@ -35,6 +35,7 @@ class ProgrammeSummary:
     non_winning_amount: float
     winning_qty: float
     winning_amount: float
+    behind_with_rivals: int = 0  # 低于序时进度且采购非中选产品数: behind while its rivals are bought
 
     def share(self, count: int) -> float:
         return count / self.signed if self.signed else 0.0
@@ -87,11 +88,34 @@ def summarise(label: str, products: Sequence[ProductProgress], groups: Iterable[
         non_winning_amount=sum(g.non_winning_amount for g in groups),
         winning_qty=sum(g.winning_qty for g in groups),
         winning_amount=sum(g.winning_amount for g in groups),
+        behind_with_rivals=sum(1 for p in products if p.status in (Status.BEHIND, Status.ZERO)
+                               and p.product.group_id in {g.group.group_id for g in groups if g.non_winning_used}),
     )
 
 
 _RULES = {Status.ZERO: "progress_zero", Status.BEHIND: "progress_behind", Status.OVER: "progress_over"}
-PROGRESS_RULES = tuple(_RULES.values())
+RULE_YEAR_END = "progress_year_end"
+PROGRESS_RULES = (*_RULES.values(), RULE_YEAR_END)
+YEAR_END_DAYS = 61  # pharmacy practice: the end of an agreement year is flagged from 61 days out
+
+
+def year_end_findings(progress: Iterable[ProductProgress], observed_at: datetime,
+                      days: int = YEAR_END_DAYS) -> list[Finding]:
+    """协议年度即将结束: an unfinished agreed volume within ``days`` of the year's end."""
+    out = []
+    for p in progress:
+        if not (0 < p.days_left <= days and p.remaining > 0):
+            continue
+        prod = p.product
+        out.append(Finding(
+            rule=RULE_YEAR_END, subject=prod.key, severity=Severity.WARNING, observed_at=observed_at,
+            title=(f"{prod.name}（{prod.programme}）协议年度 {prod.year_end.isoformat()} 结束，剩 {p.days_left} 天，"
+                   f"尚差约定量 {p.remaining:,.0f}（需日均 {p.daily_needed:,.1f}）"),
+            values={"days_left": p.days_left, "remaining": round(p.remaining, 2), "completion": round(p.completion, 4),
+                    "daily_needed": round(p.daily_needed, 2), "year_end": prod.year_end.isoformat()},
+            labels={"programme": prod.programme, "group": prod.group_id, "kind": "progress"},
+        ))
+    return out
 
 
 def progress_findings(progress: Iterable[ProductProgress], observed_at: datetime) -> list[Finding]:

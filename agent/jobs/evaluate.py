@@ -19,7 +19,7 @@ from agent.domain.detect import RiseTest, build_dept_series, build_series, detec
 from agent.domain.findings import Finding
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink, MonitoringInputs
 from agent.domain.progress import ProductProgress, WorkdayCalendar
-from agent.domain.reporting import PROGRESS_RULES, progress_findings
+from agent.domain.reporting import PROGRESS_RULES, progress_findings, year_end_findings
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
 from agent.jobs.figures import progress_of
 from agent.monitoring_config import MonitoringConfig
@@ -39,7 +39,7 @@ def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, 
     links = inputs.item_links()
     link_map = {lk.item_code: lk for lk in links}
     progress = progress_of(inputs, inputs.product_years(today, today), today, mcfg.progress_rules(), calendar, link_map)
-    found = progress_findings(progress, now)
+    found = progress_findings(progress, now) + year_end_findings(progress, now)
     end = today - timedelta(days=1)  # the last closed day
     rises, tests = _rises(store, inputs, calendar, mcfg, now, end, links, link_map)
     found += rises

@@ -28,7 +28,7 @@ SUMMARY_COLUMNS = [
     ("零采购产品数", None), ("零采购产品占比", PCT), ("低于序时进度产品数", None), ("低于序时进度产品占比", PCT),
     ("超量采购产品数", None), ("超量采购产品占比", PCT), ("正常采购产品数", None), ("正常采购产品占比", PCT),
     ("总体完成进度", PCT), ("对应非中选产品总数", None), ("采购非中选产品数", None), ("非中选采购量", QTY),
-    ("非中选采购金额（元）", MONEY),
+    ("非中选采购金额（元）", MONEY), ("低于序时进度且采购非中选产品数", None),
 ]
 
 PRODUCT_COLUMNS = [
@@ -65,7 +65,8 @@ def table(ws: Worksheet, columns: Sequence[tuple[str, str | None]], rows: Sequen
 def summary_rows(summaries: Sequence[ProgrammeSummary]) -> list[list[Any]]:
     return [[s.programme, s.start, s.end, s.time_progress, s.signed, s.zero, s.share(s.zero), s.behind,
              s.share(s.behind), s.over, s.share(s.over), s.normal, s.share(s.normal), s.completion,
-             s.non_winning_total, s.non_winning_used, s.non_winning_qty, s.non_winning_amount] for s in summaries]
+             s.non_winning_total, s.non_winning_used, s.non_winning_qty, s.non_winning_amount, s.behind_with_rivals]
+            for s in summaries]
 
 
 def product_rows(progress: Sequence[ProductProgress]) -> list[list[Any]]:

@@ -90,3 +90,17 @@ def test_group_share_ranks_non_winning_items_expensive_first() -> None:
     assert share.winning_share_amount == pytest.approx(90 / 250)
     assert (share.non_winning_items, share.non_winning_used) == (3, 2)
     assert [r.item_code for r in share.top_non_winning] == ["DEAR", "CHEAP"]
+
+
+def test_an_unfinished_agreement_year_is_flagged_from_61_days_before_its_end() -> None:
+    from datetime import datetime
+
+    from agent.domain.reporting import year_end_findings
+
+    now = datetime(2028, 11, 1, 9, 0)
+    near = product_progress(YEAR, date(2028, 11, 1), 30000, 0, 3000)  # 60 days left, 6600 to go
+    far = product_progress(YEAR, date(2028, 10, 30), 30000, 0, 3000)  # 62 days left
+    done = product_progress(YEAR, date(2028, 11, 1), 36600, 0, 3000)
+    (f,) = year_end_findings([near, far, done], now)
+    assert f.rule == "progress_year_end" and f.values["days_left"] == 60
+    assert "剩 60 天" in f.title and "6,600" in f.title
