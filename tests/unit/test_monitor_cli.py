@@ -60,3 +60,20 @@ def test_report_from_the_store_says_it_is_not_wired_yet(tmp_path: Path, capsys) 
 @pytest.mark.parametrize("month", ["2028-13", "28-02", "2028-2"])
 def test_a_malformed_month_is_refused(tmp_path: Path, month: str) -> None:
     assert main(["-c", str(_config(tmp_path)), "report", "monthly", "--month", month]) == EXIT_CONFIG
+
+
+def test_a_fixture_carries_the_deadline_clocks_with_their_times(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from agent.jobs.memory_inputs import InMemoryInputs
+
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps({"deadlines": {
+        "acceptances": [{"line_id": "L1", "item": "x", "accepted_at": "2026-10-01T08:00:00+08:00"}],
+        "off_platform": [{"line_id": "X1", "item": "y", "purchased_on": "2026-10-09"}],
+        "purchase_mix": [{"kind": "drug", "on_platform_amount": 80, "total_amount": 100}],
+    }}), encoding="utf-8")
+    d = InMemoryInputs.from_json(path).deadline_inputs(datetime(2026, 10, 2))
+    assert d.acceptances[0].accepted_at.hour == 8 and d.acceptances[0].confirmed_at is None
+    assert d.off_platform[0].purchased_on == date(2026, 10, 9)
+    assert d.purchase_mix[0].total_amount == 100
