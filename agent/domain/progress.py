@@ -107,7 +107,7 @@ def product_progress(product: ProductYear, as_of: date, used: float, used_amount
     remaining = max(agreed - used, 0.0)
     daily_needed = remaining / days_left if days_left else remaining
     elapsed = max(min((as_of - product.year_start).days + 1, rules.recent_days), 1)
-    recent_rate = recent_used / elapsed
+    recent_rate = max(recent_used / elapsed, 0.0)  # returns outweighing issues project no usage
     projected = (used + recent_rate * days_left) / agreed if agreed > 0 else 0.0
     return ProductProgress(
         product=product, as_of=as_of, used=used, used_amount=used_amount, completion=completion,

@@ -7,6 +7,7 @@ number formats (percentages stay fractions), so a reader can recompute them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from openpyxl.chart import BarChart, Reference
@@ -57,7 +58,9 @@ def table(ws: Worksheet, columns: Sequence[tuple[str, str | None]], rows: Sequen
     for i, row in enumerate(rows, start=first_row + 1):
         for j, ((_name, fmt), value) in enumerate(zip(columns, row), start=1):
             cell = ws.cell(i, j, value)
-            if fmt and isinstance(value, (int, float)):
+            if isinstance(value, date):
+                cell.number_format = "yyyy-mm-dd"
+            elif fmt and isinstance(value, (int, float)):
                 cell.number_format = fmt
     ws.freeze_panes = ws.cell(first_row + 1, 2)
 

@@ -38,6 +38,7 @@ def test_monthly_summary_counts_products_per_programme_as_the_platform_does(mont
     rows = {r["批次名称"]: r for r in rows_of(monthly["带量执行报表"], header_row=3)}
     ninth = rows[fx.NINTH]
     assert (day(ninth["开始时间"]), day(ninth["结束时间"])) == (date(2028, 1, 1), date(2028, 12, 31))
+    assert monthly["带量执行报表"]["B4"].number_format == "yyyy-mm-dd"
     assert ninth["序时进度"] == pytest.approx(60 / 366)  # leap year: 29 February is day 60 of 366
     assert [ninth[k] for k in ("签约产品总数", "零采购产品数", "低于序时进度产品数", "超量采购产品数", "正常采购产品数")] == [4, 1, 1, 1, 1]
     assert ninth["零采购产品占比"] == pytest.approx(0.25)
@@ -75,6 +76,7 @@ def test_product_rows_convert_packs_and_net_returns(monthly) -> None:
     assert a1["执行状态"] == "低于序时进度"
     assert detail["A2"]["已采购量"] == pytest.approx(1170)  # a day with more returns than issues
     assert detail["A2"]["执行状态"] == "超量"
+    assert detail["A2"]["预计年末完成率"] == pytest.approx(1.17)  # a net return in the recent window projects nothing more
     assert detail["A3"]["执行状态"] == "零采购"
     assert detail["A5"]["执行状态"] == "正常"
 
