@@ -130,7 +130,8 @@ def progress_findings(progress: Iterable[ProductProgress], observed_at: datetime
             severity = Severity.INFO
         elif p.status is Status.ZERO:
             title = f"{prod.name}（{prod.programme}）零采购：序时进度 {p.time_progress:.1%}"
-            severity = Severity.CRITICAL
+            # the bureau names zero purchases; in the first month of a year it is only a warning
+            severity = Severity.CRITICAL if p.time_progress >= 1 / 12 else Severity.WARNING
         else:
             title = (f"{prod.name}（{prod.programme}）完成进度 {p.completion:.1%} 低于序时进度 "
                      f"{p.time_progress:.1%}，尚差 {p.gap:,.0f}，需日均 {p.daily_needed:,.1f}")

@@ -104,3 +104,16 @@ def test_an_unfinished_agreement_year_is_flagged_from_61_days_before_its_end() -
     (f,) = year_end_findings([near, far, done], now)
     assert f.rule == "progress_year_end" and f.values["days_left"] == 60
     assert "剩 60 天" in f.title and "6,600" in f.title
+
+
+def test_zero_purchase_is_critical_after_the_first_month_of_the_year() -> None:
+    from datetime import datetime
+
+    from agent.domain.findings import Severity
+    from agent.domain.reporting import progress_findings
+
+    now = datetime(2028, 3, 1)
+    (early,) = progress_findings([product_progress(YEAR, date(2028, 1, 10), 0, 0, 0)], now)
+    (late,) = progress_findings([product_progress(YEAR, date(2028, 3, 1), 0, 0, 0)], now)
+    assert (early.rule, early.severity) == ("progress_zero", Severity.WARNING)
+    assert late.severity is Severity.CRITICAL and "零采购" in late.title
