@@ -29,6 +29,7 @@ from agent.catalogue.config import CatalogueConfig
 from agent.alerts.config import AlertsConfig, ReceiverConfig, RouteConfig, check_references
 from agent.errors import ConfigError
 from agent.logging import redact_text, register_secret
+from agent.monitoring_config import MonitoringConfig
 
 ENCODINGS = ("utf-8", "gbk", "gb18030")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -216,8 +217,9 @@ class AgentConfig(_Strict):
     routes: list[RouteConfig] = []
     alerts: AlertsConfig = AlertsConfig()
     platform: dict[str, Any] | None = None
-    monitoring: dict[str, Any] = {}
     catalogue: CatalogueConfig = CatalogueConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    catalogue: dict[str, Any] = {}
 
     source_file: Path | None = Field(default=None, exclude=True)
 

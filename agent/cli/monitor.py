@@ -1,10 +1,44 @@
-"""Report commands (issue #6)."""
+"""Report commands (issue #6): the monthly 带量执行报表 and the yearly report, as xlsx.
+
+``--fixture FILE.json`` reads a self-contained fixture (see ``agent.jobs.memory_inputs``);
+without it the figures come from the store through the ``MonitoringInputs`` the composition
+root provides (``runtime.extras["monitoring_inputs"]``), once ingestion and catalogue land.
+"""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
 import typer
 
-from agent.cli.common import not_yet
+from agent.cli.common import config_of
+from agent.errors import ConfigError, NotYetAvailable
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _inputs(ctx: typer.Context, fixture: Path | None) -> tuple[Any, Any]:
+    """(inputs, calendar) from the fixture, or from the store through the composition root."""
+    cfg = config_of(ctx)
+    from agent.bootstrap import build_calendar
+
+    calendar = build_calendar(cfg)
+    if fixture is not None:
+        from agent.jobs.memory_inputs import InMemoryInputs
+
+        return InMemoryInputs.from_json(fixture), calendar
+    from agent import bootstrap
+
+    builder = getattr(bootstrap, "build_monitoring_inputs", None)
+    if builder is None:
+        raise NotYetAvailable(
+            "reading report figures from the store arrives with issue #4 (usage) and issue #5 "
+            "(agreed volumes); pass --fixture FILE.json meanwhile; nothing was done"
+        )
+    runtime = bootstrap.build(cfg)
+    return builder(runtime), calendar
 
 
 def register(app: typer.Typer) -> None:
@@ -12,11 +46,37 @@ def register(app: typer.Typer) -> None:
     app.add_typer(report, name="report")
 
     @report.command("monthly")
-    def monthly(month: str = typer.Option(..., "--month")) -> None:
-        """Write the monthly 带量执行报表 xlsx."""
-        not_yet("report monthly", 6)
+    def monthly(
+        ctx: typer.Context,
+        month: str = typer.Option(..., "--month", help="YYYY-MM"),
+        out: Path | None = typer.Option(None, "--out", help="xlsx path (default 带量执行报表-YYYY-MM.xlsx)"),
+        fixture: Path | None = typer.Option(None, "--fixture", help="read figures from a JSON fixture"),
+    ) -> None:
+        """Write the monthly 带量执行报表 xlsx (with the 一院一档 sheet and a chart)."""
+        if not _MONTH.match(month):
+            raise ConfigError(f"--month {month!r}: use YYYY-MM, e.g. 2026-10")
+        from agent.jobs.reporting import monthly_report
+        from agent.reports.monthly import write_monthly
+
+        inputs, calendar = _inputs(ctx, fixture)
+        cfg = config_of(ctx)
+        rep = monthly_report(inputs, calendar, month, cfg.hospital.code, cfg.hospital.name, cfg.monitoring)
+        path = write_monthly(rep, out or Path(f"带量执行报表-{month}.xlsx"))
+        typer.echo(f"已生成 {path}：{len(rep.programmes)} 个批次，{len(rep.products)} 个中选产品")
 
     @report.command("annual")
-    def annual(year: int = typer.Option(..., "--year")) -> None:
-        """Write the yearly report due 15 January."""
-        not_yet("report annual", 6)
+    def annual(
+        ctx: typer.Context,
+        year: int = typer.Option(..., "--year", min=2000, max=2100),
+        out: Path | None = typer.Option(None, "--out", help="xlsx path (default 年度报告-YYYY.xlsx)"),
+        fixture: Path | None = typer.Option(None, "--fixture", help="read figures from a JSON fixture"),
+    ) -> None:
+        """Write the yearly report due 15 January (tables filled, text sections outlined)."""
+        from agent.jobs.reporting import annual_report
+        from agent.reports.annual import write_annual
+
+        inputs, calendar = _inputs(ctx, fixture)
+        cfg = config_of(ctx)
+        rep = annual_report(inputs, calendar, year, cfg.hospital.code, cfg.hospital.name, cfg.monitoring)
+        path = write_annual(rep, out or Path(f"年度报告-{year}.xlsx"))
+        typer.echo(f"已生成 {path}：{len(rep.programmes)} 个批次（协议年度），{len(rep.products)} 个产品")

@@ -1,1 +1,1 @@
-"""Scheduled jobs: one module per job, each one short function over ports and the store."""
+"""Scheduled jobs: one module per job, each one short function over ports, inputs and the store."""

@@ -1,0 +1,147 @@
+"""Deadline clocks (时限) as findings: a warning once 80% of the time is used, a breach after.
+
+到货确认 24 h after acceptance; 配送 24 h (main urban area) / 48 h after the order; 订单响应
+48 h, escalation (约谈、暂停结算) 24 h later; 回款 by the end of the month after acceptance
+(or 30 days); 线下采购备案 within 7 working days; 网采率 at least 90% (drugs) / 80% (high-value
+consumables); 报量 not below last year's actual, nor below 80% of history without explanation.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
+
+from agent.domain.findings import Finding, Severity
+from agent.domain.monitoring_model import DeadlineInputs, PurchaseMix, VolumePlan
+
+
+DEADLINE_RULES = ("arrival_confirmation", "delivery", "order_response", "order_response_escalation", "payment",
+                  "off_platform_filing", "online_rate", "volume_plan")
+
+
+class WorkdayCalendar(Protocol):
+    def is_workday(self, day: date) -> bool: ...
+
+
+@dataclass(frozen=True)
+class DeadlineRules:
+    warn_at: float = 0.8
+    confirm_hours: float = 24
+    delivery_hours_urban: float = 24
+    delivery_hours_other: float = 48
+    response_hours: float = 48
+    escalation_hours: float = 24
+    payment: str = "month_end"  # month_end (end of the month after acceptance) | 30_days
+    filing_workdays: int = 7
+    online_rate_drug: float = 0.90
+    online_rate_hv_consumable: float = 0.80
+    plan_history_floor: float = 0.80
+
+
+def _clock(rule: str, subject: str, start: datetime, due: datetime, now: datetime, rules: DeadlineRules,
+           title: str, labels: dict[str, str], severity_breach: Severity = Severity.CRITICAL) -> Finding | None:
+    span = (due - start).total_seconds()
+    used = (now - start).total_seconds() / span if span > 0 else 1.0
+    if used < rules.warn_at:
+        return None
+    breached = now > due
+    state = "已超时" if breached else "即将超时"
+    return Finding(
+        rule=rule, subject=subject, severity=severity_breach if breached else Severity.WARNING,
+        title=f"{title}{state}（时限 {due:%m-%d %H:%M}）", observed_at=now,
+        values={"start": start.isoformat(), "due": due.isoformat(), "time_used": round(used, 3),
+                "breached": breached},
+        labels={**labels, "clock": "breach" if breached else "warn"},
+    )
+
+
+def end_of_next_month(moment: datetime) -> datetime:
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    last = _cal.monthrange(year, month)[1]
+    return datetime.combine(date(year, month, last), time(23, 59, 59), moment.tzinfo)
+
+
+def add_workdays(calendar: WorkdayCalendar, start: date, n: int) -> date:
+    day, left = start, n
+    while left > 0:
+        day += timedelta(days=1)
+        left -= calendar.is_workday(day)
+    return day
+
+
+def deadline_findings(inp: DeadlineInputs, now: datetime, calendar: WorkdayCalendar,
+                      rules: DeadlineRules = DeadlineRules()) -> list[Finding]:
+    out: list[Finding | None] = []
+    h = timedelta(hours=1)
+    for a in inp.acceptances:
+        if a.confirmed_at is None:
+            out.append(_clock("arrival_confirmation", a.line_id, a.accepted_at, a.accepted_at + rules.confirm_hours * h,
+                              now, rules, f"{a.item} 到货确认", {"kind": "deadline"}))
+    for o in inp.orders:
+        if o.delivered_at is None:
+            hours = rules.delivery_hours_urban if o.urban else rules.delivery_hours_other
+            out.append(_clock("delivery", o.order_id, o.ordered_at, o.ordered_at + hours * h, now, rules,
+                              f"{o.distributor} 配送 {o.item}", {"kind": "deadline", "distributor": o.distributor}))
+        if o.responded_at is None:
+            due = o.ordered_at + rules.response_hours * h
+            out.append(_clock("order_response", o.order_id, o.ordered_at, due, now, rules,
+                              f"{o.distributor} 订单响应（不响应采购订单，需书面报告）",
+                              {"kind": "deadline", "distributor": o.distributor}))
+            if now > due:
+                out.append(_clock("order_response_escalation", o.order_id, due, due + rules.escalation_hours * h,
+                                  now, rules, f"{o.distributor} 订单仍未响应（升级：约谈、暂停结算）",
+                                  {"kind": "deadline", "distributor": o.distributor}))
+    for p in inp.payables:
+        if p.paid_at is None:
+            due = (end_of_next_month(p.accepted_at) if rules.payment == "month_end"
+                   else p.accepted_at + timedelta(days=30))
+            out.append(_clock("payment", p.bill_id, p.accepted_at, due, now, rules,
+                              f"{p.supplier} 货款 {p.amount:.2f} 元回款", {"kind": "deadline"}))
+    for f in inp.off_platform:
+        if f.filed_on is None:
+            start = datetime.combine(f.purchased_on, time(0), now.tzinfo)
+            due = datetime.combine(add_workdays(calendar, f.purchased_on, rules.filing_workdays), time(23, 59, 59), now.tzinfo)
+            out.append(_clock("off_platform_filing", f.line_id, start, due, now, rules,
+                              f"{f.item} 线下采购备案", {"kind": "deadline"}))
+    out += [_online_rate(m, now, rules) for m in inp.purchase_mix]
+    out += [_volume_plan(v, now, rules) for v in inp.volume_plans]
+    return [f for f in out if f is not None]
+
+
+def _online_rate(mix: PurchaseMix, now: datetime, rules: DeadlineRules) -> Finding | None:
+    if mix.total_amount <= 0:
+        return None
+    floor = rules.online_rate_drug if mix.kind == "drug" else rules.online_rate_hv_consumable
+    rate = mix.on_platform_amount / mix.total_amount
+    if rate >= floor:
+        return None
+    what = "药品" if mix.kind == "drug" else "高值医用耗材"
+    return Finding(
+        rule="online_rate", subject=mix.kind, severity=Severity.CRITICAL,
+        title=f"{what}网采率 {rate:.1%} 低于 {floor:.0%}", observed_at=now,
+        values={"rate": round(rate, 4), "floor": floor, "on_platform_amount": mix.on_platform_amount,
+                "total_amount": mix.total_amount},
+        labels={"kind": "online_rate"},
+    )
+
+
+def _volume_plan(v: VolumePlan, now: datetime, rules: DeadlineRules) -> Finding | None:
+    below_last = v.planned_qty < v.last_year_qty
+    below_history = v.planned_qty < rules.plan_history_floor * v.history_qty and not v.explained
+    if not (below_last or below_history):
+        return None
+    reasons = []
+    if below_last:
+        reasons.append(f"低于上一年度实际采购量 {v.last_year_qty:g}")
+    if below_history:
+        reasons.append(f"低于历史采购量的{rules.plan_history_floor:.0%}且未作说明")
+    return Finding(
+        rule="volume_plan", subject=v.product_id,
+        severity=Severity.CRITICAL if below_history else Severity.WARNING,
+        title=f"{v.name} 报量 {v.planned_qty:g}：" + "；".join(reasons), observed_at=now,
+        values={"planned": v.planned_qty, "last_year": v.last_year_qty, "history": v.history_qty,
+                "explained": v.explained},
+        labels={"kind": "volume_plan"},
+    )

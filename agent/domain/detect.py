@@ -1,0 +1,259 @@
+"""Non-winning rise detection (非中选产品使用量上升预警) per generic group.
+
+Each evaluation compares the last ``window_days`` of non-winning usage with what the preceding
+``baseline_days`` (12 weeks) predict for the same kinds of day: Monday..Friday working days and adjusted
+working weekends (调休上班) scaled by a weekday profile pooled over the hospital, rest days and
+holidays at their own rate. The tail probability of the observed total comes from a negative
+binomial whose dispersion is fitted to the group's own baseline (plus the uncertainty of the
+baseline itself). Benjamini-Hochberg across groups, a minimum volume, a minimum effect and
+persistence (2 of the last 3 evaluations) keep false alarms rare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Protocol
+
+from agent.domain.monitoring_model import DailyUsage, ItemLink
+from agent.domain.stats import benjamini_hochberg, nbinom_sf
+
+REST = 6  # day class of weekends and holidays; 0-4 Monday..Friday, 5 an adjusted working weekend
+
+
+class WorkdayCalendar(Protocol):
+    def is_workday(self, day: date) -> bool: ...
+
+
+@dataclass(frozen=True)
+class DetectRules:
+    baseline_days: int = 84
+    window_days: int = 7
+    fdr: float = 0.1  # Benjamini-Hochberg level across groups, per evaluation
+    min_volume: float = 30.0  # observed non-winning units in the window
+    min_effect: float = 0.2  # observed / expected - 1
+    persistence: int = 2  # flagged in at least this many ...
+    persistence_of: int = 3  # ... of the last evaluations (this one included)
+    short_windows: tuple[int, ...] = (3,)  # also tested, Bonferroni-corrected: early detection
+    screen_p: float = 0.2  # groups below this p-value are also scanned department by department
+
+
+@dataclass
+class GroupSeries:
+    """Daily non-winning and total usage of one group (smallest units), from ``start``."""
+
+    group_id: str
+    start: date
+    non_winning: list[float]
+    total: list[float]
+
+
+@dataclass(frozen=True)
+class RiseTest:
+    group_id: str
+    end: date
+    observed: float  # non-winning units in the window
+    expected: float  # what the baseline predicts for the same days
+    effect: float  # observed / expected - 1
+    p_value: float
+    q_value: float
+    baseline_share: float | None  # non-winning share of the group's usage
+    current_share: float | None
+    eligible: bool  # passes the minimum volume
+    flagged_now: bool  # significant and large enough in this evaluation
+    alert: bool  # persistent: flagged in enough of the last evaluations
+    window_days: int = 7  # the window the figures above are for
+
+
+def day_classes(calendar: WorkdayCalendar, start: date, n: int) -> list[int]:
+    out = []
+    for i in range(n):
+        day = start + timedelta(days=i)
+        wd = day.weekday()
+        out.append((wd if wd < 5 else 5) if calendar.is_workday(day) else REST)
+    return out
+
+
+def build_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start: date, end: date) -> dict[str, GroupSeries]:
+    n = (end - start).days + 1
+    start_ord = start.toordinal()
+    out: dict[str, GroupSeries] = {}
+    where: dict[str, tuple[list[float], list[float] | None, float] | None] = {}
+    for row in rows:
+        code = row.item_code
+        target = where.get(code, False)
+        if target is False:
+            link = links.get(code)
+            if link is None or link.factor is None:
+                target = None
+            else:
+                s = out.get(link.group_id)
+                if s is None:
+                    s = out[link.group_id] = GroupSeries(link.group_id, start, [0.0] * n, [0.0] * n)
+                target = (s.total, None if link.winning else s.non_winning, link.factor)
+            where[code] = target
+        if target is None:
+            continue
+        i = row.day.toordinal() - start_ord
+        if 0 <= i < n:
+            total, rival, factor = target
+            qty = row.qty * factor
+            total[i] += qty
+            if rival is not None:
+                rival[i] += qty
+    return out
+
+
+def build_dept_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start: date,
+                      end: date) -> dict[str, dict[str, list[float]]]:
+    """Non-winning units per group, department and day (index 0 = ``start``)."""
+    n = (end - start).days + 1
+    out: dict[str, dict[str, list[float]]] = {}
+    for row in rows:
+        link = links.get(row.item_code)
+        if link is None or link.winning or link.factor is None:
+            continue
+        i = (row.day - start).days
+        if 0 <= i < n:
+            y = out.setdefault(link.group_id, {}).setdefault(row.dept, None) or [0.0] * n
+            out[link.group_id][row.dept] = y
+            y[i] += row.qty * link.factor
+    return out
+
+
+def weekday_profile(series: Iterable[GroupSeries], classes: Sequence[int], since: int, upto: int) -> list[float]:
+    """Relative level of each working-day class over days [since, upto), pooled over every
+    group's total usage."""
+    sums, counts = [0.0] * 7, [0] * 7
+    for s in series:
+        total = s.total
+        for i in range(since, upto):
+            sums[classes[i]] += total[i]
+    for i in range(since, upto):
+        counts[classes[i]] += 1
+    means = [sums[c] / counts[c] if counts[c] else 0.0 for c in range(7)]
+    work_days = sum(counts[:6])
+    overall = sum(sums[:6]) / work_days if work_days else 0.0
+    profile = [means[c] / overall if overall > 0 and means[c] > 0 else 1.0 for c in range(6)]
+    return profile + [1.0]
+
+
+def window_test(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], end_i: int,
+                rules: DetectRules, window: int | None = None) -> tuple[float, float, float]:
+    """(observed, expected, variance) of ``y`` over the last ``window`` days up to index ``end_i``.
+    The baseline always ends where the full ``window_days`` window begins."""
+    b1 = end_i - rules.window_days + 1
+    b0 = max(b1 - rules.baseline_days, 0)
+    w0 = end_i - (window or rules.window_days) + 1
+    # base rate per family (working days, rest days) from the baseline
+    f_sum, y_sum = [0.0, 0.0], [0.0, 0.0]
+    for i in range(b0, b1):
+        fam = classes[i] == REST
+        f_sum[fam] += profile[classes[i]]
+        y_sum[fam] += y[i]
+    rate = [y_sum[k] / f_sum[k] if f_sum[k] else 0.0 for k in (0, 1)]
+    if not f_sum[1]:
+        rate[1] = rate[0]
+    # dispersion phi: var = mu + phi * mu^2, by moments on the baseline
+    num = den = 0.0
+    base_var = [0.0, 0.0]
+    mus = [rate[c == REST] * profile[c] for c in classes[b0:b1]]
+    for i, mu in zip(range(b0, b1), mus):
+        num += (y[i] - mu) ** 2 - mu
+        den += mu * mu
+    phi = max(num / den, 0.0) if den > 0 else 0.0
+    for i, mu in zip(range(b0, b1), mus):
+        base_var[classes[i] == REST] += mu + phi * mu * mu
+    observed = expected = var = 0.0
+    f_win = [0.0, 0.0]
+    for i in range(w0, end_i + 1):
+        fam = classes[i] == REST
+        mu = rate[fam] * profile[classes[i]]
+        observed += y[i]
+        expected += mu
+        var += mu + phi * mu * mu
+        f_win[fam] += profile[classes[i]]
+    for k in (0, 1):  # the baseline's own uncertainty
+        if f_sum[k]:
+            var += (f_win[k] / f_sum[k]) ** 2 * base_var[k]
+    return observed, expected, var
+
+
+def tail_p(observed: float, expected: float, var: float, min_volume: float) -> float:
+    if observed < min_volume:
+        return 1.0
+    if expected <= 0:
+        return 0.0
+    return nbinom_sf(observed, expected, max(var, expected))
+
+
+DeptSeries = Callable[[list[str]], Mapping[str, Mapping[str, Sequence[float]]]]
+
+
+def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, end: date,
+                 rules: DetectRules = DetectRules(), history: Mapping[str, Sequence[bool]] | None = None,
+                 classes: Sequence[int] | None = None, dept_series: DeptSeries | None = None) -> list[RiseTest]:
+    """One test per group for the window ending on ``end``. ``history`` holds each group's
+    earlier ``flagged_now`` values, oldest first.
+
+    With ``dept_series`` (group ids -> department -> daily non-winning units, same start), the
+    groups that pass a loose screen are also scanned department by department: a rise carried by
+    one department stands out there. Each group's p-value is then the Bonferroni combination of
+    the group test and its best department test (x2, and x the number of departments)."""
+    if not series:
+        return []
+    start = next(iter(series.values())).start
+    end_i = (end - start).days
+    n = end_i + 1
+    classes = classes if classes is not None else day_classes(calendar, start, n)
+    w0 = end_i - rules.window_days + 1
+    profile = weekday_profile(series.values(), classes, max(w0 - rules.baseline_days, 0), w0)
+    windows = sorted({rules.window_days, *(w for w in rules.short_windows if 0 < w < rules.window_days)}, reverse=True)
+    raw = {gid: _best_window(s.non_winning, classes, profile, end_i, rules, windows) for gid, s in series.items()}
+    p_final = {gid: r[2] for gid, r in raw.items()}
+    if dept_series is not None:
+        screened = [gid for gid, (obs, exp, p, _w) in raw.items()
+                    if p < rules.screen_p and (exp <= 0 or obs / exp - 1 >= rules.min_effect)]
+        by_dept = dept_series(screened) if screened else {}
+        for gid, (_obs, _exp, p, _w) in raw.items():
+            dept_ps = [_best_window(y, classes, profile, end_i, rules, windows)[2]
+                       for y in by_dept.get(gid, {}).values() if sum(y[max(w0 - rules.baseline_days, 0):w0]) > 0]
+            best = min(dept_ps) * len(dept_ps) if dept_ps else 1.0
+            p_final[gid] = min(1.0, 2 * min(p, best))
+    gids = list(series)
+    q = benjamini_hochberg([p_final[g] for g in gids])
+    history = history or {}
+    out = []
+    for gid, qv in zip(gids, q):
+        s = series[gid]
+        obs, exp, _p, window = raw[gid]
+        eligible = obs >= rules.min_volume
+        effect = obs / exp - 1.0 if exp > 0 else float("inf") if obs > 0 else 0.0
+        flagged = eligible and qv <= rules.fdr and effect >= rules.min_effect
+        past = list(history.get(gid, ()))[-(rules.persistence_of - 1):] if rules.persistence_of > 1 else []
+        alert = flagged and sum(past) + 1 >= rules.persistence
+        out.append(RiseTest(gid, end, obs, exp, effect, p_final[gid], qv, _share(s, w0 - rules.baseline_days, w0),
+                            _share(s, n - window, n), eligible, flagged, alert, window))
+    return out
+
+
+def _best_window(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], end_i: int,
+                 rules: DetectRules, windows: Sequence[int]) -> tuple[float, float, float, int]:
+    """(observed, expected, p, window) of the window with the smallest p, Bonferroni over windows."""
+    best: tuple[float, float, float, int] | None = None
+    for w in windows:
+        obs, exp, var = window_test(y, classes, profile, end_i, rules, w)
+        # a window below the minimum effect can never flag: spare its tail (p = 1 only makes BH stricter)
+        hopeless = exp > 0 and obs / exp - 1.0 < rules.min_effect
+        p = 1.0 if hopeless else tail_p(obs, exp, var, rules.min_volume)
+        if best is None or p < best[2]:
+            best = (obs, exp, p, w)
+    assert best is not None
+    return best[0], best[1], min(1.0, best[2] * len(windows)), best[3]
+
+
+def _share(s: GroupSeries, a: int, b: int) -> float | None:
+    a = max(a, 0)
+    total = sum(s.total[a:b])
+    return sum(s.non_winning[a:b]) / total if total > 0 else None

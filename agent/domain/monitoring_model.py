@@ -1,0 +1,191 @@
+"""What monitoring reads: agreement years, generic groups, item links, usage, and the events
+behind the deadline clocks. Plain dataclasses, and the ``MonitoringInputs`` Protocol that the
+store (ingestion + catalogue tables) implements.
+
+Units: ``DailyUsage.qty`` is in the HIS unit of the local item; ``ItemLink.factor`` converts it
+to the smallest unit (片/粒/支/袋) in which agreed volumes (约定采购量) are set. Monitoring does the
+conversion itself, so a pack-unit item is counted right or not at all (a link without a factor
+is reported, never guessed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ProductYear:
+    """One winning product (中选产品) in one agreement year (协议年度) of a programme (批次)."""
+
+    product_id: str
+    group_id: str
+    name: str  # 通用名, as the bureau lists it
+    programme: str  # 批次 / 联盟 name
+    year_start: date
+    year_end: date  # inclusive
+    agreed_qty: float  # 约定采购量, smallest units
+    price: float = 0.0  # 中选价格 per smallest unit
+    spec: str = ""
+    manufacturer: str = ""
+    kind: str = "drug"  # drug | consumable
+
+    @property
+    def key(self) -> str:
+        return f"{self.product_id}@{self.year_start.isoformat()}"
+
+    def covers(self, day: date) -> bool:
+        return self.year_start <= day <= self.year_end
+
+
+@dataclass(frozen=True, slots=True)
+class GenericGroup:
+    """Products of one generic name and form (同通用名): the winning ones and their rivals."""
+
+    group_id: str
+    name: str
+    programme: str
+    winning_products: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLink:
+    """A local HIS item mapped (对码) to a group; ``product_id`` set when it is a winning product."""
+
+    item_code: str
+    group_id: str
+    name: str
+    product_id: str | None = None
+    factor: float | None = 1.0  # smallest units per HIS unit; None: unknown, the item is skipped
+    price: float = 0.0  # per smallest unit, for ranking expensive non-winning items
+
+    @property
+    def winning(self) -> bool:
+        return self.product_id is not None
+
+
+@dataclass(slots=True)  # not frozen: hundreds of thousands are built per evaluation
+class UsageTotal:
+    """Usage of one local item summed over a date range (net of returns, HIS unit)."""
+
+    item_code: str
+    qty: float
+    amount: float
+
+
+@dataclass(slots=True)  # not frozen: hundreds of thousands are built per evaluation
+class DailyUsage:
+    """One day x local item (x department, x prescriber when asked for) aggregate, HIS unit."""
+
+    day: date
+    item_code: str
+    qty: float
+    amount: float
+    dept: str = ""
+    prescriber: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """A warehouse acceptance (验收入库) waiting for its platform arrival confirmation (到货确认)."""
+
+    line_id: str
+    item: str
+    accepted_at: datetime
+    confirmed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A platform order (采购订单) and what the distributor did with it."""
+
+    order_id: str
+    distributor: str
+    item: str
+    ordered_at: datetime
+    responded_at: datetime | None = None
+    delivered_at: datetime | None = None
+    urban: bool = True  # 主城区: 24 h delivery, elsewhere 48 h
+
+
+@dataclass(frozen=True, slots=True)
+class Payable:
+    """Goods accepted and not yet paid (回款)."""
+
+    bill_id: str
+    supplier: str
+    accepted_at: datetime
+    amount: float
+    paid_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OffPlatformPurchase:
+    """A purchase made off the platform (线下采购) that must be filed (备案)."""
+
+    line_id: str
+    item: str
+    purchased_on: date
+    filed_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseMix:
+    """Warehouse receipts of one kind in a period, on and off the platform (网采率)."""
+
+    kind: str  # drug | high_value_consumable
+    on_platform_amount: float
+    total_amount: float
+
+
+@dataclass(frozen=True, slots=True)
+class VolumePlan:
+    """A planned volume (报量) for the next cycle, against last year's and historic purchases."""
+
+    product_id: str
+    name: str
+    planned_qty: float
+    last_year_qty: float
+    history_qty: float
+    explained: bool = False
+
+
+@dataclass(frozen=True)
+class DeadlineInputs:
+    acceptances: Sequence[Acceptance] = ()
+    orders: Sequence[Order] = ()
+    payables: Sequence[Payable] = ()
+    off_platform: Sequence[OffPlatformPurchase] = ()
+    purchase_mix: Sequence[PurchaseMix] = ()
+    volume_plans: Sequence[VolumePlan] = ()
+
+
+class MonitoringInputs(Protocol):
+    """What monitoring reads; implemented over the ingestion and catalogue tables."""
+
+    def product_years(self, day_from: date, day_to: date) -> list[ProductYear]:
+        """Agreement years that overlap [day_from, day_to]."""
+        ...
+
+    def groups(self) -> list[GenericGroup]: ...
+
+    def item_links(self) -> list[ItemLink]: ...
+
+    def usage_totals(self, day_from: date, day_to: date) -> Iterable[UsageTotal]:
+        """Per local item, summed over [day_from, day_to] (SUM in the store)."""
+        ...
+
+    def daily_usage(self, day_from: date, day_to: date, items: Iterable[str] | None = None) -> Iterable[DailyUsage]:
+        """Per day x item over [day_from, day_to], departments summed (``dept`` empty)."""
+        ...
+
+    def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:
+        """Per day x item x department (x prescriber when recorded) for the given items."""
+        ...
+
+    def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
+        """Open clocks (unconfirmed acceptances, open orders, unpaid bills, unfiled purchases),
+        the purchase mix of the current month and the pending volume plans."""
+        ...

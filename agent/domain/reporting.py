@@ -1,0 +1,148 @@
+"""What the regulator's tables hold, computed from progress and group shares.
+
+The 带量执行报表 counts products per programme (批次): 签约产品总数, 零采购 / 低于序时进度 /
+超量采购 / 正常采购 products, 对应非中选产品总数, 采购非中选产品数, non-winning quantity and
+amount. Progress findings (零采购, 低于序时进度, 超量) come from the same figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from agent.domain.findings import Finding, Severity
+from agent.domain.group_share import GroupShare
+from agent.domain.progress import ProductProgress, Status
+
+
+@dataclass(frozen=True)
+class ProgrammeSummary:
+    programme: str
+    start: date
+    end: date
+    time_progress: float  # 序时进度 of the programme's agreement year
+    signed: int  # 签约产品总数
+    zero: int
+    behind: int
+    over: int
+    normal: int
+    agreed_qty: float
+    used_qty: float
+    non_winning_total: int  # 对应非中选产品总数
+    non_winning_used: int  # 采购非中选产品数
+    non_winning_qty: float
+    non_winning_amount: float
+    winning_qty: float
+    winning_amount: float
+    behind_with_rivals: int = 0  # 低于序时进度且采购非中选产品数: behind while its rivals are bought
+
+    def share(self, count: int) -> float:
+        return count / self.signed if self.signed else 0.0
+
+    @property
+    def completion(self) -> float:
+        """Overall completion: used over agreed, summed over the programme's products."""
+        return self.used_qty / self.agreed_qty if self.agreed_qty else 0.0
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    hospital_code: str
+    hospital_name: str
+    month: str  # YYYY-MM
+    as_of: date
+    programmes: list[ProgrammeSummary]
+    products: list[ProductProgress]
+    month_shares: list[GroupShare]  # 一院一档: the month's usage per generic group
+    year_shares: list[GroupShare] = field(default_factory=list)  # agreement year to date
+
+
+@dataclass(frozen=True)
+class AnnualReport:
+    hospital_code: str
+    hospital_name: str
+    year: int
+    programmes: list[ProgrammeSummary]
+    products: list[ProductProgress]
+    year_shares: list[GroupShare]
+    findings: list[Finding] = field(default_factory=list)  # clocks and rules seen in the year
+
+
+def summarise(label: str, products: Sequence[ProductProgress], groups: Iterable[GroupShare],
+              time_progress: float) -> ProgrammeSummary:
+    """One programme (or one agreement year of it): ``products`` and ``groups`` are its own."""
+    counts = {s: sum(1 for p in products if p.status is s) for s in Status}
+    groups = list(groups)
+    return ProgrammeSummary(
+        programme=label,
+        start=min(p.product.year_start for p in products),
+        end=max(p.product.year_end for p in products),
+        time_progress=time_progress,
+        signed=len(products), zero=counts[Status.ZERO], behind=counts[Status.BEHIND], over=counts[Status.OVER],
+        normal=counts[Status.NORMAL],
+        agreed_qty=sum(p.product.agreed_qty for p in products), used_qty=sum(p.used for p in products),
+        non_winning_total=sum(g.non_winning_items for g in groups),
+        non_winning_used=sum(g.non_winning_used for g in groups),
+        non_winning_qty=sum(g.non_winning_qty for g in groups),
+        non_winning_amount=sum(g.non_winning_amount for g in groups),
+        winning_qty=sum(g.winning_qty for g in groups),
+        winning_amount=sum(g.winning_amount for g in groups),
+        behind_with_rivals=sum(1 for p in products if p.status in (Status.BEHIND, Status.ZERO)
+                               and p.product.group_id in {g.group.group_id for g in groups if g.non_winning_used}),
+    )
+
+
+_RULES = {Status.ZERO: "progress_zero", Status.BEHIND: "progress_behind", Status.OVER: "progress_over"}
+RULE_YEAR_END = "progress_year_end"
+PROGRESS_RULES = (*_RULES.values(), RULE_YEAR_END)
+YEAR_END_DAYS = 61  # pharmacy practice: the end of an agreement year is flagged from 61 days out
+
+
+def year_end_findings(progress: Iterable[ProductProgress], observed_at: datetime,
+                      days: int = YEAR_END_DAYS) -> list[Finding]:
+    """协议年度即将结束: an unfinished agreed volume within ``days`` of the year's end."""
+    out = []
+    for p in progress:
+        if not (0 < p.days_left <= days and p.remaining > 0):
+            continue
+        prod = p.product
+        out.append(Finding(
+            rule=RULE_YEAR_END, subject=prod.key, severity=Severity.WARNING, observed_at=observed_at,
+            title=(f"{prod.name}（{prod.programme}）协议年度 {prod.year_end.isoformat()} 结束，剩 {p.days_left} 天，"
+                   f"尚差约定量 {p.remaining:,.0f}（需日均 {p.daily_needed:,.1f}）"),
+            values={"days_left": p.days_left, "remaining": round(p.remaining, 2), "completion": round(p.completion, 4),
+                    "daily_needed": round(p.daily_needed, 2), "year_end": prod.year_end.isoformat()},
+            labels={"programme": prod.programme, "group": prod.group_id, "kind": "progress"},
+        ))
+    return out
+
+
+def progress_findings(progress: Iterable[ProductProgress], observed_at: datetime) -> list[Finding]:
+    out = []
+    for p in progress:
+        rule = _RULES.get(p.status)
+        if rule is None:
+            continue
+        prod = p.product
+        if p.status is Status.OVER:
+            title = f"{prod.name}（{prod.programme}）已超约定采购量：完成 {p.completion:.1%}，请继续优先使用中选产品"
+            severity = Severity.INFO
+        elif p.status is Status.ZERO:
+            title = f"{prod.name}（{prod.programme}）零采购：序时进度 {p.time_progress:.1%}"
+            # the bureau names zero purchases; in the first month of a year it is only a warning
+            severity = Severity.CRITICAL if p.time_progress >= 1 / 12 else Severity.WARNING
+        else:
+            title = (f"{prod.name}（{prod.programme}）完成进度 {p.completion:.1%} 低于序时进度 "
+                     f"{p.time_progress:.1%}，尚差 {p.gap:,.0f}，需日均 {p.daily_needed:,.1f}")
+            severity = Severity.WARNING
+        out.append(Finding(
+            rule=rule, subject=prod.key, severity=severity, title=title, observed_at=observed_at,
+            values={"used": p.used, "agreed": prod.agreed_qty, "completion": round(p.completion, 4),
+                    "time_progress": round(p.time_progress, 4), "gap": round(p.gap, 2),
+                    "daily_needed": round(p.daily_needed, 2), "weekly_needed": round(p.weekly_needed, 2),
+                    "projected_completion": round(p.projected_completion, 4), "as_of": p.as_of.isoformat(),
+                    "year_end": prod.year_end.isoformat()},
+            labels={"programme": prod.programme, "group": prod.group_id, "kind": "progress"},
+        ))
+    return out

@@ -1,0 +1,80 @@
+"""Who is behind a non-winning rise: departments (科室) and prescribers (医生), and the finding.
+
+A department's expected usage in the window is its baseline usage scaled by the group's
+expected/baseline ratio, so weekday and holiday effects cancel; its excess is what it used
+above that. The finding lists those with the largest excess first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+
+from agent.domain.detect import RiseTest
+from agent.domain.findings import Finding, Severity
+from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
+
+RULE_RISE = "non_winning_rise"
+
+
+def contributors(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], group_id: str,
+                 baseline: tuple[date, date], test: RiseTest, top: int = 3) -> dict[str, list[dict]]:
+    """Top departments, prescribers and items by excess non-winning units in the test's window;
+    ``baseline`` is the (first, last) day of the baseline the test used."""
+    window_from = test.end - timedelta(days=test.window_days - 1)
+    per: dict[str, dict[str, list[float]]] = {"departments": {}, "prescribers": {}, "items": {}}
+    base_total = 0.0
+    for row in rows:
+        link = links.get(row.item_code)
+        if link is None or link.group_id != group_id or link.winning or link.factor is None:
+            continue
+        current = window_from <= row.day <= test.end
+        if not current and not baseline[0] <= row.day <= baseline[1]:
+            continue
+        qty = row.qty * link.factor
+        if not current:
+            base_total += qty
+        for kind, key in (("departments", row.dept), ("prescribers", row.prescriber), ("items", row.item_code)):
+            if key:
+                acc = per[kind].setdefault(key, [0.0, 0.0])
+                acc[current] += qty
+    scale = test.expected / base_total if base_total > 0 else 0.0
+    out: dict[str, list[dict]] = {}
+    for kind, table in per.items():
+        ranked = []
+        for key, (base, cur) in table.items():
+            excess = cur - base * scale
+            if excess > 0:
+                ranked.append({"code": key, "current": round(cur, 2), "expected": round(base * scale, 2),
+                               "excess": round(excess, 2)})
+        ranked.sort(key=lambda r: (-r["excess"], r["code"]))
+        total = sum(r["excess"] for r in ranked)
+        for r in ranked:
+            r["share_of_rise"] = round(r["excess"] / total, 3) if total else 0.0
+        out[kind] = ranked[:top]
+    return out
+
+
+def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[dict]], observed_at: datetime) -> Finding:
+    effect = "新出现" if test.effect == float("inf") else f"+{test.effect:.0%}"
+    depts = "、".join(d["code"] for d in evidence.get("departments", [])) or "—"
+    return Finding(
+        rule=RULE_RISE,
+        subject=group.group_id,
+        severity=Severity.WARNING if test.effect < 1.0 else Severity.CRITICAL,
+        title=f"{group.name}：非中选产品使用量上升{effect}（近{test.window_days}天），主要科室：{depts}",
+        observed_at=observed_at,
+        values={
+            "observed": round(test.observed, 2),
+            "expected": round(test.expected, 2),
+            "effect": None if test.effect == float("inf") else round(test.effect, 4),
+            "p_value": test.p_value,
+            "q_value": test.q_value,
+            "baseline_share": test.baseline_share,
+            "current_share": test.current_share,
+            "window_end": test.end.isoformat(),
+            "window_days": test.window_days,
+        },
+        evidence=evidence,
+        labels={"programme": group.programme, "group": group.group_id, "kind": "non_winning_rise"},
+    )

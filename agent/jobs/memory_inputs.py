@@ -1,0 +1,136 @@
+"""``MonitoringInputs`` held in memory: for tests, benchmarks, and ``report --fixture FILE.json``.
+
+Usage is indexed per item with prefix sums, so a range sum costs what a SUM over an indexed
+range costs in the store.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.domain.monitoring_model import (
+    Acceptance,
+    DailyUsage,
+    DeadlineInputs,
+    GenericGroup,
+    ItemLink,
+    OffPlatformPurchase,
+    Order,
+    Payable,
+    ProductYear,
+    PurchaseMix,
+    UsageTotal,
+    VolumePlan,
+)
+
+
+class _ItemDays:
+    __slots__ = ("days", "qty", "amount", "cum_qty", "cum_amount", "rows")
+
+    def __init__(self) -> None:
+        self.days: list[date] = []
+        self.qty: list[float] = []
+        self.amount: list[float] = []
+        self.cum_qty: list[float] = [0.0]
+        self.cum_amount: list[float] = [0.0]
+        self.rows: list[DailyUsage] = []
+
+
+class InMemoryInputs:
+    def __init__(self, products: Iterable[ProductYear], groups: Iterable[GenericGroup], links: Iterable[ItemLink],
+                 usage: Iterable[DailyUsage], deadlines: DeadlineInputs | None = None) -> None:
+        self._products = list(products)
+        self._groups = list(groups)
+        self._links = list(links)
+        self._deadlines = deadlines or DeadlineInputs()
+        per_day: dict[str, dict[date, list[float]]] = {}
+        self._items: dict[str, _ItemDays] = {}
+        for row in usage:
+            acc = per_day.setdefault(row.item_code, {}).setdefault(row.day, [0.0, 0.0])
+            acc[0] += row.qty
+            acc[1] += row.amount
+            self._items.setdefault(row.item_code, _ItemDays()).rows.append(row)
+        for code, days in per_day.items():
+            it = self._items[code]
+            for day in sorted(days):
+                q, a = days[day]
+                it.days.append(day)
+                it.qty.append(q)
+                it.amount.append(a)
+                it.cum_qty.append(it.cum_qty[-1] + q)
+                it.cum_amount.append(it.cum_amount[-1] + a)
+
+    def product_years(self, day_from: date, day_to: date) -> list[ProductYear]:
+        return [p for p in self._products if p.year_start <= day_to and p.year_end >= day_from]
+
+    def groups(self) -> list[GenericGroup]:
+        return list(self._groups)
+
+    def item_links(self) -> list[ItemLink]:
+        return list(self._links)
+
+    def usage_totals(self, day_from: date, day_to: date) -> list[UsageTotal]:
+        out = []
+        for code, it in self._items.items():
+            i, j = bisect_left(it.days, day_from), bisect_right(it.days, day_to)
+            if j > i:
+                out.append(UsageTotal(code, it.cum_qty[j] - it.cum_qty[i], it.cum_amount[j] - it.cum_amount[i]))
+        return out
+
+    def daily_usage(self, day_from: date, day_to: date, items: Iterable[str] | None = None) -> list[DailyUsage]:
+        out = []
+        for code in (self._items if items is None else items):
+            it = self._items.get(code)
+            if it is None:
+                continue
+            i, j = bisect_left(it.days, day_from), bisect_right(it.days, day_to)
+            out += [DailyUsage(it.days[k], code, it.qty[k], it.amount[k]) for k in range(i, j)]
+        return out
+
+    def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
+        out = []
+        for code in items:
+            it = self._items.get(code)
+            if it is not None:
+                out += [r for r in it.rows if day_from <= r.day <= day_to]
+        return out
+
+    def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
+        return self._deadlines
+
+    @classmethod
+    def from_json(cls, path: Path | str) -> InMemoryInputs:
+        """Load a fixture: {"product_years": [...], "groups": [...], "links": [...], "usage": [...],
+        "deadlines": {...}} with ISO dates and datetimes."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(
+            [ProductYear(**_dates(p, "year_start", "year_end")) for p in data.get("product_years", [])],
+            [GenericGroup(**{**g, "winning_products": tuple(g.get("winning_products", ()))}) for g in data.get("groups", [])],
+            [ItemLink(**lk) for lk in data.get("links", [])],
+            [DailyUsage(**_dates(u, "day")) for u in data.get("usage", [])],
+            _deadlines(data.get("deadlines", {})),
+        )
+
+
+def _dates(d: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: (date.fromisoformat(v) if k in keys and v else v) for k, v in d.items()}
+
+
+def _times(d: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: (datetime.fromisoformat(v) if k in keys and v else v) for k, v in d.items()}
+
+
+def _deadlines(d: dict[str, Any]) -> DeadlineInputs:
+    return DeadlineInputs(
+        acceptances=[Acceptance(**_times(x, "accepted_at", "confirmed_at")) for x in d.get("acceptances", [])],
+        orders=[Order(**_times(x, "ordered_at", "responded_at", "delivered_at")) for x in d.get("orders", [])],
+        payables=[Payable(**_times(x, "accepted_at", "paid_at")) for x in d.get("payables", [])],
+        off_platform=[OffPlatformPurchase(**_dates(x, "purchased_on", "filed_on")) for x in d.get("off_platform", [])],
+        purchase_mix=[PurchaseMix(**x) for x in d.get("purchase_mix", [])],
+        volume_plans=[VolumePlan(**x) for x in d.get("volume_plans", [])],
+    )

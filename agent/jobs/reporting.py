@@ -1,0 +1,47 @@
+"""Assemble the monthly and yearly reports from ``MonitoringInputs`` (writers live in
+``agent.reports``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from agent.domain.findings import Finding
+from agent.domain.monitoring_model import MonitoringInputs
+from agent.domain.progress import WorkdayCalendar
+from agent.domain.reporting import AnnualReport, MonthlyReport
+from agent.jobs.figures import month_bounds, programme_summaries, progress_of, shares_between, year_to_date_shares
+from agent.monitoring_config import MonitoringConfig
+
+
+def monthly_report(inputs: MonitoringInputs, calendar: WorkdayCalendar, month: str, hospital_code: str,
+                   hospital_name: str, cfg: MonitoringConfig | None = None) -> MonthlyReport:
+    """带量执行报表 for ``month`` (YYYY-MM): agreement years running on its last day, counted
+    from their start to that day; 一院一档 usage of the month itself."""
+    rules = (cfg or MonitoringConfig()).progress_rules()
+    first, last = month_bounds(month)
+    links = inputs.item_links()
+    link_map = {lk.item_code: lk for lk in links}
+    progress = progress_of(inputs, inputs.product_years(last, last), last, rules, calendar, link_map)
+    year_shares = year_to_date_shares(inputs, progress, links)
+    programmes = {p.product.programme for p in progress}
+    month_shares = [g for g in shares_between(inputs, first, last, links) if g.group.programme in programmes]
+    return MonthlyReport(hospital_code, hospital_name, month, last,
+                         programme_summaries(progress, year_shares, rules, calendar), progress, month_shares,
+                         year_shares)
+
+
+def annual_report(inputs: MonitoringInputs, calendar: WorkdayCalendar, year: int, hospital_code: str,
+                  hospital_name: str, cfg: MonitoringConfig | None = None,
+                  findings: Sequence[Finding] = ()) -> AnnualReport:
+    """The yearly report: every agreement year that overlaps the calendar year, as of its end or
+    31 December; group shares over the calendar year."""
+    rules = (cfg or MonitoringConfig()).progress_rules()
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    links = inputs.item_links()
+    link_map = {lk.item_code: lk for lk in links}
+    progress = progress_of(inputs, inputs.product_years(first, last), last, rules, calendar, link_map)
+    programmes = {p.product.programme for p in progress}
+    shares = [g for g in shares_between(inputs, first, last, links) if g.group.programme in programmes]
+    return AnnualReport(hospital_code, hospital_name, year, programme_summaries(progress, shares, rules, calendar),
+                        progress, shares, list(findings))

@@ -1,0 +1,63 @@
+"""The ``[monitoring]`` config section, turned into the domain's rule objects."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.domain.deadlines import DeadlineRules
+from agent.domain.detect import DetectRules
+from agent.domain.progress import ProgressRules
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DetectConfig(_Strict):
+    baseline_days: int = Field(default=84, ge=14, le=365)
+    window_days: int = Field(default=7, ge=1, le=28)
+    fdr: float = Field(default=0.1, gt=0, lt=1)
+    short_windows: list[int] = [3]
+    screen_p: float = Field(default=0.2, gt=0, le=1)
+    min_volume: float = Field(default=30.0, ge=0)
+    min_effect: float = Field(default=0.2, ge=0)
+    persistence: int = Field(default=2, ge=1)
+    persistence_of: int = Field(default=3, ge=1)
+    top_departments: int = Field(default=3, ge=1, le=20)
+
+
+class DeadlineConfig(_Strict):
+    warn_at: float = Field(default=0.8, gt=0, lt=1)
+    delivery_hours_urban: float = Field(default=24, gt=0)
+    delivery_hours_other: float = Field(default=48, gt=0)
+    payment: Literal["month_end", "30_days"] = "month_end"
+    filing_workdays: int = Field(default=7, ge=1)
+    online_rate_drug: float = Field(default=0.90, ge=0, le=1)
+    online_rate_hv_consumable: float = Field(default=0.80, ge=0, le=1)
+
+
+class MonitoringConfig(_Strict):
+    """``[monitoring]``: 序时进度 basis and margin, rise detection, deadline clocks."""
+
+    time_basis: Literal["calendar", "workdays"] = "calendar"
+    behind_margin: float = Field(default=0.0, ge=0, lt=1)
+    recent_days: int = Field(default=28, ge=7, le=180)
+    detect: DetectConfig = DetectConfig()
+    deadlines: DeadlineConfig = DeadlineConfig()
+
+    def progress_rules(self) -> ProgressRules:
+        return ProgressRules(self.behind_margin, self.time_basis, self.recent_days)
+
+    def detect_rules(self) -> DetectRules:
+        d = self.detect
+        return DetectRules(d.baseline_days, d.window_days, d.fdr, d.min_volume, d.min_effect, d.persistence,
+                           d.persistence_of, tuple(d.short_windows), d.screen_p)
+
+    def deadline_rules(self) -> DeadlineRules:
+        d = self.deadlines
+        return DeadlineRules(warn_at=d.warn_at, delivery_hours_urban=d.delivery_hours_urban,
+                             delivery_hours_other=d.delivery_hours_other, payment=d.payment,
+                             filing_workdays=d.filing_workdays, online_rate_drug=d.online_rate_drug,
+                             online_rate_hv_consumable=d.online_rate_hv_consumable)

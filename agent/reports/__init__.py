@@ -1,0 +1,1 @@
+"""xlsx writers for the regulator's tables. They take domain results, never the store."""

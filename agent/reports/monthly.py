@@ -1,0 +1,45 @@
+"""The monthly 带量执行报表 and the 一院一档 monthly metrics, as one xlsx ready to hand in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from agent.domain.reporting import MonthlyReport
+from agent.reports.tables import (
+    GROUP_COLUMNS,
+    PRODUCT_COLUMNS,
+    SUMMARY_COLUMNS,
+    completion_chart,
+    group_rows,
+    mark_statuses,
+    product_rows,
+    summary_rows,
+    table,
+)
+
+
+def write_monthly(report: MonthlyReport, path: Path | str) -> Path:
+    """Sheets: 带量执行报表 (per programme), 产品明细 (per product), 一院一档 (per generic group), 图表."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "带量执行报表"
+    ws.cell(1, 1, f"{report.hospital_name}（{report.hospital_code}）带量执行报表 {report.month}").font = Font(bold=True, size=14)
+    ws.cell(2, 1, f"统计截至 {report.as_of.isoformat()}；完成进度按使用量（最小包装单位）计")
+    table(ws, SUMMARY_COLUMNS, summary_rows(report.programmes), first_row=3)
+
+    detail = wb.create_sheet("产品明细")
+    table(detail, PRODUCT_COLUMNS, product_rows(report.products))
+    mark_statuses(detail)
+
+    archive = wb.create_sheet("一院一档")
+    archive.cell(1, 1, f"一院一档 月度监测指标 {report.month}（采购量、金额为本月数）").font = Font(bold=True)
+    table(archive, GROUP_COLUMNS, group_rows(report.month_shares, report.products, report.year_shares), first_row=2)
+
+    completion_chart(wb, report.programmes, f"完成进度与序时进度 {report.month}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path

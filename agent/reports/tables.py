@@ -1,0 +1,120 @@
+"""The regulator's tables as worksheets: column names as the platform prints them.
+
+Shared by the monthly 带量执行报表 and the yearly report. Figures are written as numbers with
+number formats (percentages stay fractions), so a reader can recompute them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from agent.domain.group_share import GroupShare
+from agent.domain.progress import ProductProgress, Status
+from agent.domain.reporting import ProgrammeSummary
+
+PCT, QTY, MONEY = "0.00%", "#,##0.##", "#,##0.00"
+_HEAD = Font(bold=True)
+_FILL = PatternFill("solid", fgColor="DDEBF7")
+_RED = Font(color="C00000")
+
+SUMMARY_COLUMNS = [
+    ("批次名称", None), ("开始时间", None), ("结束时间", None), ("序时进度", PCT), ("签约产品总数", None),
+    ("零采购产品数", None), ("零采购产品占比", PCT), ("低于序时进度产品数", None), ("低于序时进度产品占比", PCT),
+    ("超量采购产品数", None), ("超量采购产品占比", PCT), ("正常采购产品数", None), ("正常采购产品占比", PCT),
+    ("总体完成进度", PCT), ("对应非中选产品总数", None), ("采购非中选产品数", None), ("非中选采购量", QTY),
+    ("非中选采购金额（元）", MONEY), ("低于序时进度且采购非中选产品数", None),
+]
+
+PRODUCT_COLUMNS = [
+    ("批次名称", None), ("产品编码", None), ("通用名", None), ("规格", None), ("生产企业", None),
+    ("协议年度开始", None), ("协议年度结束", None), ("中选价格（元）", "0.0000"), ("约定采购量", QTY),
+    ("已采购量", QTY), ("已采购金额（元）", MONEY), ("完成进度", PCT), ("序时进度", PCT),
+    ("低于序时进度数量", QTY), ("剩余约定量", QTY), ("日均需采购量", QTY), ("周均需采购量", QTY),
+    ("预计年末完成率", PCT), ("执行状态", None),
+]
+
+GROUP_COLUMNS = [
+    ("批次名称", None), ("通用名", None), ("中选产品采购量", QTY), ("中选产品采购金额（元）", MONEY),
+    ("非中选产品采购量", QTY), ("非中选产品采购金额（元）", MONEY), ("中选产品数量占比", PCT),
+    ("中选产品金额占比", PCT), ("对应非中选产品总数", None), ("采购非中选产品数", None),
+    ("高价非中选产品", None), ("完成进度", PCT), ("序时进度", PCT),
+    ("中选药品使用量占同通用名药品使用量之比（协议年度累计）", PCT),
+]
+
+
+def table(ws: Worksheet, columns: Sequence[tuple[str, str | None]], rows: Sequence[Sequence[Any]], first_row: int = 1) -> None:
+    for j, (name, _fmt) in enumerate(columns, start=1):
+        cell = ws.cell(first_row, j, name)
+        cell.font, cell.fill = _HEAD, _FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[cell.column_letter].width = max(10, min(2 * len(name) + 2, 28))
+    for i, row in enumerate(rows, start=first_row + 1):
+        for j, ((_name, fmt), value) in enumerate(zip(columns, row), start=1):
+            cell = ws.cell(i, j, value)
+            if isinstance(value, date):
+                cell.number_format = "yyyy-mm-dd"
+            elif fmt and isinstance(value, (int, float)):
+                cell.number_format = fmt
+    ws.freeze_panes = ws.cell(first_row + 1, 2)
+
+
+def summary_rows(summaries: Sequence[ProgrammeSummary]) -> list[list[Any]]:
+    return [[s.programme, s.start, s.end, s.time_progress, s.signed, s.zero, s.share(s.zero), s.behind,
+             s.share(s.behind), s.over, s.share(s.over), s.normal, s.share(s.normal), s.completion,
+             s.non_winning_total, s.non_winning_used, s.non_winning_qty, s.non_winning_amount, s.behind_with_rivals]
+            for s in summaries]
+
+
+def product_rows(progress: Sequence[ProductProgress]) -> list[list[Any]]:
+    return [[p.product.programme, p.product.product_id, p.product.name, p.product.spec, p.product.manufacturer,
+             p.product.year_start, p.product.year_end, p.product.price, p.product.agreed_qty, p.used, p.used_amount,
+             p.completion, p.time_progress, max(p.gap, 0.0), p.remaining, p.daily_needed, p.weekly_needed,
+             p.projected_completion, p.status.value] for p in progress]
+
+
+def group_rows(shares: Sequence[GroupShare], progress: Sequence[ProductProgress],
+               year_shares: Sequence[GroupShare] = ()) -> list[list[Any]]:
+    year = {g.group.group_id: g for g in year_shares}
+    rows = []
+    for g in shares:
+        mine = [p for p in progress if p.product.group_id == g.group.group_id]
+        agreed = sum(p.product.agreed_qty for p in mine)
+        completion = sum(p.used for p in mine) / agreed if agreed else None
+        tp = max((p.time_progress for p in mine), default=None)
+        top = "；".join(f"{r.name}（{r.unit_price:.4g}元，{r.qty:g}）" for r in g.top_non_winning)
+        ratio = year[g.group.group_id].winning_share_qty if g.group.group_id in year else g.winning_share_qty
+        rows.append([g.group.programme, g.group.name, g.winning_qty, g.winning_amount, g.non_winning_qty,
+                     g.non_winning_amount, g.winning_share_qty, g.winning_share_amount, g.non_winning_items,
+                     g.non_winning_used, top, completion, tp, ratio])
+    return rows
+
+
+def mark_statuses(ws: Worksheet, first_row: int = 2) -> None:
+    """Red where time progress runs ahead of completion (低于序时进度 / 零采购)."""
+    status_col = len(PRODUCT_COLUMNS)
+    for row in ws.iter_rows(min_row=first_row):
+        if row[status_col - 1].value in (Status.BEHIND.value, Status.ZERO.value):
+            for cell in row:
+                cell.font = _RED
+
+
+def completion_chart(wb: Workbook, summaries: Sequence[ProgrammeSummary], title: str) -> Worksheet:
+    """完成进度 against 序时进度 per programme, as a clustered bar chart."""
+    ws = wb.create_sheet("图表")
+    table(ws, [("批次名称", None), ("总体完成进度", PCT), ("序时进度", PCT)],
+          [[s.programme, s.completion, s.time_progress] for s in summaries])
+    chart = BarChart()
+    chart.type, chart.title = "bar", title
+    chart.y_axis.title, chart.y_axis.number_format = "进度", "0%"
+    chart.add_data(Reference(ws, min_col=2, max_col=3, min_row=1, max_row=len(summaries) + 1), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(summaries) + 1))
+    chart.height, chart.width = max(7.5, 1.2 * len(summaries) + 4), 18
+    ws.add_chart(chart, "E2")
+    return ws

@@ -1,0 +1,47 @@
+"""Monitoring's own tables: rise-test history (for persistence) and daily progress snapshots."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, Float, Integer, String, Table
+
+from agent.store.migrate import create_tables
+from agent.store.types import AwareDateTime, metadata
+
+COMPONENT = "monitoring"
+
+rise_history = Table(
+    "monitoring_rise_history",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("group_id", String(100), primary_key=True),
+    Column("day", Date, primary_key=True),  # the last day of the tested window
+    Column("flagged", Integer, nullable=False),
+    Column("observed", Float, nullable=False),
+    Column("expected", Float, nullable=False),
+    Column("p_value", Float, nullable=False),
+    Column("q_value", Float, nullable=False),
+    Column("evaluated_at", AwareDateTime, nullable=False),
+)
+
+progress_snapshots = Table(
+    "monitoring_progress",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("product_id", String(100), primary_key=True),
+    Column("year_start", Date, primary_key=True),
+    Column("as_of", Date, primary_key=True),
+    Column("programme", String(200), nullable=False),
+    Column("agreed", Float, nullable=False),
+    Column("used", Float, nullable=False),
+    Column("completion", Float, nullable=False),
+    Column("time_progress", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("evaluated_at", AwareDateTime, nullable=False),
+)
+
+
+def _v1(conn) -> None:  # type: ignore[no-untyped-def]
+    create_tables(conn, [rise_history, progress_snapshots])
+
+
+MIGRATIONS = [_v1]

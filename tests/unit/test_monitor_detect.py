@@ -1,0 +1,164 @@
+"""Non-winning rise detection: calibrated tails, weekday and holiday aware baselines,
+Benjamini-Hochberg, persistence, and the departments behind a rise."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import date, timedelta
+
+import pytest
+
+from agent.domain.detect import DetectRules, GroupSeries, detect_rises
+from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
+from agent.domain.rise_evidence import contributors, rise_finding
+from agent.domain.stats import benjamini_hochberg, betainc, binom_sf, nbinom_sf, poisson_sf
+
+START = date(2026, 1, 5)  # a Monday
+DAYS = 70
+END = START + timedelta(days=DAYS - 1)
+HOLIDAYS = {START + timedelta(days=d) for d in range(63, 66)}  # Mon-Wed of the last week
+
+
+class Cal:
+    def is_workday(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in HOLIDAYS
+
+
+def poisson(rng: random.Random, mu: float) -> int:
+    limit, k, p = math.exp(-mu), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def level(day: date) -> float:
+    if not Cal().is_workday(day):
+        return 0.3
+    return [1.2, 1.0, 1.0, 1.0, 0.9][day.weekday()]
+
+
+def series(gid: str, rate: float, rng: random.Random, rise_from: int | None = None, rise: float = 0.0) -> GroupSeries:
+    nw, tot = [], []
+    for i in range(DAYS):
+        day = START + timedelta(days=i)
+        mu = rate * level(day) * (1 + rise if rise_from is not None and i >= rise_from else 1)
+        y = poisson(rng, mu)
+        nw.append(float(y))
+        tot.append(float(y + poisson(rng, 3 * rate * level(day))))
+    return GroupSeries(gid, START, nw, tot)
+
+
+def test_tails_match_exact_sums() -> None:
+    r, p = 3.5, 0.2
+    mean, var = r * (1 - p) / p, r * (1 - p) / p**2
+
+    def pmf(k: int) -> float:
+        return math.exp(math.lgamma(k + r) - math.lgamma(k + 1) - math.lgamma(r) + r * math.log(p) + k * math.log(1 - p))
+
+    for k in (1, 14, 30, 60):
+        assert nbinom_sf(k, mean, var) == pytest.approx(1 - sum(pmf(j) for j in range(k)), rel=1e-9)
+    assert poisson_sf(30, 20) == pytest.approx(0.0218182175, rel=1e-6)
+    assert binom_sf(40, 100, 0.3) == pytest.approx(sum(math.comb(100, j) * 0.3**j * 0.7 ** (100 - j) for j in range(40, 101)))
+    assert betainc(2, 3, 0.4) == pytest.approx(0.5248)
+
+
+def test_benjamini_hochberg_adjusts_in_input_order() -> None:
+    assert benjamini_hochberg([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
+
+
+def _many(seed: int, rise: dict[str, float]) -> dict[str, GroupSeries]:
+    rng = random.Random(seed)
+    return {f"G{i}": series(f"G{i}", 20, rng, DAYS - 7 if f"G{i}" in rise else None, rise.get(f"G{i}", 0.0))
+            for i in range(30)}
+
+
+def test_a_doubling_in_one_group_is_flagged_and_the_others_are_not() -> None:
+    tests = {t.group_id: t for t in detect_rises(_many(1, {"G3": 1.0}), Cal(), END)}
+    assert tests["G3"].flagged_now and tests["G3"].effect > 0.5
+    assert [g for g, t in tests.items() if t.flagged_now] == ["G3"]
+
+
+def test_holidays_and_adjusted_working_weekends_inside_the_window_are_expected() -> None:
+    # noise-free usage: the last week holds three holidays and a worked Saturday (调休)
+    worked = END - timedelta(days=1)  # Saturday
+
+    class Adjusted(Cal):
+        def is_workday(self, day: date) -> bool:
+            return day == worked or super().is_workday(day)
+
+    def lvl(day: date) -> float:
+        return 1.0 if day == worked else level(day)
+
+    y = [20 * lvl(START + timedelta(days=i)) for i in range(DAYS)]
+    data = {"G": GroupSeries("G", START, y, [4 * v for v in y])}
+    (t,) = detect_rises(data, Adjusted(), END, DetectRules(short_windows=()))
+    assert t.effect == pytest.approx(0.0, abs=0.02)
+    assert not t.flagged_now
+
+
+def test_no_rise_raises_no_alert_over_many_groups_and_days() -> None:
+    data = _many(6, {})
+    history: dict[str, list[bool]] = {}
+    alerts = 0
+    for back in range(7, -1, -1):
+        for t in detect_rises(data, Cal(), END - timedelta(days=back), history=history):
+            alerts += t.alert
+            history.setdefault(t.group_id, []).append(t.flagged_now)
+    assert alerts == 0
+
+
+def test_an_alert_needs_two_of_the_last_three_evaluations() -> None:
+    data = _many(2, {"G7": 1.0})
+    (first,) = [t for t in detect_rises(data, Cal(), END, history={}) if t.group_id == "G7"]
+    assert first.flagged_now and not first.alert
+    (second,) = [t for t in detect_rises(data, Cal(), END, history={"G7": [False, True]}) if t.group_id == "G7"]
+    assert second.alert
+
+
+def test_small_groups_are_not_tested_below_the_minimum_volume() -> None:
+    rng = random.Random(3)
+    tiny = {"T": series("T", 0.5, rng, DAYS - 7, 3.0)}
+    (t,) = detect_rises(tiny, Cal(), END, DetectRules(min_volume=30))
+    assert not t.eligible and not t.flagged_now
+
+
+def test_a_department_scan_finds_a_rise_the_group_total_hides() -> None:
+    rng = random.Random(4)
+    rules = DetectRules(fdr=0.01)
+    groups: dict[str, GroupSeries] = {}
+    depts: dict[str, dict[str, list[float]]] = {}
+    for i in range(30):
+        parts = {d: series(f"G{i}", 6, rng, DAYS - 7 if (i == 0 and d == "D1") else None, 2.0).non_winning for d in ("D1", "D2", "D3", "D4", "D5")}
+        total = [sum(v[k] for v in parts.values()) for k in range(DAYS)]
+        groups[f"G{i}"] = GroupSeries(f"G{i}", START, total, [3 * x for x in total])
+        depts[f"G{i}"] = parts
+    plain = {t.group_id: t for t in detect_rises(groups, Cal(), END, rules)}
+    scanned = {t.group_id: t for t in detect_rises(groups, Cal(), END, rules, dept_series=lambda g: {x: depts[x] for x in g})}
+    assert scanned["G0"].p_value < plain["G0"].p_value
+    assert scanned["G0"].flagged_now
+    assert [g for g, t in scanned.items() if t.flagged_now] == ["G0"]
+
+
+def test_evidence_names_the_department_and_prescriber_behind_the_rise() -> None:
+    rng = random.Random(5)
+    links = {"N": ItemLink("N", "G1", "络活喜", price=2.0), "W": ItemLink("W", "G1", "中选", "P1")}
+    rows = []
+    for i in range(DAYS):
+        day = START + timedelta(days=i)
+        for dept, doc, rate in (("心内科", "D01", 8), ("老年病科", "D02", 8)):
+            boost = 3.0 if dept == "老年病科" and i >= DAYS - 7 else 1.0
+            rows.append(DailyUsage(day, "N", poisson(rng, rate * level(day) * boost), 0.0, dept, doc))
+    s = GroupSeries("G1", START, [0.0] * DAYS, [0.0] * DAYS)
+    for r in rows:
+        s.non_winning[(r.day - START).days] += r.qty
+        s.total[(r.day - START).days] += r.qty
+    (test,) = detect_rises({"G1": s}, Cal(), END)
+    ev = contributors(rows, links, "G1", (START, END - timedelta(days=7)), test)
+    assert ev["departments"][0]["code"] == "老年病科"
+    assert ev["prescribers"][0]["code"] == "D02"
+    finding = rise_finding(test, GenericGroup("G1", "苯磺酸氨氯地平片", "第九批"), ev, START)
+    assert finding.rule == "non_winning_rise" and finding.subject == "G1"
+    assert "苯磺酸氨氯地平片：非中选产品使用量上升" in finding.title and "老年病科" in finding.title
+    assert finding.values["p_value"] == test.p_value and finding.values["expected"] > 0

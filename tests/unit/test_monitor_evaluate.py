@@ -1,0 +1,99 @@
+"""The evaluation job writes monitoring's findings to the core table and keeps them current."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from agent.clock import FakeClock
+from agent.domain.monitoring_model import Acceptance, DailyUsage, DeadlineInputs, GenericGroup, ItemLink
+from agent.jobs.evaluate import evaluate
+from agent.jobs.memory_inputs import InMemoryInputs
+from agent.store import open_store
+from agent.store.schema.core import findings
+from agent.store.schema.monitoring import progress_snapshots, rise_history
+from tests.unit import monitor_fixture as fx
+
+NOW = datetime(2028, 3, 1, 10, 0)
+
+
+def _rows(store) -> dict[tuple[str, str], dict]:
+    with store.read() as conn:
+        return {(r.rule, r.subject): r._asdict() for r in conn.execute(select(findings))}
+
+
+def _poisson(rng: random.Random, mu: float) -> int:
+    limit, k, p = math.exp(-mu), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def _rising_group(until: date) -> tuple[list[GenericGroup], list[ItemLink], list[DailyUsage]]:
+    """Group R: its non-winning item RN triples in 老年病科 over the last 7 days up to ``until``."""
+    rng = random.Random(9)
+    rows = []
+    for i in range(80):
+        day = until - timedelta(days=i)
+        rest = 0.3 if day.weekday() >= 5 else 1.0
+        for dept, rate in (("心内科", 10), ("老年病科", 10)):
+            boost = 3.0 if dept == "老年病科" and i < 7 else 1.0
+            rows.append(DailyUsage(day, "RN", _poisson(rng, rate * rest * boost), 0.0, dept))
+            rows.append(DailyUsage(day, "RW", _poisson(rng, 3 * rate * rest), 0.0, dept))
+    group = GenericGroup("R", "瑞舒伐他汀钙片", fx.NINTH, ("A9",))
+    return [group], [ItemLink("RN", "R", "可定", price=4.0), ItemLink("RW", "R", "中选瑞舒伐他汀", "A9")], rows
+
+
+def test_evaluate_upserts_findings_and_retires_the_ones_no_longer_seen(store_url: str) -> None:
+    store = open_store(store_url, "H001")
+    clock = FakeClock(NOW)
+    deadlines = DeadlineInputs(acceptances=[Acceptance("L1", "阿托伐他汀钙片", clock.now() - timedelta(hours=30))])
+    inputs = InMemoryInputs(fx.products(), fx.groups(), fx.links(), fx.usage(), deadlines)
+    found = evaluate(store, inputs, fx.Weekends(), clock, None)
+    keys = {(f.rule, f.subject) for f in found}
+    assert {("progress_behind", "A1@2028-01-01"), ("progress_over", "A2@2028-01-01"),
+            ("progress_zero", "A3@2028-01-01"), ("arrival_confirmation", "L1")} <= keys
+    rows = _rows(store)
+    assert all(rows[k]["active"] == 1 for k in keys)
+    assert rows[("progress_behind", "A1@2028-01-01")]["values"]["gap"] > 0
+    assert "零采购" in rows[("progress_zero", "A3@2028-01-01")]["title"]
+
+    # metformin gets used, the acceptance gets confirmed: both findings go inactive, others stay
+    clock.advance(timedelta(hours=1))
+    usage = [*fx.usage(), DailyUsage(date(2028, 3, 1), "I3", 100, 5.0, "内分泌科")]
+    inputs = InMemoryInputs(fx.products(), fx.groups(), fx.links(), usage, DeadlineInputs())
+    evaluate(store, inputs, fx.Weekends(), clock, None)
+    rows = _rows(store)
+    assert rows[("progress_zero", "A3@2028-01-01")]["active"] == 0
+    assert rows[("arrival_confirmation", "L1")]["active"] == 0
+    assert rows[("progress_behind", "A1@2028-01-01")]["active"] == 1
+    with store.read() as conn:
+        snaps = conn.execute(select(progress_snapshots.c.product_id).where(progress_snapshots.c.as_of == date(2028, 3, 1))).all()
+    assert sorted(r[0] for r in snaps) == ["A1", "A2", "A3", "A5", "B1"]
+    store.close()
+
+
+def test_a_rise_becomes_a_finding_on_its_second_flagged_evaluation_with_its_departments(store_url: str) -> None:
+    store = open_store(store_url, "H001")
+    clock = FakeClock(NOW)
+    first_end = NOW.date() - timedelta(days=1)
+    groups, links, rows = _rising_group(first_end + timedelta(days=1))
+    inputs = InMemoryInputs(fx.products(), [*fx.groups(), *groups], [*fx.links(), *links], [*fx.usage(), *rows])
+    first = evaluate(store, inputs, fx.Weekends(), clock, None)
+    assert "non_winning_rise" not in {f.rule for f in first}
+    with store.read() as conn:
+        flagged = conn.execute(select(rise_history.c.flagged).where(rise_history.c.group_id == "R")).scalar_one()
+    assert flagged == 1
+
+    clock.advance(timedelta(days=1))
+    second = evaluate(store, inputs, fx.Weekends(), clock, None)
+    (rise,) = [f for f in second if f.rule == "non_winning_rise"]
+    assert rise.subject == "R"
+    assert rise.evidence["departments"][0]["code"] == "老年病科"
+    assert rise.values["observed"] > rise.values["expected"]
+    assert _rows(store)[("non_winning_rise", "R")]["active"] == 1
+    store.close()

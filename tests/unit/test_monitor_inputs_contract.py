@@ -1,0 +1,53 @@
+"""What every ``MonitoringInputs`` must answer. Add the store-backed implementation to
+``FACTORIES`` when the ingestion and catalogue tables land: the same cases must pass."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+
+from agent.domain.monitoring_model import MonitoringInputs
+from agent.jobs.memory_inputs import InMemoryInputs
+from tests.unit import monitor_fixture as fx
+
+FACTORIES: dict[str, Callable[[], MonitoringInputs]] = {
+    "memory": lambda: InMemoryInputs(fx.products(), fx.groups(), fx.links(), fx.usage()),
+}
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def inputs(request: pytest.FixtureRequest) -> MonitoringInputs:
+    return FACTORIES[request.param]()
+
+
+def test_product_years_are_those_overlapping_the_range(inputs: MonitoringInputs) -> None:
+    on_day = {(p.product_id, p.year_start) for p in inputs.product_years(date(2027, 6, 30), date(2027, 6, 30))}
+    assert on_day == {("B1", date(2026, 7, 1))}
+    spanning = {(p.product_id, p.year_start) for p in inputs.product_years(date(2027, 6, 30), date(2027, 7, 1))}
+    assert spanning == {("B1", date(2026, 7, 1)), ("B1", date(2027, 7, 1))}
+
+
+def test_usage_totals_sum_net_of_returns_in_the_his_unit(inputs: MonitoringInputs) -> None:
+    totals = {t.item_code: (t.qty, t.amount) for t in inputs.usage_totals(date(2028, 1, 1), date(2028, 2, 29))}
+    assert totals["I1"] == (400, 4000)  # boxes: the factor is applied by monitoring, not here
+    assert totals["I2"] == (1170, 117)
+    assert "IB1" in totals and "I3" not in totals
+
+
+def test_daily_usage_sums_departments_per_day_and_item(inputs: MonitoringInputs) -> None:
+    rows = list(inputs.daily_usage(date(2028, 2, 3), date(2028, 2, 3), ["I2"]))
+    assert [(r.day, r.item_code, r.qty) for r in rows] == [(date(2028, 2, 3), "I2", -30)]
+
+
+def test_dept_usage_keeps_departments_apart(inputs: MonitoringInputs) -> None:
+    rows = sorted((r.dept, r.qty) for r in inputs.dept_usage(date(2028, 2, 3), date(2028, 2, 3), ["I2"]))
+    assert rows == [("心内科", 50), ("老年病科", -80)]
+
+
+def test_groups_and_links_describe_the_generic_groups(inputs: MonitoringInputs) -> None:
+    assert {g.group_id for g in inputs.groups()} == {"G1", "G2", "G3", "G4", "G5"}
+    links = {lk.item_code: lk for lk in inputs.item_links()}
+    assert links["I1"].factor == 7 and links["I1"].winning
+    assert not links["N1"].winning and links["N1"].group_id == "G1"
