@@ -219,7 +219,6 @@ class AgentConfig(_Strict):
     platform: dict[str, Any] | None = None
     catalogue: CatalogueConfig = CatalogueConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
-    catalogue: dict[str, Any] = {}
 
     source_file: Path | None = Field(default=None, exclude=True)
 
