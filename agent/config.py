@@ -27,6 +27,7 @@ from pydantic import (
 
 from agent.errors import ConfigError
 from agent.logging import redact_text, register_secret
+from agent.upstream.config import PlatformConfig
 
 ENCODINGS = ("utf-8", "gbk", "gb18030")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -213,7 +214,7 @@ class AgentConfig(_Strict):
     receivers: dict[str, dict[str, Any]] = {}
     routes: list[dict[str, Any]] = []
     alerts: dict[str, Any] = {}
-    platform: dict[str, Any] | None = None
+    platform: PlatformConfig | None = None
     monitoring: dict[str, Any] = {}
     catalogue: dict[str, Any] = {}
 
