@@ -35,3 +35,10 @@ def build_store(cfg: AgentConfig) -> Store:
 def build(cfg: AgentConfig, clock: Clock | None = None) -> Runtime:
     clock = clock or SystemClock(cfg.hospital.tz)
     return Runtime(config=cfg, clock=clock, calendar=build_calendar(cfg), store=build_store(cfg))
+
+
+def build_platform_link(cfg: AgentConfig):  # type: ignore[no-untyped-def]
+    """The platform link (client, drainer, ingestion callback), or None without a [platform] section."""
+    from agent.upstream.link import build_platform
+
+    return build_platform(cfg)

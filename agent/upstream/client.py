@@ -11,6 +11,7 @@ Tokens, the secret and signatures never enter a log line or an error message.
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import threading
 import time
@@ -93,6 +94,8 @@ class PlatformClient:
         self._token: str | None = None
         self._token_until = 0.0
         self._lock = threading.Lock()
+        if isinstance(verify, (str, os.PathLike)):  # a CA bundle file
+            verify = ssl.create_default_context(cafile=os.fspath(verify))
         self._http = httpx.Client(
             base_url=base_url, timeout=timeout or httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0),
             verify=verify, transport=transport, follow_redirects=False,

@@ -1,0 +1,119 @@
+"""Receipts to confirmations: matching, idempotent queueing, short deliveries, unmatched receipts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from platform_support import (  # noqa: F401  (fixtures)
+    HOSPITAL, START, clock, drainer, make_client, outbox_rows, receipt, ref, store, store_receipts,
+)
+from sqlalchemy import select
+
+from agent.store import open_store
+from agent.store.schema.platform import platform_confirmations, platform_receipts
+from agent.upstream.confirm import enqueue_confirmations
+from agent.upstream.deliveries import sync_deliveries
+from agent.upstream.findings import active_findings
+
+
+@pytest.mark.parametrize("profile", ["zj_infno", "rest_json"])
+def test_every_accepted_receipt_is_confirmed_once_on_the_platform(ref, store, clock, profile) -> None:
+    receipts = [receipt(n) for n in range(1, 6)]
+    ids = ref.seed_for_receipts(HOSPITAL, receipts, with_ids=False)
+    client = make_client(ref, profile)
+    sync_deliveries(store, client, clock.now())
+    assert store_receipts(store, receipts, clock.now()) == 5
+    result = drainer(store, client, clock).drain()
+    assert result.sent == 5
+    assert ref.confirmed() == {i: "10" for i in ids}
+    assert [r["status"] for r in outbox_rows(store)] == ["sent"] * 5
+
+
+def test_reading_the_same_receipts_again_queues_nothing_new(ref, store, clock) -> None:
+    receipts = [receipt(n, delivery_id=f"SHP{n}") for n in range(1, 4)]
+    ref.seed_for_receipts(HOSPITAL, receipts)
+    sync_deliveries(store, make_client(ref), clock.now())
+    assert store_receipts(store, receipts, clock.now()) == 3
+    assert store_receipts(store, receipts, clock.now()) == 0
+    assert len(outbox_rows(store)) == 3
+
+
+def test_a_short_delivery_confirms_the_accepted_quantity(ref, store, clock) -> None:
+    ref.seed_delivery(HOSPITAL, "SHP-SHORT", "Y0001", 100, lot="LOT0001", shipped_at=START - timedelta(hours=5))
+    client = make_client(ref)
+    sync_deliveries(store, client, clock.now())
+    store_receipts(store, [receipt(1, qty="60")], clock.now())
+    drainer(store, client, clock).drain()
+    assert ref.confirmed() == {"SHP-SHORT": "60"}
+    with store.read() as conn:
+        row = conn.execute(select(platform_confirmations)).one()
+    assert (row.quantity, row.shipped_quantity, row.state) == ("60", "100", "confirmed")
+
+
+def test_a_receipt_without_a_delivery_line_becomes_a_finding_then_matches_after_sync(ref, store, clock) -> None:
+    r = receipt(7, lot="L77")
+    assert store_receipts(store, [r], clock.now()) == 0
+    with store.read() as conn:
+        [finding] = active_findings(conn, HOSPITAL)
+    assert finding["rule"] == "platform.receipt_unmatched" and finding["subject"] == r.line_id
+    assert "未匹配到平台配送单" in finding["title"]
+    ref.seed_delivery(HOSPITAL, "SHP-LATE", "Y0001", 10, lot="L77", shipped_at=START - timedelta(hours=3))
+    client = make_client(ref)
+    assert sync_deliveries(store, client, clock.now()).queued == 1
+    with store.read() as conn:
+        assert active_findings(conn, HOSPITAL) == []
+        assert conn.execute(select(platform_receipts.c.status, platform_receipts.c.method)).one() == ("matched", "fuzzy")
+    drainer(store, client, clock).drain()
+    assert ref.confirmed() == {"SHP-LATE": "10"}
+
+
+def test_two_equally_good_lines_leave_the_receipt_for_staff(ref, store, clock) -> None:
+    for shp in ("SHP-A", "SHP-B"):
+        ref.seed_delivery(HOSPITAL, shp, "Y0001", 10, lot=None, shipped_at=START - timedelta(hours=2))
+    sync_deliveries(store, make_client(ref), clock.now())
+    assert store_receipts(store, [receipt(1, lot="")], clock.now()) == 0
+    with store.read() as conn:
+        row = conn.execute(select(platform_receipts)).one()
+    assert row.status == "unmatched"
+    assert {c[0] for c in row.detail["candidates"]} == {"SHP-A", "SHP-B"}
+
+
+def test_a_second_receipt_on_a_confirmed_delivery_id_is_a_conflict_not_a_second_confirmation(ref, store, clock) -> None:
+    ref.seed_delivery(HOSPITAL, "SHP-1", "Y0001", 10)
+    sync_deliveries(store, make_client(ref), clock.now())
+    assert store_receipts(store, [receipt(1, delivery_id="SHP-1")], clock.now()) == 1
+    assert store_receipts(store, [receipt(2, delivery_id="SHP-1")], clock.now()) == 0
+    with store.read() as conn:
+        statuses = dict(conn.execute(select(platform_receipts.c.receipt_line_id, platform_receipts.c.status)).all())
+    assert statuses == {"RK000001": "matched", "RK000002": "conflict"}
+    assert len(outbox_rows(store)) == 1
+
+
+def test_receipts_not_accepted_deleted_or_off_platform_are_not_confirmed(store, clock) -> None:
+    base = receipt(1, delivery_id="SHP-1")
+    from dataclasses import replace
+
+    skipped = [replace(base, accepted_at=None), replace(base, line_id="X2", deleted=True),
+               replace(base, line_id="X3", on_platform=False), replace(base, line_id="X4", quantity=Decimal(0))]
+    assert store_receipts(store, skipped, clock.now()) == 0
+    assert outbox_rows(store) == []
+
+
+def test_queueing_works_the_same_on_postgresql(pg_store_url, clock) -> None:
+    pg = open_store(pg_store_url, HOSPITAL)
+    try:
+        with pg.begin() as conn:
+            from agent.store.schema.platform import platform_delivery_lines
+
+            conn.execute(platform_delivery_lines.insert().values(
+                hospital_code=HOSPITAL, delivery_id="SHP-PG", product_code="Y0001", quantity="10", lot="LOT0001",
+                shipped_at=START - timedelta(hours=1), synced_at=clock.now()))
+        with pg.begin() as conn:
+            assert enqueue_confirmations(conn, HOSPITAL, [receipt(1)], clock.now()) == 1
+        with pg.begin() as conn:
+            assert enqueue_confirmations(conn, HOSPITAL, [receipt(1)], clock.now()) == 0
+        assert [r["idem_key"] for r in outbox_rows(pg)] == ["confirm:SHP-PG"]
+    finally:
+        pg.close()
