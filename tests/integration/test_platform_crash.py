@@ -67,24 +67,25 @@ def remote_ref() -> Iterator[RemoteRef]:
         proc.wait(timeout=10)
 
 
-def _work(url: str, ref: RemoteRef, receipts: list[Receipt], rate: float | None = None) -> bool:
+def _work(url: str, ref: RemoteRef, receipts: list[Receipt], rate: float | None = None, chunk: int = 2) -> bool:
     """One worker's life: store the next few receipts, drain a tiny batch, repeat. True when all done.
 
-    Killed workers are paced (``rate``) so the work outlasts the kills; the last one is not.
+    Killed workers are paced (``rate``) and use tiny batches so the work outlasts the kills; the
+    last one is not paced and takes bigger bites.
     """
     store = open_store(url, HOSPITAL)
     client = make_client(ref, rate=rate)  # type: ignore[arg-type]
     clock = SystemClock()
-    drainer = Drainer(store, client, clock, batch=2)
+    drainer = Drainer(store, client, clock, batch=chunk)
     try:
         while True:
             with store.read() as conn:
                 stored = set(conn.execute(select(platform_receipts.c.receipt_line_id)).scalars())
-            batch = [r for r in receipts if r.line_id not in stored][:3]
+            batch = [r for r in receipts if r.line_id not in stored][: chunk + 1]
             if batch:
                 with store.begin() as conn:  # the ingestion's transaction: receipts + outbox rows together
                     enqueue_confirmations(conn, HOSPITAL, batch, clock.now())
-            sent = drainer.drain(max_items=2).sent
+            sent = drainer.drain(max_items=chunk).sent
             if not batch and sent == 0:
                 return True
     finally:
@@ -120,7 +121,7 @@ def _kill_run(tmp_path: Path, ref: RemoteRef, kills: int, n: int, seed: int) -> 
             killed_mid_work += 1
         else:
             break
-    assert _work(url, ref, receipts)
+    assert _work(url, ref, receipts, chunk=50)
     state = ref.admin("/admin/state")
     assert killed_mid_work >= min(kills, 1)
     assert sorted(c["shpId"] for c in state["confirmations"]) == [r.delivery_id for r in receipts]
