@@ -81,8 +81,9 @@ def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, look
     with store.read() as conn:
         cursor = _read_cursor(conn, hospital)
     since_dt = parse_time(cursor.get("updated"), tz)
+    mark = (since_dt, str(cursor.get("id") or "")) if since_dt else None
     since = (since_dt - timedelta(seconds=lookback_s)).isoformat() if since_dt else None
-    after: str | None = None
+    after: str | None = cursor.get("id") if lookback_s == 0 else None  # no lookback: resume right after the cursor
     total = pages = 0
     more = True
     while more and pages < max_pages:
@@ -93,11 +94,11 @@ def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, look
         with store.begin() as conn:
             for line in lines:
                 _store_line(conn, hospital, line, tz, now)
-            last = lines[-1]
-            newest = max((parse_time(ln.get("updated_at"), tz) for ln in lines if ln.get("updated_at")), default=None)
-            if newest is not None and (since_dt is None or newest > since_dt):
-                since_dt = newest
-                _write_cursor(conn, hospital, {"updated": newest.isoformat(), "id": str(last["delivery_id"])}, now)
+            last = lines[-1]  # the platform pages in (updated_at, delivery_id) order: the last line is the newest
+            last_at = parse_time(last.get("updated_at"), tz)
+            if last_at is not None and (mark is None or (last_at, str(last["delivery_id"])) > mark):
+                mark = (last_at, str(last["delivery_id"]))
+                _write_cursor(conn, hospital, {"updated": last_at.isoformat(), "id": mark[1]}, now)
         total += len(lines)
         since, after = last.get("updated_at") or since, str(last["delivery_id"])
     with store.begin() as conn:

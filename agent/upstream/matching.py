@@ -2,8 +2,8 @@
 
 By the platform's delivery id when the warehouse recorded it (confidence 1). Otherwise by
 product, lot, quantity and date, each adding to a score in [0, 1]; the best line wins when it
-reaches the threshold and no other line comes close. A different lot or a quantity above the
-shipped one can never reach the threshold on its own. Anything else stays unmatched for staff.
+reaches the threshold and no other line comes close. A different lot can never reach the
+threshold; a quantity above the shipped one rules the line out. Anything else stays unmatched for staff.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def products_of(item_code: str, item_map: Mapping[str, str]) -> set[str]:
 
 
 def score(receipt: Receipt, line: DeliveryLine, products: set[str]) -> float:
-    if line.product_code not in products:
-        return 0.0
+    if line.product_code not in products or receipt.quantity > line.quantity:
+        return 0.0  # another product, or more accepted than shipped: the platform would refuse it
     total = W_PRODUCT
     if receipt.lot and line.lot:
         total += W_LOT_SAME if receipt.lot.strip() == line.lot.strip() else 0.0
