@@ -42,11 +42,16 @@ class PlatformCallError(PlatformError):
 
 
 class Pacer:
-    """Keeps our request rate at or below ``rate_per_s`` (wall time: it is about the platform's limit)."""
+    """Keeps our request rate at or below ``rate_per_s`` (wall time: it is about the platform's limit).
 
-    def __init__(self, rate_per_s: float, monotonic: Callable[[], float] = time.monotonic,
+    A slot missed by a late wake-up may be caught up, at most ``burst`` requests at once, so the
+    long-run rate is the configured one and never above it.
+    """
+
+    def __init__(self, rate_per_s: float, burst: int = 3, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.interval = 1.0 / rate_per_s
+        self.burst = max(1, burst)
         self._monotonic, self._sleep = monotonic, sleep
         self._next = 0.0
         self._lock = threading.Lock()
@@ -54,7 +59,7 @@ class Pacer:
     def wait(self) -> None:
         with self._lock:
             now = self._monotonic()
-            at = max(now, self._next)
+            at = max(self._next, now - (self.burst - 1) * self.interval)
             self._next = at + self.interval
         if at > now:
             self._sleep(at - now)

@@ -51,13 +51,14 @@ def _known_line(conn: Connection, hospital: str, delivery_id: str) -> dict[str, 
     return {row.delivery_id: _line(row)} if row else {}
 
 
-def _save_receipt(conn: Connection, hospital: str, r: Receipt, match: Match, status: str, now: datetime) -> None:
+def _save_receipt(conn: Connection, hospital: str, r: Receipt, match: Match, status: str, now: datetime,
+                  exists: bool) -> None:
     values = dict(item_code=r.item_code, quantity=str(r.quantity), lot=r.lot, accepted_at=r.accepted_at,
                   delivery_id=match.delivery_id or r.delivery_id, status=status, method=match.method,
                   confidence=match.confidence, detail={"reason": match.reason, "candidates": match.candidates},
                   updated_at=now)
     key = (pr.c.hospital_code == hospital) & (pr.c.receipt_line_id == r.line_id)
-    if conn.execute(select(pr.c.status).where(key)).first():
+    if exists:
         conn.execute(pr.update().where(key).values(**values))
     else:
         conn.execute(pr.insert().values(hospital_code=hospital, receipt_line_id=r.line_id, **values))
@@ -115,17 +116,17 @@ def enqueue_confirmations(conn: Connection, hospital_code: str, receipts: Sequen
             if owner is not None and owner != r.line_id:
                 conflict = Match(None, match.method, match.confidence, f"delivery line already confirmed for receipt {owner}",
                                  [(match.delivery_id, match.confidence)])
-                _save_receipt(conn, hospital_code, r, conflict, "conflict", now)
+                _save_receipt(conn, hospital_code, r, conflict, "conflict", now, previous is not None)
                 write_findings(conn, hospital_code, [_unmatched_finding(r, conflict, now)], now)
                 continue
             shipped = known[match.delivery_id].quantity if known else next(
                 (ln.quantity for ln in lines if ln.delivery_id == match.delivery_id), None)
             queued += _queue(conn, hospital_code, r, match.delivery_id, shipped, now)
-            _save_receipt(conn, hospital_code, r, match, "matched", now)
+            _save_receipt(conn, hospital_code, r, match, "matched", now, previous is not None)
             if previous == "unmatched":
                 resolve_finding(conn, hospital_code, RULE_UNMATCHED, r.line_id, now)
         else:
-            _save_receipt(conn, hospital_code, r, match, "unmatched", now)
+            _save_receipt(conn, hospital_code, r, match, "unmatched", now, previous is not None)
             write_findings(conn, hospital_code, [_unmatched_finding(r, match, now)], now)
     return queued
 

@@ -1,0 +1,49 @@
+"""The platform commands against the reference platform: check, sync, drain, confirmations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from platform_support import APP_KEY, HOSPITAL, SECRET, receipt, ref  # noqa: F401  (fixture)
+
+from agent.cli import EXIT_CONFIG, main
+from agent.store import open_store
+from agent.upstream.confirm import enqueue_confirmations
+
+
+def _config(tmp_path: Path, url: str) -> Path:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(
+        f'[hospital]\ncode = "{HOSPITAL}"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\n'
+        f'[platform]\nprofile = "zj_infno"\nbase_url = "{url}"\napp_key = "{APP_KEY}"\nsecret_env = "VBP_TEST_PLATFORM_SECRET"\n',
+        encoding="utf-8")
+    return cfg
+
+
+def test_sync_drain_and_the_confirmation_list_for_staff(ref, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VBP_TEST_PLATFORM_SECRET", SECRET)
+    cfg = _config(tmp_path, ref.url)
+    r = receipt(1, delivery_id="SHP-CLI")
+    ref.seed_for_receipts(HOSPITAL, [r])
+    assert main(["-c", str(cfg), "platform", "check"]) == 0
+    assert main(["-c", str(cfg), "platform", "sync"]) == 0
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", HOSPITAL)
+    with store.begin() as conn:
+        enqueue_confirmations(conn, HOSPITAL, [r], r.accepted_at)
+    store.close()
+    assert main(["-c", str(cfg), "platform", "drain"]) == 0
+    assert main(["-c", str(cfg), "platform", "confirmations"]) == 0
+    out = capsys.readouterr().out
+    assert "signer hmac-sm3" in out and "token fetched" in out
+    assert "delivery lines read: 1" in out and "sent 1, quarantined 0" in out
+    assert "SHP-CLI" in out and "已确认" in out
+    assert SECRET not in out and not any(t in out for t in ref.state.tokens)
+    assert ref.confirmed() == {"SHP-CLI": "10"}
+
+
+def test_platform_commands_without_the_section_say_so(tmp_path: Path, capsys) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(f'[hospital]\ncode = "H9"\nname = "x"\n[state]\ndirectory = "{tmp_path}"\n', encoding="utf-8")
+    assert main(["-c", str(cfg), "platform", "sync"]) == EXIT_CONFIG
+    assert "platform: the section is missing" in capsys.readouterr().err
