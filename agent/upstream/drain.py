@@ -28,11 +28,12 @@ from agent.store.schema.core import outbox as outbox_table
 from agent.store.schema.platform import platform_confirmations as pc
 from agent.store.schema.platform import platform_link as link_table
 from agent.upstream.client import PlatformCallError, PlatformClient
-from agent.upstream.findings import write_findings
+from agent.upstream.findings import resolve_finding, write_findings
 from agent.upstream.profiles import CODE_KIND, OK, Answer
 
 log = get_logger("agent.upstream.drain")
 RULE_REJECTED = "platform.confirm_rejected"
+RULE_LINK = "platform.link_refused"
 MAX_INLINE_WAITS = 3
 
 
@@ -177,10 +178,17 @@ class Drainer:
                          .values(**values, **({} if link.state == "down" else {"changed_at": now})))
         if link is None or link.state != "down":
             log.warning("platform link down", error_class=type(exc).__name__, error=str(exc), kind=exc.kind)
+        if exc.permanent:  # credentials, clock or certificate: retrying alone will not fix it
+            write_findings(conn, self.store.hospital_code, [Finding(
+                rule=RULE_LINK, subject="platform", severity=Severity.CRITICAL, observed_at=now,
+                title=f"采购平台拒绝了本院的接口连接（{exc.platform_message or str(exc)}），到货确认无法发送，请联系信息科处理",
+                values={"code": exc.code}, evidence={"error": str(exc)}, labels={"area": "platform", "kind": "link"},
+            )], now)
         return hold
 
     def _link_up(self, conn: Connection, link: Any) -> None:
         now = self.clock.now()
         conn.execute(link_table.update().where(link_table.c.hospital_code == self.store.hospital_code)
                      .values(state="up", failures=0, hold_until=None, last_error=None, changed_at=now))
+        resolve_finding(conn, self.store.hospital_code, RULE_LINK, "platform", now)
         log.info("platform link back", down_since=link.changed_at.isoformat(), failures=link.failures)

@@ -143,3 +143,20 @@ def test_a_clock_six_minutes_off_or_a_wrong_secret_is_a_permanent_error_for_a_pe
         make_client(ref, secret="not-the-secret").fetch_token()
     assert skew.value.permanent and "1002" in str(skew.value)
     assert wrong.value.permanent and "1001" in str(wrong.value)
+
+
+def test_refused_credentials_hold_the_queue_and_raise_one_critical_finding_until_fixed(ref, store, clock) -> None:
+    client = _queue(ref, store, clock, n=2)
+    ref.state.apps[APP_KEY] = "rotated-on-the-platform"
+    client._token = None  # the platform also dropped our session
+    held = drainer(store, client, clock).drain()
+    assert held.sent == 0 and held.held_until is not None
+    with store.read() as conn:
+        [finding] = active_findings(conn, HOSPITAL)
+    assert (finding["rule"], finding["severity"]) == ("platform.link_refused", "critical")
+    assert "签名验证失败" in finding["title"]
+    ref.state.apps[APP_KEY] = SECRET
+    clock.set(held.held_until)
+    assert drainer(store, client, clock).drain().sent == 2
+    with store.read() as conn:
+        assert active_findings(conn, HOSPITAL) == []
