@@ -94,6 +94,15 @@ class ReferencePlatform:
             ids.append(shp)
         return ids
 
+    def platform_section(self, profile: str = "zj_infno", secret_env: str = "VBP_PLATFORM_SECRET") -> dict[str, Any]:
+        """The agent's ``[platform]`` config for this server (first app); put its secret in ``secret_env``."""
+        app_key = next(iter(self.state.apps))
+        return {"profile": profile, "base_url": self.url, "app_key": app_key, "secret_env": secret_env,
+                "max_rate_per_s": 50.0}
+
+    def secret_of(self, app_key: str) -> str:
+        return self.state.apps[app_key]
+
     def confirmed(self) -> dict[str, str]:
         """shpId -> confirmed quantity, as the platform holds it."""
         return {c["shpId"]: c["quantity"] for c in self.state.summary()["confirmations"]}

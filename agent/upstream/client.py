@@ -23,7 +23,7 @@ import httpx
 from pydantic import SecretStr
 
 from agent.errors import PlatformError
-from agent.logging import get_logger, register_secret
+from agent.logging import get_logger
 from agent.upstream.profiles import CODE_KIND, OK, Answer, Profile
 from agent.upstream.signers import check_signer
 
@@ -117,8 +117,7 @@ class PlatformClient:
         token = str(answer.data.get("accessToken") or "")
         if not token:
             raise PlatformCallError("the platform answered the token request without a token", transient=True)
-        register_secret(token)
-        self._token = token
+        self._token = token  # never logged; not registered either (one a refresh would grow the mask list forever)
         self._token_until = time.monotonic() + float(answer.data.get("expiresIn") or 600) - TOKEN_MARGIN_S
         return token
 

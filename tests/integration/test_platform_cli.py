@@ -47,3 +47,16 @@ def test_platform_commands_without_the_section_say_so(tmp_path: Path, capsys) ->
     cfg.write_text(f'[hospital]\ncode = "H9"\nname = "x"\n[state]\ndirectory = "{tmp_path}"\n', encoding="utf-8")
     assert main(["-c", str(cfg), "platform", "sync"]) == EXIT_CONFIG
     assert "platform: the section is missing" in capsys.readouterr().err
+
+
+def test_the_reference_platform_hands_out_a_working_agent_config(ref, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.config import parse_config
+    from agent.upstream.link import build_platform
+
+    section = ref.platform_section("rest_json", "VBP_DEMO_SECRET")
+    monkeypatch.setenv("VBP_DEMO_SECRET", ref.secret_of(section["app_key"]))
+    link = build_platform(parse_config({"hospital": {"code": HOSPITAL, "name": "演示医院"}, "platform": section}))
+    try:
+        assert link is not None and link.client.fetch_token()
+    finally:
+        link.close()

@@ -101,19 +101,21 @@ def test_receipts_not_accepted_deleted_or_off_platform_are_not_confirmed(store, 
     assert outbox_rows(store) == []
 
 
-def test_queueing_works_the_same_on_postgresql(pg_store_url, clock) -> None:
+def test_the_whole_path_works_the_same_on_postgresql(pg_store_url, ref, clock) -> None:
     pg = open_store(pg_store_url, HOSPITAL)
     try:
+        receipts = [receipt(1), receipt(2, delivery_id="SHP-PG2", qty="3")]
+        ref.seed_delivery(HOSPITAL, "SHP-PG1", "Y0001", 10, lot="LOT0001", shipped_at=START - timedelta(hours=1))
+        ref.seed_delivery(HOSPITAL, "SHP-PG2", "Y0002", 5)
+        client = make_client(ref, "rest_json")
+        sync_deliveries(pg, client, clock.now())
         with pg.begin() as conn:
-            from agent.store.schema.platform import platform_delivery_lines
-
-            conn.execute(platform_delivery_lines.insert().values(
-                hospital_code=HOSPITAL, delivery_id="SHP-PG", product_code="Y0001", quantity="10", lot="LOT0001",
-                shipped_at=START - timedelta(hours=1), synced_at=clock.now()))
+            assert enqueue_confirmations(conn, HOSPITAL, receipts, clock.now()) == 2
         with pg.begin() as conn:
-            assert enqueue_confirmations(conn, HOSPITAL, [receipt(1)], clock.now()) == 1
-        with pg.begin() as conn:
-            assert enqueue_confirmations(conn, HOSPITAL, [receipt(1)], clock.now()) == 0
-        assert [r["idem_key"] for r in outbox_rows(pg)] == ["confirm:SHP-PG"]
+            assert enqueue_confirmations(conn, HOSPITAL, receipts, clock.now()) == 0
+        assert drainer(pg, client, clock).drain().sent == 2
+        assert ref.confirmed() == {"SHP-PG1": "10", "SHP-PG2": "3"}
+        assert [(r["idem_key"], r["status"]) for r in outbox_rows(pg)] == [
+            ("confirm:SHP-PG1", "sent"), ("confirm:SHP-PG2", "sent")]
     finally:
         pg.close()
