@@ -117,7 +117,7 @@ class PlatformClient:
         token = str(answer.data.get("accessToken") or "")
         if not token:
             raise PlatformCallError("the platform answered the token request without a token", transient=True)
-        self._token = token  # never logged; not registered either (one a refresh would grow the mask list forever)
+        self._token = token  # never logged; not registered for masking, as every refresh would grow that list
         self._token_until = time.monotonic() + float(answer.data.get("expiresIn") or 600) - TOKEN_MARGIN_S
         return token
 
@@ -135,6 +135,9 @@ class PlatformClient:
             if kind == "retry" and not resigned:
                 resigned = True
                 continue
+            if kind in ("token", "retry"):  # a fresh token or signature did not help: the link, not the message
+                raise PlatformCallError(f"{op}: the platform keeps refusing ({answer.code}): {answer.message}",
+                                        transient=True, code=answer.code, platform_message=answer.message)
             return answer
 
     def confirm(self, delivery_id: str, quantity: str, accepted_at: str, idem_key: str) -> Answer:

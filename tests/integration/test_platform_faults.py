@@ -160,3 +160,12 @@ def test_refused_credentials_hold_the_queue_and_raise_one_critical_finding_until
     assert drainer(store, client, clock).drain().sent == 2
     with store.read() as conn:
         assert active_findings(conn, HOSPITAL) == []
+
+
+def test_a_token_refused_even_after_a_refresh_holds_the_queue_instead_of_quarantining(ref, store, clock) -> None:
+    client = _queue(ref, store, clock, n=1)
+    ref.state.token_ttl_s = 0  # every new token is born expired
+    ref.arm("expired_token")  # and the one the client holds expires now
+    result = drainer(store, client, clock).drain()
+    assert (result.sent, result.quarantined) == (0, 0) and result.held_until is not None
+    assert [r["status"] for r in outbox_rows(store)] == ["pending"]
