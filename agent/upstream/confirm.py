@@ -10,7 +10,7 @@ line yet stays ``unmatched`` (a finding for staff) and is tried again after each
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,7 @@ from agent.upstream.matching import DeliveryLine, Match, match_receipt, products
 
 CHANNEL = "platform:confirm"
 RULE_UNMATCHED = "platform.receipt_unmatched"
+MAX_AGE = timedelta(days=7)
 
 
 def idem_key_for(delivery_id: str) -> str:
@@ -95,12 +96,16 @@ def confirmable(r: Receipt) -> bool:
 
 
 def enqueue_confirmations(conn: Connection, hospital_code: str, receipts: Sequence[Receipt], now: datetime, *,
-                          item_map: Mapping[str, str] | None = None, min_confidence: float = 0.7) -> int:
-    """Match and queue; returns how many confirmations were newly queued. Runs in the caller's transaction."""
+                          item_map: Mapping[str, str] | None = None, min_confidence: float = 0.7,
+                          max_age: timedelta = MAX_AGE) -> int:
+    """Match and queue; returns how many confirmations were newly queued. Runs in the caller's transaction.
+
+    A receipt accepted more than ``max_age`` ago (a backfill of history) is neither queued nor flagged.
+    """
     item_map = item_map or {}
     queued = 0
     for r in receipts:
-        if not confirmable(r):
+        if not confirmable(r) or r.accepted_at < now - max_age:  # type: ignore[operator]
             continue
         previous = conn.execute(
             select(pr.c.status).where(pr.c.hospital_code == hospital_code, pr.c.receipt_line_id == r.line_id)

@@ -119,3 +119,11 @@ def test_the_whole_path_works_the_same_on_postgresql(pg_store_url, ref, clock) -
             ("confirm:SHP-PG1", "sent"), ("confirm:SHP-PG2", "sent")]
     finally:
         pg.close()
+
+
+def test_a_backfill_of_old_receipts_queues_nothing_and_flags_nothing(store, clock) -> None:
+    old = [receipt(n, accepted_at=clock.now() - timedelta(days=30)) for n in range(1, 4)]
+    assert store_receipts(store, old, clock.now()) == 0
+    assert outbox_rows(store) == []
+    with store.read() as conn:
+        assert active_findings(conn, HOSPITAL) == []
