@@ -6,7 +6,8 @@ import typer
 
 from agent.cli.common import config_of
 
-STATE_LABELS = {"queued": "待确认", "confirmed": "已确认", "quarantined": "平台拒绝（需人工处理）"}
+STATE_LABELS = {"queued": "待确认", "confirmed": "已确认", "quarantined": "平台拒绝（需人工处理）",
+                "withdrawn": "入库记录已撤销，未确认"}
 
 
 def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]

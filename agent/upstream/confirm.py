@@ -22,6 +22,7 @@ from agent.store import outbox
 from agent.store.schema.platform import platform_confirmations as pc
 from agent.store.schema.platform import platform_delivery_lines as pdl
 from agent.store.schema.platform import platform_receipts as pr
+from agent.upstream.corrections import apply_correction
 from agent.upstream.findings import resolve_finding, write_findings
 from agent.upstream.matching import DeliveryLine, Match, match_receipt, products_of
 
@@ -105,13 +106,14 @@ def enqueue_confirmations(conn: Connection, hospital_code: str, receipts: Sequen
     item_map = item_map or {}
     queued = 0
     for r in receipts:
-        if not confirmable(r) or r.accepted_at < now - max_age:  # type: ignore[operator]
+        stored = conn.execute(select(pr.c.status, pr.c.quantity, pr.c.delivery_id).where(
+            pr.c.hospital_code == hospital_code, pr.c.receipt_line_id == r.line_id)).first()
+        previous = stored.status if stored is not None else None
+        if previous == "matched":  # a re-read, or a correction by the warehouse
+            apply_correction(conn, hospital_code, r, stored, not confirmable(r), now)
             continue
-        previous = conn.execute(
-            select(pr.c.status).where(pr.c.hospital_code == hospital_code, pr.c.receipt_line_id == r.line_id)
-        ).scalar()
-        if previous in ("matched", "conflict"):
-            continue  # a re-read of a receipt already handled
+        if previous in ("conflict", "withdrawn") or not confirmable(r) or r.accepted_at < now - max_age:  # type: ignore[operator]
+            continue
         known = _known_line(conn, hospital_code, r.delivery_id) if r.delivery_id else {}
         lines = [] if r.delivery_id else _open_lines(conn, hospital_code, products_of(r.item_code, item_map))
         match = match_receipt(r, lines, item_map, min_confidence, known)

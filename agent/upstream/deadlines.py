@@ -42,7 +42,7 @@ def late_confirmations(conn: Connection, hospital: str, now: datetime, late_afte
     cutoff = now - timedelta(hours=late_after_h)
     found = [
         _late(r.receipt_line_id, r.delivery_id, r.accepted_at, r.state, now, r.platform_message)
-        for r in conn.execute(select(pc).where(pc.c.hospital_code == hospital, pc.c.state != "confirmed",
+        for r in conn.execute(select(pc).where(pc.c.hospital_code == hospital, pc.c.state.in_(("queued", "quarantined")),
                                                pc.c.accepted_at <= cutoff).order_by(pc.c.accepted_at)).all()
     ]
     found += [

@@ -127,3 +127,56 @@ def test_a_backfill_of_old_receipts_queues_nothing_and_flags_nothing(store, cloc
     assert outbox_rows(store) == []
     with store.read() as conn:
         assert active_findings(conn, HOSPITAL) == []
+
+
+def test_a_quantity_corrected_before_sending_is_the_quantity_confirmed(ref, store, clock) -> None:
+    from dataclasses import replace
+
+    ref.seed_delivery(HOSPITAL, "SHP-1", "Y0001", 10)
+    client = make_client(ref)
+    sync_deliveries(store, client, clock.now())
+    first = receipt(1, delivery_id="SHP-1", qty="10")
+    store_receipts(store, [first], clock.now())
+    store_receipts(store, [replace(first, quantity=Decimal(8))], clock.now())
+    drainer(store, client, clock).drain()
+    assert ref.confirmed() == {"SHP-1": "8"}
+    assert len(outbox_rows(store)) == 1
+
+
+def test_a_receipt_deleted_before_sending_is_not_confirmed_and_one_deleted_after_is_flagged(ref, store, clock) -> None:
+    from dataclasses import replace
+
+    for shp in ("SHP-1", "SHP-2"):
+        ref.seed_delivery(HOSPITAL, shp, "Y0001", 10)
+    client = make_client(ref)
+    sync_deliveries(store, client, clock.now())
+    a, b = receipt(1, delivery_id="SHP-1"), receipt(2, delivery_id="SHP-2")
+    store_receipts(store, [a, b], clock.now())
+    drainer(store, client, clock).drain(max_items=1)  # SHP-1 confirmed, SHP-2 still queued
+    store_receipts(store, [replace(a, deleted=True), replace(b, deleted=True)], clock.now())
+    assert drainer(store, client, clock).drain().sent == 0
+    assert ref.confirmed() == {"SHP-1": "10"}
+    with store.read() as conn:
+        titles = {f["subject"]: f["title"] for f in active_findings(conn, HOSPITAL)}
+    assert "请在平台核对" in titles["RK000001"] and "到货确认未发送" in titles["RK000002"]
+    assert {r["idem_key"]: r["status"] for r in outbox_rows(store)} == {"confirm:SHP-1": "sent",
+                                                                       "confirm:SHP-2": "quarantined"}
+
+
+def test_a_withdrawn_receipt_raises_no_deadline_alarm_but_a_quarantined_one_does(ref, store, clock) -> None:
+    from dataclasses import replace
+
+    from agent.upstream.deadlines import check_deadlines
+
+    for shp in ("SHP-1", "SHP-2"):
+        ref.seed_delivery(HOSPITAL, shp, "Y0001", 10)
+    client = make_client(ref)
+    sync_deliveries(store, client, clock.now())
+    a, b = receipt(1, delivery_id="SHP-1"), receipt(2, delivery_id="SHP-2")
+    store_receipts(store, [a, b], clock.now())
+    store_receipts(store, [replace(a, deleted=True)], clock.now())
+    ref.state.deliveries[(HOSPITAL, "SHP-2")]["shpCnt"] = "1"
+    drainer(store, client, clock).drain()
+    with store.begin() as conn:
+        late = check_deadlines(conn, HOSPITAL, START + timedelta(hours=20))
+    assert [f.subject for f in late] == ["RK000002"]

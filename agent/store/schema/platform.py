@@ -41,7 +41,7 @@ platform_receipts = Table(
     Column("lot", String(64)),
     Column("accepted_at", AwareDateTime, nullable=False),
     Column("delivery_id", String(64)),
-    Column("status", String(16), nullable=False),  # matched | unmatched | conflict
+    Column("status", String(16), nullable=False),  # matched | unmatched | conflict | withdrawn
     Column("method", String(16)),  # delivery_id | fuzzy
     Column("confidence", Float),
     Column("detail", Json),
@@ -60,7 +60,7 @@ platform_confirmations = Table(
     Column("quantity", String(40), nullable=False),
     Column("shipped_quantity", String(40)),
     Column("accepted_at", AwareDateTime, nullable=False),
-    Column("state", String(16), nullable=False),  # queued | confirmed | quarantined
+    Column("state", String(16), nullable=False),  # queued | confirmed | quarantined | withdrawn
     Column("enqueued_at", AwareDateTime, nullable=False),
     Column("confirmed_at", AwareDateTime),
     Column("attempts", Integer, nullable=False, default=0),
