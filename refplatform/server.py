@@ -161,6 +161,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             doc = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
+            doc = None
+        if not isinstance(doc, dict):
             return self._answer(door, "9998", "报文格式错误", None)
         if door == "gateway":
             op, data, medins = INFNO.get(str(doc.get("infno"))), (doc.get("input") or {}).get("data") or {}, doc.get("medinsCode")

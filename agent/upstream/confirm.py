@@ -112,6 +112,11 @@ def enqueue_confirmations(conn: Connection, hospital_code: str, receipts: Sequen
         if previous == "matched":  # a re-read, or a correction by the warehouse
             apply_correction(conn, hospital_code, r, stored, not confirmable(r), now)
             continue
+        if previous == "unmatched" and not confirmable(r):  # withdrawn before it ever matched
+            conn.execute(pr.update().where(pr.c.hospital_code == hospital_code, pr.c.receipt_line_id == r.line_id)
+                         .values(status="withdrawn", updated_at=now))
+            resolve_finding(conn, hospital_code, RULE_UNMATCHED, r.line_id, now)
+            continue
         if previous in ("conflict", "withdrawn") or not confirmable(r) or r.accepted_at < now - max_age:  # type: ignore[operator]
             continue
         known = _known_line(conn, hospital_code, r.delivery_id) if r.delivery_id else {}
@@ -139,7 +144,7 @@ def enqueue_confirmations(conn: Connection, hospital_code: str, receipts: Sequen
 
 
 def rematch_unmatched(conn: Connection, hospital_code: str, now: datetime, *, item_map: Mapping[str, str] | None = None,
-                      min_confidence: float = 0.7, delivery_ids: dict[str, str] | None = None) -> int:
+                      min_confidence: float = 0.7) -> int:
     """Try unmatched receipts again (after a delivery sync); returns how many were queued now."""
     rows = conn.execute(select(pr).where(pr.c.hospital_code == hospital_code, pr.c.status == "unmatched")
                         .order_by(pr.c.accepted_at, pr.c.receipt_line_id)).all()

@@ -180,3 +180,16 @@ def test_a_withdrawn_receipt_raises_no_deadline_alarm_but_a_quarantined_one_does
     with store.begin() as conn:
         late = check_deadlines(conn, HOSPITAL, START + timedelta(hours=20))
     assert [f.subject for f in late] == ["RK000002"]
+
+
+def test_an_unmatched_receipt_deleted_by_the_warehouse_stops_being_a_finding(store, clock) -> None:
+    from dataclasses import replace
+
+    from agent.upstream.deadlines import check_deadlines
+
+    r = receipt(9)
+    store_receipts(store, [r], clock.now())
+    store_receipts(store, [replace(r, deleted=True)], clock.now())
+    with store.begin() as conn:
+        assert active_findings(conn, HOSPITAL) == []
+        assert check_deadlines(conn, HOSPITAL, clock.now() + timedelta(days=2)) == []
