@@ -60,3 +60,31 @@ def test_the_reference_platform_hands_out_a_working_agent_config(ref, monkeypatc
         assert link is not None and link.client.fetch_token()
     finally:
         link.close()
+
+
+def test_serve_reference_runs_the_reference_platform_on_its_own(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).with_name("vbp-agent")
+    proc = subprocess.Popen([str(exe), "platform", "serve-reference", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            try:
+                doc = httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert "/gateway" in doc["paths"]
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and f"reference platform on http://127.0.0.1:{port}" in out

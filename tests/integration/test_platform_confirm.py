@@ -28,7 +28,10 @@ def test_every_accepted_receipt_is_confirmed_once_on_the_platform(ref, store, cl
     result = drainer(store, client, clock).drain()
     assert result.sent == 5
     assert ref.confirmed() == {i: "10" for i in ids}
-    assert [r["status"] for r in outbox_rows(store)] == ["sent"] * 5
+    rows = outbox_rows(store)
+    assert [r["status"] for r in rows] == ["sent"] * 5
+    # queued unsigned: the signature and timestamp are made at send time, never stored
+    assert {tuple(sorted(r["payload"])) for r in rows} == {("accepted_at", "delivery_id", "quantity", "receipt_line_id")}
 
 
 def test_reading_the_same_receipts_again_queues_nothing_new(ref, store, clock) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from platform_support import (  # noqa: F401  (fixtures)
-    HOSPITAL, START, TZ, clock, drainer, make_client, outbox_rows, ref, store,
+    HOSPITAL, TZ, clock, drainer, make_client, outbox_rows, ref, store,
 )
 from sqlalchemy import select
 
