@@ -34,6 +34,7 @@ from agent.upstream.profiles import CODE_KIND, OK, Answer
 log = get_logger("agent.upstream.drain")
 RULE_REJECTED = "platform.confirm_rejected"
 RULE_LINK = "platform.link_refused"
+CHANNEL_CONFIRM, CHANNEL_REPORT = "platform:confirm", "platform:report"
 MAX_INLINE_WAITS = 3
 
 
@@ -71,7 +72,7 @@ class Drainer:
         while max_items is None or result.sent + result.quarantined < max_items:
             limit = self.batch if max_items is None else min(self.batch, max_items - result.sent - result.quarantined)
             with self.store.read() as conn:
-                items = outbox.due(conn, hospital, "platform:*", self.clock.now(), limit=limit)
+                items = self._due(conn, limit)
             if not items:
                 break
             outcomes: list[_Outcome] = []
@@ -93,6 +94,15 @@ class Drainer:
                 break
         return result
 
+    def _due(self, conn: Connection, limit: int) -> list[outbox.OutboxItem]:
+        """Confirmations first (they have a deadline), then reports; one exact channel per query, so
+        the outbox index serves the order (a channel pattern would sort every pending row)."""
+        now = self.clock.now()
+        items = outbox.due(conn, self.store.hospital_code, CHANNEL_CONFIRM, now, limit=limit)
+        if len(items) < limit:
+            items += outbox.due(conn, self.store.hospital_code, CHANNEL_REPORT, now, limit=limit - len(items))
+        return items
+
     def _send_waiting(self, item: outbox.OutboxItem, result: DrainResult) -> Answer:
         """Send one message; a short Retry-After is slept through (wall time) a few times."""
         for attempt in range(MAX_INLINE_WAITS + 1):
@@ -110,9 +120,9 @@ class Drainer:
 
     def _send(self, item: outbox.OutboxItem) -> Answer:
         p = item.payload
-        if item.channel == "platform:confirm":
+        if item.channel == CHANNEL_CONFIRM:
             return self.client.confirm(p["delivery_id"], p["quantity"], p["accepted_at"], item.idem_key)
-        if item.channel == "platform:report":
+        if item.channel == CHANNEL_REPORT:
             return self.client.upload_report(p, item.idem_key)
         return Answer("unknown-channel", f"no sender for channel {item.channel}", None)
 
@@ -144,20 +154,20 @@ class Drainer:
             return
         conn.execute(update(outbox_table).where(outbox_table.c.id.in_([i.id for i in items])).values(
             status="sent", sent_at=now, attempts=outbox_table.c.attempts + 1, response={"code": OK}, last_error=None))
-        deliveries = [i.payload["delivery_id"] for i in items if i.channel == "platform:confirm"]
+        deliveries = [i.payload["delivery_id"] for i in items if i.channel == CHANNEL_CONFIRM]
         if deliveries:
             conn.execute(pc.update().where(pc.c.hospital_code == self.store.hospital_code, pc.c.delivery_id.in_(deliveries))
                          .values(attempts=pc.c.attempts + 1, state="confirmed", confirmed_at=now))
 
     def _confirmation(self, conn: Connection, item: outbox.OutboxItem, **values: Any) -> None:
-        if item.channel != "platform:confirm":
+        if item.channel != CHANNEL_CONFIRM:
             return
         conn.execute(pc.update().where(pc.c.hospital_code == self.store.hospital_code,
                                        pc.c.delivery_id == item.payload["delivery_id"])
                      .values(attempts=pc.c.attempts + 1, **values))
 
     def _rejected(self, item: outbox.OutboxItem, answer: Answer, now: datetime) -> Finding:
-        what = f"配送单 {item.payload.get('delivery_id')} 的到货确认" if item.channel == "platform:confirm" else "数据上报"
+        what = f"配送单 {item.payload.get('delivery_id')} 的到货确认" if item.channel == CHANNEL_CONFIRM else "数据上报"
         return Finding(
             rule=RULE_REJECTED, subject=item.idem_key, severity=Severity.CRITICAL, observed_at=now,
             title=f"平台拒绝了{what}：{answer.message or answer.code}（请人工处理）",
