@@ -68,3 +68,8 @@ def _notify_jobs(runtime: Runtime) -> list[Any]:
         drain_notifications(store, cfg, clock, senders)
 
     return [JobSpec("notify", notify, interval_s=60, timeout_s=120)]
+def build_platform_link(cfg: AgentConfig):  # type: ignore[no-untyped-def]
+    """The platform link (client, drainer, ingestion callback), or None without a [platform] section."""
+    from agent.upstream.link import build_platform
+
+    return build_platform(cfg)

@@ -1,0 +1,104 @@
+"""Platform commands: check, sync, drain, confirmations, serve-reference (issue #8)."""
+
+from __future__ import annotations
+
+import typer
+
+from agent.cli.common import config_of
+
+STATE_LABELS = {"queued": "待确认", "confirmed": "已确认", "quarantined": "平台拒绝（需人工处理）",
+                "withdrawn": "入库记录已撤销，未确认"}
+
+
+def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    from agent.bootstrap import build
+    from agent.errors import ConfigError
+    from agent.upstream.link import build_platform
+
+    cfg = config_of(ctx)
+    link = build_platform(cfg)
+    if link is None:
+        raise ConfigError(f"{cfg.source_file}: platform: the section is missing, so there is no platform to talk to")
+    return build(cfg), link
+
+
+def register(app: typer.Typer) -> None:
+    platform = typer.Typer(help="the provincial procurement platform (采购平台)", no_args_is_help=True)
+    app.add_typer(platform, name="platform")
+
+    @platform.command("check")
+    def check(ctx: typer.Context) -> None:
+        """Check the signer on this machine and fetch an access token (never printed)."""
+        from agent.upstream.signers import sm3_implementation
+
+        rt, link = _runtime(ctx)
+        try:
+            typer.echo(f"profile {link.config.profile}, signer {link.config.signer_name} (SM3 from {sm3_implementation()})")
+            link.client.fetch_token()
+            typer.echo(f"token fetched from {link.config.base_url}")
+        finally:
+            link.close()
+            rt.close()
+
+    @platform.command("sync")
+    def sync(ctx: typer.Context) -> None:
+        """Pull new delivery notes (配送单) and match waiting receipts."""
+        from agent.jobs.platform import sync_platform
+
+        rt, link = _runtime(ctx)
+        try:
+            res = sync_platform(rt.store, link, rt.clock)
+            typer.echo(f"delivery lines read: {res.lines} in {res.pages} page(s); confirmations queued: {res.queued}")
+        finally:
+            link.close()
+            rt.close()
+
+    @platform.command("drain")
+    def drain(ctx: typer.Context, limit: int = typer.Option(None, "--limit", help="send at most this many")) -> None:
+        """Send due arrival confirmations (到货确认) and reports now."""
+        from agent.jobs.platform import drain_platform
+
+        rt, link = _runtime(ctx)
+        try:
+            res = drain_platform(rt.store, link, rt.clock, limit)
+            held = f"; link held until {res.held_until:%Y-%m-%d %H:%M:%S}" if res.held_until else ""
+            typer.echo(f"sent {res.sent}, quarantined {res.quarantined}{held}")
+        finally:
+            link.close()
+            rt.close()
+
+    @platform.command("confirmations")
+    def confirmations(ctx: typer.Context, state: str = typer.Option(None, "--state", help="queued|confirmed|quarantined"),
+                      limit: int = typer.Option(50, "--limit")) -> None:
+        """到货确认 list for staff: delivery line, receipt, quantity, acceptance time, state."""
+        from sqlalchemy import select
+
+        from agent.bootstrap import build
+        from agent.store.schema.platform import platform_confirmations as pc
+
+        rt = build(config_of(ctx))
+        try:
+            stmt = select(pc).where(pc.c.hospital_code == rt.store.hospital_code)
+            if state:
+                stmt = stmt.where(pc.c.state == state)
+            with rt.store.read() as conn:
+                rows = conn.execute(stmt.order_by(pc.c.accepted_at.desc()).limit(limit)).all()
+            typer.echo(f"{'配送单号':<20} {'入库明细':<16} {'确认数量':>8}  {'验收时间':<16}  状态")
+            for r in rows:
+                when = r.accepted_at.astimezone(rt.clock.tz).strftime("%Y-%m-%d %H:%M")
+                note = f"  {r.platform_message}" if r.platform_message else ""
+                typer.echo(f"{r.delivery_id:<20} {r.receipt_line_id:<16} {r.quantity:>8}  {when:<16}  "
+                           f"{STATE_LABELS.get(r.state, r.state)}{note}")
+            if not rows:
+                typer.echo("（无）")
+        finally:
+            rt.close()
+
+    @platform.command("serve-reference")
+    def serve_reference(port: int = typer.Option(8700, "--port"), host: str = typer.Option("127.0.0.1", "--host"),
+                        rate: float = typer.Option(None, "--rate", help="requests per second before HTTP 429")) -> None:
+        """Run the reference platform (for the demo and tests); its secret comes from REFPLATFORM_SECRET."""
+        from refplatform.__main__ import main as serve
+
+        args = ["--port", str(port), "--host", host] + (["--rate", str(rate)] if rate else [])
+        raise typer.Exit(serve(args))

@@ -1,0 +1,225 @@
+"""The platform client: httpx with explicit timeouts, a token that refreshes itself, signing at send.
+
+Every failure becomes a ``PlatformCallError`` that says what to do: ``scope="link"`` when the
+platform as a whole failed us (network, timeout, 5xx, an HTML page, a truncated body, rate
+limiting, a refused certificate) so the drainer holds the whole queue; ``scope="item"`` when the
+platform refused this one message (its own ``err_msg`` is kept for staff). The request timestamp
+is wall time (``time.time``), since the platform checks it against its own clock (±5 minutes).
+Tokens, the secret and signatures never enter a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from agent.errors import PlatformError
+from agent.logging import get_logger
+from agent.upstream.profiles import CODE_KIND, OK, Answer, Profile
+from agent.upstream.signers import check_signer
+
+log = get_logger("agent.upstream.client")
+TOKEN_MARGIN_S = 60.0
+
+
+class PlatformCallError(PlatformError):
+    def __init__(self, message: str, *, transient: bool, scope: str = "link", code: str | None = None,
+                 retry_after_s: float | None = None, platform_message: str | None = None) -> None:
+        super().__init__(message, transient=transient)
+        self.scope = scope
+        self.code = code
+        self.retry_after_s = retry_after_s
+        self.platform_message = platform_message
+
+
+class Pacer:
+    """Keeps our request rate at or below ``rate_per_s`` (wall time: it is about the platform's limit).
+
+    A slot missed by a late wake-up may be caught up, at most ``burst`` requests at once, so the
+    long-run rate is the configured one and never above it.
+    """
+
+    def __init__(self, rate_per_s: float, burst: int = 3, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.interval = 1.0 / rate_per_s
+        self.burst = max(1, burst)
+        self._monotonic, self._sleep = monotonic, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._monotonic()
+            at = max(self._next, now - (self.burst - 1) * self.interval)
+            self._next = at + self.interval
+        if at > now:
+            self._sleep(at - now)
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _is_cert_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class PlatformClient:
+    def __init__(self, profile: Profile, base_url: str, app_key: str, secret: SecretStr | str, medins_code: str, *,
+                 signer: str | None = None, timeout: httpx.Timeout | None = None, verify: Any = True,
+                 transport: httpx.BaseTransport | None = None, pacer: Pacer | None = None,
+                 wall: Callable[[], float] = time.time) -> None:
+        self.profile = profile
+        self.medins_code = medins_code
+        self._app_key = app_key
+        self._secret = (secret.get_secret_value() if isinstance(secret, SecretStr) else secret).encode()
+        self._sign = check_signer(signer or profile.signer)
+        self._pacer = pacer
+        self._wall = wall
+        self._token: str | None = None
+        self._token_until = 0.0
+        self._lock = threading.Lock()
+        if isinstance(verify, (str, os.PathLike)):  # a CA bundle file
+            verify = ssl.create_default_context(cafile=os.fspath(verify))
+        self._http = httpx.Client(
+            base_url=base_url, timeout=timeout or httpx.Timeout(connect=5.0, read=20.0, write=10.0, pool=5.0),
+            verify=verify, transport=transport, follow_redirects=False,
+            headers={"User-Agent": "vbp-agent", "Accept": "application/json"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- the operations -------------------------------------------------------------------------
+    def fetch_token(self) -> str:
+        answer = self._send("token", {"appKey": self._app_key}, token=None)
+        self._raise_unless_ok(answer)
+        token = str(answer.data.get("accessToken") or "")
+        if not token:
+            raise PlatformCallError("the platform answered the token request without a token", transient=True)
+        self._token = token  # never logged; not registered for masking, as every refresh would grow that list
+        self._token_until = time.monotonic() + float(answer.data.get("expiresIn") or 600) - TOKEN_MARGIN_S
+        return token
+
+    def call(self, op: str, data: dict[str, Any], idem_key: str | None = None) -> Answer:
+        """One call with a valid token; refreshes an expired token and re-signs a replay once each."""
+        refreshed = resigned = False
+        while True:
+            answer = self._send(op, data, token=self._valid_token(), idem_key=idem_key)
+            kind = CODE_KIND.get(answer.code)
+            if kind == "token" and not refreshed:
+                refreshed = True
+                log.info("platform token refreshed", reason="expired")
+                self._token = None
+                continue
+            if kind == "retry" and not resigned:
+                resigned = True
+                continue
+            if kind in ("token", "retry"):  # a fresh token or signature did not help: the link, not the message
+                raise PlatformCallError(f"{op}: the platform keeps refusing ({answer.code}): {answer.message}",
+                                        transient=True, code=answer.code, platform_message=answer.message)
+            return answer
+
+    def confirm(self, delivery_id: str, quantity: str, accepted_at: str, idem_key: str) -> Answer:
+        data = self.profile.confirm_data(self.medins_code, delivery_id, quantity, accepted_at)
+        return self.call("confirm", data, idem_key)
+
+    def deliveries(self, since: str | None, after_id: str | None, page_size: int) -> tuple[list[dict[str, Any]], bool]:
+        answer = self.call("deliveries", {"updatedSince": since, "afterId": after_id, "pageSize": page_size})
+        self._raise_unless_ok(answer)
+        lines = [self.profile.delivery_line(raw) for raw in answer.data.get("list") or []]
+        return lines, bool(answer.data.get("more"))
+
+    def upload_report(self, report: dict[str, Any], idem_key: str) -> Answer:
+        return self.call("report", report, idem_key)
+
+    # -- the plumbing ---------------------------------------------------------------------------
+    def _valid_token(self) -> str:
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._token_until:
+                self.fetch_token()
+            assert self._token is not None
+            return self._token
+
+    def _raise_unless_ok(self, answer: Answer) -> None:
+        if answer.code == OK:
+            return
+        kind = CODE_KIND.get(answer.code, "reject")
+        transient = kind in ("busy", "retry", "token")
+        scope = "item" if kind in ("reject", "done") else "link"
+        raise PlatformCallError(
+            f"the platform refused ({answer.code}): {answer.message}", transient=transient, scope=scope,
+            code=answer.code, platform_message=answer.message,
+        )
+
+    def _send(self, op: str, data: dict[str, Any], *, token: str | None, idem_key: str | None = None) -> Answer:
+        req = self.profile.request(op, data, medins_code=self.medins_code)
+        ts = str(int(self._wall() * 1000))
+        nonce = uuid.uuid4().hex
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-App-Key": self._app_key,
+            "X-Timestamp": ts,
+            "X-Nonce": nonce,
+            "X-Signature": self._sign(self._secret, self.profile.string_to_sign(ts, nonce, req.body)),
+            **req.headers,
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if idem_key:
+            headers["Idempotency-Key"] = idem_key
+        if self._pacer is not None:
+            self._pacer.wait()
+        try:
+            resp = self._http.request(req.method, req.path, content=req.body, headers=headers)
+        except httpx.TimeoutException:
+            raise PlatformCallError(f"{op}: the platform did not answer in time", transient=True) from None
+        except httpx.ConnectError as exc:
+            if _is_cert_failure(exc):
+                raise PlatformCallError(f"{op}: the platform's TLS certificate was refused (check ca_file)",
+                                        transient=False) from None
+            raise PlatformCallError(f"{op}: the platform is unreachable", transient=True) from None
+        except httpx.TransportError as exc:
+            raise PlatformCallError(f"{op}: the connection broke ({type(exc).__name__})", transient=True) from None
+        return self._answer(op, resp)
+
+    def _answer(self, op: str, resp: httpx.Response) -> Answer:
+        if resp.status_code in (429, 503):
+            raise PlatformCallError(f"{op}: the platform asks us to slow down (HTTP {resp.status_code})",
+                                    transient=True, retry_after_s=_retry_after(resp), code="3001")
+        if resp.status_code >= 500:
+            raise PlatformCallError(f"{op}: the platform failed (HTTP {resp.status_code})", transient=True)
+        try:
+            body = json.loads(resp.content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            kind = resp.headers.get("Content-Type", "?").split(";")[0]
+            raise PlatformCallError(f"{op}: the platform answered HTTP {resp.status_code} with {kind}, not JSON "
+                                    "(a maintenance page?)", transient=True) from None
+        answer = self.profile.parse(op, resp.status_code, body)
+        if CODE_KIND.get(answer.code) == "busy":
+            raise PlatformCallError(f"{op}: the platform is busy ({answer.code}): {answer.message}", transient=True,
+                                    code=answer.code, retry_after_s=_retry_after(resp))
+        if CODE_KIND.get(answer.code) == "auth":
+            raise PlatformCallError(f"{op}: the platform refused our credentials ({answer.code}): {answer.message}",
+                                    transient=False, code=answer.code, platform_message=answer.message)
+        return answer

@@ -1,0 +1,92 @@
+"""The ``[platform]`` section: which profile, where, which credentials, how patient to be.
+
+The app secret is never in the file: ``secret_env`` names an environment variable, ``secret_file``
+a file (a bare name is a systemd credential in ``$CREDENTIALS_DIRECTORY``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from agent.errors import ConfigError
+from agent.logging import register_secret
+from agent.upstream.profiles import PROFILES
+from agent.upstream.signers import SIGNERS
+
+
+class PlatformConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: str = Field(description="zj_infno | rest_json")
+    base_url: str = Field(description="https://platform.example/ (http only for the loopback reference)")
+    app_key: str = Field(min_length=1)
+    secret_env: str | None = None
+    secret_file: str | None = None
+    signer: str | None = Field(default=None, description="override the profile's signer")
+    medins_code: str | None = Field(default=None, description="the platform's 医疗机构代码; default hospital.code")
+    ca_file: Path | None = Field(default=None, description="a CA bundle for the platform's certificate")
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    read_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    write_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    pool_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    max_rate_per_s: float = Field(default=5.0, gt=0, le=10000, description="our own pace; stay under the platform's limit")
+    drain_batch: int = Field(default=50, ge=1, le=5000)
+    retry_after_cap_s: float = Field(default=3600.0, ge=1, le=86400)
+    inline_wait_cap_s: float = Field(default=5.0, ge=0, le=60, description="a Retry-After this short is waited out in place")
+    sync_lookback_s: int = Field(default=3600, ge=0, le=7 * 86400)
+    sync_page_size: int = Field(default=200, ge=1, le=5000)
+    confirm_late_h: float = Field(default=20.0, gt=0, lt=24)
+    match_min_confidence: float = Field(default=0.7, gt=0, le=1)
+    item_map: dict[str, str] = Field(default_factory=dict, description="local item code -> platform product code")
+    upload_reports: bool = True
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, v: str) -> str:
+        if v not in PROFILES:
+            raise ValueError(f"unknown profile: use one of {', '.join(sorted(PROFILES))}")
+        return v
+
+    @field_validator("signer")
+    @classmethod
+    def _known_signer(cls, v: str | None) -> str | None:
+        if v is not None and v not in SIGNERS:
+            raise ValueError(f"unknown signer: use one of {', '.join(sorted(SIGNERS))}")
+        return v
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not (v.startswith("https://") or v.startswith("http://127.") or v.startswith("http://localhost")):
+            raise ValueError("use https:// (plain http only for a reference platform on loopback)")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> PlatformConfig:
+        if bool(self.secret_env) == bool(self.secret_file):
+            raise ValueError("give exactly one of secret_env or secret_file for the app secret")
+        return self
+
+    @property
+    def signer_name(self) -> str:
+        return self.signer or PROFILES[self.profile].signer
+
+    def secret(self) -> SecretStr:
+        """The app secret from its environment variable or file, registered for redaction."""
+        if self.secret_env:
+            value = os.environ.get(self.secret_env)
+            if not value:
+                raise ConfigError(f"platform: environment variable {self.secret_env} is not set")
+        else:
+            from agent.config import resolve_credential_path
+
+            path = resolve_credential_path(str(self.secret_file))
+            try:
+                value = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"platform: cannot read secret_file {path}: {exc.strerror}") from None
+        register_secret(value)
+        return SecretStr(value)

@@ -1,0 +1,168 @@
+"""Queueing arrival confirmations (到货确认) in the transaction that stores the receipts.
+
+``enqueue_confirmations`` is the ingestion's ``on_stored`` callback: for each accepted receipt it
+finds the delivery line, records the match, and queues one confirmation per delivery line in the
+outbox (channel ``platform:confirm``, idempotency key ``confirm:<delivery id>``). Re-reading the
+same receipt changes nothing. A short delivery confirms the accepted quantity. A receipt with no
+line yet stays ``unmatched`` (a finding for staff) and is tried again after each delivery sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from agent.domain.findings import Finding, Severity
+from agent.domain.model import Receipt
+from agent.store import outbox
+from agent.store.schema.platform import platform_confirmations as pc
+from agent.store.schema.platform import platform_delivery_lines as pdl
+from agent.store.schema.platform import platform_receipts as pr
+from agent.upstream.corrections import apply_correction
+from agent.upstream.findings import resolve_finding, write_findings
+from agent.upstream.matching import DeliveryLine, Match, match_receipt, products_of
+
+CHANNEL = "platform:confirm"
+RULE_UNMATCHED = "platform.receipt_unmatched"
+MAX_AGE = timedelta(days=7)
+
+
+def idem_key_for(delivery_id: str) -> str:
+    return f"confirm:{delivery_id}"
+
+
+def _line(row: Any) -> DeliveryLine:
+    return DeliveryLine(row.delivery_id, row.product_code, Decimal(row.quantity), row.lot, row.shipped_at)
+
+
+def _open_lines(conn: Connection, hospital: str, products: set[str]) -> list[DeliveryLine]:
+    taken = select(pc.c.delivery_id).where(pc.c.hospital_code == hospital)
+    rows = conn.execute(
+        select(pdl).where(pdl.c.hospital_code == hospital, pdl.c.product_code.in_(sorted(products)),
+                          pdl.c.delivery_id.not_in(taken))
+    ).all()
+    return [_line(r) for r in rows]
+
+
+def _known_line(conn: Connection, hospital: str, delivery_id: str) -> dict[str, DeliveryLine]:
+    row = conn.execute(select(pdl).where(pdl.c.hospital_code == hospital, pdl.c.delivery_id == delivery_id)).first()
+    return {row.delivery_id: _line(row)} if row else {}
+
+
+def _save_receipt(conn: Connection, hospital: str, r: Receipt, match: Match, status: str, now: datetime,
+                  exists: bool) -> None:
+    values = dict(item_code=r.item_code, quantity=str(r.quantity), lot=r.lot, accepted_at=r.accepted_at,
+                  delivery_id=match.delivery_id or r.delivery_id, status=status, method=match.method,
+                  confidence=match.confidence, detail={"reason": match.reason, "candidates": match.candidates},
+                  updated_at=now)
+    key = (pr.c.hospital_code == hospital) & (pr.c.receipt_line_id == r.line_id)
+    if exists:
+        conn.execute(pr.update().where(key).values(**values))
+    else:
+        conn.execute(pr.insert().values(hospital_code=hospital, receipt_line_id=r.line_id, **values))
+
+
+def _unmatched_finding(r: Receipt, match: Match, now: datetime) -> Finding:
+    return Finding(
+        rule=RULE_UNMATCHED, subject=r.line_id, severity=Severity.WARNING, observed_at=now,
+        title=f"入库验收记录 {r.line_id}（{r.item_code}，数量 {r.quantity}）未匹配到平台配送单，无法自动到货确认",
+        values={"quantity": str(r.quantity), "confidence": match.confidence},
+        evidence={"item_code": r.item_code, "lot": r.lot, "accepted_at": r.accepted_at.isoformat() if r.accepted_at else None,
+                  "reason": match.reason, "candidates": match.candidates},
+        labels={"area": "platform", "kind": "arrival_confirmation"},
+    )
+
+
+def _queue(conn: Connection, hospital: str, r: Receipt, line_id: str, shipped: Decimal | None, now: datetime) -> bool:
+    assert r.accepted_at is not None
+    key = idem_key_for(line_id)
+    payload = {"delivery_id": line_id, "quantity": str(r.quantity), "accepted_at": r.accepted_at.isoformat(),
+               "receipt_line_id": r.line_id}
+    if not outbox.enqueue(conn, hospital, CHANNEL, key, payload, now):
+        return False
+    conn.execute(pc.insert().values(
+        hospital_code=hospital, delivery_id=line_id, receipt_line_id=r.line_id, idem_key=key,
+        quantity=str(r.quantity), shipped_quantity=str(shipped) if shipped is not None else None,
+        accepted_at=r.accepted_at, state="queued", enqueued_at=now, attempts=0,
+    ))
+    return True
+
+
+def confirmable(r: Receipt) -> bool:
+    return r.accepted_at is not None and not r.deleted and r.on_platform and r.quantity > 0
+
+
+def enqueue_confirmations(conn: Connection, hospital_code: str, receipts: Sequence[Receipt], now: datetime, *,
+                          item_map: Mapping[str, str] | None = None, min_confidence: float = 0.7,
+                          max_age: timedelta = MAX_AGE) -> int:
+    """Match and queue; returns how many confirmations were newly queued. Runs in the caller's transaction.
+
+    A receipt accepted more than ``max_age`` ago (a backfill of history) is neither queued nor flagged.
+    """
+    item_map = item_map or {}
+    queued = 0
+    for r in receipts:
+        stored = conn.execute(select(pr.c.status, pr.c.quantity, pr.c.delivery_id).where(
+            pr.c.hospital_code == hospital_code, pr.c.receipt_line_id == r.line_id)).first()
+        previous = stored.status if stored is not None else None
+        if previous == "matched":  # a re-read, or a correction by the warehouse
+            apply_correction(conn, hospital_code, r, stored, not confirmable(r), now)
+            continue
+        if previous == "unmatched" and not confirmable(r):  # withdrawn before it ever matched
+            conn.execute(pr.update().where(pr.c.hospital_code == hospital_code, pr.c.receipt_line_id == r.line_id)
+                         .values(status="withdrawn", updated_at=now))
+            resolve_finding(conn, hospital_code, RULE_UNMATCHED, r.line_id, now)
+            continue
+        if previous in ("conflict", "withdrawn") or not confirmable(r) or r.accepted_at < now - max_age:  # type: ignore[operator]
+            continue
+        known = _known_line(conn, hospital_code, r.delivery_id) if r.delivery_id else {}
+        lines = [] if r.delivery_id else _open_lines(conn, hospital_code, products_of(r.item_code, item_map))
+        match = match_receipt(r, lines, item_map, min_confidence, known)
+        if match.delivery_id is not None:
+            owner = conn.execute(select(pc.c.receipt_line_id).where(
+                pc.c.hospital_code == hospital_code, pc.c.delivery_id == match.delivery_id)).scalar()
+            if owner is not None and owner != r.line_id:
+                conflict = Match(None, match.method, match.confidence, f"delivery line already confirmed for receipt {owner}",
+                                 [(match.delivery_id, match.confidence)])
+                _save_receipt(conn, hospital_code, r, conflict, "conflict", now, previous is not None)
+                write_findings(conn, hospital_code, [_unmatched_finding(r, conflict, now)], now)
+                continue
+            shipped = known[match.delivery_id].quantity if known else next(
+                (ln.quantity for ln in lines if ln.delivery_id == match.delivery_id), None)
+            queued += _queue(conn, hospital_code, r, match.delivery_id, shipped, now)
+            _save_receipt(conn, hospital_code, r, match, "matched", now, previous is not None)
+            if previous == "unmatched":
+                resolve_finding(conn, hospital_code, RULE_UNMATCHED, r.line_id, now)
+        else:
+            _save_receipt(conn, hospital_code, r, match, "unmatched", now, previous is not None)
+            write_findings(conn, hospital_code, [_unmatched_finding(r, match, now)], now)
+    return queued
+
+
+def rematch_unmatched(conn: Connection, hospital_code: str, now: datetime, *, item_map: Mapping[str, str] | None = None,
+                      min_confidence: float = 0.7) -> int:
+    """Try unmatched receipts again (after a delivery sync); returns how many were queued now."""
+    rows = conn.execute(select(pr).where(pr.c.hospital_code == hospital_code, pr.c.status == "unmatched")
+                        .order_by(pr.c.accepted_at, pr.c.receipt_line_id)).all()
+    receipts = [
+        Receipt(line_id=r.receipt_line_id, changed_at=r.accepted_at, item_code=r.item_code, quantity=Decimal(r.quantity),
+                unit=None, lot=r.lot, expiry=None, distributor=None, accepted_at=r.accepted_at,
+                delivery_id=r.delivery_id)
+        for r in rows
+    ]
+    return enqueue_confirmations(conn, hospital_code, receipts, now, item_map=item_map, min_confidence=min_confidence)
+
+
+def make_on_stored(hospital_code: str, now: Callable[[], datetime], item_map: Mapping[str, str] | None = None,
+                   min_confidence: float = 0.7) -> Callable[[Connection, Sequence[Receipt]], int]:
+    """The ``on_stored(conn, receipts)`` callback the ingestion calls inside its transaction."""
+
+    def on_stored(conn: Connection, receipts: Sequence[Receipt]) -> int:
+        return enqueue_confirmations(conn, hospital_code, receipts, now(), item_map=item_map,
+                                     min_confidence=min_confidence)
+
+    return on_stored

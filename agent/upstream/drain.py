@@ -1,0 +1,204 @@
+"""Draining the platform outbox: confirmations (到货确认) and report uploads, oldest first.
+
+Each message is signed when sent (by the client), with the idempotency key it was queued with,
+so a message sent again after a crash is answered with the platform's first answer and never
+applied twice. Outcomes are committed per batch. A link-level failure (network, 5xx, timeout,
+rate limit, maintenance page) holds the *whole* queue with backoff and jitter, honouring
+Retry-After up to a cap, so the backlog keeps its order; a short Retry-After is waited out in
+place. A permanent rejection of one message is quarantined with the platform's own words and
+raises a critical finding. The link logs once when it goes down and once when it comes back.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from agent.clock import Clock
+from agent.domain.findings import Finding, Severity
+from agent.logging import get_logger
+from agent.store import Store, outbox
+from agent.store.schema.core import outbox as outbox_table
+from agent.store.schema.platform import platform_confirmations as pc
+from agent.store.schema.platform import platform_link as link_table
+from agent.upstream.client import PlatformCallError, PlatformClient
+from agent.upstream.findings import resolve_finding, write_findings
+from agent.upstream.profiles import CODE_KIND, OK, Answer
+
+log = get_logger("agent.upstream.drain")
+RULE_REJECTED = "platform.confirm_rejected"
+RULE_LINK = "platform.link_refused"
+CHANNEL_CONFIRM, CHANNEL_REPORT = "platform:confirm", "platform:report"
+MAX_INLINE_WAITS = 3
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0
+    quarantined: int = 0
+    held_until: datetime | None = None
+    latencies_s: list[float] = field(default_factory=list)
+
+
+@dataclass
+class _Outcome:
+    item: outbox.OutboxItem
+    answer: Answer
+
+
+class Drainer:
+    def __init__(self, store: Store, client: PlatformClient, clock: Clock, *, batch: int = 50,
+                 retry_after_cap_s: float = 3600.0, inline_wait_cap_s: float = 5.0,
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
+        self.store, self.client, self.clock = store, client, clock
+        self.batch, self.cap, self.inline_cap = batch, retry_after_cap_s, inline_wait_cap_s
+        self._sleep, self._rng = sleep, rng or random.Random()
+
+    def drain(self, max_items: int | None = None) -> DrainResult:
+        """Send what is due until the queue is empty, the link fails, or ``max_items`` were sent."""
+        result = DrainResult()
+        hospital = self.store.hospital_code
+        with self.store.read() as conn:
+            link = conn.execute(select(link_table).where(link_table.c.hospital_code == hospital)).first()
+        if link is not None and link.hold_until is not None and link.hold_until > self.clock.now():
+            result.held_until = link.hold_until
+            return result
+        while max_items is None or result.sent + result.quarantined < max_items:
+            limit = self.batch if max_items is None else min(self.batch, max_items - result.sent - result.quarantined)
+            with self.store.read() as conn:
+                items = self._due(conn, limit)
+            if not items:
+                break
+            outcomes: list[_Outcome] = []
+            failure: PlatformCallError | None = None
+            for item in items:
+                try:
+                    outcomes.append(_Outcome(item, self._send_waiting(item, result)))
+                except PlatformCallError as exc:
+                    failure = exc
+                    break
+            with self.store.begin() as conn:
+                self._record(conn, outcomes, result)
+                if failure is not None:
+                    result.held_until = self._link_down(conn, link, failure)
+                elif link is not None and link.state != "up":
+                    self._link_up(conn, link)
+                link = conn.execute(select(link_table).where(link_table.c.hospital_code == hospital)).first()
+            if failure is not None:
+                break
+        return result
+
+    def _due(self, conn: Connection, limit: int) -> list[outbox.OutboxItem]:
+        """Confirmations first (they have a deadline), then reports; one exact channel per query, so
+        the outbox index serves the order (a channel pattern would sort every pending row)."""
+        now = self.clock.now()
+        items = outbox.due(conn, self.store.hospital_code, CHANNEL_CONFIRM, now, limit=limit)
+        if len(items) < limit:
+            items += outbox.due(conn, self.store.hospital_code, CHANNEL_REPORT, now, limit=limit - len(items))
+        return items
+
+    def _send_waiting(self, item: outbox.OutboxItem, result: DrainResult) -> Answer:
+        """Send one message; a short Retry-After is slept through (wall time) a few times."""
+        for attempt in range(MAX_INLINE_WAITS + 1):
+            started = time.perf_counter()
+            try:
+                answer = self._send(item)
+                result.latencies_s.append(time.perf_counter() - started)
+                return answer
+            except PlatformCallError as exc:
+                wait = exc.retry_after_s
+                if exc.scope != "link" or wait is None or wait > self.inline_cap or attempt == MAX_INLINE_WAITS:
+                    raise
+                self._sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _send(self, item: outbox.OutboxItem) -> Answer:
+        p = item.payload
+        if item.channel == CHANNEL_CONFIRM:
+            return self.client.confirm(p["delivery_id"], p["quantity"], p["accepted_at"], item.idem_key)
+        if item.channel == CHANNEL_REPORT:
+            return self.client.upload_report(p, item.idem_key)
+        return Answer("unknown-channel", f"no sender for channel {item.channel}", None)
+
+    def _record(self, conn: Connection, outcomes: list[_Outcome], result: DrainResult) -> None:
+        now = self.clock.now()
+        accepted = [o.item for o in outcomes if o.answer.code == OK]
+        self._mark_accepted(conn, accepted, now)
+        result.sent += len(accepted)
+        for o in outcomes:
+            kind = CODE_KIND.get(o.answer.code)
+            if o.answer.code == OK:
+                continue
+            if kind == "done":  # the platform already holds this confirmation
+                outbox.mark_sent(conn, o.item.id, now, {"code": o.answer.code, "message": o.answer.message})
+                self._confirmation(conn, o.item, state="confirmed", confirmed_at=now)
+                result.sent += 1
+            else:
+                message = o.answer.message or f"code {o.answer.code}"
+                outbox.quarantine(conn, o.item.id, now, message, {"code": o.answer.code, "message": o.answer.message})
+                self._confirmation(conn, o.item, state="quarantined", platform_message=message)
+                write_findings(conn, self.store.hospital_code, [self._rejected(o.item, o.answer, now)], now)
+                log.warning("platform refused a message", channel=o.item.channel, idem_key=o.item.idem_key,
+                            code=o.answer.code, platform_message=message)
+                result.quarantined += 1
+
+    def _mark_accepted(self, conn: Connection, items: list[outbox.OutboxItem], now: datetime) -> None:
+        """What ``outbox.mark_sent`` does, for a whole batch in two statements (the drain's hot path)."""
+        if not items:
+            return
+        conn.execute(update(outbox_table).where(outbox_table.c.id.in_([i.id for i in items])).values(
+            status="sent", sent_at=now, attempts=outbox_table.c.attempts + 1, response={"code": OK}, last_error=None))
+        deliveries = [i.payload["delivery_id"] for i in items if i.channel == CHANNEL_CONFIRM]
+        if deliveries:
+            conn.execute(pc.update().where(pc.c.hospital_code == self.store.hospital_code, pc.c.delivery_id.in_(deliveries))
+                         .values(attempts=pc.c.attempts + 1, state="confirmed", confirmed_at=now))
+
+    def _confirmation(self, conn: Connection, item: outbox.OutboxItem, **values: Any) -> None:
+        if item.channel != CHANNEL_CONFIRM:
+            return
+        conn.execute(pc.update().where(pc.c.hospital_code == self.store.hospital_code,
+                                       pc.c.delivery_id == item.payload["delivery_id"])
+                     .values(attempts=pc.c.attempts + 1, **values))
+
+    def _rejected(self, item: outbox.OutboxItem, answer: Answer, now: datetime) -> Finding:
+        what = f"配送单 {item.payload.get('delivery_id')} 的到货确认" if item.channel == CHANNEL_CONFIRM else "数据上报"
+        return Finding(
+            rule=RULE_REJECTED, subject=item.idem_key, severity=Severity.CRITICAL, observed_at=now,
+            title=f"平台拒绝了{what}：{answer.message or answer.code}（请人工处理）",
+            values={"code": answer.code}, evidence={"platform_message": answer.message, "payload": item.payload},
+            labels={"area": "platform", "kind": "arrival_confirmation"},
+        )
+
+    def _link_down(self, conn: Connection, link: Any, exc: PlatformCallError) -> datetime:
+        now = self.clock.now()
+        failures = (link.failures if link is not None else 0) + 1
+        retry_after = min(exc.retry_after_s, self.cap) if exc.retry_after_s is not None else None
+        hold = now + timedelta(seconds=outbox.backoff(failures - 1, retry_after, self._rng))
+        values = dict(state="down", failures=failures, hold_until=hold, last_error=str(exc)[:2000])
+        if link is None:
+            conn.execute(link_table.insert().values(hospital_code=self.store.hospital_code, changed_at=now, **values))
+        else:
+            conn.execute(link_table.update().where(link_table.c.hospital_code == self.store.hospital_code)
+                         .values(**values, **({} if link.state == "down" else {"changed_at": now})))
+        if link is None or link.state != "down":
+            log.warning("platform link down", error_class=type(exc).__name__, error=str(exc), kind=exc.kind)
+        if exc.permanent:  # credentials, clock or certificate: retrying alone will not fix it
+            write_findings(conn, self.store.hospital_code, [Finding(
+                rule=RULE_LINK, subject="platform", severity=Severity.CRITICAL, observed_at=now,
+                title=f"采购平台拒绝了本院的接口连接（{exc.platform_message or str(exc)}），到货确认无法发送，请联系信息科处理",
+                values={"code": exc.code}, evidence={"error": str(exc)}, labels={"area": "platform", "kind": "link"},
+            )], now)
+        return hold
+
+    def _link_up(self, conn: Connection, link: Any) -> None:
+        now = self.clock.now()
+        conn.execute(link_table.update().where(link_table.c.hospital_code == self.store.hospital_code)
+                     .values(state="up", failures=0, hold_until=None, last_error=None, changed_at=now))
+        resolve_finding(conn, self.store.hospital_code, RULE_LINK, "platform", now)
+        log.info("platform link back", down_since=link.changed_at.isoformat(), failures=link.failures)

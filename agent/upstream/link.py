@@ -1,0 +1,59 @@
+"""Building the platform link from the config: the client, the drainer, the ingestion callback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import Connection
+
+from agent.clock import Clock
+from agent.config import AgentConfig
+from agent.domain.model import Receipt
+from agent.store import Store
+from agent.upstream.client import Pacer, PlatformClient
+from agent.upstream.config import PlatformConfig
+from agent.upstream.confirm import make_on_stored
+from agent.upstream.drain import Drainer
+from agent.upstream.profiles import get_profile
+
+
+def build_client(pcfg: PlatformConfig, hospital_code: str, *, transport: httpx.BaseTransport | None = None,
+                 pace: bool = True) -> PlatformClient:
+    """A client for ``pcfg``; checks the signer works here and reads the secret (ConfigError if not)."""
+    profile = get_profile(pcfg.profile)
+    timeout = httpx.Timeout(connect=pcfg.connect_timeout_s, read=pcfg.read_timeout_s, write=pcfg.write_timeout_s,
+                            pool=pcfg.pool_timeout_s)
+    verify: Any = str(pcfg.ca_file) if pcfg.ca_file else True
+    return PlatformClient(
+        profile, pcfg.base_url, pcfg.app_key, pcfg.secret(), pcfg.medins_code or hospital_code,
+        signer=pcfg.signer_name, timeout=timeout, verify=verify, transport=transport,
+        pacer=Pacer(pcfg.max_rate_per_s) if pace else None,
+    )
+
+
+@dataclass
+class PlatformLink:
+    config: PlatformConfig
+    client: PlatformClient
+    hospital_code: str
+
+    def drainer(self, store: Store, clock: Clock) -> Drainer:
+        return Drainer(store, self.client, clock, batch=self.config.drain_batch,
+                       retry_after_cap_s=self.config.retry_after_cap_s, inline_wait_cap_s=self.config.inline_wait_cap_s)
+
+    def on_stored(self, clock: Clock) -> Callable[[Connection, Sequence[Receipt]], int]:
+        """The ingestion's ``on_stored(conn, receipts)``: queue confirmations in its transaction."""
+        return make_on_stored(self.hospital_code, clock.now, self.config.item_map, self.config.match_min_confidence)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def build_platform(cfg: AgentConfig) -> PlatformLink | None:
+    """The platform link, or None when the config has no ``[platform]`` section."""
+    if cfg.platform is None:
+        return None
+    return PlatformLink(cfg.platform, build_client(cfg.platform, cfg.hospital.code), cfg.hospital.code)

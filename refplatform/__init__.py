@@ -1,0 +1,118 @@
+"""A reference provincial procurement platform (参考采购平台) for tests and ``make demo``.
+
+No real platform can be reached from a test, so this one plays it: orders, delivery notes
+(配送单), arrival confirmation (到货确认), bills (结算单) and report upload, behind both profiles'
+doors, with signature, timestamp (±5 min), replay and idempotency checks, a rate limit, and
+faults on demand. Run it alone with ``python -m refplatform --port 8700`` (OpenAPI at
+``/openapi.json``) or in-process::
+
+    with ReferencePlatform(apps={"demo-app": "demo-secret"}) as ref:   # a free loopback port
+        ref.seed_for_receipts("H1", receipts)   # a delivery line per warehouse receipt
+        ... point the agent at ref.url ...
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from refplatform.faults import FaultPlan, RateLimit
+from refplatform.server import PlatformServer
+from refplatform.state import PlatformState
+
+__all__ = ["ReferencePlatform", "start_reference_platform"]
+
+
+class ReferencePlatform:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, apps: dict[str, str] | None = None,
+                 rate_per_s: float | None = None, burst: int = 5, token_ttl_s: float = 3600.0,
+                 certfile: str | None = None, keyfile: str | None = None) -> None:
+        self.state = PlatformState(apps=dict(apps or {"demo-app": "demo-secret"}), token_ttl_s=token_ttl_s)
+        self.faults = FaultPlan()
+        self.rate = RateLimit(rate_per_s, burst)
+        self.server = PlatformServer((host, port), self.state, self.faults, self.rate)
+        self.scheme = "http"
+        if certfile:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(certfile, keyfile)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.server.server_address[0]}:{self.port}"
+
+    def start(self) -> ReferencePlatform:
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="refplatform", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> ReferencePlatform:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what tests and the demo need -------------------------------------------------------------
+    def arm(self, mode: str, count: int = 1, delay_s: float = 0.0, retry_after_s: float | None = None,
+            on: bool = True) -> None:
+        self.faults.arm(mode, count, delay_s, retry_after_s, on)
+
+    def seed_delivery(self, medins_code: str, shp_id: str, product_code: str, quantity: Any, *, lot: str | None = None,
+                      shipped_at: datetime | None = None, updated_at: datetime | None = None, **extra: Any) -> None:
+        self.state.seed(medins_code, {
+            "shpId": shp_id, "prodCode": product_code, "shpCnt": str(quantity), "manuLotnum": lot,
+            "shppTime": shipped_at.isoformat() if shipped_at else None,
+            "updtTime": (updated_at or datetime.now().astimezone()).isoformat(), **extra,
+        })
+
+    def seed_for_receipts(self, medins_code: str, receipts: list[Any], *, shipped_before: timedelta = timedelta(hours=6),
+                          with_ids: bool = True) -> list[str]:
+        """One delivery line per receipt (objects with ``item_code``, ``quantity``, ``lot``,
+        ``accepted_at``, optional ``delivery_id``); returns the delivery ids in order."""
+        ids = []
+        for n, r in enumerate(receipts, 1):
+            shp = (getattr(r, "delivery_id", None) if with_ids else None) or f"SHP{abs(hash(r.line_id)) % 10**10:010d}{n:04d}"
+            accepted = getattr(r, "accepted_at", None) or datetime.now().astimezone()
+            self.seed_delivery(medins_code, shp, r.item_code, Decimal(str(r.quantity)), lot=getattr(r, "lot", None),
+                               shipped_at=accepted - shipped_before, ordCode=f"ORD{n:06d}", delventpCode="DIST01")
+            ids.append(shp)
+        return ids
+
+    def platform_section(self, profile: str = "zj_infno", secret_env: str = "VBP_PLATFORM_SECRET") -> dict[str, Any]:
+        """The agent's ``[platform]`` config for this server (first app); put its secret in ``secret_env``."""
+        app_key = next(iter(self.state.apps))
+        return {"profile": profile, "base_url": self.url, "app_key": app_key, "secret_env": secret_env,
+                "max_rate_per_s": 50.0}
+
+    def secret_of(self, app_key: str) -> str:
+        return self.state.apps[app_key]
+
+    def confirmed(self) -> dict[str, str]:
+        """shpId -> confirmed quantity, as the platform holds it."""
+        return {c["shpId"]: c["quantity"] for c in self.state.summary()["confirmations"]}
+
+    def stats(self) -> dict[str, Any]:
+        return {**self.state.summary(), "requests": self.server.requests, "rate_refused": self.rate.refused,
+                "idempotent_replays": self.server.idempotent_replays, "faults_fired": dict(self.faults.fired),
+                "refused": dict(self.server.refused)}
+
+
+def start_reference_platform(**kwargs: Any) -> ReferencePlatform:
+    """Start a reference platform on a free loopback port (``.url``, ``.stop()``)."""
+    return ReferencePlatform(**kwargs).start()

@@ -1,0 +1,141 @@
+"""The reference platform's memory: apps, tokens, delivery notes, confirmations, reports.
+
+Every answer is ``(code, message, data)`` with the codes of ``agent.upstream.profiles.CODE_KIND``
+(kept in step by the tests). A delivery line is confirmed at most once, whatever arrives.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+OK = ("0", "成功")
+PATIENT_FIELDS = ("psn_no", "patient", "patient_id", "id_card", "mdtrt_id", "certno", "psn_name")
+
+
+@dataclass
+class Confirmation:
+    shp_id: str
+    quantity: str
+    accepted_at: str | None
+    idem_key: str | None
+    seq: int
+    at: float
+
+
+@dataclass
+class PlatformState:
+    apps: dict[str, str] = field(default_factory=dict)  # app key -> secret
+    token_ttl_s: float = 3600.0
+    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    deliveries: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (medins, shpId) -> line
+    confirmations: dict[tuple[str, str], Confirmation] = field(default_factory=dict)
+    reports: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    confirm_attempts: int = 0
+    double_confirm_refused: int = 0
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # -- tokens ---------------------------------------------------------------------------------
+    def issue_token(self, app_key: str) -> dict[str, Any]:
+        token = secrets.token_urlsafe(24)
+        with self.lock:
+            self.tokens[token] = (app_key, time.monotonic() + self.token_ttl_s)
+        return {"accessToken": token, "expiresIn": int(self.token_ttl_s)}
+
+    def token_valid(self, token: str | None, app_key: str) -> bool:
+        with self.lock:
+            entry = self.tokens.get(token or "")
+            return entry is not None and entry[0] == app_key and entry[1] > time.monotonic()
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.tokens = {t: (k, 0.0) for t, (k, _) in self.tokens.items()}
+
+    # -- delivery notes (配送单) -----------------------------------------------------------------
+    def seed(self, medins: str, line: dict[str, Any]) -> None:
+        line = {**line, "shpId": str(line["shpId"]), "updtTime": line.get("updtTime") or datetime.now().astimezone().isoformat()}
+        with self.lock:
+            self.deliveries[(medins, line["shpId"])] = line
+
+    def list_deliveries(self, medins: str, since: str | None, after: str | None, size: int) -> dict[str, Any]:
+        since_dt = datetime.fromisoformat(since) if since else None
+
+        def key(line: dict[str, Any]) -> tuple[datetime, str]:
+            return datetime.fromisoformat(line["updtTime"]), line["shpId"]
+
+        with self.lock:
+            lines = [ln for (m, _), ln in self.deliveries.items() if m == medins]
+        lines.sort(key=key)
+        if since_dt is not None:
+            lines = [ln for ln in lines if (key(ln) > (since_dt, after) if after else key(ln)[0] >= since_dt)]
+        size = max(1, min(int(size or 100), 1000))
+        return {"list": lines[:size], "more": len(lines) > size}
+
+    def list_orders(self, medins: str) -> dict[str, Any]:
+        with self.lock:
+            codes = sorted({ln.get("ordCode") for (m, _), ln in self.deliveries.items() if m == medins and ln.get("ordCode")})
+        return {"list": [{"ordCode": c} for c in codes]}
+
+    def list_bills(self, medins: str) -> dict[str, Any]:
+        """结算单: confirmed lines, grouped by distributor."""
+        bills: dict[str, list[str]] = {}
+        with self.lock:
+            for (m, shp), c in self.confirmations.items():
+                if m == medins:
+                    dist = self.deliveries[(m, shp)].get("delventpCode") or "?"
+                    bills.setdefault(dist, []).append(shp)
+        return {"list": [{"delventpCode": d, "shpIds": sorted(s)} for d, s in sorted(bills.items())]}
+
+    # -- 到货确认 ---------------------------------------------------------------------------------
+    def confirm(self, medins: str, items: list[dict[str, Any]], idem_key: str | None) -> tuple[str, str, Any]:
+        with self.lock:
+            self.confirm_attempts += 1
+            checked = []
+            for item in items or []:
+                shp = str(item.get("shpId"))
+                line = self.deliveries.get((medins, shp))
+                if line is None:
+                    return "2001", f"配送单{shp}不存在", None
+                try:
+                    qty = Decimal(str(item.get("shppCnt")))
+                except InvalidOperation:
+                    return "2002", f"配送单{shp}到货数量无效", None
+                if qty <= 0 or qty > Decimal(str(line["shpCnt"])):
+                    return "2002", f"配送单{shp}到货数量{qty}大于配送数量{line['shpCnt']}", None
+                if (medins, shp) in self.confirmations:
+                    self.double_confirm_refused += 1
+                    return "2003", f"配送单{shp}已确认到货，不能重复确认", None
+                checked.append((shp, str(qty), item.get("acpTime")))
+            if not checked:
+                return "2001", "确认明细为空", None
+            for shp, qty, at in checked:
+                seq = len(self.confirmations) + 1
+                self.confirmations[(medins, shp)] = Confirmation(shp, qty, at, idem_key, seq, time.monotonic())
+            return OK[0], OK[1], {"confirmed": [shp for shp, _, _ in checked]}
+
+    # -- 报表上传 ---------------------------------------------------------------------------------
+    def upload_report(self, medins: str, data: dict[str, Any]) -> tuple[str, str, Any]:
+        month = str(data.get("month") or "")
+        for row in data.get("items") or []:
+            bad = [k for k in row if k.lower() in PATIENT_FIELDS]
+            if bad:
+                return "2004", f"上报数据含患者信息字段{','.join(bad)}，拒收", None
+        with self.lock:
+            self.reports[(medins, month)] = data
+        return OK[0], OK[1], {"month": month, "rows": len(data.get("items") or [])}
+
+    def summary(self) -> dict[str, Any]:
+        with self.lock:
+            confirmed = sorted(self.confirmations.values(), key=lambda c: c.seq)
+            return {
+                "deliveries": len(self.deliveries),
+                "confirmations": [{"shpId": c.shp_id, "quantity": c.quantity, "seq": c.seq} for c in confirmed],
+                "confirm_attempts": self.confirm_attempts,
+                "double_confirm_refused": self.double_confirm_refused,
+                "reports": sorted(m for _, m in self.reports),
+            }

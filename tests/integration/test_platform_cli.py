@@ -1,0 +1,90 @@
+"""The platform commands against the reference platform: check, sync, drain, confirmations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from platform_support import APP_KEY, HOSPITAL, SECRET, receipt, ref  # noqa: F401  (fixture)
+
+from agent.cli import EXIT_CONFIG, main
+from agent.store import open_store
+from agent.upstream.confirm import enqueue_confirmations
+
+
+def _config(tmp_path: Path, url: str) -> Path:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(
+        f'[hospital]\ncode = "{HOSPITAL}"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\n'
+        f'[platform]\nprofile = "zj_infno"\nbase_url = "{url}"\napp_key = "{APP_KEY}"\nsecret_env = "VBP_TEST_PLATFORM_SECRET"\n',
+        encoding="utf-8")
+    return cfg
+
+
+def test_sync_drain_and_the_confirmation_list_for_staff(ref, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VBP_TEST_PLATFORM_SECRET", SECRET)
+    cfg = _config(tmp_path, ref.url)
+    r = receipt(1, delivery_id="SHP-CLI")
+    ref.seed_for_receipts(HOSPITAL, [r])
+    assert main(["-c", str(cfg), "platform", "check"]) == 0
+    assert main(["-c", str(cfg), "platform", "sync"]) == 0
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", HOSPITAL)
+    with store.begin() as conn:
+        enqueue_confirmations(conn, HOSPITAL, [r], r.accepted_at)
+    store.close()
+    assert main(["-c", str(cfg), "platform", "drain"]) == 0
+    assert main(["-c", str(cfg), "platform", "confirmations"]) == 0
+    out = capsys.readouterr().out
+    assert "signer hmac-sm3" in out and "token fetched" in out
+    assert "delivery lines read: 1" in out and "sent 1, quarantined 0" in out
+    assert "SHP-CLI" in out and "已确认" in out
+    assert SECRET not in out and not any(t in out for t in ref.state.tokens)
+    assert ref.confirmed() == {"SHP-CLI": "10"}
+
+
+def test_platform_commands_without_the_section_say_so(tmp_path: Path, capsys) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(f'[hospital]\ncode = "H9"\nname = "x"\n[state]\ndirectory = "{tmp_path}"\n', encoding="utf-8")
+    assert main(["-c", str(cfg), "platform", "sync"]) == EXIT_CONFIG
+    assert "platform: the section is missing" in capsys.readouterr().err
+
+
+def test_the_reference_platform_hands_out_a_working_agent_config(ref, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.config import parse_config
+    from agent.upstream.link import build_platform
+
+    section = ref.platform_section("rest_json", "VBP_DEMO_SECRET")
+    monkeypatch.setenv("VBP_DEMO_SECRET", ref.secret_of(section["app_key"]))
+    link = build_platform(parse_config({"hospital": {"code": HOSPITAL, "name": "演示医院"}, "platform": section}))
+    try:
+        assert link is not None and link.client.fetch_token()
+    finally:
+        link.close()
+
+
+def test_serve_reference_runs_the_reference_platform_on_its_own(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).with_name("vbp-agent")
+    proc = subprocess.Popen([str(exe), "platform", "serve-reference", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            try:
+                doc = httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert "/gateway" in doc["paths"]
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and f"reference platform on http://127.0.0.1:{port}" in out

@@ -1,0 +1,77 @@
+"""The reference platform's own surface, and the agent's delivery sync and report upload against it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from platform_support import (  # noqa: F401  (fixtures)
+    HOSPITAL, TZ, clock, drainer, make_client, outbox_rows, ref, store,
+)
+from sqlalchemy import select
+
+from agent.errors import DataError
+from agent.store.schema.platform import platform_delivery_lines
+from agent.upstream.deliveries import sync_deliveries
+from agent.upstream.profiles import PROFILES
+from agent.upstream.reports import queue_monthly_report
+
+
+def test_the_openapi_description_is_served_and_names_every_door(ref) -> None:
+    doc = httpx.get(f"{ref.url}/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    assert {"/gateway", "/api/v1/confirmations", "/api/v1/deliveries/query", "/admin/faults"} <= set(doc["paths"])
+
+
+def test_delivery_sync_pages_by_keyset_and_a_second_sync_reads_only_what_changed(ref, store, clock) -> None:
+    base = datetime(2026, 11, 20, 8, 0, tzinfo=TZ)
+    for n in range(1, 8):  # two lines share each timestamp: the keyset must not lose one at a page edge
+        ref.seed_delivery(HOSPITAL, f"S{n:02d}", "Y0001", n, updated_at=base + timedelta(minutes=n // 2))
+    client = make_client(ref)
+    first = sync_deliveries(store, client, clock.now(), page_size=3, lookback_s=0)
+    assert (first.lines, first.pages) == (7, 3)
+    ref.seed_delivery(HOSPITAL, "S08", "Y0002", 8, updated_at=base + timedelta(hours=2))
+    ref.seed_delivery(HOSPITAL, "S01", "Y0001", 5, updated_at=base + timedelta(hours=2))  # a correction
+    second = sync_deliveries(store, client, clock.now(), page_size=3, lookback_s=0)
+    assert second.lines == 2
+    with store.read() as conn:
+        rows = dict(conn.execute(select(platform_delivery_lines.c.delivery_id, platform_delivery_lines.c.quantity)).all())
+    assert sorted(rows) == [f"S{n:02d}" for n in range(1, 9)] and rows["S01"] == "5"
+
+
+@pytest.mark.parametrize("profile", ["zj_infno", "rest_json"])
+def test_the_monthly_aggregates_are_uploaded_once(ref, store, clock, profile) -> None:
+    rows = [{"product_code": "XA10BAE054A001010100001", "quantity": "1200", "amount": "3600.00", "completion": 0.62}]
+    with store.begin() as conn:
+        assert queue_monthly_report(conn, HOSPITAL, PROFILES[profile], "2026-10", rows, clock.now()) is True
+        assert queue_monthly_report(conn, HOSPITAL, PROFILES[profile], "2026-10", rows, clock.now()) is False
+    assert drainer(store, make_client(ref, profile), clock).drain().sent == 1
+    assert ref.state.reports[(HOSPITAL, "2026-10")]["items"] == rows
+
+
+def test_a_report_row_with_a_patient_field_never_leaves_the_hospital(store, clock) -> None:
+    rows = [{"product_code": "X", "quantity": "1", "psn_no": "P001"}]
+    with store.begin() as conn, pytest.raises(DataError, match="psn_no"):
+        queue_monthly_report(conn, HOSPITAL, PROFILES["zj_infno"], "2026-10", rows, clock.now())
+    assert outbox_rows(store) == []
+
+
+def test_the_platform_refuses_patient_fields_even_if_they_were_sent(ref) -> None:
+    code, message, _ = ref.state.upload_report(HOSPITAL, {"month": "2026-10", "items": [{"psn_no": "1"}]})
+    assert code == "2004" and "患者" in message
+
+
+def test_orders_and_bills_are_listed_for_the_hospital(ref) -> None:
+    ref.seed_delivery(HOSPITAL, "S1", "Y0001", 5, ordCode="ORD1", delventpCode="D1")
+    client = make_client(ref, "rest_json")
+    assert client.call("orders", {}).data == {"list": [{"ordCode": "ORD1"}]}
+    ref.state.confirm(HOSPITAL, [{"shpId": "S1", "shppCnt": "5"}], None)
+    assert client.call("bills", {}).data == {"list": [{"delventpCode": "D1", "shpIds": ["S1"]}]}
+
+
+def test_a_fault_can_be_armed_over_http(ref) -> None:
+    assert httpx.post(f"{ref.url}/admin/faults", json={"mode": "html"}).json() == {"armed": "html"}
+    assert httpx.post(f"{ref.url}/admin/faults", json={"mode": "meteor"}).status_code == 400
+    with pytest.raises(Exception, match="not JSON"):
+        make_client(ref).fetch_token()

@@ -1,0 +1,59 @@
+"""The [platform] section: validated at load, the secret read from env or file and never shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.config import masked, parse_config
+from agent.errors import ConfigError
+from agent.logging import redact_text
+
+BASE = {"hospital": {"code": "H1", "name": "测试医院"}}
+PLATFORM = {"profile": "zj_infno", "base_url": "https://platform.example.cn/", "app_key": "k1", "secret_env": "VBP_PLATFORM_SECRET"}
+
+
+def test_a_valid_section_loads_with_the_profiles_signer() -> None:
+    cfg = parse_config({**BASE, "platform": PLATFORM})
+    assert cfg.platform is not None
+    assert (cfg.platform.signer_name, cfg.platform.base_url, cfg.platform.confirm_late_h) == (
+        "hmac-sm3", "https://platform.example.cn", 20.0)
+
+
+@pytest.mark.parametrize(("change", "key", "reason"), [
+    ({"profile": "guangdong"}, "platform.profile", "unknown profile"),
+    ({"base_url": "http://platform.example.cn"}, "platform.base_url", "use https://"),
+    ({"secret_env": None}, "platform", "exactly one of secret_env or secret_file"),
+    ({"secret_file": "x"}, "platform", "exactly one of secret_env or secret_file"),
+    ({"confirm_late_h": 25}, "platform.confirm_late_h", "less than 24"),
+    ({"signer": "md5"}, "platform.signer", "unknown signer"),
+])
+def test_a_bad_value_names_the_key_and_the_reason(change: dict, key: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config({**BASE, "platform": {**PLATFORM, **change}}, "agent.toml")
+    assert any(line.startswith(f"agent.toml: {key}: ") and reason in line for line in err.value.problems), err.value.problems
+
+
+def test_the_secret_comes_from_the_environment_and_is_masked_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VBP_PLATFORM_SECRET", "PlatSecret-0042")
+    cfg = parse_config({**BASE, "platform": PLATFORM})
+    assert cfg.platform.secret().get_secret_value() == "PlatSecret-0042"
+    assert "PlatSecret-0042" not in redact_text("signing with PlatSecret-0042")
+    assert masked(cfg)["platform"]["secret_env"] == "VBP_PLATFORM_SECRET"
+
+
+def test_a_missing_secret_stops_with_the_variable_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VBP_PLATFORM_SECRET", raising=False)
+    cfg = parse_config({**BASE, "platform": PLATFORM})
+    with pytest.raises(ConfigError, match="VBP_PLATFORM_SECRET is not set"):
+        cfg.platform.secret()
+
+
+def test_the_secret_file_is_read_from_the_systemd_credentials_directory(tmp_path, monkeypatch) -> None:
+    (tmp_path / "platform-secret").write_text("FileSecret-77\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    cfg = parse_config({**BASE, "platform": {**PLATFORM, "secret_env": None, "secret_file": "platform-secret"}})
+    assert cfg.platform.secret().get_secret_value() == "FileSecret-77"
+
+
+def test_no_platform_section_means_no_platform() -> None:
+    assert parse_config(BASE).platform is None
