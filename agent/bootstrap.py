@@ -35,3 +35,10 @@ def build_store(cfg: AgentConfig) -> Store:
 def build(cfg: AgentConfig, clock: Clock | None = None) -> Runtime:
     clock = clock or SystemClock(cfg.hospital.tz)
     return Runtime(config=cfg, clock=clock, calendar=build_calendar(cfg), store=build_store(cfg))
+
+
+def build_sources(cfg: AgentConfig, clock: Clock) -> dict[str, Any]:
+    """Every configured source, by name (ingestion's adapters; they connect on first use)."""
+    from adapters.registry import build_source
+
+    return {s.name: build_source(s, clock) for s in cfg.sources}
