@@ -137,7 +137,10 @@ class OdbcSource:
             conn = pyodbc.connect(self._cs, timeout=self.login_timeout_s, autocommit=True, readonly=self.engine != "postgresql")
         except pyodbc.Error as exc:
             raise classify(exc, self.name) from None
-        conn.timeout = self.query_timeout_s
+        try:
+            conn.timeout = self.query_timeout_s
+        except pyodbc.Error:
+            pass  # psqlODBC refuses the attribute; its server-side statement_timeout (SESSION_SQL) applies
         if self.encoding != "utf-8":
             conn.setdecoding(pyodbc.SQL_CHAR, encoding=self.encoding)
             conn.setencoding(encoding=self.encoding)
