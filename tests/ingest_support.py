@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
@@ -18,7 +19,7 @@ from adapters.warehouse import std
 
 HIS_PRESETS = {"mssql_his": mssql_his.PRESET, "oracle_his": oracle_his.PRESET}
 START = date(2026, 10, 1)
-ENGINE_FIXTURE = {"sqlite": "sqlite_odbc", "postgresql": "pg_odbc", "mariadb": "mariadb_odbc"}
+ENGINE_FIXTURE = {"sqlite": "sqlite_odbc", "mariadb": "mariadb_odbc"}
 ENGINES = [
     "sqlite",
     pytest.param("postgresql", marks=pytest.mark.postgres),
@@ -65,4 +66,22 @@ class SourceDb:
 
 
 def make_source_db(request: pytest.FixtureRequest, engine: str) -> SourceDb:
-    return SourceDb(engine, request.getfixturevalue(ENGINE_FIXTURE[engine]))
+    """A source database of its own (on PostgreSQL a separate schema, so a PostgreSQL store can sit beside it)."""
+    if engine != "postgresql":
+        return SourceDb(engine, request.getfixturevalue(ENGINE_FIXTURE[engine]))
+    import psycopg
+
+    from tests.conftest import PG_HOST, PG_USER
+
+    request.getfixturevalue("services")
+    name = f"src_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+    request.addfinalizer(drop)
+    return SourceDb(engine, f"Driver={{PostgreSQL Unicode}};Server={PG_HOST};Port=5432;Database=test;UID={PG_USER};"
+                            f"UseDeclareFetch=1;Fetch=10000;ConnSettings=SET search_path TO {name};")
