@@ -90,7 +90,7 @@ def classify(exc: BaseException, source: str) -> SourceError:
     state = str(exc.args[0]) if exc.args else ""
     text = " ".join(str(a) for a in exc.args[1:]) or str(exc)
     text = re.sub(r"\s+", " ", text)[:400]
-    if state in _LOGIN_STATES or re.search(r"password authentication failed|access denied|login failed", text, re.I):
+    if state in _LOGIN_STATES or re.search(r"password authentication failed|access denied|login failed|role \S+ does not exist", text, re.I):
         return SourceError(f"source {source}: login failed ({state}): check the user and password", transient=False)
     missing = _MISSING.search(text)
     if missing:
@@ -121,7 +121,8 @@ class OdbcSource:
         self.engine = engine_of(connection_string, engine)
         self._cs = _streaming(connection_string, self.engine, fetch_rows)
         if self.engine == "mariadb" and encoding != "utf-8" and "charset" not in self._cs.lower():
-            self._cs = self._cs.rstrip(";") + f";CHARSET={encoding.replace('-', '')};"
+            # MariaDB has no gb18030 character set; gbk bytes decode as gb18030 (a superset)
+            self._cs = self._cs.rstrip(";") + ";CHARSET=gbk;"
         self.login_timeout_s = login_timeout_s
         self.query_timeout_s = query_timeout_s
         self.encoding = encoding
@@ -146,6 +147,7 @@ class OdbcSource:
             conn.setencoding(encoding=self.encoding)
         elif self.engine == "mariadb":
             conn.setdecoding(pyodbc.SQL_CHAR, encoding="utf-8")  # ~2.5x faster than the default path
+            conn.setencoding(encoding="utf-8")  # Connector/ODBC 3.1 mangles some UTF-16 parameters
         try:
             for stmt in SESSION_SQL.get(self.engine, ()):
                 conn.execute(stmt.format(timeout_ms=self.query_timeout_s * 1000, timeout_s=self.query_timeout_s))

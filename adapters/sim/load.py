@@ -40,14 +40,21 @@ class Target:
         self.conn = conn
 
     @classmethod
-    def odbc(cls, connection_string: str) -> Target:
+    def odbc(cls, connection_string: str, encoding: str = "utf-8") -> Target:
         engine = engine_of(connection_string)
         if engine == "sqlite":
             db = connection_string.split("Database=", 1)[1].split(";", 1)[0]
             return cls.sqlite(db)
+        if engine == "mariadb":
+            # send text as narrow strings in the connection's charset: MariaDB Connector/ODBC 3.1
+            # mangles some UTF-16 parameters
+            charset = "gbk" if encoding in ("gbk", "gb18030") else "utf8mb4"
+            connection_string = connection_string.rstrip(";") + f";CHARSET={charset};"
         conn = pyodbc.connect(connection_string, autocommit=False, timeout=10)
         if engine == "mariadb":
-            conn.setdecoding(pyodbc.SQL_CHAR, encoding="utf-8")
+            enc = "gbk" if encoding in ("gbk", "gb18030") else "utf-8"
+            conn.setdecoding(pyodbc.SQL_CHAR, encoding=enc)
+            conn.setencoding(encoding=enc)
         return cls(engine, conn)
 
     @classmethod
