@@ -18,6 +18,21 @@ from agent.cli.common import config_of
 from agent.errors import AgentError, ConfigError
 
 
+REASONS_ZH = {
+    "no item code": "缺少药品/物资编码", "negative receipt quantity": "入库数量为负", "unknown unit": "未知单位",
+    "impossible date": "日期不合理", "impossible expiry": "有效期不合理", "undecodable text": "文字无法解码",
+    "cannot convert": "数据格式错误",
+}
+
+
+def reason_zh(reason: str) -> str:
+    """The staff-facing reason; the English original stays in the store and the logs."""
+    for en, zh in REASONS_ZH.items():
+        if reason.startswith(en):
+            return f"{zh} ({reason})"
+    return reason
+
+
 def _date(text: str, key: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -147,7 +162,7 @@ def register(app: typer.Typer) -> None:
             table.add_column(head)
         kinds = {"usage": "用量", "receipt": "入库", "item": "药品字典"}
         for q in rows:
-            table.add_row(q.source, kinds.get(q.kind, q.kind), q.key, q.reason,
+            table.add_row(q.source, kinds.get(q.kind, q.kind), q.key, reason_zh(q.reason),
                           q.first_seen_at.astimezone(cfg.hospital.tz).strftime("%Y-%m-%d %H:%M"),
                           q.last_seen_at.astimezone(cfg.hospital.tz).strftime("%Y-%m-%d %H:%M"), str(q.seen))
         Console(width=200).print(table)
