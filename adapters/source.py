@@ -19,10 +19,12 @@ from agent.domain.model import BadRow, LocalItem, Receipt, Setting, UsageRow
 from agent.ports import ReceiptCursor
 
 _TRUE = {"1", "y", "t", "true", "yes", "是"}
-_SETTINGS = {s.value for s in Setting}
+_SETTINGS = {s.value: s for s in Setting}
 
 
 def as_date(v: Any) -> date:
+    if type(v) is date:
+        return v
     if isinstance(v, datetime):
         return v.date()
     if isinstance(v, date):
@@ -31,6 +33,11 @@ def as_date(v: Any) -> date:
 
 
 def as_decimal(v: Any) -> Decimal:
+    if type(v) is Decimal:
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        v = v if isinstance(v, int) else round(v, 6)
+        return Decimal(v) if isinstance(v, int) else Decimal(repr(v))
     if isinstance(v, float):
         return Decimal(repr(round(v, 6)))
     if v is None:
@@ -45,6 +52,8 @@ def opt_decimal(v: Any) -> Decimal | None:
 def as_text(v: Any) -> str | None:
     if v is None:
         return None
+    if type(v) is str and v and not v[0].isspace() and not v[-1].isspace():
+        return v
     if isinstance(v, bytes):
         return v.decode("utf-8", errors="replace")
     text = str(v).strip()
@@ -95,19 +104,16 @@ class SqlSource:
     def read_usage(self, day_from: date, day_to: date) -> Iterator[UsageRow | BadRow]:
         query = "usage_by_prescriber" if self.by_prescriber else "usage"
         names = COLUMNS[query]
+        prescribed = query == "usage_by_prescriber"
         for row in self._run(query, {"day_from": day_from, "day_to": day_to, "day_to_next": day_to + timedelta(days=1)}):
-            rec = dict(zip(names, row, strict=False))
             try:
-                setting = as_text(rec["setting"]) or "other"
+                if prescribed:
+                    day, item, dept, setting, prescriber, quantity, amount, lines = row
+                else:
+                    (day, item, dept, setting, quantity, amount, lines), prescriber = row, None
                 yield UsageRow(
-                    day=as_date(rec["day"]),
-                    item_code=as_text(rec["item_code"]) or "",
-                    dept_code=as_text(rec["dept_code"]) or "",
-                    setting=Setting(setting if setting in _SETTINGS else "other"),
-                    quantity=as_decimal(rec["quantity"]),
-                    amount=as_decimal(rec["amount"] if rec["amount"] is not None else 0),
-                    lines=int(rec["lines"] or 0),
-                    prescriber_code=as_text(rec.get("prescriber_code")),
+                    as_date(day), as_text(item) or "", as_text(dept) or "", _SETTINGS.get(as_text(setting) or "", Setting.OTHER),
+                    as_decimal(quantity), as_decimal(amount if amount is not None else 0), int(lines or 0), as_text(prescriber),
                 )
             except (ValueError, TypeError, InvalidOperation) as exc:
                 raw = raw_of(names, row)

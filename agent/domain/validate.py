@@ -5,6 +5,7 @@ Pure functions; the jobs call them on every row a source port yields.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import date, datetime, timedelta
 
@@ -17,8 +18,12 @@ KNOWN_UNITS = frozenset(
 EARLIEST = date(2000, 1, 1)
 
 
+_UNDECODABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+
+
 def _bad_text(value: str | None) -> bool:
-    return value is not None and ("\ufffd" in value or any(ord(c) < 32 and c not in "\t\n\r" for c in value))
+    """U+FFFD (a driver's replacement character) or control characters: the bytes were not decodable."""
+    return value is not None and _UNDECODABLE.search(value) is not None
 
 
 def usage_problem(row: UsageRow, day_from: date, day_to: date) -> str | None:

@@ -27,8 +27,8 @@ def his(request: pytest.FixtureRequest) -> SourceDb:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
+def store(store_url: str):
+    s = open_store(store_url, "H1")
     yield s
     s.close()
 
