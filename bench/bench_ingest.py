@@ -116,6 +116,14 @@ def db_groupby(schema: str) -> float:
         return time.perf_counter() - start
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM; ru_maxrss would carry the parent's peak over fork+exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def agent_phase(schema: str, state: str) -> None:
     """Child process: the agent's backfill, then one incremental poll; prints JSON."""
     from adapters.his import mssql_his
@@ -140,7 +148,7 @@ def agent_phase(schema: str, state: str) -> None:
     poll_usage(store, his, clock, lookback_days=7)
     ingest_receipts(store, wh, clock, settle_lag=timedelta(minutes=2))
     poll_s = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(json.dumps({"agent_s": agent_s, "poll_s": poll_s, "peak_rss_mb": peak, "groups": stats.rows, "lines": stats.lines}))
 
 
@@ -180,8 +188,8 @@ def main() -> None:
     finally:
         with psycopg.connect(**PG, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    print(f"agent stored {agent['groups']} day x item x dept x setting rows from {agent['lines']} source lines",
-          file=sys.stderr)
+    print(f"agent stored {agent['groups']} day x item x dept x setting rows from {agent['lines']} source lines "
+          f"({agent['lines'] / max(agent['groups'], 1):.2f} lines per stored row)", file=sys.stderr)
     print(json.dumps({
         "rows": rows, "agent_s": round(agent["agent_s"], 2), "raw_stream_s": round(raw_s, 2), "db_groupby_s": round(db_s, 2),
         "speedup_vs_raw": round(raw_s / agent["agent_s"], 2), "ratio_to_db": round(agent["agent_s"] / db_s, 2),
