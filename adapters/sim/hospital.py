@@ -13,16 +13,23 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from adapters.sim.catalogue import SimItem, catalogue, departments
 
 CANARY = "CANARY"
+HOSPITAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _local(t: datetime) -> datetime:
+    """Source databases keep naive local time (an aware time is converted to Asia/Shanghai)."""
+    return t.astimezone(HOSPITAL_TZ).replace(tzinfo=None) if t.tzinfo else t
 EMERGENCY_DEPT = "0301"
 
 
 @dataclass(frozen=True)
 class PlantedReceipt:
-    """A receipt line the demo wants to see (accepted at a given time)."""
+    """A receipt line the demo wants to see, accepted at ``accepted_at`` (naive = hospital local time)."""
 
     item_code: str
     quantity: Decimal
@@ -110,7 +117,7 @@ class Hospital:
             line += 1
             item = next(i for i in self.items if i.code == pr.item_code)
             self.receipts.append(self._receipt(line, bill, pr.item_code, pr.quantity, item.his_unit, item.price,
-                                               pr.accepted_at.replace(tzinfo=None), pr.delivery_id, pr.order_id,
+                                               _local(pr.accepted_at), pr.delivery_id, pr.order_id,
                                                pr.distributor, pr.on_platform))
 
     def _receipt(self, line: int, bill: int, code: str, qty: Decimal, unit: str, price: Decimal, accepted: datetime,
