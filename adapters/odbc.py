@@ -106,9 +106,12 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 def _streaming(cs: str, engine: str, fetch: int) -> str:
-    """psqlODBC loads the whole result unless UseDeclareFetch is on (1.15 GB for 2M rows)."""
+    """psqlODBC loads the whole result unless UseDeclareFetch is on (1.15 GB for 2M rows);
+    SQL Server routes a read-only intent to a readable secondary where there is one."""
     if engine == "postgresql" and "usedeclarefetch" not in cs.lower():
         cs = cs.rstrip(";") + f";UseDeclareFetch=1;Fetch={fetch};"
+    if engine == "mssql" and "applicationintent" not in cs.lower():
+        cs = cs.rstrip(";") + ";ApplicationIntent=ReadOnly;"
     return cs
 
 

@@ -64,4 +64,4 @@ def build_source(cfg: SourceSettings, clock: Clock) -> SqlSource:
         retries=int(opts.get("retries", 3)),
     )
     tz = ZoneInfo(opts["timezone"]) if opts.get("timezone") else clock.tz
-    return SqlSource(cfg.name, preset, odbc, tz, by_prescriber=bool(opts.get("by_prescriber", False)))
+    return SqlSource(cfg.name, preset, odbc, tz, by_prescriber=bool(opts.get("by_prescriber", False)), clock=clock)

@@ -16,7 +16,7 @@ from typing import Any
 from adapters.odbc import OdbcSource
 from adapters.preset import COLUMNS, Preset
 from agent.domain.model import BadRow, LocalItem, Receipt, Setting, UsageRow
-from agent.ports import ReceiptCursor
+from agent.ports import Clock, ReceiptCursor
 
 _TRUE = {"1", "y", "t", "true", "yes", "是"}
 _SETTINGS = {s.value: s for s in Setting}
@@ -73,8 +73,10 @@ def raw_of(names: tuple[str, ...], row: tuple[Any, ...]) -> dict[str, str | None
 class SqlSource:
     """One configured source: an ODBC connection plus the preset's SQL for its engine."""
 
-    def __init__(self, name: str, preset: Preset, odbc: OdbcSource, tz: tzinfo, *, by_prescriber: bool = False) -> None:
+    def __init__(self, name: str, preset: Preset, odbc: OdbcSource, tz: tzinfo, *, by_prescriber: bool = False,
+                 clock: Clock | None = None) -> None:
         self.name = name
+        self.clock = clock
         self.preset = preset
         self.odbc = odbc
         self.tz = tz
@@ -174,6 +176,8 @@ class SqlSource:
                 yield BadRow("receipt", str(r["line_id"]), f"cannot convert: {exc}", raw_of(names, row), changed)
 
     def source_now(self) -> datetime:
+        if self.odbc.engine == "sqlite" and self.clock is not None:
+            return self.clock.now().astimezone(self.tz)  # an embedded file: its clock is ours (the demo's FakeClock)
         now = self.odbc.source_now()
         return now.replace(tzinfo=self.tz) if now.tzinfo is None else now
 

@@ -79,9 +79,9 @@ def _store(conn: Connection, hospital: str, source: str, lines: list[Receipt], n
     if not lines:
         return [], 0
     latest = {r.line_id: r for r in lines}  # the same line twice in one page: the later version wins
-    have = dict(conn.execute(select(receipts.c.line_id, receipts.c.content_hash).where(and_(
-        receipts.c.hospital_code == hospital, receipts.c.source == source,
-        receipts.c.line_id.in_(list(latest))))).all())
+    have = {r.line_id: (r.content_hash, r.changed_at) for r in conn.execute(
+        select(receipts.c.line_id, receipts.c.content_hash, receipts.c.changed_at).where(and_(
+            receipts.c.hospital_code == hospital, receipts.c.source == source, receipts.c.line_id.in_(list(latest)))))}
     changed, unchanged = [], 0
     for r in latest.values():
         h = content_hash(r)
@@ -90,12 +90,14 @@ def _store(conn: Connection, hospital: str, source: str, lines: list[Receipt], n
         if r.line_id not in have:
             conn.execute(receipts.insert().values(hospital_code=hospital, source=source, first_seen_at=now, **values))
             changed.append(r)
-        elif have[r.line_id] != h:
+        elif have[r.line_id][0] != h:
             conn.execute(update(receipts).where(and_(receipts.c.hospital_code == hospital, receipts.c.source == source,
                                                      receipts.c.line_id == r.line_id)).values(**values))
             changed.append(r)
         else:
             unchanged += 1
+            if have[r.line_id][1] == r.changed_at:
+                continue
             conn.execute(update(receipts).where(and_(receipts.c.hospital_code == hospital, receipts.c.source == source,
                                                      receipts.c.line_id == r.line_id)).values(changed_at=r.changed_at))
     return changed, unchanged

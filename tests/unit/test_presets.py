@@ -103,3 +103,15 @@ def test_usage_rows_outside_the_window_or_without_an_item_are_refused() -> None:
     assert usage_problem(row, date(2026, 10, 1), date(2026, 10, 5)) is None
     assert "impossible date" in usage_problem(row, date(2026, 10, 4), date(2026, 10, 5))
     assert usage_problem(UsageRow(row.day, " ", "0101", Setting.OUTPATIENT, Decimal(1), Decimal(2)), row.day, row.day) == "no item code"
+
+
+def test_connection_strings_get_streaming_and_read_only_options() -> None:
+    from adapters.odbc import OdbcSource, engine_of
+
+    pg = OdbcSource("his", "Driver={PostgreSQL Unicode};Server=h;Database=his")
+    ms = OdbcSource("his", "Driver={ODBC Driver 18 for SQL Server};Server=h;Database=HIS")
+    assert pg.engine == "postgresql" and "UseDeclareFetch=1" in pg._cs
+    assert ms.engine == "mssql" and "ApplicationIntent=ReadOnly" in ms._cs
+    assert engine_of("DSN=HIS", "oracle") == "oracle"
+    with pytest.raises(Exception, match="options.engine"):
+        engine_of("DSN=HIS")
