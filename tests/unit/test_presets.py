@@ -115,3 +115,14 @@ def test_connection_strings_get_streaming_and_read_only_options() -> None:
     assert engine_of("DSN=HIS", "oracle") == "oracle"
     with pytest.raises(Exception, match="options.engine"):
         engine_of("DSN=HIS")
+
+
+def test_undecodable_bytes_become_replacement_characters_that_validation_refuses() -> None:
+    import codecs
+
+    from adapters.odbc import _lenient
+
+    text = codecs.decode("阿托".encode("gbk") + b"\xff\x80", _lenient("gbk"))
+    assert text.startswith("阿托") and "\ufffd" in text
+    row = UsageRow(date(2026, 10, 3), text, "0101", Setting.OUTPATIENT, Decimal(1), Decimal(2), 1)
+    assert usage_problem(row, row.day, row.day) == "undecodable text"
