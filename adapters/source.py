@@ -16,6 +16,7 @@ from typing import Any
 from adapters.odbc import OdbcSource
 from adapters.preset import COLUMNS, Preset
 from agent.domain.model import BadRow, LocalItem, Receipt, Setting, UsageRow
+from agent.errors import SourceError
 from agent.ports import Clock, ReceiptCursor
 
 _TRUE = {"1", "y", "t", "true", "yes", "是"}
@@ -90,8 +91,14 @@ class SqlSource:
         return text, [values[n] for n in names]
 
     def _run(self, query: str, values: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+        """The query's rows; a query returning the wrong number of columns is a permanent error."""
         text, params = self.sql(query, values)
-        return self.odbc.stream(text, params)
+        expected = COLUMNS[query]
+        for i, row in enumerate(self.odbc.stream(text, params)):
+            if i == 0 and len(row) != len(expected):
+                raise SourceError(f"source {self.name}: query '{query}' returns {len(row)} columns; expected "
+                                  f"{len(expected)}: {', '.join(expected)}", transient=False)
+            yield row
 
     def aware(self, v: Any) -> datetime | None:
         if v is None or str(v).strip() == "":

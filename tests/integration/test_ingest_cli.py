@@ -98,3 +98,18 @@ def test_quarantine_list_shows_refused_rows_in_chinese(tmp_path: Path, his: Path
     assert main(["-c", str(_config(tmp_path, his)), "quarantine", "list"]) == 0
     out = capsys.readouterr().out
     assert "隔离数据 (1 条)" in out and "入库数量为负" in out and "入库" in out
+
+
+def test_a_custom_query_with_the_wrong_columns_is_a_permanent_error_naming_them(his: Path) -> None:
+    from datetime import UTC
+
+    from adapters.odbc import OdbcSource
+    from adapters.preset import Preset
+    from adapters.source import SqlSource
+    from agent.errors import SourceError
+
+    preset = Preset("custom", "his", "tsql", {"usage": "SELECT disp_date, drug_code FROM op_dispense WHERE disp_date >= :day_from"})
+    source = SqlSource("his", preset, OdbcSource("his", f"Driver={{SQLite3}};Database={his};"), UTC)
+    with pytest.raises(SourceError) as err:
+        list(source.read_usage(date.today() - timedelta(days=5), date.today()))
+    assert err.value.permanent and "returns 2 columns; expected 7: day, item_code" in str(err.value)
