@@ -73,3 +73,8 @@ def build_platform_link(cfg: AgentConfig):  # type: ignore[no-untyped-def]
     from agent.upstream.link import build_platform
 
     return build_platform(cfg)
+def build_sources(cfg: AgentConfig, clock: Clock) -> dict[str, Any]:
+    """Every configured source, by name (ingestion's adapters; they connect on first use)."""
+    from adapters.registry import build_source
+
+    return {s.name: build_source(s, clock) for s in cfg.sources}

@@ -1,16 +1,23 @@
-"""The ports the adapters implement. Protocols, not base classes."""
+"""The ports the adapters implement. Protocols, not base classes.
+
+Source ports yield domain rows, or a :class:`BadRow` for a row that could not be converted; the
+ingestion jobs validate the rest and quarantine (隔离) what fails, so one bad row never stops a batch.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from agent.clock import Clock
-from agent.domain.model import LocalItem, Receipt, UsageRow
+from agent.domain.model import BadRow, LocalItem, Receipt, UsageRow
 
-__all__ = ["Clock", "ItemSource", "ReceiptCursor", "ReceiptSource", "Sender", "UsageSource", "WorkdayCalendar"]
+__all__ = [
+    "BadRow", "Clock", "ItemSource", "ReceiptCursor", "ReceiptSource", "Sender", "UsageSource", "WorkdayCalendar",
+]
 
 
 class WorkdayCalendar(Protocol):
@@ -18,23 +25,26 @@ class WorkdayCalendar(Protocol):
 
 
 class UsageSource(Protocol):
-    """HIS or prescription system: usage already grouped in the database."""
+    """HIS or prescription system: usage already grouped in the database (patient fields never selected)."""
 
     name: str
 
-    def read_usage(self, day_from: date, day_to: date) -> Iterator[UsageRow]:
-        """Rows for days in [day_from, day_to], grouped by day, item, department and setting."""
+    def read_usage(self, day_from: date, day_to: date) -> Iterator[UsageRow | BadRow]:
+        """Rows for days in [day_from, day_to], grouped by day, item, department and setting
+        (and prescriber, when configured); quantity in the HIS unit, net of returns (退药)."""
         ...
 
-    def day_totals(self, day_from: date, day_to: date) -> Iterator[tuple[date, int, Any]]:
-        """Per day: (day, source row count, quantity sum), for reconciliation."""
+    def day_totals(self, day_from: date, day_to: date) -> Iterator[tuple[date, int, Decimal]]:
+        """Per day: (day, source row count, quantity sum), for reconciliation (对账)."""
         ...
 
 
 class ItemSource(Protocol):
+    """The HIS item dictionary (药品字典 / 物资字典)."""
+
     name: str
 
-    def read_items(self) -> Iterator[LocalItem]: ...
+    def read_items(self) -> Iterator[LocalItem | BadRow]: ...
 
 
 @dataclass(frozen=True)
@@ -46,12 +56,13 @@ class ReceiptCursor:
 
 
 class ReceiptSource(Protocol):
-    """Warehouse (库房 / 物资) receipts, read by keyset cursor."""
+    """Warehouse (库房 / 物资) receipts (入库明细), read by keyset cursor."""
 
     name: str
 
-    def read_receipts(self, cursor: ReceiptCursor, until: datetime, limit: int) -> Iterable[Receipt]:
-        """Lines with (changed_at, line_id) > cursor and changed_at <= until, ordered by both."""
+    def read_receipts(self, cursor: ReceiptCursor, until: datetime, limit: int) -> Iterable[Receipt | BadRow]:
+        """At most ``limit`` lines with (changed_at, line_id) > cursor and changed_at <= until,
+        ordered by both. Times are timezone-aware."""
         ...
 
     def source_now(self) -> datetime:

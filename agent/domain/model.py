@@ -67,3 +67,19 @@ class Receipt:
     unit_price: Decimal | None = None
     on_platform: bool = True
     deleted: bool = False
+    delivery_note_no: str | None = None  # the distributor's 配送单号 on the 入库单
+    receipt_no: str | None = None  # the warehouse's own 入库单号
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """A source row that failed validation; it goes to quarantine (隔离), the rest of the batch proceeds.
+
+    ``raw`` holds the selected values only; the presets never select patient fields.
+    """
+
+    kind: str  # usage | receipt | item
+    key: str
+    reason: str
+    raw: dict[str, str | None]
+    changed_at: datetime | None = None  # receipts: the keyset position, so the cursor moves past it

@@ -1,0 +1,1 @@
+"""Adapters: one module per source product; SQL lives here as data."""

@@ -1,0 +1,1 @@
+"""Presets for HIS and prescription systems (SQL as data)."""

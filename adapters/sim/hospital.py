@@ -1,0 +1,215 @@
+"""A deterministic simulated hospital: dispensing (发药), returns (退药) and warehouse receipts (入库).
+
+The same events can be written in the shape of each preset (``mssql_his``, ``oracle_his``,
+``warehouse_std``) into PostgreSQL, MariaDB or SQLite, and the expected usage per day x item x
+department x setting is computed from the events, so tests compare what a preset reads with the
+truth. Patient columns are filled with canary values (``CANARY``) that must never reach the agent.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from adapters.sim.catalogue import SimItem, catalogue, departments
+
+CANARY = "CANARY"
+HOSPITAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _local(t: datetime) -> datetime:
+    """Source databases keep naive local time (an aware time is converted to Asia/Shanghai)."""
+    return t.astimezone(HOSPITAL_TZ).replace(tzinfo=None) if t.tzinfo else t
+EMERGENCY_DEPT = "0301"
+
+
+@dataclass(frozen=True)
+class PlantedReceipt:
+    """A receipt line the demo wants to see, accepted at ``accepted_at`` (naive = hospital local time)."""
+
+    item_code: str
+    quantity: Decimal
+    accepted_at: datetime
+    delivery_id: str | None = None
+    order_id: str | None = None
+    on_platform: bool = True
+    distributor: str = "国药控股股份有限公司"
+
+
+@dataclass
+class Plan:
+    """What to plant: a rise of one (non-winning) item in one department from a day, and receipts."""
+
+    rise_item: str | None = None
+    rise_dept: str | None = None
+    rise_from: date | None = None
+    rise_lines_per_day: int = 20
+    receipts: list[PlantedReceipt] = field(default_factory=list)
+
+
+# (id, day, time, item index, dept code, setting, qty, amount, patient no, doctor, return day or None)
+Dispense = tuple[int, date, datetime, int, str, str, Decimal, Decimal, int, str, date | None]
+# (detail id, bill id, bill no, item code, qty, unit, lot, expiry, price, accepted_at, modify_time,
+#  delivery id, order id, supplier, delivery note, invoice, on platform, deleted)
+ReceiptLine = tuple[int, int, str, str, Decimal, str, str, date, Decimal, datetime, datetime, str | None, str | None,
+                    str, str, str, bool, bool]
+
+
+class Hospital:
+    def __init__(self, seed: int, start: date, days: int, *, rows_per_day: int = 200, n_items: int | None = None,
+                 n_depts: int | None = None, plan: Plan | None = None, receipt_bills_per_day: int = 2) -> None:
+        self.rng = random.Random(seed)
+        self.start, self.days = start, days
+        self.items: list[SimItem] = catalogue(n_items)
+        self.depts = departments(n_depts)
+        self.plan = plan or Plan()
+        self.dispenses: list[Dispense] = []
+        self.receipts: list[ReceiptLine] = []
+        self._generate(rows_per_day)
+        self._generate_receipts(receipt_bills_per_day)
+
+    # -- events ----------------------------------------------------------------------------------
+    def _generate(self, rows_per_day: int) -> None:
+        rng, n = self.rng, 0
+        weights = [i.weight for i in self.items]
+        index = {i.code: k for k, i in enumerate(self.items)}
+        dept_codes = [d for d, _ in self.depts]
+        end = self.start + timedelta(days=self.days - 1)
+        for d in range(self.days):
+            day = self.start + timedelta(days=d)
+            picks = rng.choices(range(len(self.items)), weights, k=rows_per_day)
+            depts = rng.choices(dept_codes, k=rows_per_day)
+            extra = []
+            p = self.plan
+            if p.rise_item and p.rise_from and day >= p.rise_from and p.rise_item in index:
+                extra = [(index[p.rise_item], p.rise_dept or dept_codes[0])] * p.rise_lines_per_day
+            for item_ix, dept in [*zip(picks, depts, strict=True), *extra]:
+                n += 1
+                item = self.items[item_ix]
+                setting = "emergency" if dept == EMERGENCY_DEPT else ("inpatient" if rng.random() < 0.3 else "outpatient")
+                qty = Decimal(rng.choice((1, 1, 1, 2, 2, 3, 5)))
+                at = datetime.combine(day, datetime.min.time()) + timedelta(seconds=rng.randint(7 * 3600, 21 * 3600))
+                back = day + timedelta(days=rng.randint(0, 3)) if rng.random() < 0.03 else None
+                self.dispenses.append((n, day, at, item_ix, dept, setting, qty, qty * item.price, rng.randint(1, 99999),
+                                       f"D{dept}{rng.randint(1, 6):02d}", back if back and back <= end else None))
+
+    def _generate_receipts(self, bills_per_day: int) -> None:
+        rng, line, bill = self.rng, 0, 0
+        planted = list(self.plan.receipts)
+        for d in range(self.days):
+            day = self.start + timedelta(days=d)
+            for _ in range(bills_per_day):
+                bill += 1
+                accepted = datetime.combine(day, datetime.min.time()) + timedelta(seconds=rng.randint(9 * 3600, 17 * 3600))
+                lines = [(rng.choice(self.items), Decimal(rng.choice((10, 20, 50, 100))), None, None, True)
+                         for _ in range(rng.randint(1, 4))]
+                for item, qty, dl, order, online in lines:
+                    line += 1
+                    self.receipts.append(self._receipt(line, bill, item.code, qty, item.his_unit, item.price, accepted,
+                                                       dl or f"PS{bill:08d}{line % 100:02d}", order or f"DD{bill:08d}",
+                                                       "国药控股股份有限公司", online))
+        for pr in planted:
+            bill += 1
+            line += 1
+            item = next(i for i in self.items if i.code == pr.item_code)
+            self.receipts.append(self._receipt(line, bill, pr.item_code, pr.quantity, item.his_unit, item.price,
+                                               _local(pr.accepted_at), pr.delivery_id, pr.order_id,
+                                               pr.distributor, pr.on_platform))
+
+    def _receipt(self, line: int, bill: int, code: str, qty: Decimal, unit: str, price: Decimal, accepted: datetime,
+                 delivery: str | None, order: str | None, supplier: str, online: bool) -> ReceiptLine:
+        lot = f"{accepted:%y%m}{self.rng.randint(100, 999)}"
+        expiry = (accepted + timedelta(days=730)).date()
+        modified = accepted + timedelta(minutes=5)
+        return (line, bill, f"RK{accepted:%Y%m%d}{bill:05d}", code, qty, unit, lot, expiry, price, accepted, modified,
+                delivery, order, supplier, f"PSD{bill:08d}", f"FP{bill:08d}", online, False)
+
+    # -- truth -----------------------------------------------------------------------------------
+    def expected_usage(self, day_from: date, day_to: date) -> dict[tuple[date, str, str, str], tuple[Decimal, int]]:
+        """Net quantity and source lines per (day, item, dept, setting): returns count on their own day."""
+        out: dict[tuple[date, str, str, str], list] = defaultdict(lambda: [Decimal(0), 0])
+        for _id, day, _at, ix, dept, setting, qty, _amt, _p, _doc, back in self.dispenses:
+            code = self.items[ix].code
+            if day_from <= day <= day_to:
+                out[(day, code, dept, setting)][0] += qty
+                out[(day, code, dept, setting)][1] += 1
+            if back and day_from <= back <= day_to:
+                out[(back, code, dept, setting)][0] -= qty
+                out[(back, code, dept, setting)][1] += 1
+        return {k: (v[0], v[1]) for k, v in out.items()}
+
+    # -- rows per preset -------------------------------------------------------------------------
+    def his_rows(self, preset: str) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+        items = [(i.code, i.name, i.generic_name, i.dosage_form, i.spec, i.manufacturer, i.his_unit, i.pack_factor,
+                  i.national_code, i.price) for i in self.items]
+        if preset == "mssql_his":
+            return self._mssql_rows(items)
+        if preset == "oracle_his":
+            return self._oracle_rows(items)
+        raise ValueError(f"no HIS preset {preset}")
+
+    def _mssql_rows(self, items: list[tuple]) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+        op, ip = [], []
+        for n, day, at, ix, dept, setting, qty, amt, pat, doc, back in self.dispenses:
+            unit = self.items[ix].his_unit
+            code = self.items[ix].code
+            for sign, when in ((1, at), (-1, None if back is None else at + timedelta(days=(back - day).days, minutes=30))):
+                if when is None:
+                    continue
+                rid = n * 2 + (sign < 0)
+                if setting == "inpatient":
+                    ip.append((rid, when.date(), when, code, dept, f"ZY{CANARY}{pat:06d}", f"{CANARY}患者{pat % 97}",
+                               f"{pat % 60:02d}", sign * qty, unit, sign * amt))
+                else:
+                    op.append((rid, when.date(), when, code, dept, doc, "E" if setting == "emergency" else "O",
+                               f"{CANARY}-PID-{pat:06d}", f"{CANARY}患者{pat % 97}", sign * qty, unit, sign * amt))
+        return {
+            "drug_dict": (("drug_code", "drug_name", "generic_name", "dosage_form", "spec", "manufacturer", "his_unit",
+                           "pack_qty", "nhsa_code", "retail_price"), items),
+            "op_dispense": (("disp_id", "disp_date", "disp_time", "drug_code", "dept_code", "doctor_code", "visit_type",
+                             "patient_id", "patient_name", "qty", "unit", "amount"), op),
+            "ip_dispense": (("disp_id", "disp_date", "disp_time", "drug_code", "dept_code", "inpatient_no", "patient_name",
+                             "bed_no", "qty", "unit", "amount"), ip),
+        }
+
+    def _oracle_rows(self, items: list[tuple]) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+        master, detail, ret = [], [], []
+        visit = {"outpatient": "1", "inpatient": "2", "emergency": "3"}
+        for n, day, at, ix, dept, setting, qty, amt, pat, doc, back in self.dispenses:
+            rx = f"RX{n:010d}"
+            master.append((rx, day, at, dept, doc, visit[setting], f"{CANARY}-PID-{pat:06d}", f"{CANARY}患者{pat % 97}",
+                           f"{CANARY}{pat:012d}"))
+            detail.append((rx, 1, self.items[ix].code, qty, self.items[ix].his_unit, amt))
+            if back:
+                ret.append((f"TY{n:010d}", rx, 1, self.items[ix].code, back, at + timedelta(days=(back - day).days),
+                            qty, amt, f"{CANARY}-PID-{pat:06d}"))
+        return {
+            "PHA_DRUG_DICT": (("DRUG_CODE", "DRUG_NAME", "GENERIC_NAME", "DOSE_FORM", "DRUG_SPEC", "FIRM_NAME", "PACK_UNIT",
+                               "PACK_QTY", "MI_CODE", "RETAIL_PRICE"), items),
+            "RX_MASTER": (("RX_NO", "RX_DATE", "RX_TIME", "DEPT_CODE", "DOCTOR_CODE", "VISIT_TYPE", "PATIENT_ID",
+                           "PATIENT_NAME", "ID_CARD_NO"), master),
+            "RX_DETAIL": (("RX_NO", "ITEM_NO", "DRUG_CODE", "QUANTITY", "UNIT", "COSTS"), detail),
+            "RX_RETURN": (("RETURN_NO", "RX_NO", "ITEM_NO", "DRUG_CODE", "RETURN_DATE", "RETURN_TIME", "QUANTITY", "COSTS",
+                           "PATIENT_ID"), ret),
+        }
+
+    def warehouse_rows(self) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+        bills: dict[int, tuple] = {}
+        details = []
+        for (line, bill, bill_no, code, qty, unit, lot, expiry, price, accepted, modified, dl, order, supplier, note,
+             invoice, online, deleted) in self.receipts:
+            bills.setdefault(bill, (bill, bill_no, "GYKG01", supplier, note, invoice, accepted, "KG01",
+                                    "1" if online else "0", "2", accepted, modified))
+            details.append((line, bill, code, qty, unit, lot, expiry, price, qty * price, dl, order, "1" if deleted else "0",
+                            modified))
+        return {
+            "in_bill": (("bill_id", "bill_no", "supplier_code", "supplier_name", "delivery_note_no", "invoice_no",
+                         "accept_time", "accept_user", "is_platform", "status", "create_time", "modify_time"),
+                        list(bills.values())),
+            "in_bill_detail": (("detail_id", "bill_id", "item_code", "qty", "unit", "lot_no", "expire_date", "unit_price",
+                                "amount", "plat_delivery_id", "plat_order_id", "del_flag", "modify_time"), details),
+        }

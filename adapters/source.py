@@ -1,0 +1,192 @@
+"""A source database read through a preset: implements UsageSource, ItemSource and ReceiptSource.
+
+Values come back from three drivers in three shapes (SQLite returns dates as text and sums as
+floats; naive times are the source's local time). They are normalised here into the domain's
+types; a row that cannot be converted becomes a :class:`BadRow`, never an exception that stops
+the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from adapters.odbc import OdbcSource
+from adapters.preset import COLUMNS, Preset
+from agent.domain.model import BadRow, LocalItem, Receipt, Setting, UsageRow
+from agent.errors import SourceError
+from agent.ports import Clock, ReceiptCursor
+
+_TRUE = {"1", "y", "t", "true", "yes", "是"}
+_SETTINGS = {s.value: s for s in Setting}
+
+
+def as_date(v: Any) -> date:
+    if type(v) is date:
+        return v
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    return date.fromisoformat(str(v).strip()[:10])
+
+
+def as_decimal(v: Any) -> Decimal:
+    if type(v) is Decimal:
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        v = v if isinstance(v, int) else round(v, 6)
+        return Decimal(v) if isinstance(v, int) else Decimal(repr(v))
+    if isinstance(v, float):
+        return Decimal(repr(round(v, 6)))
+    if v is None:
+        raise InvalidOperation("missing number")
+    return Decimal(str(v).strip())
+
+
+def opt_decimal(v: Any) -> Decimal | None:
+    return None if v is None or str(v).strip() == "" else as_decimal(v)
+
+
+def as_text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if type(v) is str and v and not v[0].isspace() and not v[-1].isspace():
+        return v
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    text = str(v).strip()
+    return text or None
+
+
+def as_flag(v: Any, default: bool) -> bool:
+    if v is None or str(v).strip() == "":
+        return default
+    return str(v).strip().lower() in _TRUE
+
+
+def raw_of(names: tuple[str, ...], row: tuple[Any, ...]) -> dict[str, str | None]:
+    return {n: (None if v is None else str(v)) for n, v in zip(names, row, strict=False)}
+
+
+class SqlSource:
+    """One configured source: an ODBC connection plus the preset's SQL for its engine."""
+
+    def __init__(self, name: str, preset: Preset, odbc: OdbcSource, tz: tzinfo, *, by_prescriber: bool = False,
+                 clock: Clock | None = None) -> None:
+        self.name = name
+        self.clock = clock
+        self.preset = preset
+        self.odbc = odbc
+        self.tz = tz
+        self.by_prescriber = by_prescriber and "usage_by_prescriber" in preset.queries
+
+    def has(self, query: str) -> bool:
+        return query in self.preset.queries
+
+    def sql(self, query: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
+        text, names = self.preset.sql_for(query, self.odbc.engine)
+        return text, [values[n] for n in names]
+
+    def _run(self, query: str, values: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+        """The query's rows; a query returning the wrong number of columns is a permanent error."""
+        text, params = self.sql(query, values)
+        expected = COLUMNS[query]
+        for i, row in enumerate(self.odbc.stream(text, params)):
+            if i == 0 and len(row) != len(expected):
+                raise SourceError(f"source {self.name}: query '{query}' returns {len(row)} columns; expected "
+                                  f"{len(expected)}: {', '.join(expected)}", transient=False)
+            yield row
+
+    def aware(self, v: Any) -> datetime | None:
+        if v is None or str(v).strip() == "":
+            return None
+        t = v if isinstance(v, datetime) else datetime.fromisoformat(str(v).strip())
+        return t.replace(tzinfo=self.tz) if t.tzinfo is None else t
+
+    def naive(self, t: datetime) -> datetime:
+        return t.astimezone(self.tz).replace(tzinfo=None)
+
+    # -- UsageSource ---------------------------------------------------------------------------
+    def read_usage(self, day_from: date, day_to: date) -> Iterator[UsageRow | BadRow]:
+        query = "usage_by_prescriber" if self.by_prescriber else "usage"
+        names = COLUMNS[query]
+        prescribed = query == "usage_by_prescriber"
+        for row in self._run(query, {"day_from": day_from, "day_to": day_to, "day_to_next": day_to + timedelta(days=1)}):
+            try:
+                if prescribed:
+                    day, item, dept, setting, prescriber, quantity, amount, lines = row
+                else:
+                    (day, item, dept, setting, quantity, amount, lines), prescriber = row, None
+                yield UsageRow(
+                    as_date(day), as_text(item) or "", as_text(dept) or "", _SETTINGS.get(as_text(setting) or "", Setting.OTHER),
+                    as_decimal(quantity), as_decimal(amount if amount is not None else 0), int(lines or 0), as_text(prescriber),
+                )
+            except (ValueError, TypeError, InvalidOperation) as exc:
+                raw = raw_of(names, row)
+                key = "|".join(str(raw.get(k)) for k in ("day", "item_code", "dept_code", "setting"))
+                yield BadRow("usage", key, f"cannot convert: {exc}", raw)
+
+    def day_totals(self, day_from: date, day_to: date) -> Iterator[tuple[date, int, Decimal]]:
+        values = {"day_from": day_from, "day_to": day_to, "day_to_next": day_to + timedelta(days=1)}
+        for day, lines, quantity in self._run("day_totals", values):
+            yield as_date(day), int(lines or 0), as_decimal(quantity if quantity is not None else 0)
+
+    # -- ItemSource ----------------------------------------------------------------------------
+    def read_items(self) -> Iterator[LocalItem | BadRow]:
+        names = COLUMNS["items"]
+        for row in self._run("items", {}):
+            r = dict(zip(names, row, strict=False))
+            try:
+                code, name = as_text(r["code"]), as_text(r["name"])
+                if not code or not name:
+                    raise ValueError("no item code or name")
+                yield LocalItem(
+                    code=code, name=name, generic_name=as_text(r["generic_name"]), dosage_form=as_text(r["dosage_form"]),
+                    spec=as_text(r["spec"]), manufacturer=as_text(r["manufacturer"]), his_unit=as_text(r["his_unit"]),
+                    pack_factor=opt_decimal(r["pack_factor"]), national_code=as_text(r["national_code"]),
+                    price=opt_decimal(r["price"]),
+                    kind="consumable" if (as_text(r["national_code"]) or "").startswith("C") else "drug",
+                )
+            except (ValueError, TypeError, InvalidOperation) as exc:
+                yield BadRow("item", str(r.get("code")), f"cannot convert: {exc}", raw_of(names, row))
+
+    # -- ReceiptSource -------------------------------------------------------------------------
+    def read_receipts(self, cursor: ReceiptCursor, until: datetime, limit: int) -> Iterator[Receipt | BadRow]:
+        names = COLUMNS["receipts"]
+        since_ts = self.naive(cursor.changed_at) if cursor.changed_at else datetime(1900, 1, 1)
+        since_id: Any = cursor.line_id or ""
+        if self.preset.line_id_is_int:
+            since_id = int(since_id) if since_id else -1
+        values = {"since_ts": since_ts, "since_id": since_id, "until": self.naive(until), "limit": int(limit)}
+        for row in self._run("receipts", values):
+            r = dict(zip(names, row, strict=False))
+            try:
+                yield Receipt(
+                    line_id=str(r["line_id"]), changed_at=self.aware(r["changed_at"]),  # type: ignore[arg-type]
+                    item_code=as_text(r["item_code"]) or "", quantity=as_decimal(r["quantity"]), unit=as_text(r["unit"]),
+                    lot=as_text(r["lot"]), expiry=as_date(r["expiry"]) if r["expiry"] else None,
+                    distributor=as_text(r["distributor"]), accepted_at=self.aware(r["accepted_at"]),
+                    delivery_id=as_text(r["delivery_id"]), order_id=as_text(r["order_id"]),
+                    invoice_no=as_text(r["invoice_no"]), unit_price=opt_decimal(r["unit_price"]),
+                    on_platform=as_flag(r["on_platform"], True), deleted=as_flag(r["deleted"], False),
+                    delivery_note_no=as_text(r.get("delivery_note_no")), receipt_no=as_text(r.get("receipt_no")),
+                )
+            except (ValueError, TypeError, InvalidOperation) as exc:
+                changed = None
+                try:
+                    changed = self.aware(r["changed_at"])
+                except (ValueError, TypeError):
+                    pass
+                yield BadRow("receipt", str(r["line_id"]), f"cannot convert: {exc}", raw_of(names, row), changed)
+
+    def source_now(self) -> datetime:
+        if self.odbc.engine == "sqlite" and self.clock is not None:
+            return self.clock.now().astimezone(self.tz)  # an embedded file: its clock is ours (the demo's FakeClock)
+        now = self.odbc.source_now()
+        return now.replace(tzinfo=self.tz) if now.tzinfo is None else now
+
+    def close(self) -> None:
+        self.odbc.close()

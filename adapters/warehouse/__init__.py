@@ -1,0 +1,1 @@
+"""Presets for warehouse systems (库房 / 物资管理)."""

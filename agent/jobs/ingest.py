@@ -1,0 +1,43 @@
+"""One poll of one configured source, by kind: usage (HIS, prescription) or receipts (warehouse).
+
+The scheduler calls :func:`poll_source` every ``poll_interval_s``; reconciliation and the item
+dictionary run less often (:func:`reconcile_source`, :func:`refresh_items`). Per-source tuning
+lives in ``[sources.options]``: ``settle_lag_s`` (120), ``receipt_lookback_h`` (24),
+``page_size`` (1000), ``reconcile_days`` (90).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from agent.clock import Clock
+from agent.config import SourceConfig
+from agent.jobs.ingest_items import ingest_items
+from agent.jobs.ingest_receipts import OnStored, ReceiptStats, ingest_receipts
+from agent.jobs.ingest_usage import UsageStats, poll_usage
+from agent.jobs.reconcile import reconcile_usage
+from agent.store import Store
+
+
+def poll_source(store: Store, source: Any, cfg: SourceConfig, clock: Clock,
+                on_stored: OnStored | None = None) -> UsageStats | ReceiptStats:
+    opts = cfg.options
+    if cfg.kind == "warehouse":
+        return ingest_receipts(
+            store, source, clock, settle_lag=timedelta(seconds=float(opts.get("settle_lag_s", 120))),
+            lookback=timedelta(hours=float(opts.get("receipt_lookback_h", 24))),
+            page_size=int(opts.get("page_size", 1000)), on_stored=on_stored)
+    return poll_usage(store, source, clock, cfg.lookback_days)
+
+
+def reconcile_source(store: Store, source: Any, cfg: SourceConfig, clock: Clock) -> list:
+    if cfg.kind == "warehouse":
+        return []
+    return reconcile_usage(store, source, clock, int(cfg.options.get("reconcile_days", 90)))
+
+
+def refresh_items(store: Store, source: Any, cfg: SourceConfig, clock: Clock) -> tuple[int, int]:
+    if cfg.kind != "his" or not source.has("items"):
+        return 0, 0
+    return ingest_items(store, source, clock)

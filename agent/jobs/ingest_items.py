@@ -1,0 +1,34 @@
+"""The HIS item dictionary (药品字典 / 物资字典) copied into ``local_items`` for 对码 (mapping)."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, delete
+
+from agent.clock import Clock
+from agent.domain.model import BadRow, LocalItem
+from agent.jobs import quarantine as quarantine_repo
+from agent.ports import ItemSource
+from agent.store import Store
+from agent.store.schema.ingest import local_items
+
+
+def ingest_items(store: Store, source: ItemSource, clock: Clock) -> tuple[int, int]:
+    """Replace the source's dictionary in one transaction; returns (items stored, rows quarantined)."""
+    good: dict[str, LocalItem] = {}
+    bad: list[BadRow] = []
+    for row in source.read_items():
+        if isinstance(row, BadRow):
+            bad.append(row)
+        else:
+            good[row.code] = row
+    now, hc = clock.now(), store.hospital_code
+    with store.begin() as conn:
+        conn.execute(delete(local_items).where(and_(local_items.c.hospital_code == hc, local_items.c.source == source.name)))
+        if good:
+            conn.execute(local_items.insert(), [
+                dict(hospital_code=hc, source=source.name, code=i.code, name=i.name, generic_name=i.generic_name,
+                     dosage_form=i.dosage_form, spec=i.spec, manufacturer=i.manufacturer, his_unit=i.his_unit,
+                     pack_factor=i.pack_factor, national_code=i.national_code, price=i.price, kind=i.kind, read_at=now)
+                for i in good.values()])
+        quarantine_repo.record(conn, hc, source.name, bad, now)
+    return len(good), len(bad)

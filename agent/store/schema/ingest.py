@@ -1,0 +1,132 @@
+"""Ingestion tables: daily usage, the item dictionary, receipts, quarantine, backfill progress.
+
+``usage_daily`` holds absolute per-day aggregates (replaced when a day is re-read);
+``usage_days`` records, per day read, the source's row count and quantity sum (reconciliation
+compares them) and when it was read. ``local_items`` is the HIS item dictionary (药品字典) as the
+ItemSource last read it; the catalogue's 对码 reads it. ``receipts`` holds warehouse receipt
+lines (入库明细), one row per source line, replaced when the line is edited.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Date, Index, Integer, Numeric, String, Table, Text, UniqueConstraint
+
+from agent.store.migrate import create_tables
+from agent.store.types import AwareDateTime, Json, metadata
+
+COMPONENT = "ingest"
+
+Qty = Numeric(18, 4, asdecimal=True)
+
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("item_code", String(64), primary_key=True),
+    Column("dept_code", String(64), primary_key=True),
+    Column("setting", String(16), primary_key=True),  # outpatient | inpatient | emergency | other
+    Column("prescriber_code", String(64), primary_key=True, default=""),  # "" when not configured
+    Column("quantity", Qty, nullable=False),  # HIS unit, net of returns
+    Column("amount", Qty, nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("read_at", AwareDateTime, nullable=False),
+    Index("ix_usage_daily_item_day", "hospital_code", "item_code", "day"),
+)
+
+usage_days = Table(
+    "usage_days",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("lines", Integer, nullable=False),  # source rows behind the day, as read
+    Column("quantity", Qty, nullable=False),
+    Column("groups", Integer, nullable=False),  # aggregate rows stored
+    Column("read_at", AwareDateTime, nullable=False),
+)
+
+local_items = Table(
+    "local_items",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("generic_name", Text),
+    Column("dosage_form", String(64)),
+    Column("spec", Text),
+    Column("manufacturer", Text),
+    Column("his_unit", String(32)),
+    Column("pack_factor", Qty),
+    Column("national_code", String(32)),
+    Column("price", Qty),
+    Column("kind", String(16), nullable=False),
+    Column("read_at", AwareDateTime, nullable=False),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("line_id", String(64), primary_key=True),
+    Column("changed_at", AwareDateTime, nullable=False),
+    Column("item_code", String(64), nullable=False),
+    Column("quantity", Qty, nullable=False),
+    Column("unit", String(32)),
+    Column("lot", String(64)),
+    Column("expiry", Date),
+    Column("distributor", Text),
+    Column("accepted_at", AwareDateTime),
+    Column("delivery_id", String(64)),
+    Column("order_id", String(64)),
+    Column("invoice_no", String(64)),
+    Column("unit_price", Qty),
+    Column("on_platform", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("delivery_note_no", String(64)),
+    Column("receipt_no", String(64)),
+    Column("content_hash", String(64), nullable=False),
+    Column("first_seen_at", AwareDateTime, nullable=False),
+    Column("updated_at", AwareDateTime, nullable=False),
+    Index("ix_receipts_accepted", "hospital_code", "accepted_at"),
+    Index("ix_receipts_changed", "hospital_code", "source", "changed_at"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("hospital_code", String(32), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # usage | receipt | item
+    Column("row_key", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Json, nullable=False),
+    Column("first_seen_at", AwareDateTime, nullable=False),
+    Column("last_seen_at", AwareDateTime, nullable=False),
+    Column("seen", Integer, nullable=False, default=1),
+    UniqueConstraint("hospital_code", "source", "kind", "row_key"),
+)
+
+backfill_runs = Table(
+    "backfill_runs",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("day_from", Date, primary_key=True),
+    Column("day_to", Date, primary_key=True),
+    Column("next_day", Date, nullable=False),  # the first day not yet read
+    Column("rows", Integer, nullable=False, default=0),
+    Column("started_at", AwareDateTime, nullable=False),
+    Column("finished_at", AwareDateTime),
+)
+
+
+def _v1(conn) -> None:  # type: ignore[no-untyped-def]
+    create_tables(conn, [usage_daily, usage_days, local_items, receipts, quarantine, backfill_runs])
+
+
+MIGRATIONS = [_v1]

@@ -1,0 +1,204 @@
+"""Benchmark: usage backfill through the agent against a row-copying baseline and the database itself.
+
+Scale: ``BENCH_ROWS`` dispensing rows (default 5,000,000) over 365 days, 2,000 items, 60 departments,
+in PostgreSQL (a schema of its own, dropped at the end). Measured in one run:
+(a) ``agent_s``: the agent's usage backfill (7-day windows, GROUP BY in the database, rows stored
+    in a SQLite state store), in a child process so its peak RSS is its own;
+(b) ``raw_stream_s``: the baseline a row-copying tool gets, the same rows streamed through pyodbc
+    ``fetchmany`` with no processing;
+(c) ``db_groupby_s``: the preset's GROUP BY over the whole year run once by the database.
+Also ``poll_s`` (one incremental poll: open day, 7-day lookback, new receipts) and ``seq_scans``
+(preset queries whose plan scans a dispensing table sequentially). The last line is JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg  # noqa: E402
+
+PG = dict(host=os.environ.get("VBP_TEST_PG_HOST", "127.0.0.1"), user=os.environ.get("VBP_TEST_PG_USER", "postgres"),
+          dbname="test")
+START = date(2025, 1, 1)
+DAYS, ITEMS, DEPTS = 365, 2000, 60
+
+
+def odbc(schema: str) -> str:
+    return (f"Driver={{PostgreSQL Unicode}};Server={PG['host']};Port=5432;Database=test;UID={PG['user']};"
+            f"UseDeclareFetch=1;Fetch=10000;ConnSettings=SET search_path TO {schema};")
+
+
+def load(schema: str, rows: int) -> None:
+    """Dispensing rows streamed into PostgreSQL with COPY. Demand is shaped like a hospital's: each
+    department dispenses from its own formulary of about 150 items (popular items in many), a few
+    departments and a few items carry most of the volume."""
+    from adapters.his import mssql_his
+    from adapters.preset import render_ddl
+    from adapters.sim.catalogue import catalogue, departments
+    from adapters.sim.hospital import Hospital
+    from adapters.sim.load import Target, load_warehouse
+    from adapters.warehouse import std
+
+    rng = random.Random(42)
+    items, depts = catalogue(ITEMS), [d for d, _ in departments(DEPTS)]
+    item_w = [1 / (k + 1) ** 0.7 for k in range(len(items))]
+    dept_w = [1 / (k + 1) ** 0.8 for k in range(len(depts))]
+    formulary = {d: list(dict.fromkeys(rng.choices(items, item_w, k=220)))[:150] for d in depts}
+    in_formulary_w = [1 / (k + 1) for k in range(150)]
+    per_day = max(1, rows // DAYS)
+    with psycopg.connect(**PG, autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        for stmt in mssql_his.PRESET.ddl:
+            conn.execute(render_ddl(stmt, "postgresql"))
+        n = 0
+        op_cols = "disp_id, disp_date, disp_time, drug_code, dept_code, doctor_code, visit_type, patient_id, patient_name, qty, unit, amount"
+        ip_cols = "disp_id, disp_date, disp_time, drug_code, dept_code, inpatient_no, patient_name, bed_no, qty, unit, amount"
+        with psycopg.connect(**PG, autocommit=True) as conn2:  # one COPY per connection at a time
+            conn2.execute(f'SET search_path TO "{schema}"')
+            with conn.cursor() as c1, conn2.cursor() as c2, c1.copy(f"COPY op_dispense ({op_cols}) FROM STDIN") as op, \
+                    c2.copy(f"COPY ip_dispense ({ip_cols}) FROM STDIN") as ip:
+                for d in range(DAYS):
+                    day = START + timedelta(days=d)
+                    at = datetime.combine(day, datetime.min.time()) + timedelta(hours=10)
+                    for dept in rng.choices(depts, dept_w, k=per_day):
+                        form = formulary[dept]
+                        it = rng.choices(form, in_formulary_w[:len(form)])[0]
+                        n += 1
+                        qty = rng.choice((1, 1, 2, 3)) * (-1 if rng.random() < 0.02 else 1)
+                        if rng.random() < 0.3:
+                            ip.write_row((n, day, at, it.code, dept, f"ZYCANARY{n}", "CANARY", "01", qty, it.his_unit,
+                                          qty * it.price))
+                        else:
+                            op.write_row((n, day, at, it.code, dept, "D01", "O", f"CANARY{n}", "CANARY", qty, it.his_unit,
+                                          qty * it.price))
+        conn.execute("ANALYZE")
+    t = Target.odbc(odbc(schema))
+    load_warehouse(t, Hospital(7, START, DAYS, rows_per_day=1, receipt_bills_per_day=2), std.PRESET)
+    t.close()
+
+
+def raw_stream(schema: str) -> float:
+    import pyodbc
+
+    conn = pyodbc.connect(odbc(schema), autocommit=True)
+    start = time.perf_counter()
+    cur = conn.cursor()
+    cur.execute("SELECT disp_date, drug_code, dept_code, visit_type, qty, amount FROM op_dispense UNION ALL "
+                "SELECT disp_date, drug_code, dept_code, 'I', qty, amount FROM ip_dispense")
+    while cur.fetchmany(10000):
+        pass
+    took = time.perf_counter() - start
+    conn.close()
+    return took
+
+
+def db_groupby(schema: str) -> float:
+    from adapters.his import mssql_his
+
+    sql, names = mssql_his.PRESET.sql_for("usage", "postgresql")
+    values = {"day_from": START, "day_to_next": START + timedelta(days=DAYS)}
+    with psycopg.connect(**PG) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        start = time.perf_counter()
+        conn.execute(sql.replace("?", "%s"), [values[n] for n in names]).fetchall()
+        return time.perf_counter() - start
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM; ru_maxrss would carry the parent's peak over fork+exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def agent_phase(schema: str, state: str) -> None:
+    """Child process: the agent's backfill, then one incremental poll; prints JSON."""
+    from adapters.his import mssql_his
+    from adapters.odbc import OdbcSource
+    from adapters.source import SqlSource
+    from adapters.warehouse import std
+    from agent.clock import FakeClock
+    from agent.jobs.backfill import backfill_usage
+    from agent.jobs.ingest_receipts import ingest_receipts
+    from agent.jobs.ingest_usage import poll_usage
+    from agent.store import open_store
+
+    store = open_store(f"sqlite:///{state}", "BENCH")
+    his = SqlSource("his", mssql_his.PRESET, OdbcSource("his", odbc(schema), query_timeout_s=600), UTC)
+    wh = SqlSource("wh", std.PRESET, OdbcSource("wh", odbc(schema)), UTC)
+    clock = FakeClock(datetime.combine(START + timedelta(days=DAYS - 1), datetime.min.time(), UTC) + timedelta(hours=20), UTC)
+    start = time.perf_counter()
+    stats = backfill_usage(store, his, clock, START, START + timedelta(days=DAYS - 1), window_days=7)
+    agent_s = time.perf_counter() - start
+    ingest_receipts(store, wh, clock, settle_lag=timedelta(minutes=2))  # the receipts history, before the poll
+    start = time.perf_counter()
+    poll_usage(store, his, clock, lookback_days=7)
+    ingest_receipts(store, wh, clock, settle_lag=timedelta(minutes=2))
+    poll_s = time.perf_counter() - start
+    peak = peak_rss_mb()
+    print(json.dumps({"agent_s": agent_s, "poll_s": poll_s, "peak_rss_mb": peak, "groups": stats.rows, "lines": stats.lines}))
+
+
+def seq_scans(schema: str) -> int:
+    from adapters.explain import full_scans
+    from adapters.his import mssql_his
+    from adapters.odbc import OdbcSource
+    from adapters.source import SqlSource
+    from adapters.warehouse import std
+
+    day = START + timedelta(days=DAYS - 1)
+    his = SqlSource("his", mssql_his.PRESET, OdbcSource("his", odbc(schema)), UTC)
+    wh = SqlSource("wh", std.PRESET, OdbcSource("wh", odbc(schema)), UTC)
+    window = {"day_from": day - timedelta(days=7), "day_to": day, "day_to_next": day + timedelta(days=1)}
+    keyset = {"since_ts": datetime.combine(day, datetime.min.time()), "since_id": 0,
+              "until": datetime.combine(day, datetime.min.time()) + timedelta(hours=20), "limit": 1000}
+    checks = [(his, "usage", window), (his, "day_totals", window), (wh, "receipts", keyset)]
+    return sum(1 for src, q, v in checks if full_scans(src, q, v))
+
+
+def main() -> None:
+    rows = int(os.environ.get("BENCH_ROWS", "5000000"))
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(**PG, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        t = time.perf_counter()
+        load(schema, rows)
+        print(f"loaded {rows} dispensing rows in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+        raw_s = raw_stream(schema)
+        db_s = db_groupby(schema)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = subprocess.run([sys.executable, __file__, "--agent", schema, str(Path(tmp) / "state.db")],
+                                 capture_output=True, text=True, check=True)
+        agent = json.loads(out.stdout.strip().splitlines()[-1])
+        scans = seq_scans(schema)
+    finally:
+        with psycopg.connect(**PG, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    print(f"agent stored {agent['groups']} day x item x dept x setting rows from {agent['lines']} source lines "
+          f"({agent['lines'] / max(agent['groups'], 1):.2f} lines per stored row)", file=sys.stderr)
+    print(json.dumps({
+        "rows": rows, "agent_s": round(agent["agent_s"], 2), "raw_stream_s": round(raw_s, 2), "db_groupby_s": round(db_s, 2),
+        "speedup_vs_raw": round(raw_s / agent["agent_s"], 2), "ratio_to_db": round(agent["agent_s"] / db_s, 2),
+        "peak_rss_mb": round(agent["peak_rss_mb"], 1), "poll_s": round(agent["poll_s"], 3), "seq_scans": scans,
+    }))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--agent":
+        agent_phase(sys.argv[2], sys.argv[3])
+    else:
+        main()

@@ -1,0 +1,87 @@
+"""Ingestion test support: a source database on each engine, loaded with a simulated hospital."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date
+from typing import Any
+
+import pytest
+
+from adapters.his import mssql_his, oracle_his
+from adapters.odbc import OdbcSource
+from adapters.preset import Preset
+from adapters.sim.hospital import Hospital, Plan
+from adapters.sim.load import Target, load_his, load_warehouse
+from adapters.source import SqlSource
+from adapters.warehouse import std
+
+HIS_PRESETS = {"mssql_his": mssql_his.PRESET, "oracle_his": oracle_his.PRESET}
+START = date(2026, 10, 1)
+ENGINE_FIXTURE = {"sqlite": "sqlite_odbc", "mariadb": "mariadb_odbc"}
+ENGINES = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
+
+
+@dataclass
+class SourceDb:
+    engine: str
+    odbc: str
+
+    def target(self) -> Target:
+        return Target.odbc(self.odbc)
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        t = self.target()
+        try:
+            t.execute(sql, params)
+        finally:
+            t.close()
+
+    def source(self, preset: Preset, name: str = "his", **kw: Any) -> SqlSource:
+        by_prescriber = kw.pop("by_prescriber", False)
+        kw.setdefault("retries", 1)
+        return SqlSource(name, preset, OdbcSource(name, self.odbc, **kw), UTC, by_prescriber=by_prescriber)
+
+    def load_his(self, preset: Preset, days: int = 10, rows_per_day: int = 40, seed: int = 3,
+                 plan: Plan | None = None) -> Hospital:
+        hospital = Hospital(seed, START, days, rows_per_day=rows_per_day, plan=plan, receipt_bills_per_day=1)
+        t = self.target()
+        try:
+            load_his(t, hospital, preset)
+        finally:
+            t.close()
+        return hospital
+
+    def load_warehouse(self, hospital: Hospital) -> None:
+        t = self.target()
+        try:
+            load_warehouse(t, hospital, std.PRESET)
+        finally:
+            t.close()
+
+
+def make_source_db(request: pytest.FixtureRequest, engine: str) -> SourceDb:
+    """A source database of its own (on PostgreSQL a separate schema, so a PostgreSQL store can sit beside it)."""
+    if engine != "postgresql":
+        return SourceDb(engine, request.getfixturevalue(ENGINE_FIXTURE[engine]))
+    import psycopg
+
+    from tests.conftest import PG_HOST, PG_USER
+
+    request.getfixturevalue("services")
+    name = f"src_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+    request.addfinalizer(drop)
+    return SourceDb(engine, f"Driver={{PostgreSQL Unicode}};Server={PG_HOST};Port=5432;Database=test;UID={PG_USER};"
+                            f"UseDeclareFetch=1;Fetch=10000;ConnSettings=SET search_path TO {name};")

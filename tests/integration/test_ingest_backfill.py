@@ -1,0 +1,106 @@
+"""Backfill: resumable after kill -9, polite (off-peak hours, pauses), with a progress bar."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from agent.clock import FakeClock
+from agent.config import HoursWindow
+from agent.jobs.backfill import backfill_usage
+from agent.store import open_store
+from agent.store.schema.ingest import usage_daily
+from tests.ingest_support import HIS_PRESETS, START, SourceDb
+
+EXE = str(Path(sys.executable).with_name("vbp-agent"))
+DAYS = 24
+
+
+def _config(tmp_path: Path, name: str, his: str, pause: float) -> Path:
+    cfg = tmp_path / f"{name}.toml"
+    cfg.write_text(f"""
+[hospital]
+code = "H1"
+name = "测试医院"
+timezone = "UTC"
+[state]
+directory = "{tmp_path / name}"
+[[sources]]
+name = "his"
+kind = "his"
+preset = "oracle_his"
+connection = "Driver={{SQLite3}};Database={his};"
+backfill_window_days = 1
+backfill_pause_s = {pause}
+""", encoding="utf-8")
+    return cfg
+
+
+def _totals(state: Path) -> tuple[int, Decimal, int]:
+    store = open_store(f"sqlite:///{state}", "H1")
+    with store.read() as conn:
+        n, q, lines = conn.execute(select(func.count(), func.sum(usage_daily.c.quantity), func.sum(usage_daily.c.lines))).one()
+    store.close()
+    return n, Decimal(q), lines
+
+
+def _next_day(state: Path) -> str | None:
+    try:
+        with sqlite3.connect(state, timeout=1) as db:
+            row = db.execute("SELECT next_day FROM backfill_runs").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def test_kill_9_of_a_backfill_and_a_resume_give_the_same_totals(tmp_path: Path, sqlite_odbc: str) -> None:
+    db = SourceDb("sqlite", sqlite_odbc)
+    db.load_his(HIS_PRESETS["oracle_his"], days=DAYS, rows_per_day=30)
+    his = sqlite_odbc.split("Database=")[1].rstrip(";")
+    args = ["backfill", "--from", START.isoformat(), "--to", (START + timedelta(days=DAYS - 1)).isoformat()]
+
+    whole = subprocess.run([EXE, "-c", str(_config(tmp_path, "whole", his, 0)), *args], capture_output=True, text=True,
+                           timeout=120)
+    assert whole.returncode == 0, whole.stderr
+    assert "补录" in whole.stderr and f"{DAYS}/{DAYS}" in whole.stderr  # the progress bar, on stderr
+
+    cfg = _config(tmp_path, "killed", his, 0.25)
+    state = tmp_path / "killed" / "state.db"
+    proc = subprocess.Popen([EXE, "-c", str(cfg), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while (_next_day(state) or "") < (START + timedelta(days=5)).isoformat() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    stopped_at = _next_day(state)
+    assert stopped_at is not None and stopped_at < (START + timedelta(days=DAYS)).isoformat(), "killed too late"
+
+    resumed = subprocess.run([EXE, "-c", str(_config(tmp_path, "killed", his, 0)), *args], capture_output=True, text=True,
+                             timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {stopped_at}" in resumed.stderr
+    assert _totals(state) == _totals(tmp_path / "whole" / "state.db")
+
+
+def test_backfill_waits_for_the_off_peak_hours_and_skips_pause_windows(tmp_path: Path, sqlite_odbc: str) -> None:
+    db = SourceDb("sqlite", sqlite_odbc)
+    db.load_his(HIS_PRESETS["mssql_his"], days=4, rows_per_day=10)
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
+    clock = FakeClock(datetime(2026, 11, 2, 10, 0, tzinfo=UTC), UTC)
+    seen: list[datetime] = []
+    backfill_usage(store, db.source(HIS_PRESETS["mssql_his"]), clock, START, START + timedelta(days=3), window_days=1,
+                   pause_s=600, off_peak=HoursWindow.parse("20:00-06:00"), pause_hours=[HoursWindow.parse("20:00-20:20")],
+                   on_progress=lambda p: seen.append(clock.now()))
+    store.close()
+    # nothing read before 20:20 (off-peak starts at 20:00, the pause window holds it until 20:20)
+    assert all(t >= datetime(2026, 11, 2, 20, 20, tzinfo=UTC) for t in seen[1:])
+    assert seen[-1] - seen[1] >= timedelta(seconds=3 * 600)  # the pause between windows

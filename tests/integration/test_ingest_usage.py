@@ -1,0 +1,109 @@
+"""Usage ingestion against real databases: lookback, idempotence, reconciliation, quarantine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from agent.clock import FakeClock
+from agent.jobs.ingest_items import ingest_items
+from agent.jobs.ingest_usage import poll_usage
+from agent.jobs.quarantine import listing
+from agent.jobs.reconcile import reconcile_usage
+from agent.store import open_store
+from agent.store.schema.ingest import local_items, usage_daily
+from tests.ingest_support import HIS_PRESETS, START, SourceDb, make_source_db
+
+MSSQL = HIS_PRESETS["mssql_his"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def his(request: pytest.FixtureRequest) -> SourceDb:
+    return make_source_db(request, request.param)
+
+
+@pytest.fixture
+def store(store_url: str):
+    s = open_store(store_url, "H1")
+    yield s
+    s.close()
+
+
+def stored(store, day_from, day_to) -> dict:
+    with store.read() as conn:
+        rows = conn.execute(select(usage_daily).where(usage_daily.c.day.between(day_from, day_to))).all()
+    return {(r.day, r.item_code, r.dept_code, r.setting): (Decimal(r.quantity), r.lines) for r in rows}
+
+
+def clock_at(day) -> FakeClock:
+    return FakeClock(datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=15), UTC)
+
+
+def test_a_poll_stores_the_open_day_and_the_lookback_as_the_source_has_them(his: SourceDb, store) -> None:
+    hospital = his.load_his(MSSQL, days=10)
+    clock = clock_at(START + timedelta(days=9))
+    stats = poll_usage(store, his.source(MSSQL), clock, lookback_days=7)
+    assert stats.days == 8 and stats.bad == 0
+    day_from = START + timedelta(days=2)
+    assert stored(store, day_from, clock.today()) == hospital.expected_usage(day_from, clock.today())
+    assert stored(store, START, START + timedelta(days=1)) == {}
+
+
+def test_late_commit_inside_lookback_is_counted_once(his: SourceDb, store) -> None:
+    hospital = his.load_his(MSSQL, days=10)
+    clock = clock_at(START + timedelta(days=9))
+    source = his.source(MSSQL)
+    poll_usage(store, source, clock)
+    late_day = START + timedelta(days=5)
+    his.run("INSERT INTO op_dispense (disp_id, disp_date, disp_time, drug_code, dept_code, visit_type, qty, unit, amount)"
+            " VALUES (999999, ?, ?, 'Y00002', '0101', 'O', 4, '盒', 190.4)",
+            (late_day, datetime.combine(late_day, datetime.min.time()) + timedelta(hours=23)))
+    for _ in range(3):  # re-reading is idempotent: the late line counts once however often we poll
+        poll_usage(store, source, clock)
+    expected = hospital.expected_usage(late_day, late_day)
+    key = (late_day, "Y00002", "0101", "outpatient")
+    q, n = expected.get(key, (Decimal(0), 0))
+    expected[key] = (q + 4, n + 1)
+    assert stored(store, late_day, late_day) == expected
+
+
+def test_reconciliation_rereads_only_the_days_that_differ(his: SourceDb, store) -> None:
+    hospital = his.load_his(MSSQL, days=10)
+    clock = clock_at(START + timedelta(days=9))
+    source = his.source(MSSQL)
+    from agent.jobs.ingest_usage import ingest_window
+
+    ingest_window(store, source, START, clock.today(), clock.now())
+    old_day = START + timedelta(days=1)  # outside the 7-day lookback
+    his.run("UPDATE op_dispense SET qty = qty + 10 WHERE disp_id = (SELECT MIN(disp_id) FROM op_dispense WHERE disp_date = ?)",
+            (old_day,))
+    assert reconcile_usage(store, source, clock, days=9) == [old_day]
+    assert reconcile_usage(store, source, clock, days=9) == []
+    total = sum(q for (d, *_), (q, _n) in stored(store, old_day, old_day).items())
+    assert total == sum(q for q, _ in hospital.expected_usage(old_day, old_day).values()) + 10
+
+
+def test_rows_without_an_item_code_are_quarantined_and_the_rest_stored(his: SourceDb, store) -> None:
+    hospital = his.load_his(MSSQL, days=3)
+    day = START + timedelta(days=1)
+    his.run("INSERT INTO op_dispense (disp_id, disp_date, disp_time, drug_code, dept_code, visit_type, qty, unit, amount)"
+            " VALUES (999998, ?, ?, NULL, '0102', 'O', 2, '盒', 6.1)", (day, datetime.combine(day, datetime.min.time())))
+    stats = poll_usage(store, his.source(MSSQL), clock_at(START + timedelta(days=2)), lookback_days=2)
+    assert stats.bad == 1
+    assert stored(store, START, day + timedelta(days=1)) == hospital.expected_usage(START, day + timedelta(days=1))
+    with store.read() as conn:
+        bad = listing(conn, "H1")
+    assert [(b.kind, b.reason, b.raw["dept_code"]) for b in bad] == [("usage", "no item code", "0102")]
+
+
+def test_the_item_dictionary_lands_in_local_items(his: SourceDb, store) -> None:
+    hospital = his.load_his(MSSQL, days=1)
+    assert ingest_items(store, his.source(MSSQL), clock_at(START)) == (len(hospital.items), 0)
+    with store.read() as conn:
+        n = conn.execute(select(func.count()).select_from(local_items)).scalar()
+        row = conn.execute(select(local_items).where(local_items.c.code == "Y00002")).one()
+    assert n == len(hospital.items)
+    assert (row.name, row.national_code, Decimal(row.pack_factor)) == ("阿托伐他汀钙片(立普妥) 20mg*7片", "XC10AAA052A001010100002", 7)
