@@ -123,11 +123,17 @@ def register(app: typer.Typer) -> None:
         from agent.catalogue.mapping import map_items
         from agent.errors import NotYetAvailable
 
-        if items is None:
-            raise NotYetAvailable("reading local items from the HIS arrives with ingestion (issue #4); use --items FILE")
         cfg, store, clock = _runtime(ctx)
         try:
-            summary = map_items(store, read_items(items), clock.now(), auto_accept=cfg.catalogue.auto_accept,
+            if items is None:
+                from agent.bootstrap import stored_local_items
+
+                local = stored_local_items(store)
+                if not local:
+                    raise NotYetAvailable("no HIS item dictionary read yet: run the agent (or `vbp-agent check`) first, or use --items FILE")
+            else:
+                local = read_items(items)
+            summary = map_items(store, local, clock.now(), auto_accept=cfg.catalogue.auto_accept,
                                 top=cfg.catalogue.candidates)
             typer.echo(summary.as_text())
             if summary.without_factor:

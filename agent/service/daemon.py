@@ -161,8 +161,46 @@ class Daemon:
                 return [({"channel": ch}, float(n)) for ch, n in outbox.depth(conn, runtime.store.hospital_code).items()]
 
         self.metrics.collector("vbp_outbox_depth", depth)
+        self.metrics.describe("vbp_oldest_unconfirmed_receipt_age_seconds", "gauge",
+                              "age of the oldest accepted receipt not yet confirmed on the platform (到货确认)")
+        self.metrics.describe("vbp_alerts_firing", "gauge", "alerts firing by severity")
+        self.metrics.collector("vbp_oldest_unconfirmed_receipt_age_seconds", lambda: _oldest_unconfirmed(runtime))
+        self.metrics.collector("vbp_alerts_firing", lambda: _alerts_firing(runtime))
         for name, fn in runtime.extras.get("collectors", {}).items():
             self.metrics.collector(name, fn)
+
+
+def _oldest_unconfirmed(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
+    from sqlalchemy import func, select
+
+    from agent.store.schema.platform import platform_confirmations as pc
+
+    with runtime.store.read() as conn:
+        oldest = conn.execute(
+            select(func.min(pc.c.accepted_at)).where(pc.c.hospital_code == runtime.store.hospital_code, pc.c.state == "queued")
+        ).scalar()
+    if oldest is None:
+        return [({}, 0.0)]
+    if oldest.tzinfo is None:
+        from datetime import UTC
+
+        oldest = oldest.replace(tzinfo=UTC)
+    return [({}, max(0.0, (runtime.clock.now() - oldest).total_seconds()))]
+
+
+def _alerts_firing(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
+    from sqlalchemy import func, select
+
+    from agent.store.schema.alerts import alert_state
+
+    with runtime.store.read() as conn:
+        rows = conn.execute(
+            select(alert_state.c.severity, func.count()).where(
+                alert_state.c.hospital_code == runtime.store.hospital_code, alert_state.c.status == "firing"
+            ).group_by(alert_state.c.severity)
+        ).all()
+    counts = {sev: float(n) for sev, n in rows}
+    return [({"severity": sev}, counts.get(sev, 0.0)) for sev in ("critical", "warning", "info")]
 
 
 def default_jobs(runtime: Runtime, metrics: Metrics) -> list[JobSpec]:

@@ -85,6 +85,7 @@ def test_ready_watchdog_health_metrics_reload_and_clean_stop(daemon) -> None:
     assert status == 200 and json.loads(body)["status"] == "ok"
     status, text = get(port, "/metrics")
     assert status == 200 and 'vbp_job_up{job="store-check"} 1' in text
+    assert "vbp_oldest_unconfirmed_receipt_age_seconds 0" in text and 'vbp_alerts_firing{severity="critical"} 0' in text
 
     # A broken config on SIGHUP is refused and the agent keeps running on the old one.
     good = cfg.read_text(encoding="utf-8")

@@ -52,9 +52,15 @@ def test_report_annual_from_a_fixture_writes_the_yearly_report(tmp_path: Path) -
     assert load_workbook(out)["年度报告"]["A1"].value == "加强集采监管工作落实情况报告（2027年度）"
 
 
-def test_report_from_the_store_says_it_is_not_wired_yet(tmp_path: Path, capsys) -> None:
-    assert main(["-c", str(_config(tmp_path)), "report", "monthly", "--month", "2028-02"]) == EXIT_NOT_YET
-    assert "arrives with issue #4" in capsys.readouterr().err
+def test_report_from_the_store_reads_the_catalogue_and_usage_tables(tmp_path: Path, capsys) -> None:
+    from tests.unit.store_inputs_loader import store_inputs
+
+    store_inputs(tmp_path, f"sqlite:///{tmp_path / 'state.db'}", hospital="H001").store.close()
+    out = tmp_path / "m.xlsx"
+    assert main(["-c", str(_config(tmp_path)), "report", "monthly", "--month", "2028-02", "--out", str(out)]) == 0
+    assert "2 个批次，5 个中选产品" in capsys.readouterr().out
+    ws = load_workbook(out).worksheets[0]
+    assert any("第九批国家集采" in str(c.value) for row in ws.iter_rows() for c in row)
 
 
 @pytest.mark.parametrize("month", ["2028-13", "28-02", "2028-2"])

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from agent.domain.monitoring_model import MonitoringInputs
 from agent.jobs.memory_inputs import InMemoryInputs
 from tests.unit import monitor_fixture as fx
+from tests.unit.store_inputs_loader import store_inputs
 
-FACTORIES: dict[str, Callable[[], MonitoringInputs]] = {
-    "memory": lambda: InMemoryInputs(fx.products(), fx.groups(), fx.links(), fx.usage()),
+FACTORIES: dict[str, Callable[[Path], MonitoringInputs]] = {
+    "memory": lambda _tmp: InMemoryInputs(fx.products(), fx.groups(), fx.links(), fx.usage()),
+    "store": store_inputs,
 }
 
 
 @pytest.fixture(params=sorted(FACTORIES))
-def inputs(request: pytest.FixtureRequest) -> MonitoringInputs:
-    return FACTORIES[request.param]()
+def inputs(request: pytest.FixtureRequest, tmp_path: Path) -> MonitoringInputs:
+    return FACTORIES[request.param](tmp_path)
 
 
 def test_product_years_are_those_overlapping_the_range(inputs: MonitoringInputs) -> None:
@@ -51,3 +54,18 @@ def test_groups_and_links_describe_the_generic_groups(inputs: MonitoringInputs) 
     links = {lk.item_code: lk for lk in inputs.item_links()}
     assert links["I1"].factor == 7 and links["I1"].winning
     assert not links["N1"].winning and links["N1"].group_id == "G1"
+
+
+def test_the_monthly_report_from_the_store_equals_the_hand_computed_one(tmp_path: Path) -> None:
+    from agent.jobs.reporting import monthly_report
+
+    import dataclasses
+
+    def rounded(report):  # prices are stored with 6 decimals
+        products = [dataclasses.replace(p, product=dataclasses.replace(p.product, price=round(p.product.price, 4)))
+                    for p in report.products]
+        return dataclasses.replace(report, products=products)
+
+    memory = monthly_report(fx.inputs(), fx.Weekends(), "2028-02", "H1", "测试医院")
+    stored = monthly_report(store_inputs(tmp_path), fx.Weekends(), "2028-02", "H1", "测试医院")
+    assert [p.used for p in stored.products] and rounded(stored) == rounded(memory)

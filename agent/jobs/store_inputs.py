@@ -1,0 +1,159 @@
+"""``MonitoringInputs`` over the real tables: catalogue (programmes, agreed volumes, 对码) and
+ingestion (usage per day x item x department, warehouse receipts).
+
+Usage is counted from the configured usage sources of one kind only (the HIS by default, the
+prescription system when there is no HIS source), so a hospital that configures both does not
+count a dispensing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+
+from agent.catalogue.queries import ACCEPTED, generic_groups
+from agent.domain.monitoring_model import (
+    DailyUsage,
+    DeadlineInputs,
+    GenericGroup,
+    ItemLink,
+    ProductYear,
+    PurchaseMix,
+    UsageTotal,
+)
+from agent.store import Store
+from agent.store.schema.catalogue import agreed_volumes as av
+from agent.store.schema.catalogue import agreement_years as ay
+from agent.store.schema.catalogue import item_mappings as im
+from agent.store.schema.catalogue import winning_products as wp
+from agent.store.schema.ingest import local_items as li
+from agent.store.schema.ingest import receipts as rc
+from agent.store.schema.ingest import usage_daily as ud
+
+
+def _f(x: Decimal | float | None) -> float:
+    return 0.0 if x is None else float(x)
+
+
+def usage_source_names(sources: Sequence[object]) -> list[str]:
+    """HIS sources when there are any, else prescription sources."""
+    his = [s.name for s in sources if getattr(s, "kind", "") == "his"]  # type: ignore[attr-defined]
+    return his or [s.name for s in sources if getattr(s, "kind", "") == "prescription"]  # type: ignore[attr-defined]
+
+
+class StoreInputs:
+    def __init__(self, store: Store, usage_sources: Sequence[str]) -> None:
+        self.store = store
+        self.hospital = store.hospital_code
+        self.usage_sources = list(usage_sources)
+
+    # -- catalogue -----------------------------------------------------------------------
+    def product_years(self, day_from: date, day_to: date) -> list[ProductYear]:
+        q = (
+            select(av.c.programme, av.c.product_key, av.c.quantity, ay.c.start_day, ay.c.end_day, wp.c.group_key,
+                   wp.c.generic_name, wp.c.spec, wp.c.manufacturer, wp.c.kind, wp.c.price, wp.c.pack)
+            .join(ay, and_(ay.c.hospital_code == av.c.hospital_code, ay.c.programme == av.c.programme, ay.c.number == av.c.year))
+            .join(wp, and_(wp.c.hospital_code == av.c.hospital_code, wp.c.programme == av.c.programme,
+                           wp.c.product_key == av.c.product_key))
+            .where(av.c.hospital_code == self.hospital, ay.c.start_day <= day_to, ay.c.end_day >= day_from)
+            .order_by(av.c.programme, av.c.product_key, ay.c.start_day)
+        )
+        with self.store.read() as conn:
+            rows = conn.execute(q).all()
+        out = []
+        for r in rows:
+            per_unit = _f(r.price) / _f(r.pack) if r.pack else _f(r.price)
+            out.append(ProductYear(
+                product_id=r.product_key, group_id=r.group_key, name=r.generic_name,
+                programme=r.programme, year_start=r.start_day, year_end=r.end_day, agreed_qty=_f(r.quantity),
+                price=per_unit, spec=r.spec or "", manufacturer=r.manufacturer, kind=r.kind,
+            ))
+        return out
+
+    def groups(self) -> list[GenericGroup]:
+        with self.store.read() as conn:
+            found = generic_groups(conn, self.hospital)
+        return [
+            GenericGroup(
+                group_id=g.key, name=f"{g.name}（{g.dosage_form}）" if g.dosage_form else g.name,
+                programme=(g.winning[0]["programme"] if g.winning else ""),
+                winning_products=tuple(dict.fromkeys(w["product_key"] for w in g.winning)),
+            )
+            for g in found
+        ]
+
+    def item_links(self) -> list[ItemLink]:
+        q = (
+            select(im.c.item_code, im.c.item_name, im.c.group_key, im.c.product_key, im.c.factor, func.max(li.c.price).label("price"))
+            .join(li, and_(li.c.hospital_code == im.c.hospital_code, li.c.code == im.c.item_code), isouter=True)
+            .where(im.c.hospital_code == self.hospital, im.c.status.in_(ACCEPTED), im.c.group_key.is_not(None))
+            .group_by(im.c.item_code, im.c.item_name, im.c.group_key, im.c.product_key, im.c.factor)
+            .order_by(im.c.item_code)
+        )
+        with self.store.read() as conn:
+            rows = conn.execute(q).all()
+        links = []
+        for r in rows:
+            factor = None if r.factor is None else float(r.factor)
+            price = _f(r.price) / factor if factor else _f(r.price)
+            links.append(ItemLink(r.item_code, r.group_key, r.item_name, r.product_key, factor, price))
+        return links
+
+    # -- usage ---------------------------------------------------------------------------
+    def _usage_where(self, day_from: date, day_to: date, items: Iterable[str] | None):  # type: ignore[no-untyped-def]
+        cond = and_(ud.c.hospital_code == self.hospital, ud.c.source.in_(self.usage_sources),
+                    ud.c.day >= day_from, ud.c.day <= day_to)
+        if items is not None:
+            cond = and_(cond, ud.c.item_code.in_(list(items)))
+        return cond
+
+    def usage_totals(self, day_from: date, day_to: date) -> list[UsageTotal]:
+        q = (select(ud.c.item_code, func.sum(ud.c.quantity), func.sum(ud.c.amount))
+             .where(self._usage_where(day_from, day_to, None)).group_by(ud.c.item_code))
+        with self.store.read() as conn:
+            return [UsageTotal(code, _f(q_), _f(a)) for code, q_, a in conn.execute(q)]
+
+    def daily_usage(self, day_from: date, day_to: date, items: Iterable[str] | None = None) -> list[DailyUsage]:
+        q = (select(ud.c.day, ud.c.item_code, func.sum(ud.c.quantity), func.sum(ud.c.amount))
+             .where(self._usage_where(day_from, day_to, items))
+             .group_by(ud.c.day, ud.c.item_code).order_by(ud.c.day, ud.c.item_code))
+        with self.store.read() as conn:
+            return [DailyUsage(d, code, _f(q_), _f(a)) for d, code, q_, a in conn.execute(q)]
+
+    def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
+        q = (select(ud.c.day, ud.c.item_code, ud.c.dept_code, ud.c.prescriber_code, func.sum(ud.c.quantity), func.sum(ud.c.amount))
+             .where(self._usage_where(day_from, day_to, items))
+             .group_by(ud.c.day, ud.c.item_code, ud.c.dept_code, ud.c.prescriber_code)
+             .order_by(ud.c.day, ud.c.item_code, ud.c.dept_code))
+        with self.store.read() as conn:
+            return [DailyUsage(d, code, _f(q_), _f(a), dept or "", pres or "") for d, code, dept, pres, q_, a in conn.execute(q)]
+
+    # -- deadlines -----------------------------------------------------------------------
+    def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
+        """The purchase mix (网采率) of the month so far, from warehouse receipts.
+
+        Arrival confirmation is watched by the platform link itself (``platform.confirm_late``);
+        orders, bills and 备案 records have no source yet, so their clocks stay empty.
+        """
+        month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        amount = rc.c.quantity * func.coalesce(rc.c.unit_price, 0)
+        q = (
+            select(func.coalesce(li.c.kind, "drug"), rc.c.on_platform, func.sum(amount))
+            .select_from(rc.join(li, and_(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code), isouter=True))
+            .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= month_start,
+                   rc.c.accepted_at < as_of + timedelta(seconds=1))
+            .group_by(func.coalesce(li.c.kind, "drug"), rc.c.on_platform)
+        )
+        with self.store.read() as conn:
+            rows = conn.execute(q).all()
+        mix: dict[str, list[float]] = {}
+        for kind, on_platform, total in rows:
+            k = "drug" if kind == "drug" else "high_value_consumable"
+            acc = mix.setdefault(k, [0.0, 0.0])
+            acc[1] += _f(total)
+            if on_platform:
+                acc[0] += _f(total)
+        return DeadlineInputs(purchase_mix=[PurchaseMix(k, on, tot) for k, (on, tot) in sorted(mix.items()) if tot > 0])
