@@ -186,8 +186,10 @@ def _monitoring_jobs(runtime: Runtime, link: Any) -> list[Any]:
         if link is not None:
             from agent.jobs.platform import queue_platform_report
 
-            rows = [{"product_code": p.product.product_id, "programme": p.product.programme, "used_qty": p.used,
-                     "agreed_qty": p.product.agreed_qty, "completion": p.completion} for p in rep.products]
+            rows = [{"product_code": p.product.product_id, "product_name": p.product.name, "programme": p.product.programme,
+                     "quantity": p.used, "amount": p.used_amount, "agreed_volume": p.product.agreed_qty,
+                     "completion": p.completion, "time_progress": p.time_progress, "winning": True}
+                    for p in rep.products]
             queue_platform_report(store, link, clock, last_month, rows)
 
     return [

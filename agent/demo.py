@@ -1,75 +1,320 @@
-"""``make demo``: a small simulated hospital on embedded SQLite, read the way a real one is.
+"""``make demo``: a simulated hospital, the real daemon's jobs, 91 days on an accelerated clock.
 
-This first version builds a tiny HIS in SQLite, reads a day-by-item usage aggregate through the
-SQLite ODBC driver, and opens the state store. The service issue grows it into the full demo.
+What it builds (deterministic for a seed), all on this machine:
+- a HIS (``mssql_his`` preset) and a warehouse (``warehouse_std``) in one SQLite file, read through
+  the SQLite ODBC driver exactly as a real hospital's databases are read;
+- the bureau's spreadsheets (winning products, agreed volumes), imported with ``vbp-agent import``;
+- the reference provincial platform on loopback, holding a delivery line for every receipt;
+- a WeCom-like robot sink on loopback that prints what the pharmacy group would read.
+
+Three problems are planted: a non-winning rival (立普妥) rising in one department from day 60,
+an arrival confirmation that would be late (the platform is down for 22 hours after one
+acceptance), and a winning product (硫酸氢氯吡格雷片) far behind its time progress (序时进度).
 """
 
 from __future__ import annotations
 
-import random
-import sqlite3
-from datetime import date, timedelta
+import contextlib
+import io
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-import pyodbc
+from openpyxl import Workbook
 
-from agent.store import open_store
+from adapters.his.simulate import Plan, PlantedReceipt, build_sqlite_hospital
+from agent.bootstrap import build, build_jobs
+from agent.cli import main as cli
+from agent.clock import DEFAULT_TZ, FakeClock
+from agent.config import load_config
+from agent.logging import configure
+from agent.service.metrics import Metrics
+from agent.service.runner import JobRunner
+from agent.service.simulate import SimulatedScheduler
 
-ITEMS = [
-    ("Y0001", "阿托伐他汀钙片 20mg*7片", 1),
-    ("Y0002", "阿托伐他汀钙片(立普妥) 20mg*7片", 0),
-    ("Y0003", "苯磺酸氨氯地平片 5mg*28片", 1),
-    ("Y0004", "络活喜 苯磺酸氨氯地平片 5mg*7片", 0),
-]
-DEPTS = ["心内科", "内分泌科", "老年病科"]
-
-
-def build_his(path: Path, days: int = 14, seed: int = 7) -> None:
-    rng = random.Random(seed)
-    path.unlink(missing_ok=True)
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE drug_dict (code TEXT PRIMARY KEY, name TEXT, winning INTEGER)")
-    db.execute(
-        "CREATE TABLE op_dispense (id INTEGER PRIMARY KEY, disp_date TEXT, drug_code TEXT, dept TEXT,"
-        " patient_id TEXT, qty REAL, amount REAL)"
-    )
-    db.execute("CREATE INDEX ix_op_dispense_date ON op_dispense (disp_date)")
-    db.executemany("INSERT INTO drug_dict VALUES (?,?,?)", ITEMS)
-    start = date(2026, 10, 1)
-    rows = []
-    for d in range(days):
-        day = (start + timedelta(days=d)).isoformat()
-        for code, _name, winning in ITEMS:
-            for dept in DEPTS:
-                for _ in range(rng.randint(0, 6 if winning else 2)):
-                    qty = rng.choice([1, 1, 2, 3])
-                    rows.append((day, code, dept, f"P{rng.randint(1, 999):04d}", qty, qty * (5.2 if winning else 31.0)))
-    db.executemany("INSERT INTO op_dispense (disp_date, drug_code, dept, patient_id, qty, amount) VALUES (?,?,?,?,?,?)", rows)
-    db.commit()
-    db.close()
+START = date(2026, 8, 3)
+DAYS = 91
+PROGRAMME = "第十批国家组织药品集采"
+HOSPITAL = ("H22010200001", "示例市第一人民医院")
+RISE_ITEM, RISE_DEPT, RISE_DAY = "Y00002", "0101", 60  # 阿托伐他汀钙片(立普妥), 心血管内科
+BEHIND_ITEM = "Y00009"  # 硫酸氢氯吡格雷片 (winning): agreed volume set far above its pace
+LATE_DAY, LATE_HOUR, OUTAGE_H = 40, 10, 26  # the acceptance whose confirmation the outage delays
+DEMO_INTERVAL_S = 3600  # on the accelerated clock, a job runs at most hourly
 
 
-def run_demo(workdir: str) -> None:
-    out = Path(workdir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    his = out / "his.sqlite"
-    build_his(his)
-    print(f"simulated HIS: {his}")
-    conn = pyodbc.connect(f"Driver={{SQLite3}};Database={his}", timeout=5, readonly=True)
-    conn.timeout = 30
-    cur = conn.cursor()
-    cur.execute(
-        "SELECT d.code, d.name, d.winning, SUM(o.qty), SUM(o.amount) FROM op_dispense o"
-        " JOIN drug_dict d ON d.code = o.drug_code WHERE o.disp_date BETWEEN ? AND ?"
-        " GROUP BY d.code, d.name, d.winning ORDER BY d.code",
-        "2026-10-01", "2026-10-14",
-    )
-    print("usage 2026-10-01..2026-10-14, aggregated inside the HIS database (no patient field leaves it):")
-    print(f"  {'code':6} {'winning':7} {'qty':>6} {'amount':>9}  name")
-    while batch := cur.fetchmany(100):
-        for code, name, winning, qty, amount in batch:
-            print(f"  {code:6} {'中选' if winning else '非中选':7} {qty:6.0f} {amount:9.2f}  {name}")
-    conn.close()
-    store = open_store(f"sqlite:///{out / 'state.db'}", "DEMO0001")
-    print("state store:", out / "state.db", store.versions())
-    store.close()
+@dataclass
+class Demo:
+    workdir: Path
+    seed: int = 20261125
+
+    def path(self, name: str) -> Path:
+        return self.workdir / name
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _late_receipt() -> PlantedReceipt:
+    at = datetime.combine(START + timedelta(days=LATE_DAY), datetime.min.time()).replace(hour=LATE_HOUR, tzinfo=DEFAULT_TZ)
+    return PlantedReceipt("Y00005", Decimal(40), at, delivery_id="SHPLATE0001", order_id="ORDLATE0001")
+
+
+def write_bureau_sheets(demo: Demo, hospital: Any) -> tuple[Path, Path]:
+    """The bureau's 附件: winning products and this hospital's agreed volumes (smallest units)."""
+    winners, volumes = demo.path("中选产品清单.xlsx"), demo.path("约定采购量.xlsx")
+    expected = hospital.expected_usage(START, START + timedelta(days=DAYS - 1))
+    used: dict[str, Decimal] = {}
+    for (_day, code, _dept, _setting), (qty, _lines) in expected.items():
+        used[code] = used.get(code, Decimal(0)) + qty
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "附件4"
+    ws.append([f"{PROGRAMME}中选结果"])
+    ws.append(["序号", "通用名", "剂型", "规格", "包装数量", "最小制剂单位", "生产企业", "医保代码", "中选价格"])
+    vb = Workbook()
+    vs = vb.active
+    vs.title = "附件5"
+    vs.append([f"{PROGRAMME}医疗机构约定采购量"])
+    vs.append(["医疗机构名称", "通用名", "规格", "生产企业", "医保代码", "约定采购量（最小制剂单位）"])
+    n = 0
+    for item in hospital.items:
+        if not item.winning or not item.national_code.startswith("X"):
+            continue
+        n += 1
+        unit = "粒" if "胶囊" in item.dosage_form else ("支" if "注射" in item.dosage_form else "片")
+        ws.append([n, item.generic_name, item.dosage_form, item.spec, int(item.pack_factor), unit, item.manufacturer,
+                   item.national_code, float(item.price)])
+        yearly = used.get(item.code, Decimal(0)) * item.pack_factor * Decimal(365) / Decimal(DAYS)
+        share = Decimal("2.5") if item.code == BEHIND_ITEM else Decimal("0.7")  # 60-80% of 报量, usual pace: ahead
+        vs.append([HOSPITAL[1], item.generic_name, item.spec, item.manufacturer, item.national_code,
+                   int((yearly * share).quantize(Decimal(1)))])
+    ws.append(["注：价格单位为元/盒。"])
+    wb.save(winners)
+    vb.save(volumes)
+    return winners, volumes
+
+
+def write_config(demo: Demo, his_db: Path, platform: Any, sink: Any) -> Path:
+    cfg = demo.path("agent.toml")
+    plat = platform.platform_section("zj_infno", "VBP_DEMO_PLATFORM_SECRET")
+    os.environ["VBP_DEMO_PLATFORM_SECRET"] = platform.secret_of(plat["app_key"])
+    os.environ["VBP_DEMO_ROBOT_KEY"] = "demo-robot-key-0001"
+    conn = f"Driver={{SQLite3}};Database={his_db};"
+    cfg.write_text(f"""
+[hospital]
+code = "{HOSPITAL[0]}"
+name = "{HOSPITAL[1]}"
+
+[state]
+directory = "{demo.workdir}"
+
+[logging]
+level = "warning"
+
+[[sources]]
+name = "his"
+kind = "his"
+preset = "mssql_his"
+connection = "{conn}"
+poll_interval_s = 21600
+lookback_days = 7
+
+[[sources]]
+name = "warehouse"
+kind = "warehouse"
+preset = "warehouse_std"
+connection = "{conn}"
+poll_interval_s = 3600
+
+[platform]
+profile = "{plat['profile']}"
+base_url = "{plat['base_url']}"
+app_key = "{plat['app_key']}"
+secret_env = "VBP_DEMO_PLATFORM_SECRET"
+max_rate_per_s = 50.0
+sync_lookback_s = 0
+
+[receivers.pharmacy]
+type = "wecom"
+key_env = "VBP_DEMO_ROBOT_KEY"
+api_base = "{sink.url}"
+
+[[routes]]
+receivers = ["pharmacy"]
+group_wait_s = 0
+repeat_interval_s = 604800
+
+[alerts]
+digest_receivers = ["pharmacy"]
+""", encoding="utf-8")
+    return cfg
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[io.StringIO]:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        yield buf
+
+
+def import_catalogue(cfg: Path, winners: Path, volumes: Path) -> None:
+    end = START + timedelta(days=2 * 365 - 1)
+    for argv in (
+        ["import", "winners", str(winners), "--programme", PROGRAMME, "--cycle-start", START.isoformat(),
+         "--cycle-end", end.isoformat(), "--yes"],
+        ["import", "volumes", str(volumes), "--programme", PROGRAMME, "--year", "1", "--yes"],
+    ):
+        with _quiet() as out:
+            code = cli(["-c", str(cfg), *argv])
+        last = [line for line in out.getvalue().splitlines() if line.startswith("已导入")]
+        if code != 0:
+            raise SystemExit(f"demo: `vbp-agent {' '.join(argv[:2])}` failed:\n{out.getvalue()}")
+        _say(f"  vbp-agent {argv[0]} {argv[1]}: {last[-1] if last else 'ok'}")
+
+
+def run_demo(workdir: str, seed: int = 20261125) -> None:
+    from agent.notify.sink import WeComSink
+    from refplatform import start_reference_platform
+
+    wall = time.monotonic()
+    demo = Demo(Path(workdir).resolve(), seed)
+    shutil.rmtree(demo.workdir, ignore_errors=True)
+    demo.workdir.mkdir(parents=True)
+    configure("warning", json=True, stream=io.StringIO())
+
+    _say(f"1. 模拟医院 simulated hospital ({DAYS} days from {START}, seed {seed})")
+    late = _late_receipt()
+    plan = Plan(rise_item=RISE_ITEM, rise_dept=RISE_DEPT, rise_from=START + timedelta(days=RISE_DAY),
+                rise_lines_per_day=14, receipts=[late])
+    his_db = demo.path("hospital.sqlite")
+    hospital = build_sqlite_hospital(his_db, seed, START, DAYS, plan=plan, rows_per_day=300, rest_day_factor=0.45)
+    _say(f"  HIS + warehouse in {his_db}: {len(hospital.dispenses)} dispensing lines, {len(hospital.receipts)} receipt lines")
+
+    platform = start_reference_platform(apps={"demo-app": "demo-platform-secret"})
+    receipts = [_ReceiptView(r) for r in hospital.receipts]
+    platform.seed_for_receipts(HOSPITAL[0], receipts)
+    sink = WeComSink(port=0).start()
+    _say(f"  reference platform at {platform.url}, {len(receipts)} delivery lines; robot sink at {sink.url}")
+
+    cfg_path = write_config(demo, his_db, platform, sink)
+    _say("2. 导入集采清单 the bureau's spreadsheets")
+    winners, volumes = write_bureau_sheets(demo, hospital)
+    import_catalogue(cfg_path, winners, volumes)
+
+    _say(f"3. 运行 the daemon's jobs on an accelerated clock, {START} → {START + timedelta(days=DAYS)}")
+    clock = FakeClock(datetime.combine(START, datetime.min.time()).replace(tzinfo=DEFAULT_TZ))
+    runtime = build(load_config(cfg_path), clock)
+    metrics = Metrics()
+    specs = build_jobs(runtime, metrics)
+    for spec in specs:
+        if spec.interval_s is not None:
+            spec.interval_s = max(spec.interval_s, DEMO_INTERVAL_S)
+    runner = JobRunner(runtime.store, clock, metrics)
+    sim = SimulatedScheduler(specs, runner, clock)
+    outage = (late.accepted_at, late.accepted_at + timedelta(hours=OUTAGE_H))
+
+    def world(a: datetime, b: datetime) -> None:
+        if a <= outage[0] < b or (a < outage[0] <= b):
+            platform.arm("outage", on=True)
+        if a <= outage[1] < b:
+            platform.arm("outage", on=False)
+
+    last_week = [-1]
+
+    def progress(when: datetime) -> None:
+        day = (when.date() - START).days
+        if day // 7 != last_week[0]:
+            last_week[0] = day // 7
+            print(f"\r  day {day:3d}/{DAYS}  jobs run {sum(sim.runs.values()):6d}  robot messages {len(sink.messages):3d}",
+                  end="", file=sys.stderr, flush=True)
+
+    sim.run_until(clock.now() + timedelta(days=DAYS), before_step=world, on_progress=progress)
+    print(file=sys.stderr)
+    failing = {n: s.last_error for n, s in runner.states.items() if not s.up}
+    _say(f"  {sum(sim.runs.values())} job runs in {time.monotonic() - wall:.0f} s of wall time"
+         + (f"; failing now: {failing}" if failing else "; every job healthy"))
+
+    show_results(runtime, sink, platform)
+    runtime.close()
+    sink.stop()
+    platform.stop()
+    _say(f"\n全部文件 everything is in {demo.workdir} (state store, config, spreadsheets, reports).")
+
+
+@dataclass
+class _ReceiptView:
+    """A warehouse receipt line as the reference platform's seeding needs it."""
+
+    line: tuple
+
+    @property
+    def line_id(self) -> str:
+        return str(self.line[0])
+
+    @property
+    def item_code(self) -> str:
+        return self.line[3]
+
+    @property
+    def quantity(self) -> Decimal:
+        return self.line[4]
+
+    @property
+    def lot(self) -> str:
+        return self.line[6]
+
+    @property
+    def accepted_at(self) -> datetime:
+        return self.line[9].replace(tzinfo=DEFAULT_TZ)
+
+    @property
+    def delivery_id(self) -> str | None:
+        return self.line[11]
+
+
+def show_results(runtime: Any, sink: Any, platform: Any) -> None:
+    from sqlalchemy import func, select
+
+    from agent.store.schema.alerts import alert_state
+    from agent.store.schema.monitoring import progress_snapshots as mp
+
+    store = runtime.store
+    with store.read() as conn:
+        as_of = conn.execute(select(func.max(mp.c.as_of)).where(mp.c.hospital_code == store.hospital_code)).scalar()
+        rows = conn.execute(select(mp).where(mp.c.hospital_code == store.hospital_code, mp.c.as_of == as_of)
+                            .order_by(mp.c.completion)).all()
+        names = {p.product_id: p.name for p in runtime.extras["inputs"].product_years(as_of, as_of)} if as_of else {}
+        fired = conn.execute(select(alert_state.c.severity, alert_state.c.title, alert_state.c.fired_at, alert_state.c.status)
+                             .where(alert_state.c.hospital_code == store.hospital_code, alert_state.c.fired_at.is_not(None))
+                             .order_by(alert_state.c.fired_at)).all()
+    _say(f"\n4. 执行进度 progress of each winning product, as of {as_of}")
+    _say(f"  {'中选产品':<14}{'约定采购量':>10}{'已使用':>10}{'完成进度':>9}{'序时进度':>9}  状态")
+    for r in rows:
+        name = names.get(r.product_id, r.product_id)
+        _say(f"  {name:<14}{r.agreed:>12,.0f}{r.used:>12,.0f}{r.completion:>10.1%}{r.time_progress:>10.1%}  {r.status}")
+
+    _say("\n5. 触发的预警 alerts that fired (rule: title)")
+    sev = {"critical": "严重", "warning": "警告", "info": "提示"}
+    for s, title, at, status in fired:
+        local = at.astimezone(DEFAULT_TZ)
+        _say(f"  [{sev.get(s, s)}] {local:%m-%d %H:%M} {title}{'（已恢复）' if status != 'firing' else ''}")
+    messages = [m["content"] for m in sink.messages]
+    alerts = [m for m in messages if "集采晨报" not in m]
+    digests = [m for m in messages if "集采晨报" in m]
+    _say(f"\n6. 药学部群机器人收到 {len(messages)} 条消息 ({len(alerts)} 条预警/恢复, {len(digests)} 份晨报)。最近的几条预警：")
+    for text in alerts[-3:]:
+        _say("  " + text.replace("\n", "\n  ") + "\n")
+    if digests:
+        _say("  最后一份晨报：\n  " + digests[-1].replace("\n", "\n  "))
+    reports = sorted((Path(runtime.config.state.directory) / "reports").glob("*.xlsx"))
+    _say("\n7. 月度带量执行报表 monthly reports: " + (", ".join(str(p) for p in reports) or "none"))
+    confirmed = platform.confirmed()
+    _say(f"8. 平台到货确认 arrival confirmations held by the platform: {len(confirmed)}")

@@ -59,14 +59,26 @@ ReceiptLine = tuple[int, int, str, str, Decimal, str, str, date, Decimal, dateti
                     str, str, str, bool, bool]
 
 
+def _workday(day: date) -> bool:
+    """Working days of mainland China (调休 included); plain weekdays for a year the calendar lacks."""
+    import chinese_calendar
+
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
 class Hospital:
     def __init__(self, seed: int, start: date, days: int, *, rows_per_day: int = 200, n_items: int | None = None,
-                 n_depts: int | None = None, plan: Plan | None = None, receipt_bills_per_day: int = 2) -> None:
+                 n_depts: int | None = None, plan: Plan | None = None, receipt_bills_per_day: int = 2,
+                 rest_day_factor: float = 1.0) -> None:
         self.rng = random.Random(seed)
         self.start, self.days = start, days
         self.items: list[SimItem] = catalogue(n_items)
         self.depts = departments(n_depts)
         self.plan = plan or Plan()
+        self.rest_day_factor = rest_day_factor  # clinics are quieter on weekends and holidays (休息日)
         self.dispenses: list[Dispense] = []
         self.receipts: list[ReceiptLine] = []
         self._generate(rows_per_day)
@@ -81,8 +93,9 @@ class Hospital:
         end = self.start + timedelta(days=self.days - 1)
         for d in range(self.days):
             day = self.start + timedelta(days=d)
-            picks = rng.choices(range(len(self.items)), weights, k=rows_per_day)
-            depts = rng.choices(dept_codes, k=rows_per_day)
+            k = rows_per_day if _workday(day) else round(rows_per_day * self.rest_day_factor)
+            picks = rng.choices(range(len(self.items)), weights, k=k)
+            depts = rng.choices(dept_codes, k=k)
             extra = []
             p = self.plan
             if p.rise_item and p.rise_from and day >= p.rise_from and p.rise_item in index:

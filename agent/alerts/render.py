@@ -19,13 +19,19 @@ VALUE_CN = {
     "hours_late": "超时(小时)", "hours": "小时", "days_left": "剩余天数", "amount": "金额(元)",
     "quantity": "数量", "pending": "待办数", "receiver": "接收方", "error": "错误",
     "accepted_on": "验收日期", "ordered_on": "下单日期", "deadline": "截止日期", "supplier": "配送企业",
+    "observed": "近期用量", "expected": "基线预期", "effect": "增幅", "p_value": "P值", "q_value": "校正后P值",
+    "baseline_share": "基线非中选占比", "current_share": "当前非中选占比", "window_days": "统计窗口(天)",
+    "window_end": "窗口截止", "agreed": "约定采购量", "hours_left": "距24小时时限(小时)", "state": "状态",
+    "planned": "计划报量", "last_year": "上年实际", "history": "历史采购量", "rate": "网采率", "floor": "要求下限",
+    "on_platform_amount": "平台采购金额", "confirmed_quantity": "平台已确认数量", "warehouse_quantity": "库房数量",
+    "code": "错误码", "start": "开始", "due": "截止", "time_used": "已用时限", "confidence": "匹配置信度",
 }
 DEFAULT_ACTION = {
     "critical": "请药学部今天核查处理，处理后回复确认（vbp-agent alerts ack）。",
     "warning": "请相关科室和药学部本周内核查。",
     "info": "知悉即可。",
 }
-_RATIO_WORDS = ("progress", "share", "rate", "completion", "gap", "rise", "ratio")
+_RATIO_WORDS = ("progress", "share", "rate", "completion", "gap", "rise", "ratio", "effect")
 
 
 def plain(markdown: str) -> str:
