@@ -5,8 +5,10 @@ Each evaluation compares the last ``window_days`` of non-winning usage with what
 working weekends (调休上班) scaled by a weekday profile pooled over the hospital, rest days and
 holidays at their own rate. The tail probability of the observed total comes from a negative
 binomial whose dispersion is fitted to the group's own baseline (plus the uncertainty of the
-baseline itself). Benjamini-Hochberg across groups, a minimum volume, a minimum effect and
-persistence (2 of the last 3 evaluations) keep false alarms rare.
+baseline itself); shorter windows (5 and 3 days) are tested too, Bonferroni-corrected, so a rise
+that began a few days ago is not diluted by the days before it. Benjamini-Hochberg across groups,
+a minimum volume, a minimum effect and persistence (2 of the last 3 evaluations, or one
+overwhelming evaluation) keep false alarms rare.
 """
 
 from __future__ import annotations
@@ -30,13 +32,17 @@ class WorkdayCalendar(Protocol):
 class DetectRules:
     baseline_days: int = 84
     window_days: int = 7
-    fdr: float = 0.1  # Benjamini-Hochberg level across groups, per evaluation
+    fdr: float = 0.3  # Benjamini-Hochberg level across groups, per evaluation (persistence does the rest) ...
+    fdr_per_group: float = 0.0015  # ... but at most this x the number of groups: a hospital with few groups
+    # gets a stricter level, so false alarms per group-week do not grow as the group count falls
     min_volume: float = 30.0  # observed non-winning units in the window
     min_effect: float = 0.2  # observed / expected - 1
     persistence: int = 2  # flagged in at least this many ...
     persistence_of: int = 3  # ... of the last evaluations (this one included)
-    short_windows: tuple[int, ...] = (3,)  # also tested, Bonferroni-corrected: early detection
+    short_windows: tuple[int, ...] = (5, 3)  # also tested, Bonferroni-corrected: early detection
     screen_p: float = 0.2  # groups below this p-value are also scanned department by department
+    dept_min_volume: float = 0.0  # a department's window needs this many units (the group's needs min_volume)
+    overwhelming: float = 0.07  # q at or below this x the BH level alerts without waiting for persistence
 
 
 @dataclass
@@ -217,12 +223,13 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
                     if p < rules.screen_p and (exp <= 0 or obs / exp - 1 >= rules.min_effect)]
         by_dept = dept_series(screened) if screened else {}
         for gid, (_obs, _exp, p, _w) in raw.items():
-            dept_ps = [_best_window(y, classes, profile, end_i, rules, windows)[2]
+            dept_ps = [_best_window(y, classes, profile, end_i, rules, windows, rules.dept_min_volume)[2]
                        for y in by_dept.get(gid, {}).values() if sum(y[max(w0 - rules.baseline_days, 0):w0]) > 0]
             best = min(dept_ps) * len(dept_ps) if dept_ps else 1.0
             p_final[gid] = min(1.0, 2 * min(p, best))
     gids = list(series)
     q = benjamini_hochberg([p_final[g] for g in gids])
+    level = min(rules.fdr, rules.fdr_per_group * len(gids)) if rules.fdr_per_group > 0 else rules.fdr
     history = history or {}
     out = []
     for gid, qv in zip(gids, q):
@@ -230,23 +237,23 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
         obs, exp, _p, window = raw[gid]
         eligible = obs >= rules.min_volume
         effect = obs / exp - 1.0 if exp > 0 else float("inf") if obs > 0 else 0.0
-        flagged = eligible and qv <= rules.fdr and effect >= rules.min_effect
+        flagged = eligible and qv <= level and effect >= rules.min_effect
         past = list(history.get(gid, ()))[-(rules.persistence_of - 1):] if rules.persistence_of > 1 else []
-        alert = flagged and sum(past) + 1 >= rules.persistence
+        alert = flagged and (sum(past) + 1 >= rules.persistence or qv <= level * rules.overwhelming)
         out.append(RiseTest(gid, end, obs, exp, effect, p_final[gid], qv, _share(s, w0 - rules.baseline_days, w0),
                             _share(s, n - window, n), eligible, flagged, alert, window))
     return out
 
 
 def _best_window(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], end_i: int,
-                 rules: DetectRules, windows: Sequence[int]) -> tuple[float, float, float, int]:
+                 rules: DetectRules, windows: Sequence[int], min_volume: float | None = None) -> tuple[float, float, float, int]:
     """(observed, expected, p, window) of the window with the smallest p, Bonferroni over windows."""
     best: tuple[float, float, float, int] | None = None
     for w in windows:
         obs, exp, var = window_test(y, classes, profile, end_i, rules, w)
         # a window below the minimum effect can never flag: spare its tail (p = 1 only makes BH stricter)
         hopeless = exp > 0 and obs / exp - 1.0 < rules.min_effect
-        p = 1.0 if hopeless else tail_p(obs, exp, var, rules.min_volume)
+        p = 1.0 if hopeless else tail_p(obs, exp, var, rules.min_volume if min_volume is None else min_volume)
         if best is None or p < best[2]:
             best = (obs, exp, p, w)
     assert best is not None
