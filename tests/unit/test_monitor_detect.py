@@ -111,10 +111,27 @@ def test_no_rise_raises_no_alert_over_many_groups_and_days() -> None:
 
 def test_an_alert_needs_two_of_the_last_three_evaluations() -> None:
     data = _many(2, {"G7": 1.0})
-    (first,) = [t for t in detect_rises(data, Cal(), END, history={}) if t.group_id == "G7"]
+    rules = DetectRules(overwhelming=0.0)
+    (first,) = [t for t in detect_rises(data, Cal(), END, rules, history={}) if t.group_id == "G7"]
     assert first.flagged_now and not first.alert
-    (second,) = [t for t in detect_rises(data, Cal(), END, history={"G7": [False, True]}) if t.group_id == "G7"]
+    (second,) = [t for t in detect_rises(data, Cal(), END, rules, history={"G7": [False, True]}) if t.group_id == "G7"]
     assert second.alert
+
+
+def test_overwhelming_evidence_alerts_on_its_first_evaluation_and_weak_evidence_waits() -> None:
+    data = _many(6, {"G7": 1.0, "G8": 0.45})
+    tests = {t.group_id: t for t in detect_rises(data, Cal(), END, history={})}
+    assert tests["G7"].alert
+    assert tests["G8"].flagged_now and not tests["G8"].alert
+
+
+def test_with_few_groups_the_level_per_group_stays_as_strict_as_with_many() -> None:
+    data = _many(4, {"G3": 0.45})
+    loose = {t.group_id: t for t in detect_rises(data, Cal(), END, DetectRules(fdr_per_group=0.0))}["G3"]
+    capped = {t.group_id: t for t in detect_rises(data, Cal(), END)}["G3"]
+    assert loose.q_value == capped.q_value
+    assert 0.0015 * 30 < loose.q_value <= 0.3
+    assert loose.flagged_now and not capped.flagged_now
 
 
 def test_small_groups_are_not_tested_below_the_minimum_volume() -> None:
