@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
-from agent.domain.stats import benjamini_hochberg, nbinom_sf
+from agent.domain.stats import benjamini_hochberg, nbinom_sf, simes
 
 REST = 6  # day class of weekends and holidays; 0-4 Monday..Friday, 5 an adjusted working weekend
 
@@ -225,8 +225,8 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
         for gid, (_obs, _exp, p, _w) in raw.items():
             dept_ps = [_best_window(y, classes, profile, end_i, rules, windows, rules.dept_min_volume)[2]
                        for y in by_dept.get(gid, {}).values() if sum(y[max(w0 - rules.baseline_days, 0):w0]) > 0]
-            best = min(dept_ps) * len(dept_ps) if dept_ps else 1.0
-            p_final[gid] = min(1.0, 2 * min(p, best))
+            best = min(1.0, min(dept_ps) * len(dept_ps)) if dept_ps else 1.0
+            p_final[gid] = simes([p, best])
     gids = list(series)
     q = benjamini_hochberg([p_final[g] for g in gids])
     level = min(rules.fdr, rules.fdr_per_group * len(gids)) if rules.fdr_per_group > 0 else rules.fdr
@@ -247,17 +247,20 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
 
 def _best_window(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], end_i: int,
                  rules: DetectRules, windows: Sequence[int], min_volume: float | None = None) -> tuple[float, float, float, int]:
-    """(observed, expected, p, window) of the window with the smallest p, Bonferroni over windows."""
+    """(observed, expected, p, window): the figures of the window with the smallest p, and the
+    Simes combination of every window's p."""
     best: tuple[float, float, float, int] | None = None
+    ps = []
     for w in windows:
         obs, exp, var = window_test(y, classes, profile, end_i, rules, w)
         # a window below the minimum effect can never flag: spare its tail (p = 1 only makes BH stricter)
         hopeless = exp > 0 and obs / exp - 1.0 < rules.min_effect
         p = 1.0 if hopeless else tail_p(obs, exp, var, rules.min_volume if min_volume is None else min_volume)
+        ps.append(p)
         if best is None or p < best[2]:
             best = (obs, exp, p, w)
     assert best is not None
-    return best[0], best[1], min(1.0, best[2] * len(windows)), best[3]
+    return best[0], best[1], simes(ps), best[3]
 
 
 def _share(s: GroupSeries, a: int, b: int) -> float | None:

@@ -12,7 +12,7 @@ import pytest
 from agent.domain.detect import DetectRules, GroupSeries, detect_rises
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.rise_evidence import contributors, rise_finding
-from agent.domain.stats import benjamini_hochberg, betainc, binom_sf, nbinom_sf, poisson_sf
+from agent.domain.stats import benjamini_hochberg, betainc, binom_sf, nbinom_sf, poisson_sf, simes
 
 START = date(2026, 1, 5)  # a Monday
 DAYS = 70
@@ -66,6 +66,12 @@ def test_tails_match_exact_sums() -> None:
 
 def test_benjamini_hochberg_adjusts_in_input_order() -> None:
     assert benjamini_hochberg([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
+
+
+def test_simes_rewards_agreeing_windows_and_never_exceeds_bonferroni() -> None:
+    assert simes([0.01, 0.012, 0.011]) == pytest.approx(0.012)
+    assert simes([0.01, 0.5, 0.9]) == pytest.approx(0.03)
+    assert simes([]) == 1.0
 
 
 def _many(seed: int, rise: dict[str, float]) -> dict[str, GroupSeries]:
