@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from agent.domain.detect import DetectRules, GroupSeries, detect_rises
+from agent.domain.detect import DetectRules, GroupSeries, day_classes, detect_rises, pooled_dispersion, weekday_profile
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.rise_evidence import contributors, rise_finding
 from agent.domain.stats import benjamini_hochberg, betainc, binom_sf, nbinom_sf, poisson_sf, simes
@@ -72,6 +72,20 @@ def test_simes_rewards_agreeing_windows_and_never_exceeds_bonferroni() -> None:
     assert simes([0.01, 0.012, 0.011]) == pytest.approx(0.012)
     assert simes([0.01, 0.5, 0.9]) == pytest.approx(0.03)
     assert simes([]) == 1.0
+
+
+def test_departments_sharing_packs_and_overdispersion_get_both_terms_of_their_variance() -> None:
+    # prescriptions are gamma-Poisson (k = 5) and each is a pack of 14: var = 14 mu + mu^2 / 5
+    rng = random.Random(8)
+    depts = []
+    for rate in (1.0, 3.0, 8.0, 20.0):
+        depts.append([14.0 * poisson(rng, rng.gammavariate(5, rate * level(START + timedelta(days=i)) / 5))
+                      for i in range(DAYS)])
+    classes = day_classes(Cal(), START, DAYS)
+    profile = weekday_profile([GroupSeries("G", START, y, y) for y in depts], classes, 0, DAYS - 7)
+    a, b = pooled_dispersion(depts, classes, profile, DAYS - 1, DetectRules())
+    assert 6 < a < 24  # a fit without the pack term would say a = 1
+    assert 0.05 < b < 0.4
 
 
 def _many(seed: int, rise: dict[str, float]) -> dict[str, GroupSeries]:
