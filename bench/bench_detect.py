@@ -3,6 +3,9 @@ alarms on the same hospital with no rise. Evaluated daily, as the job runs.
 
 A planted rise adds 50% to a group's non-winning usage, carried by 1-2 randomly chosen
 departments among those that use the rival products. The last line is one JSON object.
+``BENCH_SEED`` picks the synthetic hospital (defaults were tuned on 20251: validate on another),
+``DETECT_RULES`` (JSON) overrides ``DetectRules`` fields, ``SCAN_DEPTS=0`` turns the department
+scan off.
 """
 
 from __future__ import annotations
