@@ -252,8 +252,9 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
 
     With ``dept_series`` (group ids -> department -> daily non-winning units, same start), the
     groups that pass a loose screen are also scanned department by department: a rise carried by
-    one department stands out there. Each group's p-value is then the Bonferroni combination of
-    the group test and its best department test (x2, and x the number of departments)."""
+    one department stands out there. The departments share one dispersion fit; each group's
+    p-value is the Simes combination of the group test and its best department test (x the number
+    of departments). BH runs at ``fdr``, capped at ``fdr_per_group`` x the number of groups."""
     if not series:
         return []
     start = next(iter(series.values())).start
