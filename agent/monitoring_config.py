@@ -18,13 +18,17 @@ class _Strict(BaseModel):
 class DetectConfig(_Strict):
     baseline_days: int = Field(default=84, ge=14, le=365)
     window_days: int = Field(default=7, ge=1, le=28)
-    fdr: float = Field(default=0.1, gt=0, lt=1)
-    short_windows: list[int] = [3]
+    fdr: float = Field(default=0.35, gt=0, lt=1)
+    fdr_per_group: float = Field(default=0.00175, ge=0, lt=1)
+    short_windows: list[int] = [5, 3]
     screen_p: float = Field(default=0.2, gt=0, le=1)
     min_volume: float = Field(default=30.0, ge=0)
+    dept_min_volume: float = Field(default=0.0, ge=0)
     min_effect: float = Field(default=0.2, ge=0)
     persistence: int = Field(default=2, ge=1)
     persistence_of: int = Field(default=3, ge=1)
+    overwhelming: float = Field(default=0.07, ge=0, le=1)
+    pool_dispersion: bool = True
     top_departments: int = Field(default=3, ge=1, le=20)
 
 
@@ -52,8 +56,11 @@ class MonitoringConfig(_Strict):
 
     def detect_rules(self) -> DetectRules:
         d = self.detect
-        return DetectRules(d.baseline_days, d.window_days, d.fdr, d.min_volume, d.min_effect, d.persistence,
-                           d.persistence_of, tuple(d.short_windows), d.screen_p)
+        return DetectRules(baseline_days=d.baseline_days, window_days=d.window_days, fdr=d.fdr,
+                           min_volume=d.min_volume, min_effect=d.min_effect, persistence=d.persistence,
+                           persistence_of=d.persistence_of, short_windows=tuple(d.short_windows),
+                           screen_p=d.screen_p, dept_min_volume=d.dept_min_volume, overwhelming=d.overwhelming,
+                           fdr_per_group=d.fdr_per_group, pool_dispersion=d.pool_dispersion)
 
     def deadline_rules(self) -> DeadlineRules:
         d = self.deadlines

@@ -3,6 +3,9 @@ alarms on the same hospital with no rise. Evaluated daily, as the job runs.
 
 A planted rise adds 50% to a group's non-winning usage, carried by 1-2 randomly chosen
 departments among those that use the rival products. The last line is one JSON object.
+``BENCH_SEED`` picks the synthetic hospital (defaults were tuned on 20251: validate on another),
+``DETECT_RULES`` (JSON) overrides ``DetectRules`` fields, ``SCAN_DEPTS=0`` turns the department
+scan off.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from agent.domain.monitoring_model import DailyUsage, ItemLink  # noqa: E402
 from agent.domain.rise_evidence import contributors  # noqa: E402
 from synth import make_hospital, simulate  # noqa: E402
 
-GROUPS, SEED = 200, 20251
+GROUPS = 200
+SEED = int(os.environ.get("BENCH_SEED", "20251"))  # tuned on 20251; validate on another seed
 START = date(2024, 9, 1)
 EVAL_FROM, EVAL_TO = date(2025, 1, 6), date(2025, 12, 28)  # Spring Festival, Qingming, May Day, National Day inside
 HORIZON = 28

@@ -5,8 +5,12 @@ Each evaluation compares the last ``window_days`` of non-winning usage with what
 working weekends (调休上班) scaled by a weekday profile pooled over the hospital, rest days and
 holidays at their own rate. The tail probability of the observed total comes from a negative
 binomial whose dispersion is fitted to the group's own baseline (plus the uncertainty of the
-baseline itself). Benjamini-Hochberg across groups, a minimum volume, a minimum effect and
-persistence (2 of the last 3 evaluations) keep false alarms rare.
+baseline itself). Groups that pass a loose screen are scanned department by department (科室), the
+departments sharing one dispersion fit, since a rise carried by one department is diluted in the
+group total. Shorter windows (5 and 3 days) are tested too, combined by Simes, so a rise
+that began a few days ago is not diluted by the days before it. Benjamini-Hochberg across groups,
+a minimum volume, a minimum effect and persistence (2 of the last 3 evaluations, or one
+overwhelming evaluation) keep false alarms rare.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
-from agent.domain.stats import benjamini_hochberg, nbinom_sf
+from agent.domain.stats import benjamini_hochberg, nbinom_sf, simes
 
 REST = 6  # day class of weekends and holidays; 0-4 Monday..Friday, 5 an adjusted working weekend
 
@@ -30,13 +34,18 @@ class WorkdayCalendar(Protocol):
 class DetectRules:
     baseline_days: int = 84
     window_days: int = 7
-    fdr: float = 0.1  # Benjamini-Hochberg level across groups, per evaluation
+    fdr: float = 0.35  # Benjamini-Hochberg level across groups, per evaluation (persistence does the rest) ...
+    fdr_per_group: float = 0.00175  # ... but at most this x the number of groups: a hospital with few groups
+    # gets a stricter level, so false alarms per group-week do not grow as the group count falls
     min_volume: float = 30.0  # observed non-winning units in the window
     min_effect: float = 0.2  # observed / expected - 1
     persistence: int = 2  # flagged in at least this many ...
     persistence_of: int = 3  # ... of the last evaluations (this one included)
-    short_windows: tuple[int, ...] = (3,)  # also tested, Bonferroni-corrected: early detection
+    short_windows: tuple[int, ...] = (5, 3)  # also tested, Bonferroni-corrected: early detection
     screen_p: float = 0.2  # groups below this p-value are also scanned department by department
+    dept_min_volume: float = 0.0  # a department's window needs this many units (the group's needs min_volume)
+    pool_dispersion: bool = True  # departments of a group share one (a, b) dispersion fit
+    overwhelming: float = 0.07  # q at or below this x the BH level alerts without waiting for persistence
 
 
 @dataclass
@@ -139,14 +148,10 @@ def weekday_profile(series: Iterable[GroupSeries], classes: Sequence[int], since
     return profile + [1.0]
 
 
-def window_test(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], end_i: int,
-                rules: DetectRules, window: int | None = None) -> tuple[float, float, float]:
-    """(observed, expected, variance) of ``y`` over the last ``window`` days up to index ``end_i``.
-    The baseline always ends where the full ``window_days`` window begins."""
-    b1 = end_i - rules.window_days + 1
-    b0 = max(b1 - rules.baseline_days, 0)
-    w0 = end_i - (window or rules.window_days) + 1
-    # base rate per family (working days, rest days) from the baseline
+def _base_rates(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], b0: int,
+                b1: int) -> tuple[list[float], list[float]]:
+    """Rate per family (working days, rest days) over the baseline [b0, b1), and each family's
+    summed profile weight."""
     f_sum, y_sum = [0.0, 0.0], [0.0, 0.0]
     for i in range(b0, b1):
         fam = classes[i] == REST
@@ -155,16 +160,64 @@ def window_test(y: Sequence[float], classes: Sequence[int], profile: Sequence[fl
     rate = [y_sum[k] / f_sum[k] if f_sum[k] else 0.0 for k in (0, 1)]
     if not f_sum[1]:
         rate[1] = rate[0]
-    # dispersion phi: var = mu + phi * mu^2, by moments on the baseline
-    num = den = 0.0
-    base_var = [0.0, 0.0]
+    return rate, f_sum
+
+
+def _baseline_span(end_i: int, rules: DetectRules) -> tuple[int, int]:
+    b1 = end_i - rules.window_days + 1
+    return max(b1 - rules.baseline_days, 0), b1
+
+
+def pooled_dispersion(ys: Sequence[Sequence[float]], classes: Sequence[int], profile: Sequence[float], end_i: int,
+                      rules: DetectRules) -> tuple[float, float]:
+    """(a, b) of ``var = a * mu + b * mu^2`` shared by several series of one group (its
+    departments: same products, same packs), by least squares of (y - mu)^2 / mu on mu over
+    their baselines. Departments of different sizes pin down both terms, which one short
+    department series cannot; a stays at least 1 (units are counted)."""
+    b0, b1 = _baseline_span(end_i, rules)
+    n = sx = sz = sxx = sxz = 0.0
+    for y in ys:
+        rate, _f = _base_rates(y, classes, profile, b0, b1)
+        for i in range(b0, b1):
+            mu = rate[classes[i] == REST] * profile[classes[i]]
+            if mu > 0:
+                z = (y[i] - mu) ** 2 / mu
+                n, sx, sz, sxx, sxz = n + 1, sx + mu, sz + z, sxx + mu * mu, sxz + mu * z
+    if n < 2:
+        return 1.0, 0.0
+    det = n * sxx - sx * sx
+    b = (n * sxz - sx * sz) / det if det > 0 else 0.0
+    a = (sz - b * sx) / n
+    if b < 0:
+        a, b = sz / n, 0.0
+    if a < 1.0:
+        a = 1.0
+        b = max((sxz - sx) / sxx, 0.0) if sxx > 0 else 0.0
+    return a, b
+
+
+def window_test(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], end_i: int,
+                rules: DetectRules, window: int | None = None,
+                dispersion: tuple[float, float] | None = None) -> tuple[float, float, float]:
+    """(observed, expected, variance) of ``y`` over the last ``window`` days up to index ``end_i``.
+    The baseline always ends where the full ``window_days`` window begins. ``dispersion`` (a, b)
+    gives ``var = a * mu + b * mu^2``; without it, ``var = mu + phi * mu^2`` with phi fitted by
+    moments on this series' own baseline."""
+    b0, b1 = _baseline_span(end_i, rules)
+    w0 = end_i - (window or rules.window_days) + 1
+    rate, f_sum = _base_rates(y, classes, profile, b0, b1)
     mus = [rate[c == REST] * profile[c] for c in classes[b0:b1]]
+    if dispersion is None:
+        num = den = 0.0
+        for i, mu in zip(range(b0, b1), mus):
+            num += (y[i] - mu) ** 2 - mu
+            den += mu * mu
+        a, b = 1.0, max(num / den, 0.0) if den > 0 else 0.0
+    else:
+        a, b = dispersion
+    base_var = [0.0, 0.0]
     for i, mu in zip(range(b0, b1), mus):
-        num += (y[i] - mu) ** 2 - mu
-        den += mu * mu
-    phi = max(num / den, 0.0) if den > 0 else 0.0
-    for i, mu in zip(range(b0, b1), mus):
-        base_var[classes[i] == REST] += mu + phi * mu * mu
+        base_var[classes[i] == REST] += a * mu + b * mu * mu
     observed = expected = var = 0.0
     f_win = [0.0, 0.0]
     for i in range(w0, end_i + 1):
@@ -172,7 +225,7 @@ def window_test(y: Sequence[float], classes: Sequence[int], profile: Sequence[fl
         mu = rate[fam] * profile[classes[i]]
         observed += y[i]
         expected += mu
-        var += mu + phi * mu * mu
+        var += a * mu + b * mu * mu
         f_win[fam] += profile[classes[i]]
     for k in (0, 1):  # the baseline's own uncertainty
         if f_sum[k]:
@@ -199,8 +252,9 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
 
     With ``dept_series`` (group ids -> department -> daily non-winning units, same start), the
     groups that pass a loose screen are also scanned department by department: a rise carried by
-    one department stands out there. Each group's p-value is then the Bonferroni combination of
-    the group test and its best department test (x2, and x the number of departments)."""
+    one department stands out there. The departments share one dispersion fit; each group's
+    p-value is the Simes combination of the group test and its best department test (x the number
+    of departments). BH runs at ``fdr``, capped at ``fdr_per_group`` x the number of groups."""
     if not series:
         return []
     start = next(iter(series.values())).start
@@ -217,12 +271,14 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
                     if p < rules.screen_p and (exp <= 0 or obs / exp - 1 >= rules.min_effect)]
         by_dept = dept_series(screened) if screened else {}
         for gid, (_obs, _exp, p, _w) in raw.items():
-            dept_ps = [_best_window(y, classes, profile, end_i, rules, windows)[2]
-                       for y in by_dept.get(gid, {}).values() if sum(y[max(w0 - rules.baseline_days, 0):w0]) > 0]
-            best = min(dept_ps) * len(dept_ps) if dept_ps else 1.0
-            p_final[gid] = min(1.0, 2 * min(p, best))
+            ys = [y for y in by_dept.get(gid, {}).values() if sum(y[max(w0 - rules.baseline_days, 0):w0]) > 0]
+            disp = pooled_dispersion(ys, classes, profile, end_i, rules) if rules.pool_dispersion and len(ys) > 1 else None
+            dept_ps = [_best_window(y, classes, profile, end_i, rules, windows, rules.dept_min_volume, disp)[2] for y in ys]
+            best = min(1.0, min(dept_ps) * len(dept_ps)) if dept_ps else 1.0
+            p_final[gid] = simes([p, best])
     gids = list(series)
     q = benjamini_hochberg([p_final[g] for g in gids])
+    level = min(rules.fdr, rules.fdr_per_group * len(gids)) if rules.fdr_per_group > 0 else rules.fdr
     history = history or {}
     out = []
     for gid, qv in zip(gids, q):
@@ -230,27 +286,31 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
         obs, exp, _p, window = raw[gid]
         eligible = obs >= rules.min_volume
         effect = obs / exp - 1.0 if exp > 0 else float("inf") if obs > 0 else 0.0
-        flagged = eligible and qv <= rules.fdr and effect >= rules.min_effect
+        flagged = eligible and qv <= level and effect >= rules.min_effect
         past = list(history.get(gid, ()))[-(rules.persistence_of - 1):] if rules.persistence_of > 1 else []
-        alert = flagged and sum(past) + 1 >= rules.persistence
+        alert = flagged and (sum(past) + 1 >= rules.persistence or qv <= level * rules.overwhelming)
         out.append(RiseTest(gid, end, obs, exp, effect, p_final[gid], qv, _share(s, w0 - rules.baseline_days, w0),
                             _share(s, n - window, n), eligible, flagged, alert, window))
     return out
 
 
 def _best_window(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], end_i: int,
-                 rules: DetectRules, windows: Sequence[int]) -> tuple[float, float, float, int]:
-    """(observed, expected, p, window) of the window with the smallest p, Bonferroni over windows."""
+                 rules: DetectRules, windows: Sequence[int], min_volume: float | None = None,
+                 dispersion: tuple[float, float] | None = None) -> tuple[float, float, float, int]:
+    """(observed, expected, p, window): the figures of the window with the smallest p, and the
+    Simes combination of every window's p."""
     best: tuple[float, float, float, int] | None = None
+    ps = []
     for w in windows:
-        obs, exp, var = window_test(y, classes, profile, end_i, rules, w)
+        obs, exp, var = window_test(y, classes, profile, end_i, rules, w, dispersion)
         # a window below the minimum effect can never flag: spare its tail (p = 1 only makes BH stricter)
         hopeless = exp > 0 and obs / exp - 1.0 < rules.min_effect
-        p = 1.0 if hopeless else tail_p(obs, exp, var, rules.min_volume)
+        p = 1.0 if hopeless else tail_p(obs, exp, var, rules.min_volume if min_volume is None else min_volume)
+        ps.append(p)
         if best is None or p < best[2]:
             best = (obs, exp, p, w)
     assert best is not None
-    return best[0], best[1], min(1.0, best[2] * len(windows)), best[3]
+    return best[0], best[1], simes(ps), best[3]
 
 
 def _share(s: GroupSeries, a: int, b: int) -> float | None:

@@ -1,7 +1,7 @@
 """The few distributions detection needs, in standard-library math (no scipy in the domain).
 
 Upper tails of the negative binomial, Poisson and binomial through the regularized incomplete
-beta and gamma functions (Numerical Recipes' continued fractions), and Benjamini-Hochberg.
+beta and gamma functions (Numerical Recipes' continued fractions), Simes and Benjamini-Hochberg.
 Counts may be real-valued (quantities in smallest units): the tails are the continuous
 extensions, which agree with the discrete ones at integers.
 """
@@ -112,6 +112,14 @@ def binom_sf(k: float, n: float, p: float) -> float:
     if k > n:
         return 0.0
     return betainc(k, n - k + 1.0, p)
+
+
+def simes(p_values: Sequence[float]) -> float:
+    """Simes' combined p-value: min over ranks of n * p_(i) / i. Valid for positively dependent
+    tests (nested windows of one series, a group and its departments) and never above Bonferroni."""
+    ordered = sorted(p_values)
+    n = len(ordered)
+    return min(1.0, min((n * p / (i + 1) for i, p in enumerate(ordered)), default=1.0))
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:

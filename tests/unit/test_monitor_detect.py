@@ -9,10 +9,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from agent.domain.detect import DetectRules, GroupSeries, detect_rises
+from agent.domain.detect import DetectRules, GroupSeries, day_classes, detect_rises, pooled_dispersion, weekday_profile
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.rise_evidence import contributors, rise_finding
-from agent.domain.stats import benjamini_hochberg, betainc, binom_sf, nbinom_sf, poisson_sf
+from agent.domain.stats import benjamini_hochberg, betainc, binom_sf, nbinom_sf, poisson_sf, simes
 
 START = date(2026, 1, 5)  # a Monday
 DAYS = 70
@@ -68,6 +68,26 @@ def test_benjamini_hochberg_adjusts_in_input_order() -> None:
     assert benjamini_hochberg([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
 
 
+def test_simes_rewards_agreeing_windows_and_never_exceeds_bonferroni() -> None:
+    assert simes([0.01, 0.012, 0.011]) == pytest.approx(0.012)
+    assert simes([0.01, 0.5, 0.9]) == pytest.approx(0.03)
+    assert simes([]) == 1.0
+
+
+def test_departments_sharing_packs_and_overdispersion_get_both_terms_of_their_variance() -> None:
+    # prescriptions are gamma-Poisson (k = 5) and each is a pack of 14: var = 14 mu + mu^2 / 5
+    rng = random.Random(8)
+    depts = []
+    for rate in (1.0, 3.0, 8.0, 20.0):
+        depts.append([14.0 * poisson(rng, rng.gammavariate(5, rate * level(START + timedelta(days=i)) / 5))
+                      for i in range(DAYS)])
+    classes = day_classes(Cal(), START, DAYS)
+    profile = weekday_profile([GroupSeries("G", START, y, y) for y in depts], classes, 0, DAYS - 7)
+    a, b = pooled_dispersion(depts, classes, profile, DAYS - 1, DetectRules())
+    assert 6 < a < 24  # a fit without the pack term would say a = 1
+    assert 0.05 < b < 0.4
+
+
 def _many(seed: int, rise: dict[str, float]) -> dict[str, GroupSeries]:
     rng = random.Random(seed)
     return {f"G{i}": series(f"G{i}", 20, rng, DAYS - 7 if f"G{i}" in rise else None, rise.get(f"G{i}", 0.0))
@@ -111,10 +131,27 @@ def test_no_rise_raises_no_alert_over_many_groups_and_days() -> None:
 
 def test_an_alert_needs_two_of_the_last_three_evaluations() -> None:
     data = _many(2, {"G7": 1.0})
-    (first,) = [t for t in detect_rises(data, Cal(), END, history={}) if t.group_id == "G7"]
+    rules = DetectRules(overwhelming=0.0)
+    (first,) = [t for t in detect_rises(data, Cal(), END, rules, history={}) if t.group_id == "G7"]
     assert first.flagged_now and not first.alert
-    (second,) = [t for t in detect_rises(data, Cal(), END, history={"G7": [False, True]}) if t.group_id == "G7"]
+    (second,) = [t for t in detect_rises(data, Cal(), END, rules, history={"G7": [False, True]}) if t.group_id == "G7"]
     assert second.alert
+
+
+def test_overwhelming_evidence_alerts_on_its_first_evaluation_and_weak_evidence_waits() -> None:
+    data = _many(6, {"G7": 1.0, "G8": 0.45})
+    tests = {t.group_id: t for t in detect_rises(data, Cal(), END, history={})}
+    assert tests["G7"].alert
+    assert tests["G8"].flagged_now and not tests["G8"].alert
+
+
+def test_with_few_groups_the_level_per_group_stays_as_strict_as_with_many() -> None:
+    data = _many(4, {"G3": 0.45})
+    loose = {t.group_id: t for t in detect_rises(data, Cal(), END, DetectRules(fdr_per_group=0.0))}["G3"]
+    capped = {t.group_id: t for t in detect_rises(data, Cal(), END)}["G3"]
+    assert loose.q_value == capped.q_value
+    assert 0.0015 * 30 < loose.q_value <= 0.3
+    assert loose.flagged_now and not capped.flagged_now
 
 
 def test_small_groups_are_not_tested_below_the_minimum_volume() -> None:

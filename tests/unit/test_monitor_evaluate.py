@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from agent.clock import FakeClock
 from agent.domain.monitoring_model import Acceptance, DailyUsage, DeadlineInputs, GenericGroup, ItemLink
+from agent.monitoring_config import DetectConfig, MonitoringConfig
 from agent.jobs.evaluate import evaluate
 from agent.jobs.memory_inputs import InMemoryInputs
 from agent.store import open_store
@@ -83,14 +84,15 @@ def test_a_rise_becomes_a_finding_on_its_second_flagged_evaluation_with_its_depa
     first_end = NOW.date() - timedelta(days=1)
     groups, links, rows = _rising_group(first_end + timedelta(days=1))
     inputs = InMemoryInputs(fx.products(), [*fx.groups(), *groups], [*fx.links(), *links], [*fx.usage(), *rows])
-    first = evaluate(store, inputs, fx.Weekends(), clock, None)
+    cfg = MonitoringConfig(detect=DetectConfig(overwhelming=0.0))  # persistence alone decides here
+    first = evaluate(store, inputs, fx.Weekends(), clock, cfg)
     assert "non_winning_rise" not in {f.rule for f in first}
     with store.read() as conn:
         flagged = conn.execute(select(rise_history.c.flagged).where(rise_history.c.group_id == "R")).scalar_one()
     assert flagged == 1
 
     clock.advance(timedelta(days=1))
-    second = evaluate(store, inputs, fx.Weekends(), clock, None)
+    second = evaluate(store, inputs, fx.Weekends(), clock, cfg)
     (rise,) = [f for f in second if f.rule == "non_winning_rise"]
     assert rise.subject == "R"
     assert rise.evidence["departments"][0]["code"] == "老年病科"
