@@ -84,12 +84,17 @@ class SqlSource:
         self.odbc = odbc
         self.tz = tz
         self.by_prescriber = by_prescriber and "usage_by_prescriber" in preset.queries
+        self._sql: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     def has(self, query: str) -> bool:
         return query in self.preset.queries
 
     def sql(self, query: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
-        text, names = self.preset.sql_for(query, self.odbc.engine)
+        """The query for this engine (transpiled once, then cached) and its parameters in order."""
+        found = self._sql.get(query)
+        if found is None:
+            found = self._sql[query] = self.preset.sql_for(query, self.odbc.engine)
+        text, names = found
         return text, [values[n] for n in names]
 
     def _run(self, query: str, values: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
