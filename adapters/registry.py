@@ -6,7 +6,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from adapters.his import mssql_his, oracle_his
-from adapters.odbc import OdbcSource
+from adapters.odbc import FETCH_ROWS, OdbcSource
 from adapters.preset import REQUIRED, Preset, require_single_select
 from adapters.source import SqlSource
 from adapters.warehouse import std
@@ -60,7 +60,7 @@ def build_source(cfg: SourceSettings, clock: Clock) -> SqlSource:
     opts = cfg.options
     odbc = OdbcSource(
         cfg.name, cfg.connection_string(), engine=opts.get("engine"), login_timeout_s=cfg.login_timeout_s,
-        query_timeout_s=cfg.query_timeout_s, encoding=cfg.encoding, fetch_rows=int(opts.get("fetch_rows", 5000)),
+        query_timeout_s=cfg.query_timeout_s, encoding=cfg.encoding, fetch_rows=int(opts.get("fetch_rows", FETCH_ROWS)),
         retries=int(opts.get("retries", 3)),
     )
     tz = ZoneInfo(opts["timezone"]) if opts.get("timezone") else clock.tz

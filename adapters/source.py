@@ -21,6 +21,8 @@ from agent.ports import Clock, ReceiptCursor
 
 _TRUE = {"1", "y", "t", "true", "yes", "是"}
 _SETTINGS = {s.value: s for s in Setting}
+_SETTING_VALUES: dict[Any, str] = {s.value: s.value for s in Setting}
+UsageTuple = tuple[date, str, str, str, Decimal, Decimal, int, "str | None"]
 
 
 def as_date(v: Any) -> date:
@@ -82,12 +84,17 @@ class SqlSource:
         self.odbc = odbc
         self.tz = tz
         self.by_prescriber = by_prescriber and "usage_by_prescriber" in preset.queries
+        self._sql: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     def has(self, query: str) -> bool:
         return query in self.preset.queries
 
     def sql(self, query: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
-        text, names = self.preset.sql_for(query, self.odbc.engine)
+        """The query for this engine (transpiled once, then cached) and its parameters in order."""
+        found = self._sql.get(query)
+        if found is None:
+            found = self._sql[query] = self.preset.sql_for(query, self.odbc.engine)
+        text, names = found
         return text, [values[n] for n in names]
 
     def _run(self, query: str, values: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
@@ -111,23 +118,49 @@ class SqlSource:
 
     # -- UsageSource ---------------------------------------------------------------------------
     def read_usage(self, day_from: date, day_to: date) -> Iterator[UsageRow | BadRow]:
+        for r in self.read_usage_tuples(day_from, day_to):
+            yield r if type(r) is BadRow else UsageRow(r[0], r[1], r[2], _SETTINGS[r[3]], r[4], r[5], r[6], r[7])
+
+    def read_usage_tuples(self, day_from: date, day_to: date) -> Iterator[UsageTuple | BadRow]:
+        """:meth:`read_usage` as plain tuples in UsageRow's field order, the setting as its value:
+        ``(day, item_code, dept_code, setting, quantity, amount, lines, prescriber_code)``. The
+        ingestion hot path: values already of the right type (the common case with PostgreSQL,
+        SQL Server and Oracle drivers) pass through without a call; the rest go through the
+        converters above."""
         query = "usage_by_prescriber" if self.by_prescriber else "usage"
         names = COLUMNS[query]
         prescribed = query == "usage_by_prescriber"
-        for row in self._run(query, {"day_from": day_from, "day_to": day_to, "day_to_next": day_to + timedelta(days=1)}):
-            try:
-                if prescribed:
-                    day, item, dept, setting, prescriber, quantity, amount, lines = row
-                else:
-                    (day, item, dept, setting, quantity, amount, lines), prescriber = row, None
-                yield UsageRow(
-                    as_date(day), as_text(item) or "", as_text(dept) or "", _SETTINGS.get(as_text(setting) or "", Setting.OTHER),
-                    as_decimal(quantity), as_decimal(amount if amount is not None else 0), int(lines or 0), as_text(prescriber),
-                )
-            except (ValueError, TypeError, InvalidOperation) as exc:
-                raw = raw_of(names, row)
-                key = "|".join(str(raw.get(k)) for k in ("day", "item_code", "dept_code", "setting"))
-                yield BadRow("usage", key, f"cannot convert: {exc}", raw)
+        text, params = self.sql(query, {"day_from": day_from, "day_to": day_to, "day_to_next": day_to + timedelta(days=1)})
+        settings, dec = _SETTING_VALUES, Decimal
+        first = True
+        for batch in self.odbc.batches(text, params):
+            if first and len(batch[0]) != len(names):
+                raise SourceError(f"source {self.name}: query '{query}' returns {len(batch[0])} columns; expected "
+                                  f"{len(names)}: {', '.join(names)}", transient=False)
+            first = False
+            for row in batch:
+                try:
+                    if prescribed:
+                        day, item, dept, setting, prescriber, quantity, amount, lines = row
+                        prescriber = as_text(prescriber)
+                    else:
+                        (day, item, dept, setting, quantity, amount, lines), prescriber = row, None
+                    yield (
+                        day if type(day) is date else as_date(day),
+                        item if type(item) is str and item and not item[0].isspace() and not item[-1].isspace()
+                        else as_text(item) or "",
+                        dept if type(dept) is str and dept and not dept[0].isspace() and not dept[-1].isspace()
+                        else as_text(dept) or "",
+                        settings.get(setting) or settings.get(as_text(setting) or "", "other"),
+                        quantity if type(quantity) is dec else as_decimal(quantity),
+                        amount if type(amount) is dec else as_decimal(amount if amount is not None else 0),
+                        lines if type(lines) is int else int(lines or 0),
+                        prescriber,
+                    )
+                except (ValueError, TypeError, InvalidOperation) as exc:
+                    raw = raw_of(names, tuple(row))
+                    key = "|".join(str(raw.get(k)) for k in ("day", "item_code", "dept_code", "setting"))
+                    yield BadRow("usage", key, f"cannot convert: {exc}", raw)
 
     def day_totals(self, day_from: date, day_to: date) -> Iterator[tuple[date, int, Decimal]]:
         values = {"day_from": day_from, "day_to": day_to, "day_to_next": day_to + timedelta(days=1)}

@@ -2,8 +2,10 @@
 
 Scale: ``BENCH_ROWS`` dispensing rows (default 5,000,000) over 365 days, 2,000 items, 60 departments,
 in PostgreSQL (a schema of its own, dropped at the end). Measured in one run:
-(a) ``agent_s``: the agent's usage backfill (7-day windows, GROUP BY in the database, rows stored
-    in a SQLite state store), in a child process so its peak RSS is its own;
+(a) ``agent_s``: the agent's usage backfill as ``vbp-agent backfill`` runs it (the source built
+    from a default ``[[sources]]`` block: ``backfill_window_days`` windows, GROUP BY in the
+    database, rows stored in a SQLite state store; pause 0), in a child process so its peak RSS
+    is its own;
 (b) ``raw_stream_s``: the baseline a row-copying tool gets, the same rows streamed through pyodbc
     ``fetchmany`` with no processing;
 (c) ``db_groupby_s``: the preset's GROUP BY over the whole year run once by the database.
@@ -33,17 +35,22 @@ PG = dict(host=os.environ.get("VBP_TEST_PG_HOST", "127.0.0.1"), user=os.environ.
           dbname="test")
 START = date(2025, 1, 1)
 DAYS, ITEMS, DEPTS = 365, 2000, 60
+WEEK = (1.15, 1.05, 1.0, 1.0, 0.95, 0.45, 0.35)  # clinic (门诊) lines by weekday
 
 
-def odbc(schema: str) -> str:
+def odbc(schema: str, streaming: bool = True) -> str:
+    """The baseline's connection string; the agent gets it without the streaming options and adds its own."""
     return (f"Driver={{PostgreSQL Unicode}};Server={PG['host']};Port=5432;Database=test;UID={PG['user']};"
-            f"UseDeclareFetch=1;Fetch=10000;ConnSettings=SET search_path TO {schema};")
+            + ("UseDeclareFetch=1;Fetch=10000;" if streaming else "") + f"ConnSettings=SET search_path TO {schema};")
 
 
 def load(schema: str, rows: int) -> None:
     """Dispensing rows streamed into PostgreSQL with COPY. Demand is shaped like a hospital's: each
     department dispenses from its own formulary of about 150 items (popular items in many), a few
-    departments and a few items carry most of the volume."""
+    departments and a few items carry most of the volume. Clinics follow the week (Monday busiest,
+    weekends about 40%), wards dispense every day; each department has its own mix of clinic and
+    ward lines (a quarter are clinics only, a tenth wards only), and the emergency department's
+    clinic lines are emergencies."""
     from adapters.his import mssql_his
     from adapters.preset import render_ddl
     from adapters.sim.catalogue import catalogue, departments
@@ -57,7 +64,12 @@ def load(schema: str, rows: int) -> None:
     dept_w = [1 / (k + 1) ** 0.8 for k in range(len(depts))]
     formulary = {d: list(dict.fromkeys(rng.choices(items, item_w, k=220)))[:150] for d in depts}
     in_formulary_w = [1 / (k + 1) for k in range(150)]
-    per_day = max(1, rows // DAYS)
+    mix = random.Random(7)
+    ward_share = {d: 0.0 if u < 0.25 else 1.0 if u < 0.35 else mix.uniform(0.3, 0.7) for d in depts for u in [mix.random()]}
+    clinic_w = [w * (1 - ward_share[d]) for d, w in zip(depts, dept_w)]
+    ward_w = [w * ward_share[d] for d, w in zip(depts, dept_w)]
+    clinic_frac = sum(clinic_w) / sum(dept_w)
+    week_mean = sum(WEEK) / 7
     with psycopg.connect(**PG, autocommit=True) as conn:
         conn.execute(f'SET search_path TO "{schema}"')
         for stmt in mssql_his.PRESET.ddl:
@@ -72,17 +84,20 @@ def load(schema: str, rows: int) -> None:
                 for d in range(DAYS):
                     day = START + timedelta(days=d)
                     at = datetime.combine(day, datetime.min.time()) + timedelta(hours=10)
-                    for dept in rng.choices(depts, dept_w, k=per_day):
-                        form = formulary[dept]
-                        it = rng.choices(form, in_formulary_w[:len(form)])[0]
+                    clinic = round(rows / DAYS * clinic_frac * WEEK[day.weekday()] / week_mean)
+                    ward = round(rows / DAYS * (1 - clinic_frac))
+                    for dept in rng.choices(depts, clinic_w, k=clinic):
+                        it = rng.choices(formulary[dept], in_formulary_w[:len(formulary[dept])])[0]
                         n += 1
                         qty = rng.choice((1, 1, 2, 3)) * (-1 if rng.random() < 0.02 else 1)
-                        if rng.random() < 0.3:
-                            ip.write_row((n, day, at, it.code, dept, f"ZYCANARY{n}", "CANARY", "01", qty, it.his_unit,
-                                          qty * it.price))
-                        else:
-                            op.write_row((n, day, at, it.code, dept, "D01", "O", f"CANARY{n}", "CANARY", qty, it.his_unit,
-                                          qty * it.price))
+                        op.write_row((n, day, at, it.code, dept, "D01", "E" if dept == "0301" else "O", f"CANARY{n}",
+                                      "CANARY", qty, it.his_unit, qty * it.price))
+                    for dept in rng.choices(depts, ward_w, k=ward):
+                        it = rng.choices(formulary[dept], in_formulary_w[:len(formulary[dept])])[0]
+                        n += 1
+                        qty = rng.choice((1, 1, 2, 3)) * (-1 if rng.random() < 0.02 else 1)
+                        ip.write_row((n, day, at, it.code, dept, f"ZYCANARY{n}", "CANARY", "01", qty, it.his_unit,
+                                      qty * it.price))
         conn.execute("ANALYZE")
     t = Target.odbc(odbc(schema))
     load_warehouse(t, Hospital(7, START, DAYS, rows_per_day=1, receipt_bills_per_day=2), std.PRESET)
@@ -125,31 +140,35 @@ def peak_rss_mb() -> float:
 
 
 def agent_phase(schema: str, state: str) -> None:
-    """Child process: the agent's backfill, then one incremental poll; prints JSON."""
-    from adapters.his import mssql_his
-    from adapters.odbc import OdbcSource
-    from adapters.source import SqlSource
-    from adapters.warehouse import std
+    """Child process: the agent's backfill as ``vbp-agent backfill`` runs it (sources built from
+    config by the registry, ``backfill_window_days`` windows, no pause), then one incremental
+    poll; prints JSON."""
+    from adapters.registry import build_source
     from agent.clock import FakeClock
+    from agent.config import SourceConfig
     from agent.jobs.backfill import backfill_usage
     from agent.jobs.ingest_receipts import ingest_receipts
     from agent.jobs.ingest_usage import poll_usage
     from agent.store import open_store
 
-    store = open_store(f"sqlite:///{state}", "BENCH")
-    his = SqlSource("his", mssql_his.PRESET, OdbcSource("his", odbc(schema), query_timeout_s=600), UTC)
-    wh = SqlSource("wh", std.PRESET, OdbcSource("wh", odbc(schema)), UTC)
     clock = FakeClock(datetime.combine(START + timedelta(days=DAYS - 1), datetime.min.time(), UTC) + timedelta(hours=20), UTC)
+    store = open_store(f"sqlite:///{state}", "BENCH")
+    his_cfg = SourceConfig(name="his", kind="his", preset="mssql_his", connection=odbc(schema, False), query_timeout_s=600,
+                           backfill_pause_s=0)
+    his = build_source(his_cfg, clock)
+    wh = build_source(SourceConfig(name="wh", kind="warehouse", preset="warehouse_std", connection=odbc(schema, False)), clock)
     start = time.perf_counter()
-    stats = backfill_usage(store, his, clock, START, START + timedelta(days=DAYS - 1), window_days=7)
+    stats = backfill_usage(store, his, clock, START, START + timedelta(days=DAYS - 1), window_days=his_cfg.backfill_window_days,
+                           pause_s=his_cfg.backfill_pause_s)
     agent_s = time.perf_counter() - start
     ingest_receipts(store, wh, clock, settle_lag=timedelta(minutes=2))  # the receipts history, before the poll
     start = time.perf_counter()
-    poll_usage(store, his, clock, lookback_days=7)
+    poll_usage(store, his, clock, lookback_days=his_cfg.lookback_days)
     ingest_receipts(store, wh, clock, settle_lag=timedelta(minutes=2))
     poll_s = time.perf_counter() - start
     peak = peak_rss_mb()
-    print(json.dumps({"agent_s": agent_s, "poll_s": poll_s, "peak_rss_mb": peak, "groups": stats.rows, "lines": stats.lines}))
+    print(json.dumps({"agent_s": agent_s, "poll_s": poll_s, "peak_rss_mb": peak, "groups": stats.rows, "lines": stats.lines,
+                      "window_days": his_cfg.backfill_window_days}))
 
 
 def seq_scans(schema: str) -> int:
@@ -182,7 +201,9 @@ def main() -> None:
         db_s = db_groupby(schema)
         with tempfile.TemporaryDirectory() as tmp:
             out = subprocess.run([sys.executable, __file__, "--agent", schema, str(Path(tmp) / "state.db")],
-                                 capture_output=True, text=True, check=True)
+                                 capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(f"the agent's backfill failed:\n{out.stderr}")
         agent = json.loads(out.stdout.strip().splitlines()[-1])
         scans = seq_scans(schema)
     finally:

@@ -8,23 +8,26 @@ returns (退药), late commits and corrections.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from sqlalchemy import Connection, Date, Numeric, Table, and_, delete
+from sqlalchemy import Connection, and_, delete
 
 from agent.clock import Clock
-from agent.domain.model import BadRow, UsageRow
+from agent.domain.model import BadRow, Setting, UsageRow
 from agent.domain.validate import usage_problem
 from agent.jobs import quarantine as quarantine_repo
 from agent.ports import UsageSource
 from agent.store import Store
-from agent.store.types import AwareDateTime
 from agent.store.schema.ingest import usage_daily, usage_days
+
+# Wider than validate's test for undecodable text: a hit only sends the row to usage_problem.
+_SUSPECT = re.compile("[\x00-\x1f\ufffd]")
 
 
 @dataclass
@@ -48,22 +51,41 @@ def _num(raw: dict[str, str | None], key: str) -> Decimal:
         return Decimal(0)
 
 
-def read_window(source: UsageSource, day_from: date, day_to: date) -> tuple[list[UsageRow], list[BadRow]]:
-    good: list[UsageRow] = []
+def read_window(source: UsageSource, day_from: date, day_to: date) -> tuple[dict[tuple, list], list[BadRow]]:
+    """The window's rows merged by key ``(day, item, dept, setting, prescriber or "")`` into
+    ``[quantity, amount, lines]``, and the rows to quarantine. Plain tuples from end to end: a
+    source with ``read_usage_tuples`` (the SQL sources) yields them directly; any other
+    UsageSource's rows are unpacked. ``usage_problem`` stays the judge: the cheap test below
+    only decides which rows it has to look at."""
+    fast = getattr(source, "read_usage_tuples", None)
+    rows: Iterable[Any] = fast(day_from, day_to) if fast is not None else (
+        r if type(r) is BadRow else (r.day, r.item_code, r.dept_code, r.setting.value, r.quantity, r.amount, r.lines,
+                                     r.prescriber_code) for r in source.read_usage(day_from, day_to))
+    merged: dict[tuple, list] = {}
     bad: list[BadRow] = []
-    for row in source.read_usage(day_from, day_to):
-        if isinstance(row, BadRow):
-            bad.append(row)
+    suspect = _SUSPECT.search
+    for r in rows:
+        if type(r) is BadRow:
+            bad.append(r)
             continue
-        problem = usage_problem(row, day_from, day_to)
-        if problem:
-            key = f"{row.day}|{row.item_code}|{row.dept_code}|{row.setting.value}"
-            bad.append(BadRow("usage", key, problem, {
-                "day": str(row.day), "item_code": row.item_code, "dept_code": row.dept_code, "setting": row.setting.value,
-                "quantity": str(row.quantity), "amount": str(row.amount), "lines": str(row.lines)}))
-        else:
-            good.append(row)
-    return good, bad
+        day, item, dept, setting, quantity, amount, lines, prescriber = r
+        if not item or item[0].isspace() or not day_from <= day <= day_to or suspect(item) or suspect(dept):
+            row = UsageRow(day, item, dept, Setting(setting), quantity, amount, lines, prescriber)
+            problem = usage_problem(row, day_from, day_to)
+            if problem:
+                bad.append(BadRow("usage", f"{day}|{item}|{dept}|{setting}", problem, {
+                    "day": str(day), "item_code": item, "dept_code": dept, "setting": setting,
+                    "quantity": str(quantity), "amount": str(amount), "lines": str(lines)}))
+                continue
+        key = (day, item, dept, setting, prescriber or "")
+        acc = merged.get(key)
+        if acc is None:
+            merged[key] = [quantity, amount, lines]
+        else:  # the source returned the key twice (text that differed only in padding, two settings as 'other')
+            acc[0] += quantity
+            acc[1] += amount
+            acc[2] += lines
+    return merged, bad
 
 
 def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: date, now: datetime,
@@ -72,17 +94,13 @@ def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: dat
 
     ``extra(conn, stats)`` runs inside the same transaction (the backfill records its progress).
     """
-    good, bad = read_window(source, day_from, day_to)
-    merged: dict[tuple, list] = {}
+    merged, bad = read_window(source, day_from, day_to)
     per_day: dict[date, list] = defaultdict(lambda: [0, Decimal(0), 0])
-    for r in good:
-        key = (r.day, r.item_code, r.dept_code, r.setting.value, r.prescriber_code or "")
-        acc = merged.setdefault(key, [Decimal(0), Decimal(0), 0])
-        acc[0] += r.quantity
-        acc[1] += r.amount
-        acc[2] += r.lines
-        per_day[r.day][0] += r.lines
-        per_day[r.day][1] += r.quantity
+    for (day, *_rest), (quantity, _amount, lines) in merged.items():
+        acc = per_day[day]
+        acc[0] += lines
+        acc[1] += quantity
+        acc[2] += 1
     for b in bad:  # quarantined rows still count in the source's own totals (reconciliation)
         try:
             day = date.fromisoformat(str(b.raw.get("day"))[:10])
@@ -91,15 +109,13 @@ def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: dat
         if day_from <= day <= day_to:
             per_day[day][0] += int(_num(b.raw, "lines"))
             per_day[day][1] += _num(b.raw, "quantity")
-    for (day, *_rest) in merged:
-        per_day[day][2] += 1
     hc, name = store.hospital_code, source.name
     days = [day_from + timedelta(days=i) for i in range((day_to - day_from).days + 1)]
     stats = UsageStats(days=len(days), rows=len(merged), lines=sum(v[2] for v in merged.values()), bad=len(bad))
     with store.begin() as conn:
         _delete_days(conn, hc, name, day_from, day_to)
         if merged:
-            insert_many(conn, usage_daily, [(hc, name, *k, v[0], v[1], v[2], now) for k, v in merged.items()])
+            _insert_usage(conn, hc, name, merged, now)
         conn.execute(usage_days.insert(), [
             dict(hospital_code=hc, source=name, day=d, lines=per_day[d][0] if d in per_day else 0,
                  quantity=per_day[d][1] if d in per_day else Decimal(0), groups=per_day[d][2] if d in per_day else 0,
@@ -110,35 +126,20 @@ def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: dat
     return stats
 
 
-def insert_many(conn: Connection, table: Table, rows: list[tuple]) -> None:
-    """A bulk INSERT of tuples in column order, straight to the driver (SQLAlchemy's per-row
-    parameter processing cost more than the rest of a backfill). On SQLite, values are written in
-    the forms SQLAlchemy reads back: ISO dates, naive UTC timestamps, numbers as text."""
-    names = [c.name for c in table.columns]
+def _insert_usage(conn: Connection, hc: str, name: str, merged: dict[tuple, list], now: datetime) -> None:
+    """One executemany of plain tuples, straight to the driver (SQLAlchemy's per-row parameter
+    processing cost more than the rest of a backfill). SQLite gets the forms SQLAlchemy reads
+    back: ISO dates, naive UTC timestamps, numbers as text."""
+    cols = ", ".join(c.name for c in usage_daily.columns)
     if conn.dialect.name != "sqlite":
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})", rows)
+        rows = [(hc, name, *k, q, a, n, now) for k, (q, a, n) in merged.items()]
+        conn.exec_driver_sql(f"INSERT INTO usage_daily ({cols}) VALUES ({', '.join(['%s'] * 11)})", rows)
         return
-    convert = [_sqlite_converter(c.type) for c in table.columns]
-    pairs = [(i, f) for i, f in enumerate(convert) if f is not None]
-    out = []
-    for r in rows:
-        r = list(r)
-        for i, f in pairs:
-            if r[i] is not None:
-                r[i] = f(r[i])
-        out.append(tuple(r))
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", out)
-
-
-def _sqlite_converter(kind: object) -> Callable[[Any], Any] | None:
-    if isinstance(kind, AwareDateTime):
-        cache: dict[datetime, str] = {}
-        return lambda v: cache.get(v) or cache.setdefault(v, v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
-    if isinstance(kind, Numeric):
-        return str
-    if isinstance(kind, Date):
-        return date.isoformat
-    return None
+    at = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    iso: dict[date, str] = {}
+    rows = [(hc, name, iso.get(d) or iso.setdefault(d, d.isoformat()), item, dept, setting, prescriber, str(q), str(a), n, at)
+            for (d, item, dept, setting, prescriber), (q, a, n) in merged.items()]
+    conn.exec_driver_sql(f"INSERT INTO usage_daily ({cols}) VALUES ({', '.join('?' * 11)})", rows)
 
 
 def _delete_days(conn: Connection, hc: str, name: str, day_from: date, day_to: date) -> None:

@@ -30,6 +30,17 @@ def test_usage_equals_the_simulated_truth_net_of_returns(source_db: SourceDb, pr
     assert returned, "the simulation should hold returns (退药) inside the window"
 
 
+def test_the_tuple_rows_of_the_hot_path_carry_what_the_usage_rows_carry(source_db: SourceDb, preset) -> None:
+    source_db.load_his(preset, days=4)
+    for by_prescriber in (False, True) if "usage_by_prescriber" in preset.queries else (False,):
+        source = source_db.source(preset, by_prescriber=by_prescriber)
+        rows = list(source.read_usage(START, START + timedelta(days=3)))
+        tuples = list(source.read_usage_tuples(START, START + timedelta(days=3)))
+        assert rows and [(r.day, r.item_code, r.dept_code, r.setting.value, r.quantity, r.amount, r.lines,
+                          r.prescriber_code) for r in rows] == tuples
+        assert {type(v) for t in tuples for v in t[4:6]} == {Decimal}
+
+
 def test_usage_rows_are_grouped_once_per_day_item_department_and_setting(source_db: SourceDb, preset) -> None:
     source_db.load_his(preset, days=3)
     rows = list(source_db.source(preset).read_usage(START, START + timedelta(days=2)))

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from agent.clock import FakeClock
+from agent.domain.model import BadRow, Setting, UsageRow
 from agent.jobs.ingest_items import ingest_items
-from agent.jobs.ingest_usage import poll_usage
+from agent.jobs.ingest_usage import ingest_window, poll_usage
 from agent.jobs.quarantine import listing
 from agent.jobs.reconcile import reconcile_usage
 from agent.store import open_store
-from agent.store.schema.ingest import local_items, usage_daily
+from agent.store.schema.ingest import local_items, usage_daily, usage_days
 from tests.ingest_support import HIS_PRESETS, START, SourceDb, make_source_db
 
 MSSQL = HIS_PRESETS["mssql_his"]
@@ -107,3 +109,49 @@ def test_the_item_dictionary_lands_in_local_items(his: SourceDb, store) -> None:
         row = conn.execute(select(local_items).where(local_items.c.code == "Y00002")).one()
     assert n == len(hospital.items)
     assert (row.name, row.national_code, Decimal(row.pack_factor)) == ("阿托伐他汀钙片(立普妥) 20mg*7片", "XC10AAA052A001010100002", 7)
+
+
+class RowsSource:
+    """A UsageSource with only the port's ``read_usage`` (no tuple fast path)."""
+
+    name = "rows"
+
+    def __init__(self, rows: list[UsageRow | BadRow]) -> None:
+        self.rows = rows
+
+    def read_usage(self, day_from: date, day_to: date) -> Iterator[UsageRow | BadRow]:
+        return iter(self.rows)
+
+
+def test_a_plain_usage_source_is_validated_merged_and_stored_like_a_sql_source(store) -> None:
+    day, q = START + timedelta(days=1), Decimal
+    out = RowsSource([
+        UsageRow(day, "Y1", "0101", Setting.OUTPATIENT, q("2.5"), q("10"), 2),
+        UsageRow(day, "Y1", "0101", Setting.OUTPATIENT, q("1"), q("4"), 1),  # the same key twice: summed
+        UsageRow(day, "Y\t2", "0101", Setting.INPATIENT, q("1"), q("1"), 1),  # a tab is odd but decodable: stored
+        UsageRow(day, "  ", "0101", Setting.OUTPATIENT, q("7"), q("7"), 3),
+        UsageRow(day, "Y3", "01\ufffd", Setting.OUTPATIENT, q("5"), q("5"), 4),
+        UsageRow(day + timedelta(days=9), "Y4", "0101", Setting.OUTPATIENT, q("1"), q("1"), 1),
+    ])
+    stats = ingest_window(store, out, START, day, clock_at(day).now())
+    assert (stats.rows, stats.lines, stats.bad) == (2, 4, 3)
+    assert stored(store, START, day) == {(day, "Y1", "0101", "outpatient"): (q("3.5"), 3),
+                                         (day, "Y\t2", "0101", "inpatient"): (q("1"), 1)}
+    with store.read() as conn:
+        reasons = sorted(b.reason for b in listing(conn, "H1"))
+        totals = conn.execute(select(usage_days.c.lines, usage_days.c.groups).where(usage_days.c.day == day)).one()
+    assert reasons == [f"impossible date {day + timedelta(days=9)} outside the window read", "no item code",
+                       "undecodable text"]
+    assert tuple(totals) == (11, 2)  # quarantined lines still count in the source's own totals
+
+
+def test_an_ingest_store_from_version_1_loses_the_item_major_usage_index(store_url: str) -> None:
+    old = open_store(store_url, "H1", target={"ingest": 1})
+    with old.begin() as conn:  # as version 1 created it
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_usage_daily_item_day ON usage_daily (hospital_code, item_code, day)")
+    old.close()
+    store = open_store(store_url, "H1")
+    with store.read() as conn:
+        indexes = {ix["name"] for ix in inspect(conn).get_indexes("usage_daily")}
+    store.close()
+    assert "ix_usage_daily_item_day" not in indexes

@@ -32,7 +32,6 @@ usage_daily = Table(
     Column("amount", Qty, nullable=False),
     Column("lines", Integer, nullable=False),
     Column("read_at", AwareDateTime, nullable=False),
-    Index("ix_usage_daily_item_day", "hospital_code", "item_code", "day"),
 )
 
 usage_days = Table(
@@ -129,4 +128,12 @@ def _v1(conn) -> None:  # type: ignore[no-untyped-def]
     create_tables(conn, [usage_daily, usage_days, local_items, receipts, quarantine, backfill_runs])
 
 
-MIGRATIONS = [_v1]
+def _v2(conn) -> None:  # type: ignore[no-untyped-def]
+    """Drop ``ix_usage_daily_item_day`` (hospital, item, day). Every window a backfill or poll
+    writes is day-major, so an item-major index took an insert in nearly every one of its leaf
+    pages per window: measured, 35-45% of a year's backfill. Readers go through the primary key,
+    which starts (hospital, source, day): read a day range, group or filter by item."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_usage_daily_item_day")
+
+
+MIGRATIONS = [_v1, _v2]
