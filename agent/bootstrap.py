@@ -140,10 +140,12 @@ def _source_jobs(runtime: Runtime, link: Any, metrics: Any) -> list[Any]:
                              labels={"source": sc.name}))
         if sc.kind != "warehouse":
             specs.append(JobSpec(f"reconcile:{sc.name}", lambda src=src, sc=sc: reconcile_source(store, src, sc, clock),
-                                 cron={"day_of_week": "sun", "hour": 2, "minute": 15}, timeout_s=3600, labels={"source": sc.name}))
-        if sc.kind == "his":
-            specs.append(JobSpec(f"items:{sc.name}", items, cron={"hour": 5, "minute": 40}, timeout_s=1800,
+                                 cron={"day_of_week": "sun", "hour": 2, "minute": 15}, timeout_s=3600, first_run_s=None,
                                  labels={"source": sc.name}))
+        if sc.kind == "his":
+            # the item dictionary and 对码 also run at start, so evaluation never sees unmapped usage
+            specs.insert(0, JobSpec(f"items:{sc.name}", items, cron={"hour": 5, "minute": 40}, timeout_s=1800,
+                                    first_run_s=0, labels={"source": sc.name}))
     return specs
 
 
@@ -193,8 +195,9 @@ def _monitoring_jobs(runtime: Runtime, link: Any) -> list[Any]:
             queue_platform_report(store, link, clock, last_month, rows)
 
     return [
-        JobSpec("evaluate", run_evaluation, interval_s=every, timeout_s=600),
-        JobSpec("monthly-report", report, cron={"day": 1, "hour": 6, "minute": 30}, timeout_s=1800),
+        # after the first polls have landed
+        JobSpec("evaluate", run_evaluation, interval_s=every, timeout_s=600, first_run_s=120),
+        JobSpec("monthly-report", report, cron={"day": 1, "hour": 6, "minute": 30}, timeout_s=1800, first_run_s=None),
     ]
 
 
@@ -214,6 +217,6 @@ def _notify_jobs(runtime: Runtime) -> list[Any]:
         process_findings(store, cfg, clock, calendar=runtime.calendar, headline=headline() if headline else None)
         drain_notifications(store, cfg, clock, senders)
 
-    return [JobSpec("notify", notify, interval_s=60, timeout_s=120)]
+    return [JobSpec("notify", notify, interval_s=60, timeout_s=120, first_run_s=180)]
 
 

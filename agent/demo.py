@@ -39,8 +39,9 @@ from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner
 from agent.service.simulate import SimulatedScheduler
 
-START = date(2026, 8, 3)
+START = date(2026, 8, 3)  # the agent is installed and starts running
 DAYS = 91
+HISTORY = 120  # days of HIS history before START, read by `vbp-agent backfill` (the agreement year starts there)
 PROGRAMME = "第十批国家组织药品集采"
 HOSPITAL = ("H22010200001", "示例市第一人民医院")
 RISE_ITEM, RISE_DEPT, RISE_DAY = "Y00002", "0101", 60  # 阿托伐他汀钙片(立普妥), 心血管内科
@@ -70,7 +71,7 @@ def _late_receipt() -> PlantedReceipt:
 def write_bureau_sheets(demo: Demo, hospital: Any) -> tuple[Path, Path]:
     """The bureau's 附件: winning products and this hospital's agreed volumes (smallest units)."""
     winners, volumes = demo.path("中选产品清单.xlsx"), demo.path("约定采购量.xlsx")
-    expected = hospital.expected_usage(START, START + timedelta(days=DAYS - 1))
+    expected = hospital.expected_usage(START - timedelta(days=HISTORY), START + timedelta(days=DAYS - 1))
     used: dict[str, Decimal] = {}
     for (_day, code, _dept, _setting), (qty, _lines) in expected.items():
         used[code] = used.get(code, Decimal(0)) + qty
@@ -92,7 +93,7 @@ def write_bureau_sheets(demo: Demo, hospital: Any) -> tuple[Path, Path]:
         unit = "粒" if "胶囊" in item.dosage_form else ("支" if "注射" in item.dosage_form else "片")
         ws.append([n, item.generic_name, item.dosage_form, item.spec, int(item.pack_factor), unit, item.manufacturer,
                    item.national_code, float(item.price)])
-        yearly = used.get(item.code, Decimal(0)) * item.pack_factor * Decimal(365) / Decimal(DAYS)
+        yearly = used.get(item.code, Decimal(0)) * item.pack_factor * Decimal(365) / Decimal(DAYS + HISTORY)
         share = Decimal("2.5") if item.code == BEHIND_ITEM else Decimal("0.7")  # 60-80% of 报量, usual pace: ahead
         vs.append([HOSPITAL[1], item.generic_name, item.spec, item.manufacturer, item.national_code,
                    int((yearly * share).quantize(Decimal(1)))])
@@ -126,6 +127,8 @@ preset = "mssql_his"
 connection = "{conn}"
 poll_interval_s = 21600
 lookback_days = 7
+backfill_window_days = 14
+backfill_pause_s = 0
 
 [[sources]]
 name = "warehouse"
@@ -165,19 +168,15 @@ def _quiet() -> Iterator[io.StringIO]:
         yield buf
 
 
-def import_catalogue(cfg: Path, winners: Path, volumes: Path) -> None:
-    end = START + timedelta(days=2 * 365 - 1)
-    for argv in (
-        ["import", "winners", str(winners), "--programme", PROGRAMME, "--cycle-start", START.isoformat(),
-         "--cycle-end", end.isoformat(), "--yes"],
-        ["import", "volumes", str(volumes), "--programme", PROGRAMME, "--year", "1", "--yes"],
-    ):
+def run_cli(cfg: Path, *argvs: list[str]) -> None:
+    """Run ``vbp-agent`` commands as an admin would, showing their last line."""
+    for argv in argvs:
         with _quiet() as out:
             code = cli(["-c", str(cfg), *argv])
-        last = [line for line in out.getvalue().splitlines() if line.startswith("已导入")]
+        lines = [line for line in out.getvalue().splitlines() if line.strip() and "\r" not in line]
         if code != 0:
             raise SystemExit(f"demo: `vbp-agent {' '.join(argv[:2])}` failed:\n{out.getvalue()}")
-        _say(f"  vbp-agent {argv[0]} {argv[1]}: {last[-1] if last else 'ok'}")
+        _say(f"  vbp-agent {' '.join(argv[:2])}: {lines[-1] if lines else 'ok'}")
 
 
 def run_demo(workdir: str, seed: int = 20261125) -> None:
@@ -190,12 +189,14 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
     demo.workdir.mkdir(parents=True)
     configure("warning", json=True, stream=io.StringIO())
 
-    _say(f"1. 模拟医院 simulated hospital ({DAYS} days from {START}, seed {seed})")
+    first_day = START - timedelta(days=HISTORY)
+    _say(f"1. 模拟医院 simulated hospital ({HISTORY + DAYS} days from {first_day}, seed {seed})")
     late = _late_receipt()
     plan = Plan(rise_item=RISE_ITEM, rise_dept=RISE_DEPT, rise_from=START + timedelta(days=RISE_DAY),
                 rise_lines_per_day=14, receipts=[late])
     his_db = demo.path("hospital.sqlite")
-    hospital = build_sqlite_hospital(his_db, seed, START, DAYS, plan=plan, rows_per_day=300, rest_day_factor=0.45)
+    hospital = build_sqlite_hospital(his_db, seed, first_day, HISTORY + DAYS, plan=plan, rows_per_day=300,
+                                     rest_day_factor=0.45)
     _say(f"  HIS + warehouse in {his_db}: {len(hospital.dispenses)} dispensing lines, {len(hospital.receipts)} receipt lines")
 
     platform = start_reference_platform(apps={"demo-app": "demo-platform-secret"})
@@ -205,9 +206,16 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
     _say(f"  reference platform at {platform.url}, {len(receipts)} delivery lines; robot sink at {sink.url}")
 
     cfg_path = write_config(demo, his_db, platform, sink)
-    _say("2. 导入集采清单 the bureau's spreadsheets")
+    _say("2. 安装 what the IT admin runs: import the bureau's spreadsheets, read the HIS history")
     winners, volumes = write_bureau_sheets(demo, hospital)
-    import_catalogue(cfg_path, winners, volumes)
+    cycle_end = first_day + timedelta(days=2 * 365 - 1)
+    run_cli(
+        cfg_path,
+        ["import", "winners", str(winners), "--programme", PROGRAMME, "--cycle-start", first_day.isoformat(),
+         "--cycle-end", cycle_end.isoformat(), "--yes"],
+        ["import", "volumes", str(volumes), "--programme", PROGRAMME, "--year", "1", "--yes"],
+        ["backfill", "--from", first_day.isoformat(), "--to", (START - timedelta(days=1)).isoformat()],
+    )
 
     _say(f"3. 运行 the daemon's jobs on an accelerated clock, {START} → {START + timedelta(days=DAYS)}")
     clock = FakeClock(datetime.combine(START, datetime.min.time()).replace(tzinfo=DEFAULT_TZ))
@@ -283,7 +291,6 @@ class _ReceiptView:
 def show_results(runtime: Any, sink: Any, platform: Any) -> None:
     from sqlalchemy import func, select
 
-    from agent.store.schema.alerts import alert_state
     from agent.store.schema.monitoring import progress_snapshots as mp
 
     store = runtime.store
@@ -292,20 +299,23 @@ def show_results(runtime: Any, sink: Any, platform: Any) -> None:
         rows = conn.execute(select(mp).where(mp.c.hospital_code == store.hospital_code, mp.c.as_of == as_of)
                             .order_by(mp.c.completion)).all()
         names = {p.product_id: p.name for p in runtime.extras["inputs"].product_years(as_of, as_of)} if as_of else {}
-        fired = conn.execute(select(alert_state.c.severity, alert_state.c.title, alert_state.c.fired_at, alert_state.c.status)
-                             .where(alert_state.c.hospital_code == store.hospital_code, alert_state.c.fired_at.is_not(None))
-                             .order_by(alert_state.c.fired_at)).all()
     _say(f"\n4. 执行进度 progress of each winning product, as of {as_of}")
     _say(f"  {'中选产品':<14}{'约定采购量':>10}{'已使用':>10}{'完成进度':>9}{'序时进度':>9}  状态")
     for r in rows:
         name = names.get(r.product_id, r.product_id)
         _say(f"  {name:<14}{r.agreed:>12,.0f}{r.used:>12,.0f}{r.completion:>10.1%}{r.time_progress:>10.1%}  {r.status}")
 
-    _say("\n5. 触发的预警 alerts that fired (rule: title)")
-    sev = {"critical": "严重", "warning": "警告", "info": "提示"}
-    for s, title, at, status in fired:
-        local = at.astimezone(DEFAULT_TZ)
-        _say(f"  [{sev.get(s, s)}] {local:%m-%d %H:%M} {title}{'（已恢复）' if status != 'firing' else ''}")
+    _say("\n5. 触发的预警 alerts that fired, as the pharmacy group first read them")
+    first_seen: dict[str, str] = {}
+    for m in sink.messages:
+        lines = m["content"].splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("**【集采预警】"):
+                title = line.strip("*").removeprefix("【集采预警】")
+                start = next((x for x in lines[i + 1:i + 4] if x.startswith("开始：")), "")
+                first_seen.setdefault(title.split("，24小时时限")[0].split("（近")[0], f"{title}  {start}")
+    for text in first_seen.values():
+        _say(f"  {text}")
     messages = [m["content"] for m in sink.messages]
     alerts = [m for m in messages if "集采晨报" not in m]
     digests = [m for m in messages if "集采晨报" in m]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from datetime import timedelta
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,8 @@ class Daemon:
             self.scheduler.add_job(
                 self.runner.run, args=[spec], id=spec.name, name=spec.name, replace_existing=True,
                 coalesce=True, max_instances=1, misfire_grace_time=spec.misfire_grace_s,
-                next_run_time=None if spec.cron is not None else self.runtime.clock.now(), **trigger,
+                next_run_time=(None if spec.first_run_s is None
+                               else self.runtime.clock.now() + timedelta(seconds=spec.first_run_s)), **trigger,
             )
 
     def serve(self) -> int:

@@ -36,6 +36,7 @@ class JobSpec:
     cron: dict[str, Any] | None = None  # apscheduler cron fields, e.g. {"hour": 7, "minute": 30}
     timeout_s: float | None = None
     misfire_grace_s: int = 300
+    first_run_s: float | None = 0.0  # delay of the first run after start; None: wait for the trigger
     labels: dict[str, str] = field(default_factory=dict)
 
 

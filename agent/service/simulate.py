@@ -33,8 +33,11 @@ class SimulatedScheduler:
         start = clock.now()
         self._triggers = {s.name: trigger_of(s, start) for s in specs}
         self._next: dict[str, datetime | None] = {
-            s.name: self._triggers[s.name].get_next_fire_time(None, start) for s in specs
+            s.name: (start + timedelta(seconds=s.first_run_s) if s.first_run_s is not None
+                     else self._triggers[s.name].get_next_fire_time(None, start))
+            for s in specs
         }
+        self._order = {s.name: i for i, s in enumerate(specs)}
         self.runs: dict[str, int] = {s.name: 0 for s in specs}
 
     def run_until(self, end: datetime, before_step: Callable[[datetime, datetime], None] | None = None,
@@ -50,7 +53,7 @@ class SimulatedScheduler:
                 before_step(before, when)
             if when > before:
                 self.clock.set(when)
-            for name in sorted(n for t, n in due if t == when):
+            for name in sorted((n for t, n in due if t == when), key=self._order.__getitem__):
                 self.runner.run(by_name[name])
                 self.runs[name] += 1
                 self._next[name] = self._triggers[name].get_next_fire_time(when, when + timedelta(microseconds=1))

@@ -16,7 +16,7 @@ def test_jobs_fire_at_their_interval_and_cron_times_on_the_fake_clock(tmp_path: 
     seen: dict[str, list[datetime]] = {"poll": [], "digest": []}
     specs = [
         JobSpec("poll", lambda: seen["poll"].append(clock.now()), interval_s=3600),
-        JobSpec("digest", lambda: seen["digest"].append(clock.now()), cron={"hour": 7, "minute": 30, "day_of_week": "mon-fri"}),
+        JobSpec("digest", lambda: seen["digest"].append(clock.now()), cron={"hour": 7, "minute": 30, "day_of_week": "mon-fri"}, first_run_s=None),
     ]
     windows = []
     sim = SimulatedScheduler(specs, JobRunner(store, clock, Metrics()), clock)
