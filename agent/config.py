@@ -7,7 +7,6 @@ systemd credential under ``$CREDENTIALS_DIRECTORY``).
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from datetime import date, time
@@ -28,7 +27,8 @@ from pydantic import (
 from agent.catalogue.config import CatalogueConfig
 from agent.alerts.config import AlertsConfig, ReceiverConfig, RouteConfig, check_references
 from agent.errors import ConfigError
-from agent.logging import redact_text, register_secret
+from agent.logging import redact_text
+from agent.secrets import read_secret, resolve_credential_path  # noqa: F401 - re-exported
 from agent.monitoring_config import MonitoringConfig
 from agent.upstream.config import PlatformConfig
 
@@ -169,21 +169,8 @@ class SourceConfig(_Strict):
 
     def password(self) -> SecretStr | None:
         """The password from its environment variable or file; raises ConfigError when unreadable."""
-        if self.password_env:
-            value = os.environ.get(self.password_env)
-            if value is None:
-                raise ConfigError(f"source {self.name}: environment variable {self.password_env} is not set")
-            register_secret(value)
-            return SecretStr(value)
-        if self.password_file:
-            path = resolve_credential_path(self.password_file)
-            try:
-                value = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"source {self.name}: cannot read password_file {path}: {exc.strerror}") from exc
-            register_secret(value)
-            return SecretStr(value)
-        return None
+        value = read_secret(f"source {self.name}", self.password_env, self.password_file)
+        return None if value is None else SecretStr(value)
 
     def connection_string(self) -> str:
         """The ODBC connection string with user and password added (never log it)."""
@@ -242,19 +229,6 @@ class AgentConfig(_Strict):
             if s.name == name:
                 return s
         raise ConfigError(f"no source named '{name}' in {self.source_file}")
-
-
-def resolve_credential_path(text: str) -> Path:
-    """``%d/x`` or a relative name means a systemd credential in $CREDENTIALS_DIRECTORY."""
-    creds = os.environ.get("CREDENTIALS_DIRECTORY")
-    if text.startswith("%d/"):
-        text = text[3:]
-        if creds:
-            return Path(creds) / text
-    path = Path(text)
-    if not path.is_absolute() and creds:
-        return Path(creds) / path
-    return path
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

@@ -7,15 +7,13 @@ and is registered with the log redactor as soon as it is read.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agent.errors import ConfigError
-from agent.logging import register_secret
+from agent.secrets import read_secret
 
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 RECEIVER_TYPES = ("wecom", "dingtalk", "feishu", "email", "webhook")
@@ -32,26 +30,6 @@ def _hours(v: Any) -> Any:
         a, b = v.strip().split("-")
         return (time.fromisoformat(a), time.fromisoformat(b))
     return v
-
-
-def read_secret(owner: str, env: str | None, file: str | None) -> str | None:
-    """A secret from its environment variable or file, registered for redaction."""
-    from agent.config import resolve_credential_path
-
-    if env:
-        value = os.environ.get(env)
-        if value is None:
-            raise ConfigError(f"{owner}: environment variable {env} is not set")
-    elif file:
-        path = resolve_credential_path(file)
-        try:
-            value = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"{owner}: cannot read {path}: {exc.strerror}") from None
-    else:
-        return None
-    register_secret(value)
-    return value
 
 
 class ReceiverConfig(_Strict):

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from agent.domain.alerting import INACTIVE, Alert
+from agent.store.findings import resolve_finding, write_findings
 from agent.domain.findings import Finding, Severity
 from agent.store.schema.alerts import alert_silences, alert_state
 from agent.store.schema.core import findings as findings_table
@@ -88,21 +89,10 @@ def active_findings(conn: Connection, hospital: str) -> list[Finding]:
 
 def raise_finding(conn: Connection, hospital: str, f: Finding, now: datetime, active: bool = True) -> None:
     """Write (or clear) a local finding in the core table, e.g. a receiver stopped by a permanent error."""
-    cond = (
-        (findings_table.c.hospital_code == hospital) & (findings_table.c.rule == f.rule) & (findings_table.c.subject == f.subject)
-    )
-    values = dict(
-        severity=str(f.severity), title=f.title, values=f.values, evidence=f.evidence, labels=f.labels,
-        observed_at=f.observed_at, active=1 if active else 0, updated_at=now,
-    )
-    exists = conn.execute(select(findings_table.c.rule).where(cond)).first() is not None
-    if not active:
-        if exists:
-            conn.execute(findings_table.update().where(cond).values(active=0, updated_at=now))
-    elif exists:
-        conn.execute(findings_table.update().where(cond).values(**values))
+    if active:
+        write_findings(conn, hospital, [f], now)
     else:
-        conn.execute(findings_table.insert().values(hospital_code=hospital, rule=f.rule, subject=f.subject, **values))
+        resolve_finding(conn, hospital, f.rule, f.subject, now)
 
 
 def silences(conn: Connection, hospital: str, now: datetime | None = None) -> list[dict[str, Any]]:

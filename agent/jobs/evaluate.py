@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import select
 
 from agent.clock import Clock
 from agent.domain.deadlines import DEADLINE_RULES, deadline_findings
@@ -24,7 +24,7 @@ from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
 from agent.jobs.figures import progress_of
 from agent.monitoring_config import MonitoringConfig
 from agent.store import Store
-from agent.store.schema.core import findings as findings_table
+from agent.store.findings import write_findings
 from agent.store.schema.monitoring import progress_snapshots, rise_history
 
 RULES = (*PROGRESS_RULES, RULE_RISE, *DEADLINE_RULES)
@@ -46,7 +46,7 @@ def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, 
     found += deadline_findings(inputs.deadline_inputs(now), now, calendar, mcfg.deadline_rules())
     with store.begin() as conn:
         _record(conn, store.hospital_code, end, tests, now)
-        write_findings(conn, store.hospital_code, found, now)
+        write_findings(conn, store.hospital_code, found, now, replace_rules=RULES)
         _snapshot(conn, store.hospital_code, progress, now)
     return found
 
@@ -116,30 +116,6 @@ def _record(conn: Any, hospital: str, end: date, tests: list[RiseTest], now: dat
          "observed": x.observed, "expected": x.expected, "p_value": x.p_value, "q_value": x.q_value,
          "evaluated_at": now} for x in tests
     ])
-
-
-def write_findings(conn: Any, hospital: str, found: list[Finding], now: datetime, rules: tuple[str, ...] = RULES) -> None:
-    """Upsert active findings; mark monitoring's findings no longer seen inactive."""
-    f = findings_table
-    existing = {(r.rule, r.subject): r.active for r in conn.execute(
-        select(f.c.rule, f.c.subject, f.c.active).where(f.c.hospital_code == hospital, f.c.rule.in_(rules)))}
-    rows = [{"b_hospital": hospital, "b_rule": x.rule, "b_subject": x.subject, "severity": x.severity.value,
-             "title": x.title, "values": x.values, "evidence": x.evidence, "labels": x.labels,
-             "observed_at": x.observed_at, "active": 1, "updated_at": now} for x in found]
-    new = [r for r in rows if (r["b_rule"], r["b_subject"]) not in existing]
-    old = [r for r in rows if (r["b_rule"], r["b_subject"]) in existing]
-    key = and_(f.c.hospital_code == bindparam("b_hospital"), f.c.rule == bindparam("b_rule"),
-               f.c.subject == bindparam("b_subject"))
-    if old:
-        conn.execute(f.update().where(key), old)
-    if new:
-        conn.execute(f.insert(), [{"hospital_code": r.pop("b_hospital"), "rule": r.pop("b_rule"),
-                                   "subject": r.pop("b_subject"), **r} for r in new])
-    seen = {(x.rule, x.subject) for x in found}
-    gone = [{"b_hospital": hospital, "b_rule": r, "b_subject": s, "active": 0, "updated_at": now}
-            for (r, s), active in existing.items() if active and (r, s) not in seen]
-    if gone:
-        conn.execute(f.update().where(key), gone)
 
 
 def _snapshot(conn: Any, hospital: str, progress: list[ProductProgress], now: datetime) -> None:

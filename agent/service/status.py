@@ -28,7 +28,7 @@ def render_status(rt: Runtime) -> str:
     now = rt.clock.now()
     hosp = rt.store.hospital_code
     lines = [f"医院 {rt.config.hospital.code} {rt.config.hospital.name}",
-             f"状态库 state store: " + ", ".join(f"{k} v{v}" for k, v in sorted(rt.store.versions().items()))]
+             "状态库 state store: " + ", ".join(f"{k} v{v}" for k, v in sorted(rt.store.versions().items()))]
     with rt.store.read() as conn:
         jobs = conn.execute(select(job_health).where(job_health.c.hospital_code == hosp).order_by(job_health.c.job)).all()
         depth = outbox.depth(conn, hosp)

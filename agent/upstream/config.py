@@ -6,13 +6,12 @@ a file (a bare name is a systemd credential in ``$CREDENTIALS_DIRECTORY``).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from agent.errors import ConfigError
-from agent.logging import register_secret
+from agent.secrets import read_secret
 from agent.upstream.profiles import PROFILES
 from agent.upstream.signers import SIGNERS
 
@@ -76,17 +75,7 @@ class PlatformConfig(BaseModel):
 
     def secret(self) -> SecretStr:
         """The app secret from its environment variable or file, registered for redaction."""
-        if self.secret_env:
-            value = os.environ.get(self.secret_env)
-            if not value:
-                raise ConfigError(f"platform: environment variable {self.secret_env} is not set")
-        else:
-            from agent.config import resolve_credential_path
-
-            path = resolve_credential_path(str(self.secret_file))
-            try:
-                value = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"platform: cannot read secret_file {path}: {exc.strerror}") from None
-        register_secret(value)
+        value = read_secret("platform", self.secret_env, str(self.secret_file) if self.secret_file else None, allow_empty=False)
+        if value is None:
+            raise ConfigError("platform: give secret_env or secret_file for the app secret")
         return SecretStr(value)

@@ -23,7 +23,7 @@ from agent.store.schema.platform import platform_confirmations as pc
 from agent.store.schema.platform import platform_delivery_lines as pdl
 from agent.store.schema.platform import platform_receipts as pr
 from agent.upstream.corrections import apply_correction
-from agent.upstream.findings import resolve_finding, write_findings
+from agent.store.findings import resolve_finding, write_findings
 from agent.upstream.matching import DeliveryLine, Match, match_receipt, products_of
 
 CHANNEL = "platform:confirm"

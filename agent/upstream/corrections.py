@@ -20,7 +20,7 @@ from agent.store import outbox
 from agent.store.schema.core import outbox as outbox_table
 from agent.store.schema.platform import platform_confirmations as pc
 from agent.store.schema.platform import platform_receipts as pr
-from agent.upstream.findings import write_findings
+from agent.store.findings import write_findings
 
 RULE_CHANGED = "platform.receipt_changed"
 CHANNEL = "platform:confirm"

@@ -12,10 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, select
 
 from agent.domain.findings import Finding, Severity
-from agent.store.schema.core import findings as findings_table
 from agent.store.schema.platform import platform_confirmations as pc
 from agent.store.schema.platform import platform_receipts as pr
-from agent.upstream.findings import resolve_finding, write_findings
+from agent.store.findings import write_findings
 
 RULE_LATE = "platform.confirm_late"
 DEADLINE = timedelta(hours=24)
@@ -56,11 +55,5 @@ def late_confirmations(conn: Connection, hospital: str, now: datetime, late_afte
 def check_deadlines(conn: Connection, hospital: str, now: datetime, late_after_h: float = 20.0) -> list[Finding]:
     """Write the late findings, resolve those whose confirmation went through; returns the late ones."""
     found = late_confirmations(conn, hospital, now, late_after_h)
-    write_findings(conn, hospital, found, now)
-    still = {f.subject for f in found}
-    active = conn.execute(select(findings_table.c.subject).where(
-        findings_table.c.hospital_code == hospital, findings_table.c.rule == RULE_LATE, findings_table.c.active == 1)).scalars()
-    for subject in list(active):
-        if subject not in still:
-            resolve_finding(conn, hospital, RULE_LATE, subject, now)
+    write_findings(conn, hospital, found, now, replace_rules=(RULE_LATE,))
     return found

@@ -28,7 +28,7 @@ from agent.store.schema.core import outbox as outbox_table
 from agent.store.schema.platform import platform_confirmations as pc
 from agent.store.schema.platform import platform_link as link_table
 from agent.upstream.client import PlatformCallError, PlatformClient
-from agent.upstream.findings import resolve_finding, write_findings
+from agent.store.findings import resolve_finding, write_findings
 from agent.upstream.profiles import CODE_KIND, OK, Answer
 
 log = get_logger("agent.upstream.drain")

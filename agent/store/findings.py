@@ -1,0 +1,55 @@
+"""The core ``findings`` table: every area writes its findings here; the alert lifecycle reads them.
+
+One upsert for everyone. ``replace_rules`` makes a write authoritative for those rules: a finding
+of those rules that is no longer seen becomes inactive (resolved).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, bindparam, select, update
+
+from agent.domain.findings import Finding
+from agent.store.schema.core import findings as table
+
+_KEY = and_(table.c.hospital_code == bindparam("b_hospital"), table.c.rule == bindparam("b_rule"),
+            table.c.subject == bindparam("b_subject"))
+
+
+def write_findings(conn: Connection, hospital: str, found: Iterable[Finding], now: datetime, *,
+                   replace_rules: Iterable[str] | None = None) -> int:
+    """Insert or refresh each finding (keyed by hospital, rule, subject); returns how many."""
+    found = list(found)
+    rules = set(replace_rules or ()) | {f.rule for f in found}
+    if not rules:
+        return 0
+    existing = {(r.rule, r.subject): r.active for r in conn.execute(
+        select(table.c.rule, table.c.subject, table.c.active).where(table.c.hospital_code == hospital, table.c.rule.in_(rules)))}
+    rows = [{"b_hospital": hospital, "b_rule": f.rule, "b_subject": f.subject, "severity": str(f.severity),
+             "title": f.title, "values": f.values, "evidence": f.evidence, "labels": f.labels,
+             "observed_at": f.observed_at, "active": 1, "updated_at": now} for f in found]
+    old = [r for r in rows if (r["b_rule"], r["b_subject"]) in existing]
+    new = [r for r in rows if (r["b_rule"], r["b_subject"]) not in existing]
+    if old:
+        conn.execute(table.update().where(_KEY), old)
+    if new:
+        conn.execute(table.insert(), [{"hospital_code": r.pop("b_hospital"), "rule": r.pop("b_rule"),
+                                       "subject": r.pop("b_subject"), **r} for r in new])
+    if replace_rules is not None:
+        seen = {(f.rule, f.subject) for f in found}
+        replaced = set(replace_rules)
+        gone = [{"b_hospital": hospital, "b_rule": r, "b_subject": s, "active": 0, "updated_at": now}
+                for (r, s), active in existing.items() if active and r in replaced and (r, s) not in seen]
+        if gone:
+            conn.execute(table.update().where(_KEY), gone)
+    return len(rows)
+
+
+def resolve_finding(conn: Connection, hospital: str, rule: str, subject: str, now: datetime) -> None:
+    conn.execute(
+        update(table)
+        .where(table.c.hospital_code == hospital, table.c.rule == rule, table.c.subject == subject, table.c.active == 1)
+        .values(active=0, updated_at=now)
+    )
