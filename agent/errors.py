@@ -55,7 +55,3 @@ class PlatformError(AgentError):
 
 class NotifyError(AgentError):
     """A robot, mail server or webhook refused or failed a message."""
-
-
-class NotYetAvailable(AgentError):
-    """A command that exists in the design but is not built yet."""

@@ -13,11 +13,10 @@ import sys
 import typer
 
 from agent import __version__
-from agent.errors import AgentError, ConfigError, NotYetAvailable, StoreError
+from agent.errors import AgentError, ConfigError, StoreError
 
 EXIT_CONFIG = 2
 EXIT_STORE = 3
-EXIT_NOT_YET = 4
 EXIT_FAILED = 1
 
 
@@ -72,9 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"state store: {exc}", file=sys.stderr)
         return EXIT_STORE
-    except NotYetAvailable as exc:
-        print(f"not yet available: {exc}", file=sys.stderr)
-        return EXIT_NOT_YET
     except AgentError as exc:
         from agent.logging import redact_text
 

@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
         """Propose mappings for every local item; high confidence is accepted, the rest awaits review."""
         from agent.catalogue.items_file import read_items
         from agent.catalogue.mapping import map_items
-        from agent.errors import NotYetAvailable
+        from agent.errors import DataError
 
         cfg, store, clock = _runtime(ctx)
         try:
@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
 
                 local = stored_local_items(store)
                 if not local:
-                    raise NotYetAvailable("no HIS item dictionary read yet: run the agent (or `vbp-agent check`) first, or use --items FILE")
+                    raise DataError("no HIS item dictionary read yet: run the agent (its items job reads it at start), or use --items FILE")
             else:
                 local = read_items(items)
             summary = map_items(store, local, clock.now(), auto_accept=cfg.catalogue.auto_accept,

@@ -1,13 +1,10 @@
-"""What every command needs: the config, the store, a way to say 'not yet'."""
+"""What every command needs: the config, read once per command."""
 
 from __future__ import annotations
-
-from typing import NoReturn
 
 import typer
 
 from agent.config import AgentConfig, load_config
-from agent.errors import NotYetAvailable
 
 
 def config_of(ctx: typer.Context) -> AgentConfig:
@@ -17,7 +14,3 @@ def config_of(ctx: typer.Context) -> AgentConfig:
         cached = load_config(root.obj["config_path"])
         root.obj["config"] = cached
     return cached
-
-
-def not_yet(what: str, issue: int) -> NoReturn:
-    raise NotYetAvailable(f"'{what}' arrives with issue #{issue}; nothing was done")

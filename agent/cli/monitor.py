@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from agent.cli.common import config_of
-from agent.errors import ConfigError, NotYetAvailable
+from agent.errors import ConfigError
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -31,14 +31,8 @@ def _inputs(ctx: typer.Context, fixture: Path | None) -> tuple[Any, Any]:
         return InMemoryInputs.from_json(fixture), calendar
     from agent import bootstrap
 
-    builder = getattr(bootstrap, "build_monitoring_inputs", None)
-    if builder is None:
-        raise NotYetAvailable(
-            "reading report figures from the store arrives with issue #4 (usage) and issue #5 "
-            "(agreed volumes); pass --fixture FILE.json meanwhile; nothing was done"
-        )
     runtime = bootstrap.build(cfg)
-    return builder(runtime), calendar
+    return bootstrap.build_monitoring_inputs(runtime), calendar
 
 
 def register(app: typer.Typer) -> None:

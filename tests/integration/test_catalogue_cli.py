@@ -91,6 +91,21 @@ def test_import_map_export_and_import_from_the_command_line(cfg: Path, tmp_path:
         (1, "2025-03-01", "2026-02-28"), (2, "2026-03-01", "2027-02-28"), (3, "2027-03-01", "2027-08-31")]
 
 
-def test_map_run_without_an_item_file_says_it_waits_for_ingestion(cfg: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert main(["-c", str(cfg), "map", "run"]) == 4
-    assert "--items" in capsys.readouterr().err
+def test_map_run_without_an_item_file_maps_the_dictionary_ingestion_stored(cfg: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from agent.config import load_config
+    from agent.store import open_store
+    from agent.store.schema.ingest import local_items
+
+    assert main(["-c", str(cfg), "map", "run"]) == 1
+    assert "no HIS item dictionary read yet" in capsys.readouterr().err
+    c = load_config(cfg)
+    store = open_store(c.state.effective_url, c.hospital.code)
+    with store.begin() as conn:
+        conn.execute(local_items.insert().values(
+            hospital_code=c.hospital.code, source="his", code="Y1", name="阿托伐他汀钙片 20mg*7片", generic_name="阿托伐他汀钙片",
+            dosage_form="片剂", spec="20mg*7片", manufacturer="某药业", his_unit="盒", kind="drug", read_at=datetime.now(UTC)))
+    store.close()
+    assert main(["-c", str(cfg), "map", "run"]) == 0
+    assert capsys.readouterr().out.strip()

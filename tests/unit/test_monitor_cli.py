@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from agent.cli import EXIT_CONFIG, EXIT_NOT_YET, main
+from agent.cli import EXIT_CONFIG, main
 from tests.unit import monitor_fixture as fx
 
 
