@@ -1,0 +1,127 @@
+"""The baseline of rise detection: what the last 12 weeks predict for a window, and how surely.
+
+A weekday profile pooled over the hospital scales working days; rest days and holidays (休息日)
+keep their own rate. The variance ``a·mu + b·mu²`` is fitted once per group across its departments
+(``pooled_dispersion``); ``window_test`` turns an observed window total into a negative-binomial
+tail probability (``tail_p``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agent.domain.stats import nbinom_sf
+
+REST = 6  # day class of weekends and holidays; 0-4 Monday..Friday, 5 an adjusted working weekend
+
+
+@dataclass(frozen=True)
+class DetectRules:
+    baseline_days: int = 84
+    window_days: int = 7
+    fdr: float = 0.35  # Benjamini-Hochberg level across groups, per evaluation (persistence does the rest) ...
+    fdr_per_group: float = 0.00175  # ... but at most this x the number of groups: a hospital with few groups
+    # gets a stricter level, so false alarms per group-week do not grow as the group count falls
+    min_volume: float = 30.0  # observed non-winning units in the window
+    min_effect: float = 0.2  # observed / expected - 1
+    persistence: int = 2  # flagged in at least this many ...
+    persistence_of: int = 3  # ... of the last evaluations (this one included)
+    short_windows: tuple[int, ...] = (5, 3)  # also tested, combined by Simes: early detection
+    screen_p: float = 0.2  # groups below this p-value are also scanned department by department
+    dept_min_volume: float = 0.0  # a department's window needs this many units (the group's needs min_volume)
+    pool_dispersion: bool = True  # departments of a group share one (a, b) dispersion fit
+    overwhelming: float = 0.07  # q at or below this x the BH level alerts without waiting for persistence
+
+
+def _base_rates(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], b0: int,
+                b1: int) -> tuple[list[float], list[float]]:
+    """Rate per family (working days, rest days) over the baseline [b0, b1), and each family's
+    summed profile weight."""
+    f_sum, y_sum = [0.0, 0.0], [0.0, 0.0]
+    for i in range(b0, b1):
+        fam = classes[i] == REST
+        f_sum[fam] += profile[classes[i]]
+        y_sum[fam] += y[i]
+    rate = [y_sum[k] / f_sum[k] if f_sum[k] else 0.0 for k in (0, 1)]
+    if not f_sum[1]:
+        rate[1] = rate[0]
+    return rate, f_sum
+
+
+def _baseline_span(end_i: int, rules: DetectRules) -> tuple[int, int]:
+    b1 = end_i - rules.window_days + 1
+    return max(b1 - rules.baseline_days, 0), b1
+
+
+def pooled_dispersion(ys: Sequence[Sequence[float]], classes: Sequence[int], profile: Sequence[float], end_i: int,
+                      rules: DetectRules) -> tuple[float, float]:
+    """(a, b) of ``var = a * mu + b * mu^2`` shared by several series of one group (its
+    departments: same products, same packs), by least squares of (y - mu)^2 / mu on mu over
+    their baselines. Departments of different sizes pin down both terms, which one short
+    department series cannot; a stays at least 1 (units are counted)."""
+    b0, b1 = _baseline_span(end_i, rules)
+    n = sx = sz = sxx = sxz = 0.0
+    for y in ys:
+        rate, _f = _base_rates(y, classes, profile, b0, b1)
+        for i in range(b0, b1):
+            mu = rate[classes[i] == REST] * profile[classes[i]]
+            if mu > 0:
+                z = (y[i] - mu) ** 2 / mu
+                n, sx, sz, sxx, sxz = n + 1, sx + mu, sz + z, sxx + mu * mu, sxz + mu * z
+    if n < 2:
+        return 1.0, 0.0
+    det = n * sxx - sx * sx
+    b = (n * sxz - sx * sz) / det if det > 0 else 0.0
+    a = (sz - b * sx) / n
+    if b < 0:
+        a, b = sz / n, 0.0
+    if a < 1.0:
+        a = 1.0
+        b = max((sxz - sx) / sxx, 0.0) if sxx > 0 else 0.0
+    return a, b
+
+
+def window_test(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], end_i: int,
+                rules: DetectRules, window: int | None = None,
+                dispersion: tuple[float, float] | None = None) -> tuple[float, float, float]:
+    """(observed, expected, variance) of ``y`` over the last ``window`` days up to index ``end_i``.
+    The baseline always ends where the full ``window_days`` window begins. ``dispersion`` (a, b)
+    gives ``var = a * mu + b * mu^2``; without it, ``var = mu + phi * mu^2`` with phi fitted by
+    moments on this series' own baseline."""
+    b0, b1 = _baseline_span(end_i, rules)
+    w0 = end_i - (window or rules.window_days) + 1
+    rate, f_sum = _base_rates(y, classes, profile, b0, b1)
+    mus = [rate[c == REST] * profile[c] for c in classes[b0:b1]]
+    if dispersion is None:
+        num = den = 0.0
+        for i, mu in zip(range(b0, b1), mus):
+            num += (y[i] - mu) ** 2 - mu
+            den += mu * mu
+        a, b = 1.0, max(num / den, 0.0) if den > 0 else 0.0
+    else:
+        a, b = dispersion
+    base_var = [0.0, 0.0]
+    for i, mu in zip(range(b0, b1), mus):
+        base_var[classes[i] == REST] += a * mu + b * mu * mu
+    observed = expected = var = 0.0
+    f_win = [0.0, 0.0]
+    for i in range(w0, end_i + 1):
+        fam = classes[i] == REST
+        mu = rate[fam] * profile[classes[i]]
+        observed += y[i]
+        expected += mu
+        var += a * mu + b * mu * mu
+        f_win[fam] += profile[classes[i]]
+    for k in (0, 1):  # the baseline's own uncertainty
+        if f_sum[k]:
+            var += (f_win[k] / f_sum[k]) ** 2 * base_var[k]
+    return observed, expected, var
+
+
+def tail_p(observed: float, expected: float, var: float, min_volume: float) -> float:
+    if observed < min_volume:
+        return 1.0
+    if expected <= 0:
+        return 0.0
+    return nbinom_sf(observed, expected, max(var, expected))
