@@ -194,11 +194,35 @@ def _monitoring_jobs(runtime: Runtime, link: Any) -> list[Any]:
                     for p in rep.products]
             queue_platform_report(store, link, clock, last_month, rows)
 
+    runtime.extras["headline"] = lambda: progress_headline(store)
     return [
         # after the first polls have landed
         JobSpec("evaluate", run_evaluation, interval_s=every, timeout_s=600, first_run_s=120),
         JobSpec("monthly-report", report, cron={"day": 1, "hour": 6, "minute": 30}, timeout_s=1800, first_run_s=None),
     ]
+
+
+def progress_headline(store: Store) -> str | None:
+    """The morning digest's progress line, per programme, from the last evaluation's snapshot."""
+    from sqlalchemy import func, select
+
+    from agent.store.schema.monitoring import progress_snapshots as ps
+
+    with store.read() as conn:
+        as_of = conn.execute(select(func.max(ps.c.as_of)).where(ps.c.hospital_code == store.hospital_code)).scalar()
+        if as_of is None:
+            return None
+        rows = conn.execute(select(ps.c.programme, ps.c.agreed, ps.c.used, ps.c.time_progress, ps.c.status)
+                            .where(ps.c.hospital_code == store.hospital_code, ps.c.as_of == as_of)).all()
+    parts = []
+    for programme in sorted({r.programme for r in rows}):
+        mine = [r for r in rows if r.programme == programme]
+        agreed = sum(r.agreed for r in mine)
+        done = sum(min(r.used, r.agreed) for r in mine) / agreed if agreed else 0.0
+        behind = sum(r.status in ("低于序时进度", "零采购") for r in mine)
+        parts.append(f"{programme} {len(mine)} 个品种：按使用完成 {done:.1%}，序时进度 {mine[0].time_progress:.1%}，"
+                     f"落后 {behind} 个")
+    return "进度：" + "；".join(parts)
 
 
 def _notify_jobs(runtime: Runtime) -> list[Any]:

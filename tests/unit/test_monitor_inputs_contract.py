@@ -69,3 +69,21 @@ def test_the_monthly_report_from_the_store_equals_the_hand_computed_one(tmp_path
     memory = monthly_report(fx.inputs(), fx.Weekends(), "2028-02", "H1", "测试医院")
     stored = monthly_report(store_inputs(tmp_path), fx.Weekends(), "2028-02", "H1", "测试医院")
     assert [p.used for p in stored.products] and rounded(stored) == rounded(memory)
+
+
+def test_the_digest_headline_sums_the_last_evaluation_per_programme(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from agent.bootstrap import progress_headline
+    from agent.store.schema.monitoring import progress_snapshots
+
+    store = store_inputs(tmp_path).store
+    assert progress_headline(store) is None
+    now = datetime(2028, 3, 1, tzinfo=UTC)
+    with store.begin() as conn:
+        for pid, agreed, used, status in (("A1", 1000, 300, "低于序时进度"), ("A2", 1000, 1200, "超量")):
+            conn.execute(progress_snapshots.insert().values(
+                hospital_code="H1", product_id=pid, year_start=date(2028, 1, 1), as_of=date(2028, 2, 29), programme="第九批",
+                agreed=agreed, used=used, completion=used / agreed, time_progress=0.164, status=status, evaluated_at=now))
+    # the over-used product counts only up to its agreed volume: (300 + 1000) / 2000
+    assert progress_headline(store) == "进度：第九批 2 个品种：按使用完成 65.0%，序时进度 16.4%，落后 1 个"
