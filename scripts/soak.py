@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+import pyodbc
 from sqlalchemy import select
 
 from adapters.his import mssql_his
@@ -63,16 +64,32 @@ def fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def _retrying(what, attempts: int = 30):  # type: ignore[no-untyped-def]
+    """PostgreSQL on this machine is shared (a test elsewhere may restart it): wait for it, up to a minute."""
+    for n in range(attempts):
+        try:
+            return what()
+        except (psycopg.OperationalError, pyodbc.Error):
+            if n == attempts - 1:
+                raise
+            print("soak: PostgreSQL unreachable, retrying", file=sys.stderr, flush=True)
+            time.sleep(2)
+
+
 def _schema(action: str, name: str) -> None:
-    with psycopg.connect(**PG, autocommit=True) as conn:
-        conn.execute(f'{action} SCHEMA {"IF EXISTS " if action == "DROP" else ""}"{name}"'
-                     + (" CASCADE" if action == "DROP" else ""))
+    def run() -> None:
+        with psycopg.connect(**PG, autocommit=True) as conn:
+            conn.execute(f'{action} SCHEMA {"IF EXISTS " if action == "DROP" else ""}"{name}"'
+                         + (" CASCADE" if action == "DROP" else ""))
+
+    _retrying(run)
 
 
 class World:
     """The simulated hospital writing its HIS and warehouse rows as simulated time passes."""
 
     def __init__(self, odbc: str, hospital: Hospital, start: datetime) -> None:
+        self.odbc = odbc
         self.target = Target.odbc(odbc)
         his, wh = hospital.his_rows("mssql_his"), hospital.warehouse_rows()
         self.target.create(mssql_his.PRESET)
@@ -106,7 +123,19 @@ class World:
                 batch.setdefault(table, (cols, []))[1].extend(rows)
         for table in ("op_dispense", "ip_dispense", "in_bill", "in_bill_detail"):
             if table in batch:
-                self.target.insert(table, *batch[table])
+                _retrying(lambda table=table: self._insert(table, *batch[table]))
+
+    def _insert(self, table: str, cols: tuple, rows: list) -> None:
+        """One table's rows in one transaction; after a lost connection, a new one and the same rows again."""
+        try:
+            self.target.insert(table, cols, rows)
+        except pyodbc.Error:
+            try:
+                self.target.close()
+            except pyodbc.Error:
+                pass
+            self.target = Target.odbc(self.odbc)
+            raise
 
     def close(self) -> None:
         self.target.close()
