@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -211,13 +212,14 @@ def soak(hours: float, speed: float, seed: int = 20261125) -> dict[str, float | 
                 time.sleep(ahead)
             world.write_until(b)
 
-        last_hour = [-1]
+        last_hour, worst_lag = [-1], [0.0]
 
         def progress(when: datetime) -> None:
             h = int((when - start).total_seconds() // 3600)
             if h != last_hour[0]:
                 last_hour[0] = h
                 lag = time.monotonic() - wall0 - (when - start).total_seconds() / speed
+                worst_lag[0] = max(worst_lag[0], lag)
                 print(f"soak: hour {h:3d}  runs {sum(sim.runs.values()):6d}  rss {rss_mb():6.1f} MB  fds {fds():3d}"
                       f"  lag {max(lag, 0):5.1f} s", file=sys.stderr, flush=True)
 
@@ -237,7 +239,8 @@ def soak(hours: float, speed: float, seed: int = 20261125) -> dict[str, float | 
         lost = len(due - set(confirmed)) + lost_usage
         duplicated = int(stats["double_confirm_refused"]) + len(set(confirmed) - accepted)
         failing = {n: s.last_error for n, s in runner.states.items() if not s.up}
-        print(f"soak: {sum(sim.runs.values())} job runs in {time.monotonic() - wall0:.0f} s wall; receipts due {len(due)}, "
+        print(f"soak: {sum(sim.runs.values())} job runs in {time.monotonic() - wall0:.0f} s wall (worst lag behind the "
+              f"paced clock {worst_lag[0]:.1f} s); receipts due {len(due)}, "
               f"confirmed {len(confirmed)}; usage days checked {len(closed)}, differing {lost_usage}; "
               f"robot messages {len(sink.messages)}; failing now: {failing or 'none'}", file=sys.stderr, flush=True)
         return {"hours": hours, "rss_start_mb": round(probe["rss"], 1), "rss_end_mb": round(rss_end, 1),
@@ -253,6 +256,10 @@ def soak(hours: float, speed: float, seed: int = 20261125) -> dict[str, float | 
             _schema("DROP", s)
         configure("warning", json=True, stream=io.StringIO())
         log.close()
+        if os.environ.get("SOAK_KEEP"):
+            print(f"soak: kept {workdir} (agent.log, config, spreadsheets)", file=sys.stderr, flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> int:
