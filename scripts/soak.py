@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -153,9 +154,25 @@ def stored_usage(store, days: list[date]) -> dict[tuple[date, str, str, str], De
 
 
 def usage_days_lost(store, hospital: Hospital, days: list[date]) -> int:  # type: ignore[no-untyped-def]
+    """Closed days whose stored usage differs from the simulation's truth (any day x item x dept x setting)."""
     truth = {k: q for k, (q, _n) in hospital.expected_usage(min(days), max(days)).items() if q != 0}
     got = {k: q for k, q in stored_usage(store, days).items() if q != 0}
-    return sum(1 for d in days if {k: v for k, v in truth.items() if k[0] == d} != {k: v for k, v in got.items() if k[0] == d})
+    return sum(1 for d in days
+               if {k: v for k, v in truth.items() if k[0] == d} != {k: v for k, v in got.items() if k[0] == d})
+
+
+def agent_config(workdir: Path, seed: int, odbc: str, store_url: str,
+                 platform, sink) -> Path:  # type: ignore[no-untyped-def]
+    """The demo's config, pointed at PostgreSQL, with every interval at its default (none coarsened)."""
+    cfg = write_config(Demo(workdir, seed), Path("/nonexistent"), platform, sink)
+    text = cfg.read_text(encoding="utf-8")
+    text = text.replace('connection = "Driver={SQLite3};Database=/nonexistent;"', f'connection = "{odbc}"')
+    text = re.sub(r"(?m)^poll_interval_s = \d+\n", "", text)
+    text = text.replace(f'directory = "{workdir}"', f'directory = "{workdir}"\nurl = "{store_url}"')
+    if "SQLite3" in text or "poll_interval_s" in text or store_url not in text:
+        raise SystemExit(f"soak: the demo's config changed shape; adapt scripts/soak.py:\n{text}")
+    cfg.write_text(text, encoding="utf-8")
+    return cfg
 
 
 def soak(hours: float, speed: float, seed: int = 20261125) -> dict[str, float | int]:
@@ -174,8 +191,8 @@ def soak(hours: float, speed: float, seed: int = 20261125) -> dict[str, float | 
     platform = sink = runtime = world = None
     try:
         first_day = START - timedelta(days=HISTORY)
-        hospital = Hospital(seed, first_day, HISTORY + int(hours // 24) + 2, rows_per_day=300, receipt_bills_per_day=24,
-                            rest_day_factor=0.45)
+        hospital = Hospital(seed, first_day, HISTORY + int(hours // 24) + 2, rows_per_day=300,
+                            receipt_bills_per_day=24, rest_day_factor=0.45)
         hospital.receipts = [r for r in hospital.receipts if start <= r[9].replace(tzinfo=DEFAULT_TZ) < end]
         odbc = (f"Driver={{PostgreSQL Unicode}};Server={PG['host']};Port=5432;Database=test;UID={PG['user']};"
                 f"UseDeclareFetch=1;Fetch=10000;ConnSettings=SET search_path TO {src_schema};")
@@ -183,68 +200,32 @@ def soak(hours: float, speed: float, seed: int = 20261125) -> dict[str, float | 
         platform = start_reference_platform(apps={"soak-app": "soak-platform-secret"})
         platform.seed_for_receipts("H22010200001", [_ReceiptView(r) for r in hospital.receipts])
         sink = WeComSink(port=0).start()
-        cfg = write_config(Demo(workdir, seed), Path("/nonexistent"), platform, sink)
         store_url = f"postgresql+psycopg://{PG['user']}@{PG['host']}:5432/test?options=-csearch_path%3D{store_schema}"
-        text = cfg.read_text(encoding="utf-8")
-        text = text.replace('connection = "Driver={SQLite3};Database=/nonexistent;"', f'connection = "{odbc}"')
-        text = text.replace("poll_interval_s = 21600\n", "").replace("poll_interval_s = 3600\n", "")
-        text = text.replace(f'directory = "{workdir}"', f'directory = "{workdir}"\nurl = "{store_url}"')
-        cfg.write_text(text, encoding="utf-8")
+        cfg = agent_config(workdir, seed, odbc, store_url, platform, sink)
         winners, volumes = write_bureau_sheets(Demo(workdir, seed), hospital)
-        run_cli(cfg, ["import", "winners", str(winners), "--programme", PROGRAMME, "--cycle-start", first_day.isoformat(),
-                      "--cycle-end", (first_day + timedelta(days=729)).isoformat(), "--yes"],
+        run_cli(cfg, ["import", "winners", str(winners), "--programme", PROGRAMME, "--cycle-start",
+                      first_day.isoformat(), "--cycle-end", (first_day + timedelta(days=729)).isoformat(), "--yes"],
                 ["import", "volumes", str(volumes), "--programme", PROGRAMME, "--year", "1", "--yes"])
 
         clock = FakeClock(start)
         runtime = build(load_config(cfg), clock)
-        metrics = Metrics()
-        runner = JobRunner(runtime.store, clock, metrics)
-        sim = SimulatedScheduler(build_jobs(runtime, metrics), runner, clock)
-        warm = start + min(timedelta(hours=1), (end - start) / 4)
-        probe: dict[str, float] = {}
-        wall0 = time.monotonic()
+        runner = JobRunner(runtime.store, clock, Metrics())
+        sim = SimulatedScheduler(build_jobs(runtime, runner.metrics), runner, clock)
+        probe = run_paced(sim, world, start, end, speed)
 
-        def step(a: datetime, b: datetime) -> None:
-            if a < warm <= b and not probe:
-                probe.update(rss=rss_mb(), fds=fds())
-            ahead = wall0 + (b - start).total_seconds() / speed - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
-            world.write_until(b)
-
-        last_hour, worst_lag = [-1], [0.0]
-
-        def progress(when: datetime) -> None:
-            h = int((when - start).total_seconds() // 3600)
-            if h != last_hour[0]:
-                last_hour[0] = h
-                lag = time.monotonic() - wall0 - (when - start).total_seconds() / speed
-                worst_lag[0] = max(worst_lag[0], lag)
-                print(f"soak: hour {h:3d}  runs {sum(sim.runs.values()):6d}  rss {rss_mb():6.1f} MB  fds {fds():3d}"
-                      f"  lag {max(lag, 0):5.1f} s", file=sys.stderr, flush=True)
-
-        sim.run_until(end, before_step=step, on_progress=progress)
-        if not probe:
-            probe.update(rss=rss_mb(), fds=fds())
-        rss_end, fds_end = rss_mb(), fds()
-
-        cutoff = _local(end - SETTLE)
-        due = {r[11] for r in hospital.receipts if r[10] <= cutoff}
+        due = {r[11] for r in hospital.receipts if r[10] <= _local(end - SETTLE)}
         accepted = {r[11] for r in hospital.receipts}
-        confirmed = platform.confirmed()
-        stats = platform.stats()
-        closed = [START - timedelta(days=LOOKBACK) + timedelta(days=i)
-                  for i in range((end.date() - START).days + LOOKBACK)]  # read after they closed
+        confirmed = set(platform.confirmed())
+        closed = [START - timedelta(days=LOOKBACK - i) for i in range((end.date() - START).days + LOOKBACK)]
         lost_usage = usage_days_lost(runtime.store, hospital, closed)
-        lost = len(due - set(confirmed)) + lost_usage
-        duplicated = int(stats["double_confirm_refused"]) + len(set(confirmed) - accepted)
         failing = {n: s.last_error for n, s in runner.states.items() if not s.up}
-        print(f"soak: {sum(sim.runs.values())} job runs in {time.monotonic() - wall0:.0f} s wall (worst lag behind the "
-              f"paced clock {worst_lag[0]:.1f} s); receipts due {len(due)}, "
-              f"confirmed {len(confirmed)}; usage days checked {len(closed)}, differing {lost_usage}; "
-              f"robot messages {len(sink.messages)}; failing now: {failing or 'none'}", file=sys.stderr, flush=True)
-        return {"hours": hours, "rss_start_mb": round(probe["rss"], 1), "rss_end_mb": round(rss_end, 1),
-                "fds_start": int(probe["fds"]), "fds_end": fds_end, "lost": lost, "duplicated": duplicated}
+        print(f"soak: {sum(sim.runs.values())} job runs in {probe['wall']:.0f} s wall (worst lag behind the paced "
+              f"clock {probe['lag']:.1f} s); receipts due {len(due)}, confirmed {len(confirmed)}; usage days checked "
+              f"{len(closed)}, differing {lost_usage}; robot messages {len(sink.messages)}; failing now: "
+              f"{failing or 'none'}", file=sys.stderr, flush=True)
+        return {"hours": hours, "rss_start_mb": round(probe["rss"], 1), "rss_end_mb": round(rss_mb(), 1),
+                "fds_start": int(probe["fds"]), "fds_end": fds(), "lost": len(due - confirmed) + lost_usage,
+                "duplicated": int(platform.stats()["double_confirm_refused"]) + len(confirmed - accepted)}
     finally:
         for part in (runtime, world):
             if part is not None:
@@ -260,6 +241,37 @@ def soak(hours: float, speed: float, seed: int = 20261125) -> dict[str, float | 
             print(f"soak: kept {workdir} (agent.log, config, spreadsheets)", file=sys.stderr, flush=True)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_paced(sim: SimulatedScheduler, world: World, start: datetime, end: datetime, speed: float) -> dict[str, float]:
+    """Run the jobs to ``end``, sleeping whenever the simulated clock is ahead of ``speed`` x wall time.
+    Returns RSS and descriptors after the warm-up (an hour, or a quarter of a shorter run), worst lag, wall time."""
+    warm = start + min(timedelta(hours=1), (end - start) / 4)
+    probe: dict[str, float] = {"lag": 0.0}
+    wall0, last_hour = time.monotonic(), [-1]
+
+    def step(a: datetime, b: datetime) -> None:
+        if a < warm <= b and "rss" not in probe:
+            probe.update(rss=rss_mb(), fds=fds())
+        ahead = wall0 + (b - start).total_seconds() / speed - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+        world.write_until(b)
+
+    def progress(when: datetime) -> None:
+        h = int((when - start).total_seconds() // 3600)
+        if h != last_hour[0]:
+            last_hour[0] = h
+            lag = time.monotonic() - wall0 - (when - start).total_seconds() / speed
+            probe["lag"] = max(probe["lag"], lag)
+            print(f"soak: hour {h:3d}  runs {sum(sim.runs.values()):6d}  rss {rss_mb():6.1f} MB  fds {fds():3d}"
+                  f"  lag {max(lag, 0):5.1f} s", file=sys.stderr, flush=True)
+
+    sim.run_until(end, before_step=step, on_progress=progress)
+    if "rss" not in probe:
+        probe.update(rss=rss_mb(), fds=fds())
+    probe["wall"] = time.monotonic() - wall0
+    return probe
 
 
 def main() -> int:
