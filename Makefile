@@ -59,8 +59,11 @@ bench-evaluate: setup
 bench-platform: setup
 	$(BIN)/python bench/bench_platform.py
 
+# the other soak-marked tests, then the soak run itself (SOAK_HOURS, default 24; SOAK_SPEED, default 100),
+# whose last line is the JSON summary
 soak: setup services
-	$(BIN)/python -m pytest -m soak -p no:cacheprovider tests
+	$(BIN)/python -m pytest -m soak -p no:cacheprovider tests --ignore=tests/soak
+	$(BIN)/python scripts/soak.py
 
 install: setup
 	bash systemd/install.sh
