@@ -141,17 +141,17 @@ class StoreInputs:
         month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         amount = rc.c.quantity * func.coalesce(rc.c.unit_price, 0)
         q = (
-            select(func.coalesce(li.c.kind, "drug"), rc.c.on_platform, func.sum(amount))
+            select(li.c.kind, rc.c.on_platform, func.sum(amount))
             .select_from(rc.join(li, and_(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code), isouter=True))
             .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= month_start,
                    rc.c.accepted_at < as_of + timedelta(seconds=1))
-            .group_by(func.coalesce(li.c.kind, "drug"), rc.c.on_platform)
+            .group_by(li.c.kind, rc.c.on_platform)
         )
         with self.store.read() as conn:
             rows = conn.execute(q).all()
         mix: dict[str, list[float]] = {}
         for kind, on_platform, total in rows:
-            k = "drug" if kind == "drug" else "high_value_consumable"
+            k = "high_value_consumable" if kind == "consumable" else "drug"  # an unknown item counts as a drug
             acc = mix.setdefault(k, [0.0, 0.0])
             acc[1] += _f(total)
             if on_platform:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
 from agent.clock import Clock
 from agent.errors import AgentError
@@ -100,6 +101,8 @@ class JobRunner:
             return True
         if isinstance(exc, AgentError):
             self._fail(spec, st, type(exc).__name__, str(exc), exc.transient, duration)
+        elif isinstance(exc, OperationalError):  # the state store went away (restart, network): retrying helps
+            self._fail(spec, st, type(exc).__name__, str(exc), True, duration)
         else:
             self._fail(spec, st, type(exc).__name__, str(exc), False, duration, unexpected=exc)
         return False

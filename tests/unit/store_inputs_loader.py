@@ -9,7 +9,7 @@ from pathlib import Path
 from agent.jobs.store_inputs import StoreInputs
 from agent.store import open_store
 from agent.store.schema.catalogue import agreed_volumes, agreement_years, generic_groups, item_mappings, programmes, winning_products
-from agent.store.schema.ingest import local_items, usage_daily
+from agent.store.schema.ingest import local_items, receipts, usage_daily
 from tests.unit import monitor_fixture as fx
 
 NOW = datetime(2028, 3, 1, tzinfo=UTC)
@@ -61,4 +61,12 @@ def store_inputs(tmp_path: Path, url: str | None = None, hospital: str = "H1") -
             conn.execute(usage_daily.insert().values(
                 hospital_code=hospital, source="rx", day=u.day, item_code=u.item_code, dept_code=u.dept, setting="outpatient",
                 prescriber_code="D1", quantity=Decimal(str(u.qty)), amount=Decimal(str(u.amount)), lines=1, read_at=NOW))
+        # warehouse receipts of February 2028: 100 yuan on the platform, 50 off it, one deleted line
+        for line, qty, price, online, deleted in (("R1", 10, 10, True, False), ("R2", 5, 10, False, False),
+                                                  ("R3", 99, 10, True, True)):
+            at = datetime(2028, 2, 10, 2, tzinfo=UTC)
+            conn.execute(receipts.insert().values(
+                hospital_code=hospital, source="wh", line_id=line, changed_at=at, item_code="I1", quantity=Decimal(qty),
+                unit_price=Decimal(price), accepted_at=at, on_platform=online, deleted=deleted, content_hash=line,
+                first_seen_at=at, updated_at=at))
     return StoreInputs(store, ["his"])

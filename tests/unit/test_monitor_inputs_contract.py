@@ -20,9 +20,21 @@ FACTORIES: dict[str, Callable[[Path], MonitoringInputs]] = {
 }
 
 
-@pytest.fixture(params=sorted(FACTORIES))
+@pytest.fixture(params=[*sorted(FACTORIES), "store-postgresql"])
 def inputs(request: pytest.FixtureRequest, tmp_path: Path) -> MonitoringInputs:
+    if request.param == "store-postgresql":
+        return store_inputs(tmp_path, request.getfixturevalue("pg_store_url"))
     return FACTORIES[request.param](tmp_path)
+
+
+def test_the_purchase_mix_is_read_from_the_months_warehouse_receipts(tmp_path: Path, store_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from agent.domain.monitoring_model import PurchaseMix
+
+    inputs = store_inputs(tmp_path, store_url)
+    assert list(inputs.deadline_inputs(datetime(2028, 2, 25, tzinfo=UTC)).purchase_mix) == [PurchaseMix("drug", 100.0, 150.0)]
+    assert list(inputs.deadline_inputs(datetime(2028, 3, 5, tzinfo=UTC)).purchase_mix) == []
 
 
 def test_product_years_are_those_overlapping_the_range(inputs: MonitoringInputs) -> None:

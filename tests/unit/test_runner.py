@@ -86,3 +86,20 @@ def test_metrics_render_in_prometheus_text_format() -> None:
     assert "# TYPE vbp_rows_read_total counter" in text
     assert 'vbp_rows_read_total{source="his"} 7' in text
     assert 'vbp_outbox_depth{channel="notify:pharmacy"} 3' in text
+
+
+def test_a_state_store_outage_is_transient(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    runner, metrics = make(tmp_path)
+    gone = create_engine(f"sqlite:///{tmp_path / 'missing' / 'nope.db'}")
+
+    def poll() -> None:
+        with gone.connect() as conn:  # the directory does not exist: the database cannot be opened
+            conn.execute(text("select 1"))
+
+    with structlog.testing.capture_logs() as logs:
+        assert runner.run(JobSpec("evaluate", poll)) is False
+    assert logs[0]["kind"] == "transient"
+    assert metrics.value("vbp_job_errors_total", {"job": "evaluate", "class": OperationalError.__name__, "kind": "transient"}) == 1
