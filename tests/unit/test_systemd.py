@@ -75,3 +75,16 @@ def test_watchdog_interval_is_half_of_what_systemd_asks(monkeypatch) -> None:
     assert watchdog_interval_s() == 60.0
     monkeypatch.setenv("WATCHDOG_PID", "1")
     assert watchdog_interval_s() is None
+
+
+def test_install_script_writes_the_unit_for_this_checkout_and_the_example_config_once(tmp_path: Path) -> None:
+    env = {"UNIT_DIR": str(tmp_path / "units"), "CONF_DIR": str(tmp_path / "etc"), "PATH": "/usr/bin:/bin"}
+    (tmp_path / "units").mkdir()
+    out = subprocess.run(["bash", str(ROOT / "systemd" / "install.sh")], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    unit = (tmp_path / "units" / "vbp-agent.service").read_text()
+    assert f"ExecStart={ROOT}/.venv/bin/vbp-agent --config /etc/vbp-agent/agent.toml run" in unit
+    assert (tmp_path / "etc" / "agent.toml").read_text() == (ROOT / "config" / "agent.example.toml").read_text()
+    (tmp_path / "etc" / "agent.toml").write_text("# edited by the admin\n")
+    subprocess.run(["bash", str(ROOT / "systemd" / "install.sh")], env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert (tmp_path / "etc" / "agent.toml").read_text() == "# edited by the admin\n"  # never overwritten
