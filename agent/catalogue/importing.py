@@ -7,6 +7,7 @@ sheet, row, column, value and reason; the good rows import.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,21 @@ def tables(sheets: list[Sheet], required: tuple[str, ...], path: Path) -> list[t
         names = "；".join(f"{f}: {'/'.join(SYNONYMS[f][:3])}" for f in required)
         raise DataError(f"{path.name}: no sheet has a header row with the required columns ({names})")
     return found
+
+
+def data_rows(plan: ImportPlan, path: Path, required: tuple[str, ...]) -> Iterator[tuple[Sheet, Header, int, list[Any]]]:
+    """Every data row below each table's header (sheet, header, 0-based index, cells); notes and
+    blank rows are counted in ``plan.skipped`` and not yielded."""
+    from agent.catalogue.headers import is_note_or_blank
+    from agent.catalogue.sheets import read_workbook
+
+    for sheet, header in tables(read_workbook(path), required, path):
+        for i in range(header.row + 1, len(sheet.rows)):
+            row = sheet.rows[i]
+            if is_note_or_blank(row):
+                plan.skipped += 1
+                continue
+            yield sheet, header, i, row
 
 
 def render(plan: ImportPlan, limit: int = 50) -> str:

@@ -21,10 +21,20 @@ from agent.catalogue.repo import load_programme
 from agent.domain.catalogue import AgreementYear, GenericGroup, WinningProduct
 from agent.store.schema.catalogue import (
     agreed_volumes as av,
+)
+from agent.store.schema.catalogue import (
     agreement_years as ay,
+)
+from agent.store.schema.catalogue import (
     generic_groups as gg,
+)
+from agent.store.schema.catalogue import (
     item_mappings as im,
+)
+from agent.store.schema.catalogue import (
     programmes as pg,
+)
+from agent.store.schema.catalogue import (
     winning_products as wp,
 )
 

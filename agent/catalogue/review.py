@@ -20,7 +20,8 @@ from agent.catalogue.headers import number_of, text_of
 from agent.catalogue.sheets import file_sha256
 from agent.errors import DataError
 from agent.store import Store
-from agent.store.schema.catalogue import item_mappings as im, winning_products as wp
+from agent.store.schema.catalogue import item_mappings as im
+from agent.store.schema.catalogue import winning_products as wp
 
 SHEET = "对码审核"
 STATUS_ZH = {"auto": "自动对码", "review": "待审核", "none": "非集采品种", "reviewed": "已审核", "manual": "人工对码"}

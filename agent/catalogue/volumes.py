@@ -13,9 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from agent.catalogue import repo
-from agent.catalogue.headers import Header, cell, is_note_or_blank, number_of, text_of
-from agent.catalogue.importing import ImportPlan, PreviewRow, RowError, row_error, tables
-from agent.catalogue.sheets import Sheet, file_sha256, read_workbook
+from agent.catalogue.headers import Header, cell, number_of, text_of
+from agent.catalogue.importing import (
+    ImportPlan,
+    PreviewRow,
+    RowError,
+    data_rows,
+    row_error,
+)
+from agent.catalogue.sheets import Sheet, file_sha256
 from agent.domain.catalogue import Kind, group_key, normal_code
 from agent.domain.normalise import compact, manufacturer_similarity
 from agent.domain.spec import DOSE_UNITS, PACK_UNITS, parse_spec, strength_similarity
@@ -71,26 +77,21 @@ def plan_volumes(store: Store, path: Path | str, programme: str, year: int, hosp
             raise DataError(f"programme '{programme}' has agreement years 1-{len(prog.agreement_years())}, not {year}")
         products = repo.existing_products(conn, hospital, programme)
     seen: dict[str, str] = {}
-    for sheet, header in tables(read_workbook(path), REQUIRED, path):
-        for i in range(header.row + 1, len(sheet.rows)):
-            row = sheet.rows[i]
-            if is_note_or_blank(row):
-                plan.skipped += 1
-                continue
-            if not _ours(row, header, hospital, hospital_names):
-                plan.skipped += 1
-                continue
-            plan.rows_read += 1
-            preview, errors = _parse(sheet, i, row, header, products, prog.kind)
-            if preview is not None and preview.payload["product_key"] in seen:
-                errors = [row_error(sheet, i, header.columns.get("quantity"), cell(row, header.columns["quantity"]),
-                                    f"与{seen[preview.payload['product_key']]}是同一中选产品，重复")]
-            if errors:
-                plan.errors.extend(errors)
-                continue
-            assert preview is not None
-            seen[preview.payload["product_key"]] = preview.ref
-            plan.rows.append(preview)
+    for sheet, header, i, row in data_rows(plan, path, REQUIRED):
+        if not _ours(row, header, hospital, hospital_names):
+            plan.skipped += 1
+            continue
+        plan.rows_read += 1
+        preview, errors = _parse(sheet, i, row, header, products, prog.kind)
+        if preview is not None and preview.payload["product_key"] in seen:
+            errors = [row_error(sheet, i, header.columns.get("quantity"), cell(row, header.columns["quantity"]),
+                                f"与{seen[preview.payload['product_key']]}是同一中选产品，重复")]
+        if errors:
+            plan.errors.extend(errors)
+            continue
+        assert preview is not None
+        seen[preview.payload["product_key"]] = preview.ref
+        plan.rows.append(preview)
     with store.read() as conn:
         first = _first_year(conn, hospital, programme) if year > 1 else {}
         for r in plan.rows:

@@ -8,10 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from agent.catalogue import repo
-from agent.catalogue.headers import Header, cell, is_note_or_blank, number_of, text_of
-from agent.catalogue.importing import ImportPlan, PreviewRow, RowError, row_error, tables
-from agent.catalogue.sheets import Sheet, file_sha256, read_workbook
-from agent.domain.catalogue import Kind, Programme, WinningProduct, national_code_problem, normal_code
+from agent.catalogue.headers import Header, cell, number_of, text_of
+from agent.catalogue.importing import (
+    ImportPlan,
+    PreviewRow,
+    RowError,
+    data_rows,
+    row_error,
+)
+from agent.catalogue.sheets import Sheet, file_sha256
+from agent.domain.catalogue import (
+    Kind,
+    Programme,
+    WinningProduct,
+    national_code_problem,
+    normal_code,
+)
 from agent.domain.normalise import parse_generic
 from agent.domain.spec import parse_spec
 from agent.errors import DataError
@@ -74,26 +86,21 @@ def plan_winners(store: Store, path: Path | str, programme: str, kind: Kind, rep
     seen: dict[str, str] = {}
     with store.read() as conn:
         old = repo.existing_products(conn, store.hospital_code, programme)
-    for sheet, header in tables(read_workbook(path), REQUIRED, path):
-        for i in range(header.row + 1, len(sheet.rows)):
-            row = sheet.rows[i]
-            if is_note_or_blank(row):
-                plan.skipped += 1
-                continue
-            plan.rows_read += 1
-            product, errors = parse_row(sheet, i, row, header, kind)
-            ref = f"{sheet.name}!{i + 1}"
-            if product is not None and product.product_key in seen:
-                errors = [row_error(sheet, i, header.columns.get("generic_name"), product.generic_name,
-                                    f"与{seen[product.product_key]}重复（同一中选产品）")]
-            if errors:
-                plan.errors.extend(errors)
-                continue
-            assert product is not None
-            seen[product.product_key] = ref
-            before = old.get(product.product_key)
-            action = "inserted" if before is None else ("unchanged" if repo.same(before, repo.product_values(product)) else "updated")
-            plan.rows.append(PreviewRow(ref, _cells(product), action, product))
+    for sheet, header, i, row in data_rows(plan, path, REQUIRED):
+        plan.rows_read += 1
+        product, errors = parse_row(sheet, i, row, header, kind)
+        ref = f"{sheet.name}!{i + 1}"
+        if product is not None and product.product_key in seen:
+            errors = [row_error(sheet, i, header.columns.get("generic_name"), product.generic_name,
+                                f"与{seen[product.product_key]}重复（同一中选产品）")]
+        if errors:
+            plan.errors.extend(errors)
+            continue
+        assert product is not None
+        seen[product.product_key] = ref
+        before = old.get(product.product_key)
+        action = "inserted" if before is None else ("unchanged" if repo.same(before, repo.product_values(product)) else "updated")
+        plan.rows.append(PreviewRow(ref, _cells(product), action, product))
     plan.unlisted = sorted(set(old) - set(seen))
     return plan
 
