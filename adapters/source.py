@@ -139,12 +139,17 @@ class SqlSource:
                                   f"{len(names)}: {', '.join(names)}", transient=False)
             first = False
             for row in batch:
+                if prescribed:
+                    day, item, dept, setting, prescriber, quantity, amount, lines = row
+                else:
+                    (day, item, dept, setting, quantity, amount, lines), prescriber = row, None
+                if (type(day) is date and type(item) is str and type(dept) is str and type(quantity) is dec
+                        and type(amount) is dec and type(lines) is int and setting in settings and prescriber is None):
+                    # the common case, typed by the driver: str.strip returns the same object when unpadded
+                    yield day, item.strip(), dept.strip(), settings[setting], quantity, amount, lines, None
+                    continue
                 try:
-                    if prescribed:
-                        day, item, dept, setting, prescriber, quantity, amount, lines = row
-                        prescriber = as_text(prescriber)
-                    else:
-                        (day, item, dept, setting, quantity, amount, lines), prescriber = row, None
+                    prescriber = as_text(prescriber)
                     yield (
                         day if type(day) is date else as_date(day),
                         item if type(item) is str and item and not item[0].isspace() and not item[-1].isspace()

@@ -8,6 +8,7 @@ pauses ``pause_s``; outside the off-peak hours, or inside a pause window, it wai
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, select, update
 
 from agent.clock import Clock
-from agent.jobs.ingest_usage import UsageStats, ingest_window
+from agent.jobs.ingest_usage import Read, UsageStats, read_window, write_window
 from agent.ports import UsageSource
 from agent.store import Store
 from agent.store.schema.ingest import backfill_runs
@@ -69,22 +70,34 @@ def backfill_usage(store: Store, source: UsageSource, clock: Clock, day_from: da
                backfill_runs.c.day_from == day_from, backfill_runs.c.day_to == day_to)
     if on_progress:
         on_progress(Progress((day - day_from).days, total_days, rows, day if resumed else None))
-    while day <= day_to:
-        while not allowed(clock, off_peak, pause_hours):
-            clock.sleep(WAIT_STEP_S)
-        end = min(day + timedelta(days=window_days - 1), day_to)
-        nxt = end + timedelta(days=1)
+    # With no pause asked for, the next window's HIS query runs while this one is written to the
+    # state store (two cores, two different databases); with a pause, strictly one after another.
+    with ThreadPoolExecutor(1, thread_name_prefix="backfill-read") as reader:
+        ahead: tuple[date, date, Future[Read]] | None = None
+        while day <= day_to:
+            while not allowed(clock, off_peak, pause_hours):
+                clock.sleep(WAIT_STEP_S)
+            end = min(day + timedelta(days=window_days - 1), day_to)
+            nxt = end + timedelta(days=1)
+            if ahead is not None and ahead[0] == day:
+                read = ahead[2].result()
+            else:
+                read = read_window(source, day, end)
+            ahead = None
+            if nxt <= day_to and not pause_s and allowed(clock, off_peak, pause_hours):
+                after = min(nxt + timedelta(days=window_days - 1), day_to)
+                ahead = (nxt, after, reader.submit(read_window, source, nxt, after))
 
-        def progress(conn: Any, window: UsageStats, nxt: date = nxt, end: date = end) -> None:
-            conn.execute(update(backfill_runs).where(key).values(
-                next_day=nxt, rows=backfill_runs.c.rows + window.rows, finished_at=clock.now() if end == day_to else None))
+            def progress(conn: Any, window: UsageStats, nxt: date = nxt, end: date = end) -> None:
+                conn.execute(update(backfill_runs).where(key).values(
+                    next_day=nxt, rows=backfill_runs.c.rows + window.rows, finished_at=clock.now() if end == day_to else None))
 
-        window = ingest_window(store, source, day, end, clock.now(), extra=progress)
-        stats.add(window)
-        rows += window.rows
-        day = nxt
-        if on_progress:
-            on_progress(Progress((day - day_from).days, total_days, rows, None))
-        if day <= day_to and pause_s:
-            clock.sleep(pause_s)
+            window = write_window(store, source.name, day, end, read, clock.now(), extra=progress)
+            stats.add(window)
+            rows += window.rows
+            day = nxt
+            if on_progress:
+                on_progress(Progress((day - day_from).days, total_days, rows, None))
+            if day <= day_to and pause_s:
+                clock.sleep(pause_s)
     return stats

@@ -51,7 +51,10 @@ def _num(raw: dict[str, str | None], key: str) -> Decimal:
         return Decimal(0)
 
 
-def read_window(source: UsageSource, day_from: date, day_to: date) -> tuple[dict[tuple, list], list[BadRow]]:
+Read = tuple[dict[tuple, list], list[BadRow]]  # a window's rows merged by key, and its rows to quarantine
+
+
+def read_window(source: UsageSource, day_from: date, day_to: date) -> Read:
     """The window's rows merged by key ``(day, item, dept, setting, prescriber or "")`` into
     ``[quantity, amount, lines]``, and the rows to quarantine. Plain tuples from end to end: a
     source with ``read_usage_tuples`` (the SQL sources) yields them directly; any other
@@ -94,10 +97,17 @@ def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: dat
 
     ``extra(conn, stats)`` runs inside the same transaction (the backfill records its progress).
     """
-    merged, bad = read_window(source, day_from, day_to)
+    return write_window(store, source.name, day_from, day_to, read_window(source, day_from, day_to), now, extra)
+
+
+def write_window(store: Store, name: str, day_from: date, day_to: date, read: Read,
+                 now: datetime, extra: Callable[[Connection, UsageStats], None] | None = None) -> UsageStats:
+    """Replace what the store holds for [day_from, day_to] with ``read`` (what :func:`read_window`
+    returned for those days), in one transaction."""
+    merged, bad = read
     per_day: dict[date, list] = defaultdict(lambda: [0, Decimal(0), 0])
-    for (day, *_rest), (quantity, _amount, lines) in merged.items():
-        acc = per_day[day]
+    for key, (quantity, _amount, lines) in merged.items():
+        acc = per_day[key[0]]
         acc[0] += lines
         acc[1] += quantity
         acc[2] += 1
@@ -109,7 +119,7 @@ def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: dat
         if day_from <= day <= day_to:
             per_day[day][0] += int(_num(b.raw, "lines"))
             per_day[day][1] += _num(b.raw, "quantity")
-    hc, name = store.hospital_code, source.name
+    hc = store.hospital_code
     days = [day_from + timedelta(days=i) for i in range((day_to - day_from).days + 1)]
     stats = UsageStats(days=len(days), rows=len(merged), lines=sum(v[2] for v in merged.values()), bad=len(bad))
     with store.begin() as conn:

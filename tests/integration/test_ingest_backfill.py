@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from agent.clock import FakeClock
 from agent.config import HoursWindow
+from agent.errors import SourceError
 from agent.jobs.backfill import backfill_usage
 from agent.store import open_store
 from agent.store.schema.ingest import usage_daily
@@ -104,3 +106,41 @@ def test_backfill_waits_for_the_off_peak_hours_and_skips_pause_windows(tmp_path:
     # nothing read before 20:20 (off-peak starts at 20:00, the pause window holds it until 20:20)
     assert all(t >= datetime(2026, 11, 2, 20, 20, tzinfo=UTC) for t in seen[1:])
     assert seen[-1] - seen[1] >= timedelta(seconds=3 * 600)  # the pause between windows
+
+
+class _FailsOn:
+    """The real source, except that reading the window that starts on ``day`` fails (once)."""
+
+    def __init__(self, source, day):  # type: ignore[no-untyped-def]
+        self.source, self.day, self.name, self.reads = source, day, source.name, []
+
+    def read_usage(self, day_from, day_to):  # type: ignore[no-untyped-def]
+        self.reads.append(day_from)
+        if day_from == self.day:
+            self.day = None
+            raise SourceError("source his: HYT00 timeout expired", transient=True)
+        return self.source.read_usage(day_from, day_to)
+
+
+def test_a_window_read_ahead_that_fails_leaves_the_windows_before_it_committed(tmp_path: Path, sqlite_odbc: str) -> None:
+    db = SourceDb("sqlite", sqlite_odbc)
+    db.load_his(HIS_PRESETS["mssql_his"], days=8, rows_per_day=20)
+    clock = FakeClock(datetime(2026, 11, 2, 22, 0, tzinfo=UTC), UTC)
+    last = START + timedelta(days=7)
+    whole = open_store(f"sqlite:///{tmp_path / 'whole.db'}", "H1")
+    backfill_usage(whole, db.source(HIS_PRESETS["mssql_his"]), clock, START, last, window_days=2)
+    whole.close()
+
+    failing = _FailsOn(db.source(HIS_PRESETS["mssql_his"]), START + timedelta(days=4))
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
+    with pytest.raises(SourceError):
+        backfill_usage(store, failing, clock, START, last, window_days=2)
+    store.close()
+    # windows 1-2 and 3-4 were written; the failed read of 5-6 was read ahead while 3-4 was written
+    assert _next_day(tmp_path / "state.db") == (START + timedelta(days=4)).isoformat()
+    assert failing.reads == [START, START + timedelta(days=2), START + timedelta(days=4)]
+
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
+    backfill_usage(store, failing, clock, START, last, window_days=2)
+    store.close()
+    assert _totals(tmp_path / "state.db") == _totals(tmp_path / "whole.db")
