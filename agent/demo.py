@@ -200,7 +200,7 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
     _say(f"  HIS + warehouse in {his_db}: {len(hospital.dispenses)} dispensing lines, {len(hospital.receipts)} receipt lines")
 
     platform = start_reference_platform(apps={"demo-app": "demo-platform-secret"})
-    receipts = [_ReceiptView(r) for r in hospital.receipts]
+    receipts = hospital.receipt_views(DEFAULT_TZ)
     platform.seed_for_receipts(HOSPITAL[0], receipts)
     sink = WeComSink(port=0).start()
     _say(f"  reference platform at {platform.url}, {len(receipts)} delivery lines; robot sink at {sink.url}")
@@ -255,37 +255,6 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
     sink.stop()
     platform.stop()
     _say(f"\n全部文件 everything is in {demo.workdir} (state store, config, spreadsheets, reports).")
-
-
-@dataclass
-class _ReceiptView:
-    """A warehouse receipt line as the reference platform's seeding needs it."""
-
-    line: tuple
-
-    @property
-    def line_id(self) -> str:
-        return str(self.line[0])
-
-    @property
-    def item_code(self) -> str:
-        return self.line[3]
-
-    @property
-    def quantity(self) -> Decimal:
-        return self.line[4]
-
-    @property
-    def lot(self) -> str:
-        return self.line[6]
-
-    @property
-    def accepted_at(self) -> datetime:
-        return self.line[9].replace(tzinfo=DEFAULT_TZ)
-
-    @property
-    def delivery_id(self) -> str | None:
-        return self.line[11]
 
 
 def show_results(runtime: Any, sink: Any, platform: Any) -> None:

@@ -38,7 +38,7 @@ from adapters.warehouse import std
 from agent.bootstrap import build, build_jobs
 from agent.clock import DEFAULT_TZ, FakeClock
 from agent.config import load_config
-from agent.demo import Demo, _ReceiptView, run_cli, write_bureau_sheets, write_config
+from agent.demo import Demo, run_cli, write_bureau_sheets, write_config
 from agent.logging import configure
 from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner
@@ -198,7 +198,7 @@ def soak(hours: float, speed: float, seed: int = 20261125) -> dict[str, float | 
                 f"UseDeclareFetch=1;Fetch=10000;ConnSettings=SET search_path TO {src_schema};")
         world = World(odbc, hospital, start)
         platform = start_reference_platform(apps={"soak-app": "soak-platform-secret"})
-        platform.seed_for_receipts("H22010200001", [_ReceiptView(r) for r in hospital.receipts])
+        platform.seed_for_receipts("H22010200001", hospital.receipt_views(DEFAULT_TZ))
         sink = WeComSink(port=0).start()
         store_url = f"postgresql+psycopg://{PG['user']}@{PG['host']}:5432/test?options=-csearch_path%3D{store_schema}"
         cfg = agent_config(workdir, seed, odbc, store_url, platform, sink)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,38 @@ Dispense = tuple[int, date, datetime, int, str, str, Decimal, Decimal, int, str,
 #  delivery id, order id, supplier, delivery note, invoice, on platform, deleted)
 ReceiptLine = tuple[int, int, str, str, Decimal, str, str, date, Decimal, datetime, datetime, str | None, str | None,
                     str, str, str, bool, bool]
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    """A receipt line as the reference platform's seeding reads it."""
+
+    line: ReceiptLine
+    tz: tzinfo
+
+    @property
+    def line_id(self) -> str:
+        return str(self.line[0])
+
+    @property
+    def item_code(self) -> str:
+        return self.line[3]
+
+    @property
+    def quantity(self) -> Decimal:
+        return self.line[4]
+
+    @property
+    def lot(self) -> str:
+        return self.line[6]
+
+    @property
+    def accepted_at(self) -> datetime:
+        return self.line[9].replace(tzinfo=self.tz)
+
+    @property
+    def delivery_id(self) -> str | None:
+        return self.line[11]
 
 
 def _workday(day: date) -> bool:
@@ -140,6 +172,10 @@ class Hospital:
         modified = accepted + timedelta(minutes=5)
         return (line, bill, f"RK{accepted:%Y%m%d}{bill:05d}", code, qty, unit, lot, expiry, price, accepted, modified,
                 delivery, order, supplier, f"PSD{bill:08d}", f"FP{bill:08d}", online, False)
+
+    def receipt_views(self, tz: tzinfo) -> list[ReceiptView]:
+        """The receipt lines with the fields the reference platform seeds deliveries from."""
+        return [ReceiptView(line, tz) for line in self.receipts]
 
     # -- truth -----------------------------------------------------------------------------------
     def expected_usage(self, day_from: date, day_to: date) -> dict[tuple[date, str, str, str], tuple[Decimal, int]]:
