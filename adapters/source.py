@@ -1,4 +1,5 @@
-"""A source database read through a preset: implements UsageSource, ItemSource and ReceiptSource.
+"""A source database read through a preset: implements UsageSource, ItemSource, DepartmentSource
+and ReceiptSource.
 
 Values come back from three drivers in three shapes (SQLite returns dates as text and sums as
 floats; naive times are the source's local time). They are normalised here into the domain's
@@ -190,6 +191,18 @@ class SqlSource:
                 )
             except (ValueError, TypeError, InvalidOperation) as exc:
                 yield BadRow("item", str(r.get("code")), f"cannot convert: {exc}", raw_of(names, row))
+
+    # -- DepartmentSource ----------------------------------------------------------------------
+    def read_departments(self) -> Iterator[tuple[str, str] | BadRow]:
+        """The department dictionary (科室字典) as (code, name); a row without either is quarantined."""
+        names = COLUMNS["departments"]
+        for row in self._run("departments", {}):
+            code, name = as_text(row[0]), as_text(row[1])
+            if code and name:
+                yield code, name
+            else:
+                reason = "no department code" if not code else "no department name"
+                yield BadRow("department", code or f"|{name}", reason, raw_of(names, row))
 
     # -- ReceiptSource -------------------------------------------------------------------------
     def read_receipts(self, cursor: ReceiptCursor, until: datetime, limit: int) -> Iterator[Receipt | BadRow]:

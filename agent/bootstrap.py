@@ -108,9 +108,10 @@ def build_jobs(runtime: Runtime, metrics: Any) -> list[Any]:
 
 
 def _source_jobs(runtime: Runtime, link: Any, metrics: Any) -> list[Any]:
-    """Per source: a poll (usage or receipts), a weekly reconciliation, a daily item refresh + 对码."""
+    """Per source: a poll (usage or receipts), a weekly reconciliation, a daily refresh of the item
+    dictionary + 对码 and of the department dictionary (科室字典)."""
     from agent.catalogue.mapping import map_items
-    from agent.jobs.ingest import poll_source, reconcile_source, refresh_items
+    from agent.jobs.ingest import poll_source, reconcile_source, refresh_departments, refresh_items
     from agent.service.runner import JobSpec
 
     cfg, store, clock = runtime.config, runtime.store, runtime.clock
@@ -135,6 +136,7 @@ def _source_jobs(runtime: Runtime, link: Any, metrics: Any) -> list[Any]:
             local = stored_local_items(store)
             if local:
                 map_items(store, local, clock.now(), auto_accept=cfg.catalogue.auto_accept, top=cfg.catalogue.candidates)
+            refresh_departments(store, src, sc, clock)  # after 对码, so a broken custom query cannot hold it up
 
         specs.append(JobSpec(f"poll:{sc.name}", poll, interval_s=sc.poll_interval_s, timeout_s=deadline,
                              labels={"source": sc.name}))

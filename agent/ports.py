@@ -16,7 +16,7 @@ from agent.clock import Clock
 from agent.domain.model import BadRow, LocalItem, Receipt, UsageRow
 
 __all__ = [
-    "BadRow", "Clock", "ItemSource", "ReceiptCursor", "ReceiptSource", "Sender", "UsageSource", "WorkdayCalendar",
+    "BadRow", "Clock", "DepartmentSource", "ItemSource", "ReceiptCursor", "ReceiptSource", "Sender", "UsageSource", "WorkdayCalendar",
 ]
 
 
@@ -45,6 +45,16 @@ class ItemSource(Protocol):
     name: str
 
     def read_items(self) -> Iterator[LocalItem | BadRow]: ...
+
+
+class DepartmentSource(Protocol):
+    """The HIS department dictionary (科室字典): what staff call the codes usage is grouped by."""
+
+    name: str
+
+    def read_departments(self) -> Iterator[tuple[str, str] | BadRow]:
+        """(code, name) pairs, text stripped; a row without a code or name comes back as a BadRow."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,7 @@ class World:
         self.target.create(mssql_his.PRESET)
         self.target.create(std.PRESET)
         self.target.insert("drug_dict", *his["drug_dict"])
+        self.target.insert("dept_dict", *his["dept_dict"])
         bills = {b[0]: b for b in wh["in_bill"][1]}
         self.pending: list[tuple[datetime, str, tuple, list]] = []  # (local time, table, columns, row(s))
         for table in ("op_dispense", "ip_dispense"):

@@ -41,10 +41,17 @@ SELECT d.drug_code AS code, d.drug_name AS name, d.generic_name, d.dosage_form, 
 FROM drug_dict d
 """
 
+DEPARTMENTS = """
+SELECT k.dept_code AS code, k.dept_name AS name
+FROM dept_dict k
+"""
+
 DDL = (
     "CREATE TABLE drug_dict (drug_code {text}(20) PRIMARY KEY, drug_name {text}(100) NOT NULL, generic_name {text}(60),"
     " dosage_form {text}(20), spec {text}(60), manufacturer {text}(100), his_unit {text}(10), pack_qty {dec}(10,2),"
     " nhsa_code {text}(30), retail_price {dec}(12,4), stop_flag CHAR(1))",
+    "CREATE TABLE dept_dict (dept_code {text}(20) PRIMARY KEY, dept_name {text}(60) NOT NULL, dept_type CHAR(1),"
+    " stop_flag CHAR(1))",
     "CREATE TABLE op_dispense (disp_id BIGINT PRIMARY KEY, disp_date DATE NOT NULL, disp_time {ts} NOT NULL,"
     " drug_code {text}(20), dept_code {text}(20), doctor_code {text}(20), visit_type CHAR(1), patient_id {text}(32),"
     " patient_name {text}(40), qty {dec}(12,2) NOT NULL, unit {text}(10), amount {dec}(14,2) NOT NULL)",
@@ -59,7 +66,7 @@ PRESET = Preset(
     name="mssql_his",
     kind="his",
     dialect="tsql",
-    queries={"usage": USAGE, "day_totals": DAY_TOTALS, "items": ITEMS},
+    queries={"usage": USAGE, "day_totals": DAY_TOTALS, "items": ITEMS, "departments": DEPARTMENTS},
     ddl=DDL,
     index_tables=("op_dispense", "ip_dispense"),
 )

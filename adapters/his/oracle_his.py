@@ -49,10 +49,17 @@ SELECT p.DRUG_CODE AS code, p.DRUG_NAME AS name, p.GENERIC_NAME AS generic_name,
 FROM PHA_DRUG_DICT p
 """
 
+DEPARTMENTS = """
+SELECT k.DEPT_ID AS code, k.DEPT_NAME AS name
+FROM DEPT_INFO k
+"""
+
 DDL = (
     "CREATE TABLE PHA_DRUG_DICT (DRUG_CODE {text}(20) PRIMARY KEY, DRUG_NAME {text}(100) NOT NULL, GENERIC_NAME {text}(60),"
     " DOSE_FORM {text}(20), DRUG_SPEC {text}(60), FIRM_NAME {text}(100), PACK_UNIT {text}(10), PACK_QTY {dec}(10,2),"
     " MI_CODE {text}(30), RETAIL_PRICE {dec}(12,4))",
+    "CREATE TABLE DEPT_INFO (DEPT_ID {text}(20) PRIMARY KEY, DEPT_NAME {text}(60) NOT NULL, DEPT_TYPE {text}(10),"
+    " VALID_FLAG CHAR(1))",
     "CREATE TABLE RX_MASTER (RX_NO {text}(20) PRIMARY KEY, RX_DATE DATE NOT NULL, RX_TIME {ts} NOT NULL,"
     " DEPT_CODE {text}(20), DOCTOR_CODE {text}(20), VISIT_TYPE CHAR(1), PATIENT_ID {text}(32), PATIENT_NAME {text}(40),"
     " ID_CARD_NO {text}(18))",
@@ -69,7 +76,8 @@ PRESET = Preset(
     name="oracle_his",
     kind="his",
     dialect="oracle",
-    queries={"usage": USAGE, "usage_by_prescriber": USAGE_BY_PRESCRIBER, "day_totals": DAY_TOTALS, "items": ITEMS},
+    queries={"usage": USAGE, "usage_by_prescriber": USAGE_BY_PRESCRIBER, "day_totals": DAY_TOTALS, "items": ITEMS,
+             "departments": DEPARTMENTS},
     ddl=DDL,
     index_tables=("RX_MASTER", "RX_DETAIL", "RX_RETURN"),
     line_id_is_int=False,

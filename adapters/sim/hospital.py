@@ -219,6 +219,7 @@ class Hospital:
         return {
             "drug_dict": (("drug_code", "drug_name", "generic_name", "dosage_form", "spec", "manufacturer", "his_unit",
                            "pack_qty", "nhsa_code", "retail_price"), items),
+            "dept_dict": (("dept_code", "dept_name", "dept_type", "stop_flag"), [(c, n, "1", "0") for c, n in self.depts]),
             "op_dispense": (("disp_id", "disp_date", "disp_time", "drug_code", "dept_code", "doctor_code", "visit_type",
                              "patient_id", "patient_name", "qty", "unit", "amount"), op),
             "ip_dispense": (("disp_id", "disp_date", "disp_time", "drug_code", "dept_code", "inpatient_no", "patient_name",
@@ -239,6 +240,7 @@ class Hospital:
         return {
             "PHA_DRUG_DICT": (("DRUG_CODE", "DRUG_NAME", "GENERIC_NAME", "DOSE_FORM", "DRUG_SPEC", "FIRM_NAME", "PACK_UNIT",
                                "PACK_QTY", "MI_CODE", "RETAIL_PRICE"), items),
+            "DEPT_INFO": (("DEPT_ID", "DEPT_NAME", "DEPT_TYPE", "VALID_FLAG"), [(c, n, "临床", "1") for c, n in self.depts]),
             "RX_MASTER": (("RX_NO", "RX_DATE", "RX_TIME", "DEPT_CODE", "DOCTOR_CODE", "VISIT_TYPE", "PATIENT_ID",
                            "PATIENT_NAME", "ID_CARD_NO"), master),
             "RX_DETAIL": (("RX_NO", "ITEM_NO", "DRUG_CODE", "QUANTITY", "UNIT", "COSTS"), detail),

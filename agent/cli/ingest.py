@@ -21,7 +21,7 @@ from agent.errors import AgentError, ConfigError
 REASONS_ZH = {
     "no item code": "缺少药品/物资编码", "negative receipt quantity": "入库数量为负", "unknown unit": "未知单位",
     "impossible date": "日期不合理", "impossible expiry": "有效期不合理", "undecodable text": "文字无法解码",
-    "cannot convert": "数据格式错误",
+    "cannot convert": "数据格式错误", "no department code": "缺少科室编码", "no department name": "缺少科室名称",
 }
 
 
@@ -64,6 +64,8 @@ def _check_one(source: Any, cfg: Any, clock: Any) -> list[str]:
                 "day_totals": lambda: list(source.day_totals(yesterday, yesterday))}
         if source.has("items"):
             runs["items"] = lambda: list(source.read_items())
+        if source.has("departments"):
+            runs["departments"] = lambda: list(source.read_departments())
     for name, run in runs.items():
         try:
             start = time.perf_counter()
@@ -71,7 +73,7 @@ def _check_one(source: Any, cfg: Any, clock: Any) -> list[str]:
             if name in ("usage", "receipts"):
                 lines = sum(getattr(r, "lines", 1) for r in rows)
                 rate = f"{lines / max(time.perf_counter() - start, 1e-6):,.0f}"
-            if name != "items":
+            if name not in ("items", "departments"):  # dictionaries are read whole
                 found = full_scans(source, name, values)
                 scans.append("无法判断" if found is None else ("是" if not found else f"否: 全表扫描 {', '.join(found)}"))
         except AgentError as exc:
@@ -160,7 +162,7 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"隔离数据 ({len(rows)} 条)")
         for head in ("数据源", "类型", "键", "原因", "首次发现", "最近发现", "次数"):
             table.add_column(head)
-        kinds = {"usage": "用量", "receipt": "入库", "item": "药品字典"}
+        kinds = {"usage": "用量", "receipt": "入库", "item": "药品字典", "department": "科室字典"}
         for q in rows:
             table.add_row(q.source, kinds.get(q.kind, q.kind), q.key, reason_zh(q.reason),
                           q.first_seen_at.astimezone(cfg.hospital.tz).strftime("%Y-%m-%d %H:%M"),

@@ -55,9 +55,23 @@ def contributors(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], grou
     return out
 
 
-def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[dict]], observed_at: datetime) -> Finding:
+def dept_label(code: str, names: Mapping[str, str]) -> str:
+    """What staff read for a department: ``心血管内科(0101)``, or the bare code when the
+    department dictionary (科室字典) does not know it."""
+    name = names.get(code)
+    return f"{name}({code})" if name else code
+
+
+def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[dict]], observed_at: datetime,
+                 dept_names: Mapping[str, str] | None = None) -> Finding:
+    """The finding for a rise; ``dept_names`` (code -> 科室名称) names the departments in its title
+    and evidence."""
+    names = dept_names or {}
     effect = "新出现" if test.effect == float("inf") else f"+{test.effect:.0%}"
-    depts = "、".join(d["code"] for d in evidence.get("departments", [])) or "—"
+    if names and evidence.get("departments"):
+        evidence = {**evidence, "departments": [{**d, "name": names[d["code"]]} if d["code"] in names else d
+                                                for d in evidence["departments"]]}
+    depts = "、".join(dept_label(d["code"], names) for d in evidence.get("departments", [])) or "—"
     return Finding(
         rule=RULE_RISE,
         subject=group.group_id,

@@ -22,6 +22,7 @@ from agent.domain.progress import ProductProgress, WorkdayCalendar
 from agent.domain.reporting import PROGRESS_RULES, progress_findings, year_end_findings
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
 from agent.jobs.figures import progress_of
+from agent.jobs.ingest_items import department_names
 from agent.monitoring_config import MonitoringConfig
 from agent.store import Store
 from agent.store.findings import write_findings
@@ -80,13 +81,14 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
     groups = {g.group_id: g for g in inputs.groups()}
     baseline = (start, end - timedelta(days=rules.window_days))
     out = []
+    names = department_names(store) if any(t.alert for t in tests) else {}
     for t in tests:
         if not t.alert:
             continue
         group = groups.get(t.group_id) or GenericGroup(t.group_id, t.group_id, "")
         by_dept([t.group_id])
         evidence = contributors(dept_rows.get(t.group_id, []), link_map, t.group_id, baseline, t, mcfg.detect.top_departments)
-        out.append(rise_finding(t, group, evidence, now))
+        out.append(rise_finding(t, group, evidence, now, names))
     return out, tests
 
 

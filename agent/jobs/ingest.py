@@ -1,8 +1,9 @@
 """One poll of one configured source, by kind: usage (HIS, prescription) or receipts (warehouse).
 
-The scheduler calls :func:`poll_source` every ``poll_interval_s``; reconciliation and the item
-dictionary run less often (:func:`reconcile_source`, :func:`refresh_items`). Per-source tuning
-lives in ``[sources.options]``: ``settle_lag_s`` (120), ``receipt_lookback_h`` (24),
+The scheduler calls :func:`poll_source` every ``poll_interval_s``; reconciliation and the HIS
+dictionaries (items, departments) run less often (:func:`reconcile_source`, :func:`refresh_items`,
+:func:`refresh_departments`).
+Per-source tuning lives in ``[sources.options]``: ``settle_lag_s`` (120), ``receipt_lookback_h`` (24),
 ``page_size`` (1000), ``reconcile_days`` (90).
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from agent.clock import Clock
 from agent.config import SourceConfig
-from agent.jobs.ingest_items import ingest_items
+from agent.jobs.ingest_items import ingest_departments, ingest_items
 from agent.jobs.ingest_receipts import OnStored, ReceiptStats, ingest_receipts
 from agent.jobs.ingest_usage import UsageStats, poll_usage
 from agent.jobs.reconcile import reconcile_usage
@@ -41,3 +42,10 @@ def refresh_items(store: Store, source: Any, cfg: SourceConfig, clock: Clock) ->
     if cfg.kind != "his" or not source.has("items"):
         return 0, 0
     return ingest_items(store, source, clock)
+
+
+def refresh_departments(store: Store, source: Any, cfg: SourceConfig, clock: Clock) -> tuple[int, int]:
+    """The department dictionary (科室字典), when the source's preset has the optional query."""
+    if cfg.kind != "his" or not source.has("departments"):
+        return 0, 0
+    return ingest_departments(store, source, clock)

@@ -19,8 +19,8 @@ def test_the_demo_reports_the_three_planted_problems_and_leaks_no_patient_canary
     assert re.search(r"硫酸氢氯吡格雷片\s+[\d,]+\s+[\d,]+\s+[\d.]+%\s+[\d.]+%\s+低于序时进度", text)
     # 2. the confirmation that would have been late, flagged before the 24-hour deadline
     assert re.search(r"严重：配送单 SHPLATE0001 验收后尚未完成平台到货确认，24小时时限剩余 [0-4]\.\d 小时", text)
-    # 3. the non-winning rise, with the planted department (0101) named first
-    assert re.search(r"阿托伐他汀钙（片）：非中选产品使用量上升\+\d+%（近\d天），主要科室：0101", text)
+    # 3. the non-winning rise, with the planted department named first, by its name (科室名称) and code
+    assert re.search(r"阿托伐他汀钙（片）：非中选产品使用量上升\+\d+%（近\d天），主要科室：心血管内科\(0101\)", text)
     reports = sorted((tmp_path / "demo" / "reports").glob("*.xlsx"))
     assert [p.name[-12:] for p in reports] == ["2026-08.xlsx", "2026-09.xlsx", "2026-10.xlsx"]
     # patient identifiers planted in the simulated HIS never reach the store, the robot or the output

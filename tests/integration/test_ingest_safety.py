@@ -20,7 +20,7 @@ from adapters.warehouse import std
 from agent.clock import FakeClock
 from agent.errors import SourceError
 from agent.jobs.backfill import backfill_usage
-from agent.jobs.ingest_items import ingest_items
+from agent.jobs.ingest_items import department_names, ingest_departments, ingest_items
 from agent.jobs.ingest_receipts import ingest_receipts
 from agent.jobs.ingest_usage import poll_usage
 from agent.jobs.reconcile import reconcile_usage
@@ -76,10 +76,13 @@ def test_gbk_text_round_trips_on_mariadb(request, tmp_path: Path) -> None:
     for encoding in ("gbk", "gb18030"):
         store = open_store(f"sqlite:///{tmp_path / f'{encoding}.db'}", "H1")
         ingest_items(store, db.source(preset, encoding=encoding), FakeClock(datetime.now(UTC), UTC))
+        ingest_departments(store, db.source(preset, encoding=encoding), FakeClock(datetime.now(UTC), UTC))
         with store.read() as conn:
             names = dict(conn.execute(select(local_items.c.code, local_items.c.name)).all())
+        depts = department_names(store)
         store.close()
         assert names == {i.code: i.name for i in hospital.items}
+        assert depts == dict(hospital.depts)
 
 
 def _locker(engine: str, db: SourceDb, release: threading.Event, locked: threading.Event) -> None:

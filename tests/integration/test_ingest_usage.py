@@ -11,12 +11,12 @@ from sqlalchemy import func, inspect, select
 
 from agent.clock import FakeClock
 from agent.domain.model import BadRow, Setting, UsageRow
-from agent.jobs.ingest_items import ingest_items
+from agent.jobs.ingest_items import department_names, ingest_departments, ingest_items
 from agent.jobs.ingest_usage import ingest_window, poll_usage
 from agent.jobs.quarantine import listing
 from agent.jobs.reconcile import reconcile_usage
 from agent.store import open_store
-from agent.store.schema.ingest import local_items, usage_daily, usage_days
+from agent.store.schema.ingest import local_departments, local_items, usage_daily, usage_days
 from tests.ingest_support import HIS_PRESETS, START, SourceDb, make_source_db
 
 MSSQL = HIS_PRESETS["mssql_his"]
@@ -110,6 +110,22 @@ def test_the_item_dictionary_lands_in_local_items(his: SourceDb, store) -> None:
     assert n == len(hospital.items)
     assert (row.name, row.national_code, Decimal(row.pack_factor)) == ("阿托伐他汀钙片(立普妥) 20mg*7片", "XC10AAA052A001010100002", 7)
 
+
+
+def test_the_department_dictionary_replaces_the_sources_departments_and_quarantines_rows_without_a_code(
+        his: SourceDb, store) -> None:
+    hospital = his.load_his(MSSQL, days=1)
+    assert ingest_departments(store, his.source(MSSQL), clock_at(START)) == (len(hospital.depts), 0)
+    his.run("UPDATE dept_dict SET dept_name = '心内科' WHERE dept_code = '0101'")
+    his.run("DELETE FROM dept_dict WHERE dept_code = '0601'")
+    his.run("INSERT INTO dept_dict (dept_code, dept_name) VALUES ('', '无编码科室')")
+    assert ingest_departments(store, his.source(MSSQL), clock_at(START + timedelta(days=1))) == (len(hospital.depts) - 1, 1)
+    names = department_names(store)
+    assert names["0101"] == "心内科" and names["0301"] == "急诊科" and "0601" not in names
+    with store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(local_departments)).scalar() == len(hospital.depts) - 1
+        bad = listing(conn, "H1")
+    assert [(b.kind, b.reason, b.raw["name"]) for b in bad] == [("department", "no department code", "无编码科室")]
 
 class RowsSource:
     """A UsageSource with only the port's ``read_usage`` (no tuple fast path)."""

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from agent.domain.detect import DetectRules, GroupSeries, day_classes, detect_rises, pooled_dispersion, weekday_profile
+from agent.domain.detect import DetectRules, GroupSeries, RiseTest, day_classes, detect_rises, pooled_dispersion, weekday_profile
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.rise_evidence import contributors, rise_finding
 from agent.domain.stats import benjamini_hochberg, betainc, binom_sf, nbinom_sf, poisson_sf, simes
@@ -199,3 +199,13 @@ def test_evidence_names_the_department_and_prescriber_behind_the_rise() -> None:
     assert finding.rule == "non_winning_rise" and finding.subject == "G1"
     assert "苯磺酸氨氯地平片：非中选产品使用量上升" in finding.title and "老年病科" in finding.title
     assert finding.values["p_value"] == test.p_value and finding.values["expected"] > 0
+
+
+def test_the_rise_title_names_known_departments_and_keeps_their_codes() -> None:
+    test = RiseTest("G1", END, 60.0, 20.0, 2.0, 1e-6, 1e-5, 0.1, 0.3, True, True, True)
+    ev = {"departments": [{"code": "0101", "excess": 30.0}, {"code": "0999", "excess": 10.0}], "prescribers": [], "items": []}
+    finding = rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), ev, START, {"0101": "心血管内科"})
+    assert finding.title.endswith("主要科室：心血管内科(0101)、0999")
+    assert [d.get("name") for d in finding.evidence["departments"]] == ["心血管内科", None]
+    assert "name" not in ev["departments"][0]  # the caller's evidence is left as it was
+    assert rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), ev, START).title.endswith("主要科室：0101、0999")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from agent.clock import FakeClock
 from agent.domain.monitoring_model import Acceptance, DailyUsage, DeadlineInputs, GenericGroup, ItemLink
 from agent.monitoring_config import DetectConfig, MonitoringConfig
 from agent.jobs.evaluate import evaluate
+from agent.jobs.ingest_items import ingest_departments
 from agent.jobs.memory_inputs import InMemoryInputs
 from agent.store import open_store
 from agent.store.schema.core import findings
@@ -35,14 +37,14 @@ def _poisson(rng: random.Random, mu: float) -> int:
 
 
 def _rising_group(until: date) -> tuple[list[GenericGroup], list[ItemLink], list[DailyUsage]]:
-    """Group R: its non-winning item RN triples in 老年病科 over the last 7 days up to ``until``."""
+    """Group R: its non-winning item RN triples in 老年病科 (0105) over the last 7 days up to ``until``."""
     rng = random.Random(9)
     rows = []
     for i in range(80):
         day = until - timedelta(days=i)
         rest = 0.3 if day.weekday() >= 5 else 1.0
-        for dept, rate in (("心内科", 10), ("老年病科", 10)):
-            boost = 3.0 if dept == "老年病科" and i < 7 else 1.0
+        for dept, rate in (("0101", 10), ("0105", 10)):
+            boost = 3.0 if dept == "0105" and i < 7 else 1.0
             rows.append(DailyUsage(day, "RN", _poisson(rng, rate * rest * boost), 0.0, dept))
             rows.append(DailyUsage(day, "RW", _poisson(rng, 3 * rate * rest), 0.0, dept))
     group = GenericGroup("R", "瑞舒伐他汀钙片", fx.NINTH, ("A9",))
@@ -78,6 +80,18 @@ def test_evaluate_upserts_findings_and_retires_the_ones_no_longer_seen(store_url
     store.close()
 
 
+class Departments:
+    """A DepartmentSource fake: the HIS department dictionary (科室字典) as given."""
+
+    name = "his"
+
+    def __init__(self, rows: list[tuple[str, str]]) -> None:
+        self.rows = rows
+
+    def read_departments(self) -> Iterator[tuple[str, str]]:
+        yield from self.rows
+
+
 def test_a_rise_becomes_a_finding_on_its_second_flagged_evaluation_with_its_departments(store_url: str) -> None:
     store = open_store(store_url, "H001")
     clock = FakeClock(NOW)
@@ -92,10 +106,12 @@ def test_a_rise_becomes_a_finding_on_its_second_flagged_evaluation_with_its_depa
     assert flagged == 1
 
     clock.advance(timedelta(days=1))
+    ingest_departments(store, Departments([("0105", "老年病科"), ("0103", "消化内科")]), clock)
     second = evaluate(store, inputs, fx.Weekends(), clock, cfg)
     (rise,) = [f for f in second if f.rule == "non_winning_rise"]
     assert rise.subject == "R"
-    assert rise.evidence["departments"][0]["code"] == "老年病科"
+    assert rise.evidence["departments"][0] == {**rise.evidence["departments"][0], "code": "0105", "name": "老年病科"}
+    assert "主要科室：老年病科(0105)" in rise.title
     assert rise.values["observed"] > rise.values["expected"]
     assert _rows(store)[("non_winning_rise", "R")]["active"] == 1
     store.close()

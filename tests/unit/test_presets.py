@@ -59,6 +59,14 @@ def test_a_custom_his_without_its_usage_query_is_refused() -> None:
         custom_preset(_custom(day_totals="SELECT 1", items="SELECT 1"))
 
 
+
+def test_a_custom_his_may_add_a_departments_select_which_is_checked_like_the_others() -> None:
+    base = dict(usage="SELECT 1", day_totals="SELECT 1", items="SELECT 1")
+    assert "departments" not in custom_preset(_custom(**base)).queries
+    assert "departments" in custom_preset(_custom(**base, departments="SELECT ksdm AS code, ksmc AS name FROM ks")).queries
+    with pytest.raises(ConfigError, match=r"sources\[myhis\]\.queries\.departments: must be exactly one SELECT"):
+        custom_preset(_custom(**base, departments="DELETE FROM ks"))
+
 def test_an_unknown_preset_or_one_of_the_wrong_kind_is_refused() -> None:
     cfg = SourceConfig(name="w", kind="warehouse", preset="mssql_his", connection="Driver={SQLite3};Database=x")
     with pytest.raises(ConfigError, match="is a his preset"):

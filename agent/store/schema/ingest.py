@@ -1,9 +1,10 @@
-"""Ingestion tables: daily usage, the item dictionary, receipts, quarantine, backfill progress.
+"""Ingestion tables: daily usage, the item and department dictionaries, receipts, quarantine, backfill progress.
 
 ``usage_daily`` holds absolute per-day aggregates (replaced when a day is re-read);
 ``usage_days`` records, per day read, the source's row count and quantity sum (reconciliation
 compares them) and when it was read. ``local_items`` is the HIS item dictionary (药品字典) as the
-ItemSource last read it; the catalogue's 对码 reads it. ``receipts`` holds warehouse receipt
+ItemSource last read it; the catalogue's 对码 reads it. ``local_departments`` is the HIS department
+dictionary (科室字典), so staff read 心血管内科 rather than 0101. ``receipts`` holds warehouse receipt
 lines (入库明细), one row per source line, replaced when the line is edited.
 """
 
@@ -65,6 +66,16 @@ local_items = Table(
     Column("read_at", AwareDateTime, nullable=False),
 )
 
+local_departments = Table(
+    "local_departments",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("code", String(64), primary_key=True),  # as usage_daily.dept_code
+    Column("name", Text, nullable=False),
+    Column("read_at", AwareDateTime, nullable=False),
+)
+
 receipts = Table(
     "receipts",
     metadata,
@@ -100,7 +111,7 @@ quarantine = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("hospital_code", String(32), nullable=False),
     Column("source", String(64), nullable=False),
-    Column("kind", String(16), nullable=False),  # usage | receipt | item
+    Column("kind", String(16), nullable=False),  # usage | receipt | item | department
     Column("row_key", String(200), nullable=False),
     Column("reason", Text, nullable=False),
     Column("raw", Json, nullable=False),
@@ -136,4 +147,9 @@ def _v2(conn) -> None:  # type: ignore[no-untyped-def]
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_usage_daily_item_day")
 
 
-MIGRATIONS = [_v1, _v2]
+def _v3(conn) -> None:  # type: ignore[no-untyped-def]
+    """Add ``local_departments``: the department dictionary (科室字典) the items job copies."""
+    create_tables(conn, [local_departments])
+
+
+MIGRATIONS = [_v1, _v2, _v3]
