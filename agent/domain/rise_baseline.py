@@ -87,20 +87,14 @@ def window_test(y: Sequence[float], classes: Sequence[int], profile: Sequence[fl
                 dispersion: tuple[float, float] | None = None) -> tuple[float, float, float]:
     """(observed, expected, variance) of ``y`` over the last ``window`` days up to index ``end_i``.
     The baseline always ends where the full ``window_days`` window begins. ``dispersion`` (a, b)
-    gives ``var = a * mu + b * mu^2``; without it, ``var = mu + phi * mu^2`` with phi fitted by
-    moments on this series' own baseline."""
+    gives ``var = a * mu + b * mu^2``; without it both terms are fitted on this series' own
+    baseline (working and rest days give it two levels of mu): the pack term ``a`` matters most
+    when prescriptions are few and each is a pack of 28, as on a quiet holiday."""
     b0, b1 = _baseline_span(end_i, rules)
     w0 = end_i - (window or rules.window_days) + 1
     rate, f_sum = _base_rates(y, classes, profile, b0, b1)
     mus = [rate[c == REST] * profile[c] for c in classes[b0:b1]]
-    if dispersion is None:
-        num = den = 0.0
-        for i, mu in zip(range(b0, b1), mus):
-            num += (y[i] - mu) ** 2 - mu
-            den += mu * mu
-        a, b = 1.0, max(num / den, 0.0) if den > 0 else 0.0
-    else:
-        a, b = dispersion
+    a, b = dispersion if dispersion is not None else pooled_dispersion([y], classes, profile, end_i, rules)
     base_var = [0.0, 0.0]
     for i, mu in zip(range(b0, b1), mus):
         base_var[classes[i] == REST] += a * mu + b * mu * mu

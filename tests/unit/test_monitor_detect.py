@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from agent.domain.detect import DetectRules, GroupSeries, RiseTest, day_classes, detect_rises, pooled_dispersion, weekday_profile
+from agent.domain.rise_baseline import tail_p, window_test
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.rise_evidence import contributors, rise_finding
 from agent.domain.stats import benjamini_hochberg, betainc, binom_sf, nbinom_sf, poisson_sf, simes
@@ -209,3 +210,19 @@ def test_the_rise_title_names_known_departments_and_keeps_their_codes() -> None:
     assert [d.get("name") for d in finding.evidence["departments"]] == ["心血管内科", None]
     assert "name" not in ev["departments"][0]  # the caller's evidence is left as it was
     assert rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), ev, START).title.endswith("主要科室：0101、0999")
+
+
+def test_a_quiet_holiday_of_few_packs_is_not_read_as_a_rise() -> None:
+    # 2-6 prescriptions a working day, a 28-tablet pack x 1-5 each, a third of that on rest days:
+    # over a window made only of holidays, the one series' own variance must carry the pack term
+    # (a Poisson-in-tablets variance made one in ten null groups "significant" at 1%)
+    rng = random.Random(11)
+    classes = day_classes(Cal(), START, DAYS)
+    ys = [[28.0 * sum(rng.choice((1, 1, 1, 2, 2, 3, 5)) for _ in range(poisson(rng, rate * level(START + timedelta(days=i)))))
+           for i in range(DAYS)] for rate in (rng.uniform(2, 6) for _ in range(1500))]
+    profile = weekday_profile([GroupSeries("G", START, y, y) for y in ys], classes, 0, 59)
+    holiday_end = 65
+    assert classes[holiday_end - 2:holiday_end + 1] == [6, 6, 6]
+    rules = DetectRules(min_volume=0)
+    share = sum(tail_p(*window_test(y, classes, profile, holiday_end, rules, 3), 0) < 0.01 for y in ys) / len(ys)
+    assert share < 0.03
