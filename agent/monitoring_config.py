@@ -29,6 +29,7 @@ class DetectConfig(_Strict):
     persistence_of: int = Field(default=3, ge=1)
     overwhelming: float = Field(default=0.07, ge=0, le=1)
     pool_dispersion: bool = True
+    freeze_min_days: int = Field(default=28, ge=7, le=365)  # a rise under alert keeps its pre-rise baseline
     top_departments: int = Field(default=3, ge=1, le=20)
 
 
@@ -60,7 +61,8 @@ class MonitoringConfig(_Strict):
                            min_volume=d.min_volume, min_effect=d.min_effect, persistence=d.persistence,
                            persistence_of=d.persistence_of, short_windows=tuple(d.short_windows),
                            screen_p=d.screen_p, dept_min_volume=d.dept_min_volume, overwhelming=d.overwhelming,
-                           fdr_per_group=d.fdr_per_group, pool_dispersion=d.pool_dispersion)
+                           fdr_per_group=d.fdr_per_group, pool_dispersion=d.pool_dispersion,
+                           freeze_min_days=d.freeze_min_days)
 
     def deadline_rules(self) -> DeadlineRules:
         d = self.deadlines

@@ -32,6 +32,7 @@ DEFAULT_ACTION = {
     "info": "知悉即可。",
 }
 _RATIO_WORDS = ("progress", "share", "rate", "completion", "gap", "rise", "ratio", "effect")
+_ALWAYS_RATIO = {"effect", "completion", "time_progress"}  # a rise of +268% is still a ratio
 
 
 def plain(markdown: str) -> str:
@@ -59,7 +60,7 @@ def duration(d: timedelta) -> str:
 def _value(name: str, v: Any) -> str:
     if isinstance(v, bool):
         return "是" if v else "否"
-    if isinstance(v, float) and any(w in name for w in _RATIO_WORDS) and -2 <= v <= 2:
+    if isinstance(v, float) and (name in _ALWAYS_RATIO or any(w in name for w in _RATIO_WORDS) and -2 <= v <= 2):
         return f"{v * 100:.1f}%"
     if isinstance(v, float):
         return f"{v:,.2f}".rstrip("0").rstrip(".")

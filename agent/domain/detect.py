@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
-from agent.domain.rise_baseline import REST, DetectRules, pooled_dispersion, tail_p, window_test
+from agent.domain.rise_baseline import REST, DetectRules, baseline_span, pooled_dispersion, tail_p, window_test
 from agent.domain.stats import benjamini_hochberg, simes
 
 __all__ = ["REST", "DetectRules", "GroupSeries", "RiseTest", "build_dept_series", "build_series", "day_classes",
@@ -137,7 +137,8 @@ DeptSeries = Callable[[list[str]], Mapping[str, Mapping[str, Sequence[float]]]]
 
 def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, end: date,
                  rules: DetectRules = DetectRules(), history: Mapping[str, Sequence[bool]] | None = None,
-                 classes: Sequence[int] | None = None, dept_series: DeptSeries | None = None) -> list[RiseTest]:
+                 classes: Sequence[int] | None = None, dept_series: DeptSeries | None = None,
+                 frozen: Mapping[str, date] | None = None) -> list[RiseTest]:
     """One test per group for the window ending on ``end``. ``history`` holds each group's
     earlier ``flagged_now`` values, oldest first.
 
@@ -145,7 +146,11 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
     groups that pass a loose screen are also scanned department by department: a rise carried by
     one department stands out there. The departments share one dispersion fit; each group's
     p-value is the Simes combination of the group test and its best department test (x the number
-    of departments). BH runs at ``fdr``, capped at ``fdr_per_group`` x the number of groups."""
+    of departments). BH runs at ``fdr``, capped at ``fdr_per_group`` x the number of groups.
+
+    ``frozen`` (group id -> the day a rise still under alert began) keeps those groups' baselines
+    before that day, while at least ``freeze_min_days`` of it lie inside the series: a rise that
+    goes on stays a rise instead of becoming, week by week, its own baseline."""
     if not series:
         return []
     start = next(iter(series.values())).start
@@ -155,7 +160,10 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
     w0 = end_i - rules.window_days + 1
     profile = weekday_profile(series.values(), classes, max(w0 - rules.baseline_days, 0), w0)
     windows = sorted({rules.window_days, *(w for w in rules.short_windows if 0 < w < rules.window_days)}, reverse=True)
-    raw = {gid: _best_window(s.non_winning, classes, profile, end_i, rules, windows) for gid, s in series.items()}
+    fz = {gid: i for gid, day in (frozen or {}).items() if gid in series
+          for i in [(day - start).days] if rules.freeze_min_days <= i < w0}
+    raw = {gid: _best_window(s.non_winning, classes, profile, end_i, rules, windows, frozen_at=fz.get(gid))
+           for gid, s in series.items()}
     p_final = {gid: r[2] for gid, r in raw.items()}
     if dept_series is not None:
         screened = [gid for gid, (obs, exp, p, _w) in raw.items()
@@ -163,8 +171,10 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
         by_dept = dept_series(screened) if screened else {}
         for gid, (_obs, _exp, p, _w) in raw.items():
             ys = [y for y in by_dept.get(gid, {}).values() if sum(y[max(w0 - rules.baseline_days, 0):w0]) > 0]
-            disp = pooled_dispersion(ys, classes, profile, end_i, rules) if rules.pool_dispersion and len(ys) > 1 else None
-            dept_ps = [_best_window(y, classes, profile, end_i, rules, windows, rules.dept_min_volume, disp)[2] for y in ys]
+            disp = (pooled_dispersion(ys, classes, profile, end_i, rules, fz.get(gid))
+                    if rules.pool_dispersion and len(ys) > 1 else None)
+            dept_ps = [_best_window(y, classes, profile, end_i, rules, windows, rules.dept_min_volume, disp, fz.get(gid))[2]
+                       for y in ys]
             best = min(1.0, min(dept_ps) * len(dept_ps)) if dept_ps else 1.0
             p_final[gid] = simes([p, best])
     gids = list(series)
@@ -180,20 +190,21 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
         flagged = eligible and qv <= level and effect >= rules.min_effect
         past = list(history.get(gid, ()))[-(rules.persistence_of - 1):] if rules.persistence_of > 1 else []
         alert = flagged and (sum(past) + 1 >= rules.persistence or qv <= level * rules.overwhelming)
-        out.append(RiseTest(gid, end, obs, exp, effect, p_final[gid], qv, _share(s, w0 - rules.baseline_days, w0),
+        out.append(RiseTest(gid, end, obs, exp, effect, p_final[gid], qv, _share(s, *baseline_span(end_i, rules, fz.get(gid))),
                             _share(s, n - window, n), eligible, flagged, alert, window))
     return out
 
 
 def _best_window(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], end_i: int,
                  rules: DetectRules, windows: Sequence[int], min_volume: float | None = None,
-                 dispersion: tuple[float, float] | None = None) -> tuple[float, float, float, int]:
+                 dispersion: tuple[float, float] | None = None,
+                 frozen_at: int | None = None) -> tuple[float, float, float, int]:
     """(observed, expected, p, window): the figures of the window with the smallest p, and the
     Simes combination of every window's p."""
     best: tuple[float, float, float, int] | None = None
     ps = []
     for w in windows:
-        obs, exp, var = window_test(y, classes, profile, end_i, rules, w, dispersion)
+        obs, exp, var = window_test(y, classes, profile, end_i, rules, w, dispersion, frozen_at)
         # a window below the minimum effect can never flag: spare its tail (p = 1 only makes BH stricter)
         hopeless = exp > 0 and obs / exp - 1.0 < rules.min_effect
         p = 1.0 if hopeless else tail_p(obs, exp, var, rules.min_volume if min_volume is None else min_volume)

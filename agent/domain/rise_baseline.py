@@ -32,6 +32,7 @@ class DetectRules:
     dept_min_volume: float = 0.0  # a department's window needs this many units (the group's needs min_volume)
     pool_dispersion: bool = True  # departments of a group share one (a, b) dispersion fit
     overwhelming: float = 0.07  # q at or below this x the BH level alerts without waiting for persistence
+    freeze_min_days: int = 28  # a rise under alert keeps its pre-rise baseline while this many days of it remain
 
 
 def _base_rates(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], b0: int,
@@ -49,18 +50,22 @@ def _base_rates(y: Sequence[float], classes: Sequence[int], profile: Sequence[fl
     return rate, f_sum
 
 
-def _baseline_span(end_i: int, rules: DetectRules) -> tuple[int, int]:
+def baseline_span(end_i: int, rules: DetectRules, frozen_at: int | None = None) -> tuple[int, int]:
+    """[b0, b1): the baseline ends where the full window begins, or earlier, where a rise still
+    under alert began (``frozen_at``), so that the rise never becomes its own baseline."""
     b1 = end_i - rules.window_days + 1
+    if frozen_at is not None:
+        b1 = min(b1, frozen_at)
     return max(b1 - rules.baseline_days, 0), b1
 
 
 def pooled_dispersion(ys: Sequence[Sequence[float]], classes: Sequence[int], profile: Sequence[float], end_i: int,
-                      rules: DetectRules) -> tuple[float, float]:
+                      rules: DetectRules, frozen_at: int | None = None) -> tuple[float, float]:
     """(a, b) of ``var = a * mu + b * mu^2`` shared by several series of one group (its
     departments: same products, same packs), by least squares of (y - mu)^2 / mu on mu over
     their baselines. Departments of different sizes pin down both terms, which one short
     department series cannot; a stays at least 1 (units are counted)."""
-    b0, b1 = _baseline_span(end_i, rules)
+    b0, b1 = baseline_span(end_i, rules, frozen_at)
     n = sx = sz = sxx = sxz = 0.0
     for y in ys:
         rate, _f = _base_rates(y, classes, profile, b0, b1)
@@ -84,17 +89,18 @@ def pooled_dispersion(ys: Sequence[Sequence[float]], classes: Sequence[int], pro
 
 def window_test(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], end_i: int,
                 rules: DetectRules, window: int | None = None,
-                dispersion: tuple[float, float] | None = None) -> tuple[float, float, float]:
+                dispersion: tuple[float, float] | None = None, frozen_at: int | None = None) -> tuple[float, float, float]:
     """(observed, expected, variance) of ``y`` over the last ``window`` days up to index ``end_i``.
-    The baseline always ends where the full ``window_days`` window begins. ``dispersion`` (a, b)
+    The baseline ends where the full ``window_days`` window begins (see :func:`baseline_span` for
+    ``frozen_at``). ``dispersion`` (a, b)
     gives ``var = a * mu + b * mu^2``; without it both terms are fitted on this series' own
     baseline (working and rest days give it two levels of mu): the pack term ``a`` matters most
     when prescriptions are few and each is a pack of 28, as on a quiet holiday."""
-    b0, b1 = _baseline_span(end_i, rules)
+    b0, b1 = baseline_span(end_i, rules, frozen_at)
     w0 = end_i - (window or rules.window_days) + 1
     rate, f_sum = _base_rates(y, classes, profile, b0, b1)
     mus = [rate[c == REST] * profile[c] for c in classes[b0:b1]]
-    a, b = dispersion if dispersion is not None else pooled_dispersion([y], classes, profile, end_i, rules)
+    a, b = dispersion if dispersion is not None else pooled_dispersion([y], classes, profile, end_i, rules, frozen_at)
     base_var = [0.0, 0.0]
     for i, mu in zip(range(b0, b1), mus):
         base_var[classes[i] == REST] += a * mu + b * mu * mu

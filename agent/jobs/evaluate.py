@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from agent.clock import Clock
 from agent.domain.deadlines import DEADLINE_RULES, deadline_findings
-from agent.domain.detect import RiseTest, build_dept_series, build_series, detect_rises
+from agent.domain.detect import DetectRules, RiseTest, build_dept_series, build_series, detect_rises
 from agent.domain.findings import Finding
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink, MonitoringInputs
 from agent.domain.progress import ProductProgress, WorkdayCalendar
@@ -26,9 +26,11 @@ from agent.jobs.ingest_items import department_names
 from agent.monitoring_config import MonitoringConfig
 from agent.store import Store
 from agent.store.findings import write_findings
+from agent.store.schema.core import findings
 from agent.store.schema.monitoring import progress_snapshots, rise_history
 
 RULES = (*PROGRESS_RULES, RULE_RISE, *DEADLINE_RULES)
+MAX_SPAN = timedelta(days=400)  # how far back a rise under alert keeps its baseline (an agreement year and its baseline)
 
 
 def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, clock: Clock,
@@ -56,7 +58,10 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
            now: datetime, end: date, links: list[ItemLink],
            link_map: dict[str, ItemLink]) -> tuple[list[Finding], list[RiseTest]]:
     rules = mcfg.detect_rules()
-    start = end - timedelta(days=rules.baseline_days + rules.window_days - 1)
+    start = plain = end - timedelta(days=rules.baseline_days + rules.window_days - 1)
+    frozen = _rise_starts(store, end, rules)
+    if frozen:  # a rise under alert is still measured against the weeks before it began
+        start = min(start, max(min(frozen.values()) - timedelta(days=rules.baseline_days), end - MAX_SPAN))
     grouped = [lk.item_code for lk in links if lk.factor is not None]
     series = build_series(inputs.daily_usage(start, end, grouped), link_map, start, end)
     if not series:
@@ -77,9 +82,9 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
             dept_rows[link_map[row.item_code].group_id].append(row)
         return build_dept_series([r for g in gids for r in dept_rows.get(g, [])], link_map, start, end)
 
-    tests = detect_rises(series, calendar, end, rules, history, dept_series=by_dept)
+    tests = detect_rises(series, calendar, end, rules, history, dept_series=by_dept, frozen=frozen)
     groups = {g.group_id: g for g in inputs.groups()}
-    baseline = (start, end - timedelta(days=rules.window_days))
+    baseline = (plain, end - timedelta(days=rules.window_days))
     out = []
     names = department_names(store) if any(t.alert for t in tests) else {}
     for t in tests:
@@ -87,7 +92,9 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
             continue
         group = groups.get(t.group_id) or GenericGroup(t.group_id, t.group_id, "")
         by_dept([t.group_id])
-        evidence = contributors(dept_rows.get(t.group_id, []), link_map, t.group_id, baseline, t, mcfg.detect.top_departments)
+        since = frozen.get(t.group_id)
+        span = (max(start, since - timedelta(days=rules.baseline_days)), since - timedelta(days=1)) if since else baseline
+        evidence = contributors(dept_rows.get(t.group_id, []), link_map, t.group_id, span, t, mcfg.detect.top_departments)
         out.append(rise_finding(t, group, evidence, now, names))
     return out, tests
 
@@ -105,6 +112,36 @@ def _history(store: Store, end: date, days: int) -> dict[str, list[bool]]:
     out: dict[str, list[bool]] = {}
     for gid, _day, flagged in rows:
         out.setdefault(gid, []).append(bool(flagged))
+    return out
+
+
+def _rise_starts(store: Store, end: date, rules: DetectRules) -> dict[str, date]:
+    """For each group whose rise alert is still active: the first day of the window that first
+    flagged the current run of flagged evaluations (one unflagged evaluation does not end a run
+    while the alert needs only ``persistence`` of ``persistence_of``)."""
+    with store.read() as conn:
+        active = [s for (s,) in conn.execute(select(findings.c.subject).where(
+            findings.c.hospital_code == store.hospital_code, findings.c.rule == RULE_RISE, findings.c.active == 1))]
+        if not active:
+            return {}
+        t = rise_history
+        rows = conn.execute(
+            select(t.c.group_id, t.c.day, t.c.flagged)
+            .where(t.c.hospital_code == store.hospital_code, t.c.group_id.in_(active),
+                   t.c.day >= end - MAX_SPAN, t.c.day < end)
+            .order_by(t.c.group_id, t.c.day.desc())
+        ).all()
+    gaps_allowed = max(rules.persistence_of - rules.persistence, 0)
+    out: dict[str, date] = {}
+    state: dict[str, int] = {}  # unflagged evaluations met so far, walking back from the newest
+    for gid, day, flagged in rows:
+        if state.get(gid, 0) > gaps_allowed:
+            continue
+        if flagged:
+            out[gid] = day - timedelta(days=rules.window_days - 1)
+            state[gid] = 0
+        else:
+            state[gid] = state.get(gid, 0) + 1
     return out
 
 

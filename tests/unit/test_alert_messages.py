@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.alerts.render import digest_message, duration, group_message
+from agent.alerts.render import digest_message, duration, facts, group_message
 from agent.alerts.routing import deliveries, policy_for
 from agent.config import parse_config
 from agent.domain.alerting import Alert, Notice
@@ -57,6 +57,11 @@ def test_a_firing_message_says_what_how_much_since_when_and_what_to_do() -> None
     assert "完成进度 31.2%，序时进度 58.3%，约定采购量 120,000" in msg["text"]
     assert "开始：11月23日 09:00（已持续5小时）" in msg["text"]
     assert "建议：" in msg["text"]
+
+
+def test_a_rise_beyond_double_reads_as_a_percentage_and_units_stay_units() -> None:
+    shown = facts(alert(observed=1862.0, expected=505.94, effect=2.68, completion=2.5))
+    assert shown == "近期用量 1,862，基线预期 505.94，增幅 268.0%，完成进度 250.0%"
 
 
 def test_the_digest_lists_critical_first_and_counts_the_rest() -> None:

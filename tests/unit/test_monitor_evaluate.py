@@ -115,3 +115,49 @@ def test_a_rise_becomes_a_finding_on_its_second_flagged_evaluation_with_its_depa
     assert rise.values["observed"] > rise.values["expected"]
     assert _rows(store)[("non_winning_rise", "R")]["active"] == 1
     store.close()
+
+
+def _persistent_rise(rise_from: date, rise_to: date, until: date) -> tuple[list[GenericGroup], list[ItemLink], list[DailyUsage]]:
+    """Group P: its non-winning item PN doubles in both departments from ``rise_from`` to ``rise_to``."""
+    rng = random.Random(12)
+    rows = []
+    day = rise_from - timedelta(days=100)
+    while day <= until:
+        rest = 0.3 if day.weekday() >= 5 else 1.0
+        for dept in ("0101", "0105"):
+            boost = 2.0 if rise_from <= day <= rise_to else 1.0
+            rows.append(DailyUsage(day, "PN", _poisson(rng, 12 * rest * boost), 0.0, dept))
+            rows.append(DailyUsage(day, "PW", _poisson(rng, 36 * rest), 0.0, dept))
+        day += timedelta(days=1)
+    group = GenericGroup("P", "苯磺酸氨氯地平片", fx.NINTH, ("A9",))
+    return [group], [ItemLink("PN", "P", "络活喜", price=4.0), ItemLink("PW", "P", "中选氨氯地平", "A9")], rows
+
+
+RISE_DAYS = 70
+
+
+def _alerted_days(store_url: str, hospital: str, freeze_min_days: int) -> list[bool]:
+    store = open_store(store_url, hospital)
+    rise_from = NOW.date() - timedelta(days=RISE_DAYS + 20)
+    groups, links, rows = _persistent_rise(rise_from, rise_from + timedelta(days=RISE_DAYS - 1), NOW.date())
+    inputs = InMemoryInputs(fx.products(), groups, links, rows)
+    cfg = MonitoringConfig(detect=DetectConfig(freeze_min_days=freeze_min_days))
+    clock = FakeClock(datetime.combine(rise_from, NOW.time()) + timedelta(days=1))
+    out = []
+    while clock.now().date() <= NOW.date():
+        out.append(any(f.rule == "non_winning_rise" and f.subject == "P" for f in evaluate(store, inputs, fx.Weekends(), clock, cfg)))
+        clock.advance(timedelta(days=1))
+    store.close()
+    return out
+
+
+def test_a_rise_that_goes_on_stays_alerted_instead_of_becoming_its_own_baseline(store_url: str) -> None:
+    # one evaluation a day from the day after the rise began, through 70 days of it and 20 after
+    kept = _alerted_days(store_url, "H001", 28)
+    first, last = kept.index(True), len(kept) - 1 - kept[::-1].index(True)
+    assert first <= 7
+    assert all(kept[first:last + 1]), "the alert holds while the rise goes on"
+    assert RISE_DAYS - 1 <= last <= RISE_DAYS + 7, "and ends within a week of the rise"
+    # without the freeze, the rise seeps into the baseline and the alert ends while usage is still doubled
+    absorbed = _alerted_days(store_url, "H002", 365)
+    assert absorbed[first] and not any(absorbed[RISE_DAYS - 20:RISE_DAYS - 1])
