@@ -3,55 +3,58 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, select
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, and_, delete, select
 
 from agent.clock import Clock
-from agent.domain.model import BadRow, LocalItem
+from agent.domain.model import BadRow
 from agent.jobs import quarantine as quarantine_repo
 from agent.ports import DepartmentSource, ItemSource
 from agent.store import Store
 from agent.store.schema.ingest import local_departments, local_items
 
+T = TypeVar("T")
+
 
 def ingest_items(store: Store, source: ItemSource, clock: Clock) -> tuple[int, int]:
     """Replace the source's dictionary in one transaction; returns (items stored, rows quarantined)."""
-    good: dict[str, LocalItem] = {}
-    bad: list[BadRow] = []
-    for row in source.read_items():
-        if isinstance(row, BadRow):
-            bad.append(row)
-        else:
-            good[row.code] = row
-    now, hc = clock.now(), store.hospital_code
-    with store.begin() as conn:
-        conn.execute(delete(local_items).where(and_(local_items.c.hospital_code == hc, local_items.c.source == source.name)))
-        if good:
-            conn.execute(local_items.insert(), [
-                dict(hospital_code=hc, source=source.name, code=i.code, name=i.name, generic_name=i.generic_name,
-                     dosage_form=i.dosage_form, spec=i.spec, manufacturer=i.manufacturer, his_unit=i.his_unit,
-                     pack_factor=i.pack_factor, national_code=i.national_code, price=i.price, kind=i.kind, read_at=now)
-                for i in good.values()])
-        quarantine_repo.record(conn, hc, source.name, bad, now)
-    return len(good), len(bad)
+    good, bad = _split(source.read_items(), lambda i: i.code)
+    return _replace(store, local_items, source.name, bad, clock, [
+        dict(code=i.code, name=i.name, generic_name=i.generic_name, dosage_form=i.dosage_form, spec=i.spec,
+             manufacturer=i.manufacturer, his_unit=i.his_unit, pack_factor=i.pack_factor, national_code=i.national_code,
+             price=i.price, kind=i.kind) for i in good])
 
 
 def ingest_departments(store: Store, source: DepartmentSource, clock: Clock) -> tuple[int, int]:
     """Replace the source's department dictionary in one transaction; returns (stored, quarantined)."""
-    good: dict[str, str] = {}
+    good, bad = _split(source.read_departments(), lambda row: row[0])
+    return _replace(store, local_departments, source.name, bad, clock, [dict(code=c, name=n) for c, n in good])
+
+
+def _split(rows: Iterable[T | BadRow], key: Callable[[T], str]) -> tuple[list[T], list[BadRow]]:
+    """The good rows, the last of each key kept, and the rows to quarantine."""
+    good: dict[str, T] = {}
     bad: list[BadRow] = []
-    for row in source.read_departments():
+    for row in rows:
         if isinstance(row, BadRow):
             bad.append(row)
         else:
-            good[row[0]] = row[1]
-    now, hc, t = clock.now(), store.hospital_code, local_departments
+            good[key(row)] = row
+    return list(good.values()), bad
+
+
+def _replace(store: Store, table: Table, source: str, bad: list[BadRow], clock: Clock,
+             rows: list[dict[str, Any]]) -> tuple[int, int]:
+    """The source's rows of ``table`` replaced and its bad rows quarantined, in one transaction."""
+    now, hc = clock.now(), store.hospital_code
     with store.begin() as conn:
-        conn.execute(delete(t).where(and_(t.c.hospital_code == hc, t.c.source == source.name)))
-        if good:
-            conn.execute(t.insert(), [dict(hospital_code=hc, source=source.name, code=code, name=name, read_at=now)
-                                      for code, name in good.items()])
-        quarantine_repo.record(conn, hc, source.name, bad, now)
-    return len(good), len(bad)
+        conn.execute(delete(table).where(and_(table.c.hospital_code == hc, table.c.source == source)))
+        if rows:
+            conn.execute(table.insert(), [dict(hospital_code=hc, source=source, read_at=now, **r) for r in rows])
+        quarantine_repo.record(conn, hc, source, bad, now)
+    return len(rows), len(bad)
 
 
 def department_names(store: Store) -> dict[str, str]:
