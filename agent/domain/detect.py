@@ -115,14 +115,23 @@ def build_dept_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink],
             y[i] += row.qty * link.factor
     return out
 
+SPIKE_CLIP = 4.0  # a day above this x its group's median working day counts as this much in the profile
+
+
 def weekday_profile(series: Iterable[GroupSeries], classes: Sequence[int], since: int, upto: int) -> list[float]:
     """Relative level of each working-day class over days [since, upto), pooled over every
-    group's total usage."""
+    group's total usage. Each group's days are clipped at ``SPIKE_CLIP`` x its median working
+    day first: one bulk or mistyped dispensing row in one group must not reshape every other
+    group's expectations."""
     sums, counts = [0.0] * 7, [0] * 7
+    work = [i for i in range(since, upto) if classes[i] != REST]
     for s in series:
         total = s.total
+        days = sorted(total[i] for i in work)
+        cap = SPIKE_CLIP * max(days[len(days) // 2], 1.0) if days else float("inf")
         for i in range(since, upto):
-            sums[classes[i]] += total[i]
+            v = total[i]
+            sums[classes[i]] += v if v <= cap else cap
     for i in range(since, upto):
         counts[classes[i]] += 1
     means = [sums[c] / counts[c] if counts[c] else 0.0 for c in range(7)]

@@ -226,3 +226,14 @@ def test_a_quiet_holiday_of_few_packs_is_not_read_as_a_rise() -> None:
     rules = DetectRules(min_volume=0)
     share = sum(tail_p(*window_test(y, classes, profile, holiday_end, rules, 3), 0) < 0.01 for y in ys) / len(ys)
     assert share < 0.03
+
+
+def test_one_mistyped_day_in_one_group_does_not_reshape_every_groups_week() -> None:
+    rng = random.Random(5)
+    groups = [series(f"G{i}", 20, rng) for i in range(12)]
+    classes = day_classes(Cal(), START, DAYS)
+    clean = weekday_profile(groups, classes, 0, DAYS - 7)
+    wednesday = next(i for i in range(DAYS) if (START + timedelta(days=i)).weekday() == 2 and classes[i] == 2)
+    groups[3].total[wednesday] += 20 * 200  # one row of 4,000 units where a day holds about 80
+    spiked = weekday_profile(groups, classes, 0, DAYS - 7)
+    assert all(abs(a - b) < 0.03 for a, b in zip(clean, spiked)), (clean, spiked)
