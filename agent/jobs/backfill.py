@@ -73,20 +73,19 @@ def backfill_usage(store: Store, source: UsageSource, clock: Clock, day_from: da
     # With no pause asked for, the next window's HIS query runs while this one is written to the
     # state store (two cores, two different databases); with a pause, strictly one after another.
     with ThreadPoolExecutor(1, thread_name_prefix="backfill-read") as reader:
-        ahead: tuple[date, date, Future[Read]] | None = None
+        ahead: tuple[date, Future[Read]] | None = None  # the next window's first day, and its read
         while day <= day_to:
             while not allowed(clock, off_peak, pause_hours):
                 clock.sleep(WAIT_STEP_S)
             end = min(day + timedelta(days=window_days - 1), day_to)
             nxt = end + timedelta(days=1)
             if ahead is not None and ahead[0] == day:
-                read = ahead[2].result()
+                read = ahead[1].result()
             else:
                 read = read_window(source, day, end)
             ahead = None
             if nxt <= day_to and not pause_s and allowed(clock, off_peak, pause_hours):
-                after = min(nxt + timedelta(days=window_days - 1), day_to)
-                ahead = (nxt, after, reader.submit(read_window, source, nxt, after))
+                ahead = (nxt, reader.submit(read_window, source, nxt, min(nxt + timedelta(days=window_days - 1), day_to)))
 
             def progress(conn: Any, window: UsageStats, nxt: date = nxt, end: date = end) -> None:
                 conn.execute(update(backfill_runs).where(key).values(
