@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from agent.clock import DEFAULT_TZ
+from agent.domain.model import Receipt
 from agent.domain.monitoring_model import (
     Acceptance,
+    AcceptedTotal,
     DailyUsage,
     DeadlineInputs,
     GenericGroup,
@@ -43,8 +46,11 @@ class _ItemDays:
 
 class InMemoryInputs:
     def __init__(self, products: Iterable[ProductYear], groups: Iterable[GenericGroup], links: Iterable[ItemLink],
-                 usage: Iterable[DailyUsage], deadlines: DeadlineInputs | None = None) -> None:
+                 usage: Iterable[DailyUsage], deadlines: DeadlineInputs | None = None,
+                 receipts: Iterable[Receipt] = (), tz: tzinfo = DEFAULT_TZ) -> None:
         self._products = list(products)
+        self._receipts = list(receipts)
+        self._tz = tz
         self._groups = list(groups)
         self._links = list(links)
         self._deadlines = deadlines or DeadlineInputs()
@@ -99,6 +105,19 @@ class InMemoryInputs:
             if it is not None:
                 out += [r for r in it.rows if day_from <= r.day <= day_to]
         return out
+
+    def accepted_totals(self, day_from: date, day_to: date) -> list[AcceptedTotal] | None:
+        if not self._receipts:
+            return None
+        sums: dict[tuple[str, str | None, bool], AcceptedTotal] = {}
+        for r in self._receipts:
+            if r.deleted or r.accepted_at is None or not day_from <= r.accepted_at.astimezone(self._tz).date() <= day_to:
+                continue
+            key = (r.item_code, r.unit, r.on_platform)
+            acc = sums.setdefault(key, AcceptedTotal(r.item_code, r.unit, r.on_platform, 0.0, 0))
+            acc.qty += float(r.quantity)
+            acc.lines += 1
+        return [sums[k] for k in sorted(sums, key=lambda k: (k[0], k[1] or "", k[2]))]
 
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
         return self._deadlines

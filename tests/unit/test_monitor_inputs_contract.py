@@ -15,7 +15,7 @@ from tests.unit import monitor_fixture as fx
 from tests.unit.store_inputs_loader import store_inputs
 
 FACTORIES: dict[str, Callable[[Path], MonitoringInputs]] = {
-    "memory": lambda _tmp: InMemoryInputs(fx.products(), fx.groups(), fx.links(), fx.usage()),
+    "memory": lambda _tmp: InMemoryInputs(fx.products(), fx.groups(), fx.links(), fx.usage(), receipts=fx.receipts()),
     "store": store_inputs,
 }
 
@@ -61,6 +61,43 @@ def test_dept_usage_keeps_departments_apart(inputs: MonitoringInputs) -> None:
     assert rows == [("心内科", 50), ("老年病科", -80)]
 
 
+def test_accepted_totals_sum_receipt_lines_per_item_unit_and_platform_flag(inputs: MonitoringInputs) -> None:
+    feb = inputs.accepted_totals(date(2028, 2, 1), date(2028, 2, 29))
+    assert feb is not None
+    assert {(t.item_code, t.unit, t.on_platform, t.qty, t.lines) for t in feb} == {
+        ("I1", "盒", True, 10, 1),  # the deleted 99盒 is not there
+        ("I1", "盒", False, 5, 1),
+        ("I1", "片", True, 140, 1),
+        ("I1", "瓶", True, 3, 1),
+        ("I5", "盒", False, 7, 1),
+        ("N1", "片", True, 100, 1),
+    }
+
+
+def test_accepted_totals_count_by_the_hospitals_own_day(inputs: MonitoringInputs) -> None:
+    new_year = inputs.accepted_totals(date(2028, 1, 1), date(2028, 1, 1))  # 2027-12-31 17:00 UTC
+    assert new_year is not None and [(t.item_code, t.qty) for t in new_year] == [("I1", 10)]
+    assert inputs.accepted_totals(date(2027, 12, 31), date(2027, 12, 31)) == []
+    march = inputs.accepted_totals(date(2028, 3, 1), date(2028, 3, 1))  # 2028-02-29 16:30 UTC
+    assert march is not None and [(t.item_code, t.qty) for t in march] == [("I1", 50)]
+
+
+def test_accepted_totals_are_none_without_any_warehouse_receipt(tmp_path: Path) -> None:
+    from agent.store.schema.ingest import receipts
+
+    assert InMemoryInputs(fx.products(), fx.groups(), fx.links(), fx.usage()).accepted_totals(date(2028, 1, 1), date(2028, 12, 31)) is None
+    stored = store_inputs(tmp_path)
+    with stored.store.begin() as conn:
+        conn.execute(receipts.delete())
+    assert stored.accepted_totals(date(2028, 1, 1), date(2028, 12, 31)) is None
+
+
+def test_the_store_reads_the_his_unit_spec_and_smallest_unit_of_each_link(tmp_path: Path) -> None:
+    links = {lk.item_code: lk for lk in store_inputs(tmp_path).item_links()}
+    assert (links["I1"].his_unit, links["I1"].spec, links["I1"].smallest_unit) == ("盒", "20mg*7片", "片")
+    assert links["N1"].his_unit is None and links["N1"].smallest_unit is None
+
+
 def test_groups_and_links_describe_the_generic_groups(inputs: MonitoringInputs) -> None:
     assert {g.group_id for g in inputs.groups()} == {"G1", "G2", "G3", "G4", "G5"}
     links = {lk.item_code: lk for lk in inputs.item_links()}
@@ -81,6 +118,25 @@ def test_the_monthly_report_from_the_store_equals_the_hand_computed_one(tmp_path
     memory = monthly_report(fx.inputs(), fx.Weekends(), "2028-02", "H1", "测试医院")
     stored = monthly_report(store_inputs(tmp_path), fx.Weekends(), "2028-02", "H1", "测试医院")
     assert [p.used for p in stored.products] and rounded(stored) == rounded(memory)
+    assert sorted(p.accepted for p in stored.products) == [0, 0, 0, 1120, 2380]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_completion_by_acceptance_from_the_store_equals_the_in_memory_one(backend: str, tmp_path: Path,
+                                                                         request: pytest.FixtureRequest) -> None:
+    from agent.domain.progress import ProgressRules
+    from agent.jobs.figures import progress_of
+
+    url = request.getfixturevalue("pg_store_url") if backend == "postgresql" else None
+    day = date(2028, 2, 29)
+
+    def figures(inputs: MonitoringInputs) -> list[tuple]:
+        return [(p.product.key, p.accepted, p.accepted_completion, p.accepted_unconvertible)
+                for p in progress_of(inputs, inputs.product_years(day, day), day, ProgressRules(), fx.Weekends())]
+
+    stored = figures(store_inputs(tmp_path, url))
+    assert stored == figures(fx.inputs())
+    assert ("A1@2028-01-01", 2380, 2380 / 36600, 1) in stored
 
 
 def test_the_digest_headline_sums_the_last_evaluation_per_programme(tmp_path: Path) -> None:

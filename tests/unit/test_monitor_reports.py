@@ -81,6 +81,22 @@ def test_product_rows_convert_packs_and_net_returns(monthly) -> None:
     assert detail["A5"]["执行状态"] == "正常"
 
 
+def test_product_rows_show_completion_by_acceptance_beside_completion_by_usage(monthly) -> None:
+    header = [c.value for c in monthly["产品明细"][1]]
+    at = header.index("完成进度")
+    assert header[at - 2:at + 3] == ["已采购量", "已采购金额（元）", "完成进度", "已验收", "验收完成进度"]
+    detail = {r["产品编码"]: r for r in rows_of(monthly["产品明细"])}
+    assert detail["A1"]["已验收"] == pytest.approx(2380)
+    assert detail["A1"]["验收完成进度"] == pytest.approx(2380 / 36600)
+    assert detail["A1"]["入库单位无法换算（行）"] == 1
+    assert detail["A2"]["验收完成进度"] == pytest.approx(1.12)
+    assert detail["A5"]["验收完成进度"] == 0
+    assert detail["A3"]["已验收"] is None and detail["A3"]["验收完成进度"] is None  # no receipts: left empty
+    ws = monthly["产品明细"]
+    a1_row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, header.index("产品编码") + 1).value == "A1")
+    assert ws.cell(a1_row, at + 3).number_format == "0.00%"  # 验收完成进度, a percentage like 完成进度
+
+
 def test_yiyuan_yidang_sheet_holds_the_months_winning_shares(monthly) -> None:
     rows = {r["通用名"]: r for r in rows_of(monthly["一院一档"], header_row=2)}
     g1 = rows["阿托伐他汀钙片"]
