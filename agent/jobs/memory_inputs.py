@@ -10,6 +10,7 @@ import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,8 @@ class InMemoryInputs:
     @classmethod
     def from_json(cls, path: Path | str) -> InMemoryInputs:
         """Load a fixture: {"product_years": [...], "groups": [...], "links": [...], "usage": [...],
-        "deadlines": {...}} with ISO dates and datetimes."""
+        "deadlines": {...}, "receipts": [...]} with ISO dates and datetimes; a receipt is
+        {"line_id", "item_code", "quantity", "unit", "accepted_at", "on_platform", "deleted"}."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(
             [ProductYear(**_dates(p, "year_start", "year_end")) for p in data.get("product_years", [])],
@@ -133,6 +135,7 @@ class InMemoryInputs:
             [ItemLink(**lk) for lk in data.get("links", [])],
             [DailyUsage(**_dates(u, "day")) for u in data.get("usage", [])],
             _deadlines(data.get("deadlines", {})),
+            receipts=[_receipt(r) for r in data.get("receipts", [])],
         )
 
 
@@ -142,6 +145,12 @@ def _dates(d: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 def _times(d: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: (datetime.fromisoformat(v) if k in keys and v else v) for k, v in d.items()}
+
+
+def _receipt(d: dict[str, Any]) -> Receipt:
+    at = datetime.fromisoformat(d["accepted_at"])
+    return Receipt(d["line_id"], at, d["item_code"], Decimal(str(d["quantity"])), d.get("unit"), None, None, None, at,
+                   on_platform=d.get("on_platform", True), deleted=d.get("deleted", False))
 
 
 def _deadlines(d: dict[str, Any]) -> DeadlineInputs:
