@@ -264,25 +264,20 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
 def show_results(runtime: Any, sink: Any, platform: Any) -> None:
     from sqlalchemy import func, select
 
-    from agent.jobs.figures import progress_of
     from agent.store.schema.monitoring import progress_snapshots as mp
 
-    store, inputs = runtime.store, runtime.extras["inputs"]
+    store = runtime.store
     with store.read() as conn:
         as_of = conn.execute(select(func.max(mp.c.as_of)).where(mp.c.hospital_code == store.hospital_code)).scalar()
         rows = conn.execute(select(mp).where(mp.c.hospital_code == store.hospital_code, mp.c.as_of == as_of)
                             .order_by(mp.c.completion)).all()
-    products = inputs.product_years(as_of, as_of) if as_of else []
-    names = {p.product_id: p.name for p in products}
-    accepted = {p.product.product_id: p for p in progress_of(inputs, products, as_of, runtime.config.monitoring.progress_rules(),
-                                                             runtime.calendar)} if as_of else {}
+        names = {p.product_id: p.name for p in runtime.extras["inputs"].product_years(as_of, as_of)} if as_of else {}
     _say(f"\n4. 执行进度 progress of each winning product, as of {as_of}: 按使用 (usage, the early warning) "
          "beside 按验收 (acceptance, what the bureau sees)")
     _say(f"  {'中选产品':<14}{'约定采购量':>10}{'已使用':>10}{'完成进度':>9}{'已验收':>10}{'验收完成进度':>9}{'序时进度':>9}  状态")
     for r in rows:
         name = names.get(r.product_id, r.product_id)
-        acc = accepted.get(r.product_id)
-        by_acceptance = (f"{acc.accepted:>13,.0f}{acc.accepted_completion:>15.1%}" if acc and acc.accepted_completion is not None
+        by_acceptance = (f"{r.accepted:>13,.0f}{r.accepted_completion:>15.1%}" if r.accepted_completion is not None
                          else f"{'-':>13}{'-':>15}")
         _say(f"  {name:<14}{r.agreed:>12,.0f}{r.used:>12,.0f}{r.completion:>10.1%}{by_acceptance}"
              f"{r.time_progress:>10.1%}  {r.status}")

@@ -147,7 +147,7 @@ def digest_message(open_alerts: list[Alert], headline: str | None, now: datetime
     title = f"集采晨报 {local.month}月{local.day}日（星期{WEEKDAY_CN[local.weekday()]}）"
     lines = [f"**{title}**"]
     if headline:
-        lines.append(f"进度：{headline}")
+        lines.append(f"进度：{headline.removeprefix('进度：')}")
     ordered = sorted(open_alerts, key=lambda a: (-{"critical": 2, "warning": 1}.get(a.severity, 0), a.fired_at or now))
     if not ordered:
         lines.append("目前没有未处理的预警。")

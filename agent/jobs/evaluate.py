@@ -167,5 +167,6 @@ def _snapshot(conn: Any, hospital: str, progress: list[ProductProgress], now: da
         {"hospital_code": hospital, "product_id": p.product.product_id, "year_start": p.product.year_start,
          "as_of": p.as_of, "programme": p.product.programme, "agreed": p.product.agreed_qty, "used": p.used,
          "completion": p.completion, "time_progress": p.time_progress, "status": p.status.value,
-         "evaluated_at": now} for p in progress
+         "accepted": None if p.accepted_completion is None else p.accepted,
+         "accepted_completion": p.accepted_completion, "evaluated_at": now} for p in progress
     ])

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -155,3 +155,37 @@ def test_the_digest_headline_sums_the_last_evaluation_per_programme(tmp_path: Pa
                 agreed=agreed, used=used, completion=used / agreed, time_progress=0.164, status=status, evaluated_at=now))
     # the over-used product counts only up to its agreed volume: (300 + 1000) / 2000
     assert progress_headline(store) == "进度：第九批 2 个品种：按使用完成 65.0%，序时进度 16.4%，落后 1 个"
+
+
+def test_the_digest_headline_gives_completion_by_acceptance_once_the_warehouse_does(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from agent.bootstrap import progress_headline
+    from agent.store.schema.monitoring import progress_snapshots
+
+    store = store_inputs(tmp_path).store
+    now = datetime(2028, 3, 1, tzinfo=UTC)
+    with store.begin() as conn:
+        for pid, used, accepted in (("A1", 300, 450.0), ("A2", 1200, 1100.0), ("A3", 0, None)):
+            conn.execute(progress_snapshots.insert().values(
+                hospital_code="H1", product_id=pid, year_start=date(2028, 1, 1), as_of=date(2028, 2, 29), programme="第九批",
+                agreed=1000, used=used, completion=used / 1000, time_progress=0.164, status="正常", evaluated_at=now,
+                accepted=accepted, accepted_completion=None if accepted is None else accepted / 1000))
+    # by acceptance: (450 + 1000 + 0) / 3000, A2 counted up to its agreed volume, A3 (no receipts) as nothing
+    assert progress_headline(store) == ("进度：第九批 3 个品种：按使用完成 43.3%，按验收完成 48.3%，序时进度 16.4%，"
+                                        "落后 0 个")
+
+
+def test_the_evaluation_snapshot_keeps_both_measures(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from agent.clock import FakeClock
+    from agent.jobs.evaluate import evaluate
+    from agent.store.schema.monitoring import progress_snapshots as ps
+
+    inputs = store_inputs(tmp_path)
+    evaluate(inputs.store, inputs, fx.Weekends(), FakeClock(datetime(2028, 2, 29, 10, 0)), None)
+    with inputs.store.read() as conn:
+        rows = {r.product_id: (r.accepted, r.accepted_completion) for r in conn.execute(select(ps))}
+    assert rows["A1"] == (pytest.approx(2380), pytest.approx(2380 / 36600))
+    assert rows["A3"] == (None, None)
