@@ -16,7 +16,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
 from adapters.sim.catalogue import SimItem, catalogue, departments
@@ -171,11 +171,11 @@ class Hospital:
                                                        "国药控股股份有限公司", online))
         self._planted_receipts(line, bill)
 
-    def _replenish_receipts(self, lag_days: int = 3, every_days: int = 7, off_platform: float = 0.02) -> None:
+    def _replenish_receipts(self, lag_days: int = 3, every_days: int = 7, off_platform: float = 0.05) -> None:
         """Each item is restocked every ``every_days`` (items staggered over the week) with what was
         used, net of returns, since its last restock up to ``lag_days`` before; in the item's HIS
-        unit (盒 in the simulated dictionary), times its ``plan.overstock`` multiple; a drug's line is
-        bought off the platform (线下采购) with probability ``off_platform``."""
+        unit (盒 in the simulated dictionary), times its ``plan.overstock`` multiple; with probability
+        ``off_platform`` a tenth of a drug's restock is bought off the platform (线下采购)."""
         rng, line, bill = self.rng, 0, 0
         net: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * self.days)
         for _id, day, _at, ix, *_rest, qty, _amt, _p, _doc, back in self.dispenses:
@@ -192,8 +192,12 @@ class Hospital:
                 used = sum(net[ix][covered[ix]:d - lag_days + 1], Decimal(0))
                 covered[ix] = d - lag_days + 1
                 qty = (used * Decimal(str(self.plan.overstock.get(item.code, 1.0)))).to_integral_value(rounding=ROUND_CEILING)
-                if qty > 0:  # consumables stay on the platform: their 网采率 floor (80%) is per month
-                    lines.append((item, qty, item.consumable or rng.random() >= off_platform))
+                if qty <= 0:
+                    continue
+                # now and then a tenth of a drug's restock is bought off the platform (线下采购), so a
+                # month's 网采率 stays above its 90% floor; consumables stay on the platform
+                off = (qty / 10).to_integral_value(rounding=ROUND_FLOOR) if not item.consumable and rng.random() < off_platform else 0
+                lines += [(item, qty - off, True)] + ([(item, off, False)] if off else [])
             for online in (True, False):  # the platform flag is the bill's (入库单), so one bill each
                 mine = [(item, qty) for item, qty, on in lines if on is online]
                 if not mine:
