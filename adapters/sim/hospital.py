@@ -198,12 +198,16 @@ class Hospital:
                 # month's 网采率 stays above its 90% floor; consumables stay on the platform
                 off = (qty / 10).to_integral_value(rounding=ROUND_FLOOR) if not item.consumable and rng.random() < off_platform else 0
                 lines += [(item, qty - off, True)] + ([(item, off, False)] if off else [])
-            for online in (True, False):  # the platform flag is the bill's (入库单), so one bill each
+            if not lines:
+                continue
+            accepted = datetime.combine(day, datetime.min.time()) + timedelta(seconds=rng.randint(9 * 3600, 17 * 3600))
+            for online in (True, False):  # the platform flag is the bill's (入库单): one bill each, off the platform after
                 mine = [(item, qty) for item, qty, on in lines if on is online]
                 if not mine:
                     continue
                 bill += 1
-                accepted = datetime.combine(day, datetime.min.time()) + timedelta(seconds=rng.randint(9 * 3600, 17 * 3600))
+                if not online:
+                    accepted += timedelta(minutes=30)
                 for item, qty in mine:
                     line += 1
                     self.receipts.append(self._receipt(line, bill, item.code, qty, item.his_unit, item.price, accepted,

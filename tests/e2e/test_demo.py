@@ -28,6 +28,7 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
     table = {m[0]: (float(m[1]), float(m[2])) for m in re.findall(r"^  (\S+)\s+[\d,]+\s+[\d,]+\s+([\d.]+)%\s+[\d,]+\s+([\d.]+)%",
                                                                     text, re.M)}
     assert len(table) == 10 and all(abs(a - u) < 10 for name, (u, a) in table.items() if name != "奥美拉唑肠溶胶囊")
+    assert "网采率" not in text  # the warehouse's few off-platform purchases stay within the 90% floor
     reports = sorted((tmp_path / "demo" / "reports").glob("*.xlsx"))
     assert [p.name[-12:] for p in reports] == ["2026-08.xlsx", "2026-09.xlsx", "2026-10.xlsx"]
     # patient identifiers planted in the simulated HIS never reach the store, the robot or the output
