@@ -137,3 +137,18 @@ def test_annual_report_shows_both_agreement_years_of_a_renewal(tmp_path: Path) -
     assert any("签约产品（协议年度）2 个" in t for t in text)
     (g5,) = rows_of(wb["一院一档（年度）"])  # only the programme running in 2027
     assert g5["中选产品采购量"] == pytest.approx(900)  # calendar year 2027: 500 + 400
+
+
+def test_annual_report_names_the_drift_between_both_measures_among_the_years_findings(tmp_path: Path) -> None:
+    from agent.domain.reporting import drift_findings
+
+    inputs = fx.inputs()
+    report = annual_report(inputs, fx.Weekends(), 2028, "H001", "测试医院")
+    drift = drift_findings(report.products, datetime(2028, 12, 31, 12, 0), points=0.05)
+    assert drift, "the fixture's year ends with both measures apart"
+    report = annual_report(inputs, fx.Weekends(), 2028, "H001", "测试医院", findings=drift)
+    wb = load_workbook(write_annual(report, tmp_path / "annual.xlsx"))
+    text = [c.value for c in wb["年度报告"]["A"] if c.value]
+    assert any(f"按验收与按使用完成进度相差过大 {len(drift)} 次" in t for t in text)
+    detail = {r["产品编码"]: r for r in rows_of(wb["产品明细"])}
+    assert detail["A1"]["已验收"] == pytest.approx(2380 + 350)  # the 50盒 of 1 March (local) count in the year
