@@ -61,7 +61,7 @@ def build_monitoring_inputs(runtime: Runtime) -> Any:
     """Monitoring's view of the catalogue and ingestion tables."""
     from agent.jobs.store_inputs import StoreInputs, usage_source_names
 
-    return StoreInputs(runtime.store, usage_source_names(runtime.config.sources))
+    return StoreInputs(runtime.store, usage_source_names(runtime.config.sources), runtime.config.hospital.tz)
 
 
 def stored_local_items(store: Store) -> list[Any]:
@@ -214,7 +214,7 @@ def progress_headline(store: Store) -> str | None:
         as_of = conn.execute(select(func.max(ps.c.as_of)).where(ps.c.hospital_code == store.hospital_code)).scalar()
         if as_of is None:
             return None
-        rows = conn.execute(select(ps.c.programme, ps.c.agreed, ps.c.used, ps.c.time_progress, ps.c.status)
+        rows = conn.execute(select(ps.c.programme, ps.c.agreed, ps.c.used, ps.c.time_progress, ps.c.status, ps.c.accepted)
                             .where(ps.c.hospital_code == store.hospital_code, ps.c.as_of == as_of)).all()
     parts = []
     for programme in sorted({r.programme for r in rows}):
@@ -222,7 +222,11 @@ def progress_headline(store: Store) -> str | None:
         agreed = sum(r.agreed for r in mine)
         done = sum(min(r.used, r.agreed) for r in mine) / agreed if agreed else 0.0
         behind = sum(r.status in ("低于序时进度", "零采购") for r in mine)
-        parts.append(f"{programme} {len(mine)} 个品种：按使用完成 {done:.1%}，序时进度 {mine[0].time_progress:.1%}，"
+        # by acceptance (what the bureau sees) once the warehouse gives it for any product; a product
+        # without receipts then counts as nothing accepted
+        accepted = (f"按验收完成 {sum(min(r.accepted or 0.0, r.agreed) for r in mine) / agreed:.1%}，"
+                    if agreed and any(r.accepted is not None for r in mine) else "")
+        parts.append(f"{programme} {len(mine)} 个品种：按使用完成 {done:.1%}，{accepted}序时进度 {mine[0].time_progress:.1%}，"
                      f"落后 {behind} 个")
     return "进度：" + "；".join(parts)
 

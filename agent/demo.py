@@ -7,9 +7,12 @@ What it builds (deterministic for a seed), all on this machine:
 - the reference provincial platform on loopback, holding a delivery line for every receipt;
 - a WeCom-like robot sink on loopback that prints what the pharmacy group would read.
 
-Three problems are planted: a non-winning rival (立普妥) rising in one department from day 60,
+Four problems are planted: a non-winning rival (立普妥) rising in one department from day 60,
 an arrival confirmation that would be late (the platform is down for 22 hours after one
-acceptance), and a winning product (硫酸氢氯吡格雷片) far behind its time progress (序时进度).
+acceptance), a winning product (硫酸氢氯吡格雷片) far behind its time progress (序时进度), and a
+winning product (奥美拉唑肠溶胶囊) restocked at 1.6 times its use, whose completion by acceptance
+(按验收, what the bureau sees) runs far ahead of its completion by usage (按使用). The warehouse
+otherwise restocks what was used, a few days behind, so the two measures stay close.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ PROGRAMME = "第十批国家组织药品集采"
 HOSPITAL = ("H22010200001", "示例市第一人民医院")
 RISE_ITEM, RISE_DEPT, RISE_DAY = "Y00002", "0101", 60  # 阿托伐他汀钙片(立普妥), 心血管内科
 BEHIND_ITEM = "Y00009"  # 硫酸氢氯吡格雷片 (winning): agreed volume set far above its pace
+PILE_ITEM, PILE_FACTOR = "Y00013", 1.6  # 奥美拉唑肠溶胶囊 (winning): restocked at 1.6x its use, stock piles up
 LATE_DAY, LATE_HOUR, OUTAGE_H = 40, 10, 26  # the acceptance whose confirmation the outage delays
 DEMO_INTERVAL_S = 3600  # on the accelerated clock, a job runs at most hourly
 
@@ -193,14 +197,14 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
     _say(f"1. 模拟医院 simulated hospital ({HISTORY + DAYS} days from {first_day}, seed {seed})")
     late = _late_receipt()
     plan = Plan(rise_item=RISE_ITEM, rise_dept=RISE_DEPT, rise_from=START + timedelta(days=RISE_DAY),
-                rise_lines_per_day=14, receipts=[late])
+                rise_lines_per_day=14, receipts=[late], overstock={PILE_ITEM: PILE_FACTOR})
     his_db = demo.path("hospital.sqlite")
     hospital = build_sqlite_hospital(his_db, seed, first_day, HISTORY + DAYS, plan=plan, rows_per_day=300,
-                                     rest_day_factor=0.45)
+                                     rest_day_factor=0.45, replenish=True)
     _say(f"  HIS + warehouse in {his_db}: {len(hospital.dispenses)} dispensing lines, {len(hospital.receipts)} receipt lines")
 
     platform = start_reference_platform(apps={"demo-app": "demo-platform-secret"})
-    receipts = hospital.receipt_views(DEFAULT_TZ)
+    receipts = [r for r in hospital.receipt_views(DEFAULT_TZ) if r.on_platform]  # 线下采购 has no delivery line
     platform.seed_for_receipts(HOSPITAL[0], receipts)
     sink = WeComSink(port=0).start()
     _say(f"  reference platform at {platform.url}, {len(receipts)} delivery lines; robot sink at {sink.url}")
@@ -268,11 +272,15 @@ def show_results(runtime: Any, sink: Any, platform: Any) -> None:
         rows = conn.execute(select(mp).where(mp.c.hospital_code == store.hospital_code, mp.c.as_of == as_of)
                             .order_by(mp.c.completion)).all()
         names = {p.product_id: p.name for p in runtime.extras["inputs"].product_years(as_of, as_of)} if as_of else {}
-    _say(f"\n4. 执行进度 progress of each winning product, as of {as_of}")
-    _say(f"  {'中选产品':<14}{'约定采购量':>10}{'已使用':>10}{'完成进度':>9}{'序时进度':>9}  状态")
+    _say(f"\n4. 执行进度 progress of each winning product, as of {as_of}: 按使用 (usage, the early warning) "
+         "beside 按验收 (acceptance, what the bureau sees)")
+    _say(f"  {'中选产品':<14}{'约定采购量':>10}{'已使用':>10}{'完成进度':>9}{'已验收':>10}{'验收完成进度':>9}{'序时进度':>9}  状态")
     for r in rows:
         name = names.get(r.product_id, r.product_id)
-        _say(f"  {name:<14}{r.agreed:>12,.0f}{r.used:>12,.0f}{r.completion:>10.1%}{r.time_progress:>10.1%}  {r.status}")
+        by_acceptance = (f"{r.accepted:>13,.0f}{r.accepted_completion:>15.1%}" if r.accepted_completion is not None
+                         else f"{'-':>13}{'-':>15}")
+        _say(f"  {name:<14}{r.agreed:>12,.0f}{r.used:>12,.0f}{r.completion:>10.1%}{by_acceptance}"
+             f"{r.time_progress:>10.1%}  {r.status}")
 
     _say("\n5. 触发的预警 alerts that fired, as the pharmacy group first read them")
     first_seen: dict[str, str] = {}

@@ -44,11 +44,13 @@ class DeadlineConfig(_Strict):
 
 
 class MonitoringConfig(_Strict):
-    """``[monitoring]``: 序时进度 basis and margin, rise detection, deadline clocks."""
+    """``[monitoring]``: 序时进度 basis and margin, the drift allowed between completion by
+    acceptance and by usage, rise detection, deadline clocks."""
 
     time_basis: Literal["calendar", "workdays"] = "calendar"
     behind_margin: float = Field(default=0.0, ge=0, lt=1)
     recent_days: int = Field(default=28, ge=7, le=180)
+    drift_points: float = Field(default=0.2, gt=0, le=1)  # 按验收 vs 按使用, share of the agreed volume
     detect: DetectConfig = DetectConfig()
     deadlines: DeadlineConfig = DeadlineConfig()
 

@@ -90,6 +90,9 @@ class ArrayInputs:
                 out += [DailyUsage(self.days[k], code, round(v[k] * w), 0.0, dept) for k in range(i, j) if v[k]]
         return out
 
+    def accepted_totals(self, a: date, b: date) -> None:
+        return None  # no warehouse source: completion by acceptance is not shown
+
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
         return self._d
 

@@ -27,6 +27,10 @@ class SimItem:
     winning: bool
     weight: float  # relative daily demand
 
+    @property
+    def consumable(self) -> bool:
+        return self.code.startswith("H")
+
 
 # generic, form, spec, pack unit, pack factor, class+generic code (9), form+spec code (8),
 # winning maker, winning price, rival brand, rival maker, rival price

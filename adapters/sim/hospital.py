@@ -1,5 +1,9 @@
 """A deterministic simulated hospital: dispensing (发药), returns (退药) and warehouse receipts (入库).
 
+Receipts are random items and quantities by default, unrelated to usage; with ``replenish=True``
+the warehouse restocks what was used instead (each item weekly, in its pack unit, a few days
+behind, drugs mostly on the platform), so completion by acceptance follows completion by usage.
+
 The same events can be written in the shape of each preset (``mssql_his``, ``oracle_his``,
 ``warehouse_std``) into PostgreSQL, MariaDB or SQLite, and the expected usage per day x item x
 department x setting is computed from the events, so tests compare what a preset reads with the
@@ -12,7 +16,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
 from adapters.sim.catalogue import SimItem, catalogue, departments
@@ -42,13 +46,15 @@ class PlantedReceipt:
 
 @dataclass
 class Plan:
-    """What to plant: a rise of one (non-winning) item in one department from a day, and receipts."""
+    """What to plant: a rise of one (non-winning) item in one department from a day, receipts, and
+    (when the warehouse replenishes) items restocked at a multiple of their use (stock piling up)."""
 
     rise_item: str | None = None
     rise_dept: str | None = None
     rise_from: date | None = None
     rise_lines_per_day: int = 20
     receipts: list[PlantedReceipt] = field(default_factory=list)
+    overstock: dict[str, float] = field(default_factory=dict)  # item code -> restocked / used
 
 
 # (id, day, time, item index, dept code, setting, qty, amount, patient no, doctor, return day or None)
@@ -90,6 +96,10 @@ class ReceiptView:
     def delivery_id(self) -> str | None:
         return self.line[11]
 
+    @property
+    def on_platform(self) -> bool:
+        return self.line[16]
+
 
 def _workday(day: date) -> bool:
     """Working days of mainland China (调休 included); plain weekdays for a year the calendar lacks."""
@@ -104,7 +114,7 @@ def _workday(day: date) -> bool:
 class Hospital:
     def __init__(self, seed: int, start: date, days: int, *, rows_per_day: int = 200, n_items: int | None = None,
                  n_depts: int | None = None, plan: Plan | None = None, receipt_bills_per_day: int = 2,
-                 rest_day_factor: float = 1.0) -> None:
+                 rest_day_factor: float = 1.0, replenish: bool = False) -> None:
         self.rng = random.Random(seed)
         self.start, self.days = start, days
         self.items: list[SimItem] = catalogue(n_items)
@@ -114,7 +124,10 @@ class Hospital:
         self.dispenses: list[Dispense] = []
         self.receipts: list[ReceiptLine] = []
         self._generate(rows_per_day)
-        self._generate_receipts(receipt_bills_per_day)
+        if replenish:
+            self._replenish_receipts()
+        else:
+            self._generate_receipts(receipt_bills_per_day)
 
     # -- events ----------------------------------------------------------------------------------
     def _generate(self, rows_per_day: int) -> None:
@@ -144,7 +157,6 @@ class Hospital:
 
     def _generate_receipts(self, bills_per_day: int) -> None:
         rng, line, bill = self.rng, 0, 0
-        planted = list(self.plan.receipts)
         for d in range(self.days):
             day = self.start + timedelta(days=d)
             for _ in range(bills_per_day):
@@ -157,7 +169,54 @@ class Hospital:
                     self.receipts.append(self._receipt(line, bill, item.code, qty, item.his_unit, item.price, accepted,
                                                        dl or f"PS{bill:08d}{line % 100:02d}", order or f"DD{bill:08d}",
                                                        "国药控股股份有限公司", online))
-        for pr in planted:
+        self._planted_receipts(line, bill)
+
+    def _replenish_receipts(self, lag_days: int = 3, every_days: int = 7, off_platform: float = 0.05) -> None:
+        """Each item is restocked every ``every_days`` (items staggered over the week) with what was
+        used, net of returns, since its last restock up to ``lag_days`` before; in the item's HIS
+        unit (盒 in the simulated dictionary), times its ``plan.overstock`` multiple; with probability
+        ``off_platform`` a tenth of a drug's restock is bought off the platform (线下采购)."""
+        rng, line, bill = self.rng, 0, 0
+        net: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * self.days)
+        for _id, day, _at, ix, *_rest, qty, _amt, _p, _doc, back in self.dispenses:
+            net[ix][(day - self.start).days] += qty
+            if back:
+                net[ix][(back - self.start).days] -= qty
+        covered = [0] * len(self.items)  # per item, the first day of use not yet restocked
+        for d in range(lag_days, self.days):
+            day = self.start + timedelta(days=d)
+            due = [ix for ix in range(len(self.items)) if (d + ix) % every_days == 0]
+            lines = []
+            for ix in due:
+                item = self.items[ix]
+                used = sum(net[ix][covered[ix]:d - lag_days + 1], Decimal(0))
+                covered[ix] = d - lag_days + 1
+                qty = (used * Decimal(str(self.plan.overstock.get(item.code, 1.0)))).to_integral_value(rounding=ROUND_CEILING)
+                if qty <= 0:
+                    continue
+                # now and then a tenth of a drug's restock is bought off the platform (线下采购), so a
+                # month's 网采率 stays above its 90% floor; consumables stay on the platform
+                off = (qty / 10).to_integral_value(rounding=ROUND_FLOOR) if not item.consumable and rng.random() < off_platform else 0
+                lines += [(item, qty - off, True)] + ([(item, off, False)] if off else [])
+            if not lines:
+                continue
+            accepted = datetime.combine(day, datetime.min.time()) + timedelta(seconds=rng.randint(9 * 3600, 17 * 3600))
+            for online in (True, False):  # the platform flag is the bill's (入库单): one bill each, off the platform after
+                mine = [(item, qty) for item, qty, on in lines if on is online]
+                if not mine:
+                    continue
+                bill += 1
+                if not online:
+                    accepted += timedelta(minutes=30)
+                for item, qty in mine:
+                    line += 1
+                    self.receipts.append(self._receipt(line, bill, item.code, qty, item.his_unit, item.price, accepted,
+                                                       f"PS{bill:08d}{line % 100:02d}" if online else None,
+                                                       f"DD{bill:08d}" if online else None, "国药控股股份有限公司", online))
+        self._planted_receipts(line, bill)
+
+    def _planted_receipts(self, line: int, bill: int) -> None:
+        for pr in self.plan.receipts:
             bill += 1
             line += 1
             item = next(i for i in self.items if i.code == pr.item_code)

@@ -25,6 +25,8 @@ VALUE_CN = {
     "planned": "计划报量", "last_year": "上年实际", "history": "历史采购量", "rate": "网采率", "floor": "要求下限",
     "on_platform_amount": "平台采购金额", "confirmed_quantity": "平台已确认数量", "warehouse_quantity": "库房数量",
     "code": "错误码", "start": "开始", "due": "截止", "time_used": "已用时限", "confidence": "匹配置信度",
+    "accepted_completion": "按验收完成进度", "accepted": "已验收量", "drift": "验收减使用",
+    "unconvertible_lines": "单位无法换算行数", "as_of": "截至", "year_end": "协议年度结束",
 }
 DEFAULT_ACTION = {
     "critical": "请药学部今天核查处理，处理后回复确认（vbp-agent alerts ack）。",
@@ -32,7 +34,7 @@ DEFAULT_ACTION = {
     "info": "知悉即可。",
 }
 _RATIO_WORDS = ("progress", "share", "rate", "completion", "gap", "rise", "ratio", "effect")
-_ALWAYS_RATIO = {"effect", "completion", "time_progress"}  # a rise of +268% is still a ratio
+_ALWAYS_RATIO = {"effect", "completion", "time_progress", "accepted_completion", "drift"}  # a rise of +268% is still a ratio
 
 
 def plain(markdown: str) -> str:
@@ -145,7 +147,7 @@ def digest_message(open_alerts: list[Alert], headline: str | None, now: datetime
     title = f"集采晨报 {local.month}月{local.day}日（星期{WEEKDAY_CN[local.weekday()]}）"
     lines = [f"**{title}**"]
     if headline:
-        lines.append(f"进度：{headline}")
+        lines.append(f"进度：{headline.removeprefix('进度：')}")
     ordered = sorted(open_alerts, key=lambda a: (-{"critical": 2, "warning": 1}.get(a.severity, 0), a.fired_at or now))
     if not ordered:
         lines.append("目前没有未处理的预警。")

@@ -5,7 +5,9 @@ store (ingestion + catalogue tables) implements.
 Units: ``DailyUsage.qty`` is in the HIS unit of the local item; ``ItemLink.factor`` converts it
 to the smallest unit (片/粒/支/袋) in which agreed volumes (约定采购量) are set. Monitoring does the
 conversion itself, so a pack-unit item is counted right or not at all (a link without a factor
-is reported, never guessed).
+is reported, never guessed). Warehouse acceptances (``AcceptedTotal``) come in whatever unit the
+warehouse recorded (the HIS unit, the smallest unit or a pack unit); ``ItemLink.his_unit``,
+``spec`` and ``smallest_unit`` say which of those can be converted.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class ItemLink:
     product_id: str | None = None
     factor: float | None = 1.0  # smallest units per HIS unit; None: unknown, the item is skipped
     price: float = 0.0  # per smallest unit, for ranking expensive non-winning items
+    his_unit: str | None = None  # the unit ``factor`` converts (盒, 片...), as the HIS dictionary names it
+    spec: str | None = None  # the item's own 规格 (7片/盒): a pack unit's size when the HIS unit is not the pack
+    smallest_unit: str | None = None  # the winning product's 最小制剂单位 (片/粒/支)
 
     @property
     def winning(self) -> bool:
@@ -85,6 +90,18 @@ class DailyUsage:
     amount: float
     dept: str = ""
     prescriber: str = ""
+
+
+@dataclass(slots=True)
+class AcceptedTotal:
+    """Warehouse receipt lines (入库明细) of one local item in one recorded unit, summed over a date
+    range of acceptance (验收日期, the hospital's own day); deleted lines are not counted."""
+
+    item_code: str
+    unit: str | None  # as the warehouse recorded it
+    on_platform: bool  # 平台采购: only these count towards completion by acceptance
+    qty: float
+    lines: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +200,11 @@ class MonitoringInputs(Protocol):
 
     def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:
         """Per day x item x department (x prescriber when recorded) for the given items."""
+        ...
+
+    def accepted_totals(self, day_from: date, day_to: date) -> Iterable[AcceptedTotal] | None:
+        """Per local item x unit x on/off platform, receipt lines accepted on [day_from, day_to]
+        (SUM in the store); None when the hospital has no warehouse receipts at all (no source)."""
         ...
 
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:

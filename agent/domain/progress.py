@@ -1,7 +1,8 @@
 """Progress against the agreed volume (约定采购量完成进度) and time progress (序时进度).
 
 Per winning product per agreement year: used quantity in smallest units net of returns, the
-completion share, the elapsed share of the agreement year, the gap, the rate needed to finish,
+completion share (按使用; ``accepted`` and ``accepted_completion`` give it by acceptance, 按验收, as
+the platform counts it), the elapsed share of the agreement year, the gap, the rate needed to finish,
 the projection from the recent rate, and a status as the bureau counts it.
 """
 
@@ -50,6 +51,9 @@ class ProductProgress:
     recent_daily_rate: float
     projected_completion: float  # at year end, from the recent rate
     status: Status
+    accepted: float = 0.0  # 已验收: on-platform acceptances (到货验收/入库), smallest units
+    accepted_completion: float | None = None  # 按验收完成进度; None: no warehouse receipts for its items
+    accepted_unconvertible: int = 0  # receipt lines left out: unit not known for the item
 
 
 def time_progress(start: date, end: date, as_of: date, basis: str = "calendar",

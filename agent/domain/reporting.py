@@ -2,7 +2,8 @@
 
 The 带量执行报表 counts products per programme (批次): 签约产品总数, 零采购 / 低于序时进度 /
 超量采购 / 正常采购 products, 对应非中选产品总数, 采购非中选产品数, non-winning quantity and
-amount. Progress findings (零采购, 低于序时进度, 超量) come from the same figures.
+amount. Progress findings (零采购, 低于序时进度, 超量) come from the same figures, and so does the
+drift between completion by acceptance (按验收, what the bureau sees) and by usage (按使用).
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def summarise(label: str, products: Sequence[ProductProgress], groups: Iterable[
 
 _RULES = {Status.ZERO: "progress_zero", Status.BEHIND: "progress_behind", Status.OVER: "progress_over"}
 RULE_YEAR_END = "progress_year_end"
-PROGRESS_RULES = (*_RULES.values(), RULE_YEAR_END)
+RULE_DRIFT = "measures_drift"
+PROGRESS_RULES = (*_RULES.values(), RULE_YEAR_END, RULE_DRIFT)
+DRIFT_POINTS = 0.2  # 20 percentage points of the agreed volume
 YEAR_END_DAYS = 61  # pharmacy practice: the end of an agreement year is flagged from 61 days out
 
 
@@ -143,6 +146,33 @@ def progress_findings(progress: Iterable[ProductProgress], observed_at: datetime
                     "daily_needed": round(p.daily_needed, 2), "weekly_needed": round(p.weekly_needed, 2),
                     "projected_completion": round(p.projected_completion, 4), "as_of": p.as_of.isoformat(),
                     "year_end": prod.year_end.isoformat()},
+            labels={"programme": prod.programme, "group": prod.group_id, "kind": "progress"},
+        ))
+    return out
+
+
+def drift_findings(progress: Iterable[ProductProgress], observed_at: datetime,
+                   points: float = DRIFT_POINTS) -> list[Finding]:
+    """按验收与按使用完成进度相差过大: stock piling up (accepted ahead of use), or usage from stock
+    bought off the platform (use ahead of acceptance). Only where both measures exist."""
+    out = []
+    for p in progress:
+        if p.accepted_completion is None or p.product.agreed_qty <= 0:
+            continue
+        drift = p.accepted_completion - p.completion
+        if abs(drift) < points - 1e-9:
+            continue
+        prod = p.product
+        why = "验收多于使用：库存积压？" if drift > 0 else "使用多于验收：是否使用了线下采购的库存？"
+        left_out = f"，另有 {p.accepted_unconvertible} 行入库单位无法换算未计入" if p.accepted_unconvertible else ""
+        out.append(Finding(
+            rule=RULE_DRIFT, subject=prod.key, severity=Severity.WARNING, observed_at=observed_at,
+            title=(f"{prod.name}：按验收完成进度 {p.accepted_completion:.1%}，按使用完成进度 {p.completion:.1%}，"
+                   f"相差 {abs(drift) * 100:.1f} 个百分点（{why}）{left_out}"),
+            values={"accepted_completion": round(p.accepted_completion, 4), "completion": round(p.completion, 4),
+                    "accepted": round(p.accepted, 2), "used": round(p.used, 2), "drift": round(drift, 4),
+                    "agreed": prod.agreed_qty, "unconvertible_lines": p.accepted_unconvertible,
+                    "as_of": p.as_of.isoformat()},
             labels={"programme": prod.programme, "group": prod.group_id, "kind": "progress"},
         ))
     return out

@@ -19,7 +19,7 @@ from agent.domain.detect import DetectRules, RiseTest, build_dept_series, build_
 from agent.domain.findings import Finding
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink, MonitoringInputs
 from agent.domain.progress import ProductProgress, WorkdayCalendar
-from agent.domain.reporting import PROGRESS_RULES, progress_findings, year_end_findings
+from agent.domain.reporting import PROGRESS_RULES, drift_findings, progress_findings, year_end_findings
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
 from agent.jobs.figures import progress_of
 from agent.jobs.ingest_items import department_names
@@ -43,6 +43,7 @@ def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, 
     link_map = {lk.item_code: lk for lk in links}
     progress = progress_of(inputs, inputs.product_years(today, today), today, mcfg.progress_rules(), calendar, link_map)
     found = progress_findings(progress, now) + year_end_findings(progress, now)
+    found += drift_findings(progress, now, mcfg.drift_points)
     end = today - timedelta(days=1)  # the last closed day
     rises, tests = _rises(store, inputs, calendar, mcfg, now, end, links, link_map)
     found += rises
@@ -166,5 +167,6 @@ def _snapshot(conn: Any, hospital: str, progress: list[ProductProgress], now: da
         {"hospital_code": hospital, "product_id": p.product.product_id, "year_start": p.product.year_start,
          "as_of": p.as_of, "programme": p.product.programme, "agreed": p.product.agreed_qty, "used": p.used,
          "completion": p.completion, "time_progress": p.time_progress, "status": p.status.value,
-         "evaluated_at": now} for p in progress
+         "accepted": None if p.accepted_completion is None else p.accepted,
+         "accepted_completion": p.accepted_completion, "evaluated_at": now} for p in progress
     ])

@@ -4,8 +4,11 @@ the store does the adding."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import date, timedelta
+
+from agent.domain.acceptance import AcceptedSum, accepted_units
 
 from agent.domain.group_share import GroupShare, group_shares
 from agent.domain.monitoring_model import ItemLink, MonitoringInputs, ProductYear
@@ -34,11 +37,26 @@ class _Sums:
         return self.cache[(a, b)]
 
 
+class _Accepted:
+    """Per-product acceptances in smallest units, one store query per distinct range; None when
+    the hospital has no warehouse receipts at all."""
+
+    def __init__(self, inputs: MonitoringInputs, links: dict[str, ItemLink]) -> None:
+        self.inputs, self.links = inputs, links
+        self.cache: dict[tuple[date, date], dict[str, AcceptedSum] | None] = {}
+
+    def __call__(self, a: date, b: date) -> dict[str, AcceptedSum] | None:
+        if (a, b) not in self.cache:
+            totals = self.inputs.accepted_totals(a, b)
+            self.cache[(a, b)] = None if totals is None else accepted_units(totals, self.links)
+        return self.cache[(a, b)]
+
+
 def progress_of(inputs: MonitoringInputs, products: Iterable[ProductYear], as_of: date, rules: ProgressRules,
                 calendar: WorkdayCalendar | None, links: dict[str, ItemLink] | None = None) -> list[ProductProgress]:
     """Progress of each product-year as of ``as_of`` (clipped to its agreement year)."""
     links = links if links is not None else {lk.item_code: lk for lk in inputs.item_links()}
-    sums = _Sums(inputs, links)
+    sums, accepted = _Sums(inputs, links), _Accepted(inputs, links)
     out = []
     for prod in products:
         day = min(as_of, prod.year_end)
@@ -47,9 +65,23 @@ def progress_of(inputs: MonitoringInputs, products: Iterable[ProductYear], as_of
         used, amount = sums(prod.year_start, day).get(prod.product_id, (0.0, 0.0))
         a, b = recent_window(prod, day, rules.recent_days)
         recent = sums(a, b).get(prod.product_id, (0.0, 0.0))[0]
-        out.append(product_progress(prod, day, used, amount, recent, rules, calendar))
+        p = product_progress(prod, day, used, amount, recent, rules, calendar)
+        out.append(_with_acceptance(p, accepted(prod.year_start, day)))
     out.sort(key=lambda p: (p.product.programme, p.product.name, p.product.product_id, p.product.year_start))
     return out
+
+
+def _with_acceptance(p: ProductProgress, by_product: dict[str, AcceptedSum] | None) -> ProductProgress:
+    """Completion by acceptance beside completion by usage: none without receipts for its items, or
+    when every on-platform line was left out (its unit unknown)."""
+    acc = (by_product or {}).get(p.product.product_id)
+    if acc is None or not acc.received:
+        return p
+    agreed = p.product.agreed_qty
+    known = acc.qty > 0 or not acc.unconvertible
+    completion = (acc.qty / agreed if agreed > 0 else 0.0) if known else None
+    return dataclasses.replace(p, accepted=acc.qty, accepted_completion=completion,
+                               accepted_unconvertible=acc.unconvertible)
 
 
 def shares_between(inputs: MonitoringInputs, day_from: date, day_to: date, links: list[ItemLink]) -> list[GroupShare]:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from agent.clock import DEFAULT_TZ
+from agent.domain.model import Receipt
 from agent.domain.monitoring_model import (
     Acceptance,
+    AcceptedTotal,
     DailyUsage,
     DeadlineInputs,
     GenericGroup,
@@ -43,8 +47,11 @@ class _ItemDays:
 
 class InMemoryInputs:
     def __init__(self, products: Iterable[ProductYear], groups: Iterable[GenericGroup], links: Iterable[ItemLink],
-                 usage: Iterable[DailyUsage], deadlines: DeadlineInputs | None = None) -> None:
+                 usage: Iterable[DailyUsage], deadlines: DeadlineInputs | None = None,
+                 receipts: Iterable[Receipt] = (), tz: tzinfo = DEFAULT_TZ) -> None:
         self._products = list(products)
+        self._receipts = list(receipts)
+        self._tz = tz
         self._groups = list(groups)
         self._links = list(links)
         self._deadlines = deadlines or DeadlineInputs()
@@ -100,13 +107,27 @@ class InMemoryInputs:
                 out += [r for r in it.rows if day_from <= r.day <= day_to]
         return out
 
+    def accepted_totals(self, day_from: date, day_to: date) -> list[AcceptedTotal] | None:
+        if not self._receipts:
+            return None
+        sums: dict[tuple[str, str | None, bool], AcceptedTotal] = {}
+        for r in self._receipts:
+            if r.deleted or r.accepted_at is None or not day_from <= r.accepted_at.astimezone(self._tz).date() <= day_to:
+                continue
+            key = (r.item_code, r.unit, r.on_platform)
+            acc = sums.setdefault(key, AcceptedTotal(r.item_code, r.unit, r.on_platform, 0.0, 0))
+            acc.qty += float(r.quantity)
+            acc.lines += 1
+        return [sums[k] for k in sorted(sums, key=lambda k: (k[0], k[1] or "", k[2]))]
+
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
         return self._deadlines
 
     @classmethod
     def from_json(cls, path: Path | str) -> InMemoryInputs:
         """Load a fixture: {"product_years": [...], "groups": [...], "links": [...], "usage": [...],
-        "deadlines": {...}} with ISO dates and datetimes."""
+        "deadlines": {...}, "receipts": [...]} with ISO dates and datetimes; a receipt is
+        {"line_id", "item_code", "quantity", "unit", "accepted_at", "on_platform", "deleted"}."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(
             [ProductYear(**_dates(p, "year_start", "year_end")) for p in data.get("product_years", [])],
@@ -114,6 +135,7 @@ class InMemoryInputs:
             [ItemLink(**lk) for lk in data.get("links", [])],
             [DailyUsage(**_dates(u, "day")) for u in data.get("usage", [])],
             _deadlines(data.get("deadlines", {})),
+            receipts=[_receipt(r) for r in data.get("receipts", [])],
         )
 
 
@@ -123,6 +145,12 @@ def _dates(d: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 def _times(d: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: (datetime.fromisoformat(v) if k in keys and v else v) for k, v in d.items()}
+
+
+def _receipt(d: dict[str, Any]) -> Receipt:
+    at = datetime.fromisoformat(d["accepted_at"])
+    return Receipt(d["line_id"], at, d["item_code"], Decimal(str(d["quantity"])), d.get("unit"), None, None, None, at,
+                   on_platform=d.get("on_platform", True), deleted=d.get("deleted", False))
 
 
 def _deadlines(d: dict[str, Any]) -> DeadlineInputs:

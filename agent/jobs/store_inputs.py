@@ -3,19 +3,22 @@ ingestion (usage per day x item x department, warehouse receipts).
 
 Usage is counted from the configured usage sources of one kind only (the HIS by default, the
 prescription system when there is no HIS source), so a hospital that configures both does not
-count a dispensing twice.
+count a dispensing twice. Acceptances (验收入库) are read from the warehouse receipt lines of every
+warehouse source, by the day of acceptance in the hospital's time zone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select
 
 from agent.catalogue.queries import ACCEPTED, generic_groups
+from agent.clock import DEFAULT_TZ
 from agent.domain.monitoring_model import (
+    AcceptedTotal,
     DailyUsage,
     DeadlineInputs,
     GenericGroup,
@@ -45,10 +48,11 @@ def usage_source_names(sources: Sequence[object]) -> list[str]:
 
 
 class StoreInputs:
-    def __init__(self, store: Store, usage_sources: Sequence[str]) -> None:
+    def __init__(self, store: Store, usage_sources: Sequence[str], tz: tzinfo = DEFAULT_TZ) -> None:
         self.store = store
         self.hospital = store.hospital_code
         self.usage_sources = list(usage_sources)
+        self.tz = tz  # the hospital's day, for acceptance dates
 
     # -- catalogue -----------------------------------------------------------------------
     def product_years(self, day_from: date, day_to: date) -> list[ProductYear]:
@@ -86,20 +90,30 @@ class StoreInputs:
         ]
 
     def item_links(self) -> list[ItemLink]:
+        """Accepted 对码 links; the HIS unit and spec from the item dictionary (unknown when two
+        sources disagree), the smallest unit from the winning product."""
         q = (
-            select(im.c.item_code, im.c.item_name, im.c.group_key, im.c.product_key, im.c.factor, func.max(li.c.price).label("price"))
+            select(im.c.item_code, im.c.item_name, im.c.group_key, im.c.product_key, im.c.factor, func.max(li.c.price).label("price"),
+                   func.min(li.c.his_unit).label("unit_lo"), func.max(li.c.his_unit).label("unit_hi"),
+                   func.min(li.c.spec).label("spec_lo"), func.max(li.c.spec).label("spec_hi"))
             .join(li, and_(li.c.hospital_code == im.c.hospital_code, li.c.code == im.c.item_code), isouter=True)
             .where(im.c.hospital_code == self.hospital, im.c.status.in_(ACCEPTED), im.c.group_key.is_not(None))
             .group_by(im.c.item_code, im.c.item_name, im.c.group_key, im.c.product_key, im.c.factor)
             .order_by(im.c.item_code)
         )
+        smallest = (select(wp.c.product_key, func.min(wp.c.smallest_unit), func.max(wp.c.smallest_unit))
+                    .where(wp.c.hospital_code == self.hospital).group_by(wp.c.product_key))
         with self.store.read() as conn:
             rows = conn.execute(q).all()
+            units = {key: lo for key, lo, hi in conn.execute(smallest) if lo == hi}
         links = []
         for r in rows:
             factor = None if r.factor is None else float(r.factor)
             price = _f(r.price) / factor if factor else _f(r.price)
-            links.append(ItemLink(r.item_code, r.group_key, r.item_name, r.product_key, factor, price))
+            links.append(ItemLink(r.item_code, r.group_key, r.item_name, r.product_key, factor, price,
+                                  his_unit=r.unit_lo if r.unit_lo == r.unit_hi else None,
+                                  spec=r.spec_lo if r.spec_lo == r.spec_hi else None,
+                                  smallest_unit=units.get(r.product_key)))
         return links
 
     # -- usage ---------------------------------------------------------------------------
@@ -130,6 +144,21 @@ class StoreInputs:
              .order_by(ud.c.day, ud.c.item_code, ud.c.dept_code))
         with self.store.read() as conn:
             return [DailyUsage(d, code, _f(q_), _f(a), dept or "", pres or "") for d, code, dept, pres, q_, a in conn.execute(q)]
+
+    # -- acceptances ---------------------------------------------------------------------
+    def accepted_totals(self, day_from: date, day_to: date) -> list[AcceptedTotal] | None:
+        start = datetime.combine(day_from, time.min, self.tz)
+        end = datetime.combine(day_to + timedelta(days=1), time.min, self.tz)
+        q = (select(rc.c.item_code, rc.c.unit, rc.c.on_platform, func.sum(rc.c.quantity), func.count())
+             .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= start,
+                    rc.c.accepted_at < end)
+             .group_by(rc.c.item_code, rc.c.unit, rc.c.on_platform)
+             .order_by(rc.c.item_code, rc.c.unit, rc.c.on_platform))
+        with self.store.read() as conn:
+            rows = conn.execute(q).all()
+            if not rows and conn.execute(select(rc.c.line_id).where(rc.c.hospital_code == self.hospital).limit(1)).first() is None:
+                return None
+        return [AcceptedTotal(code, unit, bool(online), _f(qty), int(n)) for code, unit, online, qty, n in rows]
 
     # -- deadlines -----------------------------------------------------------------------
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:

@@ -27,7 +27,7 @@ def write_monthly(report: MonthlyReport, path: Path | str) -> Path:
     ws = wb.active
     ws.title = "带量执行报表"
     ws.cell(1, 1, f"{report.hospital_name}（{report.hospital_code}）带量执行报表 {report.month}").font = Font(bold=True, size=14)
-    ws.cell(2, 1, f"统计截至 {report.as_of.isoformat()}；完成进度按使用量（最小包装单位）计")
+    ws.cell(2, 1, f"统计截至 {report.as_of.isoformat()}；完成进度按使用量（最小包装单位）计；验收完成进度按平台采购的验收入库量计（平台口径）")
     table(ws, SUMMARY_COLUMNS, summary_rows(report.programmes), first_row=3)
 
     detail = wb.create_sheet("产品明细")

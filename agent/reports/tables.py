@@ -35,7 +35,8 @@ SUMMARY_COLUMNS = [
 PRODUCT_COLUMNS = [
     ("批次名称", None), ("产品编码", None), ("通用名", None), ("规格", None), ("生产企业", None),
     ("协议年度开始", None), ("协议年度结束", None), ("中选价格（元）", "0.0000"), ("约定采购量", QTY),
-    ("已采购量", QTY), ("已采购金额（元）", MONEY), ("完成进度", PCT), ("序时进度", PCT),
+    ("已采购量", QTY), ("已采购金额（元）", MONEY), ("完成进度", PCT),
+    ("已验收", QTY), ("验收完成进度", PCT), ("入库单位无法换算（行）", None), ("序时进度", PCT),
     ("低于序时进度数量", QTY), ("剩余约定量", QTY), ("日均需采购量", QTY), ("周均需采购量", QTY),
     ("预计年末完成率", PCT), ("执行状态", None),
 ]
@@ -73,10 +74,18 @@ def summary_rows(summaries: Sequence[ProgrammeSummary]) -> list[list[Any]]:
 
 
 def product_rows(progress: Sequence[ProductProgress]) -> list[list[Any]]:
+    """已采购量 / 完成进度 count usage (按使用); 已验收 / 验收完成进度 count on-platform acceptances
+    (按验收, as the bureau sees them), empty without warehouse receipts for the product."""
     return [[p.product.programme, p.product.product_id, p.product.name, p.product.spec, p.product.manufacturer,
              p.product.year_start, p.product.year_end, p.product.price, p.product.agreed_qty, p.used, p.used_amount,
-             p.completion, p.time_progress, max(p.gap, 0.0), p.remaining, p.daily_needed, p.weekly_needed,
+             p.completion, *_accepted(p), p.time_progress, max(p.gap, 0.0), p.remaining, p.daily_needed, p.weekly_needed,
              p.projected_completion, p.status.value] for p in progress]
+
+
+def _accepted(p: ProductProgress) -> list[Any]:
+    if p.accepted_completion is None:
+        return [None, None, p.accepted_unconvertible or None]
+    return [p.accepted, p.accepted_completion, p.accepted_unconvertible or None]
 
 
 def group_rows(shares: Sequence[GroupShare], progress: Sequence[ProductProgress],

@@ -1,4 +1,4 @@
-"""``make demo`` end to end: the three planted problems reach the pharmacy group, nothing private leaks."""
+"""``make demo`` end to end: the four planted problems reach the pharmacy group, nothing private leaks."""
 
 from __future__ import annotations
 
@@ -10,17 +10,25 @@ from pathlib import Path
 EXE = str(Path(sys.executable).with_name("vbp-agent"))
 
 
-def test_the_demo_reports_the_three_planted_problems_and_leaks_no_patient_canary(tmp_path: Path) -> None:
+def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(tmp_path: Path) -> None:
     out = subprocess.run([EXE, "demo", "--dir", str(tmp_path / "demo")], capture_output=True, text=True, timeout=480)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout
     assert "every job healthy" in text
-    # 1. a product far behind its time progress (序时进度)
-    assert re.search(r"硫酸氢氯吡格雷片\s+[\d,]+\s+[\d,]+\s+[\d.]+%\s+[\d.]+%\s+低于序时进度", text)
+    # 1. a product far behind its time progress (序时进度): by usage and by acceptance alike
+    assert re.search(r"硫酸氢氯吡格雷片\s+[\d,]+\s+[\d,]+\s+[\d.]+%\s+[\d,]+\s+[\d.]+%\s+[\d.]+%\s+低于序时进度", text)
     # 2. the confirmation that would have been late, flagged before the 24-hour deadline
     assert re.search(r"严重：配送单 SHPLATE0001 验收后尚未完成平台到货确认，24小时时限剩余 [0-4]\.\d 小时", text)
     # 3. the non-winning rise, with the planted department named first, by its name (科室名称) and code
     assert re.search(r"阿托伐他汀钙（片）：非中选产品使用量上升\+\d+%（近\d天），主要科室：心血管内科\(0101\)", text)
+    # 4. stock piling up: accepted well ahead of use, for the planted product and no other
+    assert re.search(r"注意：奥美拉唑肠溶胶囊：按验收完成进度 [\d.]+%，按使用完成进度 [\d.]+%，相差 [\d.]+ 个百分点"
+                     r"（验收多于使用：库存积压？）", text)
+    assert set(re.findall(r"([^\s：*]+)：按验收完成进度 [\d.]+%，按使用", text)) == {"奥美拉唑肠溶胶囊"}
+    table = {m[0]: (float(m[1]), float(m[2])) for m in re.findall(r"^  (\S+)\s+[\d,]+\s+[\d,]+\s+([\d.]+)%\s+[\d,]+\s+([\d.]+)%",
+                                                                    text, re.M)}
+    assert len(table) == 10 and all(abs(a - u) < 10 for name, (u, a) in table.items() if name != "奥美拉唑肠溶胶囊")
+    assert "网采率" not in text  # the warehouse's few off-platform purchases stay within the 90% floor
     reports = sorted((tmp_path / "demo" / "reports").glob("*.xlsx"))
     assert [p.name[-12:] for p in reports] == ["2026-08.xlsx", "2026-09.xlsx", "2026-10.xlsx"]
     # patient identifiers planted in the simulated HIS never reach the store, the robot or the output

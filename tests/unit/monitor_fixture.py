@@ -11,12 +11,23 @@ Programme 第九批国家集采, agreement year 2028-01-01..2028-12-31 (a leap y
 Programme 省际联盟, agreement years 2026-07-01..2027-06-30 (agreed 1000) and, renewed,
 2027-07-01..2028-06-30 (agreed 1200, 366 days):
   B1: 2027-06-30 500 (first year), 2027-07-01 400 and 2028-02-01 410 (renewed year) -> 810
+Warehouse receipts (入库明细, times in UTC, the hospital is in Asia/Shanghai), completion by acceptance
+as of 2028-02-29:
+  A1 (I1, HIS unit 盒 of 7, smallest 片): 2028-01-01 01:00 local 10盒 (70), 2028-01-15 300盒 (2100),
+     2028-02-10 10盒 (70; 5盒 the same day off the platform and 99盒 deleted do not count),
+     2028-02-20 140片 (140), 2028-02-21 3瓶 (a unit the item does not know: left out, 1 line),
+     2028-03-01 00:30 local 50盒 (after the month) -> 2380 of 36600
+  A2 (I2, HIS unit 片, spec 5mg*28片/盒): 2028-01-03 40盒 -> 1120 of 1000
+  A5 (I5): 2028-02-01 7盒 off the platform only -> 0 of 3660 (received, nothing accepted on it)
+  A3, B1: no receipts -> no completion by acceptance; N1's 100片 are not a winning product's
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
+from agent.domain.model import Receipt
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink, ProductYear
 from agent.jobs.memory_inputs import InMemoryInputs
 
@@ -54,10 +65,10 @@ def groups() -> list[GenericGroup]:
 
 def links() -> list[ItemLink]:
     return [
-        ItemLink("I1", "G1", "阿托伐他汀钙片 20mg*7片/盒", "A1", factor=7),
-        ItemLink("I2", "G2", "苯磺酸氨氯地平片 5mg", "A2"),
+        ItemLink("I1", "G1", "阿托伐他汀钙片 20mg*7片/盒", "A1", factor=7, his_unit="盒", spec="20mg*7片", smallest_unit="片"),
+        ItemLink("I2", "G2", "苯磺酸氨氯地平片 5mg", "A2", his_unit="片", spec="5mg*28片/盒", smallest_unit="片"),
         ItemLink("I3", "G3", "二甲双胍片 0.5g", "A3"),
-        ItemLink("I5", "G4", "恩替卡韦分散片", "A5"),
+        ItemLink("I5", "G4", "恩替卡韦分散片", "A5", his_unit="片"),
         ItemLink("IB1", "G5", "头孢呋辛酯片", "B1"),
         ItemLink("N1", "G1", "立普妥 阿托伐他汀钙片", price=5.0),
         ItemLink("N2", "G1", "阿乐 阿托伐他汀钙片", price=3.0),
@@ -83,5 +94,28 @@ def usage() -> list[DailyUsage]:
     ]
 
 
+def receipts() -> list[Receipt]:
+    def line(line_id: str, at: datetime, item: str, qty: int, unit: str | None, *, price: int | None = None,
+             online: bool = True, deleted: bool = False) -> Receipt:
+        return Receipt(line_id, at, item, Decimal(qty), unit, None, None, "国药控股", at,
+                       unit_price=None if price is None else Decimal(price), on_platform=online, deleted=deleted)
+
+    feb10 = datetime(2028, 2, 10, 2, tzinfo=UTC)
+    return [
+        # February: 100 yuan on the platform, 50 off it, one deleted line (the purchase mix, 网采率)
+        line("R1", feb10, "I1", 10, "盒", price=10),
+        line("R2", feb10, "I1", 5, "盒", price=10, online=False),
+        line("R3", feb10, "I1", 99, "盒", price=10, deleted=True),
+        line("R4", datetime(2028, 1, 15, 2, tzinfo=UTC), "I1", 300, "盒"),
+        line("R5", datetime(2028, 2, 20, 2, tzinfo=UTC), "I1", 140, "片"),
+        line("R6", datetime(2028, 2, 21, 2, tzinfo=UTC), "I1", 3, "瓶"),
+        line("R7", datetime(2027, 12, 31, 17, tzinfo=UTC), "I1", 10, "盒"),  # 2028-01-01 01:00 in the hospital
+        line("R8", datetime(2028, 2, 29, 16, 30, tzinfo=UTC), "I1", 50, "盒"),  # 2028-03-01 00:30 in the hospital
+        line("R9", datetime(2028, 1, 3, 2, tzinfo=UTC), "I2", 40, "盒"),
+        line("R10", datetime(2028, 2, 1, 2, tzinfo=UTC), "I5", 7, "盒", online=False),
+        line("R11", datetime(2028, 2, 1, 2, tzinfo=UTC), "N1", 100, "片"),
+    ]
+
+
 def inputs() -> InMemoryInputs:
-    return InMemoryInputs(products(), groups(), links(), usage())
+    return InMemoryInputs(products(), groups(), links(), usage(), receipts=receipts())

@@ -31,6 +31,7 @@ def store_inputs(tmp_path: Path, url: str | None = None, hospital: str = "H1") -
             for n, (a, b) in enumerate(spans, 1):
                 conn.execute(agreement_years.insert().values(hospital_code=hospital, programme=prog, number=n, start_day=a, end_day=b))
         group_of = {g.group_id: g for g in groups}
+        smallest = {lk.product_id: lk.smallest_unit for lk in links if lk.product_id}
         seen = set()
         for p in products:
             if (p.programme, p.product_id) not in seen:
@@ -38,7 +39,7 @@ def store_inputs(tmp_path: Path, url: str | None = None, hospital: str = "H1") -
                 conn.execute(winning_products.insert().values(
                     hospital_code=hospital, programme=p.programme, product_key=p.product_id, kind="drug", generic_name=p.name,
                     spec=p.spec, manufacturer=p.manufacturer, price=Decimal(str(p.price)), pack=None,
-                    group_key=p.group_id, updated_at=NOW))
+                    smallest_unit=smallest.get(p.product_id), group_key=p.group_id, updated_at=NOW))
             number = years[p.programme].index((p.year_start, p.year_end)) + 1
             conn.execute(agreed_volumes.insert().values(hospital_code=hospital, programme=p.programme, year=number,
                                                         product_key=p.product_id, quantity=Decimal(str(p.agreed_qty)), updated_at=NOW))
@@ -52,7 +53,7 @@ def store_inputs(tmp_path: Path, url: str | None = None, hospital: str = "H1") -
                 factor=None if lk.factor is None else Decimal(str(lk.factor)), updated_at=NOW))
             conn.execute(local_items.insert().values(
                 hospital_code=hospital, source="his", code=lk.item_code, name=lk.name, kind="drug",
-                price=Decimal(str(lk.price * (lk.factor or 1))), read_at=NOW))
+                his_unit=lk.his_unit, spec=lk.spec, price=Decimal(str(lk.price * (lk.factor or 1))), read_at=NOW))
         for u in fx.usage():
             conn.execute(usage_daily.insert().values(
                 hospital_code=hospital, source="his", day=u.day, item_code=u.item_code, dept_code=u.dept, setting="outpatient",
@@ -61,12 +62,10 @@ def store_inputs(tmp_path: Path, url: str | None = None, hospital: str = "H1") -
             conn.execute(usage_daily.insert().values(
                 hospital_code=hospital, source="rx", day=u.day, item_code=u.item_code, dept_code=u.dept, setting="outpatient",
                 prescriber_code="D1", quantity=Decimal(str(u.qty)), amount=Decimal(str(u.amount)), lines=1, read_at=NOW))
-        # warehouse receipts of February 2028: 100 yuan on the platform, 50 off it, one deleted line
-        for line, qty, price, online, deleted in (("R1", 10, 10, True, False), ("R2", 5, 10, False, False),
-                                                  ("R3", 99, 10, True, True)):
-            at = datetime(2028, 2, 10, 2, tzinfo=UTC)
+        for r in fx.receipts():
             conn.execute(receipts.insert().values(
-                hospital_code=hospital, source="wh", line_id=line, changed_at=at, item_code="I1", quantity=Decimal(qty),
-                unit_price=Decimal(price), accepted_at=at, on_platform=online, deleted=deleted, content_hash=line,
-                first_seen_at=at, updated_at=at))
+                hospital_code=hospital, source="wh", line_id=r.line_id, changed_at=r.changed_at, item_code=r.item_code,
+                quantity=r.quantity, unit=r.unit, unit_price=r.unit_price, accepted_at=r.accepted_at,
+                on_platform=r.on_platform, deleted=r.deleted, content_hash=r.line_id, first_seen_at=r.changed_at,
+                updated_at=r.changed_at))
     return StoreInputs(store, ["his"])

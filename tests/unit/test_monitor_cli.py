@@ -83,3 +83,16 @@ def test_a_fixture_carries_the_deadline_clocks_with_their_times(tmp_path: Path) 
     assert d.acceptances[0].accepted_at.hour == 8 and d.acceptances[0].confirmed_at is None
     assert d.off_platform[0].purchased_on == date(2026, 10, 9)
     assert d.purchase_mix[0].total_amount == 100
+
+
+def test_a_fixture_carries_warehouse_receipts_by_the_hospitals_day(tmp_path: Path) -> None:
+    from agent.jobs.memory_inputs import InMemoryInputs
+
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps({"receipts": [
+        {"line_id": "R1", "item_code": "I1", "quantity": 10, "unit": "盒", "accepted_at": "2026-10-01T23:30:00+00:00"},
+        {"line_id": "R2", "item_code": "I1", "quantity": 4, "unit": "盒", "accepted_at": "2026-10-02T09:00:00+08:00",
+         "on_platform": False},
+    ]}), encoding="utf-8")
+    totals = InMemoryInputs.from_json(path).accepted_totals(date(2026, 10, 2), date(2026, 10, 2))
+    assert [(t.item_code, t.unit, t.on_platform, t.qty) for t in totals or []] == [("I1", "盒", False, 4), ("I1", "盒", True, 10)]

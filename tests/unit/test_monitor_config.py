@@ -15,15 +15,17 @@ def test_defaults_follow_the_bureaus_calendar_day_time_progress() -> None:
     assert cfg.monitoring.progress_rules().time_basis == "calendar"
     assert cfg.monitoring.detect_rules().persistence == 2
     assert cfg.monitoring.deadline_rules().online_rate_drug == 0.9
+    assert cfg.monitoring.drift_points == 0.2  # 20 percentage points of the agreed volume
 
 
 def test_values_reach_the_rules() -> None:
-    cfg = parse_config({**BASE, "monitoring": {"time_basis": "workdays", "behind_margin": 0.05,
+    cfg = parse_config({**BASE, "monitoring": {"time_basis": "workdays", "behind_margin": 0.05, "drift_points": 0.3,
                                                "detect": {"fdr": 0.05, "short_windows": []},
                                                "deadlines": {"payment": "30_days"}}})
     assert cfg.monitoring.progress_rules().behind_margin == 0.05
     assert cfg.monitoring.detect_rules().short_windows == ()
     assert cfg.monitoring.deadline_rules().payment == "30_days"
+    assert cfg.monitoring.drift_points == 0.3
 
 
 @pytest.mark.parametrize("section,key", [
@@ -31,6 +33,8 @@ def test_values_reach_the_rules() -> None:
     ({"time_basis": "hours"}, "monitoring.time_basis"),
     ({"deadlines": {"payment": "never"}}, "monitoring.deadlines.payment"),
     ({"typo": 1}, "monitoring.typo"),
+    ({"drift_points": 0}, "monitoring.drift_points"),
+    ({"drift_points": 20}, "monitoring.drift_points"),  # a share, not percentage points
 ])
 def test_a_bad_value_names_its_key(section: dict, key: str) -> None:
     with pytest.raises(ConfigError) as err:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from tests.unit import monitor_fixture as fx
 from tests.unit.store_inputs_loader import store_inputs
 
 FACTORIES: dict[str, Callable[[Path], MonitoringInputs]] = {
-    "memory": lambda _tmp: InMemoryInputs(fx.products(), fx.groups(), fx.links(), fx.usage()),
+    "memory": lambda _tmp: InMemoryInputs(fx.products(), fx.groups(), fx.links(), fx.usage(), receipts=fx.receipts()),
     "store": store_inputs,
 }
 
@@ -61,6 +61,43 @@ def test_dept_usage_keeps_departments_apart(inputs: MonitoringInputs) -> None:
     assert rows == [("心内科", 50), ("老年病科", -80)]
 
 
+def test_accepted_totals_sum_receipt_lines_per_item_unit_and_platform_flag(inputs: MonitoringInputs) -> None:
+    feb = inputs.accepted_totals(date(2028, 2, 1), date(2028, 2, 29))
+    assert feb is not None
+    assert {(t.item_code, t.unit, t.on_platform, t.qty, t.lines) for t in feb} == {
+        ("I1", "盒", True, 10, 1),  # the deleted 99盒 is not there
+        ("I1", "盒", False, 5, 1),
+        ("I1", "片", True, 140, 1),
+        ("I1", "瓶", True, 3, 1),
+        ("I5", "盒", False, 7, 1),
+        ("N1", "片", True, 100, 1),
+    }
+
+
+def test_accepted_totals_count_by_the_hospitals_own_day(inputs: MonitoringInputs) -> None:
+    new_year = inputs.accepted_totals(date(2028, 1, 1), date(2028, 1, 1))  # 2027-12-31 17:00 UTC
+    assert new_year is not None and [(t.item_code, t.qty) for t in new_year] == [("I1", 10)]
+    assert inputs.accepted_totals(date(2027, 12, 31), date(2027, 12, 31)) == []
+    march = inputs.accepted_totals(date(2028, 3, 1), date(2028, 3, 1))  # 2028-02-29 16:30 UTC
+    assert march is not None and [(t.item_code, t.qty) for t in march] == [("I1", 50)]
+
+
+def test_accepted_totals_are_none_without_any_warehouse_receipt(tmp_path: Path) -> None:
+    from agent.store.schema.ingest import receipts
+
+    assert InMemoryInputs(fx.products(), fx.groups(), fx.links(), fx.usage()).accepted_totals(date(2028, 1, 1), date(2028, 12, 31)) is None
+    stored = store_inputs(tmp_path)
+    with stored.store.begin() as conn:
+        conn.execute(receipts.delete())
+    assert stored.accepted_totals(date(2028, 1, 1), date(2028, 12, 31)) is None
+
+
+def test_the_store_reads_the_his_unit_spec_and_smallest_unit_of_each_link(tmp_path: Path) -> None:
+    links = {lk.item_code: lk for lk in store_inputs(tmp_path).item_links()}
+    assert (links["I1"].his_unit, links["I1"].spec, links["I1"].smallest_unit) == ("盒", "20mg*7片", "片")
+    assert links["N1"].his_unit is None and links["N1"].smallest_unit is None
+
+
 def test_groups_and_links_describe_the_generic_groups(inputs: MonitoringInputs) -> None:
     assert {g.group_id for g in inputs.groups()} == {"G1", "G2", "G3", "G4", "G5"}
     links = {lk.item_code: lk for lk in inputs.item_links()}
@@ -81,6 +118,25 @@ def test_the_monthly_report_from_the_store_equals_the_hand_computed_one(tmp_path
     memory = monthly_report(fx.inputs(), fx.Weekends(), "2028-02", "H1", "测试医院")
     stored = monthly_report(store_inputs(tmp_path), fx.Weekends(), "2028-02", "H1", "测试医院")
     assert [p.used for p in stored.products] and rounded(stored) == rounded(memory)
+    assert sorted(p.accepted for p in stored.products) == [0, 0, 0, 1120, 2380]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_completion_by_acceptance_from_the_store_equals_the_in_memory_one(backend: str, tmp_path: Path,
+                                                                         request: pytest.FixtureRequest) -> None:
+    from agent.domain.progress import ProgressRules
+    from agent.jobs.figures import progress_of
+
+    url = request.getfixturevalue("pg_store_url") if backend == "postgresql" else None
+    day = date(2028, 2, 29)
+
+    def figures(inputs: MonitoringInputs) -> list[tuple]:
+        return [(p.product.key, p.accepted, p.accepted_completion, p.accepted_unconvertible)
+                for p in progress_of(inputs, inputs.product_years(day, day), day, ProgressRules(), fx.Weekends())]
+
+    stored = figures(store_inputs(tmp_path, url))
+    assert stored == figures(fx.inputs())
+    assert ("A1@2028-01-01", 2380, 2380 / 36600, 1) in stored
 
 
 def test_the_digest_headline_sums_the_last_evaluation_per_programme(tmp_path: Path) -> None:
@@ -99,3 +155,37 @@ def test_the_digest_headline_sums_the_last_evaluation_per_programme(tmp_path: Pa
                 agreed=agreed, used=used, completion=used / agreed, time_progress=0.164, status=status, evaluated_at=now))
     # the over-used product counts only up to its agreed volume: (300 + 1000) / 2000
     assert progress_headline(store) == "进度：第九批 2 个品种：按使用完成 65.0%，序时进度 16.4%，落后 1 个"
+
+
+def test_the_digest_headline_gives_completion_by_acceptance_once_the_warehouse_does(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from agent.bootstrap import progress_headline
+    from agent.store.schema.monitoring import progress_snapshots
+
+    store = store_inputs(tmp_path).store
+    now = datetime(2028, 3, 1, tzinfo=UTC)
+    with store.begin() as conn:
+        for pid, used, accepted in (("A1", 300, 450.0), ("A2", 1200, 1100.0), ("A3", 0, None)):
+            conn.execute(progress_snapshots.insert().values(
+                hospital_code="H1", product_id=pid, year_start=date(2028, 1, 1), as_of=date(2028, 2, 29), programme="第九批",
+                agreed=1000, used=used, completion=used / 1000, time_progress=0.164, status="正常", evaluated_at=now,
+                accepted=accepted, accepted_completion=None if accepted is None else accepted / 1000))
+    # by acceptance: (450 + 1000 + 0) / 3000, A2 counted up to its agreed volume, A3 (no receipts) as nothing
+    assert progress_headline(store) == ("进度：第九批 3 个品种：按使用完成 43.3%，按验收完成 48.3%，序时进度 16.4%，"
+                                        "落后 0 个")
+
+
+def test_the_evaluation_snapshot_keeps_both_measures(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from agent.clock import FakeClock
+    from agent.jobs.evaluate import evaluate
+    from agent.store.schema.monitoring import progress_snapshots as ps
+
+    inputs = store_inputs(tmp_path)
+    evaluate(inputs.store, inputs, fx.Weekends(), FakeClock(datetime(2028, 2, 29, 10, 0)), None)
+    with inputs.store.read() as conn:
+        rows = {r.product_id: (r.accepted, r.accepted_completion) for r in conn.execute(select(ps))}
+    assert rows["A1"] == (pytest.approx(2380), pytest.approx(2380 / 36600))
+    assert rows["A3"] == (None, None)

@@ -81,6 +81,22 @@ def test_product_rows_convert_packs_and_net_returns(monthly) -> None:
     assert detail["A5"]["执行状态"] == "正常"
 
 
+def test_product_rows_show_completion_by_acceptance_beside_completion_by_usage(monthly) -> None:
+    header = [c.value for c in monthly["产品明细"][1]]
+    at = header.index("完成进度")
+    assert header[at - 2:at + 3] == ["已采购量", "已采购金额（元）", "完成进度", "已验收", "验收完成进度"]
+    detail = {r["产品编码"]: r for r in rows_of(monthly["产品明细"])}
+    assert detail["A1"]["已验收"] == pytest.approx(2380)
+    assert detail["A1"]["验收完成进度"] == pytest.approx(2380 / 36600)
+    assert detail["A1"]["入库单位无法换算（行）"] == 1
+    assert detail["A2"]["验收完成进度"] == pytest.approx(1.12)
+    assert detail["A5"]["验收完成进度"] == 0
+    assert detail["A3"]["已验收"] is None and detail["A3"]["验收完成进度"] is None  # no receipts: left empty
+    ws = monthly["产品明细"]
+    a1_row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, header.index("产品编码") + 1).value == "A1")
+    assert ws.cell(a1_row, at + 3).number_format == "0.00%"  # 验收完成进度, a percentage like 完成进度
+
+
 def test_yiyuan_yidang_sheet_holds_the_months_winning_shares(monthly) -> None:
     rows = {r["通用名"]: r for r in rows_of(monthly["一院一档"], header_row=2)}
     g1 = rows["阿托伐他汀钙片"]
@@ -121,3 +137,18 @@ def test_annual_report_shows_both_agreement_years_of_a_renewal(tmp_path: Path) -
     assert any("签约产品（协议年度）2 个" in t for t in text)
     (g5,) = rows_of(wb["一院一档（年度）"])  # only the programme running in 2027
     assert g5["中选产品采购量"] == pytest.approx(900)  # calendar year 2027: 500 + 400
+
+
+def test_annual_report_names_the_drift_between_both_measures_among_the_years_findings(tmp_path: Path) -> None:
+    from agent.domain.reporting import drift_findings
+
+    inputs = fx.inputs()
+    report = annual_report(inputs, fx.Weekends(), 2028, "H001", "测试医院")
+    drift = drift_findings(report.products, datetime(2028, 12, 31, 12, 0), points=0.05)
+    assert drift, "the fixture's year ends with both measures apart"
+    report = annual_report(inputs, fx.Weekends(), 2028, "H001", "测试医院", findings=drift)
+    wb = load_workbook(write_annual(report, tmp_path / "annual.xlsx"))
+    text = [c.value for c in wb["年度报告"]["A"] if c.value]
+    assert any(f"按验收与按使用完成进度相差过大 {len(drift)} 次" in t for t in text)
+    detail = {r["产品编码"]: r for r in rows_of(wb["产品明细"])}
+    assert detail["A1"]["已验收"] == pytest.approx(2380 + 350)  # the 50盒 of 1 March (local) count in the year

@@ -1,10 +1,11 @@
-"""Monitoring's own tables: rise-test history (for persistence) and daily progress snapshots."""
+"""Monitoring's own tables: rise-test history (for persistence) and daily progress snapshots
+(completion by usage, and by acceptance where the hospital's warehouse receipts give it)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Column, Date, Float, Integer, String, Table
 
-from agent.store.migrate import create_tables
+from agent.store.migrate import add_column, create_tables
 from agent.store.types import AwareDateTime, metadata
 
 COMPONENT = "monitoring"
@@ -37,11 +38,20 @@ progress_snapshots = Table(
     Column("time_progress", Float, nullable=False),
     Column("status", String(16), nullable=False),
     Column("evaluated_at", AwareDateTime, nullable=False),
+    Column("accepted", Float),  # 已验收, smallest units; null without receipts for the product's items
+    Column("accepted_completion", Float),  # 按验收完成进度
 )
 
 
 def _v1(conn) -> None:  # type: ignore[no-untyped-def]
-    create_tables(conn, [rise_history, progress_snapshots])
+    create_tables(conn, [rise_history, progress_snapshots],
+                  without={"monitoring_progress": ["accepted", "accepted_completion"]})
 
 
-MIGRATIONS = [_v1]
+def _v2(conn) -> None:  # type: ignore[no-untyped-def]
+    """Completion by acceptance (按验收) beside completion by usage."""
+    add_column(conn, progress_snapshots, "accepted")
+    add_column(conn, progress_snapshots, "accepted_completion")
+
+
+MIGRATIONS = [_v1, _v2]
