@@ -1,10 +1,12 @@
 """Platform profiles (平台接口规范): envelope, transaction codes and field maps, in a registry dict.
 
-Two ship: ``zj_infno``, the Zhejiang-style JSON envelope (``{"infno": ..., "input": {"data": ...}}``,
+Three ship. ``sh_soap`` (Shanghai-style SOAP, SHA-1 of the XML message, no token) lives in
+``agent.upstream.soap``; the two JSON ones are here: ``zj_infno``, the Zhejiang-style JSON envelope (``{"infno": ..., "input": {"data": ...}}``,
 answer ``infcode``/``err_msg``, HMAC-SM3 over ``timestamp \\n body``), and ``rest_json``, a plain
 JSON REST API (one path per transaction, HMAC-SHA256 over ``timestamp \\n nonce \\n body``). Both
 speak to the reference platform in ``refplatform``. A profile turns a logical operation (token,
-deliveries, confirm, report) into a request, and an answer into data or a classified error code.
+deliveries, confirm, report) into a signed request (``seal``), and an answer into data and a
+code whose *kind* (``kind``: ok, auth, reject, done, busy, retry, token) tells the agent what to do.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+from agent.upstream.signers import Signer
 
 # Answer codes both profiles share, and what the agent does about each.
 OK = "0"
@@ -66,11 +70,50 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What the client holds for signing: never logged (the secret is registered for redaction)."""
+
+    app_key: str
+    secret: bytes
+    sign: Signer
+
+
 class Profile:
     name: str = ""
     signer: str = ""
     supports_reports: bool = False
+    uses_token: bool = True  # False: no token operation; the client never asks for one
+    ok_code: str = OK
+    code_kind: dict[str, str] = CODE_KIND
+    media: str = "JSON"  # what the answers are, for error messages
     fields: dict[str, str] = DELIVERY_FIELDS
+
+    def kind(self, code: str) -> str | None:
+        """What an answer code means for the agent: ``ok`` or one of the kinds; None when unknown."""
+        return "ok" if code == self.ok_code else self.code_kind.get(code)
+
+    def seal(self, op: str, data: dict[str, Any], *, medins_code: str, creds: Credentials, timestamp: str,
+             nonce: str, token: str | None, idem_key: str | None) -> Request:
+        """The request as sent: the JSON profiles sign in headers (app key, timestamp, nonce, signature)."""
+        req = self.request(op, data, medins_code=medins_code)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-App-Key": creds.app_key,
+            "X-Timestamp": timestamp,
+            "X-Nonce": nonce,
+            "X-Signature": creds.sign(creds.secret, self.string_to_sign(timestamp, nonce, req.body)),
+            **req.headers,
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if idem_key:
+            headers["Idempotency-Key"] = idem_key
+        return Request(req.method, req.path, req.body, headers)
+
+    def decode(self, content: bytes) -> Any:
+        """The answer body as data; ValueError when it is not this profile's format."""
+        return json.loads(content.decode("utf-8"))
 
     def request(self, op: str, data: dict[str, Any], *, medins_code: str) -> Request:
         raise NotImplementedError
@@ -85,8 +128,10 @@ class Profile:
         """A platform delivery line as our canonical dict (missing fields are None)."""
         return {ours: raw.get(theirs) for ours, theirs in self.fields.items()}
 
-    def confirm_data(self, medins_code: str, delivery_id: str, quantity: str, accepted_at: str) -> dict[str, Any]:
-        """到货确认: one line per call, so each line has its own idempotency key."""
+    def confirm_data(self, medins_code: str, delivery_id: str, quantity: str, accepted_at: str,
+                     line: dict[str, Any] | None = None) -> dict[str, Any]:
+        """到货确认: one line per call, so each line has its own idempotency key. ``line`` is the
+        queued payload (product code, lot, shipped quantity when known), for profiles that need them."""
         return {"medinsCode": medins_code, "list": [{"shpId": delivery_id, "shppCnt": quantity, "acpTime": accepted_at}]}
 
 
@@ -157,7 +202,9 @@ class RestJsonProfile(Profile):
         return Answer(code if code != OK else "9999", str(body.get("message") or ""), body.get("data"))
 
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (InfnoProfile(), RestJsonProfile())}
+from agent.upstream.soap import ShSoapProfile  # noqa: E402  (it builds on Profile above)
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (InfnoProfile(), RestJsonProfile(), ShSoapProfile())}
 
 
 def get_profile(name: str) -> Profile:
