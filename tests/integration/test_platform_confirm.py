@@ -18,7 +18,7 @@ from agent.upstream.deliveries import sync_deliveries
 from agent.upstream.findings import active_findings
 
 
-@pytest.mark.parametrize("profile", ["zj_infno", "rest_json"])
+@pytest.mark.parametrize("profile", ["zj_infno", "rest_json", "sh_soap"])
 def test_every_accepted_receipt_is_confirmed_once_on_the_platform(ref, store, clock, profile) -> None:
     receipts = [receipt(n) for n in range(1, 6)]
     ids = ref.seed_for_receipts(HOSPITAL, receipts, with_ids=False)
