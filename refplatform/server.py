@@ -56,6 +56,7 @@ class PlatformServer(ThreadingHTTPServer):
         self.requests = 0
         self.idempotent_replays = 0
         self.refused: dict[str, int] = {}
+        self.soap_messages: dict[str, int] = {}  # SOAP msg_type -> requests that passed account and sign
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -137,7 +138,7 @@ class Handler(BaseHTTPRequestHandler):
         if wait:
             return self._send(*self._answer(door, "3001", "请求过于频繁", None), headers={"Retry-After": retry_after_header(wait)})
         if door == "soap":
-            status, answer, code = soap.handle(self.server.state, body)
+            status, answer, code = soap.handle(self.server.state, body, self.server.soap_messages)
             if code not in ("00", "20"):
                 self.server.refused[code] = self.server.refused.get(code, 0) + 1
             ctype = "text/xml; charset=utf-8"

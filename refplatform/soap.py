@@ -93,8 +93,8 @@ def _line_out(line: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def handle(state: PlatformState, body: bytes) -> tuple[int, bytes, str]:
-    """(HTTP status, answer, status code) for one SendRecv request."""
+def handle(state: PlatformState, body: bytes, seen: dict[str, int] | None = None) -> tuple[int, bytes, str]:
+    """(HTTP status, answer, status code) for one SendRecv request; ``seen`` counts message types."""
     try:
         env = _parse(body.decode("utf-8"))
         call = next(c for b in env if _local(b.tag) == "Body" for c in b if _local(c.tag) == "SendRecv")
@@ -116,6 +116,8 @@ def handle(state: PlatformState, body: bytes) -> tuple[int, bytes, str]:
         return 200, result("20", "业务报文格式错误"), "20"
     main, lines = _kids(message.find("MAIN")), [_kids(s) for s in message.iter("STRUCT")]
     medins, msg_type = params["org_code"], params["msg_type"]
+    if seen is not None:
+        seen[msg_type] = seen.get(msg_type, 0) + 1
     if msg_type == "YY017":
         page = state.list_deliveries(medins, main.get("GXSJQ") or None, main.get("QSMXBH") or None,
                                      int(main.get("MYJLS") or 100))
