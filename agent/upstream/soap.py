@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.errors import PlatformError
-from agent.upstream.profiles import Answer, Credentials, Profile, Request
+from agent.upstream.profile_base import Answer, Credentials, Profile, Request
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 SERVICE_NS = "http://tempuri.org/"  # ASSUMED: the service's target namespace (read it from the WSDL)
