@@ -128,6 +128,14 @@ class PlatformClient:
         self._token_until = time.monotonic() + float(answer.data.get("expiresIn") or 600) - TOKEN_MARGIN_S
         return token
 
+    def check(self) -> str:
+        """Prove the credentials work: a token where the profile has one, else a one-line delivery pull."""
+        if self.profile.uses_token:
+            self.fetch_token()
+            return "token fetched"
+        self.deliveries(None, None, 1)
+        return "account accepted (a one-line delivery pull)"
+
     def call(self, op: str, data: dict[str, Any], idem_key: str | None = None) -> Answer:
         """One call with a valid token; refreshes an expired token and re-signs a replay once each."""
         refreshed = resigned = False

@@ -64,6 +64,9 @@ def test_no_token_is_ever_fetched_and_asking_for_one_says_why(ref, store, clock)
     with pytest.raises(PlatformCallError, match="no access token") as err:
         client.fetch_token()
     assert err.value.permanent
+    assert client.check().startswith("account accepted") and ref.state.tokens == {}
+    with pytest.raises(PlatformCallError, match="credentials"):
+        _soap(ref, secret="not-the-password").check()
 
 
 def test_a_drug_is_confirmed_with_yy018_and_a_consumable_with_yy131_as_final_acceptances(ref, store, clock) -> None:
