@@ -65,7 +65,7 @@ CONSUMABLE_TAGS = {"product_code": "HCBM", "product_name": "HCMC"}
 
 def is_consumable(product_code: str | None) -> bool:
     """医保医用耗材代码: 27 characters starting with C; anything else is confirmed as a drug (ASSUMED rule)."""
-    return bool(product_code) and len(product_code or "") == 27 and str(product_code).startswith("C")
+    return product_code is not None and len(product_code) == 27 and product_code.startswith("C")
 
 
 def parse_xml(content: bytes | str) -> ET.Element:
@@ -161,23 +161,23 @@ class ShSoapProfile(Profile):
         kind = "confirm_consumable" if consumable else "confirm_drug"
         return {"msg_type": MSG_TYPES[kind], "main": {"YYBM": medins_code, "JLS": 1}, "lines": [struct]}
 
-    def request(self, op: str, data: dict[str, Any], *, medins_code: str) -> Request:
-        """The business message and its message type, before the account and sign are added."""
+    def message(self, op: str, data: dict[str, Any], *, medins_code: str) -> tuple[str, bytes]:
+        """The message type and the business message, before the account and sign are added."""
         if op == "confirm":
-            return Request("POST", data["msg_type"], build_message(data["main"], data["lines"]))
+            return data["msg_type"], build_message(data["main"], data["lines"])
         if op == "deliveries":
             main = {"YYBM": medins_code, "GXSJQ": data.get("updatedSince"), "QSMXBH": data.get("afterId"),
                     "MYJLS": data.get("pageSize")}  # ASSUMED: updated since, after this id, page size
-            return Request("POST", MSG_TYPES["deliveries"], build_message(main, []))
+            return MSG_TYPES["deliveries"], build_message(main, [])
         raise PlatformError(f"profile sh_soap has no '{op}' message", transient=False)
 
     def seal(self, op: str, data: dict[str, Any], *, medins_code: str, creds: Credentials, timestamp: str,
              nonce: str, token: str | None, idem_key: str | None) -> Request:
-        message = self.request(op, data, medins_code=medins_code)
-        xml = message.body.decode("utf-8")
+        """The SOAP request; timestamp, nonce, token and idempotency key have no place in this shape."""
+        msg_type, xml = self.message(op, data, medins_code=medins_code)
         body = envelope({
             "user": creds.app_key, "password": creds.secret.decode("utf-8"), "org_code": medins_code,
-            "version": VERSION, "msg_type": message.path, "sign": creds.sign(creds.secret, message.body), "xml": xml,
+            "version": VERSION, "msg_type": msg_type, "sign": creds.sign(creds.secret, xml), "xml": xml.decode("utf-8"),
         })
         headers = {"Content-Type": "text/xml; charset=utf-8", "Accept": "text/xml", "SOAPAction": f'"{SERVICE_NS}SendRecv"'}
         return Request("POST", self.path, body, headers)

@@ -60,7 +60,7 @@ def test_pulling_delivery_notes_uses_the_assumed_message_type_and_no_token_or_re
     assert (PROFILE.uses_token, PROFILE.supports_reports, PROFILE.signer) == (False, False, "sha1")
     for op in ("token", "report", "orders"):
         with pytest.raises(PlatformError, match=f"no '{op}' message"):
-            PROFILE.request(op, {}, medins_code="H1")
+            PROFILE.message(op, {}, medins_code="H1")
 
 
 @pytest.mark.parametrize(("code", "kind"), [("00", "ok"), ("01", "auth"), ("10", "auth"), ("20", "reject"),
