@@ -15,6 +15,7 @@ marked ASSUMED below is our guess, to verify with the province before going live
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -102,10 +103,19 @@ def build_message(main: dict[str, Any], lines: list[dict[str, Any]]) -> bytes:
     return ('<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="unicode")).encode("utf-8")
 
 
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: Any) -> str:
+    """A value as XML text that survives the trip: no characters XML 1.0 forbids, and no CR, which a
+    parser turns into LF (the platform would then hash other bytes than we signed)."""
+    return _NOT_XML.sub("", str(value)).replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _fill(parent: ET.Element, values: dict[str, Any]) -> None:
     for tag, value in values.items():
         if value is not None:
-            ET.SubElement(parent, tag).text = str(value)
+            ET.SubElement(parent, tag).text = _text(value)
 
 
 def envelope(params: dict[str, str]) -> bytes:
@@ -194,7 +204,7 @@ class ShSoapProfile(Profile):
         result = next((c for c in answer.iter() if _local(c.tag) == "SendRecvResult"), None)
         if result is None or not (result.text or "").strip():
             raise ValueError("a SendRecv answer without SendRecvResult")
-        message = parse_xml(result.text.strip())
+        message = parse_xml((result.text or "").strip())
         detail = message.find("DETAIL")
         return {"head": _fields(message.find("HEAD")), "main": _fields(message.find("MAIN")),
                 "lines": [_fields(s) for s in (detail if detail is not None else [])]}

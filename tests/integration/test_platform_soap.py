@@ -24,7 +24,7 @@ from agent.upstream.deliveries import sync_deliveries
 from agent.upstream.findings import active_findings
 from agent.upstream.profiles import PROFILES
 
-CONSUMABLE = "C0201010010000000000000001"[:26] + "2"  # 27 characters starting with C: a 医用耗材 code
+CONSUMABLE = "C02010100100000000000000012"  # 27 characters starting with C: a 医用耗材 code
 PROFILE = PROFILES["sh_soap"]
 
 

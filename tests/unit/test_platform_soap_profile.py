@@ -44,6 +44,13 @@ def test_a_final_acceptance_line_carries_counts_lot_and_time_with_chinese_intact
                       "YSLX": "2", "YSSJ": "2026-11-23 09:30:00"}
 
 
+def test_a_carriage_return_or_control_character_in_a_value_cannot_break_the_sign() -> None:
+    params = _sealed(PROFILE.confirm_data("H1", "SHP1", "8", "2026-11-23T09:30:00+08:00",
+                                          {**LINE, "lot": "批号\r\n甲\x01乙\r"}))
+    assert params["sign"] == hashlib.sha1(params["xml"].encode("utf-8")).hexdigest()  # as the platform reads it
+    assert soap.parse_xml(params["xml"]).findtext("DETAIL/STRUCT/SCPH") == "批号\n甲乙\n"
+
+
 def test_a_consumable_code_goes_as_yy131_with_its_consumable_tag() -> None:
     code = "C" + "0" * 25 + "1"
     data = PROFILE.confirm_data("H1", "SHP2", "5", "2026-11-23T09:30:00+08:00", {"product_code": code})
