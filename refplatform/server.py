@@ -1,5 +1,6 @@
 """The reference platform's HTTP front: three doors (``/gateway`` infno envelope, ``/api/v1/*`` REST,
-``/soap/SendRecv`` the Shanghai-style SOAP shape, see ``refplatform.soap``), signature and timestamp checks, replay refusal, idempotency, faults, rate limit, admin endpoints.
+``/soap/SendRecv`` the Shanghai-style SOAP shape of ``refplatform.soap``), signature and timestamp
+checks, replay refusal, idempotency, faults, rate limit, admin endpoints.
 """
 
 from __future__ import annotations
@@ -135,16 +136,16 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and self._early_fault(fault):
             return
         wait = self.server.rate.take()
+        ctype = "text/xml; charset=utf-8" if door == "soap" else "application/json; charset=utf-8"
         if wait:
-            return self._send(*self._answer(door, "3001", "请求过于频繁", None), headers={"Retry-After": retry_after_header(wait)})
+            return self._send(*self._answer(door, "3001", "请求过于频繁", None), ctype,
+                              headers={"Retry-After": retry_after_header(wait)})
         if door == "soap":
             status, answer, code = soap.handle(self.server.state, body, self.server.soap_messages)
             if code not in ("00", "20"):
                 self.server.refused[code] = self.server.refused.get(code, 0) + 1
-            ctype = "text/xml; charset=utf-8"
         else:
             status, answer = self._handle(door, body)
-            ctype = "application/json; charset=utf-8"
         if fault is not None and fault.mode in ("timeout", "slow"):
             time.sleep(fault.delay_s)
         self._send(status, answer, ctype, truncate=fault is not None and fault.mode == "truncated")
