@@ -1,10 +1,10 @@
 """A reference provincial procurement platform (参考采购平台) for tests and ``make demo``.
 
 No real platform can be reached from a test, so this one plays it: orders, delivery notes
-(配送单), arrival confirmation (到货确认), bills (结算单) and report upload, behind both profiles'
-doors, with signature, timestamp (±5 min), replay and idempotency checks, a rate limit, and
-faults on demand. Run it alone with ``python -m refplatform --port 8700`` (OpenAPI at
-``/openapi.json``) or in-process::
+(配送单), arrival confirmation (到货确认), bills (结算单) and report upload, behind every profile's
+door (``/gateway``, ``/api/v1/*``, the SOAP ``/soap/SendRecv``), with signature, timestamp
+(±5 min), replay and idempotency checks, a rate limit, and faults on demand. Run it alone with
+``python -m refplatform --port 8700`` (OpenAPI at ``/openapi.json``) or in-process::
 
     with ReferencePlatform(apps={"demo-app": "demo-secret"}) as ref:   # a free loopback port
         ref.seed_for_receipts("H1", receipts)   # a delivery line per warehouse receipt
@@ -110,7 +110,7 @@ class ReferencePlatform:
     def stats(self) -> dict[str, Any]:
         return {**self.state.summary(), "requests": self.server.requests, "rate_refused": self.rate.refused,
                 "idempotent_replays": self.server.idempotent_replays, "faults_fired": dict(self.faults.fired),
-                "refused": dict(self.server.refused)}
+                "refused": dict(self.server.refused), "soap_messages": dict(self.server.soap_messages)}
 
 
 def start_reference_platform(**kwargs: Any) -> ReferencePlatform:

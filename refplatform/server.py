@@ -1,5 +1,6 @@
-"""The reference platform's HTTP front: two doors (``/gateway`` infno envelope, ``/api/v1/*`` REST),
-signature and timestamp checks, replay refusal, idempotency, faults, rate limit, admin endpoints.
+"""The reference platform's HTTP front: three doors (``/gateway`` infno envelope, ``/api/v1/*`` REST,
+``/soap/SendRecv`` the Shanghai-style SOAP shape of ``refplatform.soap``), signature and timestamp
+checks, replay refusal, idempotency, faults, rate limit, admin endpoints.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 
+from refplatform import soap
 from refplatform.faults import FaultPlan, RateLimit, retry_after_header
 from refplatform.state import PlatformState
 
@@ -55,6 +57,7 @@ class PlatformServer(ThreadingHTTPServer):
         self.requests = 0
         self.idempotent_replays = 0
         self.refused: dict[str, int] = {}
+        self.soap_messages: dict[str, int] = {}  # SOAP msg_type -> requests that passed account and sign
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -90,6 +93,8 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), headers=headers)
 
     def _answer(self, door: str, code: str, message: str, data: Any) -> tuple[int, bytes]:
+        if door == "soap":
+            return 200, soap.result(soap.STATUS.get(code, "30"), message)
         if door == "gateway":
             obj = {"infcode": code, "output": data or {}} if code == "0" else {"infcode": code, "err_msg": message}
             return 200, json.dumps(obj, ensure_ascii=False).encode("utf-8")
@@ -122,6 +127,8 @@ class Handler(BaseHTTPRequestHandler):
             door = "gateway"
         elif self.path in REST:
             door = "rest"
+        elif self.path == soap.PATH:
+            door = "soap"
         else:
             return self._json(404, {"code": "404", "message": "not found"})
         self.server.requests += 1
@@ -129,12 +136,19 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and self._early_fault(fault):
             return
         wait = self.server.rate.take()
+        ctype = "text/xml; charset=utf-8" if door == "soap" else "application/json; charset=utf-8"
         if wait:
-            return self._send(*self._answer(door, "3001", "请求过于频繁", None), headers={"Retry-After": retry_after_header(wait)})
-        status, answer = self._handle(door, body)
+            return self._send(*self._answer(door, "3001", "请求过于频繁", None), ctype,
+                              headers={"Retry-After": retry_after_header(wait)})
+        if door == "soap":
+            status, answer, code = soap.handle(self.server.state, body, self.server.soap_messages)
+            if code not in ("00", "20"):
+                self.server.refused[code] = self.server.refused.get(code, 0) + 1
+        else:
+            status, answer = self._handle(door, body)
         if fault is not None and fault.mode in ("timeout", "slow"):
             time.sleep(fault.delay_s)
-        self._send(status, answer, truncate=fault is not None and fault.mode == "truncated")
+        self._send(status, answer, ctype, truncate=fault is not None and fault.mode == "truncated")
 
     def _early_fault(self, fault: Any) -> bool:
         """Faults answered before the request is processed; True when the answer was sent."""

@@ -1,5 +1,8 @@
 """The platform client: httpx with explicit timeouts, a token that refreshes itself, signing at send.
 
+The profile seals each request (headers and signature, or a SOAP body with the account in it) and
+reads each answer; a profile without a token (``uses_token = False``) is never asked for one.
+
 Every failure becomes a ``PlatformCallError`` that says what to do: ``scope="link"`` when the
 platform as a whole failed us (network, timeout, 5xx, an HTML page, a truncated body, rate
 limiting, a refused certificate) so the drainer holds the whole queue; ``scope="item"`` when the
@@ -10,7 +13,6 @@ Tokens, the secret and signatures never enter a log line or an error message.
 
 from __future__ import annotations
 
-import json
 import os
 import ssl
 import threading
@@ -23,8 +25,8 @@ import httpx
 from pydantic import SecretStr
 
 from agent.errors import PlatformError
-from agent.logging import get_logger
-from agent.upstream.profiles import CODE_KIND, OK, Answer, Profile
+from agent.logging import get_logger, register_secret
+from agent.upstream.profiles import Answer, Credentials, Profile
 from agent.upstream.signers import check_signer
 
 log = get_logger("agent.upstream.client")
@@ -92,7 +94,9 @@ class PlatformClient:
         self.profile = profile
         self.medins_code = medins_code
         self._app_key = app_key
-        self._secret = (secret.get_secret_value() if isinstance(secret, SecretStr) else secret).encode()
+        plain = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+        register_secret(plain)  # a SOAP profile puts it in the body: it must be masked wherever it shows
+        self._secret = plain.encode()
         self._sign = check_signer(signer or profile.signer)
         self._pacer = pacer
         self._wall = wall
@@ -112,6 +116,9 @@ class PlatformClient:
 
     # -- the operations -------------------------------------------------------------------------
     def fetch_token(self) -> str:
+        if not self.profile.uses_token:
+            raise PlatformCallError(f"profile {self.profile.name} has no access token: each request carries the account",
+                                    transient=False)
         answer = self._send("token", {"appKey": self._app_key}, token=None)
         self._raise_unless_ok(answer)
         token = str(answer.data.get("accessToken") or "")
@@ -121,12 +128,21 @@ class PlatformClient:
         self._token_until = time.monotonic() + float(answer.data.get("expiresIn") or 600) - TOKEN_MARGIN_S
         return token
 
+    def check(self) -> str:
+        """Prove the credentials work: a token where the profile has one, else a one-line delivery pull."""
+        if self.profile.uses_token:
+            self.fetch_token()
+            return "token fetched"
+        self.deliveries(None, None, 1)
+        return "account accepted (a one-line delivery pull)"
+
     def call(self, op: str, data: dict[str, Any], idem_key: str | None = None) -> Answer:
         """One call with a valid token; refreshes an expired token and re-signs a replay once each."""
         refreshed = resigned = False
         while True:
-            answer = self._send(op, data, token=self._valid_token(), idem_key=idem_key)
-            kind = CODE_KIND.get(answer.code)
+            token = self._valid_token() if self.profile.uses_token else None
+            answer = self._send(op, data, token=token, idem_key=idem_key)
+            kind = self.profile.kind(answer.code)
             if kind == "token" and not refreshed:
                 refreshed = True
                 log.info("platform token refreshed", reason="expired")
@@ -140,8 +156,9 @@ class PlatformClient:
                                         transient=True, code=answer.code, platform_message=answer.message)
             return answer
 
-    def confirm(self, delivery_id: str, quantity: str, accepted_at: str, idem_key: str) -> Answer:
-        data = self.profile.confirm_data(self.medins_code, delivery_id, quantity, accepted_at)
+    def confirm(self, delivery_id: str, quantity: str, accepted_at: str, idem_key: str,
+                line: dict[str, Any] | None = None) -> Answer:
+        data = self.profile.confirm_data(self.medins_code, delivery_id, quantity, accepted_at, line)
         return self.call("confirm", data, idem_key)
 
     def deliveries(self, since: str | None, after_id: str | None, page_size: int) -> tuple[list[dict[str, Any]], bool]:
@@ -162,9 +179,9 @@ class PlatformClient:
             return self._token
 
     def _raise_unless_ok(self, answer: Answer) -> None:
-        if answer.code == OK:
+        kind = self.profile.kind(answer.code) or "reject"
+        if kind == "ok":
             return
-        kind = CODE_KIND.get(answer.code, "reject")
         transient = kind in ("busy", "retry", "token")
         scope = "item" if kind in ("reject", "done") else "link"
         raise PlatformCallError(
@@ -173,25 +190,14 @@ class PlatformClient:
         )
 
     def _send(self, op: str, data: dict[str, Any], *, token: str | None, idem_key: str | None = None) -> Answer:
-        req = self.profile.request(op, data, medins_code=self.medins_code)
-        ts = str(int(self._wall() * 1000))
-        nonce = uuid.uuid4().hex
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "X-App-Key": self._app_key,
-            "X-Timestamp": ts,
-            "X-Nonce": nonce,
-            "X-Signature": self._sign(self._secret, self.profile.string_to_sign(ts, nonce, req.body)),
-            **req.headers,
-        }
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        if idem_key:
-            headers["Idempotency-Key"] = idem_key
+        req = self.profile.seal(op, data, medins_code=self.medins_code,
+                                creds=Credentials(self._app_key, self._secret, self._sign),
+                                timestamp=str(int(self._wall() * 1000)), nonce=uuid.uuid4().hex, token=token,
+                                idem_key=idem_key)
         if self._pacer is not None:
             self._pacer.wait()
         try:
-            resp = self._http.request(req.method, req.path, content=req.body, headers=headers)
+            resp = self._http.request(req.method, req.path, content=req.body, headers=req.headers)
         except httpx.TimeoutException:
             raise PlatformCallError(f"{op}: the platform did not answer in time", transient=True) from None
         except httpx.ConnectError as exc:
@@ -210,16 +216,16 @@ class PlatformClient:
         if resp.status_code >= 500:
             raise PlatformCallError(f"{op}: the platform failed (HTTP {resp.status_code})", transient=True)
         try:
-            body = json.loads(resp.content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            body = self.profile.decode(resp.content)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors too
             kind = resp.headers.get("Content-Type", "?").split(";")[0]
-            raise PlatformCallError(f"{op}: the platform answered HTTP {resp.status_code} with {kind}, not JSON "
-                                    "(a maintenance page?)", transient=True) from None
+            raise PlatformCallError(f"{op}: the platform answered HTTP {resp.status_code} with {kind}, not "
+                                    f"{self.profile.media} (a maintenance page?)", transient=True) from None
         answer = self.profile.parse(op, resp.status_code, body)
-        if CODE_KIND.get(answer.code) == "busy":
+        if self.profile.kind(answer.code) == "busy":
             raise PlatformCallError(f"{op}: the platform is busy ({answer.code}): {answer.message}", transient=True,
                                     code=answer.code, retry_after_s=_retry_after(resp))
-        if CODE_KIND.get(answer.code) == "auth":
+        if self.profile.kind(answer.code) == "auth":
             raise PlatformCallError(f"{op}: the platform refused our credentials ({answer.code}): {answer.message}",
                                     transient=False, code=answer.code, platform_message=answer.message)
         return answer

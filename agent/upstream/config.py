@@ -1,6 +1,6 @@
 """The ``[platform]`` section: which profile, where, which credentials, how patient to be.
 
-The app secret is never in the file: ``secret_env`` names an environment variable, ``secret_file``
+The app secret (for ``sh_soap``: the platform password) is never in the file: ``secret_env`` names an environment variable, ``secret_file``
 a file (a bare name is a systemd credential in ``$CREDENTIALS_DIRECTORY``).
 """
 
@@ -19,9 +19,9 @@ from agent.upstream.signers import SIGNERS
 class PlatformConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    profile: str = Field(description="zj_infno | rest_json")
+    profile: str = Field(description="zj_infno | rest_json | sh_soap")
     base_url: str = Field(description="https://platform.example/ (http only for the loopback reference)")
-    app_key: str = Field(min_length=1)
+    app_key: str = Field(min_length=1, description="the app key; for sh_soap the platform user name")
     secret_env: str | None = None
     secret_file: str | None = None
     signer: str | None = Field(default=None, description="override the profile's signer")
@@ -67,6 +67,9 @@ class PlatformConfig(BaseModel):
     def _one_secret(self) -> PlatformConfig:
         if bool(self.secret_env) == bool(self.secret_file):
             raise ValueError("give exactly one of secret_env or secret_file for the app secret")
+        keyless = (self.signer or PROFILES[self.profile].signer) == "sha1"
+        if keyless != (PROFILES[self.profile].signer == "sha1"):  # a plain hash signs nothing a JSON platform trusts
+            raise ValueError("signer sha1 belongs to the sh_soap profile only, and sh_soap signs with sha1 only")
         return self
 
     @property

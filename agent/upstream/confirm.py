@@ -77,11 +77,16 @@ def _unmatched_finding(r: Receipt, match: Match, now: datetime) -> Finding:
     )
 
 
-def _queue(conn: Connection, hospital: str, r: Receipt, line_id: str, shipped: Decimal | None, now: datetime) -> bool:
+def _queue(conn: Connection, hospital: str, r: Receipt, line_id: str, line: DeliveryLine | None, now: datetime) -> bool:
+    """Queue one confirmation; the payload also carries the delivery line's product, lot and shipped
+    quantity, which a profile such as ``sh_soap`` repeats in its confirmation message."""
     assert r.accepted_at is not None
     key = idem_key_for(line_id)
+    shipped = line.quantity if line is not None else None
     payload = {"delivery_id": line_id, "quantity": str(r.quantity), "accepted_at": r.accepted_at.isoformat(),
-               "receipt_line_id": r.line_id}
+               "receipt_line_id": r.line_id, "product_code": line.product_code if line is not None else None,
+               "lot": (line.lot if line is not None else None) or r.lot,
+               "shipped_quantity": str(shipped) if shipped is not None else None}
     if not outbox.enqueue(conn, hospital, CHANNEL, key, payload, now):
         return False
     conn.execute(pc.insert().values(
@@ -131,9 +136,9 @@ def enqueue_confirmations(conn: Connection, hospital_code: str, receipts: Sequen
                 _save_receipt(conn, hospital_code, r, conflict, "conflict", now, previous is not None)
                 write_findings(conn, hospital_code, [_unmatched_finding(r, conflict, now)], now)
                 continue
-            shipped = known[match.delivery_id].quantity if known else next(
-                (ln.quantity for ln in lines if ln.delivery_id == match.delivery_id), None)
-            queued += _queue(conn, hospital_code, r, match.delivery_id, shipped, now)
+            line = known[match.delivery_id] if known else next(
+                (ln for ln in lines if ln.delivery_id == match.delivery_id), None)
+            queued += _queue(conn, hospital_code, r, match.delivery_id, line, now)
             _save_receipt(conn, hospital_code, r, match, "matched", now, previous is not None)
             if previous == "unmatched":
                 resolve_finding(conn, hospital_code, RULE_UNMATCHED, r.line_id, now)

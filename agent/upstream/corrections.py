@@ -34,14 +34,14 @@ def apply_correction(conn: Connection, hospital: str, r: Receipt, previous: Any,
     conf = conn.execute(select(pc).where(pc.c.hospital_code == hospital, pc.c.delivery_id == previous.delivery_id)).first()
     if conf is None:
         return
-    row = conn.execute(select(outbox_table.c.id).where(
+    row = conn.execute(select(outbox_table.c.id, outbox_table.c.payload).where(
         outbox_table.c.hospital_code == hospital, outbox_table.c.channel == CHANNEL,
         outbox_table.c.idem_key == conf.idem_key, outbox_table.c.status == "pending")).first()
     shipped = Decimal(conf.shipped_quantity) if conf.shipped_quantity is not None else None
     key_pr = (pr.c.hospital_code == hospital) & (pr.c.receipt_line_id == r.line_id)
     key_pc = (pc.c.hospital_code == hospital) & (pc.c.delivery_id == conf.delivery_id)
     if row is not None and not withdrawn and (shipped is None or r.quantity <= shipped):
-        payload = {"delivery_id": conf.delivery_id, "quantity": str(r.quantity),
+        payload = {**row.payload, "delivery_id": conf.delivery_id, "quantity": str(r.quantity),
                    "accepted_at": conf.accepted_at.isoformat(), "receipt_line_id": r.line_id}
         conn.execute(update(outbox_table).where(outbox_table.c.id == row.id).values(payload=payload))
         conn.execute(pc.update().where(key_pc).values(quantity=str(r.quantity)))

@@ -29,7 +29,7 @@ from agent.store.schema.platform import platform_confirmations as pc
 from agent.store.schema.platform import platform_link as link_table
 from agent.upstream.client import PlatformCallError, PlatformClient
 from agent.store.findings import resolve_finding, write_findings
-from agent.upstream.profiles import CODE_KIND, OK, Answer
+from agent.upstream.profiles import Answer
 
 log = get_logger("agent.upstream.drain")
 RULE_REJECTED = "platform.confirm_rejected"
@@ -121,19 +121,20 @@ class Drainer:
     def _send(self, item: outbox.OutboxItem) -> Answer:
         p = item.payload
         if item.channel == CHANNEL_CONFIRM:
-            return self.client.confirm(p["delivery_id"], p["quantity"], p["accepted_at"], item.idem_key)
+            return self.client.confirm(p["delivery_id"], p["quantity"], p["accepted_at"], item.idem_key, line=p)
         if item.channel == CHANNEL_REPORT:
             return self.client.upload_report(p, item.idem_key)
         return Answer("unknown-channel", f"no sender for channel {item.channel}", None)
 
     def _record(self, conn: Connection, outcomes: list[_Outcome], result: DrainResult) -> None:
         now = self.clock.now()
-        accepted = [o.item for o in outcomes if o.answer.code == OK]
+        kind_of = self.client.profile.kind
+        accepted = [o.item for o in outcomes if kind_of(o.answer.code) == "ok"]
         self._mark_accepted(conn, accepted, now)
         result.sent += len(accepted)
         for o in outcomes:
-            kind = CODE_KIND.get(o.answer.code)
-            if o.answer.code == OK:
+            kind = kind_of(o.answer.code)
+            if kind == "ok":
                 continue
             if kind == "done":  # the platform already holds this confirmation
                 outbox.mark_sent(conn, o.item.id, now, {"code": o.answer.code, "message": o.answer.message})
@@ -153,7 +154,7 @@ class Drainer:
         if not items:
             return
         conn.execute(update(outbox_table).where(outbox_table.c.id.in_([i.id for i in items])).values(
-            status="sent", sent_at=now, attempts=outbox_table.c.attempts + 1, response={"code": OK}, last_error=None))
+            status="sent", sent_at=now, attempts=outbox_table.c.attempts + 1, response={"code": self.client.profile.ok_code}, last_error=None))
         deliveries = [i.payload["delivery_id"] for i in items if i.channel == CHANNEL_CONFIRM]
         if deliveries:
             conn.execute(pc.update().where(pc.c.hospital_code == self.store.hospital_code, pc.c.delivery_id.in_(deliveries))

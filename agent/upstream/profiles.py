@@ -1,93 +1,27 @@
 """Platform profiles (平台接口规范): envelope, transaction codes and field maps, in a registry dict.
 
-Two ship: ``zj_infno``, the Zhejiang-style JSON envelope (``{"infno": ..., "input": {"data": ...}}``,
-answer ``infcode``/``err_msg``, HMAC-SM3 over ``timestamp \\n body``), and ``rest_json``, a plain
-JSON REST API (one path per transaction, HMAC-SHA256 over ``timestamp \\n nonce \\n body``). Both
-speak to the reference platform in ``refplatform``. A profile turns a logical operation (token,
-deliveries, confirm, report) into a request, and an answer into data or a classified error code.
+Three ship, all spoken by the reference platform in ``refplatform``. Here are the two JSON ones:
+``zj_infno``, the Zhejiang-style envelope (``{"infno": ..., "input": {"data": ...}}``, answer
+``infcode``/``err_msg``, HMAC-SM3 over ``timestamp \\n body``), and ``rest_json``, a plain JSON REST
+API (one path per transaction, HMAC-SHA256 over ``timestamp \\n nonce \\n body``). ``sh_soap``, the
+Shanghai-style SOAP shape (SHA-1 of the XML message, no token), is in ``agent.upstream.soap``; the
+contract they share (``Profile``, ``Request``, ``Answer``) is in ``agent.upstream.profile_base``.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
-# Answer codes both profiles share, and what the agent does about each.
-OK = "0"
-CODE_KIND = {
-    "1001": "auth",  # signature invalid: a person must fix the secret
-    "1002": "auth",  # timestamp outside the window: a person must fix the clock
-    "1003": "retry",  # replayed signature: sign again
-    "1004": "token",  # access token missing or expired: fetch a new one
-    "1005": "auth",  # unknown app key
-    "2001": "reject",  # delivery line not found
-    "2002": "reject",  # quantity above the shipped quantity
-    "2003": "done",  # already confirmed: the platform holds our confirmation
-    "3001": "busy",  # rate limited
-    "9999": "busy",  # system busy
-}
+from agent.upstream.profile_base import CODE_KIND, DELIVERY_FIELDS, OK, Answer, Credentials, Profile, Request
+from agent.upstream.soap import ShSoapProfile
 
-# Our canonical delivery-line fields <- the platform's names (配送单明细).
-DELIVERY_FIELDS = {
-    "delivery_id": "shpId",
-    "order_id": "ordDetlId",
-    "order_code": "ordCode",
-    "product_code": "prodCode",
-    "product_name": "prodName",
-    "lot": "manuLotnum",
-    "expiry": "expyEndtime",
-    "quantity": "shpCnt",
-    "shipped_at": "shppTime",
-    "distributor_code": "delventpCode",
-    "updated_at": "updtTime",
-}
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A parsed answer: ``code`` is OK or one of CODE_KIND; ``message`` is the platform's own text."""
-
-    code: str
-    message: str
-    data: Any
+__all__ = ["CODE_KIND", "DELIVERY_FIELDS", "OK", "PROFILES", "Answer", "Credentials", "Profile", "Request", "get_profile"]
 
 
 def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
-
-
-class Profile:
-    name: str = ""
-    signer: str = ""
-    supports_reports: bool = False
-    fields: dict[str, str] = DELIVERY_FIELDS
-
-    def request(self, op: str, data: dict[str, Any], *, medins_code: str) -> Request:
-        raise NotImplementedError
-
-    def string_to_sign(self, timestamp: str, nonce: str, body: bytes) -> bytes:
-        raise NotImplementedError
-
-    def parse(self, op: str, status: int, body: Any) -> Answer:
-        raise NotImplementedError
-
-    def delivery_line(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """A platform delivery line as our canonical dict (missing fields are None)."""
-        return {ours: raw.get(theirs) for ours, theirs in self.fields.items()}
-
-    def confirm_data(self, medins_code: str, delivery_id: str, quantity: str, accepted_at: str) -> dict[str, Any]:
-        """到货确认: one line per call, so each line has its own idempotency key."""
-        return {"medinsCode": medins_code, "list": [{"shpId": delivery_id, "shppCnt": quantity, "acpTime": accepted_at}]}
 
 
 class InfnoProfile(Profile):
@@ -157,7 +91,7 @@ class RestJsonProfile(Profile):
         return Answer(code if code != OK else "9999", str(body.get("message") or ""), body.get("data"))
 
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (InfnoProfile(), RestJsonProfile())}
+PROFILES: dict[str, Profile] = {p.name: p for p in (InfnoProfile(), RestJsonProfile(), ShSoapProfile())}
 
 
 def get_profile(name: str) -> Profile:

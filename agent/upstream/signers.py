@@ -4,6 +4,8 @@ A platform signs ``timestamp + "\\n" + body`` (the profile decides the exact str
 secret and sends the hex digest. HMAC-SM3 (国密) comes from OpenSSL through ``hmac`` where the
 build has SM3, else from the ``cryptography`` package; ``check_signer`` proves at start that the
 chosen signer gives the known answer, so a missing algorithm stops the agent, not a confirmation.
+``sha1`` is no HMAC: the Shanghai-style SOAP shape sends the plain SHA-1 of its XML message as
+an integrity check (the password in the body authenticates), so that signer ignores the secret.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ Signer = Callable[[bytes, bytes], str]
 
 def hmac_sha256(secret: bytes, message: bytes) -> str:
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def sha1_of_message(_secret: bytes, message: bytes) -> str:
+    """SHA-1 of the message alone (the ``sh_soap`` sign); the secret is not part of it."""
+    return hashlib.sha1(message).hexdigest()  # noqa: S324  (the platform's choice, not ours)
 
 
 def _hmac_sm3_openssl(secret: bytes, message: bytes) -> str:
@@ -54,6 +61,7 @@ def hmac_sm3(secret: bytes, message: bytes) -> str:
 SIGNERS: dict[str, Signer] = {
     "hmac-sha256": hmac_sha256,
     "hmac-sm3": hmac_sm3,
+    "sha1": sha1_of_message,
 }
 
 # Known answers for secret b"key", message b"The quick brown fox jumps over the lazy dog"; the SM3
@@ -63,6 +71,7 @@ _KAT_MESSAGE = b"The quick brown fox jumps over the lazy dog"
 _KNOWN_ANSWERS = {
     "hmac-sha256": "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8",
     "hmac-sm3": "bd4a34077888162b210645b8ebf74b9af357303789357a27c7fc457244ebd398",
+    "sha1": "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
 }
 
 

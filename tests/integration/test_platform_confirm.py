@@ -18,7 +18,7 @@ from agent.upstream.deliveries import sync_deliveries
 from agent.upstream.findings import active_findings
 
 
-@pytest.mark.parametrize("profile", ["zj_infno", "rest_json"])
+@pytest.mark.parametrize("profile", ["zj_infno", "rest_json", "sh_soap"])
 def test_every_accepted_receipt_is_confirmed_once_on_the_platform(ref, store, clock, profile) -> None:
     receipts = [receipt(n) for n in range(1, 6)]
     ids = ref.seed_for_receipts(HOSPITAL, receipts, with_ids=False)
@@ -31,7 +31,8 @@ def test_every_accepted_receipt_is_confirmed_once_on_the_platform(ref, store, cl
     rows = outbox_rows(store)
     assert [r["status"] for r in rows] == ["sent"] * 5
     # queued unsigned: the signature and timestamp are made at send time, never stored
-    assert {tuple(sorted(r["payload"])) for r in rows} == {("accepted_at", "delivery_id", "quantity", "receipt_line_id")}
+    assert {tuple(sorted(r["payload"])) for r in rows} == {("accepted_at", "delivery_id", "lot", "product_code", "quantity",
+                                                            "receipt_line_id", "shipped_quantity")}
 
 
 def test_reading_the_same_receipts_again_queues_nothing_new(ref, store, clock) -> None:

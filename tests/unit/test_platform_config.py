@@ -26,11 +26,21 @@ def test_a_valid_section_loads_with_the_profiles_signer() -> None:
     ({"secret_file": "x"}, "platform", "exactly one of secret_env or secret_file"),
     ({"confirm_late_h": 25}, "platform.confirm_late_h", "less than 24"),
     ({"signer": "md5"}, "platform.signer", "unknown signer"),
+    ({"signer": "sha1"}, "platform", "signer sha1 belongs to the sh_soap profile only"),
+    ({"profile": "sh_soap", "signer": "hmac-sha256"}, "platform", "sh_soap signs with sha1 only"),
 ])
 def test_a_bad_value_names_the_key_and_the_reason(change: dict, key: str, reason: str) -> None:
     with pytest.raises(ConfigError) as err:
         parse_config({**BASE, "platform": {**PLATFORM, **change}}, "agent.toml")
     assert any(line.startswith(f"agent.toml: {key}: ") and reason in line for line in err.value.problems), err.value.problems
+
+
+def test_the_soap_profile_takes_its_password_like_any_secret_and_signs_with_sha1(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VBP_PLATFORM_SECRET", "SoapPassword-0043")
+    cfg = parse_config({**BASE, "platform": {**PLATFORM, "profile": "sh_soap"}})
+    assert cfg.platform is not None and cfg.platform.signer_name == "sha1"
+    assert cfg.platform.secret().get_secret_value() == "SoapPassword-0043"
+    assert "SoapPassword-0043" not in redact_text("<password>SoapPassword-0043</password>")
 
 
 def test_the_secret_comes_from_the_environment_and_is_masked_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -65,5 +65,5 @@ def test_each_profile_reads_success_and_the_platforms_own_error_text() -> None:
 
 
 def test_an_unknown_profile_names_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match="rest_json, zj_infno"):
-        get_profile("shanghai_soap")
+    with pytest.raises(ConfigError, match="rest_json, sh_soap, zj_infno"):
+        get_profile("guangdong_soap")
