@@ -28,14 +28,14 @@ def register(app: typer.Typer) -> None:
 
     @platform.command("check")
     def check(ctx: typer.Context) -> None:
-        """Check the signer on this machine and fetch an access token (never printed)."""
+        """Check the signer on this machine and that the platform accepts our credentials (a token
+        where the profile has one, never printed; else a one-line delivery pull)."""
         from agent.upstream.signers import sm3_implementation
 
         rt, link = _runtime(ctx)
         try:
             typer.echo(f"profile {link.config.profile}, signer {link.config.signer_name} (SM3 from {sm3_implementation()})")
-            link.client.fetch_token()
-            typer.echo(f"token fetched from {link.config.base_url}")
+            typer.echo(f"{link.client.check()} from {link.config.base_url}")
         finally:
             link.close()
             rt.close()

@@ -12,11 +12,11 @@ from agent.store import open_store
 from agent.upstream.confirm import enqueue_confirmations
 
 
-def _config(tmp_path: Path, url: str) -> Path:
+def _config(tmp_path: Path, url: str, profile: str = "zj_infno") -> Path:
     cfg = tmp_path / "agent.toml"
     cfg.write_text(
         f'[hospital]\ncode = "{HOSPITAL}"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\n'
-        f'[platform]\nprofile = "zj_infno"\nbase_url = "{url}"\napp_key = "{APP_KEY}"\nsecret_env = "VBP_TEST_PLATFORM_SECRET"\n',
+        f'[platform]\nprofile = "{profile}"\nbase_url = "{url}"\napp_key = "{APP_KEY}"\nsecret_env = "VBP_TEST_PLATFORM_SECRET"\n',
         encoding="utf-8")
     return cfg
 
@@ -40,6 +40,18 @@ def test_sync_drain_and_the_confirmation_list_for_staff(ref, tmp_path: Path, cap
     assert "SHP-CLI" in out and "已确认" in out
     assert SECRET not in out and not any(t in out for t in ref.state.tokens)
     assert ref.confirmed() == {"SHP-CLI": "10"}
+
+
+def test_check_on_a_soap_platform_proves_the_account_without_a_token(ref, tmp_path: Path, capsys,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VBP_TEST_PLATFORM_SECRET", SECRET)
+    assert main(["-c", str(_config(tmp_path, ref.url, "sh_soap")), "platform", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "profile sh_soap, signer sha1" in out and "account accepted" in out and SECRET not in out
+    monkeypatch.setenv("VBP_TEST_PLATFORM_SECRET", "not-the-password")
+    assert main(["-c", str(_config(tmp_path, ref.url, "sh_soap")), "platform", "check"]) != 0
+    captured = capsys.readouterr()
+    assert "not-the-password" not in captured.out + captured.err
 
 
 def test_platform_commands_without_the_section_say_so(tmp_path: Path, capsys) -> None:
