@@ -17,7 +17,7 @@ from agent.catalogue.winners import commit_winners, plan_winners
 from agent.domain.catalogue import Kind, Level, Programme
 from agent.errors import DataError
 from agent.store import Store, open_store
-from tests.sheets_catalogue import WINNER_HEADER, WINNER_ROWS, volumes_xlsx, winners_csv, winners_xls, winners_xlsx
+from tests.sheets_catalogue import WINNER_ROWS, volumes_xlsx, winners_csv, winners_xls, winners_xlsx
 
 NOW = datetime(2025, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 P10 = Programme("第十批", Kind.DRUG, Level.NATIONAL, date(2025, 3, 1), date(2027, 2, 28))
