@@ -7,9 +7,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import cache
 
 from agent.domain.acceptance import AcceptedSum, accepted_units
-
 from agent.domain.group_share import GroupShare, group_shares
 from agent.domain.monitoring_model import ItemLink, MonitoringInputs, ProductYear
 from agent.domain.progress import (
@@ -24,39 +24,23 @@ from agent.domain.progress import (
 from agent.domain.reporting import ProgrammeSummary, summarise
 
 
-class _Sums:
-    """Per-product sums in smallest units, one store query per distinct range."""
-
-    def __init__(self, inputs: MonitoringInputs, links: dict[str, ItemLink]) -> None:
-        self.inputs, self.links = inputs, links
-        self.cache: dict[tuple[date, date], dict[str, tuple[float, float]]] = {}
-
-    def __call__(self, a: date, b: date) -> dict[str, tuple[float, float]]:
-        if (a, b) not in self.cache:
-            self.cache[(a, b)] = smallest_units(self.inputs.usage_totals(a, b), self.links)
-        return self.cache[(a, b)]
-
-
-class _Accepted:
-    """Per-product acceptances in smallest units, one store query per distinct range; None when
-    the hospital has no warehouse receipts at all."""
-
-    def __init__(self, inputs: MonitoringInputs, links: dict[str, ItemLink]) -> None:
-        self.inputs, self.links = inputs, links
-        self.cache: dict[tuple[date, date], dict[str, AcceptedSum] | None] = {}
-
-    def __call__(self, a: date, b: date) -> dict[str, AcceptedSum] | None:
-        if (a, b) not in self.cache:
-            totals = self.inputs.accepted_totals(a, b)
-            self.cache[(a, b)] = None if totals is None else accepted_units(totals, self.links)
-        return self.cache[(a, b)]
-
-
 def progress_of(inputs: MonitoringInputs, products: Iterable[ProductYear], as_of: date, rules: ProgressRules,
                 calendar: WorkdayCalendar | None, links: dict[str, ItemLink] | None = None) -> list[ProductProgress]:
     """Progress of each product-year as of ``as_of`` (clipped to its agreement year)."""
     links = links if links is not None else {lk.item_code: lk for lk in inputs.item_links()}
-    sums, accepted = _Sums(inputs, links), _Accepted(inputs, links)
+    # one store query per distinct range: many products share their agreement year's range
+
+    @cache
+    def sums(a: date, b: date) -> dict[str, tuple[float, float]]:
+        """Per-product usage in smallest units."""
+        return smallest_units(inputs.usage_totals(a, b), links)
+
+    @cache
+    def accepted(a: date, b: date) -> dict[str, AcceptedSum] | None:
+        """Per-product acceptances in smallest units; None without any warehouse receipt."""
+        totals = inputs.accepted_totals(a, b)
+        return None if totals is None else accepted_units(totals, links)
+
     out = []
     for prod in products:
         day = min(as_of, prod.year_end)
