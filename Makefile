@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 ODBC_PKGS := unixodbc odbc-postgresql odbc-mariadb libsqliteodbc
 STAMP := $(VENV)/.installed
 
-.PHONY: setup odbc venv test test-tools demo bench bench-ingest bench-detect bench-evaluate bench-platform soak services install clean
+.PHONY: setup odbc venv test test-clock test-tools demo bench bench-ingest bench-detect bench-evaluate bench-platform soak services install clean
 
 setup: odbc $(STAMP)
 
@@ -39,8 +39,16 @@ test-tools:
 	@command -v systemd-analyze >/dev/null 2>&1 || { echo "installing systemd tools"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
 
+# The whole suite on today's clock, then the date-sensitive part (unit, contract, integration) with the
+# clock of the suite and of every Python process it starts moved a year ahead and a year back.
 test: setup services test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-clock
+
+CLOCK_TESTS := tests/unit tests/contract tests/integration
+test-clock: setup services
+	$(BIN)/python -m pytest -q -p no:cacheprovider --clock-shift-days=365 $(CLOCK_TESTS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --clock-shift-days=-365 $(CLOCK_TESTS)
 
 demo: setup
 	$(BIN)/vbp-agent demo

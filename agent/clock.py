@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -38,18 +39,25 @@ class SystemClock:
 
 
 class FakeClock:
-    """A clock tests and the demo move by hand; ``sleep`` advances it instantly."""
+    """A clock tests and the demo move by hand; ``sleep`` advances it instantly.
 
-    def __init__(self, start: datetime, tz: tzinfo = DEFAULT_TZ) -> None:
+    With ``tick=True`` it also runs on by itself at the pace of the machine's monotonic clock, from
+    ``start``: for work that really waits (retries, a platform in another process) on a fixed date.
+    """
+
+    def __init__(self, start: datetime, tz: tzinfo = DEFAULT_TZ, *, tick: bool = False) -> None:
         if start.tzinfo is None:
             start = start.replace(tzinfo=tz)
         self.tz = tz
         self._now = start.astimezone(tz)
         self._lock = threading.Lock()
+        self._ticks_from = time.monotonic() if tick else None
 
     def now(self) -> datetime:
         with self._lock:
-            return self._now
+            if self._ticks_from is None:
+                return self._now
+            return self._now + timedelta(seconds=time.monotonic() - self._ticks_from)
 
     def today(self) -> date:
         return self.now().date()
@@ -64,6 +72,8 @@ class FakeClock:
     def set(self, when: datetime) -> None:
         with self._lock:
             self._now = when if when.tzinfo else when.replace(tzinfo=self.tz)
+            if self._ticks_from is not None:
+                self._ticks_from = time.monotonic()
 
     def sleep(self, seconds: float) -> None:
         self.advance(seconds)

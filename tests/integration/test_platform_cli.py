@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from platform_support import APP_KEY, HOSPITAL, SECRET, receipt, ref  # noqa: F401  (fixture)
 
 from agent.cli import EXIT_CONFIG, main
@@ -26,14 +28,15 @@ def test_sync_drain_and_the_confirmation_list_for_staff(ref, tmp_path: Path, cap
     cfg = _config(tmp_path, ref.url)
     r = receipt(1, delivery_id="SHP-CLI")
     ref.seed_for_receipts(HOSPITAL, [r])
-    assert main(["-c", str(cfg), "platform", "check"]) == 0
-    assert main(["-c", str(cfg), "platform", "sync"]) == 0
-    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", HOSPITAL)
-    with store.begin() as conn:
-        enqueue_confirmations(conn, HOSPITAL, [r], r.accepted_at)
-    store.close()
-    assert main(["-c", str(cfg), "platform", "drain"]) == 0
-    assert main(["-c", str(cfg), "platform", "confirmations"]) == 0
+    with time_machine.travel(r.accepted_at + timedelta(minutes=10), tick=True):  # the commands read the system clock
+        assert main(["-c", str(cfg), "platform", "check"]) == 0
+        assert main(["-c", str(cfg), "platform", "sync"]) == 0
+        store = open_store(f"sqlite:///{tmp_path / 'state.db'}", HOSPITAL)
+        with store.begin() as conn:
+            enqueue_confirmations(conn, HOSPITAL, [r], r.accepted_at)
+        store.close()
+        assert main(["-c", str(cfg), "platform", "drain"]) == 0
+        assert main(["-c", str(cfg), "platform", "confirmations"]) == 0
     out = capsys.readouterr().out
     assert "signer hmac-sm3" in out and "token fetched" in out
     assert "delivery lines read: 1" in out and "sent 1, quarantined 0" in out

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -23,7 +24,7 @@ import pytest
 from platform_support import APP_KEY, HOSPITAL, SECRET, START, make_client, receipt
 from sqlalchemy import select
 
-from agent.clock import SystemClock
+from agent.clock import FakeClock
 from agent.domain.model import Receipt
 from agent.store import open_store
 from agent.store.schema.platform import platform_receipts
@@ -50,7 +51,7 @@ def remote_ref() -> Iterator[RemoteRef]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "REFPLATFORM_SECRET": SECRET, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "REFPLATFORM_SECRET": SECRET, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-m", "refplatform", "--port", str(port), "--app-key", APP_KEY],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ref = RemoteRef(f"http://127.0.0.1:{port}")
@@ -67,8 +68,8 @@ def remote_ref() -> Iterator[RemoteRef]:
         proc.wait(timeout=10)
 
 
-def _work(url: str, ref: RemoteRef, receipts: list[Receipt], rate: float | None = None, chunk: int = 2,
-          profile: str = "zj_infno") -> bool:
+def _work(url: str, ref: RemoteRef, receipts: list[Receipt], clock: FakeClock, rate: float | None = None,
+          chunk: int = 2, profile: str = "zj_infno") -> bool:
     """One worker's life: store the next few receipts, drain a tiny batch, repeat. True when all done.
 
     Killed workers are paced (``rate``) and use tiny batches so the work outlasts the kills; the
@@ -76,7 +77,6 @@ def _work(url: str, ref: RemoteRef, receipts: list[Receipt], rate: float | None 
     """
     store = open_store(url, HOSPITAL)
     client = make_client(ref, profile, rate=rate)  # type: ignore[arg-type]
-    clock = SystemClock()
     drainer = Drainer(store, client, clock, batch=chunk)
     try:
         while True:
@@ -85,7 +85,8 @@ def _work(url: str, ref: RemoteRef, receipts: list[Receipt], rate: float | None 
             batch = [r for r in receipts if r.line_id not in stored][: chunk + 1]
             if batch:
                 with store.begin() as conn:  # the ingestion's transaction: receipts + outbox rows together
-                    enqueue_confirmations(conn, HOSPITAL, batch, clock.now())
+                    queued = enqueue_confirmations(conn, HOSPITAL, batch, clock.now())
+                assert queued == len(batch), f"{len(batch) - queued} receipts not queued at {clock.now():%Y-%m-%d}"
             sent = drainer.drain(max_items=chunk).sent
             if not batch and sent == 0:
                 return True
@@ -103,7 +104,8 @@ def _kill_run(tmp_path: Path, ref: RemoteRef, kills: int, n: int, seed: int, pro
     url = f"sqlite:///{tmp_path / 'state.db'}"
     store = open_store(url, HOSPITAL)
     client = make_client(ref, profile)  # type: ignore[arg-type]
-    sync_deliveries(store, client, SystemClock().now())
+    clock = FakeClock(START + timedelta(hours=1), tick=True)  # one clock for every worker: forks share its start
+    sync_deliveries(store, client, clock.now())
     client.close()
     store.close()  # no connection crosses the fork
     killed_mid_work = 0
@@ -111,7 +113,7 @@ def _kill_run(tmp_path: Path, ref: RemoteRef, kills: int, n: int, seed: int, pro
         pid = os.fork()
         if pid == 0:  # the worker
             try:
-                _work(url, ref, receipts, rate=50.0, profile=profile)
+                _work(url, ref, receipts, clock, rate=50.0, profile=profile)
             finally:
                 os._exit(0)
         time.sleep(rng.uniform(0.01, 0.1))
@@ -122,7 +124,7 @@ def _kill_run(tmp_path: Path, ref: RemoteRef, kills: int, n: int, seed: int, pro
             killed_mid_work += 1
         else:
             break
-    assert _work(url, ref, receipts, chunk=50, profile=profile)
+    assert _work(url, ref, receipts, clock, chunk=50, profile=profile)
     state = ref.admin("/admin/state")
     assert killed_mid_work >= min(kills, 1)
     assert sorted(c["shpId"] for c in state["confirmations"]) == [r.delivery_id for r in receipts]

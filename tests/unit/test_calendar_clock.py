@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -43,6 +45,19 @@ def test_fake_clock_is_aware_and_moves_only_when_told() -> None:
     assert clock.now() == datetime(2026, 11, 25, 10, 0, tzinfo=DEFAULT_TZ)
     clock.advance(timedelta(days=1))
     assert clock.today() == date(2026, 11, 26)
+
+
+def test_a_ticking_fake_clock_runs_on_from_its_start_and_can_still_be_set() -> None:
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=DEFAULT_TZ)
+    clock = FakeClock(start, tick=True)
+    first = clock.now()
+    time.sleep(0.02)
+    second = clock.now()
+    assert start <= first < second < start + timedelta(seconds=5)
+    clock.advance(timedelta(hours=1))
+    assert clock.now() >= second + timedelta(hours=1)
+    clock.set(datetime(2027, 1, 4, 8, 0, tzinfo=DEFAULT_TZ))
+    assert timedelta(0) <= clock.now() - datetime(2027, 1, 4, 8, 0, tzinfo=DEFAULT_TZ) < timedelta(seconds=5)
 
 
 def test_system_clock_is_timezone_aware() -> None:

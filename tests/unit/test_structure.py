@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STDLIB = set(sys.stdlib_module_names)
 
 
-def imports_of(path: Path) -> list[tuple[int, str]]:
+def imports_of(path: Path, root: Path = ROOT) -> list[tuple[int, str]]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
@@ -18,19 +18,19 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
             found += [(node.lineno, a.name) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative import: resolve against the file's package
-                pkg = ".".join(path.relative_to(ROOT).with_suffix("").parts[: -node.level])
+                pkg = ".".join(path.relative_to(root).with_suffix("").parts[: -node.level])
                 found.append((node.lineno, f"{pkg}.{node.module}" if node.module else pkg))
             else:
                 found.append((node.lineno, node.module or ""))
     return found
 
 
-def violations(folder: str, allowed: callable) -> list[str]:
+def violations(folder: str, allowed: callable, root: Path = ROOT) -> list[str]:
     bad = []
-    for path in sorted((ROOT / folder).rglob("*.py")):
-        for line, name in imports_of(path):
+    for path in sorted((root / folder).rglob("*.py")):
+        for line, name in imports_of(path, root):
             if not allowed(name):
-                bad.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+                bad.append(f"{path.relative_to(root)}:{line} imports {name}")
     return bad
 
 
@@ -62,12 +62,10 @@ def test_only_bootstrap_and_cli_import_adapters() -> None:
 
 
 def test_the_checker_catches_a_violation(tmp_path: Path) -> None:
-    pkg = ROOT / "agent" / "domain" / "_probe_violation.py"
-    pkg.write_text("import sqlalchemy\nfrom ..store import Store\nimport json\n")
-    try:
-        found = violations("agent/domain", lambda n: n.split(".")[0] in STDLIB or n.startswith("agent.domain"))
-    finally:
-        pkg.unlink()
+    pkg = tmp_path / "agent" / "domain"
+    pkg.mkdir(parents=True)
+    (pkg / "_probe_violation.py").write_text("import sqlalchemy\nfrom ..store import Store\nimport json\n")
+    found = violations("agent/domain", lambda n: n.split(".")[0] in STDLIB or n.startswith("agent.domain"), tmp_path)
     assert found == [
         "agent/domain/_probe_violation.py:1 imports sqlalchemy",
         "agent/domain/_probe_violation.py:2 imports agent.store",

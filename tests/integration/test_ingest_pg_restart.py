@@ -1,12 +1,11 @@
 """PostgreSQL restarted in the middle of a receipt poll: nothing lost, nothing counted twice.
 
-Restarting the shared server disturbs other tests, so this module is named to run last in
-tests/integration, keeps its data tiny, and makes sure the server is up again before it ends.
+The warehouse database is a cluster of the test's own (``pg_cluster``), so the restart disturbs no
+other test and no other work on the machine, whatever order the suite runs in.
 """
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -21,20 +20,16 @@ from agent.errors import SourceError
 from agent.jobs.ingest_receipts import ingest_receipts
 from agent.ports import ReceiptCursor
 from agent.store import open_store
-from tests.conftest import PG_HOST, PG_USER
-from tests.ingest_support import HIS_PRESETS, make_source_db
+from tests.conftest import PgCluster
+from tests.ingest_support import HIS_PRESETS, START, SourceDb
 
 
-def _cluster() -> list[str]:
-    line = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True).stdout.split()
-    return line[:2]  # version, name
-
-
-def _wait_up(seconds: float = 30) -> None:
+def _wait_up(cluster: PgCluster, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", connect_timeout=2).close()
+            psycopg.connect(host=cluster.host, port=cluster.port, user=cluster.user, dbname="postgres",
+                            connect_timeout=2).close()
             return
         except psycopg.OperationalError:
             time.sleep(0.2)
@@ -42,10 +37,10 @@ def _wait_up(seconds: float = 30) -> None:
 
 
 class RestartsAfterFirstPage:
-    """The real warehouse source; the server is restarted once, right after the first page."""
+    """The real warehouse source; its server is restarted once, right after the first page."""
 
-    def __init__(self, inner) -> None:
-        self.inner, self.name, self.pages = inner, inner.name, 0
+    def __init__(self, inner, cluster: PgCluster) -> None:
+        self.inner, self.name, self.cluster, self.pages = inner, inner.name, cluster, 0
 
     def source_now(self) -> datetime:
         return self.inner.source_now()
@@ -54,27 +49,27 @@ class RestartsAfterFirstPage:
         page = list(self.inner.read_receipts(cursor, until, limit))
         self.pages += 1
         if self.pages == 1:
-            version, name = _cluster()
-            subprocess.run(["pg_ctlcluster", version, name, "restart", "-m", "fast"], check=True, timeout=60)
+            self.cluster.ctl("restart", "-m", "fast")
         return page
 
 
-@pytest.mark.postgres
-def test_postgresql_restarted_mid_poll_loses_nothing_and_counts_nothing_twice(request, tmp_path: Path) -> None:
-    db = make_source_db(request, "postgresql")
+@pytest.mark.pg_cluster
+def test_postgresql_restarted_mid_poll_loses_nothing_and_counts_nothing_twice(pg_cluster: PgCluster,
+                                                                            tmp_path: Path) -> None:
+    db = SourceDb("postgresql", pg_cluster.odbc() + "UseDeclareFetch=1;Fetch=10000;")
     hospital = db.load_his(HIS_PRESETS["mssql_his"], days=4, rows_per_day=5)
     db.load_warehouse(hospital)
     store = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
-    clock = FakeClock(datetime.now(UTC), UTC)
+    clock = FakeClock(datetime.combine(START, datetime.min.time(), UTC) + timedelta(days=10), UTC)
     delivered: Counter[str] = Counter()
-    source = RestartsAfterFirstPage(db.source(std.PRESET, name="wh", retries=1))
+    source = RestartsAfterFirstPage(db.source(std.PRESET, name="wh", retries=1), pg_cluster)
     try:
         with pytest.raises(SourceError) as err:
             ingest_receipts(store, source, clock, settle_lag=timedelta(0), page_size=3,
                             on_stored=lambda conn, rs: delivered.update(r.line_id for r in rs))
         assert err.value.transient
     finally:
-        _wait_up()
+        _wait_up(pg_cluster)
     stats = ingest_receipts(store, source, clock, settle_lag=timedelta(0), page_size=3,
                             on_stored=lambda conn, rs: delivered.update(r.line_id for r in rs))
     store.close()
