@@ -48,7 +48,7 @@ def machine_now() -> datetime:
     """The machine's own clock, which database servers read, even while ``--clock-shift-days`` moves ours."""
     from time_machine import escape_hatch
 
-    return escape_hatch.datetime.datetime.now(UTC)
+    return escape_hatch.datetime.datetime.now(UTC) if escape_hatch.is_travelling() else datetime.now(UTC)
 
 
 def _ensure_services() -> None:
