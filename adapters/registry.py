@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from adapters.his import mssql_his, oracle_his
-from adapters.odbc import FETCH_ROWS, OdbcSource
+from adapters.odbc import OdbcSource
 from adapters.preset import REQUIRED, Preset, require_single_select
 from adapters.source import SqlSource
 from adapters.warehouse import std
@@ -14,6 +14,18 @@ from agent.errors import ConfigError
 from agent.ports import Clock
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (mssql_his.PRESET, oracle_his.PRESET, std.PRESET)}
+
+
+class SourceTuning(Protocol):
+    """What the builder reads of ``[sources.options]`` (agent.config.SourceOptions, validated there)."""
+
+    dialect: str
+    line_id_is_int: bool
+    engine: str | None
+    fetch_rows: int
+    retries: int
+    timezone: str | None
+    by_prescriber: bool
 
 
 class SourceSettings(Protocol):
@@ -26,21 +38,21 @@ class SourceSettings(Protocol):
     query_timeout_s: int
     encoding: str
     queries: dict[str, str]
-    options: dict[str, Any]
+    options: SourceTuning
 
     def connection_string(self) -> str: ...
 
 
 def custom_preset(cfg: SourceSettings) -> Preset:
     """A hospital's own SELECTs from config; anything but exactly one SELECT is refused, naming the key."""
-    dialect = str(cfg.options.get("dialect", "tsql"))
+    dialect = cfg.options.dialect
     for name, sql in cfg.queries.items():
         require_single_select(sql, dialect, f"sources[{cfg.name}].queries.{name}")
     missing = [q for q in REQUIRED[cfg.kind] if q not in cfg.queries]
     if missing:
         raise ConfigError(f"sources[{cfg.name}].queries: a {cfg.kind} source needs {', '.join(missing)}")
     return Preset(name="custom", kind=cfg.kind, dialect=dialect, queries=dict(cfg.queries),
-                  line_id_is_int=bool(cfg.options.get("line_id_is_int", True)))
+                  line_id_is_int=cfg.options.line_id_is_int)
 
 
 def preset_of(cfg: SourceSettings) -> Preset:
@@ -59,9 +71,8 @@ def build_source(cfg: SourceSettings, clock: Clock) -> SqlSource:
     preset = preset_of(cfg)
     opts = cfg.options
     odbc = OdbcSource(
-        cfg.name, cfg.connection_string(), engine=opts.get("engine"), login_timeout_s=cfg.login_timeout_s,
-        query_timeout_s=cfg.query_timeout_s, encoding=cfg.encoding, fetch_rows=int(opts.get("fetch_rows", FETCH_ROWS)),
-        retries=int(opts.get("retries", 3)),
+        cfg.name, cfg.connection_string(), engine=opts.engine, login_timeout_s=cfg.login_timeout_s,
+        query_timeout_s=cfg.query_timeout_s, encoding=cfg.encoding, fetch_rows=opts.fetch_rows, retries=opts.retries,
     )
-    tz = ZoneInfo(opts["timezone"]) if opts.get("timezone") else clock.tz
-    return SqlSource(cfg.name, preset, odbc, tz, by_prescriber=bool(opts.get("by_prescriber", False)), clock=clock)
+    tz = ZoneInfo(opts.timezone) if opts.timezone else clock.tz
+    return SqlSource(cfg.name, preset, odbc, tz, by_prescriber=opts.by_prescriber, clock=clock)

@@ -25,11 +25,12 @@ from pydantic import (
 )
 
 from agent.catalogue.config import CatalogueConfig
-from agent.alerts.config import AlertsConfig, ReceiverConfig, RouteConfig, check_references
+from agent.alerts.config import AlertsConfig, RouteConfig, check_references
 from agent.errors import ConfigError
 from agent.logging import redact_text
 from agent.secrets import read_secret, resolve_credential_path  # noqa: F401 - re-exported
 from agent.monitoring_config import MonitoringConfig
+from agent.notify.config import RECEIVER_MODELS, ReceiverConfig
 from agent.upstream.config import PlatformConfig
 
 ENCODINGS = ("utf-8", "gbk", "gb18030")
@@ -107,6 +108,34 @@ class CalendarConfig(_Strict):
     assume_weekends_for: list[int] = []
 
 
+class SourceOptions(_Strict):
+    """``[sources.options]``: per-source tuning; every key is known, a misspelt one is refused."""
+
+    dialect: Literal["tsql", "oracle", "postgres", "mysql", "sqlite"] = Field(
+        default="tsql", description="the SQL dialect custom queries are parsed in (sqlglot's name)")
+    line_id_is_int: bool = True
+    engine: Literal["postgresql", "mariadb", "sqlite", "mssql", "oracle"] | None = Field(
+        default=None, description="the database engine, when the ODBC driver name does not tell")
+    fetch_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+    retries: int = Field(default=3, ge=0, le=20)
+    timezone: str | None = Field(default=None, description="the database's zone, when not the hospital's")
+    by_prescriber: bool = False
+    settle_lag_s: float = Field(default=120, ge=0, le=86400)
+    receipt_lookback_h: float = Field(default=24, ge=0, le=24 * 31)
+    page_size: int = Field(default=1000, ge=1, le=100_000)
+    reconcile_days: int = Field(default=90, ge=1, le=3660)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"'{v}' is not a time zone name like Asia/Shanghai") from None
+        return v
+
+
 class SourceConfig(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     kind: Literal["his", "prescription", "warehouse"]
@@ -126,7 +155,7 @@ class SourceConfig(_Strict):
     off_peak_hours: HoursWindow | None = None
     pause_hours: list[HoursWindow] = []
     queries: dict[str, str] = {}
-    options: dict[str, Any] = {}
+    options: SourceOptions = SourceOptions()
 
     @field_validator("encoding")
     @classmethod
@@ -232,6 +261,8 @@ class AgentConfig(_Strict):
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
+    if len(loc) > 2 and loc[0] == "receivers" and loc[2] in RECEIVER_MODELS:
+        loc = loc[:2] + loc[3:]  # the model chosen by ``type`` is not a key of the file
     out = ""
     for part in loc:
         if isinstance(part, int):

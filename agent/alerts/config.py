@@ -1,22 +1,15 @@
-"""Config of the ``receivers``, ``routes`` and ``alerts`` sections.
-
-Secrets (robot keys, signing secrets, webhook URLs, SMTP passwords) never sit in the file: each
-comes from ``*_env`` (an environment variable) or ``*_file`` (a file, or a systemd credential),
-and is registered with the log redactor as soon as it is read.
-"""
+"""Config of the ``routes`` and ``alerts`` sections (the receivers are ``agent.notify.config``)."""
 
 from __future__ import annotations
 
 import re
 from datetime import time
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from agent.secrets import read_secret
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-RECEIVER_TYPES = ("wecom", "dingtalk", "feishu", "email", "webhook")
 
 
 class _Strict(BaseModel):
@@ -30,57 +23,6 @@ def _hours(v: Any) -> Any:
         a, b = v.strip().split("-")
         return (time.fromisoformat(a), time.fromisoformat(b))
     return v
-
-
-class ReceiverConfig(_Strict):
-    """One place messages go: a group robot, a mailbox, a webhook."""
-
-    type: Literal["wecom", "dingtalk", "feishu", "email", "webhook"]
-    # robots: the key / access_token / hook id; webhook: the whole URL when it is secret
-    key_env: str | None = None
-    key_file: str | None = None
-    secret_env: str | None = Field(default=None, description="DingTalk/Feishu signing secret, webhook HMAC key")
-    secret_file: str | None = None
-    api_base: str | None = Field(default=None, description="vendor base URL; only for a proxy or a test sink")
-    url: str | None = Field(default=None, description="webhook URL when it holds no secret")
-    format: Literal["text", "markdown", "card"] = "markdown"
-    mentioned_mobiles: list[str] = []
-    rate_per_minute: float | None = Field(default=None, gt=0)
-    timeout_s: float = Field(default=10.0, gt=0, le=120)
-    # email
-    smtp_host: str | None = None
-    smtp_port: int | None = Field(default=None, ge=1, le=65535)
-    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
-    smtp_user: str | None = None
-    password_env: str | None = None
-    password_file: str | None = None
-    ca_file: str | None = None
-    mail_from: str | None = None
-    to: list[str] = []
-
-    @model_validator(mode="after")
-    def _complete(self) -> ReceiverConfig:
-        if self.type == "email":
-            if not self.smtp_host or not self.mail_from or not self.to:
-                raise ValueError("an email receiver needs smtp_host, mail_from and to")
-        elif self.type == "webhook":
-            if not (self.url or self.key_env or self.key_file):
-                raise ValueError("a webhook needs url, or key_env/key_file holding the URL")
-        elif not (self.key_env or self.key_file):
-            raise ValueError(f"a {self.type} robot needs key_env or key_file (its key, never inline)")
-        for a, b in (("key_env", "key_file"), ("secret_env", "secret_file"), ("password_env", "password_file")):
-            if getattr(self, a) and getattr(self, b):
-                raise ValueError(f"give {a} or {b}, not both")
-        return self
-
-    def key(self, name: str) -> str | None:
-        return read_secret(f"receiver {name}", self.key_env, self.key_file)
-
-    def secret(self, name: str) -> str | None:
-        return read_secret(f"receiver {name}", self.secret_env, self.secret_file)
-
-    def password(self, name: str) -> str | None:
-        return read_secret(f"receiver {name}", self.password_env, self.password_file)
 
 
 class RouteConfig(_Strict):
@@ -119,7 +61,7 @@ class AlertsConfig(_Strict):
     max_attempts: int = Field(default=50, ge=1)
 
 
-def check_references(receivers: dict[str, ReceiverConfig], routes: list[RouteConfig], alerts: AlertsConfig) -> None:
+def check_references(receivers: Mapping[str, object], routes: list[RouteConfig], alerts: AlertsConfig) -> None:
     """Every receiver a route or the digest names exists (raises ValueError for the config loader)."""
     known = set(receivers)
     for i, r in enumerate(routes):

@@ -26,16 +26,16 @@ def poll_source(store: Store, source: Any, cfg: SourceConfig, clock: Clock,
     opts = cfg.options
     if cfg.kind == "warehouse":
         return ingest_receipts(
-            store, source, clock, settle_lag=timedelta(seconds=float(opts.get("settle_lag_s", 120))),
-            lookback=timedelta(hours=float(opts.get("receipt_lookback_h", 24))),
-            page_size=int(opts.get("page_size", 1000)), on_stored=on_stored)
+            store, source, clock, settle_lag=timedelta(seconds=opts.settle_lag_s),
+            lookback=timedelta(hours=opts.receipt_lookback_h),
+            page_size=opts.page_size, on_stored=on_stored)
     return poll_usage(store, source, clock, cfg.lookback_days)
 
 
 def reconcile_source(store: Store, source: Any, cfg: SourceConfig, clock: Clock) -> list:
     if cfg.kind == "warehouse":
         return []
-    return reconcile_usage(store, source, clock, int(cfg.options.get("reconcile_days", 90)))
+    return reconcile_usage(store, source, clock, cfg.options.reconcile_days)
 
 
 def refresh_items(store: Store, source: Any, cfg: SourceConfig, clock: Clock) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import structlog
 
-from agent.alerts.config import ReceiverConfig
+from agent.notify.config import ReceiverConfig, parse_receiver
 from agent.clock import FakeClock
 from agent.errors import NotifyError
 from agent.notify import build_sender
@@ -50,7 +50,8 @@ def receiver(kind: str, base: str, **extra: Any) -> ReceiverConfig:
         "feishu": {"key_env": "T_FEISHU", "secret_env": "T_FEISHU_SECRET"},
         "webhook": {"url": f"{base}/hook", "secret_env": "T_HOOK_SECRET"},
     }[kind]
-    return ReceiverConfig(type=kind, api_base=base, **{**keys, **extra})
+    base_key = {} if kind == "webhook" else {"api_base": base}  # a webhook's URL is its whole address
+    return parse_receiver({"type": kind, **base_key, **keys, **extra})
 
 
 @pytest.mark.parametrize("kind", ["wecom", "dingtalk", "feishu", "webhook"])
@@ -228,11 +229,11 @@ def _mail_receiver(controller: Any, tmp_path, security: str, password_env: str |
     if controller.handler_ca is not None:
         ca_file = str(tmp_path / "ca.pem")
         controller.handler_ca.cert_pem.write_to_path(ca_file)
-    return ReceiverConfig(
+    return parse_receiver(dict(
         type="email", smtp_host="127.0.0.1", smtp_port=controller.port,
         smtp_security=security, smtp_user="vbp" if password_env else None, password_env=password_env, ca_file=ca_file,
         mail_from="vbp-agent@hospital.example", to=["procurement@hospital.example"],
-    )
+    ))
 
 
 def test_email_goes_through_a_plain_relay_with_a_chinese_subject(smtp_server, tmp_path) -> None:
@@ -275,8 +276,8 @@ def test_a_wrong_smtp_password_is_permanent_and_never_shown(smtp_server, tmp_pat
 
 
 def test_an_smtp_server_that_is_down_is_transient(tmp_path) -> None:
-    cfg = ReceiverConfig(type="email", smtp_host="127.0.0.1", smtp_port=1, smtp_security="none",
-                         mail_from="a@b.example", to=["c@d.example"], timeout_s=2)
+    cfg = parse_receiver(dict(type="email", smtp_host="127.0.0.1", smtp_port=1, smtp_security="none",
+                              mail_from="a@b.example", to=["c@d.example"], timeout_s=2))
     with pytest.raises(NotifyError) as err:
         build_sender("office", cfg, FakeClock(NOW)).send(MSG)
     assert err.value.transient

@@ -64,6 +64,20 @@ BROKEN = {
         '[hospital]\ncode = "H1"\nname = "x"\ncolour = "red"\n' + GOOD_SOURCE + GOOD_SOURCE,
         ["hospital.colour: unknown key", "source names must be unique: his repeated"],
     ),
+    "misspelt and bad source options": (
+        '[hospital]\ncode = "H1"\nname = "x"\n' + GOOD_SOURCE
+        + '[sources.options]\nsettle_lag = 60\ntimezone = "Asia/Shanghia"\ndialect = "mssql"\n',
+        ["sources[0].options.settle_lag: unknown key", "sources[0].options.timezone: 'Asia/Shanghia' is not a time zone",
+         "sources[0].options.dialect:"],
+    ),
+    "a receiver with another type's keys, and one of no known type": (
+        '[hospital]\ncode = "H1"\nname = "x"\n'
+        '[receivers.pharmacy]\ntype = "wecom"\nkey_env = "K"\nsmtp_host = "mail.local"\nsecret_env = "S"\n'
+        '[receivers.office]\ntype = "email"\nsmtp_host = "mail.local"\nto = ["a@b.c"]\n'
+        '[receivers.fax]\ntype = "fax"\n',
+        ["receivers.pharmacy.smtp_host: unknown key", "receivers.pharmacy.secret_env: unknown key",
+         "receivers.office.mail_from: is required", "receivers.fax: Input tag 'fax'"],
+    ),
     "bad state url": (
         '[hospital]\ncode = "H1"\nname = "x"\n[state]\nurl = "mysql://x"\n',
         ["state.url: use sqlite:///PATH or postgresql+psycopg://"],
