@@ -38,8 +38,13 @@ def build_store(cfg: AgentConfig) -> Store:
     return open_store(cfg.state.effective_url, cfg.hospital.code)
 
 
+def system_clock(cfg: AgentConfig) -> Clock:
+    """The one place the production agent makes its clock: the system's, in the hospital's zone."""
+    return SystemClock(cfg.hospital.tz)
+
+
 def build(cfg: AgentConfig, clock: Clock | None = None) -> Runtime:
-    clock = clock or SystemClock(cfg.hospital.tz)
+    clock = clock or system_clock(cfg)
     return Runtime(config=cfg, clock=clock, calendar=build_calendar(cfg), store=build_store(cfg))
 
 

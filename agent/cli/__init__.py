@@ -1,7 +1,9 @@
 """The one console script, ``vbp-agent``.
 
 Each module in this package that defines ``register(app)`` adds its commands; the areas of the
-agent (ingestion, catalogue, monitoring, alerts, platform, service) each own one module.
+agent (ingestion, catalogue, monitoring, alerts, platform, service) each own one module. Packages
+outside the production agent (the demo) add theirs through the ``vbp_agent.commands`` entry point,
+so the agent never imports them.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from importlib.metadata import entry_points
 
 import typer
 
 from agent import __version__
+from agent.clock import Clock
 from agent.errors import AgentError, ConfigError, StoreError
 
 EXIT_CONFIG = 2
@@ -26,7 +30,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def build_app() -> typer.Typer:
+def build_app(clock: Clock | None = None) -> typer.Typer:
     app = typer.Typer(
         name="vbp-agent",
         help="In-hospital early warning for volume-based procurement (集中带量采购).",
@@ -44,7 +48,7 @@ def build_app() -> typer.Typer:
         ),
         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit"),
     ) -> None:
-        ctx.obj = {"config_path": config}
+        ctx.obj = {"config_path": config, "clock": clock}
 
     import agent.cli as pkg
 
@@ -53,11 +57,14 @@ def build_app() -> typer.Typer:
         register = getattr(module, "register", None)
         if register is not None:
             register(app)
+    for plugin in entry_points(group="vbp_agent.commands"):
+        plugin.load()(app)
     return app
 
 
-def main(argv: list[str] | None = None) -> int:
-    app = build_app()
+def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command; ``clock`` replaces the system clock (tests and the demo fix the date with it)."""
+    app = build_app(clock)
     try:
         app(args=argv, prog_name="vbp-agent")
         return 0

@@ -7,18 +7,15 @@ from datetime import timedelta
 
 import typer
 
-from agent.cli.common import config_of
+from agent.cli.common import config_of, runtime_of
 from agent.errors import ConfigError, DataError
 
 STATUS_CN = {"firing": "告警中", "pending": "待触发", "inactive": "已恢复"}
 
 
 def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from agent.bootstrap import build_store
-    from agent.clock import SystemClock
-
-    cfg = config_of(ctx)
-    return cfg, build_store(cfg), SystemClock(cfg.hospital.tz)
+    rt = runtime_of(ctx)
+    return rt.config, rt.store, rt.clock
 
 
 def _matchers(pairs: list[str]) -> dict[str, str]:

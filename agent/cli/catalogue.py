@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from agent.cli.common import config_of
+from agent.cli.common import config_of, runtime_of
 
 
 def _parse_day(text: str | None, option: str) -> date | None:
@@ -21,11 +21,8 @@ def _parse_day(text: str | None, option: str) -> date | None:
 
 
 def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from agent.bootstrap import build_store
-    from agent.clock import SystemClock
-
-    cfg = config_of(ctx)
-    return cfg, build_store(cfg), SystemClock(cfg.hospital.tz)
+    rt = runtime_of(ctx)
+    return rt.config, rt.store, rt.clock
 
 
 def _confirm(plan, yes: bool, dry_run: bool) -> bool:  # type: ignore[no-untyped-def]
