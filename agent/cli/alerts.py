@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import typer
 
-from agent.cli.common import config_of, runtime_of
+from agent.cli.common import runtime_of
 from agent.errors import ConfigError, DataError
 
 STATUS_CN = {"firing": "告警中", "pending": "待触发", "inactive": "已恢复"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from agent.cli.common import config_of, runtime_of
+from agent.cli.common import runtime_of
 
 
 def _parse_day(text: str | None, option: str) -> date | None:
