@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from adapters.his import mssql_his, oracle_his
 from adapters.odbc import OdbcSource
 from adapters.preset import Preset
+from adapters.registry import PRESETS
 from adapters.sim.hospital import Hospital, Plan
 from adapters.sim.load import Target, load_his, load_warehouse
 from adapters.source import SqlSource
 from adapters.warehouse import std
 
-HIS_PRESETS = {"mssql_his": mssql_his.PRESET, "oracle_his": oracle_his.PRESET}
+HIS_PRESETS = {name: p for name, p in PRESETS.items() if p.kind != "warehouse"}  # every HIS preset, from the registry
 START = date(2026, 10, 1)
 ENGINE_FIXTURE = {"sqlite": "sqlite_odbc", "mariadb": "mariadb_odbc"}
 ENGINES = [

@@ -254,11 +254,10 @@ class Hospital:
     def his_rows(self, preset: str) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
         items = [(i.code, i.name, i.generic_name, i.dosage_form, i.spec, i.manufacturer, i.his_unit, i.pack_factor,
                   i.national_code, i.price) for i in self.items]
-        if preset == "mssql_his":
-            return self._mssql_rows(items)
-        if preset == "oracle_his":
-            return self._oracle_rows(items)
-        raise ValueError(f"no HIS preset {preset}")
+        writer = HIS_ROW_WRITERS.get(preset)
+        if writer is None:
+            raise ValueError(f"the simulator cannot write HIS preset '{preset}': add it to HIS_ROW_WRITERS")
+        return writer(self, items)
 
     def _mssql_rows(self, items: list[tuple]) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
         op, ip = [], []
@@ -323,3 +322,7 @@ class Hospital:
             "in_bill_detail": (("detail_id", "bill_id", "item_code", "qty", "unit", "lot_no", "expire_date", "unit_price",
                                 "amount", "plat_delivery_id", "plat_order_id", "del_flag", "modify_time"), details),
         }
+
+
+# HIS preset name -> how the simulator writes its tables (a new HIS preset adds a row here).
+HIS_ROW_WRITERS = {"mssql_his": Hospital._mssql_rows, "oracle_his": Hospital._oracle_rows}

@@ -17,13 +17,9 @@ from agent.notify.mail import EmailSender
 from agent.notify.webhook import WebhookSender
 from agent.notify.wecom import WeComSender
 
-SENDERS: dict[str, type] = {
-    "wecom": WeComSender,
-    "dingtalk": DingTalkSender,
-    "feishu": FeishuSender,
-    "email": EmailSender,
-    "webhook": WebhookSender,
-}
+# The registry of receiver types: a new channel is a sender module here, its config model in
+# agent/notify/config.py, and one entry in this tuple.
+SENDERS: dict[str, type] = {cls.type: cls for cls in (WeComSender, DingTalkSender, FeishuSender, EmailSender, WebhookSender)}
 
 
 def build_sender(name: str, cfg: Any, clock: Clock, client: Any = None) -> Any:
