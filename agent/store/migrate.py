@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
 
-from sqlalchemy import Column, Connection, Index, MetaData, Table, UniqueConstraint, inspect, text
-from sqlalchemy.schema import CreateColumn
+from sqlalchemy import Connection, inspect, text
 
+import agent.store.schema as schema_package
 from agent.errors import StoreError
+from agent.store.schema.core import schema_version
 
 Migration = Callable[[Connection], None]
 
@@ -34,8 +35,7 @@ class Component:
 
 def components() -> list[Component]:
     """Every component of the store, ``core`` first, the rest by name."""
-    import agent.store.schema as pkg
-
+    pkg = schema_package
     found: list[Component] = []
     for info in pkgutil.iter_modules(pkg.__path__):
         module: ModuleType = importlib.import_module(f"{pkg.__name__}.{info.name}")
@@ -44,41 +44,6 @@ def components() -> list[Component]:
             found.append(Component(name, tuple(module.MIGRATIONS)))
     found.sort(key=lambda c: (c.name != "core", c.name))
     return found
-
-
-def create_tables(
-    conn: Connection, tables: Iterable[Table], without: Mapping[str, Iterable[str]] | None = None
-) -> None:
-    """Create tables as they were at this migration: ``without`` names columns added later."""
-    for table in tables:
-        dropped = set((without or {}).get(table.name, ()))
-        (_copy_without(table, dropped) if dropped else table).create(conn, checkfirst=True)
-
-
-def _copy_without(table: Table, dropped: set[str]) -> Table:
-    md = MetaData(naming_convention=table.metadata.naming_convention)
-    cols = [c._copy() for c in table.columns if c.name not in dropped]
-    copy = Table(table.name, md, *cols)
-    for cons in table.constraints:
-        if isinstance(cons, UniqueConstraint):
-            names = [c.name for c in cons.columns]
-            if not dropped.intersection(names):
-                copy.append_constraint(UniqueConstraint(*names, name=cons.name))
-    for ix in table.indexes:
-        names = [c.name for c in ix.columns]
-        if not dropped.intersection(names):
-            Index(ix.name, *[copy.c[n] for n in names], unique=ix.unique)
-    return copy
-
-
-def add_column(conn: Connection, table: Table, column: str) -> None:
-    """ALTER TABLE ... ADD COLUMN for a column of ``table``'s current definition, if missing."""
-    existing = {c["name"] for c in inspect(conn).get_columns(table.name)}
-    if column in existing:
-        return
-    col: Column = table.c[column]
-    ddl = CreateColumn(col).compile(dialect=conn.dialect)
-    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
 
 
 def read_versions(conn: Connection) -> dict[str, int] | None:
@@ -139,8 +104,6 @@ def upgrade(conn: Connection, known: Sequence[Component] | None = None, *, targe
 
 
 def _record(conn: Connection, name: str, version: int, now: datetime, insert: bool) -> None:
-    from agent.store.schema.core import schema_version
-
     if insert:
         conn.execute(schema_version.insert().values(component=name, version=version, updated_at=now))
     else:

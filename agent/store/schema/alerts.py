@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
 
-from agent.store.migrate import create_tables
+from agent.store.ddl import create_tables
 from agent.store.types import AwareDateTime, Json, metadata
 
 COMPONENT = "alerts"

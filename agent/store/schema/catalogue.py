@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Date, Float, Index, Integer, Numeric, String, Table, Text, UniqueConstraint
 
-from agent.store.migrate import create_tables
+from agent.store.ddl import create_tables
 from agent.store.types import AwareDateTime, Json, metadata
 
 COMPONENT = "catalogue"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
 
-from agent.store.migrate import add_column, create_tables
+from agent.store.ddl import add_column, create_tables
 from agent.store.types import AwareDateTime, Json, metadata
 
 COMPONENT = "core"

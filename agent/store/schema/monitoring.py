@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Date, Float, Integer, String, Table
 
-from agent.store.migrate import add_column, create_tables
+from agent.store.ddl import add_column, create_tables
 from agent.store.types import AwareDateTime, metadata
 
 COMPONENT = "monitoring"
