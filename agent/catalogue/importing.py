@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.catalogue.headers import Column, Header, find_header
-from agent.catalogue.sheets import Sheet
+from agent.catalogue.headers import SYNONYMS, Column, Header, find_header, is_note_or_blank
+from agent.catalogue.sheets import Sheet, read_workbook
 from agent.errors import DataError
 
 ACTION_ZH = {"inserted": "新增", "updated": "更新", "unchanged": "不变"}
@@ -86,8 +86,6 @@ def tables(sheets: list[Sheet], required: tuple[str, ...], path: Path) -> list[t
     """The sheets that hold a table with the required columns; DataError when none does."""
     found = [(s, h) for s in sheets if (h := find_header(s.rows, required)) is not None]
     if not found:
-        from agent.catalogue.headers import SYNONYMS
-
         names = "；".join(f"{f}: {'/'.join(SYNONYMS[f][:3])}" for f in required)
         raise DataError(f"{path.name}: no sheet has a header row with the required columns ({names})")
     return found
@@ -96,9 +94,6 @@ def tables(sheets: list[Sheet], required: tuple[str, ...], path: Path) -> list[t
 def data_rows(plan: ImportPlan, path: Path, required: tuple[str, ...]) -> Iterator[tuple[Sheet, Header, int, list[Any]]]:
     """Every data row below each table's header (sheet, header, 0-based index, cells); notes and
     blank rows are counted in ``plan.skipped`` and not yielded."""
-    from agent.catalogue.headers import is_note_or_blank
-    from agent.catalogue.sheets import read_workbook
-
     for sheet, header in tables(read_workbook(path), required, path):
         for i in range(header.row + 1, len(sheet.rows)):
             row = sheet.rows[i]

@@ -14,13 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
-
-from agent.domain.catalogue import Kind, WinningProduct
 from agent.domain.matching import Matcher, Proposal
 from agent.domain.model import LocalItem
-from agent.store import Store
-from agent.store.schema.catalogue import item_mappings, winning_products
+from agent.store import Store, mappings
+from agent.store import catalogue as repo
 
 DECIDED = ("reviewed", "manual")
 
@@ -36,27 +33,6 @@ class MappingSummary:
     def as_text(self) -> str:
         return (f"自动对码{self.auto}，待审核{self.review}，非集采品种{self.none}，保留人工结论{self.kept}，"
                 f"缺少换算系数{len(self.without_factor)}")
-
-
-def load_products(conn: Any, hospital: str) -> list[WinningProduct]:
-    """Every winning product of the hospital, one per product key (the latest import wins)."""
-    rows = conn.execute(select(winning_products).where(winning_products.c.hospital_code == hospital)
-                        .order_by(winning_products.c.updated_at, winning_products.c.id)).mappings()
-    by_key: dict[str, WinningProduct] = {}
-    for r in rows:
-        by_key[r["product_key"]] = product_of(r)
-    return list(by_key.values())
-
-
-def product_of(r: Any) -> WinningProduct:
-    return WinningProduct(
-        generic_name=r["generic_name"], dosage_form=r["dosage_form"], spec=r["spec"], manufacturer=r["manufacturer"],
-        kind=Kind(r["kind"]), pack=_dec(r["pack"]), smallest_unit=r["smallest_unit"], national_code=r["national_code"],
-        price=_dec(r["price"]), category=r["category"])
-
-
-def _dec(v: Any) -> Decimal | None:
-    return None if v is None else Decimal(v).normalize()
 
 
 def item_json(item: LocalItem) -> dict[str, Any]:
@@ -77,16 +53,13 @@ def map_items(store: Store, items: Iterable[LocalItem], now: datetime, *, auto_a
     hospital = store.hospital_code
     summary = MappingSummary()
     with store.begin() as conn:
-        matcher = Matcher(load_products(conn, hospital), auto_accept=auto_accept, top=top)
-        existing = {r["item_code"]: r for r in conn.execute(
-            select(item_mappings.c.item_code, item_mappings.c.status, item_mappings.c.factor)
-            .where(item_mappings.c.hospital_code == hospital)).mappings()}
+        matcher = Matcher(repo.load_products(conn, hospital), auto_accept=auto_accept, top=top)
+        existing = mappings.mapping_states(conn, hospital)
         for item in items:
             old = existing.get(item.code)
             snapshot = dict(item_name=item.name, item=item_json(item), updated_at=now)
-            where = and_(item_mappings.c.hospital_code == hospital, item_mappings.c.item_code == item.code)
             if old is not None and old["status"] in DECIDED:
-                conn.execute(update(item_mappings).where(where).values(**snapshot))
+                mappings.update_mapping(conn, hospital, item.code, snapshot)
                 summary.kept += 1
                 if old["factor"] is None:
                     summary.without_factor.append(item.code)
@@ -94,9 +67,9 @@ def map_items(store: Store, items: Iterable[LocalItem], now: datetime, *, auto_a
             proposal = matcher.propose(item)
             values = {**proposal_values(proposal), **snapshot}
             if old is None:
-                conn.execute(insert(item_mappings).values(hospital_code=hospital, item_code=item.code, **values))
+                mappings.insert_mapping(conn, hospital, item.code, values)
             else:
-                conn.execute(update(item_mappings).where(where).values(**values))
+                mappings.update_mapping(conn, hospital, item.code, values)
             setattr(summary, proposal.status, getattr(summary, proposal.status) + 1)
             if proposal.factor is None and (proposal.product_key or proposal.group_key):
                 summary.without_factor.append(item.code)
@@ -106,9 +79,8 @@ def map_items(store: Store, items: Iterable[LocalItem], now: datetime, *, auto_a
 def decide(store: Store, item_code: str, now: datetime, *, product_key: str | None, group_key: str | None,
            factor: Decimal | None, by: str = "manual", status: str = "manual") -> None:
     """A manual override (人工对码): it persists across re-runs of ``map_items``."""
-    where = and_(item_mappings.c.hospital_code == store.hospital_code, item_mappings.c.item_code == item_code)
     with store.begin() as conn:
-        conn.execute(update(item_mappings).where(where).values(
+        mappings.update_mapping(conn, store.hospital_code, item_code, dict(
             status=status, product_key=product_key, group_key=group_key, factor=factor,
             factor_source="review" if factor is not None else None, decided_by=by, decided_at=now, updated_at=now,
             confidence=1.0))

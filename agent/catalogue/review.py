@@ -13,15 +13,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, select, update
-
-from agent.catalogue import repo
 from agent.catalogue.headers import number_of, text_of
 from agent.catalogue.sheets import file_sha256
 from agent.errors import DataError
-from agent.store import Store
-from agent.store.schema.catalogue import item_mappings as im
-from agent.store.schema.catalogue import winning_products as wp
+from agent.store import Store, mappings
+from agent.store import catalogue as repo
 
 SHEET = "对码审核"
 STATUS_ZH = {"auto": "自动对码", "review": "待审核", "none": "非集采品种", "reviewed": "已审核", "manual": "人工对码"}
@@ -40,7 +36,7 @@ def export_review(store: Store, path: Path | str) -> int:
 
     hospital = store.hospital_code
     with store.read() as conn:
-        rows = list(conn.execute(select(im).where(im.c.hospital_code == hospital)).mappings())
+        rows = mappings.mapping_rows(conn, hospital)
     if not rows:
         raise DataError("no local item has been mapped yet: run `vbp-agent map run` first; nothing was written")
     rows.sort(key=lambda r: (ORDER.get(r["status"], 9), r["item_code"]))
@@ -114,8 +110,8 @@ def import_review(store: Store, path: Path | str, now: datetime, by: str = "revi
         raise DataError(f"{path.name}: the header row of {SHEET} was changed; export a fresh workbook")
     hospital, applied, errors = store.hospital_code, 0, []
     with store.begin() as conn:
-        keys = {r[0]: r[1] for r in conn.execute(select(wp.c.product_key, wp.c.group_key).where(wp.c.hospital_code == hospital))}
-        current = {r["item_code"]: dict(r) for r in conn.execute(select(im).where(im.c.hospital_code == hospital)).mappings()}
+        keys = repo.product_groups(conn, hospital)
+        current = {r["item_code"]: r for r in mappings.mapping_rows(conn, hospital)}
         for n, values in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
             code = text_of(values[0])
             row = current.get(code)
@@ -144,7 +140,7 @@ def import_review(store: Store, path: Path | str, now: datetime, by: str = "revi
             if same and decided:
                 continue
             values_out.update(status="reviewed", decided_by=by, decided_at=now, updated_at=now, confidence=1.0)
-            conn.execute(update(im).where(and_(im.c.hospital_code == hospital, im.c.item_code == code)).values(**values_out))
+            mappings.update_mapping(conn, hospital, code, values_out)
             applied += 1
         import_id = repo.record_import(conn, hospital, what="review", file_name=path.name, sha256=file_sha256(path),
                                        now=now, rows_read=ws.max_row - 1, errors=[{"reason": e} for e in errors])

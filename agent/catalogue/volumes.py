@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from agent.catalogue import repo
 from agent.catalogue.headers import Header, cell, number_of, text_of
 from agent.catalogue.importing import (
     ImportPlan,
@@ -26,7 +25,8 @@ from agent.domain.catalogue import Kind, group_key, normal_code
 from agent.domain.normalise import compact, manufacturer_similarity
 from agent.domain.spec import DOSE_UNITS, PACK_UNITS, parse_spec, strength_similarity
 from agent.errors import DataError
-from agent.store import Store
+from agent.store import Store, Tx
+from agent.store import catalogue as repo
 
 COLUMNS = ["通用名", "规格", "生产企业", "医保代码", "原始数量", "换算", "约定采购量（最小单位）", "提示"]
 REQUIRED = ("quantity",)
@@ -93,23 +93,13 @@ def plan_volumes(store: Store, path: Path | str, programme: str, year: int, hosp
         seen[preview.payload["product_key"]] = preview.ref
         plan.rows.append(preview)
     with store.read() as conn:
-        first = _first_year(conn, hospital, programme) if year > 1 else {}
+        first = repo.first_year_quantities(conn, hospital, programme) if year > 1 else {}
         for r in plan.rows:
             r.action = _action(conn, hospital, programme, year, r.payload)
             before = first.get(r.payload["product_key"])
             if before is not None and r.payload["quantity"] < before:
                 r.cells[-1] = f"低于第1年约定量{format(before, 'f')}"  # 004: a renewed year is not below the first
     return plan
-
-
-def _first_year(conn: Any, hospital: str, programme: str) -> dict[str, Decimal]:
-    from sqlalchemy import and_, select
-
-    from agent.store.schema.catalogue import agreed_volumes as av
-
-    rows = conn.execute(select(av.c.product_key, av.c.quantity).where(and_(
-        av.c.hospital_code == hospital, av.c.programme == programme, av.c.year == 1)))
-    return {k: Decimal(q).normalize() for k, q in rows}
 
 
 def _ours(row: list[Any], h: Header, hospital: str, names: tuple[str, ...]) -> bool:
@@ -148,17 +138,12 @@ def _parse(sheet: Sheet, i: int, row: list[Any], h: Header, products: dict, kind
     return PreviewRow(f"{sheet.name}!{i + 1}", cells, "", payload), []
 
 
-def _action(conn: Any, hospital: str, programme: str, year: int, payload: dict[str, Any]) -> str:
-    from sqlalchemy import and_, select
-
-    from agent.store.schema.catalogue import agreed_volumes as av
-
-    old = conn.execute(select(av).where(and_(av.c.hospital_code == hospital, av.c.programme == programme,
-                                              av.c.year == year, av.c.product_key == payload["product_key"]))).mappings().first()
+def _action(conn: Tx, hospital: str, programme: str, year: int, payload: dict[str, Any]) -> str:
+    old = repo.agreed_volume(conn, hospital, programme, year, payload["product_key"])
     if old is None:
         return "inserted"
     keys = ("quantity", "source_quantity", "source_unit", "factor")
-    return "unchanged" if repo.same(dict(old), {k: payload[k] for k in keys}) else "updated"
+    return "unchanged" if repo.same(old, {k: payload[k] for k in keys}) else "updated"
 
 
 def commit_volumes(store: Store, plan: ImportPlan, now: datetime) -> dict[str, int]:

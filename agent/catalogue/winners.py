@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from agent.catalogue import repo
 from agent.catalogue.headers import Header, cell, number_of, text_of
 from agent.catalogue.importing import (
     ImportPlan,
@@ -28,6 +27,7 @@ from agent.domain.normalise import parse_generic
 from agent.domain.spec import parse_spec
 from agent.errors import DataError
 from agent.store import Store
+from agent.store import catalogue as repo
 
 COLUMNS = ["通用名", "剂型", "规格", "包装数量", "最小单位", "生产企业", "医保代码", "中选价格"]
 REQUIRED = ("generic_name", "manufacturer")

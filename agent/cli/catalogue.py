@@ -62,9 +62,9 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="preview only"),
     ) -> None:
         """Import a programme's winning products (中选产品)."""
-        from agent.catalogue.repo import load_programme
         from agent.catalogue.winners import commit_winners, plan_winners
         from agent.domain.catalogue import Kind, Level, Programme
+        from agent.store.catalogue import load_programme
 
         if kind not in ("drug", "consumable") or level not in ("national", "provincial", "alliance"):
             raise typer.BadParameter("--kind drug|consumable, --level national|provincial|alliance")

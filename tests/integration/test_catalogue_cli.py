@@ -8,8 +8,7 @@ import openpyxl
 import pytest
 
 from agent.cli import main
-from agent.store import open_store
-from agent.catalogue import queries, repo
+from agent.store import catalogue, mappings, open_store
 from tests.sheets_catalogue import volumes_xlsx, winners_xlsx
 
 
@@ -25,7 +24,7 @@ def _history(tmp_path: Path) -> list[dict]:
     s = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
     try:
         with s.read() as conn:
-            return repo.import_history(conn, "H1")
+            return catalogue.import_history(conn, "H1")
     finally:
         s.close()
 
@@ -82,9 +81,9 @@ def test_import_map_export_and_import_from_the_command_line(cfg: Path, tmp_path:
     s = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
     try:
         with s.read() as conn:
-            years = queries.agreement_years(conn, "H1", "第十批")
-            assert queries.item_factors(conn, "H1") == {"Y1": 28, "Y2": 7}
-            assert [h["what"] for h in repo.import_history(conn, "H1")] == ["winners", "volumes", "review"]
+            years = catalogue.agreement_years(conn, "H1", "第十批")
+            assert mappings.item_factors(conn, "H1") == {"Y1": 28, "Y2": 7}
+            assert [h["what"] for h in catalogue.import_history(conn, "H1")] == ["winners", "volumes", "review"]
     finally:
         s.close()
     assert [(y.number, str(y.start), str(y.end)) for y in years] == [

@@ -9,14 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.catalogue import queries, repo
 from agent.catalogue.importing import render
 from agent.catalogue.sheets import file_sha256
 from agent.catalogue.volumes import commit_volumes, plan_volumes
 from agent.catalogue.winners import commit_winners, plan_winners
 from agent.domain.catalogue import Kind, Level, Programme
 from agent.errors import DataError
-from agent.store import Store, open_store
+from agent.store import Store, catalogue, open_store
 from tests.sheets_catalogue import WINNER_ROWS, volumes_xlsx, winners_csv, winners_xls, winners_xlsx
 
 NOW = datetime(2025, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -116,8 +115,8 @@ def test_reimporting_a_corrected_file_updates_without_duplicates_and_each_import
     second = winners_xlsx(tmp_path / "second.xlsx", rows)
     assert _import(store, second) == {"inserted": 1, "updated": 1, "unchanged": 2}
     with store.read() as conn:
-        products = queries.winning_products(conn, "H1", "第十批")
-        history = repo.import_history(conn, "H1")
+        products = catalogue.winning_products(conn, "H1", "第十批")
+        history = catalogue.import_history(conn, "H1")
     assert len(products) == 4
     assert products[0].product.price == Decimal("5.2")
     assert [(h["file_name"], h["sha256"], h["rows_read"], h["rows_rejected"], h["inserted"], h["updated"], h["unchanged"])
@@ -169,7 +168,7 @@ def test_reimported_volumes_update_in_place(store: Store, tmp_path: Path) -> Non
     assert [r.action for r in again.rows] == ["updated"]
     commit_volumes(store, again, NOW)
     with store.read() as conn:
-        vols = queries.agreed_volumes(conn, "H1", date(2025, 6, 1))
+        vols = catalogue.agreed_volumes(conn, "H1", date(2025, 6, 1))
     assert [(v.year.number, v.quantity) for v in vols] == [(1, Decimal(1200))]
 
 
@@ -186,9 +185,9 @@ def test_import_and_queries_work_on_every_store_backend(store_url: str, tmp_path
                             "第十批", 2)
         commit_volumes(s, plan, NOW)
         with s.read() as conn:
-            assert [v.quantity for v in queries.agreed_volumes(conn, "H1", date(2026, 3, 1))] == [Decimal(1000)]
-            assert queries.agreed_volumes(conn, "H1", date(2025, 3, 1)) == []
-            assert len(queries.winning_products(conn, "H1")) == 4
+            assert [v.quantity for v in catalogue.agreed_volumes(conn, "H1", date(2026, 3, 1))] == [Decimal(1000)]
+            assert catalogue.agreed_volumes(conn, "H1", date(2025, 3, 1)) == []
+            assert len(catalogue.winning_products(conn, "H1")) == 4
     finally:
         s.close()
 
@@ -208,7 +207,7 @@ def test_consumables_import_with_their_class_and_27_character_codes(store: Store
     assert [e.reason for e in plan.errors] == ["耗材代码应为C开头的27位字母数字，实为25位"]
     commit_winners(store, plan, Programme("冠脉支架接续", Kind.CONSUMABLE, Level.NATIONAL, date(2024, 1, 1), date(2026, 12, 31)), NOW)
     with store.read() as conn:
-        groups = queries.generic_groups(conn, "H1")
+        groups = catalogue.generic_groups(conn, "H1")
     assert [(g.key, g.name, g.kind) for g in groups] == [("C|冠脉支架", "冠脉支架", "consumable")]
 
 
@@ -223,7 +222,7 @@ def test_a_corrected_spec_replaces_the_old_product_only_when_the_file_is_declare
     plan = plan_winners(store, corrected, "第十批", Kind.DRUG, replace=True)
     assert commit_winners(store, plan, None, NOW) == {"inserted": 1, "updated": 0, "unchanged": 3, "removed": 1}
     with store.read() as conn:
-        specs = sorted(p.product.spec for p in queries.winning_products(conn, "H1", "第十批"))
+        specs = sorted(p.product.spec for p in catalogue.winning_products(conn, "H1", "第十批"))
     assert specs == ["0.5g*20片", "1.0g", "10mg×28片", "75mg×7片"]
 
 

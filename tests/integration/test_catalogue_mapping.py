@@ -10,12 +10,11 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from agent.catalogue import queries, repo
 from agent.catalogue.mapping import decide, map_items
 from agent.catalogue.review import HEADERS, export_review, import_review
 from agent.domain.catalogue import Kind, Level, Programme, WinningProduct
 from agent.domain.model import LocalItem
-from agent.store import Store, open_store
+from agent.store import Store, catalogue, mappings, open_store
 from tests.fixtures_catalogue import noisy_catalogue
 
 NOW = datetime(2025, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -34,9 +33,9 @@ ITEMS = [
 
 def _seed(store: Store, products=(ATORVA, CLOP), programme: Programme = P7) -> None:  # type: ignore[no-untyped-def]
     with store.begin() as conn:
-        repo.save_programme(conn, store.hospital_code, programme, NOW)
+        catalogue.save_programme(conn, store.hospital_code, programme, NOW)
         for p in products:
-            repo.upsert_product(conn, store.hospital_code, programme.name, p, "t!1", 0, NOW, None)
+            catalogue.upsert_product(conn, store.hospital_code, programme.name, p, "t!1", 0, NOW, None)
 
 
 @pytest.fixture
@@ -52,9 +51,9 @@ def test_map_items_persists_proposals_and_lists_items_without_a_factor(store: St
     assert (summary.auto, summary.review, summary.none) == (3, 1, 1)
     assert summary.without_factor == ["C1", "C2"]
     with store.read() as conn:
-        m = queries.item_mappings(conn, "H1")
-        assert queries.item_factors(conn, "H1") == {"A1": Decimal(28), "A2": Decimal(7), "C1": None}
-        assert [i["code"] for i in queries.items_without_factor(conn, "H1")] == ["C1"]
+        m = mappings.item_mappings(conn, "H1")
+        assert mappings.item_factors(conn, "H1") == {"A1": Decimal(28), "A2": Decimal(7), "C1": None}
+        assert [i["code"] for i in mappings.items_without_factor(conn, "H1")] == ["C1"]
     assert m["A1"]["product_key"] == ATORVA.product_key and m["A2"]["product_key"] is None
     assert m["C2"]["candidates"][0]["product_key"] == CLOP.product_key and m["C2"]["status"] == "review"
 
@@ -62,7 +61,7 @@ def test_map_items_persists_proposals_and_lists_items_without_a_factor(store: St
 def test_generic_groups_hold_winning_products_and_competing_local_items(store: Store) -> None:
     map_items(store, ITEMS, NOW)
     with store.read() as conn:
-        groups = {g.key: g for g in queries.generic_groups(conn, "H1")}
+        groups = {g.key: g for g in catalogue.generic_groups(conn, "H1")}
     atorva = groups["阿托伐他汀|片"]
     assert [w["product_key"] for w in atorva.winning] == [ATORVA.product_key]
     assert [(i["code"], i["winning"], i["factor"]) for i in atorva.local_items] == [("A1", True, Decimal(28)), ("A2", False, Decimal(7))]
@@ -76,7 +75,7 @@ def test_reviewed_and_manual_decisions_survive_a_rerun(store: Store) -> None:
     summary = map_items(store, [*ITEMS, LocalItem("A1", "阿托伐他汀钙片", spec="10mg×14片", manufacturer="嘉林", his_unit="盒")], NOW)
     assert summary.kept == 2
     with store.read() as conn:
-        m = queries.item_mappings(conn, "H1")
+        m = mappings.item_mappings(conn, "H1")
     assert (m["C2"]["status"], m["C2"]["product_key"], m["C2"]["factor"]) == ("manual", CLOP.product_key, Decimal(7))
     assert (m["A2"]["status"], m["A2"]["group_key"]) == ("manual", None)
     assert m["A1"]["factor"] == Decimal(14)  # an automatic proposal follows the HIS's new spec
@@ -112,7 +111,7 @@ def test_review_import_round_trips(store: Store, tmp_path: Path) -> None:
     assert result["applied"] == 3 and result["errors"] == [
         f"第{rows['V1']}行 审核结论：“候选9”不是候选1/候选2/候选3/非中选/无关，也不是已知的中选产品代码"]
     with store.read() as conn:
-        m = queries.item_mappings(conn, "H1")
+        m = mappings.item_mappings(conn, "H1")
     assert (m["C2"]["status"], m["C2"]["product_key"], m["C2"]["factor"]) == ("reviewed", CLOP.product_key, Decimal(7))
     assert (m["C1"]["status"], m["C1"]["product_key"], m["C1"]["factor"]) == ("reviewed", CLOP.product_key, Decimal(14))
     assert (m["A2"]["group_key"], m["A2"]["product_key"]) == (None, None)
@@ -127,9 +126,9 @@ def test_review_import_round_trips(store: Store, tmp_path: Path) -> None:
 def test_agreement_year_follows_the_product_into_its_renewal(store: Store) -> None:
     _seed(store, (ATORVA,), RENEWAL)
     with store.read() as conn:
-        first = queries.agreement_year_for(conn, "H1", ATORVA.product_key, date(2024, 12, 1))
-        renewed = queries.agreement_year_for(conn, "H1", ATORVA.product_key, date(2025, 12, 1))
-        clop_after = queries.agreement_year_for(conn, "H1", CLOP.product_key, date(2025, 12, 1))
+        first = catalogue.agreement_year_for(conn, "H1", ATORVA.product_key, date(2024, 12, 1))
+        renewed = catalogue.agreement_year_for(conn, "H1", ATORVA.product_key, date(2025, 12, 1))
+        clop_after = catalogue.agreement_year_for(conn, "H1", CLOP.product_key, date(2025, 12, 1))
     assert (first.programme, first.number, first.start) == ("第七批", 3, date(2024, 11, 1))  # type: ignore[union-attr]
     assert (renewed.programme, renewed.number) == ("第七批接续", 1)  # type: ignore[union-attr]
     assert clop_after is None
@@ -142,7 +141,7 @@ def test_mapping_the_noisy_catalogue_through_the_store_keeps_its_figures(tmp_pat
         _seed(s, products)
         summary = map_items(s, items, NOW)
         with s.read() as conn:
-            m = queries.item_mappings(conn, "H1")
+            m = mappings.item_mappings(conn, "H1")
     finally:
         s.close()
     auto = [c for c, v in m.items() if v["status"] == "auto"]
