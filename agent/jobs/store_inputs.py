@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, select
 
-from agent.catalogue.queries import ACCEPTED, generic_groups
+from agent.store.catalogue import ACCEPTED, generic_groups
 from agent.clock import DEFAULT_TZ
 from agent.domain.monitoring_model import (
     AcceptedTotal,
