@@ -13,15 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
-
-from agent.alerts import repo
 from agent.domain.findings import Finding, Severity
 from agent.errors import NotifyError
 from agent.logging import get_logger, redact
+from agent.store import alerts as repo
 from agent.store import outbox
-from agent.store.schema.alerts import receiver_state
-from agent.store.schema.core import outbox as outbox_table
 
 log = get_logger("agent.notify")
 STOPPED_RULE = "notify_receiver_stopped"
@@ -34,19 +30,6 @@ class DrainReport:
     quarantined: int = 0
     deferred: int = 0  # held back by a token bucket
     stopped: list[str] = field(default_factory=list)
-
-
-def receiver_states(conn: Connection, hospital: str) -> dict[str, Any]:
-    rows = conn.execute(select(receiver_state).where(receiver_state.c.hospital_code == hospital))
-    return {r.receiver: r for r in rows}
-
-
-def _set_state(conn: Connection, hospital: str, name: str, state: str, now: datetime, **extra: Any) -> None:
-    cond = (receiver_state.c.hospital_code == hospital) & (receiver_state.c.receiver == name)
-    if conn.execute(select(receiver_state.c.state).where(cond)).first() is None:
-        conn.execute(receiver_state.insert().values(hospital_code=hospital, receiver=name, state=state, since=now, **extra))
-    else:
-        conn.execute(receiver_state.update().where(cond).values(state=state, **extra))
 
 
 def _stopped_finding(name: str, exc: NotifyError, now: datetime) -> Finding:
@@ -64,10 +47,10 @@ def _failed(store: Any, item: outbox.OutboxItem, name: str, exc: NotifyError, no
     """Record a failure: retry later, give up on this message, or stop the receiver (permanent)."""
     hospital = store.hospital_code
     with store.begin() as conn:
-        prior = receiver_states(conn, hospital).get(name)
+        prior = repo.receiver_states(conn, hospital).get(name)
         if exc.permanent:
             outbox.quarantine(conn, item.id, now, str(exc))
-            _set_state(conn, hospital, name, "stopped", now, last_error=str(exc)[:500], vendor_code=getattr(exc, "code", None))
+            repo.set_receiver_state(conn, hospital, name, "stopped", now, last_error=str(exc)[:500], vendor_code=getattr(exc, "code", None))
             repo.raise_finding(conn, hospital, _stopped_finding(name, exc, now), now)
             report.quarantined += 1
             report.stopped.append(name)
@@ -78,28 +61,11 @@ def _failed(store: Any, item: outbox.OutboxItem, name: str, exc: NotifyError, no
             outbox.mark_retry(conn, item.id, now, str(exc), item.attempts, getattr(exc, "retry_after_s", None))
             report.retried += 1
             if prior is None or prior.state == "ok":
-                _set_state(conn, hospital, name, "failing", now, last_error=str(exc)[:500], vendor_code=getattr(exc, "code", None))
+                repo.set_receiver_state(conn, hospital, name, "failing", now, last_error=str(exc)[:500], vendor_code=getattr(exc, "code", None))
     if exc.permanent:
         log.error("receiver stopped", receiver=name, error=str(exc), error_class=type(exc).__name__)
     elif prior is None or prior.state == "ok":
         log.warning("receiver failing", receiver=name, error=str(exc), error_class=type(exc).__name__)
-
-
-def queue_head(conn: Connection, hospital: str, name: str, now: datetime, limit: int) -> list[outbox.OutboxItem]:
-    """The receiver's pending messages in the order they were queued, up to the first one not yet
-    due: a message waiting for its retry holds back the ones behind it (a resolved notice never
-    overtakes its firing notice)."""
-    rows = conn.execute(
-        select(outbox_table)
-        .where(outbox_table.c.hospital_code == hospital, outbox_table.c.channel == f"notify:{name}", outbox_table.c.status == "pending")
-        .order_by(outbox_table.c.id).limit(limit)
-    ).all()
-    head = []
-    for r in rows:
-        if r.next_try_at > now:
-            break
-        head.append(outbox.OutboxItem(r.id, r.channel, r.idem_key, r.payload, r.attempts, r.created_at))
-    return head
 
 
 def drain(store: Any, cfg: Any, clock: Any, senders: dict[str, Any], limit: int = 100) -> DrainReport:
@@ -107,13 +73,13 @@ def drain(store: Any, cfg: Any, clock: Any, senders: dict[str, Any], limit: int 
     report = DrainReport()
     hospital = store.hospital_code
     with store.read() as conn:
-        states = receiver_states(conn, hospital)
+        states = repo.receiver_states(conn, hospital)
     for name, sender in senders.items():
         prior = states.get(name)
         if prior is not None and prior.state == "stopped":
             continue
         with store.read() as conn:
-            items = queue_head(conn, hospital, name, clock.now(), limit)
+            items = repo.queue_head(conn, hospital, name, clock.now(), limit)
         for i, item in enumerate(items):
             if not sender.bucket.take():
                 report.deferred += len(items) - i
@@ -125,7 +91,7 @@ def drain(store: Any, cfg: Any, clock: Any, senders: dict[str, Any], limit: int 
                 break
             with store.begin() as conn:
                 outbox.mark_sent(conn, item.id, clock.now(), response=redact(answer))
-                _set_state(conn, hospital, name, "ok", clock.now(), last_ok_at=clock.now(), last_error=None, vendor_code=None)
+                repo.set_receiver_state(conn, hospital, name, "ok", clock.now(), last_ok_at=clock.now(), last_error=None, vendor_code=None)
             if prior is not None and prior.state != "ok":
                 log.info("receiver back", receiver=name)
                 prior = None
@@ -137,20 +103,16 @@ def resume_receiver(store: Any, name: str, now: datetime) -> int:
     """Start a stopped receiver again: its quarantined messages go back in the queue. Returns how many."""
     hospital = store.hospital_code
     with store.begin() as conn:
-        res = conn.execute(
-            update(outbox_table)
-            .where(outbox_table.c.hospital_code == hospital, outbox_table.c.channel == f"notify:{name}", outbox_table.c.status == "quarantined")
-            .values(status="pending", next_try_at=now, attempts=0)
-        )
-        _set_state(conn, hospital, name, "ok", now, last_ok_at=now, last_error=None, vendor_code=None)
+        requeued = repo.requeue_quarantined(conn, hospital, name, now)
+        repo.set_receiver_state(conn, hospital, name, "ok", now, last_ok_at=now, last_error=None, vendor_code=None)
         repo.raise_finding(conn, hospital, Finding(STOPPED_RULE, name, Severity.CRITICAL, "", now), now, active=False)
-    return res.rowcount
+    return requeued
 
 
 def status_lines(store: Any, cfg: Any) -> list[str]:
     """For ``vbp-agent status``: one line per receiver with its state and queue depth."""
     with store.read() as conn:
-        states = receiver_states(conn, store.hospital_code)
+        states = repo.receiver_states(conn, store.hospital_code)
         depth = outbox.depth(conn, store.hospital_code, "notify:")
     lines = []
     for name, rcfg in cfg.receivers.items():

@@ -9,16 +9,14 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
-
-from agent.alerts import render, repo
+from agent.alerts import render
 from agent.alerts.routing import route_of_group
 from agent.calendar import UnknownCalendarYear
-from agent.domain.alerting import FIRING, Notice, in_window
+from agent.domain.alerting import FIRING, in_window
 from agent.notify import max_bytes
 from agent.notify.limits import split_text
-from agent.store import outbox
-from agent.store.schema.alerts import alert_groups, alert_notices, notification_log
+from agent.store import Tx, outbox
+from agent.store import alerts as repo
 
 DIGEST_LATEST = timedelta(hours=4)  # a digest not sent by then waits for the next working day
 
@@ -33,7 +31,7 @@ def _due(route: Any, first: datetime, last_flush: datetime | None, now: datetime
     return True
 
 
-def enqueue_message(conn: Connection, hospital: str, cfg: Any, receiver: str, idem: str, msg: dict[str, Any], now: datetime) -> int:
+def enqueue_message(conn: Tx, hospital: str, cfg: Any, receiver: str, idem: str, msg: dict[str, Any], now: datetime) -> int:
     """Queue ``msg`` for ``receiver`` in parts that fit its size limit; returns the parts queued."""
     rcfg = cfg.receivers.get(receiver)
     parts = split_text(msg["text"], max_bytes(rcfg)) if rcfg is not None else [msg["text"]]
@@ -44,16 +42,12 @@ def enqueue_message(conn: Connection, hospital: str, cfg: Any, receiver: str, id
     return queued
 
 
-def flush_groups(conn: Connection, hospital: str, cfg: Any, now: datetime, tz: tzinfo) -> int:
+def flush_groups(conn: Tx, hospital: str, cfg: Any, now: datetime, tz: tzinfo) -> int:
     """Turn due groups of notices into outbox messages. Returns the number of messages queued."""
-    rows = conn.execute(select(alert_notices).where(alert_notices.c.hospital_code == hospital).order_by(alert_notices.c.id)).all()
-    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for r in rows:
+    groups: dict[tuple[str, str], list[repo.WaitingNotice]] = defaultdict(list)
+    for r in repo.waiting_notices(conn, hospital):
         groups[(r.receiver, r.group_key)].append(r)
-    state = {
-        (g.receiver, g.group_key): g
-        for g in conn.execute(select(alert_groups).where(alert_groups.c.hospital_code == hospital))
-    }
+    state = repo.group_states(conn, hospital)
     queued = 0
     for (receiver, group_key), items in groups.items():
         route = route_of_group(cfg.routes, group_key)
@@ -61,22 +55,12 @@ def flush_groups(conn: Connection, hospital: str, cfg: Any, now: datetime, tz: t
         critical = any(r.severity == "critical" and r.kind != "resolved" for r in items)
         if not _due(route, items[0].created_at, prior.last_flush_at if prior else None, now, tz, critical):
             continue
-        notices = [Notice(r.kind, repo.alert_from_json(r.payload["alert"]), datetime.fromisoformat(r.payload["at"])) for r in items]
+        notices = [r.notice() for r in items]
         msg = render.group_message(notices, tz)
         keys = [n.alert.key for n in notices]
         idem = f"{group_key}:{(prior.flushes if prior else 0) + 1}"  # ids may be reused; the count is not
         queued += enqueue_message(conn, hospital, cfg, receiver, idem, {**msg, "alert_keys": keys, "kind": "alerts"}, now)
-        conn.execute(delete(alert_notices).where(alert_notices.c.id.in_([r.id for r in items])))
-        conn.execute(notification_log.insert(), [
-            dict(hospital_code=hospital, receiver=receiver, alert_key=r.alert_key, kind=r.kind, idem_key=idem, queued_at=now)
-            for r in items
-        ])
-        if prior is None:
-            conn.execute(alert_groups.insert().values(hospital_code=hospital, receiver=receiver, group_key=group_key, last_flush_at=now, flushes=1))
-        else:
-            conn.execute(alert_groups.update().where(
-                (alert_groups.c.hospital_code == hospital) & (alert_groups.c.receiver == receiver) & (alert_groups.c.group_key == group_key)
-            ).values(last_flush_at=now, flushes=prior.flushes + 1))
+        repo.record_flush(conn, hospital, receiver, group_key, items, idem, now, prior)
     return queued
 
 
@@ -87,7 +71,7 @@ def _workday(calendar: Any, day: date) -> bool:
         return day.weekday() < 5
 
 
-def queue_digest(conn: Connection, hospital: str, cfg: Any, now: datetime, tz: tzinfo, calendar: Any, headline: str | None) -> int:
+def queue_digest(conn: Tx, hospital: str, cfg: Any, now: datetime, tz: tzinfo, calendar: Any, headline: str | None) -> int:
     """The morning digest, once per working day, within four hours of ``digest_at``."""
     at = cfg.alerts.digest_at
     local = now.astimezone(tz)

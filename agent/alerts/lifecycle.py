@@ -9,13 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
-from agent.alerts import repo
 from agent.alerts.routing import deliveries, policy_for
 from agent.domain.alerting import Alert, Notice, decide, observe, silenced_by
 from agent.domain.findings import Finding
-from agent.store.schema.alerts import alert_notices
+from agent.store import Tx
+from agent.store import alerts as repo
 
 
 def _strongest(findings: list[Finding]) -> dict[str, Finding]:
@@ -27,7 +25,7 @@ def _strongest(findings: list[Finding]) -> dict[str, Finding]:
     return by_key
 
 
-def apply_findings(conn: Connection, hospital: str, cfg: Any, now: datetime, findings: list[Finding]) -> list[Notice]:
+def apply_findings(conn: Tx, hospital: str, cfg: Any, now: datetime, findings: list[Finding]) -> list[Notice]:
     """Advance every known key and every finding's key; queue the notices for their receivers."""
     by_key = _strongest(findings)
     states = repo.load_alerts(conn, hospital)
@@ -46,15 +44,5 @@ def apply_findings(conn: Connection, hospital: str, cfg: Any, now: datetime, fin
     return notices
 
 
-def queue_notices(conn: Connection, hospital: str, cfg: Any, notices: list[Notice]) -> int:
-    rows = [
-        dict(
-            hospital_code=hospital, receiver=d.receiver, group_key=d.group_key, alert_key=n.alert.key, kind=n.kind,
-            severity=n.alert.severity, payload={"alert": repo.alert_to_json(n.alert), "at": n.at.isoformat()}, created_at=n.at,
-        )
-        for n in notices
-        for d in deliveries(cfg.routes, n)
-    ]
-    if rows:
-        conn.execute(alert_notices.insert(), rows)
-    return len(rows)
+def queue_notices(conn: Tx, hospital: str, cfg: Any, notices: list[Notice]) -> int:
+    return repo.add_notices(conn, hospital, [(d.receiver, d.group_key, n) for n in notices for d in deliveries(cfg.routes, n)])

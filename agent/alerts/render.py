@@ -1,6 +1,7 @@
 """Short Chinese messages for pharmacy and procurement staff: what, how much, since when, what to do.
 
-Markdown kept to what every robot shows (bold, line breaks); ``plain`` strips it for text robots.
+Markdown kept to what every robot shows (bold, line breaks); a sender strips it for text robots
+(``agent.notify.markdown.plain``).
 """
 
 from __future__ import annotations
@@ -35,10 +36,6 @@ DEFAULT_ACTION = {
 }
 _RATIO_WORDS = ("progress", "share", "rate", "completion", "gap", "rise", "ratio", "effect")
 _ALWAYS_RATIO = {"effect", "completion", "time_progress", "accepted_completion", "drift"}  # a rise of +268% is still a ratio
-
-
-def plain(markdown: str) -> str:
-    return markdown.replace("**", "")
 
 
 def when(t: datetime | None, tz: tzinfo) -> str:

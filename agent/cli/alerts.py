@@ -35,8 +35,8 @@ def register(app: typer.Typer) -> None:
     @alerts.command("list")
     def alerts_list(ctx: typer.Context, all_: bool = typer.Option(False, "--all", help="resolved ones too")) -> None:
         """List open alerts (告警)."""
-        from agent.alerts import repo
         from agent.alerts.render import SEVERITY_CN, when
+        from agent.store import alerts as repo
 
         cfg, store, clock = _runtime(ctx)
         try:
@@ -56,11 +56,8 @@ def register(app: typer.Typer) -> None:
     @alerts.command("show")
     def alerts_show(ctx: typer.Context, key: str) -> None:
         """Show one alert: its values, evidence, acknowledgement and the notices sent."""
-        from sqlalchemy import select
-
-        from agent.alerts import repo
         from agent.alerts.render import SEVERITY_CN, facts, when
-        from agent.store.schema.alerts import notification_log as log
+        from agent.store import alerts as repo
 
         cfg, store, clock = _runtime(ctx)
         try:
@@ -68,7 +65,7 @@ def register(app: typer.Typer) -> None:
                 a = repo.load_alerts(conn, store.hospital_code, [key]).get(key)
                 if a is None:
                     raise DataError(f"no alert '{key}': see vbp-agent alerts list --all")
-                sent = conn.execute(select(log).where(log.c.hospital_code == store.hospital_code, log.c.alert_key == key).order_by(log.c.id)).all()
+                sent = repo.notifications_of(conn, store.hospital_code, key)
             typer.echo(f"{a.title}\n状态 {STATUS_CN.get(a.status, a.status)}  级别 {SEVERITY_CN.get(a.severity, a.severity)}  "
                        f"开始 {when(a.fired_at or a.pending_since, clock.tz)}  恢复 {when(a.resolved_at, clock.tz)}")
             typer.echo(f"情况 {facts(a, limit=20) or '-'}")
@@ -88,8 +85,8 @@ def register(app: typer.Typer) -> None:
         note: str = typer.Option("", "--note"),
     ) -> None:
         """Acknowledge (确认) an alert: no repeats and no escalation while acknowledged."""
-        from agent.alerts import repo
         from agent.domain.alerting import INACTIVE, acknowledge
+        from agent.store import alerts as repo
 
         _cfg, store, clock = _runtime(ctx)
         try:
@@ -111,7 +108,7 @@ def register(app: typer.Typer) -> None:
         comment: str = typer.Option(..., "--comment", help="why (原因)"),
     ) -> None:
         """Silence (屏蔽) alerts whose labels match, for a time."""
-        from agent.alerts import repo
+        from agent.store import alerts as repo
 
         matchers = _matchers(match)
         _cfg, store, clock = _runtime(ctx)
@@ -126,7 +123,7 @@ def register(app: typer.Typer) -> None:
     @alerts.command("unsilence")
     def alerts_unsilence(ctx: typer.Context, silence_id: int) -> None:
         """End a silence now."""
-        from agent.alerts import repo
+        from agent.store import alerts as repo
 
         _cfg, store, clock = _runtime(ctx)
         try:
@@ -140,8 +137,8 @@ def register(app: typer.Typer) -> None:
     @alerts.command("silences")
     def alerts_silences(ctx: typer.Context) -> None:
         """List current silences."""
-        from agent.alerts import repo
         from agent.alerts.render import when
+        from agent.store import alerts as repo
 
         _cfg, store, clock = _runtime(ctx)
         try:
@@ -161,9 +158,10 @@ def register(app: typer.Typer) -> None:
     @notify.command("test")
     def notify_test(ctx: typer.Context, receiver: str) -> None:
         """Send a test message to RECEIVER and print the vendor's answer; resumes a stopped receiver."""
-        from agent.alerts.delivery import receiver_states, resume_receiver
+        from agent.alerts.delivery import resume_receiver
         from agent.alerts.render import probe_message
         from agent.notify import build_sender
+        from agent.store.alerts import receiver_states
 
         cfg, store, clock = _runtime(ctx)
         try:

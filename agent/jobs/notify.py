@@ -12,7 +12,7 @@ from agent.alerts.config import check_references
 from agent.alerts.delivery import DrainReport, drain
 from agent.alerts.groups import flush_groups, queue_digest
 from agent.alerts.lifecycle import apply_findings
-from agent.alerts.repo import active_findings
+from agent.store.alerts import active_findings
 from agent.calendar import WorkCalendar
 from agent.domain.alerting import Notice
 from agent.domain.findings import Finding

@@ -8,8 +8,8 @@ import hmac
 from typing import Any
 from urllib.parse import quote_plus
 
-from agent.alerts.render import plain
 from agent.notify.base import HttpSender, classify, post_json
+from agent.notify.markdown import plain
 
 PERMANENT = {310000, 300001, 300005, 400102, 400105, 410100, 430101}
 RATE_LIMITED = {130101: 600.0}

@@ -7,8 +7,8 @@ import hashlib
 import hmac
 from typing import Any
 
-from agent.alerts.render import plain
 from agent.notify.base import HttpSender, classify, post_json
+from agent.notify.markdown import plain
 
 PERMANENT = {19021, 19024, 9499, 19001, 19002, 19022, 19007}
 RATE_LIMITED = {11232: 60.0}

@@ -9,9 +9,9 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from agent.alerts.render import plain
 from agent.clock import Clock
 from agent.notify.base import SendFailed, TokenBucket
+from agent.notify.markdown import plain
 
 PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 

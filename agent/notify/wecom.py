@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.alerts.render import plain
 from agent.notify.base import HttpSender, classify, post_json
+from agent.notify.markdown import plain
 
 PERMANENT = {93000, 40058, 40008, 93004, 93008, 40035, 44004}
 RATE_LIMITED = {45009: 60.0}

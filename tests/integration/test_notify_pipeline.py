@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from agent.alerts import repo
 from agent.clock import FakeClock
 from agent.config import parse_config
 from agent.domain.findings import Finding, Severity
 from agent.jobs.notify import drain_notifications, process_findings
 from agent.notify import build_senders
 from agent.notify.sink import WeComSink
+from agent.store import alerts as repo
 from agent.store import open_store
 from agent.store.schema.core import findings as findings_table
 from agent.store.schema.core import outbox

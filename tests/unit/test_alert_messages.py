@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.alerts.render import digest_message, duration, facts, group_message
+from agent.alerts.render import digest_message, duration, facts, group_message, probe_message
 from agent.alerts.routing import deliveries, policy_for
 from agent.config import parse_config
 from agent.domain.alerting import Alert, Notice
@@ -136,10 +138,31 @@ def test_the_readme_example_of_receivers_and_routes_is_valid() -> None:
 @pytest.mark.parametrize("kind", ["firing", "repeat", "resolved", "flapping", "escalate"])
 def test_every_message_carries_the_robot_keyword(kind: str) -> None:
     """DingTalk and Feishu robots secured by a keyword refuse a message without it (set it to 集采)."""
-    from agent.alerts.render import probe_message
-
     a = alert("critical")
     a = Alert(**{**a.__dict__, "resolved_at": T0 + timedelta(hours=1), "changes": (T0,) * 5})
     msg = group_message([Notice(kind, a, T0 + timedelta(hours=2))], TZ)
     assert "集采" in msg["title"] and "集采" in msg["text"].splitlines()[0]
     assert "集采" in digest_message([], None, T0, TZ)["text"] and "集采" in probe_message("x", T0, TZ)["text"]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _imported(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+
+def test_the_senders_deliver_bytes_and_know_nothing_of_alerts() -> None:
+    """alerts decides what to say and imports the senders; a sender never imports agent.alerts."""
+    bad = [f"{p.name} imports {m}" for p in sorted((ROOT / "agent/notify").glob("*.py"))
+           for m in _imported(p) if m == "agent.alerts" or m.startswith("agent.alerts.")]
+    assert bad == []
+
+
+def test_alerts_speak_to_their_repository_and_build_no_sql() -> None:
+    files = [*sorted((ROOT / "agent/alerts").glob("*.py")), *sorted((ROOT / "agent/notify").glob("*.py")),
+             ROOT / "agent/jobs/notify.py", ROOT / "agent/cli/alerts.py"]
+    bad = [f"{p.relative_to(ROOT)} imports {m}" for p in files for m in _imported(p) if m.split(".")[0] == "sqlalchemy"]
+    assert bad == []
