@@ -71,18 +71,13 @@ def register(app: typer.Typer) -> None:
     def confirmations(ctx: typer.Context, state: str = typer.Option(None, "--state", help="queued|confirmed|quarantined"),
                       limit: int = typer.Option(50, "--limit")) -> None:
         """到货确认 list for staff: delivery line, receipt, quantity, acceptance time, state."""
-        from sqlalchemy import select
-
         from agent.bootstrap import build
-        from agent.store.schema.platform import platform_confirmations as pc
+        from agent.store.platform import confirmations as listing
 
         rt = build(config_of(ctx))
         try:
-            stmt = select(pc).where(pc.c.hospital_code == rt.store.hospital_code)
-            if state:
-                stmt = stmt.where(pc.c.state == state)
             with rt.store.read() as conn:
-                rows = conn.execute(stmt.order_by(pc.c.accepted_at.desc()).limit(limit)).all()
+                rows = listing(conn, rt.store.hospital_code, state, limit)
             typer.echo(f"{'配送单号':<20} {'入库明细':<16} {'确认数量':>8}  {'验收时间':<16}  状态")
             for r in rows:
                 when = r.accepted_at.astimezone(rt.clock.tz).strftime("%Y-%m-%d %H:%M")
