@@ -5,18 +5,18 @@ from __future__ import annotations
 import typer
 
 from agent.cli.common import config_of
+from agent.errors import ConfigError
+from agent.upstream.signers import sm3_implementation
 
 STATE_LABELS = {"queued": "待确认", "confirmed": "已确认", "quarantined": "平台拒绝（需人工处理）",
                 "withdrawn": "入库记录已撤销，未确认"}
 
 
 def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from agent.bootstrap import build
-    from agent.errors import ConfigError
-    from agent.upstream.link import build_platform
+    from agent.bootstrap import build, build_platform_link
 
     cfg = config_of(ctx)
-    link = build_platform(cfg)
+    link = build_platform_link(cfg)
     if link is None:
         raise ConfigError(f"{cfg.source_file}: platform: the section is missing, so there is no platform to talk to")
     return build(cfg), link
@@ -30,8 +30,6 @@ def register(app: typer.Typer) -> None:
     def check(ctx: typer.Context) -> None:
         """Check the signer on this machine and that the platform accepts our credentials (a token
         where the profile has one, never printed; else a one-line delivery pull)."""
-        from agent.upstream.signers import sm3_implementation
-
         rt, link = _runtime(ctx)
         try:
             typer.echo(f"profile {link.config.profile}, signer {link.config.signer_name} (SM3 from {sm3_implementation()})")
