@@ -59,7 +59,7 @@ def build_platform_link(cfg: AgentConfig):  # type: ignore[no-untyped-def]
     """The platform link (client, drainer, ingestion callback), or None without a [platform] section."""
     from agent.upstream.link import build_platform
 
-    return build_platform(cfg)
+    return build_platform(cfg.platform, cfg.hospital.code)
 
 
 def build_monitoring_inputs(runtime: Runtime) -> Any:

@@ -5,18 +5,18 @@ from __future__ import annotations
 import typer
 
 from agent.cli.common import config_of
+from agent.errors import ConfigError
+from agent.upstream.signers import sm3_implementation
 
 STATE_LABELS = {"queued": "待确认", "confirmed": "已确认", "quarantined": "平台拒绝（需人工处理）",
                 "withdrawn": "入库记录已撤销，未确认"}
 
 
 def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from agent.bootstrap import build
-    from agent.errors import ConfigError
-    from agent.upstream.link import build_platform
+    from agent.bootstrap import build, build_platform_link
 
     cfg = config_of(ctx)
-    link = build_platform(cfg)
+    link = build_platform_link(cfg)
     if link is None:
         raise ConfigError(f"{cfg.source_file}: platform: the section is missing, so there is no platform to talk to")
     return build(cfg), link
@@ -30,8 +30,6 @@ def register(app: typer.Typer) -> None:
     def check(ctx: typer.Context) -> None:
         """Check the signer on this machine and that the platform accepts our credentials (a token
         where the profile has one, never printed; else a one-line delivery pull)."""
-        from agent.upstream.signers import sm3_implementation
-
         rt, link = _runtime(ctx)
         try:
             typer.echo(f"profile {link.config.profile}, signer {link.config.signer_name} (SM3 from {sm3_implementation()})")
@@ -71,18 +69,13 @@ def register(app: typer.Typer) -> None:
     def confirmations(ctx: typer.Context, state: str = typer.Option(None, "--state", help="queued|confirmed|quarantined"),
                       limit: int = typer.Option(50, "--limit")) -> None:
         """到货确认 list for staff: delivery line, receipt, quantity, acceptance time, state."""
-        from sqlalchemy import select
-
         from agent.bootstrap import build
-        from agent.store.schema.platform import platform_confirmations as pc
+        from agent.store.platform import confirmations as listing
 
         rt = build(config_of(ctx))
         try:
-            stmt = select(pc).where(pc.c.hospital_code == rt.store.hospital_code)
-            if state:
-                stmt = stmt.where(pc.c.state == state)
             with rt.store.read() as conn:
-                rows = conn.execute(stmt.order_by(pc.c.accepted_at.desc()).limit(limit)).all()
+                rows = listing(conn, rt.store.hospital_code, state, limit)
             typer.echo(f"{'配送单号':<20} {'入库明细':<16} {'确认数量':>8}  {'验收时间':<16}  状态")
             for r in rows:
                 when = r.accepted_at.astimezone(rt.clock.tz).strftime("%Y-%m-%d %H:%M")

@@ -101,3 +101,24 @@ def depth(conn: Connection, hospital: str, channel_prefix: str = "") -> dict[str
         .group_by(outbox.c.channel)
     )
     return {ch: n for ch, n in conn.execute(stmt).all()}
+
+
+def pending_item(conn: Connection, hospital: str, channel: str, idem_key: str) -> OutboxItem | None:
+    """The message queued under (channel, idem_key), if it is still pending."""
+    r = conn.execute(select(outbox).where(
+        outbox.c.hospital_code == hospital, outbox.c.channel == channel, outbox.c.idem_key == idem_key,
+        outbox.c.status == "pending")).first()
+    return OutboxItem(r.id, r.channel, r.idem_key, r.payload, r.attempts, r.created_at) if r is not None else None
+
+
+def replace_payload(conn: Connection, item_id: int, payload: dict[str, Any]) -> None:
+    """A pending message's new payload (it is signed when sent, so nothing stale leaves)."""
+    conn.execute(update(outbox).where(outbox.c.id == item_id).values(payload=payload))
+
+
+def mark_sent_many(conn: Connection, item_ids: list[int], now: datetime, response: Any = None) -> None:
+    """What ``mark_sent`` does, for a whole batch in one statement (the drain's hot path)."""
+    if not item_ids:
+        return
+    conn.execute(update(outbox).where(outbox.c.id.in_(item_ids)).values(
+        status="sent", sent_at=now, attempts=outbox.c.attempts + 1, response=response, last_error=None))

@@ -12,18 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
-
-from sqlalchemy import Connection, select
 
 from agent.domain.findings import Finding, Severity
 from agent.domain.model import Receipt
-from agent.store import outbox
-from agent.store.schema.platform import platform_confirmations as pc
-from agent.store.schema.platform import platform_delivery_lines as pdl
-from agent.store.schema.platform import platform_receipts as pr
-from agent.upstream.corrections import apply_correction
+from agent.store import Tx
+from agent.store import platform as repo
 from agent.store.findings import resolve_finding, write_findings
+from agent.upstream.corrections import apply_correction
 from agent.upstream.matching import DeliveryLine, Match, match_receipt, products_of
 
 CHANNEL = "platform:confirm"
@@ -35,35 +30,24 @@ def idem_key_for(delivery_id: str) -> str:
     return f"confirm:{delivery_id}"
 
 
-def _line(row: Any) -> DeliveryLine:
+def _line(row: repo.DeliveryRecord) -> DeliveryLine:
     return DeliveryLine(row.delivery_id, row.product_code, Decimal(row.quantity), row.lot, row.shipped_at)
 
 
-def _open_lines(conn: Connection, hospital: str, products: set[str]) -> list[DeliveryLine]:
-    taken = select(pc.c.delivery_id).where(pc.c.hospital_code == hospital)
-    rows = conn.execute(
-        select(pdl).where(pdl.c.hospital_code == hospital, pdl.c.product_code.in_(sorted(products)),
-                          pdl.c.delivery_id.not_in(taken))
-    ).all()
-    return [_line(r) for r in rows]
+def _open_lines(conn: Tx, hospital: str, products: set[str]) -> list[DeliveryLine]:
+    return [_line(r) for r in repo.open_lines(conn, hospital, products)]
 
 
-def _known_line(conn: Connection, hospital: str, delivery_id: str) -> dict[str, DeliveryLine]:
-    row = conn.execute(select(pdl).where(pdl.c.hospital_code == hospital, pdl.c.delivery_id == delivery_id)).first()
+def _known_line(conn: Tx, hospital: str, delivery_id: str) -> dict[str, DeliveryLine]:
+    row = repo.delivery_line(conn, hospital, delivery_id)
     return {row.delivery_id: _line(row)} if row else {}
 
 
-def _save_receipt(conn: Connection, hospital: str, r: Receipt, match: Match, status: str, now: datetime,
+def _save_receipt(conn: Tx, hospital: str, r: Receipt, match: Match, status: str, now: datetime,
                   exists: bool) -> None:
-    values = dict(item_code=r.item_code, quantity=str(r.quantity), lot=r.lot, accepted_at=r.accepted_at,
-                  delivery_id=match.delivery_id or r.delivery_id, status=status, method=match.method,
-                  confidence=match.confidence, detail={"reason": match.reason, "candidates": match.candidates},
-                  updated_at=now)
-    key = (pr.c.hospital_code == hospital) & (pr.c.receipt_line_id == r.line_id)
-    if exists:
-        conn.execute(pr.update().where(key).values(**values))
-    else:
-        conn.execute(pr.insert().values(hospital_code=hospital, receipt_line_id=r.line_id, **values))
+    repo.save_receipt(conn, hospital, r, delivery_id=match.delivery_id or r.delivery_id, status=status,
+                      method=match.method, confidence=match.confidence,
+                      detail={"reason": match.reason, "candidates": match.candidates}, now=now, exists=exists)
 
 
 def _unmatched_finding(r: Receipt, match: Match, now: datetime) -> Finding:
@@ -77,7 +61,7 @@ def _unmatched_finding(r: Receipt, match: Match, now: datetime) -> Finding:
     )
 
 
-def _queue(conn: Connection, hospital: str, r: Receipt, line_id: str, line: DeliveryLine | None, now: datetime) -> bool:
+def _queue(conn: Tx, hospital: str, r: Receipt, line_id: str, line: DeliveryLine | None, now: datetime) -> bool:
     """Queue one confirmation; the payload also carries the delivery line's product, lot and shipped
     quantity, which a profile such as ``sh_soap`` repeats in its confirmation message."""
     assert r.accepted_at is not None
@@ -87,21 +71,15 @@ def _queue(conn: Connection, hospital: str, r: Receipt, line_id: str, line: Deli
                "receipt_line_id": r.line_id, "product_code": line.product_code if line is not None else None,
                "lot": (line.lot if line is not None else None) or r.lot,
                "shipped_quantity": str(shipped) if shipped is not None else None}
-    if not outbox.enqueue(conn, hospital, CHANNEL, key, payload, now):
-        return False
-    conn.execute(pc.insert().values(
-        hospital_code=hospital, delivery_id=line_id, receipt_line_id=r.line_id, idem_key=key,
-        quantity=str(r.quantity), shipped_quantity=str(shipped) if shipped is not None else None,
-        accepted_at=r.accepted_at, state="queued", enqueued_at=now, attempts=0,
-    ))
-    return True
+    return repo.queue_confirmation(conn, hospital, CHANNEL, key, payload, delivery_id=line_id, receipt_line_id=r.line_id,
+                                   quantity=r.quantity, shipped_quantity=shipped, accepted_at=r.accepted_at, now=now)
 
 
 def confirmable(r: Receipt) -> bool:
     return r.accepted_at is not None and not r.deleted and r.on_platform and r.quantity > 0
 
 
-def enqueue_confirmations(conn: Connection, hospital_code: str, receipts: Sequence[Receipt], now: datetime, *,
+def enqueue_confirmations(conn: Tx, hospital_code: str, receipts: Sequence[Receipt], now: datetime, *,
                           item_map: Mapping[str, str] | None = None, min_confidence: float = 0.7,
                           max_age: timedelta = MAX_AGE) -> int:
     """Match and queue; returns how many confirmations were newly queued. Runs in the caller's transaction.
@@ -111,15 +89,13 @@ def enqueue_confirmations(conn: Connection, hospital_code: str, receipts: Sequen
     item_map = item_map or {}
     queued = 0
     for r in receipts:
-        stored = conn.execute(select(pr.c.status, pr.c.quantity, pr.c.delivery_id).where(
-            pr.c.hospital_code == hospital_code, pr.c.receipt_line_id == r.line_id)).first()
+        stored = repo.stored_receipt(conn, hospital_code, r.line_id)
         previous = stored.status if stored is not None else None
         if previous == "matched":  # a re-read, or a correction by the warehouse
             apply_correction(conn, hospital_code, r, stored, not confirmable(r), now)
             continue
         if previous == "unmatched" and not confirmable(r):  # withdrawn before it ever matched
-            conn.execute(pr.update().where(pr.c.hospital_code == hospital_code, pr.c.receipt_line_id == r.line_id)
-                         .values(status="withdrawn", updated_at=now))
+            repo.update_receipt(conn, hospital_code, r.line_id, now, status="withdrawn")
             resolve_finding(conn, hospital_code, RULE_UNMATCHED, r.line_id, now)
             continue
         if previous in ("conflict", "withdrawn") or not confirmable(r) or r.accepted_at < now - max_age:  # type: ignore[operator]
@@ -128,8 +104,7 @@ def enqueue_confirmations(conn: Connection, hospital_code: str, receipts: Sequen
         lines = [] if r.delivery_id else _open_lines(conn, hospital_code, products_of(r.item_code, item_map))
         match = match_receipt(r, lines, item_map, min_confidence, known)
         if match.delivery_id is not None:
-            owner = conn.execute(select(pc.c.receipt_line_id).where(
-                pc.c.hospital_code == hospital_code, pc.c.delivery_id == match.delivery_id)).scalar()
+            owner = repo.confirmation_owner(conn, hospital_code, match.delivery_id)
             if owner is not None and owner != r.line_id:
                 conflict = Match(None, match.method, match.confidence, f"delivery line already confirmed for receipt {owner}",
                                  [(match.delivery_id, match.confidence)])
@@ -148,11 +123,10 @@ def enqueue_confirmations(conn: Connection, hospital_code: str, receipts: Sequen
     return queued
 
 
-def rematch_unmatched(conn: Connection, hospital_code: str, now: datetime, *, item_map: Mapping[str, str] | None = None,
+def rematch_unmatched(conn: Tx, hospital_code: str, now: datetime, *, item_map: Mapping[str, str] | None = None,
                       min_confidence: float = 0.7) -> int:
     """Try unmatched receipts again (after a delivery sync); returns how many were queued now."""
-    rows = conn.execute(select(pr).where(pr.c.hospital_code == hospital_code, pr.c.status == "unmatched")
-                        .order_by(pr.c.accepted_at, pr.c.receipt_line_id)).all()
+    rows = repo.unmatched_receipts(conn, hospital_code)
     receipts = [
         Receipt(line_id=r.receipt_line_id, changed_at=r.accepted_at, item_code=r.item_code, quantity=Decimal(r.quantity),
                 unit=None, lot=r.lot, expiry=None, distributor=None, accepted_at=r.accepted_at,
@@ -163,10 +137,10 @@ def rematch_unmatched(conn: Connection, hospital_code: str, now: datetime, *, it
 
 
 def make_on_stored(hospital_code: str, now: Callable[[], datetime], item_map: Mapping[str, str] | None = None,
-                   min_confidence: float = 0.7) -> Callable[[Connection, Sequence[Receipt]], int]:
+                   min_confidence: float = 0.7) -> Callable[[Tx, Sequence[Receipt]], int]:
     """The ``on_stored(conn, receipts)`` callback the ingestion calls inside its transaction."""
 
-    def on_stored(conn: Connection, receipts: Sequence[Receipt]) -> int:
+    def on_stored(conn: Tx, receipts: Sequence[Receipt]) -> int:
         return enqueue_confirmations(conn, hospital_code, receipts, now(), item_map=item_map,
                                      min_confidence=min_confidence)
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select
-
 from agent.domain.findings import Finding, Severity
-from agent.store.schema.platform import platform_confirmations as pc
-from agent.store.schema.platform import platform_receipts as pr
+from agent.store import Tx
+from agent.store import platform as repo
 from agent.store.findings import write_findings
 
 RULE_LATE = "platform.confirm_late"
@@ -36,23 +34,21 @@ def _late(subject: str, delivery_id: str | None, accepted_at: datetime, state: s
     )
 
 
-def late_confirmations(conn: Connection, hospital: str, now: datetime, late_after_h: float = 20.0) -> list[Finding]:
+def late_confirmations(conn: Tx, hospital: str, now: datetime, late_after_h: float = 20.0) -> list[Finding]:
     """Critical findings for every acceptance older than ``late_after_h`` not yet confirmed."""
     cutoff = now - timedelta(hours=late_after_h)
     found = [
         _late(r.receipt_line_id, r.delivery_id, r.accepted_at, r.state, now, r.platform_message)
-        for r in conn.execute(select(pc).where(pc.c.hospital_code == hospital, pc.c.state.in_(("queued", "quarantined")),
-                                               pc.c.accepted_at <= cutoff).order_by(pc.c.accepted_at)).all()
+        for r in repo.waiting_confirmations(conn, hospital, cutoff)
     ]
     found += [
         _late(r.receipt_line_id, None, r.accepted_at, r.status, now)
-        for r in conn.execute(select(pr).where(pr.c.hospital_code == hospital, pr.c.status.in_(("unmatched", "conflict")),
-                                               pr.c.accepted_at <= cutoff).order_by(pr.c.accepted_at)).all()
+        for r in repo.waiting_receipts(conn, hospital, cutoff)
     ]
     return found
 
 
-def check_deadlines(conn: Connection, hospital: str, now: datetime, late_after_h: float = 20.0) -> list[Finding]:
+def check_deadlines(conn: Tx, hospital: str, now: datetime, late_after_h: float = 20.0) -> list[Finding]:
     """Write the late findings, resolve those whose confirmation went through; returns the late ones."""
     found = late_confirmations(conn, hospital, now, late_after_h)
     write_findings(conn, hospital, found, now, replace_rules=(RULE_LATE,))

@@ -14,16 +14,11 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, select
-
 from agent.errors import DataError
-from agent.store import Store
-from agent.store.schema.core import cursors
-from agent.store.schema.platform import platform_delivery_lines as pdl
+from agent.store import Store, Tx
+from agent.store import platform as repo
 from agent.upstream.client import PlatformClient
 from agent.upstream.confirm import rematch_unmatched
-
-SOURCE, NAME = "platform", "deliveries"
 
 
 @dataclass(frozen=True)
@@ -40,36 +35,17 @@ def parse_time(text: Any, tz: tzinfo) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
-def _read_cursor(conn: Connection, hospital: str) -> dict[str, Any]:
-    row = conn.execute(select(cursors.c.value).where(
-        cursors.c.hospital_code == hospital, cursors.c.source == SOURCE, cursors.c.name == NAME)).first()
-    return dict(row.value) if row else {}
-
-
-def _write_cursor(conn: Connection, hospital: str, value: dict[str, Any], now: datetime) -> None:
-    key = (cursors.c.hospital_code == hospital) & (cursors.c.source == SOURCE) & (cursors.c.name == NAME)
-    if conn.execute(select(cursors.c.name).where(key)).first():
-        conn.execute(cursors.update().where(key).values(value=value, updated_at=now))
-    else:
-        conn.execute(cursors.insert().values(hospital_code=hospital, source=SOURCE, name=NAME, value=value, updated_at=now))
-
-
-def _store_line(conn: Connection, hospital: str, line: dict[str, Any], tz: tzinfo, now: datetime) -> None:
+def _store_line(conn: Tx, hospital: str, line: dict[str, Any], tz: tzinfo, now: datetime) -> None:
     try:
         quantity = Decimal(str(line["quantity"]))
     except (InvalidOperation, KeyError, TypeError):
         raise DataError(f"delivery line {line.get('delivery_id')}: quantity {line.get('quantity')!r} is not a number") from None
-    values = dict(
+    repo.save_delivery_line(conn, hospital, repo.DeliveryRecord(
         order_id=line.get("order_id"), order_code=line.get("order_code"), product_code=str(line["product_code"]),
         product_name=line.get("product_name"), lot=line.get("lot"), expiry=line.get("expiry"), quantity=str(quantity),
         shipped_at=parse_time(line.get("shipped_at"), tz), distributor_code=line.get("distributor_code"),
-        platform_updated_at=line.get("updated_at"), synced_at=now,
-    )
-    key = (pdl.c.hospital_code == hospital) & (pdl.c.delivery_id == str(line["delivery_id"]))
-    if conn.execute(select(pdl.c.delivery_id).where(key)).first():
-        conn.execute(pdl.update().where(key).values(**values))
-    else:
-        conn.execute(pdl.insert().values(hospital_code=hospital, delivery_id=str(line["delivery_id"]), **values))
+        platform_updated_at=line.get("updated_at"), synced_at=now, delivery_id=str(line["delivery_id"]),
+    ))
 
 
 def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, lookback_s: int = 3600,
@@ -79,7 +55,7 @@ def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, look
     hospital, tz = store.hospital_code, now.tzinfo
     assert tz is not None
     with store.read() as conn:
-        cursor = _read_cursor(conn, hospital)
+        cursor = repo.delivery_cursor(conn, hospital)
     since_dt = parse_time(cursor.get("updated"), tz)
     mark = (since_dt, str(cursor.get("id") or "")) if since_dt else None
     since = (since_dt - timedelta(seconds=lookback_s)).isoformat() if since_dt else None
@@ -98,7 +74,7 @@ def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, look
             last_at = parse_time(last.get("updated_at"), tz)
             if last_at is not None and (mark is None or (last_at, str(last["delivery_id"])) > mark):
                 mark = (last_at, str(last["delivery_id"]))
-                _write_cursor(conn, hospital, {"updated": last_at.isoformat(), "id": mark[1]}, now)
+                repo.save_delivery_cursor(conn, hospital, {"updated": last_at.isoformat(), "id": mark[1]}, now)
         total += len(lines)
         since, after = last.get("updated_at") or since, str(last["delivery_id"])
     with store.begin() as conn:

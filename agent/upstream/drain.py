@@ -16,19 +16,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import Connection, select, update
 
 from agent.clock import Clock
 from agent.domain.findings import Finding, Severity
 from agent.logging import get_logger
-from agent.store import Store, outbox
-from agent.store.schema.core import outbox as outbox_table
-from agent.store.schema.platform import platform_confirmations as pc
-from agent.store.schema.platform import platform_link as link_table
-from agent.upstream.client import PlatformCallError, PlatformClient
+from agent.store import Store, Tx, outbox
+from agent.store import platform as repo
 from agent.store.findings import resolve_finding, write_findings
+from agent.upstream.client import PlatformCallError, PlatformClient
 from agent.upstream.profiles import Answer
 
 log = get_logger("agent.upstream.drain")
@@ -65,7 +60,7 @@ class Drainer:
         result = DrainResult()
         hospital = self.store.hospital_code
         with self.store.read() as conn:
-            link = conn.execute(select(link_table).where(link_table.c.hospital_code == hospital)).first()
+            link = repo.link_state(conn, hospital)
         if link is not None and link.hold_until is not None and link.hold_until > self.clock.now():
             result.held_until = link.hold_until
             return result
@@ -89,12 +84,12 @@ class Drainer:
                     result.held_until = self._link_down(conn, link, failure)
                 elif link is not None and link.state != "up":
                     self._link_up(conn, link)
-                link = conn.execute(select(link_table).where(link_table.c.hospital_code == hospital)).first()
+                link = repo.link_state(conn, hospital)
             if failure is not None:
                 break
         return result
 
-    def _due(self, conn: Connection, limit: int) -> list[outbox.OutboxItem]:
+    def _due(self, conn: Tx, limit: int) -> list[outbox.OutboxItem]:
         """Confirmations first (they have a deadline), then reports; one exact channel per query, so
         the outbox index serves the order (a channel pattern would sort every pending row)."""
         now = self.clock.now()
@@ -126,7 +121,7 @@ class Drainer:
             return self.client.upload_report(p, item.idem_key)
         return Answer("unknown-channel", f"no sender for channel {item.channel}", None)
 
-    def _record(self, conn: Connection, outcomes: list[_Outcome], result: DrainResult) -> None:
+    def _record(self, conn: Tx, outcomes: list[_Outcome], result: DrainResult) -> None:
         now = self.clock.now()
         kind_of = self.client.profile.kind
         accepted = [o.item for o in outcomes if kind_of(o.answer.code) == "ok"]
@@ -149,23 +144,20 @@ class Drainer:
                             code=o.answer.code, platform_message=message)
                 result.quarantined += 1
 
-    def _mark_accepted(self, conn: Connection, items: list[outbox.OutboxItem], now: datetime) -> None:
+    def _mark_accepted(self, conn: Tx, items: list[outbox.OutboxItem], now: datetime) -> None:
         """What ``outbox.mark_sent`` does, for a whole batch in two statements (the drain's hot path)."""
         if not items:
             return
-        conn.execute(update(outbox_table).where(outbox_table.c.id.in_([i.id for i in items])).values(
-            status="sent", sent_at=now, attempts=outbox_table.c.attempts + 1, response={"code": self.client.profile.ok_code}, last_error=None))
+        outbox.mark_sent_many(conn, [i.id for i in items], now, {"code": self.client.profile.ok_code})
         deliveries = [i.payload["delivery_id"] for i in items if i.channel == CHANNEL_CONFIRM]
-        if deliveries:
-            conn.execute(pc.update().where(pc.c.hospital_code == self.store.hospital_code, pc.c.delivery_id.in_(deliveries))
-                         .values(attempts=pc.c.attempts + 1, state="confirmed", confirmed_at=now))
+        repo.mark_confirmed(conn, self.store.hospital_code, deliveries, now)
 
-    def _confirmation(self, conn: Connection, item: outbox.OutboxItem, **values: Any) -> None:
+    def _confirmation(self, conn: Tx, item: outbox.OutboxItem, *, state: str, confirmed_at: datetime | None = None,
+                      platform_message: str | None = None) -> None:
         if item.channel != CHANNEL_CONFIRM:
             return
-        conn.execute(pc.update().where(pc.c.hospital_code == self.store.hospital_code,
-                                       pc.c.delivery_id == item.payload["delivery_id"])
-                     .values(attempts=pc.c.attempts + 1, **values))
+        repo.record_answer(conn, self.store.hospital_code, item.payload["delivery_id"], state=state,
+                           confirmed_at=confirmed_at, platform_message=platform_message)
 
     def _rejected(self, item: outbox.OutboxItem, answer: Answer, now: datetime) -> Finding:
         what = f"配送单 {item.payload.get('delivery_id')} 的到货确认" if item.channel == CHANNEL_CONFIRM else "数据上报"
@@ -176,17 +168,12 @@ class Drainer:
             labels={"area": "platform", "kind": "arrival_confirmation"},
         )
 
-    def _link_down(self, conn: Connection, link: Any, exc: PlatformCallError) -> datetime:
+    def _link_down(self, conn: Tx, link: repo.LinkState | None, exc: PlatformCallError) -> datetime:
         now = self.clock.now()
         failures = (link.failures if link is not None else 0) + 1
         retry_after = min(exc.retry_after_s, self.cap) if exc.retry_after_s is not None else None
         hold = now + timedelta(seconds=outbox.backoff(failures - 1, retry_after, self._rng))
-        values = dict(state="down", failures=failures, hold_until=hold, last_error=str(exc)[:2000])
-        if link is None:
-            conn.execute(link_table.insert().values(hospital_code=self.store.hospital_code, changed_at=now, **values))
-        else:
-            conn.execute(link_table.update().where(link_table.c.hospital_code == self.store.hospital_code)
-                         .values(**values, **({} if link.state == "down" else {"changed_at": now})))
+        repo.link_down(conn, self.store.hospital_code, link, failures=failures, hold_until=hold, error=str(exc), now=now)
         if link is None or link.state != "down":
             log.warning("platform link down", error_class=type(exc).__name__, error=str(exc), kind=exc.kind)
         if exc.permanent:  # credentials, clock or certificate: retrying alone will not fix it
@@ -197,9 +184,8 @@ class Drainer:
             )], now)
         return hold
 
-    def _link_up(self, conn: Connection, link: Any) -> None:
+    def _link_up(self, conn: Tx, link: repo.LinkState) -> None:
         now = self.clock.now()
-        conn.execute(link_table.update().where(link_table.c.hospital_code == self.store.hospital_code)
-                     .values(state="up", failures=0, hold_until=None, last_error=None, changed_at=now))
+        repo.link_up(conn, self.store.hospital_code, now)
         resolve_finding(conn, self.store.hospital_code, RULE_LINK, "platform", now)
         log.info("platform link back", down_since=link.changed_at.isoformat(), failures=link.failures)

@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection
 
 from agent.clock import Clock
-from agent.config import AgentConfig
 from agent.domain.model import Receipt
-from agent.store import Store
+from agent.store import Store, Tx
 from agent.upstream.client import Pacer, PlatformClient
 from agent.upstream.config import PlatformConfig
 from agent.upstream.confirm import make_on_stored
@@ -44,7 +42,7 @@ class PlatformLink:
         return Drainer(store, self.client, clock, batch=self.config.drain_batch,
                        retry_after_cap_s=self.config.retry_after_cap_s, inline_wait_cap_s=self.config.inline_wait_cap_s)
 
-    def on_stored(self, clock: Clock) -> Callable[[Connection, Sequence[Receipt]], int]:
+    def on_stored(self, clock: Clock) -> Callable[[Tx, Sequence[Receipt]], int]:
         """The ingestion's ``on_stored(conn, receipts)``: queue confirmations in its transaction."""
         return make_on_stored(self.hospital_code, clock.now, self.config.item_map, self.config.match_min_confidence)
 
@@ -52,8 +50,9 @@ class PlatformLink:
         self.client.close()
 
 
-def build_platform(cfg: AgentConfig) -> PlatformLink | None:
-    """The platform link, or None when the config has no ``[platform]`` section."""
-    if cfg.platform is None:
+def build_platform(pcfg: PlatformConfig | None, hospital_code: str) -> PlatformLink | None:
+    """The link for the ``[platform]`` section ``pcfg`` of hospital ``hospital_code`` (the platform's
+    医疗机构代码 unless ``medins_code`` says otherwise), or None when the config has no such section."""
+    if pcfg is None:
         return None
-    return PlatformLink(cfg.platform, build_client(cfg.platform, cfg.hospital.code), cfg.hospital.code)
+    return PlatformLink(pcfg, build_client(pcfg, hospital_code), hospital_code)

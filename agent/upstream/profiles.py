@@ -14,6 +14,7 @@ import json
 import uuid
 from typing import Any
 
+from agent.errors import ConfigError
 from agent.upstream.profile_base import CODE_KIND, DELIVERY_FIELDS, OK, Answer, Credentials, Profile, Request
 from agent.upstream.soap import ShSoapProfile
 
@@ -95,8 +96,6 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (InfnoProfile(), RestJsonProf
 
 
 def get_profile(name: str) -> Profile:
-    from agent.errors import ConfigError
-
     try:
         return PROFILES[name]
     except KeyError:

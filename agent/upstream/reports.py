@@ -14,10 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection
-
 from agent.errors import DataError
-from agent.store import outbox
+from agent.store import Tx, outbox
 from agent.upstream.profiles import Profile
 
 CHANNEL = "platform:report"
@@ -36,7 +34,7 @@ def _clean(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
 
 
-def queue_monthly_report(conn: Connection, hospital: str, profile: Profile, month: str,
+def queue_monthly_report(conn: Tx, hospital: str, profile: Profile, month: str,
                          rows: Iterable[Mapping[str, Any]], now: datetime) -> bool:
     """Queue the month's aggregates; False when the profile has no report upload or it is already queued."""
     if not _MONTH.match(month):

@@ -10,8 +10,10 @@ import time_machine
 from platform_support import APP_KEY, HOSPITAL, SECRET, receipt, ref  # noqa: F401  (fixture)
 
 from agent.cli import EXIT_CONFIG, main
+from agent.config import parse_config
 from agent.store import open_store
 from agent.upstream.confirm import enqueue_confirmations
+from agent.upstream.link import build_platform
 
 
 def _config(tmp_path: Path, url: str, profile: str = "zj_infno") -> Path:
@@ -65,12 +67,10 @@ def test_platform_commands_without_the_section_say_so(tmp_path: Path, capsys) ->
 
 
 def test_the_reference_platform_hands_out_a_working_agent_config(ref, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.config import parse_config
-    from agent.upstream.link import build_platform
-
     section = ref.platform_section("rest_json", "VBP_DEMO_SECRET")
     monkeypatch.setenv("VBP_DEMO_SECRET", ref.secret_of(section["app_key"]))
-    link = build_platform(parse_config({"hospital": {"code": HOSPITAL, "name": "演示医院"}, "platform": section}))
+    cfg = parse_config({"hospital": {"code": HOSPITAL, "name": "演示医院"}, "platform": section})
+    link = build_platform(cfg.platform, cfg.hospital.code)
     try:
         assert link is not None and link.client.fetch_token()
     finally:

@@ -12,10 +12,10 @@ from platform_support import (  # noqa: F401  (fixtures)
 from sqlalchemy import select
 
 from agent.store import open_store
+from agent.store.platform import active_findings
 from agent.store.schema.platform import platform_confirmations, platform_receipts
 from agent.upstream.confirm import enqueue_confirmations
 from agent.upstream.deliveries import sync_deliveries
-from agent.upstream.findings import active_findings
 
 
 @pytest.mark.parametrize("profile", ["zj_infno", "rest_json", "sh_soap"])

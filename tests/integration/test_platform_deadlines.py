@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from platform_support import HOSPITAL, START, clock, drainer, make_client, receipt, ref, store, store_receipts  # noqa: F401
 
+from agent.store.platform import active_findings
 from agent.upstream.deadlines import check_deadlines
 from agent.upstream.deliveries import sync_deliveries
-from agent.upstream.findings import active_findings
 
 
 def test_an_unconfirmed_arrival_turns_critical_at_twenty_hours_and_clears_once_confirmed(ref, store, clock) -> None:

@@ -11,10 +11,10 @@ from platform_support import (  # noqa: F401  (fixtures)
 )
 from sqlalchemy import select
 
+from agent.store.platform import active_findings
 from agent.store.schema.platform import platform_confirmations, platform_link
 from agent.upstream.client import PlatformCallError
 from agent.upstream.deliveries import sync_deliveries
-from agent.upstream.findings import active_findings
 
 
 def _queue(ref, store, clock, n: int = 3, profile: str = "zj_infno", **kw):  # type: ignore[no-untyped-def]

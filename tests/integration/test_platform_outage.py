@@ -7,10 +7,10 @@ from datetime import timedelta
 from platform_support import APP_KEY, HOSPITAL, SECRET, START, make_client, outbox_rows, receipt, store_receipts
 from platform_support import clock, store  # noqa: F401  (fixtures)
 
+from agent.store.platform import active_findings
 from agent.upstream.deadlines import check_deadlines
 from agent.upstream.deliveries import sync_deliveries
 from agent.upstream.drain import Drainer
-from agent.upstream.findings import active_findings
 from refplatform import ReferencePlatform
 
 RATE = 100.0  # the platform's limit, requests per second

@@ -18,10 +18,10 @@ from platform_support import (  # noqa: F401  (fixtures)
 from sqlalchemy import select
 
 from agent.store.types import metadata
+from agent.store.platform import active_findings
 from agent.store.schema.platform import platform_delivery_lines as pdl
 from agent.upstream.client import PlatformCallError, PlatformClient
 from agent.upstream.deliveries import sync_deliveries
-from agent.upstream.findings import active_findings
 from agent.upstream.profiles import PROFILES
 
 CONSUMABLE = "C02010100100000000000000012"  # 27 characters starting with C: a 医用耗材 code
