@@ -1,4 +1,4 @@
-"""Platform commands: check, sync, drain, confirmations, serve-reference (issue #8)."""
+"""Platform commands: check, sync, drain, confirmations, (issue #8)."""
 
 from __future__ import annotations
 
@@ -87,11 +87,3 @@ def register(app: typer.Typer) -> None:
         finally:
             rt.close()
 
-    @platform.command("serve-reference")
-    def serve_reference(port: int = typer.Option(8700, "--port"), host: str = typer.Option("127.0.0.1", "--host"),
-                        rate: float = typer.Option(None, "--rate", help="requests per second before HTTP 429")) -> None:
-        """Run the reference platform (for the demo and tests); its secret comes from REFPLATFORM_SECRET."""
-        from refplatform.__main__ import main as serve
-
-        args = ["--port", str(port), "--host", host] + (["--rate", str(rate)] if rate else [])
-        raise typer.Exit(serve(args))

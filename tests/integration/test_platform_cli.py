@@ -77,7 +77,7 @@ def test_the_reference_platform_hands_out_a_working_agent_config(ref, monkeypatc
         link.close()
 
 
-def test_serve_reference_runs_the_reference_platform_on_its_own(tmp_path: Path) -> None:
+def test_vbp_refplatform_runs_the_reference_platform_on_its_own(tmp_path: Path) -> None:
     import socket
     import subprocess
     import sys
@@ -88,8 +88,8 @@ def test_serve_reference_runs_the_reference_platform_on_its_own(tmp_path: Path) 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    exe = Path(sys.executable).with_name("vbp-agent")
-    proc = subprocess.Popen([str(exe), "platform", "serve-reference", "--port", str(port)],
+    exe = Path(sys.executable).with_name("vbp-refplatform")  # its own console script: the agent never loads it
+    proc = subprocess.Popen([str(exe), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(100):
