@@ -18,19 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Protocol
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
 from agent.domain.rise_baseline import REST, DetectRules, baseline_span, pooled_dispersion, tail_p, window_test
 from agent.domain.stats import benjamini_hochberg, simes
+from agent.domain.workdays import WorkdayCalendar
 
 __all__ = ["REST", "DetectRules", "GroupSeries", "RiseTest", "build_dept_series", "build_series", "day_classes",
            "detect_rises", "pooled_dispersion", "weekday_profile"]
-
-
-
-class WorkdayCalendar(Protocol):
-    def is_workday(self, day: date) -> bool: ...
 
 
 @dataclass

@@ -17,13 +17,14 @@ from agent.clock import Clock
 from agent.domain.deadlines import DEADLINE_RULES, deadline_findings
 from agent.domain.detect import DetectRules, RiseTest, build_dept_series, build_series, detect_rises
 from agent.domain.findings import Finding
-from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink, MonitoringInputs
-from agent.domain.progress import ProductProgress, WorkdayCalendar
+from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
+from agent.domain.progress import ProductProgress
 from agent.domain.reporting import PROGRESS_RULES, drift_findings, progress_findings, year_end_findings
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
 from agent.jobs.figures import progress_of
 from agent.jobs.ingest_items import department_names
 from agent.monitoring_config import MonitoringConfig
+from agent.ports import MonitoringInputs, WorkdayCalendar
 from agent.store import Store
 from agent.store.findings import write_findings
 from agent.store.schema.core import findings

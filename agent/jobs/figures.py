@@ -11,17 +11,17 @@ from functools import cache
 
 from agent.domain.acceptance import AcceptedSum, accepted_units
 from agent.domain.group_share import GroupShare, group_shares
-from agent.domain.monitoring_model import ItemLink, MonitoringInputs, ProductYear
+from agent.domain.monitoring_model import ItemLink, ProductYear
 from agent.domain.progress import (
     ProductProgress,
     ProgressRules,
-    WorkdayCalendar,
     product_progress,
     recent_window,
     smallest_units,
     time_progress,
 )
 from agent.domain.reporting import ProgrammeSummary, summarise
+from agent.ports import MonitoringInputs, WorkdayCalendar
 
 
 def progress_of(inputs: MonitoringInputs, products: Iterable[ProductYear], as_of: date, rules: ProgressRules,
