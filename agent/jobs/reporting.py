@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import date
 
 from agent.domain.findings import Finding
-from agent.domain.reporting import AnnualReport, MonthlyReport
-from agent.jobs.figures import month_bounds, programme_summaries, progress_of, shares_between, year_to_date_shares
+from agent.domain.reporting import AnnualReport, MonthlyReport, month_bounds, programme_summaries
+from agent.jobs.figures import progress_of, shares_between, year_to_date_shares
 from agent.monitoring_config import MonitoringConfig
 from agent.ports import MonitoringInputs, WorkdayCalendar
 
