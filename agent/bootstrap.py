@@ -61,7 +61,7 @@ def build_platform_link(cfg: AgentConfig):  # type: ignore[no-untyped-def]
 
 def build_monitoring_inputs(runtime: Runtime) -> Any:
     """Monitoring's view of the catalogue and ingestion tables."""
-    from agent.jobs.store_inputs import StoreInputs, usage_source_names
+    from agent.store.monitoring_inputs import StoreInputs, usage_source_names
 
     return StoreInputs(runtime.store, usage_source_names(runtime.config.sources), runtime.config.hospital.tz)
 
