@@ -11,7 +11,9 @@ from typing import Any
 from agent.calendar import WorkCalendar
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
+from agent.domain.headline import progress_line
 from agent.store import Store, open_store
+from agent.store.monitoring import last_progress_day, progress_on
 
 
 @dataclass
@@ -64,7 +66,7 @@ def build_platform_link(cfg: AgentConfig):  # type: ignore[no-untyped-def]
 
 def build_monitoring_inputs(runtime: Runtime) -> Any:
     """Monitoring's view of the catalogue and ingestion tables."""
-    from agent.jobs.store_inputs import StoreInputs, usage_source_names
+    from agent.store.monitoring_inputs import StoreInputs, usage_source_names
 
     return StoreInputs(runtime.store, usage_source_names(runtime.config.sources), runtime.config.hospital.tz)
 
@@ -211,29 +213,12 @@ def _monitoring_jobs(runtime: Runtime, link: Any) -> list[Any]:
 
 def progress_headline(store: Store) -> str | None:
     """The morning digest's progress line, per programme, from the last evaluation's snapshot."""
-    from sqlalchemy import func, select
-
-    from agent.store.schema.monitoring import progress_snapshots as ps
-
     with store.read() as conn:
-        as_of = conn.execute(select(func.max(ps.c.as_of)).where(ps.c.hospital_code == store.hospital_code)).scalar()
+        as_of = last_progress_day(conn, store.hospital_code)
         if as_of is None:
             return None
-        rows = conn.execute(select(ps.c.programme, ps.c.agreed, ps.c.used, ps.c.time_progress, ps.c.status, ps.c.accepted)
-                            .where(ps.c.hospital_code == store.hospital_code, ps.c.as_of == as_of)).all()
-    parts = []
-    for programme in sorted({r.programme for r in rows}):
-        mine = [r for r in rows if r.programme == programme]
-        agreed = sum(r.agreed for r in mine)
-        done = sum(min(r.used, r.agreed) for r in mine) / agreed if agreed else 0.0
-        behind = sum(r.status in ("低于序时进度", "零采购") for r in mine)
-        # by acceptance (what the bureau sees) once the warehouse gives it for any product; a product
-        # without receipts then counts as nothing accepted
-        accepted = (f"按验收完成 {sum(min(r.accepted or 0.0, r.agreed) for r in mine) / agreed:.1%}，"
-                    if agreed and any(r.accepted is not None for r in mine) else "")
-        parts.append(f"{programme} {len(mine)} 个品种：按使用完成 {done:.1%}，{accepted}序时进度 {mine[0].time_progress:.1%}，"
-                     f"落后 {behind} 个")
-    return "进度：" + "；".join(parts)
+        rows = progress_on(conn, store.hospital_code, as_of)
+    return progress_line(rows)
 
 
 def _notify_jobs(runtime: Runtime) -> list[Any]:

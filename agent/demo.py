@@ -38,9 +38,11 @@ from agent.cli import main as cli
 from agent.clock import DEFAULT_TZ, FakeClock
 from agent.config import load_config
 from agent.logging import configure
+from agent.notify.sink import WeComSink
 from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner
 from agent.service.simulate import SimulatedScheduler
+from agent.store.monitoring import last_progress_day, progress_on
 
 START = date(2026, 8, 3)  # the agent is installed and starts running
 DAYS = 91
@@ -184,7 +186,6 @@ def run_cli(cfg: Path, *argvs: list[str]) -> None:
 
 
 def run_demo(workdir: str, seed: int = 20261125) -> None:
-    from agent.notify.sink import WeComSink
     from refplatform import start_reference_platform
 
     wall = time.monotonic()
@@ -262,16 +263,11 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
 
 
 def show_results(runtime: Any, sink: Any, platform: Any) -> None:
-    from sqlalchemy import func, select
-
-    from agent.store.schema.monitoring import progress_snapshots as mp
-
     store = runtime.store
     with store.read() as conn:
-        as_of = conn.execute(select(func.max(mp.c.as_of)).where(mp.c.hospital_code == store.hospital_code)).scalar()
-        rows = conn.execute(select(mp).where(mp.c.hospital_code == store.hospital_code, mp.c.as_of == as_of)
-                            .order_by(mp.c.completion)).all()
-        names = {p.product_id: p.name for p in runtime.extras["inputs"].product_years(as_of, as_of)} if as_of else {}
+        as_of = last_progress_day(conn, store.hospital_code)
+        rows = progress_on(conn, store.hospital_code, as_of, by_completion=True) if as_of else []
+    names = {p.product_id: p.name for p in runtime.extras["inputs"].product_years(as_of, as_of)} if as_of else {}
     _say(f"\n4. 执行进度 progress of each winning product, as of {as_of}: 按使用 (usage, the early warning) "
          "beside 按验收 (acceptance, what the bureau sees)")
     _say(f"  {'中选产品':<14}{'约定采购量':>10}{'已使用':>10}{'完成进度':>9}{'已验收':>10}{'验收完成进度':>9}{'序时进度':>9}  状态")

@@ -10,18 +10,25 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from agent.clock import Clock
 from agent.domain.model import BadRow, LocalItem, Receipt, UsageRow
+from agent.domain.monitoring_model import (
+    AcceptedTotal,
+    DailyUsage,
+    DeadlineInputs,
+    GenericGroup,
+    ItemLink,
+    ProductYear,
+    UsageTotal,
+)
+from agent.domain.workdays import WorkdayCalendar  # declared in the domain, which imports nothing of agent/
 
 __all__ = [
-    "BadRow", "Clock", "DepartmentSource", "ItemSource", "ReceiptCursor", "ReceiptSource", "Sender", "UsageSource", "WorkdayCalendar",
+    "BadRow", "Clock", "DepartmentSource", "ItemSource", "MonitoringInputs", "ReceiptCursor", "ReceiptSource",
+    "UsageSource", "WorkdayCalendar",
 ]
-
-
-class WorkdayCalendar(Protocol):
-    def is_workday(self, day: date) -> bool: ...
 
 
 class UsageSource(Protocol):
@@ -80,9 +87,35 @@ class ReceiptSource(Protocol):
         ...
 
 
-class Sender(Protocol):
-    """A notification transport (WeCom, DingTalk, Feishu, email, webhook)."""
+class MonitoringInputs(Protocol):
+    """What monitoring reads; implemented over the ingestion and catalogue tables."""
 
-    name: str
+    def product_years(self, day_from: date, day_to: date) -> list[ProductYear]:
+        """Agreement years that overlap [day_from, day_to]."""
+        ...
 
-    def send(self, message: Any) -> dict[str, Any]: ...
+    def groups(self) -> list[GenericGroup]: ...
+
+    def item_links(self) -> list[ItemLink]: ...
+
+    def usage_totals(self, day_from: date, day_to: date) -> Iterable[UsageTotal]:
+        """Per local item, summed over [day_from, day_to] (SUM in the store)."""
+        ...
+
+    def daily_usage(self, day_from: date, day_to: date, items: Iterable[str] | None = None) -> Iterable[DailyUsage]:
+        """Per day x item over [day_from, day_to], departments summed (``dept`` empty)."""
+        ...
+
+    def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:
+        """Per day x item x department (x prescriber when recorded) for the given items."""
+        ...
+
+    def accepted_totals(self, day_from: date, day_to: date) -> Iterable[AcceptedTotal] | None:
+        """Per local item x unit x on/off platform, receipt lines accepted on [day_from, day_to]
+        (SUM in the store); None when the hospital has no warehouse receipts at all (no source)."""
+        ...
+
+    def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
+        """Open clocks (unconfirmed acceptances, open orders, unpaid bills, unfiled purchases),
+        the purchase mix of the current month and the pending volume plans."""
+        ...

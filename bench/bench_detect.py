@@ -62,13 +62,12 @@ def dept_series_of(units: dict, days: int) -> dict[str, dict[str, list[float]]]:
 def run(units: dict, calendar: WorkCalendar, rules: DetectRules, days: int):  # type: ignore[no-untyped-def]
     """Evaluate every day of [EVAL_FROM, EVAL_TO]; yield (day, tests)."""
     series = series_of(units, START, days)
-    by_dept = dept_series_of(units, days) if SCAN_DEPTS else None
-    fetch = (lambda gids: {g: by_dept[g] for g in gids if g in by_dept}) if by_dept else None
+    by_dept = (dept_series_of(units, days) if SCAN_DEPTS else None) or None
     classes = day_classes(calendar, START, days)
     history: dict[str, list[bool]] = {}
     day = EVAL_FROM
     while day <= EVAL_TO:
-        tests = detect_rises(series, calendar, day, rules, history, classes, fetch)
+        tests = detect_rises(series, calendar, day, rules, history, classes, by_dept)
         for t in tests:
             history.setdefault(t.group_id, []).append(t.flagged_now)
             del history[t.group_id][:-2]

@@ -10,10 +10,12 @@ guessed (as an item without a factor is skipped in usage).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import dataclasses
 from dataclasses import dataclass
 
 from agent.domain.monitoring_model import AcceptedTotal, ItemLink
 from agent.domain.normalise import split_name_spec
+from agent.domain.progress import ProductProgress
 from agent.domain.spec import factor_to_smallest, parse_spec
 
 
@@ -65,3 +67,16 @@ def accepted_units(totals: Iterable[AcceptedTotal], links: Mapping[str, ItemLink
         else:
             acc.qty += t.qty * factor
     return out
+
+
+def with_acceptance(p: ProductProgress, by_product: Mapping[str, AcceptedSum] | None) -> ProductProgress:
+    """Completion by acceptance beside completion by usage: none without receipts for its items, or
+    when every on-platform line was left out (its unit unknown)."""
+    acc = (by_product or {}).get(p.product.product_id)
+    if acc is None or not acc.received:
+        return p
+    agreed = p.product.agreed_qty
+    known = acc.qty > 0 or not acc.unconvertible
+    completion = (acc.qty / agreed if agreed > 0 else 0.0) if known else None
+    return dataclasses.replace(p, accepted=acc.qty, accepted_completion=completion,
+                               accepted_unconvertible=acc.unconvertible)

@@ -11,18 +11,14 @@ from __future__ import annotations
 import calendar as _cal
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
 
 from agent.domain.findings import Finding, Severity
 from agent.domain.monitoring_model import DeadlineInputs, PurchaseMix, VolumePlan
+from agent.domain.workdays import WorkdayCalendar
 
 
 DEADLINE_RULES = ("arrival_confirmation", "delivery", "order_response", "order_response_escalation", "payment",
                   "off_platform_filing", "online_rate", "volume_plan")
-
-
-class WorkdayCalendar(Protocol):
-    def is_workday(self, day: date) -> bool: ...
 
 
 @dataclass(frozen=True)

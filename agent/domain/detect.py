@@ -15,22 +15,17 @@ overwhelming evaluation) keep false alarms rare.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Protocol
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
 from agent.domain.rise_baseline import REST, DetectRules, baseline_span, pooled_dispersion, tail_p, window_test
 from agent.domain.stats import benjamini_hochberg, simes
+from agent.domain.workdays import WorkdayCalendar
 
-__all__ = ["REST", "DetectRules", "GroupSeries", "RiseTest", "build_dept_series", "build_series", "day_classes",
-           "detect_rises", "pooled_dispersion", "weekday_profile"]
-
-
-
-class WorkdayCalendar(Protocol):
-    def is_workday(self, day: date) -> bool: ...
+__all__ = ["REST", "DetectRules", "GroupSeries", "RiseScreen", "RiseTest", "build_dept_series", "build_series",
+           "day_classes", "detect_rises", "pooled_dispersion", "rise_starts", "screen_rises", "weekday_profile"]
 
 
 @dataclass
@@ -141,27 +136,30 @@ def weekday_profile(series: Iterable[GroupSeries], classes: Sequence[int], since
     return profile + [1.0]
 
 
-DeptSeries = Callable[[list[str]], Mapping[str, Mapping[str, Sequence[float]]]]
+DeptSeries = Mapping[str, Mapping[str, Sequence[float]]]  # group id -> department -> daily non-winning units
 
 
-def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, end: date,
-                 rules: DetectRules = DetectRules(), history: Mapping[str, Sequence[bool]] | None = None,
-                 classes: Sequence[int] | None = None, dept_series: DeptSeries | None = None,
-                 frozen: Mapping[str, date] | None = None) -> list[RiseTest]:
-    """One test per group for the window ending on ``end``. ``history`` holds each group's
-    earlier ``flagged_now`` values, oldest first.
+@dataclass(frozen=True)
+class RiseScreen:
+    """The group-level pass of :func:`detect_rises`: every group tested on its own total, and
+    ``scan``, the groups that pass the loose screen (``screen_p``, ``min_effect``) and whose
+    departments are worth scanning. The caller reads those departments' usage, then hands this
+    screen back to :func:`detect_rises` with them: nothing is read while detection runs."""
 
-    With ``dept_series`` (group ids -> department -> daily non-winning units, same start), the
-    groups that pass a loose screen are also scanned department by department: a rise carried by
-    one department stands out there. The departments share one dispersion fit; each group's
-    p-value is the Simes combination of the group test and its best department test (x the number
-    of departments). BH runs at ``fdr``, capped at ``fdr_per_group`` x the number of groups.
+    start: date
+    end_i: int
+    classes: Sequence[int]
+    profile: list[float]
+    windows: list[int]
+    frozen_at: dict[str, int]  # group id -> index of the day its rise began, when its baseline is kept
+    raw: dict[str, tuple[float, float, float, int]]  # group id -> (observed, expected, p, window)
+    scan: list[str]
 
-    ``frozen`` (group id -> the day a rise still under alert began) keeps those groups' baselines
-    before that day, while at least ``freeze_min_days`` of it lie inside the series: a rise that
-    goes on stays a rise instead of becoming, week by week, its own baseline."""
-    if not series:
-        return []
+
+def screen_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, end: date,
+                 rules: DetectRules = DetectRules(), classes: Sequence[int] | None = None,
+                 frozen: Mapping[str, date] | None = None) -> RiseScreen:
+    """The first pass of :func:`detect_rises` over a non-empty ``series`` (same arguments)."""
     start = next(iter(series.values())).start
     end_i = (end - start).days
     n = end_i + 1
@@ -173,11 +171,40 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
           for i in [(day - start).days] if rules.freeze_min_days <= i < w0}
     raw = {gid: _best_window(s.non_winning, classes, profile, end_i, rules, windows, frozen_at=fz.get(gid))
            for gid, s in series.items()}
+    screened = [gid for gid, (obs, exp, p, _w) in raw.items()
+                if p < rules.screen_p and (exp <= 0 or obs / exp - 1 >= rules.min_effect)]
+    return RiseScreen(start, end_i, classes, profile, windows, fz, raw, screened)
+
+
+def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, end: date,
+                 rules: DetectRules = DetectRules(), history: Mapping[str, Sequence[bool]] | None = None,
+                 classes: Sequence[int] | None = None, dept_series: DeptSeries | None = None,
+                 frozen: Mapping[str, date] | None = None, screen: RiseScreen | None = None) -> list[RiseTest]:
+    """One test per group for the window ending on ``end``. ``history`` holds each group's
+    earlier ``flagged_now`` values, oldest first.
+
+    With ``dept_series`` (group id -> department -> daily non-winning units, same start; only the
+    groups in the screen's ``scan`` are looked up, so the caller need read no others), the groups
+    that pass a loose screen are also scanned department by department: a rise carried by one
+    department stands out there. The departments share one dispersion fit; each group's p-value is
+    the Simes combination of the group test and its best department test (x the number of
+    departments). BH runs at ``fdr``, capped at ``fdr_per_group`` x the number of groups.
+
+    ``frozen`` (group id -> the day a rise still under alert began) keeps those groups' baselines
+    before that day, while at least ``freeze_min_days`` of it lie inside the series: a rise that
+    goes on stays a rise instead of becoming, week by week, its own baseline.
+
+    ``screen``: the first pass, from :func:`screen_rises` with the same arguments, when the caller
+    has already run it (to know which departments to read); computed here otherwise."""
+    if not series:
+        return []
+    sc = screen if screen is not None else screen_rises(series, calendar, end, rules, classes, frozen)
+    end_i, classes, profile, windows, fz, raw = sc.end_i, sc.classes, sc.profile, sc.windows, sc.frozen_at, sc.raw
+    n = end_i + 1
+    w0 = end_i - rules.window_days + 1
     p_final = {gid: r[2] for gid, r in raw.items()}
     if dept_series is not None:
-        screened = [gid for gid, (obs, exp, p, _w) in raw.items()
-                    if p < rules.screen_p and (exp <= 0 or obs / exp - 1 >= rules.min_effect)]
-        by_dept = dept_series(screened) if screened else {}
+        by_dept = {gid: dept_series[gid] for gid in sc.scan if gid in dept_series}
         for gid, (_obs, _exp, p, _w) in raw.items():
             ys = [y for y in by_dept.get(gid, {}).values() if sum(y[max(w0 - rules.baseline_days, 0):w0]) > 0]
             disp = (pooled_dispersion(ys, classes, profile, end_i, rules, fz.get(gid))
@@ -228,3 +255,23 @@ def _share(s: GroupSeries, a: int, b: int) -> float | None:
     a = max(a, 0)
     total = sum(s.total[a:b])
     return sum(s.non_winning[a:b]) / total if total > 0 else None
+
+
+def rise_starts(flags: Iterable[tuple[str, date, bool]], rules: DetectRules) -> dict[str, date]:
+    """For each group whose rise alert is still active: the first day of the window that first
+    flagged the current run of flagged evaluations (one unflagged evaluation does not end a run
+    while the alert needs only ``persistence`` of ``persistence_of``).
+
+    ``flags``: (group id, evaluated day, flagged) of those groups, each group's newest first."""
+    gaps_allowed = max(rules.persistence_of - rules.persistence, 0)
+    out: dict[str, date] = {}
+    state: dict[str, int] = {}  # unflagged evaluations met so far, walking back from the newest
+    for gid, day, flagged in flags:
+        if state.get(gid, 0) > gaps_allowed:
+            continue
+        if flagged:
+            out[gid] = day - timedelta(days=rules.window_days - 1)
+            state[gid] = 0
+        else:
+            state[gid] = state.get(gid, 0) + 1
+    return out

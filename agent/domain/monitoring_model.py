@@ -1,6 +1,6 @@
 """What monitoring reads: agreement years, generic groups, item links, usage, and the events
-behind the deadline clocks. Plain dataclasses, and the ``MonitoringInputs`` Protocol that the
-store (ingestion + catalogue tables) implements.
+behind the deadline clocks. Plain dataclasses; the ``MonitoringInputs`` port that returns them
+(implemented over the ingestion and catalogue tables) is in ``agent.ports``.
 
 Units: ``DailyUsage.qty`` is in the HIS unit of the local item; ``ItemLink.factor`` converts it
 to the smallest unit (片/粒/支/袋) in which agreed volumes (约定采购量) are set. Monitoring does the
@@ -12,10 +12,9 @@ warehouse recorded (the HIS unit, the smallest unit or a pack unit); ``ItemLink.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,36 +177,3 @@ class DeadlineInputs:
     purchase_mix: Sequence[PurchaseMix] = ()
     volume_plans: Sequence[VolumePlan] = ()
 
-
-class MonitoringInputs(Protocol):
-    """What monitoring reads; implemented over the ingestion and catalogue tables."""
-
-    def product_years(self, day_from: date, day_to: date) -> list[ProductYear]:
-        """Agreement years that overlap [day_from, day_to]."""
-        ...
-
-    def groups(self) -> list[GenericGroup]: ...
-
-    def item_links(self) -> list[ItemLink]: ...
-
-    def usage_totals(self, day_from: date, day_to: date) -> Iterable[UsageTotal]:
-        """Per local item, summed over [day_from, day_to] (SUM in the store)."""
-        ...
-
-    def daily_usage(self, day_from: date, day_to: date, items: Iterable[str] | None = None) -> Iterable[DailyUsage]:
-        """Per day x item over [day_from, day_to], departments summed (``dept`` empty)."""
-        ...
-
-    def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:
-        """Per day x item x department (x prescriber when recorded) for the given items."""
-        ...
-
-    def accepted_totals(self, day_from: date, day_to: date) -> Iterable[AcceptedTotal] | None:
-        """Per local item x unit x on/off platform, receipt lines accepted on [day_from, day_to]
-        (SUM in the store); None when the hospital has no warehouse receipts at all (no source)."""
-        ...
-
-    def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
-        """Open clocks (unconfirmed acceptances, open orders, unpaid bills, unfiled purchases),
-        the purchase mix of the current month and the pending volume plans."""
-        ...

@@ -12,13 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Protocol
 
 from agent.domain.monitoring_model import ItemLink, ProductYear, UsageTotal
-
-
-class WorkdayCalendar(Protocol):
-    def is_workday(self, day: date) -> bool: ...
+from agent.domain.workdays import WorkdayCalendar
 
 
 class Status(StrEnum):

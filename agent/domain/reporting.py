@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from agent.domain.findings import Finding, Severity
 from agent.domain.group_share import GroupShare
-from agent.domain.progress import ProductProgress, Status
+from agent.domain.progress import ProductProgress, ProgressRules, Status, time_progress
+from agent.domain.workdays import WorkdayCalendar
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,43 @@ def summarise(label: str, products: Sequence[ProductProgress], groups: Iterable[
                                and p.product.group_id in {g.group.group_id for g in groups if g.non_winning_used}),
     )
 
+
+
+def programme_summaries(progress: list[ProductProgress], shares: list[GroupShare], rules: ProgressRules,
+                        calendar: WorkdayCalendar | None) -> list[ProgrammeSummary]:
+    """One summary per programme and agreement year; a programme with two agreement years in
+    ``progress`` (a renewal) gets one row per year, labelled with its start."""
+    years: dict[str, set[date]] = {}
+    for p in progress:
+        years.setdefault(p.product.programme, set()).add(p.product.year_start)
+    out = []
+    for programme in sorted(years):
+        groups = [g for g in shares if g.group.programme == programme]
+        for start in sorted(years[programme]):
+            mine = [p for p in progress if p.product.programme == programme and p.product.year_start == start]
+            end = max(p.product.year_end for p in mine)
+            tp = time_progress(start, end, max(p.as_of for p in mine), rules.time_basis, calendar)
+            label = programme if len(years[programme]) == 1 else f"{programme}（{start.isoformat()}起）"
+            # non-winning figures belong to the programme, shown once, on its latest year
+            out.append(summarise(label, mine, groups if start == max(years[programme]) else [], tp))
+    return out
+
+
+def programme_spans(progress: Iterable[ProductProgress]) -> dict[str, tuple[date, date]]:
+    """Each programme's agreement year to date: from its earliest year start to its latest as-of day."""
+    starts: dict[str, tuple[date, date]] = {}
+    for p in progress:
+        s = starts.get(p.product.programme)
+        starts[p.product.programme] = (min(s[0], p.product.year_start) if s else p.product.year_start,
+                                       max(s[1], p.as_of) if s else p.as_of)
+    return starts
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """The first and last day of ``month`` (YYYY-MM)."""
+    first = date.fromisoformat(f"{month}-01")
+    nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return first, nxt - timedelta(days=1)
 
 _RULES = {Status.ZERO: "progress_zero", Status.BEHIND: "progress_behind", Status.OVER: "progress_over"}
 RULE_YEAR_END = "progress_year_end"

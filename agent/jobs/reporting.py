@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from datetime import date
 
 from agent.domain.findings import Finding
-from agent.domain.monitoring_model import MonitoringInputs
-from agent.domain.progress import WorkdayCalendar
-from agent.domain.reporting import AnnualReport, MonthlyReport
-from agent.jobs.figures import month_bounds, programme_summaries, progress_of, shares_between, year_to_date_shares
+from agent.domain.reporting import AnnualReport, MonthlyReport, month_bounds, programme_summaries
+from agent.jobs.figures import progress_of, shares_between, year_to_date_shares
 from agent.monitoring_config import MonitoringConfig
+from agent.ports import MonitoringInputs, WorkdayCalendar
 
 
 def monthly_report(inputs: MonitoringInputs, calendar: WorkdayCalendar, month: str, hospital_code: str,

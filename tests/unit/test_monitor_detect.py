@@ -173,7 +173,7 @@ def test_a_department_scan_finds_a_rise_the_group_total_hides() -> None:
         groups[f"G{i}"] = GroupSeries(f"G{i}", START, total, [3 * x for x in total])
         depts[f"G{i}"] = parts
     plain = {t.group_id: t for t in detect_rises(groups, Cal(), END, rules)}
-    scanned = {t.group_id: t for t in detect_rises(groups, Cal(), END, rules, dept_series=lambda g: {x: depts[x] for x in g})}
+    scanned = {t.group_id: t for t in detect_rises(groups, Cal(), END, rules, dept_series=depts)}
     assert scanned["G0"].p_value < plain["G0"].p_value
     assert scanned["G0"].flagged_now
     assert [g for g, t in scanned.items() if t.flagged_now] == ["G0"]

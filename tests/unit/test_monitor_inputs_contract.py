@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.domain.monitoring_model import MonitoringInputs
 from agent.jobs.memory_inputs import InMemoryInputs
+from agent.ports import MonitoringInputs
 from tests.unit import monitor_fixture as fx
 from tests.unit.store_inputs_loader import store_inputs
 

@@ -1,5 +1,5 @@
-"""``MonitoringInputs`` over the real tables: catalogue (programmes, agreed volumes, 对码) and
-ingestion (usage per day x item x department, warehouse receipts).
+"""The ``MonitoringInputs`` port (``agent.ports``) over the real tables: catalogue (programmes,
+agreed volumes, 对码) and ingestion (usage per day x item x department, warehouse receipts).
 
 Usage is counted from the configured usage sources of one kind only (the HIS by default, the
 prescription system when there is no HIS source), so a hospital that configures both does not
