@@ -27,7 +27,7 @@ from agent.logging import configure, get_logger
 from agent.service.health import HealthServer
 from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner, JobSpec
-from agent.store import outbox, service
+from agent.store import alerts, outbox, service
 from agent.systemd import Notifier, watchdog_interval_s
 
 log = get_logger("agent.daemon")
@@ -181,7 +181,7 @@ def _oldest_unconfirmed(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
 
 def _alerts_firing(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
     with runtime.store.read() as conn:
-        counts = {sev: float(n) for sev, n in service.firing_alerts_by_severity(conn, runtime.store.hospital_code).items()}
+        counts = {sev: float(n) for sev, n in alerts.firing_counts(conn, runtime.store.hospital_code).items()}
     return [({"severity": sev}, counts.get(sev, 0.0)) for sev in ("critical", "warning", "info")]
 
 

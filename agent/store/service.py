@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from agent.store.schema.alerts import alert_state
 from agent.store.schema.core import findings, job_health
 from agent.store.schema.platform import platform_confirmations
 
@@ -56,16 +55,6 @@ def open_findings_by_severity(conn: Connection, hospital: str) -> dict[str, int]
     rows = conn.execute(
         select(findings.c.severity, func.count()).where(findings.c.hospital_code == hospital, findings.c.active == 1)
         .group_by(findings.c.severity)
-    ).all()
-    return {sev: n for sev, n in rows}
-
-
-def firing_alerts_by_severity(conn: Connection, hospital: str) -> dict[str, int]:
-    """Alerts firing per severity (severities without any are absent)."""
-    rows = conn.execute(
-        select(alert_state.c.severity, func.count()).where(
-            alert_state.c.hospital_code == hospital, alert_state.c.status == "firing"
-        ).group_by(alert_state.c.severity)
     ).all()
     return {sev: n for sev, n in rows}
 
