@@ -12,7 +12,8 @@ from agent.calendar import WorkCalendar
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
 from agent.domain.headline import progress_line
-from agent.store import Store, open_store
+from agent.domain.model import LocalItem
+from agent.store import Store, dictionaries, open_store
 from agent.store.monitoring import last_progress_day, progress_on
 
 
@@ -71,23 +72,10 @@ def build_monitoring_inputs(runtime: Runtime) -> Any:
     return StoreInputs(runtime.store, usage_source_names(runtime.config.sources), runtime.config.hospital.tz)
 
 
-def stored_local_items(store: Store) -> list[Any]:
+def stored_local_items(store: Store) -> list[LocalItem]:
     """The HIS item dictionaries as last read, for mapping (对码)."""
-    from sqlalchemy import select
-
-    from agent.domain.model import LocalItem
-    from agent.store.schema.ingest import local_items as li
-
     with store.read() as conn:
-        rows = conn.execute(select(li).where(li.c.hospital_code == store.hospital_code).order_by(li.c.code)).mappings().all()
-    seen: dict[str, Any] = {}
-    for r in rows:
-        seen.setdefault(r["code"], LocalItem(
-            code=r["code"], name=r["name"], generic_name=r["generic_name"], dosage_form=r["dosage_form"], spec=r["spec"],
-            manufacturer=r["manufacturer"], his_unit=r["his_unit"], pack_factor=r["pack_factor"],
-            national_code=r["national_code"], price=r["price"], kind=r["kind"],
-        ))
-    return list(seen.values())
+        return dictionaries.local_items(conn, store.hospital_code)
 
 
 # -- the daemon's jobs ---------------------------------------------------------------------

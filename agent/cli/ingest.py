@@ -15,8 +15,12 @@ from rich.console import Console
 from rich.table import Table
 
 from agent.cli.common import config_of
+from agent.clock import SystemClock
 from agent.errors import AgentError, ConfigError
+from agent.ports import ReceiptCursor
 
+# The commands import the store, the sources and rich's progress bar when they run: every command
+# of ``vbp-agent`` loads this module, and most never touch SQLAlchemy or a database driver.
 
 REASONS_ZH = {
     "no item code": "缺少药品/物资编码", "negative receipt quantity": "入库数量为负", "unknown unit": "未知单位",
@@ -43,7 +47,6 @@ def _date(text: str, key: str) -> date:
 def _check_one(source: Any, cfg: Any, clock: Any) -> list[str]:
     """One row of the check table: reachable, read-only, queries valid, index-served, rows/s."""
     from adapters.explain import full_scans
-    from agent.ports import ReceiptCursor
 
     try:
         source.odbc.connect()
@@ -87,7 +90,6 @@ def register(app: typer.Typer) -> None:
     def check(ctx: typer.Context) -> None:
         """Connect to every source and test its preset queries."""
         from agent.bootstrap import build_sources
-        from agent.clock import SystemClock
 
         cfg = config_of(ctx)
         clock = SystemClock(cfg.hospital.tz)
@@ -116,7 +118,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Read closed days from the sources in windows, resumably."""
         from agent.bootstrap import build_sources, build_store
-        from agent.clock import SystemClock
         from agent.jobs.backfill import backfill_usage
 
         cfg = config_of(ctx)
@@ -150,7 +151,7 @@ def register(app: typer.Typer) -> None:
                         limit: int = typer.Option(200, "--limit")) -> None:
         """List quarantined source rows."""
         from agent.bootstrap import build_store
-        from agent.jobs.quarantine import listing
+        from agent.store.quarantine import listing
 
         cfg = config_of(ctx)
         store = build_store(cfg)

@@ -13,13 +13,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, select, update
-
 from agent.clock import Clock
 from agent.jobs.ingest_usage import Read, UsageStats, read_window, write_window
 from agent.ports import UsageSource
-from agent.store import Store
-from agent.store.schema.ingest import backfill_runs
+from agent.store import Store, Tx, usage
 
 WAIT_STEP_S = 60.0
 
@@ -42,18 +39,15 @@ def allowed(clock: Clock, off_peak: Window | None, pause_hours: Sequence[Window]
 
 
 def _start(store: Store, source: str, day_from: date, day_to: date, clock: Clock) -> tuple[date, int, bool]:
-    key = and_(backfill_runs.c.hospital_code == store.hospital_code, backfill_runs.c.source == source,
-               backfill_runs.c.day_from == day_from, backfill_runs.c.day_to == day_to)
+    hc = store.hospital_code
     with store.begin() as conn:
-        run = conn.execute(select(backfill_runs).where(key)).first()
+        run = usage.backfill_run(conn, hc, source, day_from, day_to)
         if run is not None and run.finished_at is None:
-            return run.next_day, int(run.rows), True
+            return run.next_day, run.rows, True
         if run is None:
-            conn.execute(backfill_runs.insert().values(hospital_code=store.hospital_code, source=source, day_from=day_from,
-                                                       day_to=day_to, next_day=day_from, rows=0, started_at=clock.now()))
+            usage.start_backfill_run(conn, hc, source, day_from, day_to, clock.now())
         else:
-            conn.execute(update(backfill_runs).where(key).values(next_day=day_from, rows=0, started_at=clock.now(),
-                                                                 finished_at=None))
+            usage.restart_backfill_run(conn, hc, source, day_from, day_to, clock.now())
     return day_from, 0, False
 
 
@@ -66,8 +60,6 @@ def backfill_usage(store: Store, source: UsageSource, clock: Clock, day_from: da
     total_days = (day_to - day_from).days + 1
     day, rows, resumed = _start(store, source.name, day_from, day_to, clock)
     stats = UsageStats()
-    key = and_(backfill_runs.c.hospital_code == store.hospital_code, backfill_runs.c.source == source.name,
-               backfill_runs.c.day_from == day_from, backfill_runs.c.day_to == day_to)
     if on_progress:
         on_progress(Progress((day - day_from).days, total_days, rows, day if resumed else None))
     # With no pause asked for, the next window's HIS query runs while this one is written to the
@@ -87,9 +79,9 @@ def backfill_usage(store: Store, source: UsageSource, clock: Clock, day_from: da
             if nxt <= day_to and not pause_s and allowed(clock, off_peak, pause_hours):
                 ahead = (nxt, reader.submit(read_window, source, nxt, min(nxt + timedelta(days=window_days - 1), day_to)))
 
-            def progress(conn: Any, window: UsageStats, nxt: date = nxt, end: date = end) -> None:
-                conn.execute(update(backfill_runs).where(key).values(
-                    next_day=nxt, rows=backfill_runs.c.rows + window.rows, finished_at=clock.now() if end == day_to else None))
+            def progress(conn: Tx, window: UsageStats, nxt: date = nxt, end: date = end) -> None:
+                usage.advance_backfill_run(conn, store.hospital_code, source.name, day_from, day_to, nxt, window.rows,
+                                           clock.now() if end == day_to else None)
 
             window = write_window(store, source.name, day, end, read, clock.now(), extra=progress)
             stats.add(window)

@@ -4,16 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
-
-from sqlalchemy import Table, and_, delete, select
+from datetime import datetime
+from typing import TypeVar
 
 from agent.clock import Clock
 from agent.domain.model import BadRow
-from agent.jobs import quarantine as quarantine_repo
 from agent.ports import DepartmentSource, ItemSource
-from agent.store import Store
-from agent.store.schema.ingest import local_departments, local_items
+from agent.store import Store, Tx, dictionaries, quarantine
 
 T = TypeVar("T")
 
@@ -21,16 +18,13 @@ T = TypeVar("T")
 def ingest_items(store: Store, source: ItemSource, clock: Clock) -> tuple[int, int]:
     """Replace the source's dictionary in one transaction; returns (items stored, rows quarantined)."""
     good, bad = _split(source.read_items(), lambda i: i.code)
-    return _replace(store, local_items, source.name, bad, clock, [
-        dict(code=i.code, name=i.name, generic_name=i.generic_name, dosage_form=i.dosage_form, spec=i.spec,
-             manufacturer=i.manufacturer, his_unit=i.his_unit, pack_factor=i.pack_factor, national_code=i.national_code,
-             price=i.price, kind=i.kind) for i in good])
+    return _replace(store, dictionaries.replace_items, source.name, good, bad, clock)
 
 
 def ingest_departments(store: Store, source: DepartmentSource, clock: Clock) -> tuple[int, int]:
     """Replace the source's department dictionary in one transaction; returns (stored, quarantined)."""
     good, bad = _split(source.read_departments(), lambda row: row[0])
-    return _replace(store, local_departments, source.name, bad, clock, [dict(code=c, name=n) for c, n in good])
+    return _replace(store, dictionaries.replace_departments, source.name, good, bad, clock)
 
 
 def _split(rows: Iterable[T | BadRow], key: Callable[[T], str]) -> tuple[list[T], list[BadRow]]:
@@ -45,23 +39,18 @@ def _split(rows: Iterable[T | BadRow], key: Callable[[T], str]) -> tuple[list[T]
     return list(good.values()), bad
 
 
-def _replace(store: Store, table: Table, source: str, bad: list[BadRow], clock: Clock,
-             rows: list[dict[str, Any]]) -> tuple[int, int]:
-    """The source's rows of ``table`` replaced and its bad rows quarantined, in one transaction."""
+def _replace(store: Store, replace: Callable[[Tx, str, str, list[T], datetime], int], source: str, rows: list[T],
+             bad: list[BadRow], clock: Clock) -> tuple[int, int]:
+    """The source's dictionary replaced by ``rows`` and its bad rows quarantined, in one transaction."""
     now, hc = clock.now(), store.hospital_code
     with store.begin() as conn:
-        conn.execute(delete(table).where(and_(table.c.hospital_code == hc, table.c.source == source)))
-        if rows:
-            conn.execute(table.insert(), [dict(hospital_code=hc, source=source, read_at=now, **r) for r in rows])
-        quarantine_repo.record(conn, hc, source, bad, now)
-    return len(rows), len(bad)
+        stored = replace(conn, hc, source, rows, now)
+        quarantine.record(conn, hc, source, bad, now)
+    return stored, len(bad)
 
 
 def department_names(store: Store) -> dict[str, str]:
     """Department code -> name (科室名称) over every source's dictionary (the first source by name
     wins when two disagree)."""
-    t = local_departments
     with store.read() as conn:
-        rows = conn.execute(select(t.c.code, t.c.name).where(t.c.hospital_code == store.hospital_code)
-                            .order_by(t.c.source.desc())).all()
-    return dict(rows)
+        return dictionaries.department_names(conn, store.hospital_code)

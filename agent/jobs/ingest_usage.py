@@ -12,19 +12,15 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-
-from sqlalchemy import Connection, and_, delete
 
 from agent.clock import Clock
 from agent.domain.model import BadRow, Setting, UsageRow
 from agent.domain.validate import usage_problem
-from agent.jobs import quarantine as quarantine_repo
 from agent.ports import UsageSource
-from agent.store import Store
-from agent.store.schema.ingest import usage_daily, usage_days
+from agent.store import Store, Tx, quarantine, usage
 
 # Wider than validate's test for undecodable text: a hit only sends the row to usage_problem.
 _SUSPECT = re.compile("[\x00-\x1f\ufffd]")
@@ -92,7 +88,7 @@ def read_window(source: UsageSource, day_from: date, day_to: date) -> Read:
 
 
 def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: date, now: datetime,
-                  extra: Callable[[Connection, UsageStats], None] | None = None) -> UsageStats:
+                  extra: Callable[[Tx, UsageStats], None] | None = None) -> UsageStats:
     """Read [day_from, day_to] and replace what the store holds for those days, in one transaction.
 
     ``extra(conn, stats)`` runs inside the same transaction (the backfill records its progress).
@@ -101,7 +97,7 @@ def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: dat
 
 
 def write_window(store: Store, name: str, day_from: date, day_to: date, read: Read,
-                 now: datetime, extra: Callable[[Connection, UsageStats], None] | None = None) -> UsageStats:
+                 now: datetime, extra: Callable[[Tx, UsageStats], None] | None = None) -> UsageStats:
     """Replace what the store holds for [day_from, day_to] with ``read`` (what :func:`read_window`
     returned for those days), in one transaction."""
     merged, bad = read
@@ -122,40 +118,14 @@ def write_window(store: Store, name: str, day_from: date, day_to: date, read: Re
     hc = store.hospital_code
     days = [day_from + timedelta(days=i) for i in range((day_to - day_from).days + 1)]
     stats = UsageStats(days=len(days), rows=len(merged), lines=sum(v[2] for v in merged.values()), bad=len(bad))
+    totals = [usage.DayTotal(d, per_day[d][0], per_day[d][1], per_day[d][2]) if d in per_day
+              else usage.DayTotal(d, 0, Decimal(0), 0) for d in days]
     with store.begin() as conn:
-        _delete_days(conn, hc, name, day_from, day_to)
-        if merged:
-            _insert_usage(conn, hc, name, merged, now)
-        conn.execute(usage_days.insert(), [
-            dict(hospital_code=hc, source=name, day=d, lines=per_day[d][0] if d in per_day else 0,
-                 quantity=per_day[d][1] if d in per_day else Decimal(0), groups=per_day[d][2] if d in per_day else 0,
-                 read_at=now) for d in days])
-        quarantine_repo.record(conn, hc, name, bad, now)
+        usage.replace_days(conn, hc, name, day_from, day_to, merged, totals, now)
+        quarantine.record(conn, hc, name, bad, now)
         if extra is not None:
             extra(conn, stats)
     return stats
-
-
-def _insert_usage(conn: Connection, hc: str, name: str, merged: dict[tuple, list], now: datetime) -> None:
-    """One executemany of plain tuples, straight to the driver (SQLAlchemy's per-row parameter
-    processing cost more than the rest of a backfill). SQLite gets the forms SQLAlchemy reads
-    back: ISO dates, naive UTC timestamps, numbers as text."""
-    cols = ", ".join(c.name for c in usage_daily.columns)
-    if conn.dialect.name != "sqlite":
-        rows = [(hc, name, *k, q, a, n, now) for k, (q, a, n) in merged.items()]
-        conn.exec_driver_sql(f"INSERT INTO usage_daily ({cols}) VALUES ({', '.join(['%s'] * 11)})", rows)
-        return
-    at = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    iso: dict[date, str] = {}
-    rows = [(hc, name, iso.get(d) or iso.setdefault(d, d.isoformat()), item, dept, setting, prescriber, str(q), str(a), n, at)
-            for (d, item, dept, setting, prescriber), (q, a, n) in merged.items()]
-    conn.exec_driver_sql(f"INSERT INTO usage_daily ({cols}) VALUES ({', '.join('?' * 11)})", rows)
-
-
-def _delete_days(conn: Connection, hc: str, name: str, day_from: date, day_to: date) -> None:
-    for table in (usage_daily, usage_days):
-        conn.execute(delete(table).where(and_(
-            table.c.hospital_code == hc, table.c.source == name, table.c.day >= day_from, table.c.day <= day_to)))
 
 
 def poll_usage(store: Store, source: UsageSource, clock: Clock, lookback_days: int = 7) -> UsageStats:

@@ -7,14 +7,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, select
-
 from agent.clock import Clock
 from agent.jobs.ingest_usage import ingest_window
 from agent.logging import get_logger
 from agent.ports import UsageSource
-from agent.store import Store
-from agent.store.schema.ingest import usage_days
+from agent.store import Store, usage
 
 log = get_logger("agent.ingest")
 TOLERANCE = Decimal("0.001")
@@ -24,10 +21,7 @@ def differing_days(store: Store, source: UsageSource, day_from: date, day_to: da
     """Days whose source totals differ from the totals recorded when the day was last read."""
     theirs = {d: (n, q) for d, n, q in source.day_totals(day_from, day_to)}
     with store.read() as conn:
-        rows = conn.execute(select(usage_days.c.day, usage_days.c.lines, usage_days.c.quantity).where(and_(
-            usage_days.c.hospital_code == store.hospital_code, usage_days.c.source == source.name,
-            usage_days.c.day >= day_from, usage_days.c.day <= day_to))).all()
-    ours = {r.day: (int(r.lines), Decimal(r.quantity)) for r in rows}
+        ours = usage.day_totals(conn, store.hospital_code, source.name, day_from, day_to)
     out = []
     for i in range((day_to - day_from).days + 1):
         day = day_from + timedelta(days=i)

@@ -12,21 +12,22 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from agent.bootstrap import Runtime, build
+from agent.bootstrap import Runtime, build, build_jobs
 from agent.config import AgentConfig, load_config
 from agent.errors import AgentError, ConfigError
 from agent.logging import configure, get_logger
 from agent.service.health import HealthServer
 from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner, JobSpec
+from agent.store import alerts, outbox, service
 from agent.systemd import Notifier, watchdog_interval_s
 
 log = get_logger("agent.daemon")
@@ -152,8 +153,6 @@ class Daemon:
         return self.runner.healthy(), {"jobs": jobs}
 
     def _install_collectors(self) -> None:
-        from agent.store import outbox
-
         runtime = self.runtime
         assert runtime is not None
         self.metrics.describe("vbp_outbox_depth", "gauge", "messages waiting in the outbox by channel")
@@ -173,40 +172,19 @@ class Daemon:
 
 
 def _oldest_unconfirmed(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
-    from sqlalchemy import func, select
-
-    from agent.store.schema.platform import platform_confirmations as pc
-
     with runtime.store.read() as conn:
-        oldest = conn.execute(
-            select(func.min(pc.c.accepted_at)).where(pc.c.hospital_code == runtime.store.hospital_code, pc.c.state == "queued")
-        ).scalar()
+        oldest = service.oldest_unconfirmed_acceptance(conn, runtime.store.hospital_code)
     if oldest is None:
         return [({}, 0.0)]
-    if oldest.tzinfo is None:
-        from datetime import UTC
-
-        oldest = oldest.replace(tzinfo=UTC)
     return [({}, max(0.0, (runtime.clock.now() - oldest).total_seconds()))]
 
 
 def _alerts_firing(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
-    from sqlalchemy import func, select
-
-    from agent.store.schema.alerts import alert_state
-
     with runtime.store.read() as conn:
-        rows = conn.execute(
-            select(alert_state.c.severity, func.count()).where(
-                alert_state.c.hospital_code == runtime.store.hospital_code, alert_state.c.status == "firing"
-            ).group_by(alert_state.c.severity)
-        ).all()
-    counts = {sev: float(n) for sev, n in rows}
+        counts = {sev: float(n) for sev, n in alerts.firing_counts(conn, runtime.store.hospital_code).items()}
     return [({"severity": sev}, counts.get(sev, 0.0)) for sev in ("critical", "warning", "info")]
 
 
 def default_jobs(runtime: Runtime, metrics: Metrics) -> list[JobSpec]:
     """The jobs the configured parts provide (see ``agent.bootstrap.build_jobs``)."""
-    from agent.bootstrap import build_jobs
-
     return build_jobs(runtime, metrics)

@@ -16,15 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
-
 from agent.clock import Clock
 from agent.errors import AgentError
 from agent.logging import get_logger, redact_text
 from agent.service.metrics import Metrics
-from agent.store import Store
-from agent.store.schema.core import job_health
+from agent.store import Store, service
+from agent.store.errors import store_went_away
 
 log = get_logger("agent.runner")
 
@@ -101,7 +98,7 @@ class JobRunner:
             return True
         if isinstance(exc, AgentError):
             self._fail(spec, st, type(exc).__name__, str(exc), exc.transient, duration)
-        elif isinstance(exc, OperationalError):  # the state store went away (restart, network): retrying helps
+        elif store_went_away(exc):  # the state store went away (restart, network): retrying helps
             self._fail(spec, st, type(exc).__name__, str(exc), True, duration)
         else:
             self._fail(spec, st, type(exc).__name__, str(exc), False, duration, unexpected=exc)
@@ -141,18 +138,9 @@ class JobRunner:
 
     def _record(self, job: str, state: str, now: datetime, cls: str | None, error: str | None,
                 failures: int, runs: int, duration: float | None, success: bool) -> None:
-        values: dict[str, Any] = dict(
-            hospital_code=self.store.hospital_code, job=job, state=state, failures=failures, runs=runs,
-            last_duration_s=duration,
-        )
-        if success:
-            values["last_success_at"] = now
-        else:
-            values.update(last_failure_at=now, last_error_class=cls, last_error=(error or "")[:2000])
-        ins = (sqlite if self.store.is_sqlite else postgresql).insert(job_health).values(**values)
-        update = {k: v for k, v in values.items() if k not in ("hospital_code", "job")}
         try:
             with self.store.begin() as conn:
-                conn.execute(ins.on_conflict_do_update(index_elements=["hospital_code", "job"], set_=update))
+                service.record_job_health(conn, self.store.hospital_code, job, state, now, cls, error, failures, runs,
+                                          duration, success)
         except Exception as exc:  # the store being down must not kill the runner; counted and logged once per class
             self.metrics.inc("vbp_job_errors_total", labels={"job": "job_health", "class": type(exc).__name__, "kind": "transient"})

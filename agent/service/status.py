@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
-
+from agent.alerts.delivery import status_lines
 from agent.bootstrap import Runtime
-from agent.store import outbox
-from agent.store.schema.core import findings, job_health
+from agent.store import outbox, service
 
 
 def _ago(now: datetime, then: datetime | None) -> str:
@@ -30,12 +28,9 @@ def render_status(rt: Runtime) -> str:
     lines = [f"医院 {rt.config.hospital.code} {rt.config.hospital.name}",
              "状态库 state store: " + ", ".join(f"{k} v{v}" for k, v in sorted(rt.store.versions().items()))]
     with rt.store.read() as conn:
-        jobs = conn.execute(select(job_health).where(job_health.c.hospital_code == hosp).order_by(job_health.c.job)).all()
+        jobs = service.job_healths(conn, hosp)
         depth = outbox.depth(conn, hosp)
-        open_findings = conn.execute(
-            select(findings.c.severity, func.count()).where(findings.c.hospital_code == hosp, findings.c.active == 1)
-            .group_by(findings.c.severity)
-        ).all()
+        counts = service.open_findings_by_severity(conn, hosp)
     lines.append("")
     lines.append("任务 jobs:")
     if not jobs:
@@ -46,12 +41,9 @@ def render_status(rt: Runtime) -> str:
         lines.append(f"  {j.job:28} {mark}  上次成功 {_ago(now, j.last_success_at)}  连续失败 {j.failures}{tail}")
     lines.append("")
     lines.append("待发送 outbox: " + (", ".join(f"{ch} {n}" for ch, n in sorted(depth.items())) or "0"))
-    counts = {sev: n for sev, n in open_findings}
     lines.append(
         f"当前发现 findings: 严重 {counts.get('critical', 0)}, 警告 {counts.get('warning', 0)}, 提示 {counts.get('info', 0)}"
     )
-    from agent.alerts.delivery import status_lines
-
     receivers = status_lines(rt.store, rt.config)
     if receivers:
         lines.extend(["", "接收人 receivers:", *(f"  {line}" for line in receivers)])

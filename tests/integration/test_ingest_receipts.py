@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from adapters.warehouse import std
 from agent.clock import FakeClock
-from agent.jobs.ingest_receipts import ingest_receipts, load_cursor
-from agent.jobs.quarantine import listing
+from agent.jobs.ingest_receipts import ingest_receipts
 from agent.store import open_store
+from agent.store.quarantine import listing
+from agent.store.receipts import load_cursor
 from agent.store.schema.ingest import receipts
 from tests.ingest_support import SourceDb, make_source_db
 

@@ -13,9 +13,9 @@ from agent.clock import FakeClock
 from agent.domain.model import BadRow, Setting, UsageRow
 from agent.jobs.ingest_items import department_names, ingest_departments, ingest_items
 from agent.jobs.ingest_usage import ingest_window, poll_usage
-from agent.jobs.quarantine import listing
 from agent.jobs.reconcile import reconcile_usage
 from agent.store import open_store
+from agent.store.quarantine import listing
 from agent.store.schema.ingest import local_departments, local_items, usage_daily, usage_days
 from tests.ingest_support import HIS_PRESETS, START, SourceDb, make_source_db
 

@@ -1,4 +1,5 @@
-"""Quarantine (隔离) of source rows that failed validation: recorded once per row, counted on repeats."""
+"""The ``quarantine`` table (隔离): source rows that failed validation, recorded once per row and
+counted on repeats, inside the caller's transaction; ``listing`` for ``vbp-agent quarantine list``."""
 
 from __future__ import annotations
 

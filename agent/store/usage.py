@@ -1,0 +1,114 @@
+"""Usage (用量) in the store: ``usage_daily`` aggregates, ``usage_days`` per-day totals as read, and
+the backfill's progress (``backfill_runs``).
+
+A window of days is replaced as a whole (:func:`replace_days`: delete, then insert), so re-reading
+a day is idempotent; the caller holds the transaction, with the quarantined rows and the backfill's
+progress in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, Connection, and_, delete, select, update
+
+from agent.store.schema.ingest import backfill_runs, usage_daily, usage_days
+
+Merged = dict[tuple, list]  # (day, item, dept, setting, prescriber or "") -> [quantity, amount, lines]
+
+
+@dataclass(frozen=True)
+class DayTotal:
+    """What a source held for one day when it was read: its rows behind the day, their quantity, and
+    how many aggregate rows were stored (reconciliation compares the first two with the source)."""
+
+    day: date
+    lines: int
+    quantity: Decimal
+    groups: int
+
+
+@dataclass(frozen=True)
+class BackfillRun:
+    next_day: date  # the first day not yet read
+    rows: int
+    finished_at: datetime | None
+
+
+def replace_days(conn: Connection, hospital: str, source: str, day_from: date, day_to: date, merged: Merged,
+                 totals: Iterable[DayTotal], now: datetime) -> None:
+    """Replace what the store holds of ``source`` for [day_from, day_to]: the aggregates ``merged``
+    and one ``usage_days`` row per day of ``totals``."""
+    _delete_days(conn, hospital, source, day_from, day_to)
+    if merged:
+        _insert_usage(conn, hospital, source, merged, now)
+    conn.execute(usage_days.insert(), [
+        dict(hospital_code=hospital, source=source, day=t.day, lines=t.lines, quantity=t.quantity, groups=t.groups,
+             read_at=now) for t in totals])
+
+
+def _insert_usage(conn: Connection, hc: str, name: str, merged: Merged, now: datetime) -> None:
+    """One executemany of plain tuples, straight to the driver (SQLAlchemy's per-row parameter
+    processing cost more than the rest of a backfill). SQLite gets the forms SQLAlchemy reads
+    back: ISO dates, naive UTC timestamps, numbers as text."""
+    cols = ", ".join(c.name for c in usage_daily.columns)
+    if conn.dialect.name != "sqlite":
+        rows = [(hc, name, *k, q, a, n, now) for k, (q, a, n) in merged.items()]
+        conn.exec_driver_sql(f"INSERT INTO usage_daily ({cols}) VALUES ({', '.join(['%s'] * 11)})", rows)
+        return
+    at = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    iso: dict[date, str] = {}
+    rows = [(hc, name, iso.get(d) or iso.setdefault(d, d.isoformat()), item, dept, setting, prescriber, str(q), str(a), n, at)
+            for (d, item, dept, setting, prescriber), (q, a, n) in merged.items()]
+    conn.exec_driver_sql(f"INSERT INTO usage_daily ({cols}) VALUES ({', '.join('?' * 11)})", rows)
+
+
+def _delete_days(conn: Connection, hc: str, name: str, day_from: date, day_to: date) -> None:
+    for table in (usage_daily, usage_days):
+        conn.execute(delete(table).where(and_(
+            table.c.hospital_code == hc, table.c.source == name, table.c.day >= day_from, table.c.day <= day_to)))
+
+
+def day_totals(conn: Connection, hospital: str, source: str, day_from: date, day_to: date) -> dict[date, tuple[int, Decimal]]:
+    """Day -> (source rows, quantity) as recorded when each day of [day_from, day_to] was last read."""
+    rows = conn.execute(select(usage_days.c.day, usage_days.c.lines, usage_days.c.quantity).where(and_(
+        usage_days.c.hospital_code == hospital, usage_days.c.source == source,
+        usage_days.c.day >= day_from, usage_days.c.day <= day_to))).all()
+    return {r.day: (int(r.lines), Decimal(r.quantity)) for r in rows}
+
+
+# -- backfill progress (历史数据补录) -----------------------------------------------------------
+
+
+def _run_key(hospital: str, source: str, day_from: date, day_to: date) -> ColumnElement[bool]:
+    return and_(backfill_runs.c.hospital_code == hospital, backfill_runs.c.source == source,
+                backfill_runs.c.day_from == day_from, backfill_runs.c.day_to == day_to)
+
+
+def backfill_run(conn: Connection, hospital: str, source: str, day_from: date, day_to: date) -> BackfillRun | None:
+    """The run over exactly [day_from, day_to], finished or not; None when there never was one."""
+    run = conn.execute(select(backfill_runs).where(_run_key(hospital, source, day_from, day_to))).first()
+    return None if run is None else BackfillRun(run.next_day, int(run.rows), run.finished_at)
+
+
+def start_backfill_run(conn: Connection, hospital: str, source: str, day_from: date, day_to: date, now: datetime) -> None:
+    """A new run over [day_from, day_to], at its first day."""
+    conn.execute(backfill_runs.insert().values(hospital_code=hospital, source=source, day_from=day_from,
+                                               day_to=day_to, next_day=day_from, rows=0, started_at=now))
+
+
+def restart_backfill_run(conn: Connection, hospital: str, source: str, day_from: date, day_to: date, now: datetime) -> None:
+    """A finished run over [day_from, day_to] started again from its first day."""
+    conn.execute(update(backfill_runs).where(_run_key(hospital, source, day_from, day_to)).values(
+        next_day=day_from, rows=0, started_at=now, finished_at=None))
+
+
+def advance_backfill_run(conn: Connection, hospital: str, source: str, day_from: date, day_to: date, next_day: date,
+                         rows: int, finished_at: datetime | None) -> None:
+    """A window done: the run resumes at ``next_day`` and counts ``rows`` more (finished when
+    ``finished_at`` is given)."""
+    conn.execute(update(backfill_runs).where(_run_key(hospital, source, day_from, day_to)).values(
+        next_day=next_day, rows=backfill_runs.c.rows + rows, finished_at=finished_at))
