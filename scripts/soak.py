@@ -38,7 +38,7 @@ from adapters.warehouse import std
 from agent.bootstrap import build, build_jobs
 from agent.clock import DEFAULT_TZ, FakeClock
 from agent.config import load_config
-from agent.demo import Demo, run_cli, write_bureau_sheets, write_config
+from vbp_demo.run import Demo, run_cli, write_bureau_sheets, write_config
 from agent.logging import configure
 from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner

@@ -123,9 +123,10 @@ def register(app: typer.Typer) -> None:
         cfg, store, clock = _runtime(ctx)
         try:
             if items is None:
-                from agent.bootstrap import stored_local_items
+                from agent.store import dictionaries
 
-                local = stored_local_items(store)
+                with store.read() as conn:
+                    local = dictionaries.local_items(conn, store.hospital_code)
                 if not local:
                     raise DataError("no HIS item dictionary read yet: run the agent (its items job reads it at start), or use --items FILE")
             else:

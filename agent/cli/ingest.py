@@ -14,8 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli.common import config_of
-from agent.clock import SystemClock
+from agent.cli.common import clock_of, config_of, runtime_of
 from agent.errors import AgentError, ConfigError
 from agent.ports import ReceiptCursor
 
@@ -91,13 +90,12 @@ def register(app: typer.Typer) -> None:
         """Connect to every source and test its preset queries."""
         from agent.bootstrap import build_sources
 
-        cfg = config_of(ctx)
-        clock = SystemClock(cfg.hospital.tz)
+        cfg, clock = config_of(ctx), clock_of(ctx)
         table = Table(title="数据源检查")
         for head in ("数据源", "预设", "可连接", "只读账号", "查询", "索引命中", "速率(行/秒)"):
             table.add_column(head)
         failed = False
-        for name, source in build_sources(cfg, clock).items():
+        for name, source in build_sources(cfg.sources, clock).items():
             row = _check_one(source, cfg.source(name), clock)
             failed = failed or row[2] != "是" or row[4] != "有效"
             table.add_row(*row)
@@ -117,15 +115,14 @@ def register(app: typer.Typer) -> None:
         source_name: str = typer.Option(None, "--source", help="one source (default every HIS/prescription source)"),
     ) -> None:
         """Read closed days from the sources in windows, resumably."""
-        from agent.bootstrap import build_sources, build_store
+        from agent.bootstrap import build_sources
         from agent.jobs.backfill import backfill_usage
 
-        cfg = config_of(ctx)
-        clock = SystemClock(cfg.hospital.tz)
+        rt = runtime_of(ctx)
+        cfg, clock, store = rt.config, rt.clock, rt.store
         first = _date(day_from, "--from")
         last = _date(day_to, "--to") if day_to else clock.today() - timedelta(days=1)
-        store = build_store(cfg)
-        sources = build_sources(cfg, clock)
+        sources = build_sources(cfg.sources, clock)
         chosen = [s for s in cfg.sources if s.kind != "warehouse" and (source_name in (None, s.name))]
         if source_name and not chosen:
             raise ConfigError(f"--source: no HIS or prescription source named '{source_name}'")
@@ -141,7 +138,6 @@ def register(app: typer.Typer) -> None:
         finally:
             for src in sources.values():
                 src.close()
-            store.close()
 
     quarantine = typer.Typer(help="rows the agent refused to store", no_args_is_help=True)
     app.add_typer(quarantine, name="quarantine")
@@ -150,16 +146,12 @@ def register(app: typer.Typer) -> None:
     def quarantine_list(ctx: typer.Context, source: str = typer.Option(None, "--source"),
                         limit: int = typer.Option(200, "--limit")) -> None:
         """List quarantined source rows."""
-        from agent.bootstrap import build_store
         from agent.store.quarantine import listing
 
-        cfg = config_of(ctx)
-        store = build_store(cfg)
-        try:
-            with store.read() as conn:
-                rows = listing(conn, store.hospital_code, source, limit)
-        finally:
-            store.close()
+        rt = runtime_of(ctx)
+        cfg, store = rt.config, rt.store
+        with store.read() as conn:
+            rows = listing(conn, store.hospital_code, source, limit)
         table = Table(title=f"隔离数据 ({len(rows)} 条)")
         for head in ("数据源", "类型", "键", "原因", "首次发现", "最近发现", "次数"):
             table.add_column(head)

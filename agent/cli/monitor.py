@@ -2,7 +2,7 @@
 
 ``--fixture FILE.json`` reads a self-contained fixture (see ``agent.jobs.memory_inputs``);
 without it the figures come from the store through the ``MonitoringInputs`` the composition
-root provides (``runtime.extras["monitoring_inputs"]``), once ingestion and catalogue land.
+root builds (``agent.bootstrap.build_monitoring_inputs``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from agent.cli.common import config_of
+from agent.cli.common import config_of, runtime_of
 from agent.errors import ConfigError
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -21,18 +21,14 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 def _inputs(ctx: typer.Context, fixture: Path | None) -> tuple[Any, Any]:
     """(inputs, calendar) from the fixture, or from the store through the composition root."""
-    cfg = config_of(ctx)
-    from agent.bootstrap import build_calendar
+    from agent.bootstrap import build_calendar, build_monitoring_inputs
 
-    calendar = build_calendar(cfg)
     if fixture is not None:
         from agent.jobs.memory_inputs import InMemoryInputs
 
-        return InMemoryInputs.from_json(fixture), calendar
-    from agent import bootstrap
-
-    runtime = bootstrap.build(cfg)
-    return bootstrap.build_monitoring_inputs(runtime), calendar
+        return InMemoryInputs.from_json(fixture), build_calendar(config_of(ctx))
+    runtime = runtime_of(ctx)
+    return build_monitoring_inputs(runtime), runtime.calendar
 
 
 def register(app: typer.Typer) -> None:

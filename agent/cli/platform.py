@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agent.cli.common import config_of
+from agent.cli.common import runtime_of
 from agent.errors import ConfigError
 from agent.upstream.signers import sm3_implementation
 
@@ -13,13 +13,13 @@ STATE_LABELS = {"queued": "待确认", "confirmed": "已确认", "quarantined": 
 
 
 def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from agent.bootstrap import build, build_platform_link
+    from agent.bootstrap import build_platform_link
 
-    cfg = config_of(ctx)
-    link = build_platform_link(cfg)
+    rt = runtime_of(ctx)
+    link = build_platform_link(rt.config)
     if link is None:
-        raise ConfigError(f"{cfg.source_file}: platform: the section is missing, so there is no platform to talk to")
-    return build(cfg), link
+        raise ConfigError(f"{rt.config.source_file}: platform: the section is missing, so there is no platform to talk to")
+    return rt, link
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +36,6 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{link.client.check()} from {link.config.base_url}")
         finally:
             link.close()
-            rt.close()
 
     @platform.command("sync")
     def sync(ctx: typer.Context) -> None:
@@ -49,7 +48,6 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"delivery lines read: {res.lines} in {res.pages} page(s); confirmations queued: {res.queued}")
         finally:
             link.close()
-            rt.close()
 
     @platform.command("drain")
     def drain(ctx: typer.Context, limit: int = typer.Option(None, "--limit", help="send at most this many")) -> None:
@@ -63,27 +61,22 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"sent {res.sent}, quarantined {res.quarantined}{held}")
         finally:
             link.close()
-            rt.close()
 
     @platform.command("confirmations")
     def confirmations(ctx: typer.Context, state: str = typer.Option(None, "--state", help="queued|confirmed|quarantined"),
                       limit: int = typer.Option(50, "--limit")) -> None:
         """到货确认 list for staff: delivery line, receipt, quantity, acceptance time, state."""
-        from agent.bootstrap import build
         from agent.store.platform import confirmations as listing
 
-        rt = build(config_of(ctx))
-        try:
-            with rt.store.read() as conn:
-                rows = listing(conn, rt.store.hospital_code, state, limit)
-            typer.echo(f"{'配送单号':<20} {'入库明细':<16} {'确认数量':>8}  {'验收时间':<16}  状态")
-            for r in rows:
-                when = r.accepted_at.astimezone(rt.clock.tz).strftime("%Y-%m-%d %H:%M")
-                note = f"  {r.platform_message}" if r.platform_message else ""
-                typer.echo(f"{r.delivery_id:<20} {r.receipt_line_id:<16} {r.quantity:>8}  {when:<16}  "
-                           f"{STATE_LABELS.get(r.state, r.state)}{note}")
-            if not rows:
-                typer.echo("（无）")
-        finally:
-            rt.close()
+        rt = runtime_of(ctx)
+        with rt.store.read() as conn:
+            rows = listing(conn, rt.store.hospital_code, state, limit)
+        typer.echo(f"{'配送单号':<20} {'入库明细':<16} {'确认数量':>8}  {'验收时间':<16}  状态")
+        for r in rows:
+            when = r.accepted_at.astimezone(rt.clock.tz).strftime("%Y-%m-%d %H:%M")
+            note = f"  {r.platform_message}" if r.platform_message else ""
+            typer.echo(f"{r.delivery_id:<20} {r.receipt_line_id:<16} {r.quantity:>8}  {when:<16}  "
+                       f"{STATE_LABELS.get(r.state, r.state)}{note}")
+        if not rows:
+            typer.echo("（无）")
 

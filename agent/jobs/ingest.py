@@ -12,13 +12,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from agent.catalogue.config import CatalogueConfig
+from agent.catalogue.mapping import map_items
 from agent.clock import Clock
 from agent.config import SourceConfig
 from agent.jobs.ingest_items import ingest_departments, ingest_items
 from agent.jobs.ingest_receipts import OnStored, ReceiptStats, ingest_receipts
 from agent.jobs.ingest_usage import UsageStats, poll_usage
 from agent.jobs.reconcile import reconcile_usage
-from agent.store import Store
+from agent.store import Store, dictionaries
 
 
 def poll_source(store: Store, source: Any, cfg: SourceConfig, clock: Clock,
@@ -49,3 +51,14 @@ def refresh_departments(store: Store, source: Any, cfg: SourceConfig, clock: Clo
     if cfg.kind != "his" or not source.has("departments"):
         return 0, 0
     return ingest_departments(store, source, clock)
+
+
+def refresh_items_and_map(store: Store, source: Any, cfg: SourceConfig, clock: Clock, catalogue: CatalogueConfig) -> None:
+    """The daily dictionary job: the item dictionary, then 对码 of what it holds, then the departments
+    (after 对码, so a broken custom department query cannot hold mapping up)."""
+    refresh_items(store, source, cfg, clock)
+    with store.read() as conn:
+        local = dictionaries.local_items(conn, store.hospital_code)
+    if local:
+        map_items(store, local, clock.now(), auto_accept=catalogue.auto_accept, top=catalogue.candidates)
+    refresh_departments(store, source, cfg, clock)

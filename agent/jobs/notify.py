@@ -16,8 +16,11 @@ from agent.store.alerts import active_findings
 from agent.calendar import WorkCalendar
 from agent.domain.alerting import Notice
 from agent.domain.findings import Finding
+from agent.domain.headline import progress_line
 from agent.errors import ConfigError
 from agent.notify import build_senders
+from agent.store import Store
+from agent.store.monitoring import last_progress_day, progress_on
 
 
 def _check(cfg: Any) -> None:
@@ -59,3 +62,13 @@ def drain_notifications(store: Any, cfg: Any, clock: Any, senders: dict[str, Any
 def run_notify(store: Any, cfg: Any, clock: Any, senders: dict[str, Any], findings: list[Finding] | None = None) -> DrainReport:
     process_findings(store, cfg, clock, findings)
     return drain_notifications(store, cfg, clock, senders)
+
+
+def progress_headline(store: Store) -> str | None:
+    """The morning digest's progress line, per programme, from the last evaluation's snapshot."""
+    with store.read() as conn:
+        as_of = last_progress_day(conn, store.hospital_code)
+        if as_of is None:
+            return None
+        rows = progress_on(conn, store.hospital_code, as_of)
+    return progress_line(rows)

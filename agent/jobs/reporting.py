@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 
 from agent.domain.findings import Finding
 from agent.domain.reporting import AnnualReport, MonthlyReport, month_bounds, programme_summaries
 from agent.jobs.figures import progress_of, shares_between, year_to_date_shares
 from agent.monitoring_config import MonitoringConfig
 from agent.ports import MonitoringInputs, WorkdayCalendar
+from agent.reports.monthly import write_monthly
 
 
 def monthly_report(inputs: MonitoringInputs, calendar: WorkdayCalendar, month: str, hospital_code: str,
@@ -44,3 +46,22 @@ def annual_report(inputs: MonitoringInputs, calendar: WorkdayCalendar, year: int
     shares = [g for g in shares_between(inputs, first, last, links) if g.group.programme in programmes]
     return AnnualReport(hospital_code, hospital_name, year, programme_summaries(progress, shares, rules, calendar),
                         progress, shares, list(findings))
+
+
+def write_last_month(inputs: MonitoringInputs, calendar: WorkdayCalendar, today: date, hospital_code: str,
+                     hospital_name: str, mcfg: MonitoringConfig, directory: Path) -> tuple[str, MonthlyReport, Path]:
+    """The monthly job: last month's 带量执行报表 as xlsx under ``directory``; returns (month, report, path)."""
+    month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    rep = monthly_report(inputs, calendar, month, hospital_code, hospital_name, mcfg)
+    out = directory / f"带量执行报表_{hospital_code}_{month}.xlsx"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_monthly(rep, out)
+    return month, rep, out
+
+
+def upload_rows(rep: MonthlyReport) -> list[dict[str, object]]:
+    """The month's per-product aggregates as the platform's report upload takes them."""
+    return [{"product_code": p.product.product_id, "product_name": p.product.name, "programme": p.product.programme,
+             "quantity": p.used, "amount": p.used_amount, "agreed_volume": p.product.agreed_qty,
+             "completion": p.completion, "time_progress": p.time_progress, "winning": True}
+            for p in rep.products]

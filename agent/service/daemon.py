@@ -20,10 +20,10 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from agent.bootstrap import Runtime, build, build_jobs
 from agent.config import AgentConfig, load_config
 from agent.errors import AgentError, ConfigError
 from agent.logging import configure, get_logger
+from agent.runtime import Runtime
 from agent.service.health import HealthServer
 from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner, JobSpec
@@ -34,12 +34,18 @@ log = get_logger("agent.daemon")
 STOP_GRACE_S = 8.0
 
 JobsBuilder = Callable[[Runtime, Metrics], list[JobSpec]]
+RuntimeBuilder = Callable[[AgentConfig], Runtime]
 
 
 class Daemon:
-    def __init__(self, config_path: str | Path, jobs_builder: JobsBuilder | None = None, notifier: Notifier | None = None) -> None:
+    """The scheduler around the jobs; the composition root hands it how to build a runtime and its jobs
+    (again on every reload), so the service knows nothing of what the jobs are made of."""
+
+    def __init__(self, config_path: str | Path, build: RuntimeBuilder, jobs_builder: JobsBuilder,
+                 notifier: Notifier | None = None) -> None:
         self.config_path = Path(config_path)
-        self.jobs_builder = jobs_builder or default_jobs
+        self.build = build
+        self.jobs_builder = jobs_builder
         self.notifier = notifier or Notifier()
         self.metrics = Metrics()
         self._stop = threading.Event()
@@ -54,9 +60,8 @@ class Daemon:
     def start(self) -> None:
         cfg = load_config(self.config_path)
         configure(cfg.logging.level, cfg.logging.json_output)
-        self.runtime = build(cfg)
+        self.runtime = self.build(cfg)
         self.runner = JobRunner(self.runtime.store, self.runtime.clock, self.metrics)
-        self.runtime.extras["stopping"] = self._stop
         self._install_collectors()
         self.health = HealthServer(cfg.http.host, cfg.http.port, self._health, self.metrics.render).start()
         self.scheduler = BackgroundScheduler(
@@ -110,13 +115,12 @@ class Daemon:
         assert self.runtime is not None and self.scheduler is not None
         old = self.runtime
         try:
-            self.runtime = build(cfg)
+            self.runtime = self.build(cfg)
         except AgentError as exc:
             log.error("config reload failed; keeping the running config", error=str(exc))
             self.runtime = old
             self.notifier.ready("config reload failed")
             return False
-        self.runtime.extras["stopping"] = self._stop
         self.runner = JobRunner(self.runtime.store, self.runtime.clock, self.metrics)
         self.scheduler.remove_all_jobs()
         self._schedule(cfg)
@@ -167,8 +171,6 @@ class Daemon:
         self.metrics.describe("vbp_alerts_firing", "gauge", "alerts firing by severity")
         self.metrics.collector("vbp_oldest_unconfirmed_receipt_age_seconds", lambda: _oldest_unconfirmed(runtime))
         self.metrics.collector("vbp_alerts_firing", lambda: _alerts_firing(runtime))
-        for name, fn in runtime.extras.get("collectors", {}).items():
-            self.metrics.collector(name, fn)
 
 
 def _oldest_unconfirmed(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
@@ -183,8 +185,3 @@ def _alerts_firing(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
     with runtime.store.read() as conn:
         counts = {sev: float(n) for sev, n in alerts.firing_counts(conn, runtime.store.hospital_code).items()}
     return [({"severity": sev}, counts.get(sev, 0.0)) for sev in ("critical", "warning", "info")]
-
-
-def default_jobs(runtime: Runtime, metrics: Metrics) -> list[JobSpec]:
-    """The jobs the configured parts provide (see ``agent.bootstrap.build_jobs``)."""
-    return build_jobs(runtime, metrics)

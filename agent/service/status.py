@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent.alerts.delivery import status_lines
-from agent.bootstrap import Runtime
+from agent.runtime import Runtime
 from agent.store import outbox, service
 
 
@@ -47,6 +47,4 @@ def render_status(rt: Runtime) -> str:
     receivers = status_lines(rt.store, rt.config)
     if receivers:
         lines.extend(["", "接收人 receivers:", *(f"  {line}" for line in receivers)])
-    for extra in rt.extras.get("status_sections", []):
-        lines.extend(["", *extra(rt)])
     return "\n".join(lines)

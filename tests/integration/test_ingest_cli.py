@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.his.simulate import build_sqlite_hospital
+from adapters.sim.sqlite_hospital import build_sqlite_hospital
 from agent.cli import main
 
 
@@ -92,7 +92,7 @@ def test_quarantine_list_shows_refused_rows_in_chinese(tmp_path: Path, his: Path
 
     cfg = load_config(_config(tmp_path, his))
     store, clock = build_store(cfg), SystemClock()
-    sources = build_sources(cfg, clock)
+    sources = build_sources(cfg.sources, clock)
     poll_source(store, sources["warehouse"], cfg.source("warehouse"), clock)
     store.close()
     assert main(["-c", str(_config(tmp_path, his)), "quarantine", "list"]) == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -146,23 +145,3 @@ def test_every_message_carries_the_robot_keyword(kind: str) -> None:
 
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _imported(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-
-
-def test_the_senders_deliver_bytes_and_know_nothing_of_alerts() -> None:
-    """alerts decides what to say and imports the senders; a sender never imports agent.alerts."""
-    bad = [f"{p.name} imports {m}" for p in sorted((ROOT / "agent/notify").glob("*.py"))
-           for m in _imported(p) if m == "agent.alerts" or m.startswith("agent.alerts.")]
-    assert bad == []
-
-
-def test_alerts_speak_to_their_repository_and_build_no_sql() -> None:
-    files = [*sorted((ROOT / "agent/alerts").glob("*.py")), *sorted((ROOT / "agent/notify").glob("*.py")),
-             ROOT / "agent/jobs/notify.py", ROOT / "agent/cli/alerts.py"]
-    bad = [f"{p.relative_to(ROOT)} imports {m}" for p in files for m in _imported(p) if m.split(".")[0] == "sqlalchemy"]
-    assert bad == []

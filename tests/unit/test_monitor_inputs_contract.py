@@ -142,7 +142,7 @@ def test_completion_by_acceptance_from_the_store_equals_the_in_memory_one(backen
 def test_the_digest_headline_sums_the_last_evaluation_per_programme(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from agent.bootstrap import progress_headline
+    from agent.jobs.notify import progress_headline
     from agent.store.schema.monitoring import progress_snapshots
 
     store = store_inputs(tmp_path).store
@@ -160,7 +160,7 @@ def test_the_digest_headline_sums_the_last_evaluation_per_programme(tmp_path: Pa
 def test_the_digest_headline_gives_completion_by_acceptance_once_the_warehouse_does(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from agent.bootstrap import progress_headline
+    from agent.jobs.notify import progress_headline
     from agent.store.schema.monitoring import progress_snapshots
 
     store = store_inputs(tmp_path).store

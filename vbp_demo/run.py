@@ -32,8 +32,8 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from adapters.his.simulate import Plan, PlantedReceipt, build_sqlite_hospital
-from agent.bootstrap import build, build_jobs
+from adapters.sim.sqlite_hospital import Plan, PlantedReceipt, build_sqlite_hospital
+from agent.bootstrap import build, build_jobs, build_monitoring_inputs
 from agent.cli import main as cli
 from agent.clock import DEFAULT_TZ, FakeClock
 from agent.config import load_config
@@ -267,7 +267,8 @@ def show_results(runtime: Any, sink: Any, platform: Any) -> None:
     with store.read() as conn:
         as_of = last_progress_day(conn, store.hospital_code)
         rows = progress_on(conn, store.hospital_code, as_of, by_completion=True) if as_of else []
-    names = {p.product_id: p.name for p in runtime.extras["inputs"].product_years(as_of, as_of)} if as_of else {}
+    inputs = build_monitoring_inputs(runtime)
+    names = {p.product_id: p.name for p in inputs.product_years(as_of, as_of)} if as_of else {}
     _say(f"\n4. 执行进度 progress of each winning product, as of {as_of}: 按使用 (usage, the early warning) "
          "beside 按验收 (acceptance, what the bureau sees)")
     _say(f"  {'中选产品':<14}{'约定采购量':>10}{'已使用':>10}{'完成进度':>9}{'已验收':>10}{'验收完成进度':>9}{'序时进度':>9}  状态")
