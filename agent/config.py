@@ -24,13 +24,13 @@ from pydantic import (
     model_validator,
 )
 
-from agent.catalogue.config import CatalogueConfig
 from agent.alerts.config import AlertsConfig, RouteConfig, check_references
+from agent.catalogue.config import CatalogueConfig
 from agent.errors import ConfigError
 from agent.logging import redact_text
-from agent.secrets import read_secret, resolve_credential_path  # noqa: F401 - re-exported
 from agent.monitoring_config import MonitoringConfig
 from agent.notify.config import RECEIVER_MODELS, ReceiverConfig
+from agent.secrets import read_secret, resolve_credential_path  # noqa: F401 - re-exported
 from agent.upstream.config import PlatformConfig
 
 ENCODINGS = ("utf-8", "gbk", "gb18030")

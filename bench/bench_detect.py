@@ -22,11 +22,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from agent.calendar import WorkCalendar  # noqa: E402
-from agent.domain.detect import DetectRules, GroupSeries, day_classes, detect_rises  # noqa: E402
-from agent.domain.monitoring_model import DailyUsage, ItemLink  # noqa: E402
-from agent.domain.rise_evidence import contributors  # noqa: E402
-from synth import make_hospital, simulate  # noqa: E402
+from synth import make_hospital, simulate
+
+from agent.calendar import WorkCalendar
+from agent.domain.detect import DetectRules, GroupSeries, day_classes, detect_rises
+from agent.domain.monitoring_model import DailyUsage, ItemLink
+from agent.domain.rise_evidence import contributors
 
 GROUPS = 200
 SEED = int(os.environ.get("BENCH_SEED", "20251"))  # tuned on 20251; validate on another seed

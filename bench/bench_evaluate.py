@@ -20,9 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from agent.calendar import WorkCalendar  # noqa: E402
-from agent.clock import FakeClock  # noqa: E402
-from agent.domain.monitoring_model import (  # noqa: E402
+from synth import day_level
+
+from agent.calendar import WorkCalendar
+from agent.clock import FakeClock
+from agent.domain.monitoring_model import (
     Acceptance,
     DailyUsage,
     DeadlineInputs,
@@ -31,9 +33,8 @@ from agent.domain.monitoring_model import (  # noqa: E402
     ProductYear,
     UsageTotal,
 )
-from agent.jobs.evaluate import evaluate  # noqa: E402
-from agent.store import open_store  # noqa: E402
-from synth import day_level  # noqa: E402
+from agent.jobs.evaluate import evaluate
+from agent.store import open_store
 
 PRODUCTS, ITEMS, DEPTS = 2000, 5000, 60
 TODAY = date(2026, 10, 31)
@@ -121,7 +122,7 @@ def build(rng: random.Random, calendar: WorkCalendar) -> ArrayInputs:
             daily[code] = array("d", [round(r * lv * rng.uniform(0.5, 1.5)) for lv in levels])
             depts = rng.sample(range(DEPTS), 3)
             w = [rng.random() + 0.2 for _ in depts]
-            split[code] = [(f"D{d:02d}", x / sum(w)) for d, x in zip(depts, w)]
+            split[code] = [(f"D{d:02d}", x / sum(w)) for d, x in zip(depts, w, strict=True)]
     tz = FakeClock(datetime(2026, 10, 31, 12)).tz
     acceptances = [Acceptance(f"L{i}", f"药品{i}", datetime(2026, 10, 30, 8, tzinfo=tz) + timedelta(hours=i % 30))
                    for i in range(500)]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg  # noqa: E402
+import psycopg
 
 PG = dict(host=os.environ.get("VBP_TEST_PG_HOST", "127.0.0.1"), user=os.environ.get("VBP_TEST_PG_USER", "postgres"),
           dbname="test")
@@ -68,8 +68,8 @@ def load(schema: str, rows: int) -> None:
     in_formulary_w = [1 / (k + 1) for k in range(150)]
     mix = random.Random(7)
     ward_share = {d: 0.0 if u < 0.25 else 1.0 if u < 0.35 else mix.uniform(0.3, 0.7) for d in depts for u in [mix.random()]}
-    clinic_w = [w * (1 - ward_share[d]) for d, w in zip(depts, dept_w)]
-    ward_w = [w * ward_share[d] for d, w in zip(depts, dept_w)]
+    clinic_w = [w * (1 - ward_share[d]) for d, w in zip(depts, dept_w, strict=True)]
+    ward_w = [w * ward_share[d] for d, w in zip(depts, dept_w, strict=True)]
     clinic_frac = sum(clinic_w) / sum(dept_w)
     week_mean = sum(WEEK) / 7
     with psycopg.connect(**PG, autocommit=True) as conn:

@@ -27,18 +27,18 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+import httpx
+from sqlalchemy import func, select
 
-from agent.clock import SystemClock  # noqa: E402
-from agent.domain.model import Receipt  # noqa: E402
-from agent.store import open_store  # noqa: E402
-from agent.store.schema.core import outbox  # noqa: E402
-from agent.store.schema.platform import platform_delivery_lines  # noqa: E402
-from agent.upstream.client import Pacer, PlatformClient  # noqa: E402
-from agent.upstream.confirm import enqueue_confirmations  # noqa: E402
-from agent.upstream.drain import Drainer  # noqa: E402
-from agent.upstream.profiles import PROFILES  # noqa: E402
+from agent.clock import SystemClock
+from agent.domain.model import Receipt
+from agent.store import open_store
+from agent.store.schema.core import outbox
+from agent.store.schema.platform import platform_delivery_lines
+from agent.upstream.client import Pacer, PlatformClient
+from agent.upstream.confirm import enqueue_confirmations
+from agent.upstream.drain import Drainer
+from agent.upstream.profiles import PROFILES
 
 HOSPITAL, APP, SECRET = "H-BENCH", "bench-app", "bench-secret-value"
 TZ = ZoneInfo("Asia/Shanghai")

@@ -71,7 +71,7 @@ def make_hospital(rng: random.Random, groups: int, depts: int = 60, rival_rate: 
         weights = [rng.random() + 0.2 for _ in chosen]
         rivals = [f"{gid}-N{j}" for j in range(rng.randint(1, 3))]
         pack = rng.choice([7, 14, 28, 1])
-        for d, w in zip(chosen, weights):
+        for d, w in zip(chosen, weights, strict=True):
             dept = f"D{d:02d}"
             for item in rivals:
                 h.cells.append(Cell(gid, dept, item, False, total * w / sum(weights) / len(rivals), pack))

@@ -106,7 +106,7 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/openapi.json":
             self._send(200, resources.files("refplatform").joinpath("openapi.json").read_bytes())
         elif self.path == "/admin/state":
@@ -119,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"code": "404", "message": "not found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self._body()
         if self.path.startswith("/admin/"):
             return self._admin(self.path, json.loads(body or b"{}"))

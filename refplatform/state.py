@@ -85,7 +85,7 @@ class PlatformState:
         """结算单: confirmed lines, grouped by distributor."""
         bills: dict[str, list[str]] = {}
         with self.lock:
-            for (m, shp), c in self.confirmations.items():
+            for (m, shp), _c in self.confirmations.items():
                 if m == medins:
                     dist = self.deliveries[(m, shp)].get("delventpCode") or "?"
                     bills.setdefault(dist, []).append(shp)

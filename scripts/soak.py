@@ -38,12 +38,12 @@ from adapters.warehouse import std
 from agent.bootstrap import build, build_jobs
 from agent.clock import DEFAULT_TZ, FakeClock
 from agent.config import load_config
-from vbp_demo.run import Demo, run_cli, write_bureau_sheets, write_config
 from agent.logging import configure
 from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner
 from agent.service.simulate import SimulatedScheduler
 from agent.store.schema.ingest import usage_daily
+from vbp_demo.run import Demo, run_cli, write_bureau_sheets, write_config
 
 PG = {"host": os.environ.get("VBP_TEST_PG_HOST", "127.0.0.1"), "user": os.environ.get("VBP_TEST_PG_USER", "postgres"),
       "dbname": "test"}

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import importlib.util
+import os
 import shutil
 import socket
 import subprocess
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest

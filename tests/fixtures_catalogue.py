@@ -184,7 +184,7 @@ def noisy_catalogue(seed: int = 20261125) -> tuple[list[WinningProduct], list[Lo
     n = 0
     for gi, chosen in winners_of.items():
         generic, form, specs, unit = GENERICS[gi]
-        for p, si, mi, spec in chosen:
+        for p, _si, mi, spec in chosen:
             for copy in range(2 if rng.random() < 0.25 else 1):
                 n += 1
                 code = None

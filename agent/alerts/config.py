@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import time
 from collections.abc import Mapping
+from datetime import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator

@@ -9,8 +9,8 @@ guessed (as an item without a factor is skipped in usage).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from agent.domain.monitoring_model import AcceptedTotal, ItemLink

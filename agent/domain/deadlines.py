@@ -16,7 +16,6 @@ from agent.domain.findings import Finding, Severity
 from agent.domain.monitoring_model import DeadlineInputs, PurchaseMix, VolumePlan
 from agent.domain.workdays import WorkdayCalendar
 
-
 DEADLINE_RULES = ("arrival_confirmation", "delivery", "order_response", "order_response_escalation", "payment",
                   "off_platform_filing", "online_rate", "volume_plan")
 

@@ -218,7 +218,7 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
     level = min(rules.fdr, rules.fdr_per_group * len(gids)) if rules.fdr_per_group > 0 else rules.fdr
     history = history or {}
     out = []
-    for gid, qv in zip(gids, q):
+    for gid, qv in zip(gids, q, strict=True):
         s = series[gid]
         obs, exp, _p, window = raw[gid]
         eligible = obs >= rules.min_volume

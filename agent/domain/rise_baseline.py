@@ -102,7 +102,7 @@ def window_test(y: Sequence[float], classes: Sequence[int], profile: Sequence[fl
     mus = [rate[c == REST] * profile[c] for c in classes[b0:b1]]
     a, b = dispersion if dispersion is not None else pooled_dispersion([y], classes, profile, end_i, rules, frozen_at)
     base_var = [0.0, 0.0]
-    for i, mu in zip(range(b0, b1), mus):
+    for i, mu in zip(range(b0, b1), mus, strict=False):
         base_var[classes[i] == REST] += a * mu + b * mu * mu
     observed = expected = var = 0.0
     f_win = [0.0, 0.0]

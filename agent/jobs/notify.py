@@ -12,7 +12,6 @@ from agent.alerts.config import check_references
 from agent.alerts.delivery import DrainReport, drain
 from agent.alerts.groups import flush_groups, queue_digest
 from agent.alerts.lifecycle import apply_findings
-from agent.store.alerts import active_findings
 from agent.calendar import WorkCalendar
 from agent.domain.alerting import Notice
 from agent.domain.findings import Finding
@@ -20,6 +19,7 @@ from agent.domain.headline import progress_line
 from agent.errors import ConfigError
 from agent.notify import build_senders
 from agent.store import Store
+from agent.store.alerts import active_findings
 from agent.store.monitoring import last_progress_day, progress_on
 
 

@@ -16,7 +16,7 @@ RATE_LIMITED = {130101: 600.0}
 
 
 def dingtalk_sign(secret: str, ts_ms: int) -> str:
-    digest = hmac.new(secret.encode("utf-8"), f"{ts_ms}\n{secret}".encode("utf-8"), hashlib.sha256).digest()
+    digest = hmac.new(secret.encode("utf-8"), f"{ts_ms}\n{secret}".encode(), hashlib.sha256).digest()
     return quote_plus(base64.b64encode(digest))
 
 

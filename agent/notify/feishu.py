@@ -16,7 +16,7 @@ TEMPLATE = {"critical": "red", "warning": "orange", "info": "blue"}
 
 
 def feishu_sign(secret: str, ts_s: int) -> str:
-    digest = hmac.new(f"{ts_s}\n{secret}".encode("utf-8"), b"", hashlib.sha256).digest()
+    digest = hmac.new(f"{ts_s}\n{secret}".encode(), b"", hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
 
 

@@ -57,7 +57,7 @@ def table(ws: Worksheet, columns: Sequence[tuple[str, str | None]], rows: Sequen
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         ws.column_dimensions[cell.column_letter].width = max(10, min(2 * len(name) + 2, 28))
     for i, row in enumerate(rows, start=first_row + 1):
-        for j, ((_name, fmt), value) in enumerate(zip(columns, row), start=1):
+        for j, ((_name, fmt), value) in enumerate(zip(columns, row, strict=False), start=1):
             cell = ws.cell(i, j, value)
             if isinstance(value, date):
                 cell.number_format = "yyyy-mm-dd"

@@ -16,7 +16,7 @@ class HealthServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 if self.path.split("?")[0] == "/healthz":
                     ok, detail = server._health()
                     body = json.dumps({"status": "ok" if ok else "degraded", **detail}, ensure_ascii=False, default=str).encode()

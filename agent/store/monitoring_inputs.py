@@ -15,7 +15,6 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, select
 
-from agent.store.catalogue import ACCEPTED, generic_groups
 from agent.clock import DEFAULT_TZ
 from agent.domain.monitoring_model import (
     AcceptedTotal,
@@ -28,6 +27,7 @@ from agent.domain.monitoring_model import (
     UsageTotal,
 )
 from agent.store import Store
+from agent.store.catalogue import ACCEPTED, generic_groups
 from agent.store.schema.catalogue import agreed_volumes as av
 from agent.store.schema.catalogue import agreement_years as ay
 from agent.store.schema.catalogue import item_mappings as im

@@ -26,7 +26,7 @@ def hmac_sha256(secret: bytes, message: bytes) -> str:
 
 def sha1_of_message(_secret: bytes, message: bytes) -> str:
     """SHA-1 of the message alone (the ``sh_soap`` sign); the secret is not part of it."""
-    return hashlib.sha1(message).hexdigest()  # noqa: S324  (the platform's choice, not ours)
+    return hashlib.sha1(message).hexdigest()
 
 
 def _hmac_sm3_openssl(secret: bytes, message: bytes) -> str:

@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-
 from sqlglot import exp
 
 from adapters.preset import COLUMNS, require_single_select

@@ -50,16 +50,16 @@ def test_check_prints_one_row_per_source_with_valid_index_served_queries(tmp_pat
 
 
 def test_check_names_the_missing_table_of_a_custom_query_and_fails(tmp_path: Path, his: Path, capsys) -> None:
-    extra = """
+    extra = f"""
 [[sources]]
 name = "old"
 kind = "prescription"
 preset = "custom"
-connection = "Driver={SQLite3};Database=%s;"
+connection = "Driver={{SQLite3}};Database={his};"
 [sources.queries]
 usage = "SELECT d AS day, c, dept, 'outpatient', SUM(q), SUM(a), COUNT(*) FROM rx_2019 WHERE d >= :day_from GROUP BY d, c, dept"
 day_totals = "SELECT d, COUNT(*), SUM(q) FROM rx_2019 WHERE d >= :day_from AND d < :day_to_next GROUP BY d"
-""" % his
+"""
     assert main(["-c", str(_config(tmp_path, his, extra)), "check"]) == 1
     out = capsys.readouterr().out
     assert "rx_2019" in out and "missing table" in out
@@ -85,9 +85,9 @@ def test_quarantine_list_shows_refused_rows_in_chinese(tmp_path: Path, his: Path
 
     with sqlite3.connect(his) as db:
         db.execute("UPDATE in_bill_detail SET qty = -3 WHERE detail_id = 1")
+    from agent.bootstrap import build_sources, build_store
     from agent.clock import SystemClock
     from agent.config import load_config
-    from agent.bootstrap import build_sources, build_store
     from agent.jobs.ingest import poll_source
 
     cfg = load_config(_config(tmp_path, his))

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from adapters.sim.sqlite_hospital import Plan, PlantedReceipt, build_sqlite_hospital
 from adapters.his import mssql_his
 from adapters.odbc import OdbcSource
+from adapters.sim.sqlite_hospital import Plan, PlantedReceipt, build_sqlite_hospital
 from adapters.source import SqlSource
 from adapters.warehouse import std
 from agent.ports import ReceiptCursor

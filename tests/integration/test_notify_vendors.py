@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import structlog
 
-from agent.notify.config import ReceiverConfig, parse_receiver
 from agent.clock import FakeClock
 from agent.errors import NotifyError
 from agent.notify import SENDERS, build_sender
+from agent.notify.config import ReceiverConfig, parse_receiver
 from tests.fakes.vendors import VendorRobots
 
 NOW = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0)
@@ -174,7 +174,7 @@ class _Collect:
     def __init__(self) -> None:
         self.messages: list[email.message.Message] = []
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content))
         return "250 OK"
 
@@ -182,7 +182,7 @@ class _Collect:
 def _auth(password: str):
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    def check(server, session, envelope, mechanism, data):  # noqa: ANN001
+    def check(server, session, envelope, mechanism, data):
         ok = isinstance(data, LoginPassword) and data.password.decode() == password
         return AuthResult(success=ok, handled=False)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from platform_support import APP_KEY, HOSPITAL, SECRET, receipt, ref  # noqa: F401  (fixture)
+from platform_support import APP_KEY, HOSPITAL, SECRET, receipt
 
 from agent.cli import EXIT_CONFIG, main
 from agent.config import parse_config

@@ -6,9 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from platform_support import (  # noqa: F401  (fixtures)
-    HOSPITAL, START, clock, drainer, make_client, outbox_rows, receipt, ref, store, store_receipts,
-)
+from platform_support import HOSPITAL, START, drainer, make_client, outbox_rows, receipt, store_receipts
 from sqlalchemy import select
 
 from agent.store import open_store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from platform_support import HOSPITAL, START, clock, drainer, make_client, receipt, ref, store, store_receipts  # noqa: F401
+from platform_support import HOSPITAL, START, drainer, make_client, receipt, store_receipts
 
 from agent.store.platform import active_findings
 from agent.upstream.deadlines import check_deadlines

@@ -6,9 +6,7 @@ import time
 
 import httpx
 import pytest
-from platform_support import (  # noqa: F401  (fixtures)
-    APP_KEY, HOSPITAL, SECRET, clock, drainer, make_client, outbox_rows, receipt, ref, store, store_receipts,
-)
+from platform_support import APP_KEY, HOSPITAL, SECRET, drainer, make_client, outbox_rows, receipt, store_receipts
 from sqlalchemy import select
 
 from agent.store.platform import active_findings

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import structlog
-from platform_support import (  # noqa: F401  (fixtures)
-    SECRET, clock, drainer, make_client, receipt, ref, store, store_receipts,
-)
+from platform_support import HOSPITAL, SECRET, drainer, make_client, receipt, store_receipts
 
 from agent.upstream.deliveries import sync_deliveries
-from platform_support import HOSPITAL
 
 
 def test_no_token_secret_or_signature_appears_in_any_log_event(ref, store, clock) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from platform_support import APP_KEY, HOSPITAL, SECRET, START, make_client, outbox_rows, receipt, store_receipts
-from platform_support import clock, store  # noqa: F401  (fixtures)
 
 from agent.store.platform import active_findings
 from agent.upstream.deadlines import check_deadlines

@@ -6,9 +6,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from platform_support import (  # noqa: F401  (fixtures)
-    HOSPITAL, TZ, clock, drainer, make_client, outbox_rows, ref, store,
-)
+from platform_support import HOSPITAL, TZ, drainer, make_client, outbox_rows
 from sqlalchemy import select
 
 from agent.errors import DataError

@@ -11,15 +11,12 @@ from datetime import datetime, timedelta
 
 import pytest
 import structlog
-from platform_support import (  # noqa: F401  (fixtures)
-    APP_KEY, HOSPITAL, SECRET, START, TZ, clock, drainer, make_client, outbox_rows, receipt, ref, store,
-    store_receipts,
-)
+from platform_support import APP_KEY, HOSPITAL, SECRET, START, TZ, drainer, make_client, outbox_rows, receipt, store_receipts
 from sqlalchemy import select
 
-from agent.store.types import metadata
 from agent.store.platform import active_findings
 from agent.store.schema.platform import platform_delivery_lines as pdl
+from agent.store.types import metadata
 from agent.upstream.client import PlatformCallError, PlatformClient
 from agent.upstream.deliveries import sync_deliveries
 from agent.upstream.profiles import PROFILES

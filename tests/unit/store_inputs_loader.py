@@ -6,9 +6,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from agent.store.monitoring_inputs import StoreInputs
 from agent.store import open_store
-from agent.store.schema.catalogue import agreed_volumes, agreement_years, generic_groups, item_mappings, programmes, winning_products
+from agent.store.monitoring_inputs import StoreInputs
+from agent.store.schema.catalogue import (
+    agreed_volumes,
+    agreement_years,
+    generic_groups,
+    item_mappings,
+    programmes,
+    winning_products,
+)
 from agent.store.schema.ingest import local_items, receipts, usage_daily
 from tests.unit import monitor_fixture as fx
 

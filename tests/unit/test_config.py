@@ -92,7 +92,7 @@ def test_broken_config_exits_2_naming_file_key_and_reason(tmp_path: Path, capsys
     assert main(["-c", str(path), "config", "check"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == len(expected), err
-    for line, want in zip(sorted(err), sorted(expected)):
+    for line, want in zip(sorted(err), sorted(expected), strict=True):
         assert line.startswith(f"{path}: "), line
         assert want in line, (want, line)
     assert "hunter22" not in "\n".join(err)

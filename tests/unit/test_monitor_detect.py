@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import pytest
 
 from agent.domain.detect import DetectRules, GroupSeries, RiseTest, day_classes, detect_rises, pooled_dispersion, weekday_profile
-from agent.domain.rise_baseline import tail_p, window_test
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
+from agent.domain.rise_baseline import tail_p, window_test
 from agent.domain.rise_evidence import contributors, rise_finding
 from agent.domain.stats import benjamini_hochberg, betainc, binom_sf, nbinom_sf, poisson_sf, simes
 
@@ -236,4 +236,4 @@ def test_one_mistyped_day_in_one_group_does_not_reshape_every_groups_week() -> N
     wednesday = next(i for i in range(DAYS) if (START + timedelta(days=i)).weekday() == 2 and classes[i] == 2)
     groups[3].total[wednesday] += 20 * 200  # one row of 4,000 units where a day holds about 80
     spiked = weekday_profile(groups, classes, 0, DAYS - 7)
-    assert all(abs(a - b) < 0.03 for a, b in zip(clean, spiked)), (clean, spiked)
+    assert all(abs(a - b) < 0.03 for a, b in zip(clean, spiked, strict=True)), (clean, spiked)

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from agent.clock import FakeClock
 from agent.domain.monitoring_model import Acceptance, DailyUsage, DeadlineInputs, GenericGroup, ItemLink
-from agent.monitoring_config import DetectConfig, MonitoringConfig
 from agent.jobs.evaluate import evaluate
 from agent.jobs.ingest_items import ingest_departments
 from agent.jobs.memory_inputs import InMemoryInputs
+from agent.monitoring_config import DetectConfig, MonitoringConfig
 from agent.store import open_store
 from agent.store.schema.core import findings
 from agent.store.schema.monitoring import progress_snapshots, rise_history

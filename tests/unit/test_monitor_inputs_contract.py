@@ -106,9 +106,9 @@ def test_groups_and_links_describe_the_generic_groups(inputs: MonitoringInputs) 
 
 
 def test_the_monthly_report_from_the_store_equals_the_hand_computed_one(tmp_path: Path) -> None:
-    from agent.jobs.reporting import monthly_report
-
     import dataclasses
+
+    from agent.jobs.reporting import monthly_report
 
     def rounded(report):  # prices are stored with 6 decimals
         products = [dataclasses.replace(p, product=dataclasses.replace(p.product, price=round(p.product.price, 4)))

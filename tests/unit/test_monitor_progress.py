@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from agent.calendar import WorkCalendar
-from agent.domain.monitoring_model import GenericGroup, ItemLink, ProductYear, UsageTotal
 from agent.domain.group_share import group_shares
+from agent.domain.monitoring_model import GenericGroup, ItemLink, ProductYear, UsageTotal
 from agent.domain.progress import ProgressRules, Status, product_progress, smallest_units, status_of, time_progress
 
 YEAR = ProductYear("P1", "G1", "阿托伐他汀钙片", "第九批", date(2028, 1, 1), date(2028, 12, 31), 36600)

@@ -19,7 +19,7 @@ def rows_of(ws, header_row: int = 1) -> list[dict]:
     out = []
     for row in ws.iter_rows(min_row=header_row + 1, values_only=True):
         if any(v is not None for v in row):
-            out.append(dict(zip(header, row)))
+            out.append(dict(zip(header, row, strict=False)))
     return out
 
 

@@ -13,7 +13,7 @@ from agent.upstream.profiles import PROFILES, Credentials
 from agent.upstream.signers import check_signer
 
 PROFILE = PROFILES["sh_soap"]
-CREDS = Credentials("hosp-user", "Pw-Canary-0077".encode(), check_signer("sha1"))
+CREDS = Credentials("hosp-user", b"Pw-Canary-0077", check_signer("sha1"))
 NS = {"s": soap.SOAP_NS, "t": soap.SERVICE_NS}
 LINE = {"product_code": "Y0001", "lot": "批号甲-01", "shipped_quantity": "10"}
 
@@ -80,7 +80,7 @@ def _answer(result_xml: str) -> bytes:
     escaped = result_xml.replace("&", "&amp;").replace("<", "&lt;")
     return (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{soap.SOAP_NS}"><soap:Body>'
             f'<SendRecvResponse xmlns="{soap.SERVICE_NS}"><SendRecvResult>{escaped}</SendRecvResult>'
-            "</SendRecvResponse></soap:Body></soap:Envelope>").encode("utf-8")
+            "</SendRecvResponse></soap:Body></soap:Envelope>").encode()
 
 
 def test_an_answer_is_read_with_the_platforms_chinese_words_and_a_line_already_final_is_done() -> None:
@@ -112,7 +112,7 @@ def test_a_dtd_hidden_inside_the_result_message_is_refused_too() -> None:
 
 def test_a_soap_fault_or_an_html_page_is_no_answer() -> None:
     fault = (f'<soap:Envelope xmlns:soap="{soap.SOAP_NS}"><soap:Body><soap:Fault><faultcode>soap:Server</faultcode>'
-             "<faultstring>服务暂停</faultstring></soap:Fault></soap:Body></soap:Envelope>").encode("utf-8")
+             "<faultstring>服务暂停</faultstring></soap:Fault></soap:Body></soap:Envelope>").encode()
     answer = PROFILE.parse("confirm", 200, PROFILE.decode(fault))
     assert (answer.code, PROFILE.kind(answer.code), answer.message) == ("30", "busy", "SOAP fault: 服务暂停")
     with pytest.raises(ValueError):

@@ -14,7 +14,7 @@ START, DAYS = date(2026, 4, 6), 70
 
 def _used_and_received(h: Hospital, until: date) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     used: dict[str, Decimal] = defaultdict(Decimal)
-    for (day, code, _dept, _setting), (qty, _lines) in h.expected_usage(START, until).items():
+    for (_day, code, _dept, _setting), (qty, _lines) in h.expected_usage(START, until).items():
         used[code] += qty
     received: dict[str, Decimal] = defaultdict(Decimal)
     for line in h.receipts:

@@ -26,7 +26,7 @@ def rendered_unit(tmp_path: Path) -> Path:
 def test_unit_file_verifies(tmp_path: Path) -> None:
     unit = rendered_unit(tmp_path)
     res = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
-    problems = [l for l in res.stderr.splitlines() if "vbp-agent.service" in l]
+    problems = [line for line in res.stderr.splitlines() if "vbp-agent.service" in line]
     assert res.returncode == 0 and not problems, res.stderr
 
 
