@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 ODBC_PKGS := unixodbc odbc-postgresql odbc-mariadb libsqliteodbc
 STAMP := $(VENV)/.installed
 
-.PHONY: setup odbc venv test test-clock test-tools demo bench bench-ingest bench-detect bench-evaluate bench-platform soak services install clean
+.PHONY: setup odbc venv test test-clock test-tools lint demo bench bench-ingest bench-detect bench-evaluate bench-platform soak services install clean
 
 setup: odbc $(STAMP)
 
@@ -41,9 +41,15 @@ test-tools:
 
 # The whole suite on today's clock, then the date-sensitive part (unit, contract, integration) with the
 # clock of the suite and of every Python process it starts moved a year ahead and a year back.
-test: setup services test-tools
+test: setup services test-tools lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-clock
+
+# The house rules as tools: ruff, mypy on the domain and the store, the import-linter layers.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 CLOCK_TESTS := tests/unit tests/contract tests/integration
 test-clock: setup services

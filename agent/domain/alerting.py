@@ -77,7 +77,7 @@ def observe(alert: Alert, finding: Any | None, now: datetime, policy: Policy) ->
         )
         if a.status == INACTIVE:
             a = replace(a, status=PENDING, pending_since=now)
-        if a.status == PENDING and now - a.pending_since >= timedelta(seconds=policy.for_s):
+        if a.status == PENDING and a.pending_since is not None and now - a.pending_since >= timedelta(seconds=policy.for_s):
             a = replace(a, status=FIRING, fired_at=now, resolved_at=None, escalated_at=None, changes=a.changes + (now,))
     elif a.status == PENDING:
         a = replace(a, status=INACTIVE, pending_since=None)

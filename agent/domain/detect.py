@@ -71,8 +71,9 @@ def build_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], star
     where: dict[str, tuple[list[float], list[float] | None, float] | None] = {}
     for row in rows:
         code = row.item_code
-        target = where.get(code, False)
-        if target is False:
+        if code in where:
+            target = where[code]
+        else:
             link = links.get(code)
             if link is None or link.factor is None:
                 target = None
@@ -105,8 +106,10 @@ def build_dept_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink],
             continue
         i = (row.day - start).days
         if 0 <= i < n:
-            y = out.setdefault(link.group_id, {}).setdefault(row.dept, None) or [0.0] * n
-            out[link.group_id][row.dept] = y
+            depts = out.setdefault(link.group_id, {})
+            y = depts.get(row.dept)
+            if y is None:
+                y = depts[row.dept] = [0.0] * n
             y[i] += row.qty * link.factor
     return out
 

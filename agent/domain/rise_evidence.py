@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from agent.domain.detect import RiseTest
 from agent.domain.findings import Finding, Severity
@@ -39,9 +40,9 @@ def contributors(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], grou
                 acc = per[kind].setdefault(key, [0.0, 0.0])
                 acc[current] += qty
     scale = test.expected / base_total if base_total > 0 else 0.0
-    out: dict[str, list[dict]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     for kind, table in per.items():
-        ranked = []
+        ranked: list[dict[str, Any]] = []
         for key, (base, cur) in table.items():
             excess = cur - base * scale
             if excess > 0:

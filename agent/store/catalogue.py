@@ -273,7 +273,9 @@ def record_import(conn: Connection, hospital: str, *, what: str, file_name: str,
         hospital_code=hospital, what=what, programme=programme, year=year, file_name=file_name, sha256=sha256,
         imported_at=now, rows_read=rows_read, rows_rejected=len(errors or []), inserted=0, updated=0, unchanged=0,
         errors=errors or []))
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def finish_import(conn: Connection, import_id: int, counts: dict[str, int]) -> None:

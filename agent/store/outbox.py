@@ -40,6 +40,7 @@ def enqueue(conn: Connection, hospital: str, channel: str, idem_key: str, payloa
         attempts=0, created_at=now, next_try_at=now,
     )
     dialect = conn.dialect.name
+    stmt: sqlite.Insert | postgresql.Insert
     if dialect == "sqlite":
         stmt = sqlite.insert(outbox).values(**values).on_conflict_do_nothing()
     elif dialect == "postgresql":
