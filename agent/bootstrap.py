@@ -140,7 +140,7 @@ def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpe
 
     return [
         # after the first polls have landed
-        JobSpec("evaluate", lambda: evaluate(store, inputs, calendar, clock, cfg), interval_s=every, timeout_s=600,
+        JobSpec("evaluate", lambda: evaluate(store, inputs, calendar, clock, cfg.monitoring), interval_s=every, timeout_s=600,
                 first_run_s=120),
         JobSpec("monthly-report", report, cron={"day": 1, "hour": 6, "minute": 30}, timeout_s=1800, first_run_s=None),
     ]
@@ -153,8 +153,10 @@ def _notify_jobs(runtime: Runtime) -> list[JobSpec]:
         return []
     senders = build_senders(cfg.receivers, clock)  # built once: the token buckets live here
 
+    alerting = cfg.alerting()
+
     def notify() -> None:
-        process_findings(store, cfg, clock, calendar=runtime.calendar, headline=progress_headline(store))
-        drain_notifications(store, cfg, clock, senders)
+        process_findings(store, alerting, clock, calendar=runtime.calendar, headline=progress_headline(store))
+        drain_notifications(store, alerting, clock, senders)
 
     return [JobSpec("notify", notify, interval_s=60, timeout_s=120, first_run_s=180)]

@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from agent.alerts.config import AlertsConfig, RouteConfig, check_references
+from agent.alerts.config import AlertingSettings, AlertsConfig, RouteConfig, check_references
 from agent.catalogue.config import CatalogueConfig
 from agent.errors import ConfigError
 from agent.logging import redact_text
@@ -252,6 +252,10 @@ class AgentConfig(_Strict):
         if dupes:
             raise ValueError(f"source names must be unique: {', '.join(dupes)} repeated")
         return sources
+
+    def alerting(self) -> AlertingSettings:
+        """The alert lifecycle's and delivery's part of the config."""
+        return AlertingSettings(self.receivers, self.routes, self.alerts, self.source_file)
 
     def source(self, name: str) -> SourceConfig:
         for s in self.sources:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import time
 from typing import Any, Literal
 
@@ -59,6 +60,17 @@ class AlertsConfig(_Strict):
     digest_at: time | None = time(8, 30)
     digest_receivers: list[str] = []
     max_attempts: int = Field(default=50, ge=1)
+
+
+@dataclass(frozen=True)
+class AlertingSettings:
+    """What the alert lifecycle and delivery read of the config: receivers, routes, timers, and the
+    file they came from (for error messages). ``AgentConfig.alerting()`` builds it."""
+
+    receivers: Mapping[str, Any]
+    routes: Sequence[RouteConfig]
+    alerts: AlertsConfig
+    source_file: object = "<config>"
 
 
 def check_references(receivers: Mapping[str, object], routes: list[RouteConfig], alerts: AlertsConfig) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.alerts.config import check_references
+from agent.alerts.config import AlertingSettings, check_references
 from agent.alerts.delivery import DrainReport, drain
 from agent.alerts.groups import flush_groups, queue_digest
 from agent.alerts.lifecycle import apply_findings
@@ -31,13 +31,15 @@ def _check(cfg: Any) -> None:
 
 
 def process_findings(
-    store: Any, cfg: Any, clock: Any, findings: list[Finding] | None = None,
+    store: Any, cfg: AlertingSettings | Any, clock: Any, findings: list[Finding] | None = None,
     calendar: WorkCalendar | None = None, headline: str | None = None,
 ) -> list[Notice]:
     """Advance every alert from the current active findings (read from the ``findings`` table when
-    None), queue due groups and the morning digest into the outbox. One transaction."""
+    None), queue due groups and the morning digest into the outbox. One transaction. ``cfg`` is the
+    alerting part of the config (``AgentConfig.alerting()``; a whole ``AgentConfig`` reads the same)."""
     _check(cfg)
-    calendar = calendar or WorkCalendar(cfg.calendar.holidays, cfg.calendar.workdays, cfg.calendar.assume_weekends_for)
+    if calendar is None:
+        calendar = WorkCalendar(cfg.calendar.holidays, cfg.calendar.workdays, cfg.calendar.assume_weekends_for)
     now = clock.now()
     with store.begin() as conn:
         current = findings if findings is not None else active_findings(conn, store.hospital_code)
