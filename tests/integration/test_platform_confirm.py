@@ -14,9 +14,10 @@ from agent.store.platform import active_findings
 from agent.store.schema.platform import platform_confirmations, platform_receipts
 from agent.upstream.confirm import enqueue_confirmations
 from agent.upstream.deliveries import sync_deliveries
+from agent.upstream.profiles import PROFILES
 
 
-@pytest.mark.parametrize("profile", ["zj_infno", "rest_json", "sh_soap"])
+@pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_every_accepted_receipt_is_confirmed_once_on_the_platform(ref, store, clock, profile) -> None:
     receipts = [receipt(n) for n in range(1, 6)]
     ids = ref.seed_for_receipts(HOSPITAL, receipts, with_ids=False)

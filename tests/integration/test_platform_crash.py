@@ -31,6 +31,7 @@ from agent.store.schema.platform import platform_receipts
 from agent.upstream.confirm import enqueue_confirmations
 from agent.upstream.deliveries import sync_deliveries
 from agent.upstream.drain import Drainer
+from agent.upstream.profiles import PROFILES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,7 +142,7 @@ def _kill_run(tmp_path: Path, ref: RemoteRef, kills: int, n: int, seed: int, pro
     return killed_mid_work
 
 
-@pytest.mark.parametrize("profile", ["zj_infno", "sh_soap"])
+@pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_every_receipt_is_confirmed_exactly_once_across_fifty_kill_minus_nine(tmp_path, remote_ref, profile) -> None:
     assert _kill_run(tmp_path, remote_ref, kills=50, n=260, seed=8, profile=profile) == 50
 

@@ -13,6 +13,7 @@ from agent.store.platform import active_findings
 from agent.store.schema.platform import platform_confirmations, platform_link
 from agent.upstream.client import PlatformCallError
 from agent.upstream.deliveries import sync_deliveries
+from agent.upstream.profiles import PROFILES
 
 
 def _queue(ref, store, clock, n: int = 3, profile: str = "zj_infno", **kw):  # type: ignore[no-untyped-def]
@@ -29,7 +30,7 @@ def _link(store):  # type: ignore[no-untyped-def]
         return conn.execute(select(platform_link)).first()
 
 
-@pytest.mark.parametrize("profile", ["zj_infno", "sh_soap"])
+@pytest.mark.parametrize("profile", sorted(PROFILES))
 @pytest.mark.parametrize("mode", ["5xx", "html", "timeout", "truncated"])
 def test_a_failed_answer_holds_the_queue_and_the_retry_confirms_each_line_once(ref, store, clock, mode, profile) -> None:
     client = _queue(ref, store, clock, profile=profile, read_timeout=0.3)
@@ -66,7 +67,7 @@ def test_an_expired_token_is_refreshed_and_the_message_sent(ref, store, clock) -
     assert len(ref.state.tokens) == tokens_before + 1
 
 
-@pytest.mark.parametrize("profile", ["zj_infno", "sh_soap"])
+@pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_a_short_retry_after_is_waited_out_in_place(ref, store, clock, profile) -> None:
     client = _queue(ref, store, clock, profile=profile)
     ref.arm("rate_limit", retry_after_s=1)
@@ -75,7 +76,7 @@ def test_a_short_retry_after_is_waited_out_in_place(ref, store, clock, profile) 
     assert result.sent == 3 and slept == [1.0]
 
 
-@pytest.mark.parametrize("profile", ["zj_infno", "sh_soap"])
+@pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_a_long_retry_after_holds_the_queue_for_that_long_up_to_the_cap(ref, store, clock, profile) -> None:
     client = _queue(ref, store, clock, profile=profile)
     ref.arm("rate_limit", retry_after_s=7200)
@@ -84,7 +85,7 @@ def test_a_long_retry_after_holds_the_queue_for_that_long_up_to_the_cap(ref, sto
     assert (result.held_until - clock.now()).total_seconds() == 1800
 
 
-@pytest.mark.parametrize("profile", ["zj_infno", "sh_soap"])
+@pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_a_long_outage_holds_with_growing_backoff_and_drains_when_it_ends(ref, store, clock, profile) -> None:
     client = _queue(ref, store, clock, profile=profile)
     ref.arm("outage")
@@ -99,7 +100,7 @@ def test_a_long_outage_holds_with_growing_backoff_and_drains_when_it_ends(ref, s
     assert [r["idem_key"] for r in outbox_rows(store)] == ["confirm:SHP1", "confirm:SHP2", "confirm:SHP3"]
 
 
-@pytest.mark.parametrize("profile", ["zj_infno", "sh_soap"])
+@pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_a_permanent_rejection_is_quarantined_with_the_platforms_own_words(ref, store, clock, profile) -> None:
     client = _queue(ref, store, clock, n=2, profile=profile)
     ref.state.deliveries[(HOSPITAL, "SHP1")]["shpCnt"] = "4"  # the platform now says only 4 were shipped
@@ -115,7 +116,7 @@ def test_a_permanent_rejection_is_quarantined_with_the_platforms_own_words(ref, 
     assert finding["severity"] == "critical" and "大于配送数量" in finding["title"]
 
 
-@pytest.mark.parametrize("profile", ["zj_infno", "sh_soap"])
+@pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_an_already_confirmed_line_counts_as_confirmed_not_as_a_failure(ref, store, clock, profile) -> None:
     client = _queue(ref, store, clock, n=1, profile=profile)
     ref.state.confirm(HOSPITAL, [{"shpId": "SHP1", "shppCnt": "10"}], "confirmed-by-hand")

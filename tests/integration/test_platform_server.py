@@ -38,7 +38,7 @@ def test_delivery_sync_pages_by_keyset_and_a_second_sync_reads_only_what_changed
     assert sorted(rows) == [f"S{n:02d}" for n in range(1, 9)] and rows["S01"] == "5"
 
 
-@pytest.mark.parametrize("profile", ["zj_infno", "rest_json"])
+@pytest.mark.parametrize("profile", sorted(p for p in PROFILES if PROFILES[p].supports_reports))
 def test_the_monthly_aggregates_are_uploaded_once(ref, store, clock, profile) -> None:
     rows = [{"product_code": "XA10BAE054A001010100001", "quantity": "1200", "amount": "3600.00", "completion": 0.62}]
     with store.begin() as conn:
