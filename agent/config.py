@@ -27,7 +27,7 @@ from pydantic import (
 from agent.alerts.config import AlertingSettings, AlertsConfig, RouteConfig, check_references
 from agent.catalogue.config import CatalogueConfig
 from agent.errors import ConfigError
-from agent.logging import redact_text
+from agent.logging import redact, redact_text
 from agent.monitoring_config import MonitoringConfig
 from agent.notify.config import RECEIVER_MODELS, ReceiverConfig
 from agent.secrets import read_secret, resolve_credential_path  # noqa: F401 - re-exported
@@ -324,8 +324,6 @@ def load_config(path: Path | str) -> AgentConfig:
 
 def masked(cfg: AgentConfig) -> dict[str, Any]:
     """The effective config as a dict, secrets masked, ready to print."""
-    from agent.logging import redact
-
     data = cfg.model_dump(mode="json", by_alias=True, exclude={"source_file"})
     data["state"]["url"] = cfg.state.effective_url
     return redact(data)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from agent.errors import StoreError
+from agent.logging import redact_text
 from agent.store import migrate
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -132,6 +133,4 @@ def open_store(url: str, hospital_code: str, *, upgrade: bool = True, target: di
 
 
 def _safe_url(url: str) -> str:
-    from agent.logging import redact_text
-
     return redact_text(url)
