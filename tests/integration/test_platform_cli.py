@@ -6,10 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import time_machine
 from platform_support import APP_KEY, HOSPITAL, SECRET, receipt
 
 from agent.cli import EXIT_CONFIG, main
+from agent.clock import FakeClock
 from agent.config import parse_config
 from agent.store import open_store
 from agent.upstream.confirm import enqueue_confirmations
@@ -30,15 +30,15 @@ def test_sync_drain_and_the_confirmation_list_for_staff(ref, tmp_path: Path, cap
     cfg = _config(tmp_path, ref.url)
     r = receipt(1, delivery_id="SHP-CLI")
     ref.seed_for_receipts(HOSPITAL, [r])
-    with time_machine.travel(r.accepted_at + timedelta(minutes=10), tick=True):  # the commands read the system clock
-        assert main(["-c", str(cfg), "platform", "check"]) == 0
-        assert main(["-c", str(cfg), "platform", "sync"]) == 0
-        store = open_store(f"sqlite:///{tmp_path / 'state.db'}", HOSPITAL)
-        with store.begin() as conn:
-            enqueue_confirmations(conn, HOSPITAL, [r], r.accepted_at)
-        store.close()
-        assert main(["-c", str(cfg), "platform", "drain"]) == 0
-        assert main(["-c", str(cfg), "platform", "confirmations"]) == 0
+    clock = FakeClock(r.accepted_at + timedelta(minutes=10))  # the commands run on the receipt's day, whatever today is
+    assert main(["-c", str(cfg), "platform", "check"], clock=clock) == 0
+    assert main(["-c", str(cfg), "platform", "sync"], clock=clock) == 0
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", HOSPITAL)
+    with store.begin() as conn:
+        enqueue_confirmations(conn, HOSPITAL, [r], r.accepted_at)
+    store.close()
+    assert main(["-c", str(cfg), "platform", "drain"], clock=clock) == 0
+    assert main(["-c", str(cfg), "platform", "confirmations"], clock=clock) == 0
     out = capsys.readouterr().out
     assert "signer hmac-sm3" in out and "token fetched" in out
     assert "delivery lines read: 1" in out and "sent 1, quarantined 0" in out
