@@ -15,7 +15,6 @@ from agent.clock import Clock
 from agent.errors import NotifyError
 from agent.logging import redact_text
 
-
 TRANSIENT, MESSAGE, ROBOT = "transient", "message", "robot"
 
 
