@@ -135,9 +135,10 @@ def classify(vendor: str, code: Any, message: str, codes: VendorCodes) -> SendFa
     return SendFailed(text, transient=scope == TRANSIENT, code=str(code), message_level=scope == MESSAGE)
 
 
-def too_long(vendor: str, size: int, limit: int) -> SendFailed:
-    """A body the vendor would refuse for its size, refused here without sending it."""
-    return SendFailed(f"{vendor}: message of {size} bytes exceeds the limit of {limit}", transient=False, code="size", message_level=True)
+def too_long(vendor: str, size: int, limit: int, code: int) -> SendFailed:
+    """A body the vendor would refuse for its size (with ``code``), refused here without sending it."""
+    return SendFailed(f"{vendor} error {code} (not sent): {size} bytes exceed the limit of {limit}", transient=False,
+                      code=str(code), message_level=True)
 
 
 class HttpSender:
@@ -152,9 +153,6 @@ class HttpSender:
         self.clock = clock
         self.client = client or httpx.Client(follow_redirects=False)
         self.bucket = TokenBucket(clock, cfg.rate_per_minute or self.default_rate_per_minute)
-
-    def mentions(self, msg: dict[str, Any]) -> list[str]:
-        return list(self.cfg.mentioned_mobiles) if msg.get("severity") == "critical" else []
 
     def close(self) -> None:
         self.client.close()

@@ -76,7 +76,7 @@ class DingTalkSender(HttpSender):
         body = self.body(msg)
         size = len(body_bytes(body))
         if size > LIMIT:
-            raise too_long("DingTalk", size, LIMIT)
+            raise too_long("DingTalk", size, LIMIT, 460101)
         token = self.cfg.key(self.name)
         url = f"{(self.cfg.api_base or self.default_api).rstrip('/')}/robot/send?access_token={token}"
         secret = self.cfg.secret(self.name)

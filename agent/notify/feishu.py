@@ -88,7 +88,7 @@ class FeishuSender(HttpSender):
             body = {"timestamp": str(ts), "sign": feishu_sign(secret, ts), **body}
         size = len(body_bytes(body))
         if size > LIMIT:
-            raise too_long("Feishu", size, LIMIT)
+            raise too_long("Feishu", size, LIMIT, 9499)
         answer = post_json(self.client, "Feishu", url, body, self.cfg.timeout_s, code_keys=("code", "StatusCode"))
         code = answer.get("code", answer.get("StatusCode", -1))
         if code != 0:

@@ -58,7 +58,7 @@ class WeComSender(HttpSender):
         form = body["msgtype"]
         size = nbytes(body[form]["content"])
         if size > LIMIT[form]:
-            raise too_long("WeCom", size, LIMIT[form])
+            raise too_long("WeCom", size, LIMIT[form], 40058)
         key = self.cfg.key(self.name)
         url = f"{(self.cfg.api_base or self.default_api).rstrip('/')}/cgi-bin/webhook/send?key={key}"
         answer = post_json(self.client, "WeCom", url, body, self.cfg.timeout_s, code_keys=("errcode",))

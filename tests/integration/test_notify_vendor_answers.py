@@ -257,7 +257,8 @@ def test_a_body_too_big_for_the_vendor_is_refused_before_it_is_sent(robots: Vend
     sender = build_sender("r", receiver("dingtalk", robots.url), clock)
     with pytest.raises(NotifyError) as err:
         sender.send({**CRITICAL, "text": "集采" + "\n" * 9000})
-    assert err.value.scope == "message" and robots.messages("dingtalk") == []
+    assert err.value.scope == "message" and err.value.code == "460101" and "not sent" in str(err.value)
+    assert robots.messages("dingtalk") == []
 
 
 # --- Feishu: @ by open_id, its HTTP 400 bodies ------------------------------------------------
