@@ -173,10 +173,9 @@ def register(app: typer.Typer) -> None:
     @notify.command("test")
     def notify_test(ctx: typer.Context, receiver: str) -> None:
         """Send a test message to RECEIVER and print the vendor's answer; resumes a stopped receiver."""
-        from agent.alerts.delivery import resume_receiver
+        from agent.alerts.delivery import needs_resume, resume_receiver
         from agent.alerts.render import probe_message
         from agent.notify import build_sender
-        from agent.store.alerts import receiver_states
 
         cfg, store, clock = _runtime(ctx)
         try:
@@ -185,9 +184,7 @@ def register(app: typer.Typer) -> None:
             sender = build_sender(receiver, cfg.receivers[receiver], clock)
             answer = sender.send(probe_message(receiver, clock.now(), clock.tz))
             typer.echo(f"{receiver}: ok {json.dumps(answer, ensure_ascii=False, default=str)}")
-            with store.read() as conn:
-                state = receiver_states(conn, store.hospital_code).get(receiver)
-            if state is not None and state.state == "stopped":
+            if needs_resume(store, receiver):
                 n = resume_receiver(store, receiver, clock.now())
                 typer.echo(f"{receiver}: resumed, {n} held message(s) queued again")
         finally:
