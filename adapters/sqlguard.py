@@ -128,6 +128,10 @@ _MAY_VANISH = frozenset({"ASC", "OUTER", "INNER", "AS", "ALL", "NOLOCK", "WITH",
                          "SIGNED", "UNSIGNED", "CURRENT_TIMESTAMP", "CURRENT_DATE", "SYSDATE", "GETDATE", "NOW",
                          "ISNULL", "NVL", "IFNULL", "LEN", "SUBSTR", "CEILING", "ROWS", "ONLY", "FIRST", "NEXT",
                          "ROW", "TOP", "LIMIT", "OFFSET", "FETCH", "DISTINCT", "UNIQUE", "NULLS", "LAST"})
+# SQL Server table hints that only read: the locking ones (UPDLOCK, XLOCK, HOLDLOCK, TABLOCKX ...) would
+# hold locks on the HIS's busiest tables.
+_READING_TABLE_HINTS = frozenset({"NOLOCK", "READUNCOMMITTED", "READPAST", "NOWAIT", "INDEX", "FORCESEEK", "FORCESCAN",
+                                  "NOEXPAND"})
 _WORD_TOKENS = {TokenType.VAR}
 _LITERAL_TOKENS = {TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.RAW_STRING, TokenType.BYTE_STRING,
                    TokenType.HEX_STRING, TokenType.BIT_STRING, TokenType.HEREDOC_STRING, TokenType.UNICODE_STRING}
@@ -144,6 +148,8 @@ def _check_characters(sql: str, key: str) -> None:
             kind = "optimizer hint" if "+" in marker else "executable comment"
             raise _refuse(key, f"{kind} '{marker}...'")
     for i, ch in enumerate(sql):
+        if ch == "\r" and sql[i + 1:i + 2] != "\n":
+            raise _refuse(key, f"a carriage return without a line feed at offset {i} (where does a '--' comment end?)")
         if ch in "\t\r\n":
             continue
         cat = unicodedata.category(ch)
@@ -155,7 +161,7 @@ def _tokens(sql: str, dialect: str, key: str) -> list[Token]:
     try:
         return sqlglot.Dialect.get_or_raise(dialect).tokenize(sql)
     except TokenError as exc:
-        raise ConfigError(f"{key}: not valid {dialect} SQL: {str(exc).splitlines()[0]}") from None
+        raise _refuse(key, f"not valid {dialect} SQL: {str(exc).splitlines()[0]}") from None
 
 
 def _looks_alike(text: str) -> str | None:
@@ -225,7 +231,13 @@ def _function_name(node: exp.Func) -> str:
 
 def _check_functions(stmt: exp.Expression, dialect: str, key: str) -> None:
     allowed_names = _PURE_NAMES_COMMON | _PURE_NAMES.get(dialect, frozenset())
+    for hint in stmt.find_all(exp.WithTableHint):
+        for h in hint.expressions:
+            if h.name.upper() not in _READING_TABLE_HINTS:
+                raise _refuse(key, f"table hint {h.sql(dialect=dialect)} (it takes locks)")
     for node in stmt.find_all(exp.Func):
+        if isinstance(node.parent, exp.WithTableHint):
+            continue  # checked above
         if isinstance(node.parent, exp.Dot) or (isinstance(node, exp.Anonymous) and "." in node.name):
             raise _refuse(key, f"qualified function call {node.parent.sql(dialect=dialect) if node.parent else node.name}")
         if isinstance(node, exp.Anonymous):
@@ -244,7 +256,7 @@ def guard_select(sql: str, dialect: str, key: str) -> exp.Expression:
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except ParseError as exc:
-        raise ConfigError(f"{key}: not valid {dialect} SQL: {str(exc).splitlines()[0]}") from None
+        raise _refuse(key, f"not valid {dialect} SQL: {str(exc).splitlines()[0]}") from None
     if len(statements) != 1:
         raise _refuse(key, f"{len(statements)} statements")
     stmt = statements[0]
