@@ -54,6 +54,8 @@ class Preset:
         """The query for an engine, with ``?`` placeholders, and the parameter names in order."""
         variant = self.variants.get(engine, {}).get(name)
         text = variant or transpile(self.queries[name], self.dialect, engine)
+        if "--" in text:
+            text = text.rstrip() + "\n"  # psqlODBC wraps the text in a cursor: a last '-- comment' would eat its end
         return to_qmarks(text)
 
     def validate(self, where: str = "preset") -> None:
