@@ -220,6 +220,8 @@ def _check_names(stmt: exp.Expression, tokens: list[Token], dialect: str, key: s
         name = ident.name.upper()
         if not ident.quoted and name in reserved and name in bare:
             raise _refuse(key, f"'{ident.name}' is a statement word read as a name; quote it if it is a column")
+        if not ident.quoted and "@" in ident.name:
+            raise _refuse(key, f"database link '{ident.name}' (a custom query reads this database only)")
     for col in stmt.find_all(exp.Column):
         if col.name.upper() in _SEQUENCE_PSEUDOCOLUMNS and col.table:
             raise _refuse(key, f"sequence access {col.sql(dialect=dialect)}")

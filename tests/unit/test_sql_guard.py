@@ -42,6 +42,8 @@ BYPASS_ATTEMPTS: list[tuple[str, str, str]] = [
     ("tsql", "SELECT 1 AS x\x00DELETE FROM op_dispense", "U+0000"),
     ("tsql", "SELECT 1 AS x\u202eDELETE FROM op_dispense", "U+202E"),
     ("postgres", "SELECT 1; COPY op_dispense TO '/tmp/x'", "2 statements"),
+    # a word sqlglot re-writes as something else (SYSTEM_USER comes back as CURRENT_USER())
+    ("tsql", "SELECT drug_code, SYSTEM_USER FROM op_dispense", "'SYSTEM_USER' is not part of the SELECT"),
     # look-alike keywords: full-width and Cyrillic letters
     ("tsql", "SELECT 1 ＤＥＬＥＴＥ FROM op_dispense", "look-alike character 'Ｄ'"),
     ("tsql", "SELECT 1 DЕLETE FROM op_dispense", "look-alike character 'Е'"),
@@ -109,6 +111,7 @@ BYPASS_ATTEMPTS: list[tuple[str, str, str]] = [
     ("oracle", "SELECT SYS.DBMS_SCHEDULER.RUN_JOB('x') FROM dual", "qualified function call"),
     ("oracle", "SELECT dbms_xmlgen.getxml('DELETE FROM t') FROM dual", "qualified function call"),
     ("oracle", "SELECT rx_seq.NEXTVAL FROM dual", "sequence access"),
+    ("oracle", "SELECT drug_code FROM rx_detail@evil_link", "database link"),
     ("oracle", "SELECT my_pkg_write_audit(drug_code) FROM rx_detail", "MY_PKG_WRITE_AUDIT()"),
 ]
 
