@@ -118,6 +118,9 @@ BYPASS_ATTEMPTS: list[tuple[str, str, str]] = [
 # Shaped like what hospitals really write: SQL Server with NOLOCK hints and Chinese names, Oracle with
 # DECODE/NVL/TRUNC, ';' and comment text inside literals, a trailing ';'.
 HOSPITAL_SELECTS: list[tuple[str, str]] = [
+    # type words as column names, as HIS tables name them (a false refusal found by the query template)
+    ("postgres", "SELECT t.name AS name, t.date AS day, t.text AS note, t.time FROM drug t"),
+    ("mysql", "SELECT d.name, d.date, d.type FROM drug_dict d"),
     ("tsql", """SELECT CONVERT(date, m.fyrq) AS day, m.ypdm AS item_code, m.ksdm AS dept_code, 'outpatient' AS setting,
        SUM(ISNULL(m.sl, 0) * m.dwxs) AS quantity, SUM(m.je) AS amount, COUNT(*) AS lines
   FROM mz_fyjl m WITH (NOLOCK) INNER JOIN yk_ypcd y ON y.ypdm = m.ypdm  -- 门诊发药, 作废的不算
