@@ -6,10 +6,8 @@ Pure functions; the jobs call them on every row a source port yields.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
-from decimal import Decimal
-from typing import Any
 
 from agent.domain.model import Receipt, UsageRow
 
@@ -57,18 +55,3 @@ def receipt_problem(r: Receipt, now: datetime, known_units: Collection[str] = KN
     if any(_bad_text(v) for v in (r.item_code, r.lot, r.distributor, r.unit, r.invoice_no)):
         return "undecodable text"
     return None
-
-
-RULE_NET_NEGATIVE = "usage.net_negative"
-
-
-def net_negative(merged: Mapping[tuple, Sequence[Any]]) -> list[tuple[date, str, str, Decimal, int]]:
-    """(day, item, dept, net quantity, source lines) where returns (退药) exceed issues for an item in a
-    department on a day. ``merged`` is what ingestion stores: (day, item, dept, setting, prescriber)
-    -> [quantity, amount, lines]. Such a day is stored as read (the totals stay exact); staff are told."""
-    per: dict[tuple[date, str, str], list[Any]] = {}
-    for (day, item, dept, *_rest), (quantity, _amount, lines) in merged.items():
-        acc = per.setdefault((day, item, dept), [Decimal(0), 0])
-        acc[0] += quantity
-        acc[1] += lines
-    return sorted((day, item, dept, q, n) for (day, item, dept), (q, n) in per.items() if q < 0)

@@ -17,11 +17,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.clock import Clock
-from agent.domain.findings import Finding, Severity
 from agent.domain.model import BadRow, Setting, UsageRow
-from agent.domain.validate import RULE_NET_NEGATIVE, net_negative, usage_problem
+from agent.domain.validate import usage_problem
 from agent.ports import UsageSource
-from agent.store import Store, Tx, findings, quarantine, usage
+from agent.store import Store, Tx, quarantine, usage
 
 # Wider than validate's test for undecodable text: a hit only sends the row to usage_problem.
 _SUSPECT = re.compile("[\x00-\x1f\ufffd]")
@@ -121,30 +120,12 @@ def write_window(store: Store, name: str, day_from: date, day_to: date, read: Re
     stats = UsageStats(days=len(days), rows=len(merged), lines=sum(v[2] for v in merged.values()), bad=len(bad))
     totals = [usage.DayTotal(d, per_day[d][0], per_day[d][1], per_day[d][2]) if d in per_day
               else usage.DayTotal(d, 0, Decimal(0), 0) for d in days]
-    negative = [_negative_finding(name, row, now) for row in net_negative(merged)]
     with store.begin() as conn:
         usage.replace_days(conn, hc, name, day_from, day_to, merged, totals, now)
         quarantine.record(conn, hc, name, bad, now)
-        findings.replace_findings_in(conn, hc, RULE_NET_NEGATIVE, negative,
-                                     lambda subject: _in_window(subject, name, day_from, day_to), now)
         if extra is not None:
             extra(conn, stats)
     return stats
-
-
-def _negative_finding(source: str, row: tuple[date, str, str, Decimal, int], now: datetime) -> Finding:
-    day, item, dept, quantity, lines = row
-    return Finding(RULE_NET_NEGATIVE, f"{source}|{day}|{item}|{dept}", Severity.INFO,
-                   f"用量为负：{day:%m月%d日} 科室 {dept} 药品 {item} 退药多于发药（净 {quantity}），请核对 HIS 退药记录",
-                   now, values={"quantity": float(quantity), "lines": lines, "day": str(day)},
-                   evidence={"source": source, "day": str(day), "item_code": item, "dept_code": dept,
-                             "net_quantity": str(quantity), "source_lines": lines},
-                   labels={"source": source, "department": dept})
-
-
-def _in_window(subject: str, source: str, day_from: date, day_to: date) -> bool:
-    name, _, rest = subject.partition("|")
-    return name == source and day_from.isoformat() <= rest[:10] <= day_to.isoformat()
 
 
 def poll_usage(store: Store, source: UsageSource, clock: Clock, lookback_days: int = 7) -> UsageStats:

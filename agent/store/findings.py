@@ -6,7 +6,7 @@ of those rules that is no longer seen becomes inactive (resolved).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, select, update
@@ -45,20 +45,6 @@ def write_findings(conn: Connection, hospital: str, found: Iterable[Finding], no
         if gone:
             conn.execute(table.update().where(_KEY), gone)
     return len(rows)
-
-
-def replace_findings_in(conn: Connection, hospital: str, rule: str, found: Iterable[Finding], in_scope: Callable[[str], bool],
-                        now: datetime) -> int:
-    """Write ``found`` (all of ``rule``) and resolve the rule's active findings whose subject is in
-    scope (say, the days a window re-read) and no longer found; others of the rule are left alone."""
-    found = list(found)
-    seen = {f.subject for f in found}
-    active = conn.execute(select(table.c.subject).where(
-        table.c.hospital_code == hospital, table.c.rule == rule, table.c.active == 1)).scalars().all()
-    for subject in active:
-        if subject not in seen and in_scope(subject):
-            resolve_finding(conn, hospital, rule, subject, now)
-    return write_findings(conn, hospital, found, now) if found else 0
 
 
 def resolve_finding(conn: Connection, hospital: str, rule: str, subject: str, now: datetime) -> None:
