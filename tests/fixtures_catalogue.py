@@ -90,8 +90,17 @@ def wide(text: str) -> str:
     return "".join(WIDE.get(ch, ch) for ch in text)
 
 
+_FORM_CODES = {"片": "A001", "缓释片": "A005", "控释片": "A006", "肠溶片": "A003", "咀嚼片": "A009", "胶囊": "B001",
+               "肠溶胶囊": "B003", "缓释胶囊": "B005", "软胶囊": "B002", "注射用": "C003", "注射液": "C001", "散": "E001",
+               "吸入气雾剂": "F002"}
+
+
 def national_code(g: int, s: int, m: int) -> str:
-    return f"XA{g:04d}{s:02d}E0010101{g % 7}0{s}".ljust(20, "0")[:20] + f"{m:03d}"
+    """A 23-character code shaped as the national table's: 类别 X, 分类 (5), 通用名 (4), 剂型 (4),
+    规格包装 (6), 企业 (3). Two forms of one generic share the generic-name part."""
+    generic, form = GENERICS[g][0], GENERICS[g][1]
+    molecule = next(i for i, row in enumerate(GENERICS) if row[0] == generic)
+    return f"XC{molecule % 90 + 10:02d}AA" + f"A{molecule:03d}" + _FORM_CODES.get(form, "Z001") + f"{s:02d}0101" + f"{m:03d}"
 
 
 def _form_name(generic: str, form: str) -> str:
