@@ -125,10 +125,8 @@ class Matcher:
         who = self.identify(item, coded_base)
         cands = self.rank(item, who)
         if who.doubt:
-            group: str | None = None
-            if cands and cands[0].parts[0] >= 0.97 and cands[0].parts[1] == 1.0:
-                group = cands[0].group_key
-            return self._finish(item, REVIEW, None, group, round(cands[0].score, 3) if cands else 0.0,
+            likely = cands[0].group_key if cands and cands[0].parts[0] >= 0.97 and cands[0].parts[1] == 1.0 else None
+            return self._finish(item, REVIEW, None, likely, round(cands[0].score, 3) if cands else 0.0,
                                 note + "；".join((*who.notes, who.doubt)), cands)
         g = who.generic
         if g.base in self._forms and g.form and g.form not in self._forms[g.base]:
