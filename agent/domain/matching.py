@@ -106,6 +106,13 @@ class Matcher:
         code = normal_code(item.national_code)
         problem = national_code_problem(code, item.kind) if code else None
         coded_base: str | None = None
+        if code and not problem and item.kind == Kind.DRUG and len(code) == 23:
+            bases = self._by_molecule.get(code_molecule(code), set())
+            coded_base = next(iter(bases)) if len(bases) == 1 else None
+            named = self.identify(item)
+            if coded_base and named.named and named.generic.base in self._forms and named.generic.base != coded_base:
+                return self._review_doubt(item, "", replace(named, doubt=(
+                    f"名称的通用名（{named.generic.base}）与HIS国家代码的通用名部分（{coded_base}）不一致")))
         if code and not problem:
             exact = self._by_code.get(code)
             if exact is not None:
@@ -119,15 +126,11 @@ class Matcher:
                 group = next(iter(groups))
                 return self._finish(item, AUTO, None, group, 0.97,
                                     "国家代码的通用名、剂型部分与中选产品一致，规格或企业不同：非中选产品", ())
-            bases = self._by_molecule.get(code_molecule(code), set()) if len(code) == 23 else set()
-            coded_base = next(iter(bases)) if len(bases) == 1 else None
         note = f"HIS国家代码无效（{problem}），按名称对码；" if problem else ""
         who = self.identify(item, coded_base)
-        cands = self.rank(item, who)
         if who.doubt:
-            likely = cands[0].group_key if cands and cands[0].parts[0] >= 0.97 and cands[0].parts[1] == 1.0 else None
-            return self._finish(item, REVIEW, None, likely, round(cands[0].score, 3) if cands else 0.0,
-                                note + "；".join((*who.notes, who.doubt)), cands)
+            return self._review_doubt(item, note, who)
+        cands = self.rank(item, who)
         g = who.generic
         if g.base in self._forms and g.form and g.form not in self._forms[g.base]:
             forms = "、".join(sorted(self._forms[g.base]))
@@ -138,7 +141,20 @@ class Matcher:
                 return self._finish(item, REVIEW, None, None, 0.0, note + "名称不是可识别的通用名（可能是商品名），"
                                     "请确认通用名和剂型", cands)
             return self._finish(item, NONE, None, None, 0.0, note + "无相近的中选产品", tuple(cands))
+        if who.named and g.form and g.base not in self._forms:
+            near = {self._parsed[c.product_key][0].base for c in cands if c.parts[0] >= 0.6}
+            if all(other_molecule(g.base, b) for b in near):
+                return self._finish(item, NONE, None, None, 0.9, note + "".join(n + "；" for n in who.notes) + (
+                    f"通用名“{g.full}”与相近的中选通用名（{'、'.join(sorted(near))}）是不同药物（复方、异构体或另一化合物），"
+                    "非集采品种"), cands)
         return self._decide(item, cands, note, who)
+
+    def _review_doubt(self, item: LocalItem, note: str, who: Identity) -> Proposal:
+        """Evidence disagrees: review, with the likely group when the name and form are sure."""
+        cands = self.rank(item, who)
+        likely = cands[0].group_key if cands and cands[0].parts[0] >= 0.97 and cands[0].parts[1] == 1.0 else None
+        return self._finish(item, REVIEW, None, likely, round(cands[0].score, 3) if cands else 0.0,
+                            note + "；".join((*who.notes, who.doubt or "")), cands)
 
     def identify(self, item: LocalItem, coded_base: str | None = None) -> Identity:
         """Read the item's generic name, form, spec and maker; note what was inferred and any doubt."""
@@ -155,7 +171,7 @@ class Matcher:
             old, g = g, resolved
             notes.append(f"“{old.full}”是“{g.full}”的旧称或商品名")
             named = True
-        elif not named:
+        elif not named and g.base not in self._forms:
             inner = self._bracketed_generic(item.name)
             if inner is not None:
                 notes.append(f"名称括号内的通用名“{inner.full}”")
@@ -244,6 +260,26 @@ class Matcher:
         factor, source = item_factor(item, product)
         return Proposal(item.code, status, product.product_key if product else None, group, round(confidence, 3),
                         reason, tuple(cands[: self.top]), factor, source)
+
+
+# a prefix that makes another molecule: 左氧氟沙星 is not 氧氟沙星, 地氯雷他定 not 氯雷他定
+ISOMER_PREFIXES = ("左旋", "右旋", "消旋", "艾司", "左", "右", "地")
+
+
+def other_molecule(mine: str, theirs: str) -> bool:
+    """Whether two generic bases that look alike name different drugs: one holds the other with an
+    isomer prefix, or with two or more characters more at either end (a combination: 缬沙坦氨氯地平,
+    or another compound: 葡萄糖 / 葡萄糖酸钙). A one-character slip inside a name is a typo, not this."""
+    if mine == theirs:
+        return False
+    short, long = sorted((mine, theirs), key=len)
+    if not short or short not in long:
+        return False
+    head, tail = long[: long.index(short)], long[long.index(short) + len(short):]
+    if head and tail:
+        return False
+    extra = head or tail
+    return len(extra) >= 2 or (bool(head) and head in ISOMER_PREFIXES)
 
 
 _BRACKETED = re.compile(r"\(([^()]*)\)")
