@@ -109,7 +109,7 @@ def test_review_import_round_trips(store: Store, tmp_path: Path) -> None:
     wb.save(path)
     result = import_review(store, path, NOW)
     assert result["applied"] == 3 and result["errors"] == [
-        f"第{rows['V1']}行 审核结论：“候选9”不是候选1/候选2/候选3/非中选/无关，也不是已知的中选产品代码"]
+        f"第{rows['V1']}行 审核结论：“候选9”不是候选1/候选2/候选3/中选/非中选/无关，也不是已知的中选产品代码"]
     with store.read() as conn:
         m = mappings.item_mappings(conn, "H1")
     assert (m["C2"]["status"], m["C2"]["product_key"], m["C2"]["factor"]) == ("reviewed", CLOP.product_key, Decimal(7))
