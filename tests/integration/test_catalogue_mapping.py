@@ -148,3 +148,62 @@ def test_mapping_the_noisy_catalogue_through_the_store_keeps_its_figures(tmp_pat
     assert summary.auto == len(auto)
     wrong = [c for c in auto if (m[c]["product_key"], m[c]["group_key"]) != truth[c]]
     assert len(wrong) <= 0.01 * len(auto)
+
+
+MET = WinningProduct("盐酸二甲双胍", "片", "0.5g", "石药集团欧意药业有限公司", smallest_unit="片")
+MET_SR = WinningProduct("盐酸二甲双胍", "缓释片", "0.5g", "正大天晴药业集团股份有限公司", smallest_unit="片")
+GROUPED = [
+    LocalItem("M1", "盐酸二甲双胍", spec="0.5g*20片", manufacturer="某药业", his_unit="盒"),  # blank form, two groups fit
+    LocalItem("M2", "二甲双胍缓释片", spec="0.5g*30片", manufacturer="某药业", his_unit="盒"),
+    LocalItem("A3", "阿托伐他汀钙片", spec="10mg*7片"),  # no maker: review
+    LocalItem("V1", "维生素C片", spec="0.1g", manufacturer="华中药业", his_unit="瓶"),
+]
+
+
+def test_review_decides_the_group_by_candidate_by_typed_name_or_by_editing_the_proposed_group(store: Store, tmp_path: Path) -> None:
+    _seed(store, (MET, MET_SR))
+    map_items(store, GROUPED, NOW)
+    path = tmp_path / "review.xlsx"
+    export_review(store, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["对码审核"]
+    rows = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
+    assert ws.cell(rows["M2"], 10).value == MET_SR.group_key and "分组 " in ws.cell(rows["M1"], 12).value
+    assert "集采分组" in wb.sheetnames
+    with store.read() as conn:
+        m1 = mappings.item_mappings(conn, "H1")["M1"]
+    second = m1["candidates"][1]["group_key"]
+    ws.cell(rows["M1"], 17).value = "非中选 候选2"
+    ws.cell(rows["M2"], 10).value = "盐酸二甲双胍片"  # the pharmacist corrects the group itself
+    ws.cell(rows["A3"], 17).value = "非中选 阿托伐他汀钙 片"
+    ws.cell(rows["V1"], 17).value = "非中选 维生素C片"
+    wb.save(path)
+    result = import_review(store, path, NOW)
+    assert result["applied"] == 3
+    assert result["errors"] == [f"第{rows['V1']}行 审核结论：“维生素C片”不是已知的集采分组（通用名+剂型，见“集采分组”表）"]
+    map_items(store, GROUPED, NOW)  # a re-run keeps every decision
+    with store.read() as conn:
+        m = mappings.item_mappings(conn, "H1")
+    assert (m["M1"]["status"], m["M1"]["product_key"], m["M1"]["group_key"]) == ("reviewed", None, second)
+    assert (m["M2"]["product_key"], m["M2"]["group_key"]) == (None, MET.group_key)
+    assert (m["A3"]["product_key"], m["A3"]["group_key"]) == (None, ATORVA.group_key)
+    again = tmp_path / "again.xlsx"
+    export_review(store, again)
+    assert import_review(store, again, NOW)["applied"] == 0
+
+
+def test_choosing_a_winner_by_candidate_number_puts_the_item_in_that_winners_group(store: Store, tmp_path: Path) -> None:
+    _seed(store, (MET, MET_SR))
+    map_items(store, GROUPED, NOW)
+    path = tmp_path / "review.xlsx"
+    export_review(store, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["对码审核"]
+    rows = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
+    ws.cell(rows["M1"], 17).value = "中选 候选2"
+    wb.save(path)
+    assert import_review(store, path, NOW)["applied"] == 1
+    with store.read() as conn:
+        m1 = mappings.item_mappings(conn, "H1")["M1"]
+    cand = m1["candidates"][1]
+    assert (m1["product_key"], m1["group_key"]) == (cand["product_key"], cand["group_key"])
