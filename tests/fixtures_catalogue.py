@@ -223,7 +223,7 @@ def _base(seed: int) -> tuple[list[WinningProduct], list[LocalItem], Truth, dict
                 elif given and r < 0.15:
                     name = rng.choice(BRANDS)  # the name is a brand; the generic name is in its own column
                 maker = _noisy_maker(rng, mi) if rng.random() > 0.03 else None
-                if maker and rng.random() < 0.05:
+                if maker and rng.random() < 0.05 and len(maker) > 2:
                     cut = rng.randrange(1, len(maker) - 1)
                     maker = maker[:cut] + maker[cut + 1:]  # a typo
                 add(LocalItem(

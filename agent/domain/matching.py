@@ -21,6 +21,7 @@ from agent.domain.normalise import (
     clean,
     compact,
     core_similarity,
+    could_be_slip,
     manufacturer_core,
     parse_generic,
     pick_form,
@@ -234,7 +235,7 @@ class Matcher:
                 continue
             pg, ps, pm = self._parsed[key]
             out.append(_score(key, p, (pg, ps, pm), (g, spec, maker)))
-        out.sort(key=lambda c: (-c.score, c.product_key))
+        out.sort(key=lambda c: (c.parts[0] < 0.97, -c.score, c.product_key))  # the same generic name first
         return out[: max(self.top, 5)]
 
     def _decide(self, item: LocalItem, cands: list[Candidate], note: str, who: Identity) -> Proposal:
@@ -247,7 +248,8 @@ class Matcher:
         if name >= 0.97 and form == 1.0 and spec == 1.0 and maker >= 0.9 and not rivals and best.score >= self.auto_accept:
             return self._finish(item, AUTO, self.products[best.product_key], best.group_key, best.score, why, cands)
         if same_group and not note and manufacturer_core(item.manufacturer):
-            clearly_other = all(c.parts[3] < 0.6 or (c.parts[2] == 0.0 and c.parts[3] >= 0.9) for c in same_group)
+            clearly_other = all((c.parts[3] < 0.6 and not could_be_slip(item.manufacturer, self.products[c.product_key].manufacturer))
+                                or (c.parts[2] == 0.0 and c.parts[3] >= 0.9) for c in same_group)
             if clearly_other:
                 return self._finish(item, AUTO, None, best.group_key, 0.95,
                                     read + "通用名、剂型一致，生产企业或规格与中选产品不同：非中选产品", cands)

@@ -156,6 +156,23 @@ def manufacturer_core(name: str | None) -> str:
     return s if len(s) >= 2 else full
 
 
+def could_be_slip(mine: str | None, theirs: str | None) -> bool:
+    """Whether a short or mistyped maker name could still be ``theirs``: its distinctive characters
+    appear, in order, in the other's full name (豪药业 in 江苏豪森药业集团有限公司)."""
+    a, b = _distinct(mine), compact(strip_brackets(clean(theirs))) if theirs else ""
+    if not a or not b:
+        return False
+    it = iter(b)
+    return all(ch in it for ch in a)
+
+
+def _distinct(name: str | None) -> str:
+    s = compact(strip_brackets(clean(name))) if name else ""
+    for word in _COMPANY_WORDS:
+        s = s.replace(word, "")
+    return s
+
+
 def ratio(a: str, b: str) -> float:
     """Similarity in [0, 1] (difflib's ratio; 1.0 for equal strings, 0.0 when either is empty)."""
     if not a or not b:

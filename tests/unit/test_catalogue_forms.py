@@ -148,3 +148,18 @@ def test_the_his_dictionary_fixture_groups_no_item_wrong_and_reviews_less_than_f
     review = [c for c, p in props.items() if p.status == REVIEW]
     found = [c for c in review if truth[c][1] is None or truth[c][1] in [x.group_key for x in props[c].candidates[:3]]]
     assert len(found) >= 0.9 * len(review)
+
+
+def test_a_mistyped_winning_maker_is_reviewed_not_declared_non_winning() -> None:
+    slip = M.propose(LocalItem("1", "阿托伐他汀钙片", spec="20mg*7片", manufacturer="京药业", his_unit="盒"))
+    assert slip.status == REVIEW and slip.candidates[0].product_key == ATORVA.product_key
+    other = M.propose(LocalItem("2", "阿托伐他汀钙片", spec="20mg*7片", manufacturer="辉瑞制药有限公司", his_unit="盒"))
+    assert (other.status, other.product_key, other.group_key) == (AUTO, None, ATORVA.group_key)
+
+
+def test_the_same_generic_ranks_before_another_that_shares_maker_and_strength() -> None:
+    pantoprazole = WinningProduct("注射用泮托拉唑钠", "注射剂", "40mg", "辉瑞制药有限公司", smallest_unit="支")
+    omeprazole = WinningProduct("注射用奥美拉唑钠", "注射剂", "40mg", "江苏恒瑞医药股份有限公司", smallest_unit="支")
+    p = Matcher([pantoprazole, omeprazole]).propose(
+        LocalItem("1", "注射用奥美拉唑钠", dosage_form="冻干粉针", spec="40mg/支", manufacturer="辉瑞制药有限公司"))
+    assert (p.status, p.product_key, p.group_key) == (AUTO, None, omeprazole.group_key)
