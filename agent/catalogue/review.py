@@ -68,7 +68,7 @@ def export_review(store: Store, path: Path | str) -> int:
             cells += [c["product_key"] if c else None,
                       f"分组 {c['group_key']}；" + "；".join(c["reasons"]) + f"（{c['score']:.2f}）" if c else None]
         decided = r["status"] in ("reviewed", "manual")
-        cells += [(r["product_key"] or ("非中选" if r["group_key"] else "无关")) if decided else None,
+        cells += [_exported_decision(r) if decided else None,
                   None if r["factor"] is None else float(Decimal(r["factor"]).normalize())]
         ws.append(cells)
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="FFF2CC")
@@ -100,6 +100,11 @@ def export_review(store: Store, path: Path | str) -> int:
     listing.column_dimensions["A"].width = 30
     wb.save(path)
     return len(rows)
+
+
+def _exported_decision(row: dict[str, Any]) -> str:
+    """How a decided row's 审核结论 is written out (and read back as no change)."""
+    return row["product_key"] or ("非中选" if row["group_key"] else "无关")
 
 
 def _decision(text: str, row: dict[str, Any], keys: dict[str, str],
@@ -194,7 +199,8 @@ def import_review(store: Store, path: Path | str, now: datetime, by: str = "revi
                 continue
             old_factor = None if row["factor"] is None else Decimal(row["factor"]).normalize()
             decided = row["status"] in ("reviewed", "manual")
-            if not decision and edited:
+            exported = _exported_decision(row) if row["status"] in ("reviewed", "manual") else None
+            if edited and (not decision or decision == exported):  # only the group was changed
                 decision = "中选" if row["product_key"] and keys.get(row["product_key"]) == edited else "非中选"
             if not decision and (factor == old_factor or factor is None):
                 continue

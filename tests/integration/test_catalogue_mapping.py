@@ -190,6 +190,15 @@ def test_review_decides_the_group_by_candidate_by_typed_name_or_by_editing_the_p
     again = tmp_path / "again.xlsx"
     export_review(store, again)
     assert import_review(store, again, NOW)["applied"] == 0
+    wb = openpyxl.load_workbook(again)
+    ws = wb["对码审核"]
+    rows = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
+    assert ws.cell(rows["A3"], 17).value == "非中选"
+    ws.cell(rows["A3"], 10).value = "盐酸二甲双胍缓释片"  # a decided row: only its group is changed
+    wb.save(again)
+    assert import_review(store, again, NOW)["applied"] == 1
+    with store.read() as conn:
+        assert mappings.item_mappings(conn, "H1")["A3"]["group_key"] == MET_SR.group_key
 
 
 def test_choosing_a_winner_by_candidate_number_puts_the_item_in_that_winners_group(store: Store, tmp_path: Path) -> None:
