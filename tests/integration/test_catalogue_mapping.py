@@ -216,3 +216,34 @@ def test_choosing_a_winner_by_candidate_number_puts_the_item_in_that_winners_gro
         m1 = mappings.item_mappings(conn, "H1")["M1"]
     cand = m1["candidates"][1]
     assert (m1["product_key"], m1["group_key"]) == (cand["product_key"], cand["group_key"])
+
+
+def test_upgrading_a_store_regroups_a_sustained_release_product_keyed_as_a_plain_tablet(store_url: str) -> None:
+    from agent.store.schema.catalogue import agreed_volumes, generic_groups, item_mappings, winning_products
+
+    old = open_store(store_url, "H1", target={"catalogue": 1})
+    sr = WinningProduct("硝苯地平", "片剂(控释)", "30mg", "上海信谊药厂有限公司")
+    old_key = "硝苯地平|片|30mg|信谊"  # as v1 keyed it: the bracketed qualifier lost
+    with old.begin() as conn:
+        conn.execute(winning_products.insert().values(
+            hospital_code="H1", programme="第七批", product_key=old_key, kind="drug", generic_name="硝苯地平",
+            dosage_form="片剂(控释)", spec="30mg", manufacturer="上海信谊药厂有限公司", group_key="硝苯地平|片", updated_at=NOW))
+        conn.execute(generic_groups.insert().values(hospital_code="H1", group_key="硝苯地平|片", kind="drug",
+                                                    generic_name="硝苯地平", dosage_form="片", updated_at=NOW))
+        conn.execute(agreed_volumes.insert().values(hospital_code="H1", programme="第七批", year=1, product_key=old_key,
+                                                    quantity=Decimal(1000), updated_at=NOW))
+        conn.execute(item_mappings.insert().values(
+            hospital_code="H1", item_code="N1", item_name="硝苯地平控释片", item={}, status="reviewed", product_key=old_key,
+            group_key="硝苯地平|片", confidence=1.0, reason="", candidates=[], updated_at=NOW))
+    old.close()
+    store = open_store(store_url, "H1")
+    try:
+        with store.read() as conn:
+            assert catalogue.product_groups(conn, "H1") == {sr.product_key: "硝苯地平|控释片"}
+            assert catalogue.first_year_quantities(conn, "H1", "第七批") == {sr.product_key: Decimal(1000)}
+            m = mappings.item_mappings(conn, "H1")["N1"]
+            groups = {g.key: g for g in catalogue.generic_groups(conn, "H1")}
+    finally:
+        store.close()
+    assert (m["product_key"], m["group_key"], m["status"]) == (sr.product_key, "硝苯地平|控释片", "reviewed")
+    assert [i["code"] for i in groups["硝苯地平|控释片"].local_items] == ["N1"]
