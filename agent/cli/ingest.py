@@ -108,6 +108,11 @@ def register(app: typer.Typer) -> None:
 
         for line in clock_warnings(cfg, clock.now()):
             console.print(f"[bold yellow]{line}[/]")
+        if cfg.state.url or (cfg.state.directory / "state.db").exists():  # never create a store just to check
+            from agent.catalogue.checks import group_findings  # 对码 groups that look wrong (issue #17)
+
+            for finding in group_findings(runtime_of(ctx).store):
+                console.print(f"[bold yellow]对码分组可疑（vbp-agent map check）：{finding.message}[/]")
         if failed:
             raise typer.Exit(1)
 

@@ -136,3 +136,6 @@ def test_map_list_shows_who_is_in_a_group_and_map_check_flags_a_strength_no_winn
     assert main(["-c", str(cfg), "map", "check"]) == 1
     out = capsys.readouterr().out
     assert "Y3" in out and "规格40mg" in out and "Y2" not in out
+    assert main(["-c", str(cfg), "check"]) == 0  # `vbp-agent check` warns of the same group, without failing
+    out = capsys.readouterr().out
+    assert "对码分组可疑（vbp-agent map check）" in out and "规格40mg" in out
