@@ -30,7 +30,7 @@ def test_every_accepted_receipt_is_confirmed_once_on_the_platform(ref, store, cl
     rows = outbox_rows(store)
     assert [r["status"] for r in rows] == ["sent"] * 5
     # queued unsigned: the signature and timestamp are made at send time, never stored
-    assert {tuple(sorted(r["payload"])) for r in rows} == {("accepted_at", "delivery_id", "lot", "product_code", "quantity",
+    assert {tuple(sorted(r["payload"])) for r in rows} == {("accepted_at", "delivery_id", "distributor_code", "lot", "order_code", "product_code", "quantity",
                                                             "receipt_line_id", "shipped_quantity")}
 
 

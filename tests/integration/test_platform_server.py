@@ -26,7 +26,7 @@ def test_delivery_sync_pages_by_keyset_and_a_second_sync_reads_only_what_changed
     base = datetime(2026, 11, 20, 8, 0, tzinfo=TZ)
     for n in range(1, 8):  # two lines share each timestamp: the keyset must not lose one at a page edge
         ref.seed_delivery(HOSPITAL, f"S{n:02d}", "Y0001", n, updated_at=base + timedelta(minutes=n // 2))
-    client = make_client(ref)
+    client = make_client(ref, "rest_json")
     first = sync_deliveries(store, client, clock.now(), page_size=3, lookback_s=0)
     assert (first.lines, first.pages) == (7, 3)
     ref.seed_delivery(HOSPITAL, "S08", "Y0002", 8, updated_at=base + timedelta(hours=2))
@@ -48,10 +48,27 @@ def test_the_monthly_aggregates_are_uploaded_once(ref, store, clock, profile) ->
     assert ref.state.reports[(HOSPITAL, "2026-10")]["items"] == rows
 
 
+def test_zhejiang_deliveries_are_read_page_by_page_over_an_update_window_and_again_from_the_last_sync(ref, store, clock) -> None:
+    now = clock.now()
+    for n in range(1, 8):
+        ref.seed_delivery(HOSPITAL, f"Z{n:02d}", "Y0001", n, updated_at=now - timedelta(hours=3, minutes=n))
+    ref.seed_delivery(HOSPITAL, "Z-OLD", "Y0001", 1, updated_at=now - timedelta(days=30))  # before the first window
+    client = make_client(ref, "zj_infno")
+    first = sync_deliveries(store, client, now, page_size=3, lookback_s=3600)
+    assert (first.lines, first.pages) == (7, 3)
+    later = now + timedelta(hours=2)
+    ref.seed_delivery(HOSPITAL, "Z01", "Y0001", 5, updated_at=later - timedelta(minutes=30))  # a correction
+    second = sync_deliveries(store, client, later, page_size=3, lookback_s=3600)
+    assert second.lines == 1
+    with store.read() as conn:
+        rows = dict(conn.execute(select(platform_delivery_lines.c.delivery_id, platform_delivery_lines.c.quantity)).all())
+    assert "Z-OLD" not in rows and rows["Z01"] == "5" and len(rows) == 7
+
+
 def test_a_report_row_with_a_patient_field_never_leaves_the_hospital(store, clock) -> None:
     rows = [{"product_code": "X", "quantity": "1", "psn_no": "P001"}]
     with store.begin() as conn, pytest.raises(DataError, match="psn_no"):
-        queue_monthly_report(conn, HOSPITAL, PROFILES["zj_infno"], "2026-10", rows, clock.now())
+        queue_monthly_report(conn, HOSPITAL, PROFILES["rest_json"], "2026-10", rows, clock.now())
     assert outbox_rows(store) == []
 
 
