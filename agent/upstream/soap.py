@@ -140,13 +140,14 @@ def _fill(parent: ET.Element, values: dict[str, Any]) -> None:
 
 
 def build_message(head: dict[str, Any], main: dict[str, Any], lines: list[dict[str, Any]]) -> bytes:
-    """``<XMLDATA><HEAD/><MAIN/><DETAIL><STRUCT/>...</DETAIL></XMLDATA>`` in UTF-8."""
+    """``<XMLDATA><HEAD/><MAIN/>[<DETAIL><STRUCT/>...</DETAIL>]</XMLDATA>`` in UTF-8."""
     root = ET.Element("XMLDATA")
     _fill(ET.SubElement(root, "HEAD"), head)
     _fill(ET.SubElement(root, "MAIN"), main)
-    detail = ET.SubElement(root, "DETAIL")
-    for line in lines:
-        _fill(ET.SubElement(detail, "STRUCT"), line)
+    if lines:  # a message without a list has no DETAIL (the public client leaves it out)
+        detail = ET.SubElement(root, "DETAIL")
+        for line in lines:
+            _fill(ET.SubElement(detail, "STRUCT"), line)
     return ('<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="unicode", short_empty_elements=False)).encode("utf-8")
 
 

@@ -19,7 +19,8 @@ from agent.upstream.reports import queue_monthly_report
 def test_the_openapi_description_is_served_and_names_every_door(ref) -> None:
     doc = httpx.get(f"{ref.url}/openapi.json").json()
     assert doc["openapi"].startswith("3.")
-    assert {"/gateway", "/api/v1/confirmations", "/api/v1/deliveries/query", "/soap/SendRecv", "/admin/faults"} <= set(doc["paths"])
+    assert {"/gateway", "/accessToken", "/api/v1/confirmations", "/api/v1/deliveries/query", "/services/dispatcher",
+            "/admin/faults"} <= set(doc["paths"])
 
 
 def test_delivery_sync_pages_by_keyset_and_a_second_sync_reads_only_what_changed(ref, store, clock) -> None:
