@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,7 +31,8 @@ class ReferencePlatform:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, apps: dict[str, str] | None = None,
                  rate_per_s: float | None = None, burst: int = 5, token_ttl_s: float = 3600.0,
                  certfile: str | None = None, keyfile: str | None = None, soap_preset: str = "dispatcher",
-                 auth_codes: dict[str, str] | None = None) -> None:
+                 auth_codes: dict[str, str] | None = None, now: Callable[[], datetime] | None = None) -> None:
+        self.now = now or (lambda: datetime.now().astimezone())  # stamps a line seeded without a time
         apps = dict(apps or {"demo-app": "demo-secret"})
         # Zhejiang's token: appCode/authCode; by default the app key and its secret (the agent's default too)
         self.state = PlatformState(apps=apps, token_ttl_s=token_ttl_s, auth_codes=dict(auth_codes or apps))
@@ -81,19 +83,21 @@ class ReferencePlatform:
         self.state.seed(medins_code, {
             "shpId": shp_id, "prodCode": product_code, "shpCnt": str(quantity), "manuLotnum": lot,
             "shppTime": shipped_at.isoformat() if shipped_at else None,
-            "updtTime": (updated_at or datetime.now().astimezone()).isoformat(), **extra,
+            "updtTime": (updated_at or shipped_at or self.now()).isoformat(), **extra,
         })
 
     def seed_for_receipts(self, medins_code: str, receipts: list[Any], *, shipped_before: timedelta = timedelta(hours=6),
-                          with_ids: bool = True) -> list[str]:
+                          with_ids: bool = True, listed_at: datetime | None = None) -> list[str]:
         """One delivery line per receipt (objects with ``item_code``, ``quantity``, ``lot``,
-        ``accepted_at``, optional ``delivery_id``); returns the delivery ids in order."""
+        ``accepted_at``, optional ``delivery_id``); returns the delivery ids in order. A line is
+        listed (its update time) when it is shipped, or at ``listed_at`` when given."""
         ids = []
         for n, r in enumerate(receipts, 1):
             shp = (getattr(r, "delivery_id", None) if with_ids else None) or f"SHP{abs(hash(r.line_id)) % 10**10:010d}{n:04d}"
-            accepted = getattr(r, "accepted_at", None) or datetime.now().astimezone()
+            accepted = getattr(r, "accepted_at", None) or self.now()
             self.seed_delivery(medins_code, shp, r.item_code, Decimal(str(r.quantity)), lot=getattr(r, "lot", None),
-                               shipped_at=accepted - shipped_before, ordCode=f"ORD{n:06d}", delventpCode="DIST01")
+                               shipped_at=accepted - shipped_before, updated_at=listed_at, ordCode=f"ORD{n:06d}",
+                               delventpCode="DIST01")
             ids.append(shp)
         return ids
 

@@ -62,7 +62,8 @@ class PlatformState:
 
     # -- delivery notes (配送单) -----------------------------------------------------------------
     def seed(self, medins: str, line: dict[str, Any]) -> None:
-        line = {**line, "shpId": str(line["shpId"]), "updtTime": line.get("updtTime") or datetime.now().astimezone().isoformat()}
+        stamp = line.get("updtTime") or line.get("shppTime") or datetime.now().astimezone().isoformat()
+        line = {**line, "shpId": str(line["shpId"]), "updtTime": stamp}
         with self.lock:
             old = self.deliveries.get((medins, line["shpId"]))
             line["_seq"] = old["_seq"] if old else len(self.deliveries) + 1  # creation order (Shanghai's cursor)

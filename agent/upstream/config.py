@@ -7,7 +7,7 @@ a file (a bare name is a systemd credential in ``$CREDENTIALS_DIRECTORY``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -48,7 +48,7 @@ class PlatformConfig(BaseModel):
     service_path: str | None = Field(default=None, description="the service path under base_url; default the preset's")
     token_path: str | None = Field(default=None, description="zj_infno: the token path; default /accessToken")
     soap_preset: str | None = Field(default=None, description="sh_soap*: dispatcher (sUser..xmlData) | mainservice (arg0..arg6)")
-    soap_service: str | None = Field(default=None, description="sh_soap: drugs (YY003/YY018) | consumables (YY155/YY131)")
+    soap_service: Literal["drugs", "consumables"] | None = Field(default=None, description="sh_soap: drugs (YY003/YY018) | consumables (YY155/YY131)")
     soap_namespace: str | None = Field(default=None, description="sh_soap*: the WSDL's targetNamespace")
     soap_operation: str | None = Field(default=None, description="sh_soap*: the operation name (sendRecv)")
     soap_params: list[str] | None = Field(default=None, min_length=7, max_length=7,

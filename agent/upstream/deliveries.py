@@ -68,9 +68,9 @@ def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, look
     since = (since_dt - timedelta(seconds=lookback_s)).isoformat() if since_dt else None
     if paging == "pages" and since is None:
         since = (now - FIRST_WINDOW).isoformat()
-    # The window is left open at its end (the platform's clock, not ours, decides what "now" is); the
-    # next sync starts at our now minus the lookback, so a line updated meanwhile is read again.
-    until = None
+    # The window ends at our now; the next one starts at that now minus the lookback, so a line the
+    # platform stamps a little later (its clock ahead of ours, a late commit) is still read.
+    until = now.isoformat() if paging == "pages" else None
     after: str | None = cursor.get("id") if (lookback_s == 0 or paging == "cursor") else None
     total = pages = 0
     more = True
@@ -97,7 +97,7 @@ def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, look
             after = str(last["delivery_id"])
     if paging == "pages" and not more:  # the whole window was read: the next sync starts at its end
         with store.begin() as conn:
-            repo.save_delivery_cursor(conn, hospital, {"updated": now.isoformat()}, now)
+            repo.save_delivery_cursor(conn, hospital, {"updated": until}, now)
     with store.begin() as conn:
         queued = rematch_unmatched(conn, hospital, now, item_map=item_map, min_confidence=min_confidence)
     return SyncResult(total, pages, queued)

@@ -73,7 +73,7 @@ def _json_request(t: Tally, name: str, profile: Profile, spec: dict[str, Any], c
     elif case["op"] == "token":
         data = profile.token_data(spec["app_key"], inp["appCode"], inp["authCode"])
     else:
-        data = {"updatedSince": inp.get("updatedSince"), "updatedUntil": None, "afterId": inp.get("afterId"),
+        data = {"updatedSince": inp.get("updatedSince"), "updatedUntil": inp.get("updatedUntil"), "afterId": inp.get("afterId"),
                 "pageSize": inp.get("pageSize"), "page": inp.get("page", 1)}
     req = profile.seal(case["op"], data, medins_code=medins, creds=creds, timestamp=spec["timestamp_ms"], nonce=NONCE,
                        token=TOKEN, idem_key=f"confirm:{inp.get('delivery_id')}")

@@ -58,7 +58,7 @@ def outbox_rows(store: Store) -> list[dict]:
 
 @pytest.fixture
 def ref() -> Iterator[ReferencePlatform]:
-    with ReferencePlatform(apps={APP_KEY: SECRET}) as server:
+    with ReferencePlatform(apps={APP_KEY: SECRET}, now=lambda: START) as server:  # lines stamped by the tests' clock
         yield server
 
 
