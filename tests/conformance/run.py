@@ -154,11 +154,51 @@ def _answer(t: Tally, name: str, profile: Profile, spec: dict[str, Any], case: d
             t.check(f"{where}: line {field}", value, line.get(field))
 
 
+def _nhsa(t: Tally, spec: dict[str, Any]) -> None:
+    """The national envelope (agent/upstream/nhsa.py): not a confirmation profile, same golden checks."""
+    from datetime import datetime
+
+    from agent.upstream import nhsa
+
+    who = nhsa.Institution(**spec["institution"])
+    at = datetime.fromisoformat(spec["at"])
+    headers = nhsa.gateway_headers(spec["paasid"], spec["token"], spec["timestamp_s"], spec["nonce"])
+    ts = str(spec["timestamp_s"])
+    fills = {"{sha256(ts+token+nonce+ts)}": hashlib.sha256((ts + spec["token"] + spec["nonce"] + ts).encode()).hexdigest()}
+    for header, golden in spec["headers"].items():
+        t.check(f"nhsa: header {header}", fills.get(golden, golden), headers.get(header))
+    t.check("nhsa: no other headers", sorted(spec["headers"]), sorted(headers))
+    sent = ""
+    for case in spec["request"]:
+        where = f"nhsa: {case['name']}"
+        payload = [nhsa.purchase_line(case["line"])] if "line" in case else {}
+        body = nhsa.envelope(case["infno"], payload, who, at, spec["seq"])
+        sent = sent or body["msgid"]
+        expect = case["expect"]
+        t.check(f"{where}: input key", [expect["input_key"]], list(body["input"]))
+        for key in ("msgid", "infver", "inf_time"):
+            if key in expect:
+                t.check(f"{where}: {key}", expect[key], body[key])
+        if "fields" in expect:
+            t.check(f"{where}: envelope fields in order", expect["fields"], list(body))
+            t.check(f"{where}: msgid is 30 characters", 30, len(body["msgid"]))
+        if "line_fields" in expect:
+            t.check(f"{where}: 3503 line fields", expect["line_fields"], list(body["input"]["purcinfo"][0]))
+    for case in spec["answer"]:
+        answer = nhsa.read_answer(case["body"], sent)
+        t.check(f"nhsa: answer {case['name']}: ok", case["ok"], answer.ok)
+        if "message" in case:
+            t.check(f"nhsa: answer {case['name']}: the bureau's words", case["message"], answer.message)
+
+
 def run() -> tuple[int, Tally]:
     t = Tally()
     names = sorted(p.name for p in HERE.iterdir() if (p / "cases.toml").exists())
     for name in names:
         spec = tomllib.loads((HERE / name / "cases.toml").read_text(encoding="utf-8"))
+        if name == "nhsa":
+            _nhsa(t, spec)
+            continue
         profile = PROFILES[name]
         for case in spec.get("request", []):
             if profile.media == "SOAP XML":
