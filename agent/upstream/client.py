@@ -135,12 +135,13 @@ class PlatformClient:
         return token
 
     def check(self) -> str:
-        """Prove the credentials work: a token where the profile has one, else a one-line delivery pull."""
+        """Prove the credentials with a call the platform answers harmlessly (nothing is written): a
+        token where the profile has one, else a read of open delivery lines (Shanghai's YY003)."""
         if self.profile.uses_token:
             self.fetch_token()
             return "token fetched"
         self.deliveries(None, None, 1)
-        return "account accepted (a one-line delivery pull)"
+        return "account accepted (a read of open delivery lines, nothing written)"
 
     def call(self, op: str, data: dict[str, Any], idem_key: str | None = None) -> Answer:
         """One call with a valid token; refreshes an expired token and re-signs a replay once each."""
