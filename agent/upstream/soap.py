@@ -71,7 +71,7 @@ DRUG_FIELDS = {
     "updated_at": "CJRQ",
 }
 # YY155 answer line (耗材配送明细). TO CONFIRM: tag names beyond PSMXBH/HCTBDM/SCPH/PSL, which YY131 repeats.
-CONSUMABLE_FIELDS = {**DRUG_FIELDS, "product_code": "HCTBDM", "product_name": "CPM", "order_code": "PSDBM"}
+CONSUMABLE_FIELDS = {**DRUG_FIELDS, "product_code": "HCTBDM"}
 
 
 def parse_xml(content: bytes | str) -> ET.Element:

@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from platform_support import HOSPITAL, TZ, drainer, make_client, outbox_rows
+from platform_support import APP_KEY, HOSPITAL, SECRET, TZ, drainer, make_client, outbox_rows
 from sqlalchemy import select
 
 from agent.errors import DataError
 from agent.store.schema.platform import platform_delivery_lines
+from agent.upstream.client import PlatformClient
 from agent.upstream.deliveries import sync_deliveries
-from agent.upstream.profiles import PROFILES
+from agent.upstream.profiles import PROFILES, InfnoProfile
 from agent.upstream.reports import queue_monthly_report
 
 
@@ -91,3 +92,14 @@ def test_a_fault_can_be_armed_over_http(ref) -> None:
     assert httpx.post(f"{ref.url}/admin/faults", json={"mode": "meteor"}).status_code == 400
     with pytest.raises(Exception, match="not JSON"):
         make_client(ref).fetch_token()
+
+
+def test_a_confirmation_filed_as_a_return_application_is_refused_and_confirms_nothing(ref) -> None:
+    class OldGuess(InfnoProfile):  # what the profile used to send: ZJ9659 (退货申请) for a confirmation
+        transactions = {**InfnoProfile.transactions, "confirm": "ZJ9659"}
+
+    ref.seed_delivery(HOSPITAL, "SHP-R", "Y0001", 10)
+    client = PlatformClient(OldGuess(), ref.url, APP_KEY, SECRET, HOSPITAL)
+    answer = client.confirm("SHP-R", "10", "2026-11-23T09:00:00+08:00", "confirm:SHP-R")
+    assert answer.code == "9997" and "退货申请" in answer.message
+    assert ref.confirmed() == {} and ("gateway", "ZJ9659") in ref.stats()["received"]
