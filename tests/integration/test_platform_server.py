@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 import httpx
@@ -15,6 +16,7 @@ from agent.upstream.client import PlatformClient
 from agent.upstream.deliveries import sync_deliveries
 from agent.upstream.profiles import PROFILES, InfnoProfile
 from agent.upstream.reports import queue_monthly_report
+from agent.upstream.signers import hmac_sm3
 
 
 def test_the_openapi_description_is_served_and_names_every_door(ref) -> None:
@@ -103,3 +105,21 @@ def test_a_confirmation_filed_as_a_return_application_is_refused_and_confirms_no
     answer = client.confirm("SHP-R", "10", "2026-11-23T09:00:00+08:00", "confirm:SHP-R")
     assert answer.code == "9997" and "退货申请" in answer.message
     assert ref.confirmed() == {} and ("gateway", "ZJ9659") in ref.stats()["received"]
+
+
+def test_the_zhejiang_door_refuses_milliseconds_an_uppercase_signature_and_a_code_outside_data(ref) -> None:
+    client = make_client(ref, "zj_infno")
+    token = client.fetch_token()
+    good = b'{"infno":"ZJ9671","input":{"data":{"medinsCode":"%s","current":1,"size":10}}}' % HOSPITAL.encode()
+    outside = b'{"infno":"ZJ9671","medinsCode":"%s","input":{"data":{"current":1,"size":10}}}' % HOSPITAL.encode()
+
+    def post(body: bytes, ts: str, upper: bool = False) -> str:
+        sig = hmac_sm3(SECRET.encode(), ts.encode() + b"\n" + body)
+        headers = {"x-ca-key": APP_KEY, "x-ca-signature": f"{ts}:{sig.upper() if upper else sig}", "Access-Token": token}
+        return str(httpx.post(f"{ref.url}/gateway", content=body, headers=headers).json()["infcode"])
+
+    seconds = str(int(time.time()))
+    assert post(good, seconds) == "0"
+    assert post(good, seconds + "000") == "1001"  # milliseconds: not this platform's timestamp
+    assert post(good, seconds, upper=True) == "1001"
+    assert post(outside, seconds) == "9998"  # the hospital code belongs inside data
