@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 ODBC_PKGS := unixodbc odbc-postgresql odbc-mariadb libsqliteodbc
 STAMP := $(VENV)/.installed
 
-.PHONY: setup odbc venv test test-clock test-tools lint demo bench bench-ingest bench-detect bench-evaluate bench-platform bench-mapping soak services install clean
+.PHONY: setup odbc venv test test-clock test-tools lint demo bench bench-ingest bench-detect bench-evaluate bench-platform bench-mapping platform-conformance soak services install clean
 
 setup: odbc $(STAMP)
 
@@ -77,6 +77,11 @@ bench-platform: setup
 # review / grouped wrong, as one JSON line (BENCH_VERBOSE=1 lists the misses)
 bench-mapping: setup
 	$(BIN)/python bench/bench_mapping.py
+
+# each platform profile's requests and answers against its golden samples (tests/conformance/<profile>/);
+# the last line is JSON: {"profiles", "checks", "failed"}
+platform-conformance: setup
+	$(BIN)/python tests/conformance/run.py
 
 # the other soak-marked tests, then the soak run itself (SOAK_HOURS, default 24; SOAK_SPEED, default 100),
 # whose last line is the JSON summary

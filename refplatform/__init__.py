@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,11 +30,15 @@ __all__ = ["ReferencePlatform", "start_reference_platform"]
 class ReferencePlatform:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, apps: dict[str, str] | None = None,
                  rate_per_s: float | None = None, burst: int = 5, token_ttl_s: float = 3600.0,
-                 certfile: str | None = None, keyfile: str | None = None) -> None:
-        self.state = PlatformState(apps=dict(apps or {"demo-app": "demo-secret"}), token_ttl_s=token_ttl_s)
+                 certfile: str | None = None, keyfile: str | None = None, soap_preset: str = "dispatcher",
+                 auth_codes: dict[str, str] | None = None, now: Callable[[], datetime] | None = None) -> None:
+        self.now = now or (lambda: datetime.now().astimezone())  # stamps a line seeded without a time
+        apps = dict(apps or {"demo-app": "demo-secret"})
+        # Zhejiang's token: appCode/authCode; by default the app key and its secret (the agent's default too)
+        self.state = PlatformState(apps=apps, token_ttl_s=token_ttl_s, auth_codes=dict(auth_codes or apps))
         self.faults = FaultPlan()
         self.rate = RateLimit(rate_per_s, burst)
-        self.server = PlatformServer((host, port), self.state, self.faults, self.rate)
+        self.server = PlatformServer((host, port), self.state, self.faults, self.rate, soap_preset)
         self.scheme = "http"
         if certfile:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -78,27 +83,36 @@ class ReferencePlatform:
         self.state.seed(medins_code, {
             "shpId": shp_id, "prodCode": product_code, "shpCnt": str(quantity), "manuLotnum": lot,
             "shppTime": shipped_at.isoformat() if shipped_at else None,
-            "updtTime": (updated_at or datetime.now().astimezone()).isoformat(), **extra,
+            "updtTime": (updated_at or shipped_at or self.now()).isoformat(), **extra,
         })
 
     def seed_for_receipts(self, medins_code: str, receipts: list[Any], *, shipped_before: timedelta = timedelta(hours=6),
-                          with_ids: bool = True) -> list[str]:
+                          with_ids: bool = True, listed_at: datetime | None = None) -> list[str]:
         """One delivery line per receipt (objects with ``item_code``, ``quantity``, ``lot``,
-        ``accepted_at``, optional ``delivery_id``); returns the delivery ids in order."""
+        ``accepted_at``, optional ``delivery_id``); returns the delivery ids in order. A line is
+        listed (its update time) when it is shipped, or at ``listed_at`` when given."""
         ids = []
         for n, r in enumerate(receipts, 1):
             shp = (getattr(r, "delivery_id", None) if with_ids else None) or f"SHP{abs(hash(r.line_id)) % 10**10:010d}{n:04d}"
-            accepted = getattr(r, "accepted_at", None) or datetime.now().astimezone()
+            accepted = getattr(r, "accepted_at", None) or self.now()
             self.seed_delivery(medins_code, shp, r.item_code, Decimal(str(r.quantity)), lot=getattr(r, "lot", None),
-                               shipped_at=accepted - shipped_before, ordCode=f"ORD{n:06d}", delventpCode="DIST01")
+                               shipped_at=accepted - shipped_before, updated_at=listed_at, ordCode=f"ORD{n:06d}",
+                               delventpCode="DIST01")
             ids.append(shp)
         return ids
+
+    def url_for(self, profile: str, service: str = "drugs") -> str:
+        """The base URL of ``profile``'s service: Shanghai's consumables are a separate endpoint."""
+        return self.url + ("/hc" if profile == "sh_soap" and service == "consumables" else "")
 
     def platform_section(self, profile: str = "zj_infno", secret_env: str = "VBP_PLATFORM_SECRET") -> dict[str, Any]:
         """The agent's ``[platform]`` config for this server (first app); put its secret in ``secret_env``."""
         app_key = next(iter(self.state.apps))
-        return {"profile": profile, "base_url": self.url, "app_key": app_key, "secret_env": secret_env,
-                "max_rate_per_s": 50.0}
+        section = {"profile": profile, "base_url": self.url_for(profile), "app_key": app_key, "secret_env": secret_env,
+                   "max_rate_per_s": 50.0}
+        if profile == "sh_soap":
+            section.update(soap_preset=self.server.soap_preset, head_ip="127.0.0.1", head_mac="00-00-00-00-00-00")
+        return section
 
     def secret_of(self, app_key: str) -> str:
         return self.state.apps[app_key]
@@ -110,7 +124,8 @@ class ReferencePlatform:
     def stats(self) -> dict[str, Any]:
         return {**self.state.summary(), "requests": self.server.requests, "rate_refused": self.rate.refused,
                 "idempotent_replays": self.server.idempotent_replays, "faults_fired": dict(self.faults.fired),
-                "refused": dict(self.server.refused), "soap_messages": dict(self.server.soap_messages)}
+                "refused": dict(self.server.refused), "soap_messages": dict(self.server.soap_messages),
+                "received": list(self.server.received)}
 
 
 def start_reference_platform(**kwargs: Any) -> ReferencePlatform:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,8 +21,13 @@ from refplatform.state import PlatformState
 
 SKEW_S = 300.0  # ±5 minutes
 REPLAY_WINDOW_S = 2 * SKEW_S
-INFNO = {"ZJ9000": "token", "ZJ9651": "orders", "ZJ9658": "deliveries", "ZJ9659": "confirm", "ZJ9661": "bills",
-         "ZJ9670": "report"}
+# Zhejiang's transactions (the public client gaigeshen/tripartite's HisProcurementMedClient): what this
+# platform serves, and what it knows but refuses to treat as anything else (a return is never a receipt).
+INFNO = {"ZJ9671": "deliveries", "ZJ9658": "confirm", "ZJ9670": "orders"}
+INFNO_REFUSED = {"ZJ9659": "退货申请", "ZJ9660": "退货单查询", "ZJ9666": "结算单", "ZJ9667": "结算单明细",
+                 "ZJ9668": "结算单提交", "ZJ9669": "结算单审核"}
+ZJ_TOKEN_PATH = "/accessToken"
+ZJ_SIGNATURE = re.compile(r"^(\d{10}):([0-9a-f]{64})$")  # seconds, ':', lowercase hex HMAC-SM3
 REST = {"/api/v1/token": "token", "/api/v1/orders/query": "orders", "/api/v1/deliveries/query": "deliveries",
         "/api/v1/confirmations": "confirm", "/api/v1/bills/query": "bills", "/api/v1/reports": "report"}
 REST_STATUS = {"0": 200, "1001": 403, "1002": 403, "1003": 409, "1004": 401, "1005": 403, "2001": 404, "2002": 422,
@@ -45,12 +51,34 @@ def _hmac_sha256(key: bytes, msg: bytes) -> str:
     return hmac.new(key, msg, hashlib.sha256).hexdigest()
 
 
+def _zj_line(line: dict[str, Any]) -> dict[str, Any]:
+    """A delivery line as ZJ9671 lists it (field names from the public client's shipment list)."""
+    return {"shpId": line["shpId"], "prodId": line.get("prodCode"), "prodName": line.get("prodName"),
+            "shppCnt": line["shpCnt"], "shpTime": _zj_time(line.get("shppTime")), "sendTime": _zj_time(line.get("shppTime")),
+            "ordDetlId": line.get("ordDetlId"), "ordCode": line.get("ordCode"), "manuLotnum": line.get("manuLotnum"),
+            "expyEndtime": line.get("expyEndtime"), "delventpCode": line.get("delventpCode")}
+
+
+def _zj_time(iso: Any) -> str | None:
+    from datetime import datetime
+
+    from refplatform.state import BEIJING
+
+    if not iso:
+        return None
+    value = datetime.fromisoformat(str(iso))
+    return (value.astimezone(BEIJING) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M:%S")
+
+
 class PlatformServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr: tuple[str, int], state: PlatformState, faults: FaultPlan, rate: RateLimit) -> None:
+    def __init__(self, addr: tuple[str, int], state: PlatformState, faults: FaultPlan, rate: RateLimit,
+                 soap_preset: str = "dispatcher") -> None:
         super().__init__(addr, Handler)
+        self.soap_preset = soap_preset
+        self.received: list[tuple[str, str]] = []  # (door, transaction code / message type), in order
         self.state, self.faults, self.rate = state, faults, rate
         self.seen: dict[str, float] = {}  # signature -> first seen
         self.idem: dict[tuple[str, str, str], tuple[int, bytes]] = {}  # (app, op, key) -> first answer
@@ -94,9 +122,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self, door: str, code: str, message: str, data: Any) -> tuple[int, bytes]:
         if door == "soap":
-            return 200, soap.result(soap.STATUS.get(code, "30"), message)
+            return 200, soap.result(soap.STATUS.get(code, "11001"), message, preset=self.server.soap_preset)
         if door == "gateway":
-            obj = {"infcode": code, "output": data or {}} if code == "0" else {"infcode": code, "err_msg": message}
+            obj = {"infcode": code, "output": {"data": data}} if code == "0" else {"infcode": code, "err_msg": message}
             return 200, json.dumps(obj, ensure_ascii=False).encode("utf-8")
         obj = {"code": code, "message": message, "data": data}
         return REST_STATUS.get(code, 400), json.dumps(obj, ensure_ascii=False).encode("utf-8")
@@ -123,11 +151,11 @@ class Handler(BaseHTTPRequestHandler):
         body = self._body()
         if self.path.startswith("/admin/"):
             return self._admin(self.path, json.loads(body or b"{}"))
-        if self.path == "/gateway":
+        if self.path in ("/gateway", ZJ_TOKEN_PATH):
             door = "gateway"
         elif self.path in REST:
             door = "rest"
-        elif self.path == soap.PATH:
+        elif soap.service_of(self.path, self.server.soap_preset):
             door = "soap"
         else:
             return self._json(404, {"code": "404", "message": "not found"})
@@ -141,8 +169,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(*self._answer(door, "3001", "请求过于频繁", None), ctype,
                               headers={"Retry-After": retry_after_header(wait)})
         if door == "soap":
-            status, answer, code = soap.handle(self.server.state, body, self.server.soap_messages)
-            if code not in ("00", "20"):
+            status, answer, code = soap.handle(self.server.state, body, self.path, self.server.soap_preset,
+                                               self.server.soap_messages)
+            if code not in ("00000", "10000") and not code.startswith(("2", "3")):
                 self.server.refused[code] = self.server.refused.get(code, 0) + 1
         else:
             status, answer = self._handle(door, body)
@@ -179,7 +208,7 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(doc, dict):
             return self._answer(door, "9998", "报文格式错误", None)
         if door == "gateway":
-            op, data, medins = INFNO.get(str(doc.get("infno"))), (doc.get("input") or {}).get("data") or {}, doc.get("medinsCode")
+            return self._gateway(doc, body)
         else:
             op, data, medins = REST[self.path], doc, doc.get("medinsCode")
         if op is None:
@@ -214,6 +243,61 @@ class Handler(BaseHTTPRequestHandler):
         if op in IDEMPOTENT_OPS and idem:
             srv.idem.setdefault((app_key, op, idem), answer)
         return answer
+
+    def _gateway(self, doc: dict[str, Any], body: bytes) -> tuple[int, bytes]:
+        """Zhejiang, strictly: x-ca-key / x-ca-signature (seconds:lowercase hex over ``ts\\nbody``),
+        the token from /accessToken ({appCode, authCode}) in ``Access-Token``, the envelope
+        ``{"infno", "input": {"data"}}`` and nothing else at the top, ``medinsCode`` inside ``data``."""
+        srv, state = self.server, self.server.state
+
+        def refuse(code: str, text: str) -> tuple[int, bytes]:
+            srv.refused[code] = srv.refused.get(code, 0) + 1
+            return self._answer("gateway", code, text, None)
+
+        key, signature = self.headers.get("x-ca-key") or "", self.headers.get("x-ca-signature") or ""
+        secret = state.apps.get(key)
+        if secret is None:
+            return refuse("1005", "x-ca-key不存在")
+        m = ZJ_SIGNATURE.match(signature)
+        if m is None:
+            return refuse("1001", "x-ca-signature须为“秒级时间戳:小写十六进制”")
+        if abs(time.time() - int(m.group(1))) > SKEW_S:
+            return refuse("1002", "时间戳超出允许范围（±5分钟）")
+        if not hmac.compare_digest(_hmac_sm3(secret.encode(), m.group(1).encode() + b"\n" + body), m.group(2)):
+            return refuse("1001", "签名验证失败")
+        if self.path == ZJ_TOKEN_PATH:
+            if set(doc) != {"appCode", "authCode"} or state.auth_codes.get(str(doc["appCode"])) != doc["authCode"]:
+                return refuse("1005", "appCode或authCode错误")
+            token = state.issue_token(key)
+            return self._answer("gateway", "0", "成功", {"accessToken": token["accessToken"]})
+        if set(doc) != {"infno", "input"} or not isinstance(doc["input"], dict) or set(doc["input"]) != {"data"}:
+            return refuse("9998", "报文须为{infno, input:{data}}")
+        infno, data = str(doc["infno"]), doc["input"]["data"]
+        srv.received.append(("gateway", infno))
+        if infno in INFNO_REFUSED:
+            return refuse("9997", f"交易{infno}（{INFNO_REFUSED[infno]}）未开放")
+        op = INFNO.get(infno)
+        if op is None:
+            return refuse("9997", "交易编号不存在")
+        if not state.token_valid(self.headers.get("Access-Token"), key):
+            return self._answer("gateway", "1004", "访问令牌无效或已过期", None)
+        if not isinstance(data, dict) or not data.get("medinsCode"):
+            return refuse("9998", "data中缺少medinsCode")
+        medins = str(data["medinsCode"])
+        if op == "deliveries":
+            if set(data) - {"medinsCode", "delventpCode", "shpUpdateStartTime", "shpUpdateEndTime", "shpTime",
+                            "current", "size", "list"}:
+                return refuse("9998", "ZJ9671含未定义字段")
+            page = state.window(medins, data.get("shpUpdateStartTime"), data.get("shpUpdateEndTime"),
+                                int(data.get("current") or 1), int(data.get("size") or 100))
+            page["dataList"] = [_zj_line(ln) for ln in page["dataList"]]
+            return self._answer("gateway", "0", "成功", page)
+        if op == "orders":
+            return self._answer("gateway", "0", "成功", {"dataList": state.list_orders(medins)["list"]})
+        items = data.get("list") or []
+        if set(data) != {"medinsCode", "list"} or any(set(i) != {"shpId", "shppCnt"} for i in items):
+            return refuse("9998", "ZJ9658须为{medinsCode, list:[{shpId, shppCnt}]}")
+        return self._answer("gateway", *state.confirm(medins, items, None))
 
     def _verify(self, door: str, app_key: str, body: bytes) -> tuple[str, str] | None:
         secret = self.server.state.apps.get(app_key)

@@ -1,37 +1,60 @@
-"""The reference platform's SOAP door (``POST /soap/SendRecv``): the Shanghai-style shape over the same state.
+"""The reference platform's SOAP doors: Shanghai's drug and consumable services over the same state.
 
-``SendRecv(user, password, org_code, version, msg_type, sign, xml)``: the account is checked
-(``01`` when wrong), then ``sign`` against the SHA-1 of ``xml`` (``10`` when it differs), then
-the message: ``YY017`` lists delivery lines (配送明细), ``YY018`` / ``YY131`` confirm a drug /
-consumable line's acceptance (验收确认). Data refused is ``20``; a line that already holds a final
-acceptance is ``20`` with the line result ``21``; the platform failing is ``30``. These codes and
-tag names are the agent profile's assumptions (``agent.upstream.soap``), played back, written
-here independently so the fake does not share the code it tests.
+Written apart from ``agent.upstream.soap`` so the fake does not share the code it tests, from the
+same public facts: one operation ``sendRecv`` with seven unqualified parameters (named as the
+preset's WSDL names them), version ``1.0.0.0``, sign = SHA-1 of the XML, UPPERCASE hex, the answer
+in ``return``. Checked strictly: the path, the operation's namespace, each parameter's name and
+order, the version, the sign's case, ``HEAD`` with ``IP``, ``MAC`` and ``BZXX``, ``MAIN``, and the
+message family of the endpoint (drugs ``YY0xx`` at the preset's path, consumables ``YY1xx`` at
+``/hc`` + that path: separate endpoints, as the real services are).
+
+Answer codes: ``00000`` ok; ``11001`` busy (resend after 10 minutes), ``11003`` account, ``11005``
+sign, ``11006`` XML or version; ``20001`` message type not served here, ``20002`` no such open
+line, ``20003`` quantities or product disagree, ``20004`` a required field is missing; ``30001``
+already accepted (a notice); ``10000`` with each line's ``CLJG`` for YY131.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from refplatform.state import PlatformState
+from refplatform.state import BEIJING, PlatformState
 
-PATH = "/soap/SendRecv"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-SERVICE_NS = "http://tempuri.org/"
-PARAMS = ("user", "password", "org_code", "version", "msg_type", "sign", "xml")
-# state codes (the JSON doors') -> SOAP status codes
-STATUS = {"0": "00", "2001": "20", "2002": "20", "2003": "20", "2004": "20", "3001": "30", "9999": "30"}
-# state line fields -> YY017 tags; the product's tags depend on drug or consumable
-LINE_TAGS = {"shpId": "PSMXBH", "ordDetlId": "DDMXBH", "ordCode": "DDBH", "manuLotnum": "SCPH",
-             "expyEndtime": "YXRQ", "shpCnt": "PSSL", "shppTime": "PSSJ", "delventpCode": "PSQYBM", "updtTime": "GXSJ"}
+VERSION = "1.0.0.0"
+PRESETS = {
+    "dispatcher": ("/services/dispatcher", "http://dispatcher.service.gpo/",
+                   ("sUser", "sPwd", "sJgbm", "sVersion", "sXxlx", "sSign", "xmlData")),
+    "mainservice": ("/service/mainservice", "http://mainservice.service.gpo/",
+                    ("arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "arg6")),
+}
+CONSUMABLES_PREFIX = "/hc"
+PAGE = 50  # lines per YY003 / YY155 answer
+STATUS = {"0": "00000", "2001": "20002", "2002": "20003", "2003": "30001", "2004": "20004", "3001": "11001",
+          "9999": "11001"}
+YY018_MAIN = ("YQBM", "PSMXBH", "PSDTM", "ZXSPBM", "PSL", "SCPH", "YSJG", "YSJGBZ")
+YY131_STRUCT = ("PSMXBH", "HCTBDM", "SCPH", "PSL", "YSTGS", "YSBGS", "YSBZSM")
+_UPPER_HEX40 = re.compile(r"^[0-9A-F]{40}$")
 
 
-def _consumable(code: Any) -> bool:
+def consumable(code: Any) -> bool:
     return isinstance(code, str) and len(code) == 27 and code.startswith("C")
+
+
+def service_of(path: str, preset: str) -> str | None:
+    """'drugs', 'consumables' or None for a request path under ``preset``."""
+    base = PRESETS[preset][0]
+    if path == base:
+        return "drugs"
+    if path == CONSUMABLES_PREFIX + base:
+        return "consumables"
+    return None
 
 
 def _parse(text: str) -> ET.Element:
@@ -52,27 +75,33 @@ def _xml(root: ET.Element) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="unicode")
 
 
+def _when(iso: Any) -> str:
+    if not iso:
+        return ""
+    value = datetime.fromisoformat(str(iso))
+    return (value.astimezone(BEIJING) if value.tzinfo else value).strftime("%Y%m%d/%H%M%S/")
+
+
 def result(code: str, message: str = "", main: dict[str, Any] | None = None,
-           lines: list[dict[str, Any]] | None = None) -> bytes:
-    """A SendRecvResponse whose SendRecvResult holds ``<XMLDATA><HEAD><ZTCLJG/><CWXX/></HEAD>...``."""
+           lines: list[dict[str, Any]] | None = None, preset: str = "dispatcher") -> bytes:
+    """A sendRecvResponse whose ``return`` holds ``<XMLDATA><HEAD>JSSJ ZTCLJG CWXX BZXX</HEAD>...``."""
     data = ET.Element("XMLDATA")
     head = ET.SubElement(data, "HEAD")
-    ET.SubElement(head, "ZTCLJG").text = code
-    ET.SubElement(head, "CWXX").text = message
-    if main:
-        main_elem = ET.SubElement(data, "MAIN")
-        for tag, value in main.items():
-            ET.SubElement(main_elem, tag).text = str(value)
+    for tag, value in (("JSSJ", datetime.now().strftime("%Y%m%d/%H%M%S/")), ("ZTCLJG", code), ("CWXX", message),
+                       ("BZXX", "")):
+        ET.SubElement(head, tag).text = value
+    main_elem = ET.SubElement(data, "MAIN")
+    for tag, value in (main or {}).items():
+        ET.SubElement(main_elem, tag).text = str(value)
     detail = ET.SubElement(data, "DETAIL")
     for line in lines or []:
         struct = ET.SubElement(detail, "STRUCT")
         for tag, value in line.items():
-            if value is not None:
-                ET.SubElement(struct, tag).text = str(value)
+            ET.SubElement(struct, tag).text = "" if value is None else str(value)
     ET.register_namespace("soap", SOAP_NS)
     env = ET.Element(f"{{{SOAP_NS}}}Envelope")
-    resp = ET.SubElement(ET.SubElement(env, f"{{{SOAP_NS}}}Body"), f"{{{SERVICE_NS}}}SendRecvResponse")
-    ET.SubElement(resp, f"{{{SERVICE_NS}}}SendRecvResult").text = _xml(data)
+    resp = ET.SubElement(ET.SubElement(env, f"{{{SOAP_NS}}}Body"), f"{{{PRESETS[preset][1]}}}sendRecvResponse")
+    ET.SubElement(resp, "return").text = _xml(data)
     return _xml(env).encode("utf-8")
 
 
@@ -84,70 +113,139 @@ def fault(text: str) -> bytes:
     return _xml(env).encode("utf-8")
 
 
-def _line_out(line: dict[str, Any]) -> dict[str, Any]:
-    out = {tag: line.get(key) for key, tag in LINE_TAGS.items()}
-    drug = not _consumable(line.get("prodCode"))
-    out["YPBM" if drug else "HCBM"] = line.get("prodCode")
-    out["YPMC" if drug else "HCMC"] = line.get("prodName")
-    out["CGLX"] = line.get("purcType") or "2"
+def _line_out(line: dict[str, Any], service: str) -> dict[str, Any]:
+    out = {"PSDH": line.get("psdh") or "", "YQBM": line.get("delventpCode") or "", "PSDBM": "",
+           "CJRQ": _when(line.get("shppTime")), "PSMXBH": line["shpId"], "PSDTM": line.get("psdtm") or f"TM{line['shpId']}",
+           "CPM": line.get("prodName") or "", "SCPH": line.get("manuLotnum") or "", "YXRQ": line.get("expyEndtime") or "",
+           "DDMXBH": line.get("ordDetlId") or "", "PSL": line["shpCnt"]}
+    out["ZXSPBM" if service == "drugs" else "HCTBDM"] = line.get("prodCode")
     return out
 
 
-def handle(state: PlatformState, body: bytes, seen: dict[str, int] | None = None) -> tuple[int, bytes, str]:
-    """(HTTP status, answer, status code) for one SendRecv request; ``seen`` counts message types."""
+def _open_page(state: PlatformState, medins: str, service: str, after: str) -> tuple[list[dict[str, Any]], bool]:
+    """Lines not yet accepted, in the order the platform created them, after the line ``after``."""
+    with state.lock:
+        lines = sorted((ln for (m, _), ln in state.deliveries.items() if m == medins
+                        and consumable(ln.get("prodCode")) == (service == "consumables")
+                        and (m, ln["shpId"]) not in state.confirmations), key=lambda ln: ln.get("_seq", 0))
+        if after:
+            seq = state.deliveries.get((medins, after), {}).get("_seq")
+            if seq is not None:
+                lines = [ln for ln in lines if ln.get("_seq", 0) > seq]
+    return lines[:PAGE], len(lines) > PAGE
+
+
+def handle(state: PlatformState, body: bytes, path: str, preset: str,
+           seen: dict[str, int] | None = None) -> tuple[int, bytes, str]:
+    """(HTTP status, answer, status code) for one sendRecv request; ``seen`` counts message types."""
+    base, namespace, names = PRESETS[preset]
+    service = service_of(path, preset)
     try:
         env = _parse(body.decode("utf-8"))
-        call = next(c for b in env if _local(b.tag) == "Body" for c in b if _local(c.tag) == "SendRecv")
-        params = _kids(call)
-        missing = [p for p in PARAMS if p not in params]
-        if missing:
-            raise ValueError(f"missing {', '.join(missing)}")
+        soap_body = next(b for b in env if b.tag == f"{{{SOAP_NS}}}Body")
+        call = next(iter(soap_body))
+        if call.tag != f"{{{namespace}}}sendRecv":
+            raise ValueError(f"operation {call.tag} is not {{{namespace}}}sendRecv")
+        got = [c.tag for c in call]
+        if tuple(got) != names:  # unqualified, these names, this order
+            raise ValueError(f"parameters {got} are not {list(names)}")
+        params = dict(zip(("user", "password", "org_code", "version", "msg_type", "sign", "xml"),
+                          ((c.text or "") for c in call), strict=True))
     except (UnicodeDecodeError, ValueError, ET.ParseError, StopIteration) as exc:
-        return 500, fault(f"bad SendRecv request: {type(exc).__name__}"), "fault"
+        return 500, fault(f"bad sendRecv request: {exc}"), "fault"
+
+    def answer(code: str, text: str, main: dict[str, Any] | None = None,
+               lines: list[dict[str, Any]] | None = None) -> tuple[int, bytes, str]:
+        return 200, result(code, text, main, lines, preset), code
+
     secret = state.apps.get(params["user"])
     if secret is None or not hmac.compare_digest(secret.encode(), params["password"].encode()):
-        return 200, result("01", "用户名或密码错误"), "01"
+        return answer("11003", "用户名或密码错误")
+    if params["version"] != VERSION:
+        return answer("11006", f"接口版本{params['version']}不支持")
     xml = params["xml"]
-    if not hmac.compare_digest(hashlib.sha1(xml.encode("utf-8")).hexdigest(), params["sign"].lower()):
-        return 200, result("10", "签名验证失败（报文SHA-1不符）"), "10"
+    sign = params["sign"]
+    if not _UPPER_HEX40.match(sign) or sign != hashlib.sha1(xml.encode("utf-8")).hexdigest().upper():
+        return answer("11005", "签名验证失败（报文SHA-1大写十六进制不符）")
     try:
         message = _parse(xml)
     except (ValueError, ET.ParseError):
-        return 200, result("20", "业务报文格式错误"), "20"
+        return answer("11006", "XML格式错误")
+    head = _kids(message.find("HEAD"))
+    if message.tag != "XMLDATA" or any(t not in head for t in ("IP", "MAC", "BZXX")) or message.find("MAIN") is None:
+        return answer("11006", "XML格式错误：缺少XMLDATA/HEAD(IP,MAC,BZXX)/MAIN")
     main, lines = _kids(message.find("MAIN")), [_kids(s) for s in message.iter("STRUCT")]
     medins, msg_type = params["org_code"], params["msg_type"]
     if seen is not None:
         seen[msg_type] = seen.get(msg_type, 0) + 1
-    if msg_type == "YY017":
-        page = state.list_deliveries(medins, main.get("GXSJQ") or None, main.get("QSMXBH") or None,
-                                     int(main.get("MYJLS") or 100))
-        return 200, result("00", "成功", {"JLS": len(page["list"]), "HXBZ": "1" if page["more"] else "0"},
-                           [_line_out(ln) for ln in page["list"]]), "00"
-    if msg_type in ("YY018", "YY131"):
-        code, text, detail = _confirm(state, medins, msg_type, lines)
-        return 200, result(code, text, {"JLS": len(detail)}, detail), code
-    return 200, result("20", f"报文类型{msg_type}不存在"), "20"
+    family = "YY0" if service == "drugs" else "YY1"
+    if not msg_type.startswith(family):
+        return answer("20001", f"报文类型{msg_type}不属于本服务")
+    if msg_type in ("YY003", "YY155"):
+        if "PSMXBH" not in main:
+            return answer("20004", "缺少PSMXBH")
+        page, more = _open_page(state, medins, service or "drugs", main["PSMXBH"])
+        return answer("00000", "", {"JLS": len(page), "SFWJ": "0" if more else "1"},
+                      [_line_out(ln, service or "drugs") for ln in page])
+    if msg_type == "YY018":
+        return _yy018(state, medins, main, answer)
+    if msg_type == "YY131":
+        return _yy131(state, medins, main, lines, answer)
+    return answer("20001", f"报文类型{msg_type}未开放")
 
 
-def _confirm(state: PlatformState, medins: str, msg_type: str, lines: list[dict[str, str]]) -> tuple[str, str, list[dict[str, Any]]]:
-    if len(lines) != 1:
-        return "20", "每次确认一条配送明细", []
-    ln = lines[0]
-    shp = ln.get("PSMXBH", "")
-    known = state.deliveries.get((medins, shp))
-    if known is not None and _consumable(known.get("prodCode")) != (msg_type == "YY131"):
-        return "20", f"配送明细{shp}的产品类别与报文类型{msg_type}不符", [{"PSMXBH": shp, "CLJG": "20"}]
-    if ln.get("YSLX") not in ("1", "2"):
-        return "20", "验收类型无效", [{"PSMXBH": shp, "CLJG": "20"}]
+def _qty(text: str | None) -> Decimal | None:
     try:
-        shipped, accepted, rejected = (Decimal(ln.get(t) or "0") for t in ("PSSL", "YSSL", "JSSL"))
+        return Decimal(text or "")
     except InvalidOperation:
-        return "20", f"配送明细{shp}数量无效", [{"PSMXBH": shp, "CLJG": "20"}]
-    if ln.get("PSSL") and accepted + rejected != shipped:
-        return "20", f"配送明细{shp}验收数量与拒收数量之和不等于配送数量", [{"PSMXBH": shp, "CLJG": "20"}]
-    if ln.get("YSLX") == "1":  # provisional: acknowledged, not an arrival confirmation
-        return "00", "成功（暂验）", [{"PSMXBH": shp, "CLJG": "00"}]
-    code, text, _ = state.confirm(medins, [{"shpId": shp, "shppCnt": ln.get("YSSL"), "acpTime": ln.get("YSSJ")}], None)
-    status = STATUS.get(code, "30")
-    line_code = "21" if code == "2003" else status
-    return status, text, [{"PSMXBH": shp, "CLJG": line_code}]
+        return None
+
+
+def _yy018(state: PlatformState, medins: str, main: dict[str, str], answer: Any) -> tuple[int, bytes, str]:
+    missing = [t for t in YY018_MAIN if t not in main]
+    if missing:
+        return answer("20004", f"缺少{','.join(missing)}")
+    shp = main["PSMXBH"]
+    known = state.deliveries.get((medins, shp))
+    if known is None or consumable(known.get("prodCode")):
+        return answer("20002", f"配送明细{shp}不存在")
+    if main["ZXSPBM"] != known.get("prodCode"):
+        return answer("20003", f"配送明细{shp}的统编代码{main['ZXSPBM']}与平台不符")
+    shipped = _qty(str(known["shpCnt"]))
+    if _qty(main["PSL"]) != shipped:
+        word = "大于" if (_qty(main["PSL"]) or 0) > (shipped or 0) else "不等于"
+        return answer("20003", f"配送明细{shp}配送量{main['PSL']}{word}配送数量{known['shpCnt']}")
+    if main["YSJG"] not in ("0", "1"):
+        return answer("20004", "YSJG只能是1（通过）或0（不通过）")
+    if main["YSJG"] == "0":
+        return answer("00000", "验收不通过已登记")
+    got = re.search(r"实收([0-9.]+)", main["YSJGBZ"])  # this reference platform's reading of a short delivery
+    code, text, _ = state.confirm(medins, [{"shpId": shp, "shppCnt": got.group(1) if got else main["PSL"]}], None)
+    return answer(STATUS.get(code, "11001"), "" if code == "0" else text)
+
+
+def _yy131(state: PlatformState, medins: str, main: dict[str, str], lines: list[dict[str, str]],
+           answer: Any) -> tuple[int, bytes, str]:
+    if main.get("PSYSLX") not in ("1", "2") or main.get("JLS") != str(len(lines)) or not lines:
+        return answer("20004", "PSYSLX须为1或2，JLS须等于明细条数")
+    results, failed = [], 0
+    for ln in lines:
+        missing = [t for t in YY131_STRUCT if t not in ln]
+        shp = ln.get("PSMXBH", "")
+        known = state.deliveries.get((medins, shp))
+        pass_n, fail_n, shipped = _qty(ln.get("YSTGS")), _qty(ln.get("YSBGS")), _qty(ln.get("PSL"))
+        if missing:
+            code, text = "20004", f"缺少{','.join(missing)}"
+        elif known is None or not consumable(known.get("prodCode")):
+            code, text = "20002", f"配送明细{shp}不存在"
+        elif (ln["HCTBDM"] != known.get("prodCode") or None in (pass_n, fail_n, shipped)
+              or pass_n + fail_n != shipped or shipped != _qty(str(known["shpCnt"]))):  # type: ignore[operator]
+            code, text = "20003", f"配送明细{shp}验收通过数与不通过数之和须等于配送量"
+        elif main["PSYSLX"] == "1":
+            code, text = "00000", ""
+        else:
+            state_code, text, _ = state.confirm(medins, [{"shpId": shp, "shppCnt": ln["YSTGS"]}], None)
+            code = STATUS.get(state_code, "11001")
+        failed += code != "00000"
+        results.append({"PSMXBH": shp, "CLJG": code, "CLQKMS": "" if code == "00000" else text})
+    return answer("10000" if failed else "00000", "部分明细处理失败" if failed else "", {"JLS": len(results)}, results)

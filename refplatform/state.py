@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 OK = ("0", "成功")
 PATIENT_FIELDS = ("psn_no", "patient", "patient_id", "id_card", "mdtrt_id", "certno", "psn_name")
@@ -32,6 +35,7 @@ class Confirmation:
 class PlatformState:
     apps: dict[str, str] = field(default_factory=dict)  # app key -> secret
     token_ttl_s: float = 3600.0
+    auth_codes: dict[str, str] = field(default_factory=dict)  # Zhejiang appCode -> authCode
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     deliveries: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (medins, shpId) -> line
     confirmations: dict[tuple[str, str], Confirmation] = field(default_factory=dict)
@@ -58,8 +62,11 @@ class PlatformState:
 
     # -- delivery notes (配送单) -----------------------------------------------------------------
     def seed(self, medins: str, line: dict[str, Any]) -> None:
-        line = {**line, "shpId": str(line["shpId"]), "updtTime": line.get("updtTime") or datetime.now().astimezone().isoformat()}
+        stamp = line.get("updtTime") or line.get("shppTime") or datetime.now().astimezone().isoformat()
+        line = {**line, "shpId": str(line["shpId"]), "updtTime": stamp}
         with self.lock:
+            old = self.deliveries.get((medins, line["shpId"]))
+            line["_seq"] = old["_seq"] if old else len(self.deliveries) + 1  # creation order (Shanghai's cursor)
             self.deliveries[(medins, line["shpId"])] = line
 
     def list_deliveries(self, medins: str, since: str | None, after: str | None, size: int) -> dict[str, Any]:
@@ -75,6 +82,26 @@ class PlatformState:
             lines = [ln for ln in lines if (key(ln) > (since_dt, after) if after else key(ln)[0] >= since_dt)]
         size = max(1, min(int(size or 100), 1000))
         return {"list": lines[:size], "more": len(lines) > size}
+
+    def window(self, medins: str, start: str | None, end: str | None, current: int, size: int) -> dict[str, Any]:
+        """Zhejiang's ZJ9671: lines updated in [start, end], page ``current`` (1-based) of ``size``."""
+        def at(text: str | None) -> datetime | None:
+            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S") if text else None
+
+        lo, hi = at(start), at(end)
+        with self.lock:
+            lines = [ln for (m, _), ln in self.deliveries.items() if m == medins]
+        def local(text: str) -> datetime:  # the platform's clock is Beijing time
+            value = datetime.fromisoformat(text)
+            return value.astimezone(BEIJING).replace(tzinfo=None) if value.tzinfo else value
+
+        stamp = {id(ln): local(ln["updtTime"]) for ln in lines}
+        lines = sorted((ln for ln in lines if (lo is None or stamp[id(ln)] >= lo) and (hi is None or stamp[id(ln)] <= hi)),
+                       key=lambda ln: (stamp[id(ln)], ln["shpId"]))
+        size = max(1, min(int(size or 100), 1000))
+        pages = (len(lines) + size - 1) // size
+        return {"current": current, "size": size, "total": len(lines), "totalPageCount": pages,
+                "dataList": lines[(current - 1) * size: current * size]}
 
     def list_orders(self, medins: str) -> dict[str, Any]:
         with self.lock:

@@ -90,13 +90,19 @@ class PlatformClient:
     def __init__(self, profile: Profile, base_url: str, app_key: str, secret: SecretStr | str, medins_code: str, *,
                  signer: str | None = None, timeout: httpx.Timeout | None = None, verify: Any = True,
                  transport: httpx.BaseTransport | None = None, pacer: Pacer | None = None,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, app_code: str | None = None,
+                 auth_code: SecretStr | str | None = None) -> None:
         self.profile = profile
         self.medins_code = medins_code
         self._app_key = app_key
         plain = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
         register_secret(plain)  # a SOAP profile puts it in the body: it must be masked wherever it shows
         self._secret = plain.encode()
+        self._app_code = app_code or app_key
+        code = auth_code.get_secret_value() if isinstance(auth_code, SecretStr) else auth_code
+        if code:
+            register_secret(code)
+        self._auth_code = code or plain  # TO CONFIRM per province: one code for both, or a separate 授权码
         self._sign = check_signer(signer or profile.signer)
         self._pacer = pacer
         self._wall = wall
@@ -119,22 +125,23 @@ class PlatformClient:
         if not self.profile.uses_token:
             raise PlatformCallError(f"profile {self.profile.name} has no access token: each request carries the account",
                                     transient=False)
-        answer = self._send("token", {"appKey": self._app_key}, token=None)
+        answer = self._send("token", self.profile.token_data(self._app_key, self._app_code, self._auth_code), token=None)
         self._raise_unless_ok(answer)
         token = str(answer.data.get("accessToken") or "")
         if not token:
             raise PlatformCallError("the platform answered the token request without a token", transient=True)
         self._token = token  # never logged; not registered for masking, as every refresh would grow that list
-        self._token_until = time.monotonic() + float(answer.data.get("expiresIn") or 600) - TOKEN_MARGIN_S
+        self._token_until = time.monotonic() + float(answer.data.get("expiresIn") or self.profile.token_ttl_s) - TOKEN_MARGIN_S
         return token
 
     def check(self) -> str:
-        """Prove the credentials work: a token where the profile has one, else a one-line delivery pull."""
+        """Prove the credentials with a call the platform answers harmlessly (nothing is written): a
+        token where the profile has one, else a read of open delivery lines (Shanghai's YY003)."""
         if self.profile.uses_token:
             self.fetch_token()
             return "token fetched"
         self.deliveries(None, None, 1)
-        return "account accepted (a one-line delivery pull)"
+        return "account accepted (a read of open delivery lines, nothing written)"
 
     def call(self, op: str, data: dict[str, Any], idem_key: str | None = None) -> Answer:
         """One call with a valid token; refreshes an expired token and re-signs a replay once each."""
@@ -161,11 +168,16 @@ class PlatformClient:
         data = self.profile.confirm_data(self.medins_code, delivery_id, quantity, accepted_at, line)
         return self.call("confirm", data, idem_key)
 
-    def deliveries(self, since: str | None, after_id: str | None, page_size: int) -> tuple[list[dict[str, Any]], bool]:
-        answer = self.call("deliveries", {"updatedSince": since, "afterId": after_id, "pageSize": page_size})
+    def deliveries(self, since: str | None, after_id: str | None, page_size: int, *, until: str | None = None,
+                   page: int = 1) -> tuple[list[dict[str, Any]], bool]:
+        """One page of delivery lines and whether more follow; the profile's ``paging`` says which of
+        the window (since, until), the page number and the cursor (after_id) it uses."""
+        answer = self.call("deliveries", {"updatedSince": since, "updatedUntil": until, "afterId": after_id,
+                                          "pageSize": page_size, "page": page})
         self._raise_unless_ok(answer)
         lines = [self.profile.delivery_line(raw) for raw in answer.data.get("list") or []]
-        return lines, bool(answer.data.get("more"))
+        more = answer.data["more"] if "more" in answer.data else page < int(answer.data.get("total_pages") or 0)
+        return lines, bool(more)
 
     def upload_report(self, report: dict[str, Any], idem_key: str) -> Answer:
         return self.call("report", report, idem_key)
@@ -223,8 +235,10 @@ class PlatformClient:
                                     f"{self.profile.media} (a maintenance page?)", transient=True) from None
         answer = self.profile.parse(op, resp.status_code, body)
         if self.profile.kind(answer.code) == "busy":
+            wait = _retry_after(resp)
             raise PlatformCallError(f"{op}: the platform is busy ({answer.code}): {answer.message}", transient=True,
-                                    code=answer.code, retry_after_s=_retry_after(resp))
+                                    code=answer.code,
+                                    retry_after_s=wait if wait is not None else self.profile.retry_after_s(answer.code))
         if self.profile.kind(answer.code) == "auth":
             raise PlatformCallError(f"{op}: the platform refused our credentials ({answer.code}): {answer.message}",
                                     transient=False, code=answer.code, platform_message=answer.message)

@@ -7,6 +7,7 @@ a file (a bare name is a systemd credential in ``$CREDENTIALS_DIRECTORY``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -41,12 +42,34 @@ class PlatformConfig(BaseModel):
     match_min_confidence: float = Field(default=0.7, gt=0, le=1)
     item_map: dict[str, str] = Field(default_factory=dict, description="local item code -> platform product code")
     upload_reports: bool = True
+    # What the province decides (its documents or WSDL): the known values are the profiles' presets.
+    app_code: str | None = Field(default=None, description="zj_infno: appCode for the token request; default app_key")
+    auth_code_env: str | None = Field(default=None, description="zj_infno: env variable with the authCode; default the secret")
+    service_path: str | None = Field(default=None, description="the service path under base_url; default the preset's")
+    token_path: str | None = Field(default=None, description="zj_infno: the token path; default /accessToken")
+    soap_preset: str | None = Field(default=None, description="sh_soap*: dispatcher (sUser..xmlData) | mainservice (arg0..arg6)")
+    soap_service: Literal["drugs", "consumables"] | None = Field(default=None, description="sh_soap: drugs (YY003/YY018) | consumables (YY155/YY131)")
+    soap_namespace: str | None = Field(default=None, description="sh_soap*: the WSDL's targetNamespace")
+    soap_operation: str | None = Field(default=None, description="sh_soap*: the operation name (sendRecv)")
+    soap_params: list[str] | None = Field(default=None, min_length=7, max_length=7,
+                                          description="sh_soap*: the seven parameter names, in order")
+    head_ip: str | None = Field(default=None, description="sh_soap*: HEAD/IP, the address the platform registered")
+    head_mac: str | None = Field(default=None, description="sh_soap*: HEAD/MAC")
 
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, v: str) -> str:
         if v not in PROFILES:
             raise ValueError(f"unknown profile: use one of {', '.join(sorted(PROFILES))}")
+        return v
+
+    @field_validator("soap_preset")
+    @classmethod
+    def _known_preset(cls, v: str | None) -> str | None:
+        from agent.upstream.soap import SOAP_PRESETS
+
+        if v is not None and v not in SOAP_PRESETS:
+            raise ValueError(f"unknown soap_preset: use one of {', '.join(sorted(SOAP_PRESETS))}")
         return v
 
     @field_validator("signer")
@@ -71,6 +94,17 @@ class PlatformConfig(BaseModel):
         if keyless != (PROFILES[self.profile].signer == "sha1"):  # a plain hash signs nothing a JSON platform trusts
             raise ValueError("signer sha1 belongs to the sh_soap profile only, and sh_soap signs with sha1 only")
         return self
+
+    def profile_options(self) -> dict[str, Any]:
+        names = ("service_path", "token_path", "soap_preset", "soap_service", "soap_namespace", "soap_operation", "soap_params",
+                 "head_ip", "head_mac")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def auth_code(self) -> SecretStr | None:
+        if not self.auth_code_env:
+            return None
+        value = read_secret("platform auth code", self.auth_code_env, None, allow_empty=False)
+        return SecretStr(value) if value is not None else None
 
     @property
     def signer_name(self) -> str:

@@ -71,6 +71,9 @@ def _queue(conn: Tx, hospital: str, r: Receipt, line_id: str, line: DeliveryLine
                "receipt_line_id": r.line_id, "product_code": line.product_code if line is not None else None,
                "lot": (line.lot if line is not None else None) or r.lot,
                "shipped_quantity": str(shipped) if shipped is not None else None}
+    record = repo.delivery_line(conn, hospital, line_id)
+    if record is not None:  # a profile such as sh_soap repeats the distributor and the delivery barcode
+        payload.update(distributor_code=record.distributor_code, order_code=record.order_code)
     return repo.queue_confirmation(conn, hospital, CHANNEL, key, payload, delivery_id=line_id, receipt_line_id=r.line_id,
                                    quantity=r.quantity, shipped_quantity=shipped, accepted_at=r.accepted_at, now=now)
 

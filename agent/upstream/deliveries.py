@@ -20,6 +20,8 @@ from agent.store import platform as repo
 from agent.upstream.client import PlatformClient
 from agent.upstream.confirm import rematch_unmatched
 
+FIRST_WINDOW = timedelta(days=7)  # a window-paged platform's first sync reads this far back
+
 
 @dataclass(frozen=True)
 class SyncResult:
@@ -51,19 +53,29 @@ def _store_line(conn: Tx, hospital: str, line: dict[str, Any], tz: tzinfo, now: 
 def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, lookback_s: int = 3600,
                     page_size: int = 200, max_pages: int = 1000, item_map: Mapping[str, str] | None = None,
                     min_confidence: float = 0.7) -> SyncResult:
-    """Pull every delivery line changed since the cursor (minus lookback); returns what was done."""
+    """Pull every delivery line changed since the cursor (minus lookback); returns what was done.
+
+    How depends on the profile's ``paging``: ``keyset`` (updated since / after this id), ``pages``
+    (an update-time window up to now, read page by page; the cursor becomes the window's end), or
+    ``cursor`` (the platform hands out lines after the last id read, until it says it is done)."""
     hospital, tz = store.hospital_code, now.tzinfo
     assert tz is not None
+    paging = client.profile.paging
     with store.read() as conn:
         cursor = repo.delivery_cursor(conn, hospital)
     since_dt = parse_time(cursor.get("updated"), tz)
     mark = (since_dt, str(cursor.get("id") or "")) if since_dt else None
     since = (since_dt - timedelta(seconds=lookback_s)).isoformat() if since_dt else None
-    after: str | None = cursor.get("id") if lookback_s == 0 else None  # no lookback: resume right after the cursor
+    if paging == "pages" and since is None:
+        since = (now - FIRST_WINDOW).isoformat()
+    # The window ends at our now; the next one starts at that now minus the lookback, so a line the
+    # platform stamps a little later (its clock ahead of ours, a late commit) is still read.
+    until = now.isoformat() if paging == "pages" else None
+    after: str | None = cursor.get("id") if (lookback_s == 0 or paging == "cursor") else None
     total = pages = 0
     more = True
     while more and pages < max_pages:
-        lines, more = client.deliveries(since, after, page_size)
+        lines, more = client.deliveries(since, after, page_size, until=until, page=pages + 1)
         pages += 1
         if not lines:
             break
@@ -71,12 +83,21 @@ def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, look
             for line in lines:
                 _store_line(conn, hospital, line, tz, now)
             last = lines[-1]  # the platform pages in (updated_at, delivery_id) order: the last line is the newest
-            last_at = parse_time(last.get("updated_at"), tz)
-            if last_at is not None and (mark is None or (last_at, str(last["delivery_id"])) > mark):
-                mark = (last_at, str(last["delivery_id"]))
-                repo.save_delivery_cursor(conn, hospital, {"updated": last_at.isoformat(), "id": mark[1]}, now)
+            if paging == "cursor":
+                repo.save_delivery_cursor(conn, hospital, {"id": str(last["delivery_id"])}, now)
+            elif paging == "keyset":
+                last_at = parse_time(last.get("updated_at"), tz)
+                if last_at is not None and (mark is None or (last_at, str(last["delivery_id"])) > mark):
+                    mark = (last_at, str(last["delivery_id"]))
+                    repo.save_delivery_cursor(conn, hospital, {"updated": last_at.isoformat(), "id": mark[1]}, now)
         total += len(lines)
-        since, after = last.get("updated_at") or since, str(last["delivery_id"])
+        if paging == "keyset":
+            since, after = last.get("updated_at") or since, str(last["delivery_id"])
+        elif paging == "cursor":
+            after = str(last["delivery_id"])
+    if paging == "pages" and not more:  # the whole window was read: the next sync starts at its end
+        with store.begin() as conn:
+            repo.save_delivery_cursor(conn, hospital, {"updated": until}, now)
     with store.begin() as conn:
         queued = rematch_unmatched(conn, hospital, now, item_map=item_map, min_confidence=min_confidence)
     return SyncResult(total, pages, queued)

@@ -21,14 +21,14 @@ from agent.upstream.profiles import get_profile
 def build_client(pcfg: PlatformConfig, hospital_code: str, *, transport: httpx.BaseTransport | None = None,
                  pace: bool = True) -> PlatformClient:
     """A client for ``pcfg``; checks the signer works here and reads the secret (ConfigError if not)."""
-    profile = get_profile(pcfg.profile)
+    profile = get_profile(pcfg.profile).configured(pcfg.profile_options())
     timeout = httpx.Timeout(connect=pcfg.connect_timeout_s, read=pcfg.read_timeout_s, write=pcfg.write_timeout_s,
                             pool=pcfg.pool_timeout_s)
     verify: Any = str(pcfg.ca_file) if pcfg.ca_file else True
     return PlatformClient(
         profile, pcfg.base_url, pcfg.app_key, pcfg.secret(), pcfg.medins_code or hospital_code,
         signer=pcfg.signer_name, timeout=timeout, verify=verify, transport=transport,
-        pacer=Pacer(pcfg.max_rate_per_s) if pace else None,
+        pacer=Pacer(pcfg.max_rate_per_s) if pace else None, app_code=pcfg.app_code, auth_code=pcfg.auth_code(),
     )
 
 

@@ -80,6 +80,31 @@ class Profile:
     code_kind: dict[str, str] = CODE_KIND
     media: str = "JSON"  # what the answers are, for error messages
     fields: dict[str, str] = DELIVERY_FIELDS
+    # How deliveries are paged: "keyset" (updated since, after this id), "pages" (an update-time
+    # window read page by page), "cursor" (the platform's own cursor: the last line id read).
+    paging: str = "keyset"
+    idempotency_header: bool = True  # False: the real platform has no such header; it refuses a second confirmation
+    confirm_message: str = "confirm"  # the transaction code or message type a confirmation is sent under
+
+    token_ttl_s: float = 600.0  # when the token answer gives no lifetime
+
+    def token_data(self, app_key: str, app_code: str, auth_code: str) -> dict[str, Any]:
+        """What the token request carries."""
+        return {"appKey": app_key}
+
+    def configured(self, options: dict[str, Any]) -> Profile:
+        """This profile with the ``[platform]`` options that the province decides (paths, names); the
+        shared instance is never changed. Unknown options are refused by the config, not here."""
+        return self
+
+    def retry_after_s(self, code: str) -> float | None:
+        """How long the platform asks us to wait after answer ``code`` (None: our own backoff)."""
+        return None
+
+    def confirmation_code(self, data: dict[str, Any]) -> str:
+        """The transaction code / message type a sealed confirmation carries (for the tests that
+        prove a confirmation can go under no other code)."""
+        return self.confirm_message
 
     def kind(self, code: str) -> str | None:
         """What an answer code means for the agent: ``ok`` or one of the kinds; None when unknown."""
@@ -99,7 +124,7 @@ class Profile:
         }
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        if idem_key:
+        if idem_key and self.idempotency_header:
             headers["Idempotency-Key"] = idem_key
         return Request(req.method, req.path, req.body, headers)
 

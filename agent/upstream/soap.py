@@ -1,20 +1,27 @@
-"""The Shanghai-style SOAP profile (``sh_soap``, 上海阳光医药采购网 shape): one operation, XML inside.
+"""The Shanghai SOAP profiles (上海市医药采购服务与监管信息系统): ``sh_soap`` (drugs, or consumables).
 
-Every call is the SOAP 1.1 operation ``SendRecv(user, password, org_code, version, msg_type, sign,
-xml)``: ``xml`` is the business message (报文) as text, ``sign`` the SHA-1 hex of its UTF-8 bytes,
-``user``/``password`` the hospital's platform account (our ``app_key`` and secret), ``org_code``
-the 医疗机构代码. There is no access token: the password travels in every request body, so the
-client never asks for a token and the password is registered for redaction like any secret.
+Facts from the public clients gfz1103/yb (drugs: ``PsdService``, the YY003 answer sample in it, the
+``ws`` request/response classes) and itcmicwl/SC_SPD (consumables), summarised in
+../shared/INTERFACES.md. Every call is one SOAP operation with seven unqualified string
+parameters in this order: user, password, organisation code, version ``1.0.0.0``, message type,
+sign (SHA-1 of the XML's UTF-8 bytes, UPPERCASE hex), XML; the answer XML is in ``return``. The
+parameter names, the operation's name, the service namespace and path come from the province's
+WSDL: config, with the two known shapes as presets (``dispatcher``: ``sUser … xmlData``;
+``mainservice``: ``arg0 … arg6``). The drug and consumable services are separate endpoints with
+separate accounts, hence one ``[platform]`` section per service (``soap_service``); the message family (YY0xx drugs, YY1xx consumables) says
+which. There is no token: the password travels in every request and is masked like any secret.
 
-What the public description gives: the operation and its parameters, ``YY018`` (drug delivery
-acceptance) and ``YY131`` (consumables), lines with the delivery detail id, product code, lot,
-quantity, accepted and rejected counts, purchase type 2 for 带量 lines, acceptance type 1
-provisional / 2 final, status codes ``00`` ok and ``01``/``10``/``20``/``30`` errors. Everything
-marked ASSUMED below is our guess, to verify with the province before going live.
+Business XML: root ``XMLDATA``, ``HEAD`` (``IP``, ``MAC``, ``BZXX``) and ``MAIN`` always, lists in
+``DETAIL/STRUCT``, empty fields as empty elements, times ``yyyyMMdd/HHmmss/``, dates ``yyyyMMdd``.
+Answers: ``HEAD/ZTCLJG`` ``00000`` ok, ``1xxxx`` system (``11001`` resend after 10 minutes,
+``11003`` account, ``11005`` sign, ``11006`` XML: a person), ``2xxxx`` refused, ``3xxxx`` done with a
+notice (already confirmed), ``10000`` partly: each line's ``CLJG``. TO CONFIRM marks what no public
+source settles.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
@@ -25,48 +32,46 @@ from agent.errors import PlatformError
 from agent.upstream.profile_base import Answer, Credentials, Profile, Request
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-SERVICE_NS = "http://tempuri.org/"  # ASSUMED: the service's target namespace (read it from the WSDL)
-VERSION = "1.0"  # ASSUMED: the interface version the hospital's account is registered for
+VERSION = "1.0.0.0"
+OK = "00000"
+PARTLY = "10000"
+RESEND = "11001"  # 通讯失败: resend after 10 minutes
+RESEND_AFTER_S = 600.0
+NEEDS_PERSON = {"11003": "用户名或密码错误", "11005": "签名不符", "11006": "XML格式错误"}
 
-MSG_TYPES = {
-    "deliveries": "YY017",  # ASSUMED: the description names no message type for pulling 配送单
-    "confirm_drug": "YY018",  # 药品配送验收确认
-    "confirm_consumable": "YY131",  # 耗材配送验收确认
+# The WSDL's shape (namespace, path, operation, parameter names): presets, each overridable in config.
+PARAM_ORDER = ("user", "password", "org_code", "version", "msg_type", "sign", "xml")
+SOAP_PRESETS: dict[str, dict[str, Any]] = {
+    "dispatcher": {  # .../services/dispatcher?wsdl (gfz1103/yb drugs)
+        "namespace": "http://dispatcher.service.gpo/",  # TO CONFIRM: read targetNamespace from the WSDL
+        "path": "/services/dispatcher",
+        "operation": "sendRecv",
+        "params": ("sUser", "sPwd", "sJgbm", "sVersion", "sXxlx", "sSign", "xmlData"),
+    },
+    "mainservice": {  # .../service/mainservice?wsdl (the newer main service)
+        "namespace": "http://mainservice.service.gpo/",  # TO CONFIRM: read targetNamespace from the WSDL
+        "path": "/service/mainservice",
+        "operation": "sendRecv",
+        "params": ("arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "arg6"),
+    },
 }
-ACCEPT_FINAL = "2"  # 验收类型: 1 provisional (暂验), 2 final (终验); the agent sends final
-VBP_PURCHASE = "2"  # 采购类型 2: 带量采购
 
-# Status codes (状态处理结果) and what the agent does about each. The description only says which
-# are errors; the grouping by tens (0x processed, 1x identity, 2x data, 3x platform) is ASSUMED.
-CODE_KIND = {
-    "01": "auth",  # ASSUMED: user, password or org code not recognised: a person fixes the account
-    "10": "auth",  # ASSUMED: sign does not match the message: our build or a proxy altered it, retrying alone won't help
-    "20": "reject",  # ASSUMED: the business data was refused (line unknown, counts wrong): quarantine for staff
-    "21": "done",  # ASSUMED (a line-level result, not in the description): the line already has a final acceptance
-    "30": "busy",  # ASSUMED: platform-side failure: hold the queue and try later
-}
-ALREADY_FINAL = "21"
-
-# Delivery-line tags (配送明细, YY017 answer) -> our canonical fields. ASSUMED tag names (pinyin initials).
-DELIVERY_FIELDS = {
+# YY003 answer line (配送明细, drugs; fields as in the documented sample) -> our canonical fields.
+DRUG_FIELDS = {
     "delivery_id": "PSMXBH",  # 配送明细编号
     "order_id": "DDMXBH",  # 订单明细编号
-    "order_code": "DDBH",  # 订单编号
-    "product_code": "YPBM",  # 药品编码 (HCBM 耗材编码 for consumables)
-    "product_name": "YPMC",  # 药品名称 (HCMC for consumables)
+    "order_code": "PSDTM",  # 配送单条码: YY018 repeats it, and the store has no other column for it
+    "product_code": "ZXSPBM",  # 统编代码
+    "product_name": "CPM",  # 产品名
     "lot": "SCPH",  # 生产批号
-    "expiry": "YXRQ",  # 有效日期
-    "quantity": "PSSL",  # 配送数量
-    "shipped_at": "PSSJ",  # 配送时间
-    "distributor_code": "PSQYBM",  # 配送企业编码
-    "updated_at": "GXSJ",  # 更新时间
+    "expiry": "YXRQ",  # 有效日期 yyyyMMdd
+    "quantity": "PSL",  # 配送量
+    "shipped_at": "CJRQ",  # 创建日期 yyyyMMdd/HHmmss/
+    "distributor_code": "YQBM",  # 企业编码
+    "updated_at": "CJRQ",
 }
-CONSUMABLE_TAGS = {"product_code": "HCBM", "product_name": "HCMC"}
-
-
-def is_consumable(product_code: str | None) -> bool:
-    """医保医用耗材代码: 27 characters starting with C; anything else is confirmed as a drug (ASSUMED rule)."""
-    return product_code is not None and len(product_code) == 27 and product_code.startswith("C")
+# YY155 answer line (耗材配送明细). TO CONFIRM: tag names beyond PSMXBH/HCTBDM/SCPH/PSL, which YY131 repeats.
+CONSUMABLE_FIELDS = {**DRUG_FIELDS, "product_code": "HCTBDM"}
 
 
 def parse_xml(content: bytes | str) -> ET.Element:
@@ -93,14 +98,30 @@ def _fields(elem: ET.Element | None) -> dict[str, str]:
     return {_local(child.tag): (child.text or "").strip() for child in (elem if elem is not None else [])}
 
 
-def build_message(main: dict[str, Any], lines: list[dict[str, Any]]) -> bytes:
-    """A business message ``<XMLDATA><MAIN/><DETAIL><STRUCT/>...</DETAIL></XMLDATA>`` in UTF-8 (ASSUMED layout)."""
-    root = ET.Element("XMLDATA")
-    _fill(ET.SubElement(root, "MAIN"), main)
-    detail = ET.SubElement(root, "DETAIL")
-    for line in lines:
-        _fill(ET.SubElement(detail, "STRUCT"), line)
-    return ('<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="unicode")).encode("utf-8")
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _fields(elem: ET.Element | None) -> dict[str, str]:
+    return {_local(child.tag): (child.text or "").strip() for child in (elem if elem is not None else [])}
+
+
+def platform_time(iso: str | None) -> str:
+    """ISO -> ``yyyyMMdd/HHmmss/`` in the time's own zone (Shanghai time in practice); '' when unknown."""
+    return datetime.fromisoformat(iso).strftime("%Y%m%d/%H%M%S/") if iso else ""
+
+
+def parse_platform_time(text: str | None) -> str | None:
+    """``yyyyMMdd/HHmmss/`` or ``yyyyMMdd`` -> ISO (naive: the caller adds the zone); None when empty."""
+    text = (text or "").strip().strip("/")
+    if not text:
+        return None
+    for fmt in ("%Y%m%d/%H%M%S", "%Y%m%d"):
+        try:
+            return datetime.strptime(text, fmt).isoformat()
+        except ValueError:
+            continue
+    raise ValueError(f"not a platform time: {text!r}")
 
 
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -113,87 +134,146 @@ def _text(value: Any) -> str:
 
 
 def _fill(parent: ET.Element, values: dict[str, Any]) -> None:
+    """Every field as an element; an unknown value is an empty element, as the platform expects."""
     for tag, value in values.items():
-        if value is not None:
-            ET.SubElement(parent, tag).text = _text(value)
+        ET.SubElement(parent, tag).text = "" if value is None else _text(value)
 
 
-def envelope(params: dict[str, str]) -> bytes:
-    """The SOAP 1.1 request: ``<soap:Envelope><soap:Body><SendRecv>`` with one element per parameter."""
-    ET.register_namespace("soap", SOAP_NS)
+def build_message(head: dict[str, Any], main: dict[str, Any], lines: list[dict[str, Any]]) -> bytes:
+    """``<XMLDATA><HEAD/><MAIN/>[<DETAIL><STRUCT/>...</DETAIL>]</XMLDATA>`` in UTF-8."""
+    root = ET.Element("XMLDATA")
+    _fill(ET.SubElement(root, "HEAD"), head)
+    _fill(ET.SubElement(root, "MAIN"), main)
+    if lines:  # a message without a list has no DETAIL (the public client leaves it out)
+        detail = ET.SubElement(root, "DETAIL")
+        for line in lines:
+            _fill(ET.SubElement(detail, "STRUCT"), line)
+    return ('<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="unicode", short_empty_elements=False)).encode("utf-8")
+
+
+def envelope(namespace: str, operation: str, params: list[tuple[str, str]]) -> bytes:
+    """SOAP 1.1: the operation element in the service namespace, its parameters unqualified."""
     env = ET.Element(f"{{{SOAP_NS}}}Envelope")
-    call = ET.SubElement(ET.SubElement(env, f"{{{SOAP_NS}}}Body"), f"{{{SERVICE_NS}}}SendRecv")
-    for name, value in params.items():
-        ET.SubElement(call, f"{{{SERVICE_NS}}}{name}").text = value
+    call = ET.SubElement(ET.SubElement(env, f"{{{SOAP_NS}}}Body"), f"{{{namespace}}}{operation}")
+    for name, value in params:
+        ET.SubElement(call, name).text = value
+    ET.register_namespace("soapenv", SOAP_NS)
     return ('<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(env, encoding="unicode")).encode("utf-8")
 
 
-def _platform_time(iso: str | None) -> str | None:
-    """``YYYY-MM-DD HH:MM:SS`` in the time's own zone (ASSUMED format; Shanghai time in practice)."""
-    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S") if iso else None
-
-
-def _rejected(shipped: Any, accepted: str) -> str | None:
-    """拒收数量: shipped minus accepted, never below zero; None when the shipped quantity is unknown."""
+def _quantity(value: Any) -> Decimal | None:
     try:
-        return str(max(Decimal(str(shipped)) - Decimal(accepted), Decimal(0)))
+        return Decimal(str(value))
     except (InvalidOperation, TypeError):
         return None
 
 
+def code_kind(code: str) -> str | None:
+    """What a ZTCLJG / CLJG code means for the agent."""
+    if code == OK:
+        return "ok"
+    if code in NEEDS_PERSON:
+        return "auth"
+    if code == RESEND or (len(code) == 5 and code.startswith("1") and code != PARTLY):
+        return "busy"
+    if len(code) == 5 and code.startswith("2"):
+        return "reject"
+    if len(code) == 5 and code.startswith("3"):
+        return "done"  # success with a notice: the platform holds the acceptance (e.g. already confirmed)
+    return None
+
+
 class ShSoapProfile(Profile):
+    """Drugs (药品): YY003 pulls open delivery lines on a PSMXBH cursor, YY018 confirms one line."""
+
     name = "sh_soap"
     signer = "sha1"
-    supports_reports = False  # the description names no report upload message
+    supports_reports = False
     uses_token = False
-    ok_code = "00"
-    code_kind = CODE_KIND
+    ok_code = OK
     media = "SOAP XML"
-    fields = DELIVERY_FIELDS
-    path = "/soap/SendRecv"  # ASSUMED: the service's path under base_url
+    fields = DRUG_FIELDS
+    paging = "cursor"
+    idempotency_header = False
+    family = "YY0"
+    deliveries_message = "YY003"  # 获取配送明细 (still open lines)
+    confirm_message = "YY018"  # 配送明细验收
+    preset = "dispatcher"
+
+    def __init__(self) -> None:
+        self.shape = dict(SOAP_PRESETS[self.preset])
+        self.head = {"IP": "", "MAC": ""}
+
+    def configured(self, options: dict[str, Any]) -> Profile:
+        service = options.get("soap_service") or "drugs"
+        if service not in SERVICES:
+            raise PlatformError(f"soap_service '{service}' is unknown: use drugs or consumables", transient=False)
+        clone = copy.copy(self) if SERVICES[service] is type(self) else SERVICES[service]()
+        preset = options.get("soap_preset") or self.preset
+        if preset not in SOAP_PRESETS:
+            raise PlatformError(f"soap_preset '{preset}' is unknown: use one of {', '.join(sorted(SOAP_PRESETS))}",
+                                transient=False)
+        shape = dict(SOAP_PRESETS[preset])
+        for key, opt in (("namespace", "soap_namespace"), ("path", "service_path"), ("operation", "soap_operation")):
+            if options.get(opt):
+                shape[key] = options[opt]
+        if options.get("soap_params"):
+            shape["params"] = tuple(options["soap_params"])
+        clone.shape = shape
+        clone.head = {"IP": options.get("head_ip") or "", "MAC": options.get("head_mac") or ""}
+        return clone
+
+    @property
+    def path(self) -> str:
+        return str(self.shape["path"])
+
+    def kind(self, code: str) -> str | None:
+        return code_kind(code)
+
+    def retry_after_s(self, code: str) -> float | None:
+        return RESEND_AFTER_S if code == RESEND else None
+
+    def confirmation_code(self, data: dict[str, Any]) -> str:
+        return str(data["msg_type"])
 
     def confirm_data(self, medins_code: str, delivery_id: str, quantity: str, accepted_at: str,
                      line: dict[str, Any] | None = None) -> dict[str, Any]:
+        """YY018: one line in ``MAIN`` (YQBM, PSMXBH, PSDTM, ZXSPBM, PSL, SCPH, YSJG, YSJGBZ).
+
+        The message has no accepted quantity: ``PSL`` repeats the shipped quantity, ``YSJG`` 1 passes
+        it; a short delivery still passes (the goods arrived) and says what came in ``YSJGBZ``.
+        TO CONFIRM with the province: how a short delivery is to be accepted."""
         line = line or {}
-        code = line.get("product_code")
-        consumable = is_consumable(code)
-        struct = {
-            "PSMXBH": delivery_id,
-            "HCBM" if consumable else "YPBM": code,
-            "SCPH": line.get("lot"),
-            "PSSL": line.get("shipped_quantity"),
-            "YSSL": quantity,  # 验收数量
-            "JSSL": _rejected(line.get("shipped_quantity"), quantity),  # 拒收数量
-            "CGLX": line.get("purchase_type"),  # 采购类型: the platform's own value, when the line carried it
-            "YSLX": ACCEPT_FINAL,
-            "YSSJ": _platform_time(accepted_at),  # 验收时间
-        }
-        kind = "confirm_consumable" if consumable else "confirm_drug"
-        return {"msg_type": MSG_TYPES[kind], "main": {"YYBM": medins_code, "JLS": 1}, "lines": [struct]}
+        shipped = _quantity(line.get("shipped_quantity"))
+        accepted = _quantity(quantity)
+        note = f"实收{quantity}" if shipped is not None and accepted is not None and accepted < shipped else ""
+        main = {"YQBM": line.get("distributor_code"), "PSMXBH": delivery_id, "PSDTM": line.get("order_code"),
+                "ZXSPBM": line.get("product_code"), "PSL": line.get("shipped_quantity") or quantity,
+                "SCPH": line.get("lot"), "YSJG": "1", "YSJGBZ": note}
+        return {"msg_type": self.confirm_message, "main": main, "lines": []}
 
     def message(self, op: str, data: dict[str, Any], *, medins_code: str) -> tuple[str, bytes]:
         """The message type and the business message, before the account and sign are added."""
+        head = {**self.head, "BZXX": ""}
         if op == "confirm":
-            return data["msg_type"], build_message(data["main"], data["lines"])
+            return data["msg_type"], build_message(head, data["main"], data["lines"])
         if op == "deliveries":
-            main = {"YYBM": medins_code, "GXSJQ": data.get("updatedSince"), "QSMXBH": data.get("afterId"),
-                    "MYJLS": data.get("pageSize")}  # ASSUMED: updated since, after this id, page size
-            return MSG_TYPES["deliveries"], build_message(main, [])
-        raise PlatformError(f"profile sh_soap has no '{op}' message", transient=False)
+            main = {"YQBM": "", "PSMXBH": data.get("afterId") or ""}  # the cursor: the last PSMXBH read
+            return self.deliveries_message, build_message(head, main, [])
+        raise PlatformError(f"profile {self.name} has no '{op}' message", transient=False)
 
     def seal(self, op: str, data: dict[str, Any], *, medins_code: str, creds: Credentials, timestamp: str,
              nonce: str, token: str | None, idem_key: str | None) -> Request:
         """The SOAP request; timestamp, nonce, token and idempotency key have no place in this shape."""
         msg_type, xml = self.message(op, data, medins_code=medins_code)
-        body = envelope({
-            "user": creds.app_key, "password": creds.secret.decode("utf-8"), "org_code": medins_code,
-            "version": VERSION, "msg_type": msg_type, "sign": creds.sign(creds.secret, xml), "xml": xml.decode("utf-8"),
-        })
-        headers = {"Content-Type": "text/xml; charset=utf-8", "Accept": "text/xml", "SOAPAction": f'"{SERVICE_NS}SendRecv"'}
+        values = (creds.app_key, creds.secret.decode("utf-8"), medins_code, VERSION, msg_type,
+                  creds.sign(creds.secret, xml).upper(), xml.decode("utf-8"))
+        body = envelope(str(self.shape["namespace"]), str(self.shape["operation"]), list(zip(self.shape["params"], values, strict=True)))
+        headers = {"Content-Type": "text/xml; charset=utf-8", "Accept": "text/xml", "SOAPAction": '""'}
         return Request("POST", self.path, body, headers)
 
     def decode(self, content: bytes) -> Any:
-        """``{"fault": text}`` for a SOAP fault, else the result message's head, main and lines."""
+        """``{"fault": text}`` for a SOAP fault, else the answer message's head, main and lines."""
         env = parse_xml(content)
         body = next((c for c in env if _local(c.tag) == "Body"), None)
         answer = next(iter(body), None) if body is not None else None
@@ -201,9 +281,9 @@ class ShSoapProfile(Profile):
             raise ValueError("a SOAP envelope without a body")
         if _local(answer.tag) == "Fault":
             return {"fault": _fields(answer).get("faultstring", "")}
-        result = next((c for c in answer.iter() if _local(c.tag) == "SendRecvResult"), None)
+        result = next((c for c in answer.iter() if _local(c.tag) == "return"), None)
         if result is None or not (result.text or "").strip():
-            raise ValueError("a SendRecv answer without SendRecvResult")
+            raise ValueError("a sendRecv answer without return")
         message = parse_xml((result.text or "").strip())
         detail = message.find("DETAIL")
         return {"head": _fields(message.find("HEAD")), "main": _fields(message.find("MAIN")),
@@ -212,20 +292,45 @@ class ShSoapProfile(Profile):
     def parse(self, op: str, status: int, body: Any) -> Answer:
         if not isinstance(body, dict) or "head" not in body:
             fault = body.get("fault") if isinstance(body, dict) else None
-            return Answer("30", f"SOAP fault: {fault}" if fault else f"unexpected answer (HTTP {status})", None)
+            return Answer(RESEND, f"SOAP fault: {fault}" if fault else f"unexpected answer (HTTP {status})", None)
         code, message = body["head"].get("ZTCLJG", ""), body["head"].get("CWXX", "")  # 状态处理结果, 错误信息
-        if code == self.ok_code:
-            if op == "deliveries":
-                return Answer(code, "", {"list": body["lines"], "more": body["main"].get("HXBZ") == "1"})  # 后续标志
-            return Answer(code, "", {"main": body["main"], "lines": body["lines"]})
-        line_codes = {ln.get("CLJG") for ln in body["lines"] if ln.get("CLJG")}  # 明细处理结果
-        if code == "20" and line_codes == {ALREADY_FINAL}:
-            return Answer(ALREADY_FINAL, message, body["lines"])
-        return Answer(code or "30", message, body["lines"] or None)
+        if code == PARTLY:  # 部分成功: one line per message, so that line's own result is the answer
+            line = next((ln for ln in body["lines"] if ln.get("CLJG")), None)
+            if line is None:
+                return Answer("20000", message or "部分失败，无明细结果", body["lines"])
+            code, message = line["CLJG"], line.get("CLQKMS") or message
+        if code == OK and op == "deliveries":
+            return Answer(OK, "", {"list": body["lines"], "more": body["main"].get("SFWJ") == "0"})  # 是否完结
+        if code == OK:
+            return Answer(OK, "", {"main": body["main"], "lines": body["lines"]})
+        return Answer(code or RESEND, message, body["lines"] or None)
 
     def delivery_line(self, raw: dict[str, Any]) -> dict[str, Any]:
-        line = super().delivery_line(raw)
-        for ours, tag in CONSUMABLE_TAGS.items():
-            if line.get(ours) in (None, "") and raw.get(tag):
-                line[ours] = raw[tag]
-        return {k: (None if v == "" else v) for k, v in line.items()}
+        line = {k: (None if v == "" else v) for k, v in super().delivery_line(raw).items()}
+        for key in ("shipped_at", "updated_at"):
+            line[key] = parse_platform_time(line.get(key))
+        return line
+
+
+class ShSoapConsumablesProfile(ShSoapProfile):
+    """Consumables (耗材), a separate endpoint and account: YY155 pulls delivery lines (TO CONFIRM
+    against YY153/YY154), YY131 confirms (MAIN ``PSYSLX`` 2 final acceptance, ``JLS``; STRUCT
+    ``PSMXBH, HCTBDM, SCPH, PSL, YSTGS, YSBGS, YSBZSM``)."""
+
+    fields = CONSUMABLE_FIELDS
+    family = "YY1"
+    deliveries_message = "YY155"
+    confirm_message = "YY131"
+    FINAL_ACCEPTANCE = "2"  # 配送验收类型: 1 pre-, 2 final acceptance
+
+    def confirm_data(self, medins_code: str, delivery_id: str, quantity: str, accepted_at: str,
+                     line: dict[str, Any] | None = None) -> dict[str, Any]:
+        line = line or {}
+        shipped, accepted = _quantity(line.get("shipped_quantity")), _quantity(quantity)
+        refused = str(max(shipped - accepted, Decimal(0))) if shipped is not None and accepted is not None else "0"
+        struct = {"PSMXBH": delivery_id, "HCTBDM": line.get("product_code"), "SCPH": line.get("lot"),
+                  "PSL": line.get("shipped_quantity") or quantity, "YSTGS": quantity, "YSBGS": refused, "YSBZSM": ""}
+        return {"msg_type": self.confirm_message, "main": {"PSYSLX": self.FINAL_ACCEPTANCE, "JLS": 1}, "lines": [struct]}
+
+
+SERVICES: dict[str, type[ShSoapProfile]] = {"drugs": ShSoapProfile, "consumables": ShSoapConsumablesProfile}

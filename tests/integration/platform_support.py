@@ -47,7 +47,7 @@ def make_client(ref: ReferencePlatform, profile: str = "zj_infno", *, secret: st
                 rate: float | None = None, verify: object = True, wall: object = None) -> PlatformClient:
     timeout = httpx.Timeout(connect=2.0, read=read_timeout, write=2.0, pool=2.0)
     kwargs = {"wall": wall} if wall is not None else {}
-    return PlatformClient(PROFILES[profile], ref.url, APP_KEY, secret, HOSPITAL, timeout=timeout, verify=verify,
+    return PlatformClient(PROFILES[profile], ref.url_for(profile), APP_KEY, secret, HOSPITAL, timeout=timeout, verify=verify,
                           pacer=Pacer(rate) if rate else None, **kwargs)  # type: ignore[arg-type]
 
 
@@ -58,7 +58,7 @@ def outbox_rows(store: Store) -> list[dict]:
 
 @pytest.fixture
 def ref() -> Iterator[ReferencePlatform]:
-    with ReferencePlatform(apps={APP_KEY: SECRET}) as server:
+    with ReferencePlatform(apps={APP_KEY: SECRET}, now=lambda: START) as server:  # lines stamped by the tests' clock
         yield server
 
 

@@ -47,6 +47,20 @@ def test_sync_drain_and_the_confirmation_list_for_staff(ref, tmp_path: Path, cap
     assert ref.confirmed() == {"SHP-CLI": "10"}
 
 
+@pytest.mark.parametrize("profile", ["zj_infno", "sh_soap", "rest_json"])
+def test_check_proves_the_account_on_each_profile_and_writes_nothing(ref, tmp_path: Path, capsys, profile: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VBP_TEST_PLATFORM_SECRET", SECRET)
+    ref.seed_delivery(HOSPITAL, "SHP-OPEN", "Y0001", 10)
+    before = ref.stats()
+    assert main(["-c", str(_config(tmp_path, ref.url, profile)), "platform", "check"]) == 0
+    after = ref.stats()
+    assert after["requests"] == before["requests"] + 1 and after["refused"] == {}
+    assert (after["confirmations"], after["reports"], after["confirm_attempts"]) == ([], [], 0)
+    assert after["soap_messages"] == ({"YY003": 1} if profile == "sh_soap" else {})
+    assert SECRET not in capsys.readouterr().out
+
+
 def test_check_on_a_soap_platform_proves_the_account_without_a_token(ref, tmp_path: Path, capsys,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VBP_TEST_PLATFORM_SECRET", SECRET)

@@ -30,7 +30,7 @@ def test_every_accepted_receipt_is_confirmed_once_on_the_platform(ref, store, cl
     rows = outbox_rows(store)
     assert [r["status"] for r in rows] == ["sent"] * 5
     # queued unsigned: the signature and timestamp are made at send time, never stored
-    assert {tuple(sorted(r["payload"])) for r in rows} == {("accepted_at", "delivery_id", "lot", "product_code", "quantity",
+    assert {tuple(sorted(r["payload"])) for r in rows} == {("accepted_at", "delivery_id", "distributor_code", "lot", "order_code", "product_code", "quantity",
                                                             "receipt_line_id", "shipped_quantity")}
 
 
@@ -196,3 +196,16 @@ def test_an_unmatched_receipt_deleted_by_the_warehouse_stops_being_a_finding(sto
     with store.begin() as conn:
         assert active_findings(conn, HOSPITAL) == []
         assert check_deadlines(conn, HOSPITAL, clock.now() + timedelta(days=2)) == []
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_the_platform_hears_only_delivery_pulls_and_confirmations_under_their_own_codes(ref, store, clock, profile) -> None:
+    receipts = [receipt(n) for n in range(1, 4)]
+    ref.seed_for_receipts(HOSPITAL, receipts, with_ids=False)
+    client = make_client(ref, profile)
+    sync_deliveries(store, client, clock.now())
+    store_receipts(store, receipts, clock.now())
+    assert drainer(store, client, clock).drain().sent == 3
+    heard = {code for _, code in ref.stats()["received"]} | set(ref.stats()["soap_messages"])
+    expected = {"zj_infno": {"ZJ9671", "ZJ9658"}, "sh_soap": {"YY003", "YY018"}, "rest_json": set()}[profile]
+    assert heard == expected  # never ZJ9659 (a return) nor YY017 (a payment)

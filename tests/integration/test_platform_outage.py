@@ -20,7 +20,7 @@ def test_a_seven_day_outage_loses_nothing_and_the_backlog_drains_in_order_within
     every = timedelta(hours=2)
     receipts = [receipt(n, delivery_id=f"SHP{n:04d}", accepted_at=START + n * every) for n in range(1, 7 * 12 + 1)]
     with ReferencePlatform(apps={APP_KEY: SECRET}, rate_per_s=RATE, burst=5) as ref:
-        ref.seed_for_receipts(HOSPITAL, receipts)
+        ref.seed_for_receipts(HOSPITAL, receipts, listed_at=START - timedelta(hours=1))  # the week's notes, listed before
         client = make_client(ref, rate=RATE)
         sync_deliveries(store, client, clock.now())
         ref.arm("outage")

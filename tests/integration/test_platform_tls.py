@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from platform_support import APP_KEY, HOSPITAL, SECRET, make_client
+from platform_support import APP_KEY, HOSPITAL, SECRET, START, make_client
 
 from agent.upstream.client import PlatformCallError
 from refplatform import ReferencePlatform
@@ -19,7 +19,7 @@ def tls_ref(tmp_path: Path) -> Iterator[tuple[ReferencePlatform, Path]]:
     cert = ca.issue_cert("127.0.0.1", "localhost")
     cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    with ReferencePlatform(apps={APP_KEY: SECRET}, certfile=str(tmp_path / "server.pem")) as ref:
+    with ReferencePlatform(apps={APP_KEY: SECRET}, certfile=str(tmp_path / "server.pem"), now=lambda: START) as ref:
         yield ref, tmp_path / "ca.pem"
 
 

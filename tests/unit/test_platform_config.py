@@ -28,6 +28,9 @@ def test_a_valid_section_loads_with_the_profiles_signer() -> None:
     ({"signer": "md5"}, "platform.signer", "unknown signer"),
     ({"signer": "sha1"}, "platform", "signer sha1 belongs to the sh_soap profile only"),
     ({"profile": "sh_soap", "signer": "hmac-sha256"}, "platform", "sh_soap signs with sha1 only"),
+    ({"profile": "sh_soap", "soap_preset": "tempuri"}, "platform.soap_preset", "unknown soap_preset"),
+    ({"profile": "sh_soap", "soap_params": ["sUser"]}, "platform.soap_params", "at least 7"),
+    ({"profile": "sh_soap", "soap_service": "devices"}, "platform.soap_service", "'drugs' or 'consumables'"),
 ])
 def test_a_bad_value_names_the_key_and_the_reason(change: dict, key: str, reason: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -67,3 +70,23 @@ def test_the_secret_file_is_read_from_the_systemd_credentials_directory(tmp_path
 
 def test_no_platform_section_means_no_platform() -> None:
     assert parse_config(BASE).platform is None
+
+
+def test_what_the_province_decides_reaches_the_profile_and_leaves_the_shared_one_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.upstream.link import build_client
+    from agent.upstream.profiles import PROFILES
+
+    monkeypatch.setenv("VBP_PLATFORM_SECRET", "SoapPassword-0044")
+    section = {**PLATFORM, "profile": "sh_soap", "soap_preset": "mainservice", "soap_service": "consumables",
+               "soap_namespace": "http://gpo.example/ns", "head_ip": "10.1.2.3"}
+    cfg = parse_config({**BASE, "platform": section})
+    assert cfg.platform is not None
+    client = build_client(cfg.platform, "H1", pace=False)
+    try:
+        profile = client.profile
+        assert (profile.path, profile.confirm_message, profile.shape["namespace"]) == (  # type: ignore[attr-defined]
+            "/service/mainservice", "YY131", "http://gpo.example/ns")
+        assert profile.shape["params"][0] == "arg0" and profile.head["IP"] == "10.1.2.3"  # type: ignore[attr-defined]
+        assert PROFILES["sh_soap"].path == "/services/dispatcher" and PROFILES["sh_soap"].confirm_message == "YY018"
+    finally:
+        client.close()

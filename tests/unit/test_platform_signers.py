@@ -9,7 +9,7 @@ import pytest
 
 from agent.errors import ConfigError
 from agent.upstream import signers
-from agent.upstream.profiles import CODE_KIND, PROFILES, get_profile
+from agent.upstream.profiles import CODE_KIND, PROFILES, Credentials, get_profile
 
 FOX = b"The quick brown fox jumps over the lazy dog"
 
@@ -44,19 +44,24 @@ def test_a_signer_giving_a_wrong_answer_is_refused(monkeypatch: pytest.MonkeyPat
         signers.check_signer("hmac-sha256")
 
 
-def test_the_infno_profile_wraps_data_in_the_envelope_with_a_fresh_msgid() -> None:
+def test_the_infno_profile_wraps_data_in_the_envelope_and_signs_seconds_in_x_ca_headers() -> None:
     p = get_profile("zj_infno")
-    a = p.request("confirm", {"list": []}, medins_code="H1")
-    b = p.request("confirm", {"list": []}, medins_code="H1")
-    doc = json.loads(a.body)
-    assert (a.method, a.path, doc["infno"], doc["input"]) == ("POST", "/gateway", "ZJ9659", {"data": {"list": []}})
-    assert doc["msgid"] != json.loads(b.body)["msgid"]
-    assert p.string_to_sign("1700000000000", "n", a.body) == b"1700000000000\n" + a.body
+    data = p.confirm_data("H1", "SHP1", "10", "2026-11-23T09:00:00+08:00")
+    creds = Credentials("acct-1", b"key", signers.hmac_sm3)
+    req = p.seal("confirm", data, medins_code="H1", creds=creds, timestamp="1700000000123", nonce="n", token="T",
+                 idem_key="confirm:SHP1")
+    doc = json.loads(req.body)
+    assert (req.method, req.path, doc) == ("POST", "/gateway", {"infno": "ZJ9658", "input": {"data": {
+        "medinsCode": "H1", "list": [{"shpId": "SHP1", "shppCnt": "10"}]}}})
+    assert req.headers["x-ca-key"] == "acct-1" and req.headers["Access-Token"] == "T"
+    assert req.headers["x-ca-signature"] == "1700000000:" + signers.hmac_sm3(b"key", b"1700000000\n" + req.body)
+    assert not {"Idempotency-Key", "Authorization", "X-Signature"} & set(req.headers)
 
 
 def test_each_profile_reads_success_and_the_platforms_own_error_text() -> None:
     infno, rest = PROFILES["zj_infno"], PROFILES["rest_json"]
-    assert infno.parse("confirm", 200, {"infcode": "0", "output": {"x": 1}}).data == {"x": 1}
+    assert infno.parse("confirm", 200, {"infcode": "0", "output": {"data": {"x": 1}}}).data == {"x": 1}
+    assert infno.parse("confirm", 200, {"infcode": "0", "output": {"x": 1}}).code == "9999"  # no output.data
     err = infno.parse("confirm", 200, {"infcode": "2002", "err_msg": "到货数量大于配送数量"})
     assert (err.code, err.message) == ("2002", "到货数量大于配送数量")
     assert rest.parse("confirm", 422, {"code": "2002", "message": "太多"}).message == "太多"
