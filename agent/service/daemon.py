@@ -4,7 +4,10 @@ apscheduler 3.x runs each job with ``max_instances=1``, ``coalesce=True`` and an
 ``misfire_grace_time`` (3.x defaults to one second). SIGTERM lets the running step finish and
 commit, then exits 0 within 10 seconds; SIGHUP reloads the config after validating it and keeps
 the old one when the new one is bad. systemd hears READY once the first checks pass, WATCHDOG
-only while every job is healthy, and STOPPING on the way out.
+on every turn of the main loop while the scheduler runs (the process is alive and turning: a HIS
+or platform outage is not a reason for systemd to restart it, which would only stop the platform
+confirmations too), a STATUS line when the jobs' health changes, and STOPPING on the way out.
+Dependency health goes to ``/healthz``, the metrics, the findings and ``vbp-agent status``.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class Daemon:
         self.scheduler: BackgroundScheduler | None = None
         self.health: HealthServer | None = None
         self.specs: list[JobSpec] = []
+        self._status_text = ""
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -97,12 +101,21 @@ class Daemon:
         signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
         tick = watchdog_interval_s() or 5.0
         while not self._stop.wait(min(tick, 5.0)):
-            if self._reload.is_set():
-                self._reload.clear()
-                self.reload()
-            if self.runner is not None and self.runner.healthy():
-                self.notifier.watchdog()
+            self.turn()
         return self.shutdown()
+
+    def turn(self) -> None:
+        """One turn of the main loop: a pending reload, then the watchdog and the status line."""
+        if self._reload.is_set():
+            self._reload.clear()
+            self.reload()
+        if self.scheduler is not None and self.scheduler.running:
+            self.notifier.watchdog()
+        failing = sorted(n for n, st in list(self.runner.states.items()) if not st.up) if self.runner is not None else []
+        text = f"{len(self.specs)} jobs, failing: {', '.join(failing)}" if failing else f"{len(self.specs)} jobs, all up"
+        if text != self._status_text:
+            self._status_text = text
+            self.notifier.status(text)
 
     def reload(self) -> bool:
         self.notifier.reloading()
