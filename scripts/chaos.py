@@ -287,6 +287,7 @@ def part_store(tmp: Path, tally: Tally, rng: random.Random, restarts: int = 4, d
         cfg = agent_config(tmp / "store.toml", url=url, his=his, pause=0.15)
         args = _backfill_args(days)
         tb = one_line = failed = 0
+        said: list[str] = []
         for _ in range(restarts):
             proc = subprocess.Popen([EXE, "-c", str(cfg), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                     text=True)
@@ -296,8 +297,9 @@ def part_store(tmp: Path, tally: Tally, rng: random.Random, restarts: int = 4, d
             tb += tracebacks(err)
             if proc.returncode != 0:
                 failed += 1
-                last = err.strip().splitlines()[-1] if err.strip() else ""
-                one_line += last.startswith("state store (")
+                lines = [x for x in err.splitlines() if x.strip() and "补录" not in x]  # not the progress bar
+                one_line += len(lines) == 1 and lines[0].startswith(("state store (", "error ("))
+                said.append(" | ".join(lines)[-300:])
         final = subprocess.run([EXE, "-c", str(agent_config(tmp / "store-final.toml", url=url, his=his)), *args],
                                capture_output=True, text=True, timeout=300)
         tb += tracebacks(final.stderr)
@@ -308,7 +310,7 @@ def part_store(tmp: Path, tally: Tally, rng: random.Random, restarts: int = 4, d
         if want is not None:
             lost, dup = max(0, want[0] - got[0]), max(0, got[0] - want[0])
         tally.add("store", attempts=restarts, tracebacks=tb, lost=lost, duplicated=dup,
-                  failed_runs=failed, one_line_failures=one_line, final_exit=final.returncode)
+                  failed_runs=failed, one_line_failures=one_line, final_exit=final.returncode, said=said)
     finally:
         subprocess.run(["pg_dropcluster", "--stop", cluster.version, cluster.name], capture_output=True, timeout=120)
 

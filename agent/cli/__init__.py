@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
     except StoreError as exc:
         return _store_failed(exc)
     except AgentError as exc:
-        print(f"error ({exc.kind}): {redact_text(str(exc))}", file=sys.stderr)
+        print(f"error ({exc.kind}): {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # the state store failing mid-command (a restart): one line, not a traceback
         failure = as_store_error(exc)
@@ -90,8 +90,13 @@ def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
 
 
 def _store_failed(exc: StoreError) -> int:
-    print(f"state store ({exc.kind}): {redact_text(str(exc))}", file=sys.stderr)
+    print(f"state store ({exc.kind}): {_one_line(exc)}", file=sys.stderr)
     return EXIT_STORE
+
+
+def _one_line(exc: Exception) -> str:
+    """A driver's message spread over lines (psycopg's hints) read as one line, secrets masked."""
+    return " ".join(redact_text(str(exc)).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

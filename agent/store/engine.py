@@ -148,6 +148,9 @@ def open_store(url: str, hospital_code: str, *, upgrade: bool = True, target: di
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()
         where = _sqlite_path(url) or _safe_url(url)
+        if isinstance(exc, OperationalError):  # down, restarting, unreachable: it passes
+            raise StoreError(f"cannot open the state store {where}: {exc.orig}; run the command again once the "
+                             "database is back", transient=True) from None
         raise StoreError(f"cannot open the state store {where}: {exc.orig}") from None
     return store
 
