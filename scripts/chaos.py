@@ -297,9 +297,10 @@ def part_store(tmp: Path, tally: Tally, rng: random.Random, restarts: int = 4, d
             tb += tracebacks(err)
             if proc.returncode != 0:
                 failed += 1
-                lines = [x for x in err.splitlines() if x.strip() and "补录" not in x]  # not the progress bar
-                one_line += len(lines) == 1 and lines[0].startswith(("state store (", "error ("))
-                said.append(" | ".join(lines)[-300:])
+                lines = [x for x in err.splitlines() if x.strip()]
+                errors = [x for x in lines if x.startswith(("state store (", "error ("))]
+                one_line += len(errors) == 1 and lines[-1] == errors[0]  # progress and "resuming from" aside
+                said.append(lines[-1][:240] if lines else "")
         final = subprocess.run([EXE, "-c", str(agent_config(tmp / "store-final.toml", url=url, his=his)), *args],
                                capture_output=True, text=True, timeout=300)
         tb += tracebacks(final.stderr)
@@ -399,7 +400,9 @@ def main() -> int:
     ok = (tally.totals["tracebacks"] == 0 and tally.totals["lost"] == 0 and tally.totals["duplicated"] == 0
           and tally.totals["refused"] >= sum(v.get("attempts", 0) for k, v in tally.parts.items()
                                              if k in ("sheets", "bypass"))
-          and tally.totals["max_threads"] < TASKS_MAX)
+          and tally.totals["max_threads"] < TASKS_MAX
+          and tally.totals["repeats"] <= tally.totals["crashes"]
+          and all(v.get("failed_runs", 0) == v.get("one_line_failures", 0) for v in tally.parts.values()))
     print(json.dumps({**tally.totals, "ok": ok, "seconds": round(time.monotonic() - started, 1), "parts": tally.parts},
                      ensure_ascii=False), flush=True)
     return 0 if ok else 1
