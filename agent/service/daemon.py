@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from agent.service.health import HealthServer
 from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner, JobSpec
 from agent.store import alerts, outbox, service
+from agent.store import platform as platform_repo
 from agent.systemd import Notifier, watchdog_interval_s
 
 log = get_logger("agent.daemon")
@@ -167,7 +168,19 @@ class Daemon:
             return False, {"jobs": {}}
         jobs = {name: {"up": st.up, "failures": st.failures, "last_success": st.last_success, "last_error": st.last_error}
                 for name, st in sorted(self.runner.states.items())}
-        return self.runner.healthy(), {"jobs": jobs}
+        detail: dict[str, Any] = {"jobs": jobs}
+        link_up = True
+        if self.runtime is not None:
+            try:
+                link = _link(self.runtime)
+            except Exception as exc:  # the store away: the store-check job reports it; health still answers
+                detail["platform_link"] = {"state": "unknown", "error": type(exc).__name__}
+            else:
+                if link is not None:
+                    link_up = link.state == "up"
+                    detail["platform_link"] = {"state": link.state, "since": link.changed_at, "failures": link.failures,
+                                               "held_until": link.hold_until, "last_error": link.last_error}
+        return self.runner.healthy() and link_up, detail
 
     def _install_collectors(self) -> None:
         runtime = self.runtime
@@ -184,6 +197,11 @@ class Daemon:
         self.metrics.describe("vbp_alerts_firing", "gauge", "alerts firing by severity")
         self.metrics.collector("vbp_oldest_unconfirmed_receipt_age_seconds", lambda: _oldest_unconfirmed(runtime))
         self.metrics.collector("vbp_alerts_firing", lambda: _alerts_firing(runtime))
+        self.metrics.describe("vbp_platform_link_up", "gauge", "1 while the procurement platform answers, 0 while it is held down")
+        self.metrics.describe("vbp_platform_link_down_since_timestamp_seconds", "gauge",
+                              "when the platform link went down (0 while it is up)")
+        self.metrics.collector("vbp_platform_link_up", lambda: _link_up(runtime))
+        self.metrics.collector("vbp_platform_link_down_since_timestamp_seconds", lambda: _link_down_since(runtime))
 
 
 def _oldest_unconfirmed(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
@@ -198,3 +216,21 @@ def _alerts_firing(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
     with runtime.store.read() as conn:
         counts = {sev: float(n) for sev, n in alerts.firing_counts(conn, runtime.store.hospital_code).items()}
     return [({"severity": sev}, counts.get(sev, 0.0)) for sev in ("critical", "warning", "info")]
+
+
+def _link(runtime: Runtime) -> platform_repo.LinkState | None:
+    with runtime.store.read() as conn:
+        return platform_repo.link_state(conn, runtime.store.hospital_code)
+
+
+def _link_up(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
+    link = _link(runtime)
+    return [({}, 0.0 if link is not None and link.state != "up" else 1.0)]
+
+
+def _link_down_since(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
+    link = _link(runtime)
+    if link is None or link.state == "up":
+        return [({}, 0.0)]
+    at = link.changed_at if link.changed_at.tzinfo is not None else link.changed_at.replace(tzinfo=UTC)
+    return [({}, at.timestamp())]
