@@ -2,7 +2,9 @@
 
 Every source connection goes through :class:`OdbcSource`. It never calls ``fetchall`` on a
 source; it sets a login timeout and a query timeout; it asks the server for a read-only session
-where the engine has one; it turns on psqlODBC's declare/fetch so streaming is real; it sets
+where the engine has one, and runs every query inside a read-only transaction where the engine has
+one (so a session setting changed by a query, or by the connection string, cannot make the next
+query write); it turns on psqlODBC's declare/fetch so streaming is real; it sets
 ``setdecoding``/``setencoding`` for GBK and GB18030 databases; and it turns driver errors into
 :class:`SourceError` marked transient (retry can help) or permanent (a person must act), naming
 the missing table or column.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from datetime import date, datetime
 from typing import Any
 
@@ -33,6 +36,15 @@ SESSION_SQL: dict[str, tuple[str, ...]] = {
     ),
     "mariadb": ("SET SESSION TRANSACTION READ ONLY", "SET SESSION max_statement_time = {timeout_s}"),
     "mssql": ("SET LOCK_TIMEOUT {timeout_ms}",),
+    "sqlite": ("PRAGMA query_only = ON",),
+}
+# Each query (or each run of nested queries) is one read-only transaction, begun with this and rolled
+# back at the end; the connection is then in manual-commit mode. SQLite has PRAGMA query_only (above),
+# SQL Server has no read-only transaction (the login and ApplicationIntent=ReadOnly carry it).
+READ_ONLY_TRANSACTION: dict[str, str] = {
+    "postgresql": "SET TRANSACTION READ ONLY",  # psqlODBC sends BEGIN first in manual-commit mode
+    "mariadb": "START TRANSACTION READ ONLY",
+    "oracle": "SET TRANSACTION READ ONLY",
 }
 # Whether the login itself could write (``check`` warns loudly when it can).
 WRITE_PROBE: dict[str, str] = {
@@ -152,13 +164,16 @@ class OdbcSource:
         self.fetch_rows = fetch_rows
         self.retries = retries
         self._conn: pyodbc.Connection | None = None
+        self._read_only_tx = READ_ONLY_TRANSACTION.get(self.engine)
+        self._open_queries = 0  # queries whose rows are still being read inside the current transaction
 
     # -- connection ------------------------------------------------------------------------
     def connect(self) -> pyodbc.Connection:
         if self._conn is not None:
             return self._conn
         try:
-            conn = pyodbc.connect(self._cs, timeout=self.login_timeout_s, autocommit=True, readonly=self.engine != "postgresql")
+            conn = pyodbc.connect(self._cs, timeout=self.login_timeout_s, autocommit=self._read_only_tx is None,
+                                  readonly=self.engine != "postgresql")
         except pyodbc.Error as exc:
             raise classify(exc, self.name) from None
         try:
@@ -175,6 +190,8 @@ class OdbcSource:
         try:
             for stmt in SESSION_SQL.get(self.engine, ()):
                 conn.execute(stmt.format(timeout_ms=self.query_timeout_s * 1000, timeout_s=self.query_timeout_s))
+            if self._read_only_tx is not None:
+                conn.commit()
         except pyodbc.Error as exc:
             conn.close()
             raise classify(exc, self.name) from None
@@ -182,6 +199,7 @@ class OdbcSource:
         return conn
 
     def close(self) -> None:
+        self._open_queries = 0
         if self._conn is not None:
             try:
                 self._conn.close()
@@ -214,6 +232,7 @@ class OdbcSource:
         """The same rows as :meth:`stream`, one ``fetchmany`` list of ``pyodbc.Row`` at a time (they
         unpack like tuples): the hot paths skip a generator step and a tuple copy per row."""
         cursor = self._execute(sql, params)
+        self._open_queries += 1
         try:
             while True:
                 try:
@@ -229,10 +248,21 @@ class OdbcSource:
                 cursor.close()
             except pyodbc.Error:
                 pass
+            self._end_query()
+
+    def _end_query(self) -> None:
+        """The last open query of the transaction is done: roll the read-only transaction back."""
+        self._open_queries = max(0, self._open_queries - 1)
+        if self._open_queries == 0 and self._read_only_tx is not None and self._conn is not None:
+            try:
+                self._conn.rollback()
+            except pyodbc.Error:
+                self.close()
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        for row in self.stream(sql, params):
-            return row[0]
+        with closing(self.stream(sql, params)) as rows:
+            for row in rows:
+                return row[0]
         return None
 
     def _execute(self, sql: str, params: Sequence[Any]) -> pyodbc.Cursor:
@@ -241,11 +271,18 @@ class OdbcSource:
         def attempt() -> pyodbc.Cursor:
             conn = self.connect()
             try:
+                if self._read_only_tx is not None and self._open_queries == 0:
+                    conn.execute(self._read_only_tx)
                 return conn.cursor().execute(sql, self.bind(params))
             except pyodbc.Error as exc:
                 err = classify(exc, self.name)
                 if err.transient:
                     self.close()
+                elif self._open_queries == 0 and self._read_only_tx is not None:
+                    try:
+                        conn.rollback()
+                    except pyodbc.Error:
+                        self.close()
                 raise err from None
 
         return attempt()

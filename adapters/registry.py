@@ -44,13 +44,21 @@ class SourceSettings(Protocol):
 
 
 def custom_preset(cfg: SourceSettings) -> Preset:
-    """A hospital's own SELECTs from config; anything but exactly one SELECT is refused, naming the key."""
+    """A hospital's own SELECTs from config; anything but exactly one SELECT that only reads is refused,
+    naming the source, the key and what was refused (every refused key, not just the first)."""
     dialect = cfg.options.dialect
+    problems = []
     for name, sql in cfg.queries.items():
-        require_single_select(sql, dialect, f"sources[{cfg.name}].queries.{name}")
+        try:
+            require_single_select(sql, dialect, f"sources[{cfg.name}].queries.{name}")
+        except ConfigError as exc:
+            problems.extend(exc.problems)
     missing = [q for q in REQUIRED[cfg.kind] if q not in cfg.queries]
     if missing:
-        raise ConfigError(f"sources[{cfg.name}].queries: a {cfg.kind} source needs {', '.join(missing)}")
+        problems.append(f"sources[{cfg.name}].queries: a {cfg.kind} source needs {', '.join(missing)}")
+    if problems:
+        raise ConfigError(problems[0] if len(problems) == 1 else f"sources[{cfg.name}]: {len(problems)} problem(s): "
+                          + "; ".join(problems), problems)
     return Preset(name="custom", kind=cfg.kind, dialect=dialect, queries=dict(cfg.queries),
                   line_id_is_int=cfg.options.line_id_is_int)
 

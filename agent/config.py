@@ -12,6 +12,7 @@ import tomllib
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -27,7 +28,7 @@ from pydantic import (
 from agent.alerts.config import AlertingSettings, AlertsConfig, RouteConfig, check_references
 from agent.catalogue.config import CatalogueConfig
 from agent.errors import ConfigError
-from agent.logging import redact, redact_text
+from agent.logging import MASK, redact, redact_text
 from agent.monitoring_config import MonitoringConfig
 from agent.notify.config import RECEIVER_MODELS, ReceiverConfig
 from agent.secrets import read_secret, resolve_credential_path  # noqa: F401 - re-exported
@@ -35,7 +36,9 @@ from agent.upstream.config import PlatformConfig
 
 ENCODINGS = ("utf-8", "gbk", "gb18030")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-_INLINE_PASSWORD = re.compile(r"(^|;)\s*(PWD|PASSWORD)\s*=", re.I)
+_INLINE_PASSWORD = re.compile(r"(^|[;{])\s*(PWD|PASSWORD)\s*=", re.I)
+_ODBC_SPECIAL = re.compile(r"[;{}\x00-\x1f\x7f]")
+_HOLDS_PASSWORD = "holds a password (a PWD or PASSWORD key): put it in password_env or password_file instead"
 
 
 class _Strict(BaseModel):
@@ -95,6 +98,10 @@ class StateConfig(_Strict):
             return None
         if not (v.startswith("sqlite:///") or v.startswith("postgresql+psycopg://")):
             raise ValueError("use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        parts = urlsplit(v)
+        if parts.password is not None or "password" in {k.lower() for k, _ in parse_qsl(parts.query)}:
+            raise ValueError("holds a password (take it out of the URL and give it to PostgreSQL through "
+                             "a .pgpass file, PGPASSFILE, as for the psql client)")
         return v
 
     @property
@@ -183,7 +190,21 @@ class SourceConfig(_Strict):
     @classmethod
     def _no_inline_password(cls, v: str | None) -> str | None:
         if v and _INLINE_PASSWORD.search(v):
-            raise ValueError("holds a password (PWD=): put it in password_env or password_file instead")
+            raise ValueError(_HOLDS_PASSWORD)
+        return v
+
+    @field_validator("user", "dsn")
+    @classmethod
+    def _one_odbc_value(cls, v: str | None) -> str | None:
+        """``user`` and ``dsn`` are pasted into the ODBC connection string as ``UID=...``/``DSN=...``:
+        a ';', '{' or '}' would start a key of its own (``bob;PWD=...``)."""
+        if v is None:
+            return v
+        if _INLINE_PASSWORD.search(v):
+            raise ValueError(_HOLDS_PASSWORD)
+        bad = _ODBC_SPECIAL.search(v)
+        if bad:
+            raise ValueError(f"may not contain {bad.group(0)!r}: it would change the ODBC connection string")
         return v
 
     @model_validator(mode="after")
@@ -277,7 +298,9 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 def _message(err: dict[str, Any]) -> str:
-    msg = err["msg"]
+    """The reason, with any secret in it or in the value it echoes masked (the key's name and the
+    reason's own words are left alone, so "unknown key" stays readable under ``password``)."""
+    msg = redact_text(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             msg = msg[len(prefix):]
@@ -287,7 +310,9 @@ def _message(err: dict[str, Any]) -> str:
         return "is required"
     value = err.get("input")
     if err["type"] not in ("missing",) and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return f"{msg} (got {value!r})"
+        last = str(err["loc"][-1]) if err["loc"] else ""
+        shown = redact(value, last)
+        return f"{msg} (got {(shown if shown == MASK else redact_text(repr(value)))})"
     return msg
 
 
@@ -299,10 +324,7 @@ def parse_config(data: dict[str, Any], source_file: Path | str = "<config>") -> 
         problems = []
         for err in exc.errors():
             loc = err["loc"]
-            # secret values never echo back into an error
-            key = _loc(loc)
-            line = redact_text(f"{source_file}: {key}: {_message(err)}")
-            problems.append(line)
+            problems.append(f"{source_file}: {redact_text(_loc(loc))}: {_message(err)}")
         raise ConfigError(f"{source_file}: {len(problems)} problem(s)", problems) from None
     return cfg.model_copy(update={"source_file": source_file})
 

@@ -14,6 +14,8 @@ from decimal import Decimal
 
 from agent.domain.catalogue import Kind, WinningProduct
 from agent.domain.model import LocalItem
+from agent.domain.normalise import manufacturer_core
+from agent.domain.spec import parse_spec, strength_similarity
 
 # generic name as the bureau writes it, form, specs, smallest unit
 GENERICS: list[tuple[str, str, list[str], str]] = [
@@ -90,8 +92,17 @@ def wide(text: str) -> str:
     return "".join(WIDE.get(ch, ch) for ch in text)
 
 
+_FORM_CODES = {"片": "A001", "缓释片": "A005", "控释片": "A006", "肠溶片": "A003", "咀嚼片": "A009", "胶囊": "B001",
+               "肠溶胶囊": "B003", "缓释胶囊": "B005", "软胶囊": "B002", "注射用": "C003", "注射液": "C001", "散": "E001",
+               "吸入气雾剂": "F002"}
+
+
 def national_code(g: int, s: int, m: int) -> str:
-    return f"XA{g:04d}{s:02d}E0010101{g % 7}0{s}".ljust(20, "0")[:20] + f"{m:03d}"
+    """A 23-character code shaped as the national table's: 类别 X, 分类 (5), 通用名 (4), 剂型 (4),
+    规格包装 (6), 企业 (3). Two forms of one generic share the generic-name part."""
+    generic, form = GENERICS[g][0], GENERICS[g][1]
+    molecule = next(i for i, row in enumerate(GENERICS) if row[0] == generic)
+    return f"XC{molecule % 90 + 10:02d}AA" + f"A{molecule:03d}" + _FORM_CODES.get(form, "Z001") + f"{s:02d}0101" + f"{m:03d}"
 
 
 def _form_name(generic: str, form: str) -> str:
@@ -155,7 +166,15 @@ def _noisy_maker(rng: random.Random, maker: int) -> str:
     return full.replace("有限公司", "有限公司 ").replace("股份", "(股份)") if r < 0.93 else full.replace("有限公司", "")
 
 
-def noisy_catalogue(seed: int = 20261125) -> tuple[list[WinningProduct], list[LocalItem], dict[str, tuple[str | None, str | None]]]:
+Truth = dict[str, tuple[str | None, str | None]]
+
+
+def noisy_catalogue(seed: int = 20261125) -> tuple[list[WinningProduct], list[LocalItem], Truth]:
+    products, items, truth, _, _ = _base(seed)
+    return products, items, truth
+
+
+def _base(seed: int) -> tuple[list[WinningProduct], list[LocalItem], Truth, dict[str, str], random.Random]:
     rng = random.Random(seed)
     products: list[WinningProduct] = []
     winners_of: dict[int, list[tuple[WinningProduct, int, int, str]]] = {}
@@ -175,11 +194,13 @@ def noisy_catalogue(seed: int = 20261125) -> tuple[list[WinningProduct], list[Lo
                 chosen.append((p, si, mi, spec))
         winners_of[gi] = chosen
     items: list[LocalItem] = []
-    truth: dict[str, tuple[str | None, str | None]] = {}
+    truth: Truth = {}
+    classes: dict[str, str] = {}
 
-    def add(item: LocalItem, product: str | None, group: str | None) -> None:
+    def add(item: LocalItem, product: str | None, group: str | None, cls: str = "名称规格噪声") -> None:
         items.append(item)
         truth[item.code] = (product, group)
+        classes[item.code] = cls
 
     n = 0
     for gi, chosen in winners_of.items():
@@ -202,7 +223,7 @@ def noisy_catalogue(seed: int = 20261125) -> tuple[list[WinningProduct], list[Lo
                 elif given and r < 0.15:
                     name = rng.choice(BRANDS)  # the name is a brand; the generic name is in its own column
                 maker = _noisy_maker(rng, mi) if rng.random() > 0.03 else None
-                if maker and rng.random() < 0.05:
+                if maker and rng.random() < 0.05 and len(maker) > 2:
                     cut = rng.randrange(1, len(maker) - 1)
                     maker = maker[:cut] + maker[cut + 1:]  # a typo
                 add(LocalItem(
@@ -219,18 +240,18 @@ def noisy_catalogue(seed: int = 20261125) -> tuple[list[WinningProduct], list[Lo
             n += 1
             code = national_code(gi, si, 900 + mi) if rng.random() < 0.2 else None
             add(LocalItem(code=f"Y{n:05d}", name=_noisy_name(rng, generic, form), spec=_noisy_spec(rng, specs[si], unit),
-                          manufacturer=_noisy_maker(rng, mi), his_unit=unit, national_code=code), None, group)
+                          manufacturer=_noisy_maker(rng, mi), his_unit=unit, national_code=code), None, group, "非中选他厂")
         if rng.random() < 0.2:  # a winning maker's other strength: non-winning too
             p, si, mi, spec = chosen[0]
             other = _times_three(spec)
             n += 1
             add(LocalItem(code=f"Y{n:05d}", name=_noisy_name(rng, generic, form), spec=other,
-                          manufacturer=_noisy_maker(rng, mi), his_unit=unit), None, group)
+                          manufacturer=_noisy_maker(rng, mi), his_unit=unit), None, group, "非中选他厂")
     for generic, form, spec in DECOYS:
         n += 1
         add(LocalItem(code=f"Y{n:05d}", name=_noisy_name(rng, generic, form), spec=spec,
-                      manufacturer=_noisy_maker(rng, rng.randrange(len(MAKERS))), his_unit="盒"), None, None)
-    return products, items, truth
+                      manufacturer=_noisy_maker(rng, rng.randrange(len(MAKERS))), his_unit="盒"), None, None, "无关品种")
+    return products, items, truth, classes, rng
 
 
 def consumables() -> tuple[list[WinningProduct], list[LocalItem]]:
@@ -247,3 +268,201 @@ def consumables() -> tuple[list[WinningProduct], list[LocalItem]]:
         LocalItem(code="H002", name="一次性输液器", spec="0.7mm", manufacturer="威高", kind="consumable", his_unit="支"),
     ]
     return products, items
+
+
+# -- the HIS dictionary of a hospital nobody tuned for (issue 17) -------------------------------
+# Winning products the old names below need: generic, form, spec, maker index.
+OLD_NAME_WINNERS: list[tuple[str, str, str, int]] = [
+    ("硝酸异山梨酯", "片", "5mg", 11), ("地西泮", "片", "2.5mg", 12), ("盐酸普萘洛尔", "片", "10mg", 14),
+    ("双嘧达莫", "片", "25mg", 13), ("盐酸甲氧氯普胺", "片", "5mg", 24), ("诺氟沙星", "胶囊", "0.1g", 25),
+]
+# (name as the HIS holds it, its generic row for the truth, spec strength, form cell)
+OLD_NAMES: list[tuple[str, str, str, str | None]] = [
+    ("扑热息痛片", "对乙酰氨基酚", "0.5g", "片剂"), ("醋氨酚片", "对乙酰氨基酚", "0.5g", None),
+    ("心痛定控释片", "硝苯地平", "30mg", None), ("消心痛片", "硝酸异山梨酯", "5mg", "片剂"),
+    ("消心痛", "硝酸异山梨酯", "5mg", "片剂"), ("安定片", "地西泮", "2.5mg", "片剂"), ("安定", "地西泮", "2.5mg", "片"),
+    ("心得安片", "盐酸普萘洛尔", "10mg", None), ("心得安", "盐酸普萘洛尔", "10mg", "片剂"),
+    ("潘生丁片", "双嘧达莫", "25mg", "片剂"), ("胃复安片", "盐酸甲氧氯普胺", "5mg", None),
+    ("胃复安", "盐酸甲氧氯普胺", "5mg", "片剂"), ("氟哌酸胶囊", "诺氟沙星", "0.1g", "胶囊剂"),
+    ("氟哌酸", "诺氟沙星", "0.1g", "胶囊"), ("扑热息痛", "对乙酰氨基酚", "0.5g", "片剂"),
+    ("乙酰水杨酸肠溶片", None, "100mg", "片剂(肠溶)"),  # 阿司匹林肠溶片: no winner, unrelated
+    ("心痛定片", None, "10mg", "片剂"),  # 硝苯地平 plain tablets: not the 控释片 group
+]
+# trade names of originators that won nothing: (HIS name, generic row, strength, form cell, maker)
+TRADE_NAMES: list[tuple[str, str, str, str | None, str]] = [
+    ("拜新同", "硝苯地平", "30mg", "片剂", "拜耳医药保健有限公司"), ("拜新同", "硝苯地平", "30mg", None, "拜耳医药保健有限公司"),
+    ("波立维", "硫酸氢氯吡格雷", "75mg", "片剂", "赛诺菲(杭州)制药有限公司"),
+    ("波立维(硫酸氢氯吡格雷片)", "硫酸氢氯吡格雷", "75mg", None, "赛诺菲（杭州）制药有限公司"),
+    ("格华止", "盐酸二甲双胍", "0.5g", "片剂", "中美上海施贵宝制药有限公司"),
+    ("安博维", "厄贝沙坦", "150mg", "片剂", "赛诺菲(杭州)制药有限公司"), ("代文", "缬沙坦", "80mg", "胶囊剂", "北京诺华制药有限公司"),
+    ("科素亚", "氯沙坦钾", "50mg", "片剂", "杭州默沙东制药有限公司"), ("顺尔宁", "孟鲁司特钠", "10mg", "片剂", "杭州默沙东制药有限公司"),
+    ("拜唐苹", "阿卡波糖", "50mg", "片剂", "拜耳医药保健有限公司"), ("亚莫利", "格列美脲", "2mg", None, "赛诺菲（北京）制药有限公司"),
+    ("思密达", "蒙脱石", "3g", "散剂", "博福-益普生(天津)制药有限公司"), ("拜瑞妥", "利伐沙班", "10mg", "片剂", "拜耳医药保健有限公司"),
+    ("开浦兰", "左乙拉西坦", "0.5g", "片剂", "优时比（珠海）制药有限公司"), ("再普乐", "奥氮平", "10mg", "片剂", "礼来苏州制药有限公司"),
+    ("来士普", "草酸艾司西酞普兰", "10mg", "片剂", "灵北(北京)医药有限公司"),
+    ("欣百达", "盐酸度洛西汀", "30mg", "胶囊剂(肠溶)", "礼来苏州制药有限公司"),
+    ("拜复乐", "盐酸莫西沙星", "0.4g", "片剂", "拜耳医药保健有限公司"),
+    ("达克普隆", "兰索拉唑", "30mg", "胶囊剂（肠溶）", "天津武田药品有限公司"),
+    ("波利特", "雷贝拉唑钠", "10mg", "片剂(肠溶)", "卫材(中国)药业有限公司"), ("安理申", "盐酸多奈哌齐", "5mg", "片剂", "卫材(中国)药业有限公司"),
+    ("希罗达", "卡培他滨", "0.5g", "片剂", "上海罗氏制药有限公司"), ("格列卫", "甲磺酸伊马替尼", "0.1g", "片剂", "北京诺华制药有限公司"),
+    ("德巴金", "丙戊酸钠", "0.5g", "缓释片剂", "赛诺菲(杭州)制药有限公司"), ("哈乐", "盐酸坦索罗辛", "0.2mg", "胶囊剂(缓释)", "安斯泰来制药(中国)有限公司"),
+    ("罗氏芬", "头孢曲松钠", "1.0g", "注射剂(粉针)", "上海罗氏制药有限公司"), ("万托林", "硫酸沙丁胺醇", "100μg×200揿", None, "葛兰素史克"),
+    ("复达欣", "头孢他啶", "1.0g", "注射用无菌粉末", "葛兰素史克制药有限公司"),
+]
+# trade names no table knows: with the HIS's national code the group is still found; without, review
+UNKNOWN_TRADE_NAMES: list[tuple[str, str, str, bool]] = [
+    ("压氏达", "苯磺酸氨氯地平", "5mg", True), ("络德", "苯磺酸氨氯地平", "5mg", False), ("信谊康", "阿托伐他汀钙", "20mg", True),
+    ("优力平", "瑞舒伐他汀钙", "10mg", True), ("泰仪", "硫酸氢氯吡格雷", "75mg", False), ("贝康宁", "厄贝沙坦", "150mg", True),
+]
+# the form cell as HIS dictionaries and the national tables write it, by the group's form
+WRITTEN_FORMS: dict[str, list[str]] = {
+    "片": ["片剂", "片剂(薄膜衣)", "薄膜衣片", "普通片剂", "片"], "缓释片": ["片剂(缓释)", "缓释片剂", "片剂（缓释）"],
+    "控释片": ["片剂(控释)", "控释片剂"], "肠溶片": ["片剂（肠溶）", "肠溶片剂", "片剂(肠溶)"],
+    "咀嚼片": ["片剂(咀嚼)", "咀嚼片剂"], "胶囊": ["胶囊剂", "硬胶囊"], "缓释胶囊": ["胶囊剂(缓释)", "缓释胶囊剂"],
+    "肠溶胶囊": ["胶囊剂(肠溶)", "肠溶胶囊剂", "胶囊剂（肠溶）"], "软胶囊": ["胶囊剂(软)", "软胶囊剂"],
+    "注射用": ["注射剂(粉针)", "注射用无菌粉末", "冻干粉针", "粉针剂", "注射剂（冻干粉针）"],
+    "注射液": ["注射剂", "注射液", "小容量注射剂"], "散": ["散剂"], "吸入气雾剂": ["气雾剂(吸入)", "吸入气雾剂"],
+}
+EXTRA_UNRELATED: list[tuple[str, str | None, str, str]] = [
+    ("维生素B6片", "片剂", "10mg*100片/瓶", "瓶"), ("复方丹参滴丸", "滴丸剂", "27mg*180丸", "瓶"),
+    ("甘草酸二铵肠溶胶囊", "胶囊剂(肠溶)", "50mg*24粒", "盒"), ("氯化钾缓释片", "片剂(缓释)", "0.5g*24片", "盒"),
+    ("0.9%氯化钠注射液", "大容量注射剂", "250ml:2.25g", "袋"), ("5%葡萄糖注射液", None, "250ml:12.5g/袋", "袋"),
+    ("黄连素片", None, "0.1g*100片", "瓶"), ("硝酸甘油片", "片剂", "0.5mg*100片", "瓶"), ("银杏叶片", "片剂(薄膜衣)", "9.6mg*24片", "盒"),
+    ("注射用青霉素钠", "注射剂(粉针)", "80万单位/支", "支"), ("头孢拉定胶囊", "胶囊剂", "0.25g*24粒", "盒"),
+    ("阿托伐他汀钙胶囊", "胶囊剂", "10mg*7粒", "盒"),  # a winning generic in a form no group has
+    ("奥美拉唑肠溶片", "片剂(肠溶)", "20mg*14片", "盒"), ("布洛芬片", "片剂", "0.2g*100片", "瓶"),
+]
+OWN_BRANDS = {"阿托伐他汀钙": "立普妥", "瑞舒伐他汀钙": "可定", "苯磺酸氨氯地平": "络活喜", "硫酸氢氯吡格雷": "泰嘉",
+              "盐酸二甲双胍": "格华止", "厄贝沙坦": "安博维", "氯沙坦钾": "科素亚", "缬沙坦": "代文", "恩替卡韦": "润众"}
+
+
+def _own_brand(generic: str) -> str:
+    """The brand a HIS writes in brackets after the generic name, when the generic has a known one."""
+    return f"({OWN_BRANDS[generic]})" if generic in OWN_BRANDS else ""
+
+
+ORIGINATORS = ["辉瑞制药有限公司", "拜耳医药保健有限公司", "杭州默沙东制药有限公司", "北京诺华制药有限公司"]
+
+
+def his_dictionary(seed: int = 20261125) -> tuple[list[WinningProduct], list[LocalItem], Truth, dict[str, str]]:
+    """The noisy catalogue grown to a real HIS dictionary (400+ items), with the item classes of
+    issue 17: forms written HIS-style, blank forms, old names, trade names, HIS national codes.
+    Returns the winning products, the items, the truth (product, group) and each item's class."""
+    products, items, truth, classes, rng = _base(seed)
+    for generic, form, spec, mi in OLD_NAME_WINNERS:
+        products.append(WinningProduct(generic, form, spec, MAKERS[mi][0], pack=Decimal(100), smallest_unit="片" if form == "片" else "粒",
+                                       national_code=f"XN{len(products) % 90 + 10:02d}AAB{len(products):03d}A0010001010{mi:02d}"[:23]))
+    by_generic: dict[str, list[WinningProduct]] = {}
+    for p in products:
+        by_generic.setdefault(p.generic_name.removeprefix("注射用"), []).append(p)
+    n = len(items)
+
+    def add(item: LocalItem, product: str | None, group: str | None, cls: str) -> None:
+        items.append(item)
+        truth[item.code] = (product, group)
+        classes[item.code] = cls
+
+    def code() -> str:
+        nonlocal n
+        n += 1
+        return f"H{n:05d}"
+
+    def winner(generic: str, form: str | None, strength: str, maker: str | None) -> tuple[str | None, str | None]:
+        """The truth for an item of this generic, form, strength and maker."""
+        group = None
+        for p in by_generic.get(generic, []):
+            if form is None or p.group_key.endswith("|" + form):
+                group = p.group_key
+                if maker and manufacturer_core(maker) == manufacturer_core(p.manufacturer) and \
+                        strength_similarity(parse_spec(strength), parse_spec(p.spec)) == 1.0:
+                    return p.product_key, group
+        return None, group
+
+    # forms written HIS-style, in the 剂型 cell; the name with or without its form
+    for gi, (generic, form, specs, unit) in enumerate(GENERICS):
+        group_form = "注射剂" if form in ("注射用", "注射液") else {"散": "散剂"}.get(form, form)
+        if form == "片" and gi % 3:
+            continue  # plain tablets are most of the noisy fixture already
+        for _copy in range(2 if form != "片" else 1):
+            spec = rng.choice(specs)
+            ours = rng.random() < 0.4
+            maker_i = next(mi for mi in range(len(MAKERS)) if winner(generic, group_form, spec, MAKERS[mi][0])[0]) if ours else None
+            maker = MAKERS[maker_i][0] if maker_i is not None else rng.choice(ORIGINATORS)
+            base = generic.removeprefix("注射用")
+            r = rng.random()
+            if form == "注射用":
+                name = f"注射用{base}" + rng.choice(["", "(粉针)", "（冻干）"])
+            elif r < 0.5:
+                name = _form_name(generic, form)
+            else:
+                name = generic + _own_brand(generic) if form in ("片", "胶囊") else _form_name(generic, form)
+            n_pack = rng.choice([7, 10, 14, 24, 28])
+            item_spec = f"{spec}*{n_pack}{unit}/盒" if unit in ("片", "粒") else f"{spec}/{unit}"
+            add(LocalItem(code(), name, dosage_form=rng.choice(WRITTEN_FORMS[form]), spec=item_spec, manufacturer=maker,
+                          his_unit=rng.choice([unit, "盒"]) if unit in ("片", "粒") else unit),
+                *winner(generic, group_form, spec, maker), "剂型写法")
+    # blank 剂型: the name without its form, the spec and unit say it
+    blank = [(g, f, s, u) for g, f, s, u in GENERICS if f in ("片", "胶囊", "注射用", "注射液", "散", "吸入气雾剂", "肠溶胶囊")]
+    for generic, form, specs, unit in rng.sample(blank, 30):
+        group_form = "注射剂" if form in ("注射用", "注射液") else {"散": "散剂"}.get(form, form)
+        spec = specs[0]
+        mi = rng.randrange(len(MAKERS))
+        base = generic.removeprefix("注射用")
+        name = f"注射用{base}" if form == "注射用" else base + rng.choice(["", "", _own_brand(base)])
+        n_pack = rng.choice([7, 10, 12, 14, 20, 28])
+        item_spec = {"片": f"{spec}*{n_pack}片/盒", "粒": f"{spec}*{n_pack}粒/盒", "袋": f"{spec}*10袋/盒"}.get(unit, f"{spec}/{unit}")
+        his_unit = "盒" if unit in ("片", "粒", "袋") else unit
+        if form == "肠溶胶囊" and rng.random() < 0.5:
+            his_unit = "片"  # the HIS unit contradicts the spec's 粒: review, never a guess
+        add(LocalItem(code(), name, spec=item_spec, manufacturer=_noisy_maker(rng, mi), his_unit=his_unit),
+            *winner(generic, group_form, spec, MAKERS[mi][0]), "剂型空白")
+    # former and colloquial generic names
+    for name, generic, strength, cell in OLD_NAMES:
+        for ours in (False, True):
+            if generic is None and ours:
+                continue
+            maker_i = None
+            if ours and generic:
+                maker_i = next((mi for mi in range(len(MAKERS)) if winner(generic, None, strength, MAKERS[mi][0])[0]), None)
+            maker = MAKERS[maker_i][0] if maker_i is not None else rng.choice(["华中药业股份有限公司", "天津力生制药股份有限公司",
+                                                                                "北京益民药业有限公司", "上海衡山药业有限公司"])
+            unit = "粒" if "胶囊" in (cell or "") + name else "片"
+            truth_of = winner(generic, None, strength, maker) if generic else (None, None)
+            add(LocalItem(code(), name, dosage_form=cell, spec=f"{strength}*{rng.choice([20, 24, 100])}{unit}", manufacturer=maker,
+                          his_unit=rng.choice(["盒", "瓶", unit])), *truth_of, "旧称俗称")
+    # trade names of originators that won nothing
+    for name, generic, strength, cell, maker in TRADE_NAMES:
+        form = next(f for g, f, s, _ in GENERICS if g.removeprefix("注射用") == generic and strength in s)
+        group_form = "注射剂" if form in ("注射用", "注射液") else {"散": "散剂"}.get(form, form)
+        unit = next(u for g, f, s, u in GENERICS if g.removeprefix("注射用") == generic and f == form)
+        spec = strength if "揿" in strength else (f"{strength}*{rng.choice([7, 14, 28])}{unit}" if unit in ("片", "粒") else f"{strength}/{unit}")
+        add(LocalItem(code(), name, dosage_form=cell, spec=spec, manufacturer=maker, his_unit="盒" if unit in ("片", "粒") else unit),
+            *winner(generic, group_form, strength, maker), "商品名")
+    for name, generic, strength, with_code in UNKNOWN_TRADE_NAMES:
+        gi = next(i for i, row in enumerate(GENERICS) if row[0] == generic and row[1] == "片")
+        si = GENERICS[gi][2].index(strength)
+        add(LocalItem(code(), name, spec=f"{strength}*{rng.choice([7, 14])}片", manufacturer=rng.choice(["北京赛科药业有限责任公司", "上海现代制药股份有限公司"]),
+                      his_unit="盒", national_code=national_code(gi, si, 950) if with_code else None),
+            *winner(generic, "片", strength, None), "商品名")
+    # national codes in the HIS: another maker's or another strength's code, an old name with its code
+    coded = [i for i, (g, f, _, _) in enumerate(GENERICS) if f in ("片", "胶囊", "缓释片", "注射用")]
+    for gi in rng.sample(coded, 16):
+        generic, form, specs, unit = GENERICS[gi]
+        group_form = "注射剂" if form == "注射用" else form
+        si = rng.randrange(len(specs))
+        strength = specs[si] if rng.random() < 0.5 else _times_three(specs[si])
+        add(LocalItem(code(), _noisy_name(rng, generic, form), spec=strength, manufacturer="湖南华纳大药厂股份有限公司",
+                      his_unit=unit, national_code=national_code(gi, si + (0 if strength == specs[si] else 7), 960)),
+            None, winner(generic, group_form, specs[si], None)[1], "HIS国家代码")
+    # a code of the right molecule in a form no group has: 泰诺林 is 对乙酰氨基酚缓释片
+    gi = next(i for i, row in enumerate(GENERICS) if row[0] == "对乙酰氨基酚")
+    add(LocalItem(code(), "泰诺林", spec="0.65g*18片", manufacturer="上海强生制药有限公司", his_unit="盒",
+                  national_code=national_code(gi, 0, 970)[:10] + "A005" + national_code(gi, 0, 970)[14:]), None, None, "HIS国家代码")
+    # a HIS code of another molecule on a readable name: the name and the code disagree, review
+    wrong = national_code(next(i for i, row in enumerate(GENERICS) if row[0] == "苯磺酸氨氯地平"), 0, 971)
+    add(LocalItem(code(), "阿托伐他汀钙片", spec="20mg*7片", manufacturer="湖南华纳大药厂", his_unit="盒", national_code=wrong),
+        None, winner("阿托伐他汀钙", "片", "20mg", None)[1], "HIS国家代码")
+    for name, cell, spec, his_unit in EXTRA_UNRELATED:
+        add(LocalItem(code(), name, dosage_form=cell, spec=spec, manufacturer=_noisy_maker(rng, rng.randrange(len(MAKERS))),
+                      his_unit=his_unit), None, None, "无关品种")
+    return products, items, truth, classes

@@ -13,8 +13,7 @@ from agent.alerts import render
 from agent.alerts.routing import route_of_group
 from agent.calendar import UnknownCalendarYear
 from agent.domain.alerting import FIRING, in_window
-from agent.notify import max_bytes
-from agent.notify.limits import split_text
+from agent.notify import split_message
 from agent.store import Tx, outbox
 from agent.store import alerts as repo
 
@@ -34,7 +33,7 @@ def _due(route: Any, first: datetime, last_flush: datetime | None, now: datetime
 def enqueue_message(conn: Tx, hospital: str, cfg: Any, receiver: str, idem: str, msg: dict[str, Any], now: datetime) -> int:
     """Queue ``msg`` for ``receiver`` in parts that fit its size limit; returns the parts queued."""
     rcfg = cfg.receivers.get(receiver)
-    parts = split_text(msg["text"], max_bytes(rcfg)) if rcfg is not None else [msg["text"]]
+    parts = split_message(rcfg, msg) if rcfg is not None else [msg["text"]]
     queued = 0
     for i, text in enumerate(parts, 1):
         title = msg["title"] if len(parts) == 1 else f"{msg['title']} ({i}/{len(parts)})"

@@ -11,6 +11,9 @@ class CatalogueConfig(BaseModel):
 
     auto_accept: float = Field(default=0.9, ge=0.5, le=1.0, description="lowest score accepted without review")
     candidates: int = Field(default=3, ge=1, le=10, description="candidates kept for review")
+    synonyms: dict[str, str] = Field(default_factory=dict, description=(
+        "the hospital's own former, colloquial or trade names -> national generic name (with its form when "
+        "the name implies one), on top of the built-in table: {\"扑热息痛\" = \"对乙酰氨基酚\"}"))
 
     # A workbook is checked against these before it is parsed (an xlsx is a zip: a 600 KB file can
     # inflate to gigabytes of shared strings).

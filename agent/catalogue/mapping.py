@@ -8,7 +8,7 @@ re-run: only the item's snapshot is refreshed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -48,12 +48,12 @@ def proposal_values(p: Proposal) -> dict[str, Any]:
 
 
 def map_items(store: Store, items: Iterable[LocalItem], now: datetime, *, auto_accept: float = 0.9,
-              top: int = 3) -> MappingSummary:
+              top: int = 3, synonyms: Mapping[str, str] | None = None) -> MappingSummary:
     """Run 对码 over ``items`` and persist the proposals; returns the counts."""
     hospital = store.hospital_code
     summary = MappingSummary()
     with store.begin() as conn:
-        matcher = Matcher(repo.load_products(conn, hospital), auto_accept=auto_accept, top=top)
+        matcher = Matcher(repo.load_products(conn, hospital), auto_accept=auto_accept, top=top, synonyms=synonyms)
         existing = mappings.mapping_states(conn, hospital)
         for item in items:
             old = existing.get(item.code)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import typer
 
+from agent.alerts.render import SEVERITY_CN
 from agent.cli.common import runtime_of
 from agent.errors import ConfigError, DataError
 
@@ -28,6 +29,16 @@ def _matchers(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+def unrouted_notice(findings: list, source_file: object) -> str:  # type: ignore[type-arg]
+    """Findings are active but nothing turns them into alerts: say so, and how to add a route."""
+    lines = [f"有 {len(findings)} 条发现尚未发送：{source_file} 中没有配置接收人（[receivers.NAME]）或路由（[[routes]]），"
+             "预警不会发到任何群或邮箱。加入一个接收人和一条路由（见 README「Alerts」一节）后重载：systemctl reload vbp-agent"]
+    order = {"critical": 0, "warning": 1, "info": 2}
+    for f in sorted(findings, key=lambda f: (order.get(str(f.severity), 3), f.rule, f.subject)):
+        lines.append(f"  {SEVERITY_CN.get(str(f.severity), str(f.severity))}  {f.title}\n    {f.key}")
+    return "\n".join(lines)
+
+
 def register(app: typer.Typer) -> None:
     alerts = typer.Typer(help="alerts: list, show, acknowledge, silence", no_args_is_help=True)
     app.add_typer(alerts, name="alerts")
@@ -42,8 +53,12 @@ def register(app: typer.Typer) -> None:
         try:
             with store.read() as conn:
                 found = repo.load_alerts(conn, store.hospital_code)
+                pending = repo.active_findings(conn, store.hospital_code)
             shown = [a for a in found.values() if all_ or a.status != "inactive"]
-            if not shown:
+            unsent = [f for f in pending if f.key not in found] if not (cfg.receivers and cfg.routes) else []
+            if unsent:
+                typer.echo(unrouted_notice(unsent, cfg.source_file))
+            elif not shown:
                 typer.echo("没有未处理的预警。")
             for a in sorted(shown, key=lambda a: (a.status != "firing", -{"critical": 2, "warning": 1}.get(a.severity, 0), a.key)):
                 ack = f" 已确认({a.ack_by})" if a.acknowledged(clock.now()) else ""
@@ -158,10 +173,9 @@ def register(app: typer.Typer) -> None:
     @notify.command("test")
     def notify_test(ctx: typer.Context, receiver: str) -> None:
         """Send a test message to RECEIVER and print the vendor's answer; resumes a stopped receiver."""
-        from agent.alerts.delivery import resume_receiver
+        from agent.alerts.delivery import needs_resume, resume_receiver
         from agent.alerts.render import probe_message
         from agent.notify import build_sender
-        from agent.store.alerts import receiver_states
 
         cfg, store, clock = _runtime(ctx)
         try:
@@ -170,9 +184,7 @@ def register(app: typer.Typer) -> None:
             sender = build_sender(receiver, cfg.receivers[receiver], clock)
             answer = sender.send(probe_message(receiver, clock.now(), clock.tz))
             typer.echo(f"{receiver}: ok {json.dumps(answer, ensure_ascii=False, default=str)}")
-            with store.read() as conn:
-                state = receiver_states(conn, store.hospital_code).get(receiver)
-            if state is not None and state.state == "stopped":
+            if needs_resume(store, receiver):
                 n = resume_receiver(store, receiver, clock.now())
                 typer.echo(f"{receiver}: resumed, {n} held message(s) queued again")
         finally:

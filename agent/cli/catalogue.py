@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
             else:
                 local = read_items(items)
             summary = map_items(store, local, clock.now(), auto_accept=cfg.catalogue.auto_accept,
-                                top=cfg.catalogue.candidates)
+                                top=cfg.catalogue.candidates, synonyms=cfg.catalogue.synonyms)
             typer.echo(summary.as_text())
             if summary.without_factor:
                 typer.echo("缺少换算系数的品种（不会猜测，请在审核表中填写）：" + "、".join(summary.without_factor[:50]))
@@ -165,3 +165,44 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"未应用：{e}", err=True)
         finally:
             store.close()
+
+    @mapping.command("list")
+    def map_list(ctx: typer.Context, group: str = typer.Option(..., "--group", help="a group: 阿托伐他汀|片 or 阿托伐他汀钙片")) -> None:
+        """Who is in a generic group (通用名+剂型): every local item mapped to it, with its status."""
+        from agent.catalogue.checks import group_listing
+        from agent.catalogue.review import STATUS_ZH
+
+        _, store, _ = _runtime(ctx)
+        try:
+            key, rows = group_listing(store, group)
+        finally:
+            store.close()
+        if key is None:
+            typer.echo(f"“{group}”不是已知的集采分组（写作 通用名|剂型 或 通用名+剂型，如 阿托伐他汀钙片）", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"分组 {key}：{len(rows)}个品种")
+        for r in rows:
+            item = r["item"] or {}
+            role = "中选" if r["product_key"] else "非中选"
+            factor = "未知" if r["factor"] is None else format(r["factor"], "f").rstrip("0").rstrip(".")
+            typer.echo("\t".join((r["item_code"], r["item_name"], item.get("spec") or "-", item.get("manufacturer") or "-",
+                                  STATUS_ZH.get(r["status"], r["status"]), role, r["product_key"] or "-", f"换算系数{factor}")))
+
+    @mapping.command("check")
+    def map_check(ctx: typer.Context) -> None:
+        """Flag groups that look wrong: two molecules by national code, a non-winning strength no winner has,
+        one national code in two groups. Exit 1 when any is found."""
+        from agent.catalogue.checks import group_findings
+
+        _, store, _ = _runtime(ctx)
+        try:
+            findings = group_findings(store)
+        finally:
+            store.close()
+        if not findings:
+            typer.echo("分组检查通过：未发现可疑分组。")
+            return
+        typer.echo(f"发现{len(findings)}处可疑分组，请在审核表中确认：")
+        for f in findings:
+            typer.echo(f"- {f.message}")
+        raise typer.Exit(1)

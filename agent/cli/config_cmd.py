@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from adapters.registry import preset_of
 from agent.cli.common import config_of
 from agent.config import masked
 from agent.errors import ConfigError
@@ -19,6 +20,14 @@ def register(app: typer.Typer) -> None:
     def check(ctx: typer.Context, quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing when valid")) -> None:
         """Validate the config file; print the effective config with secrets masked."""
         cfg = config_of(ctx)
+        refused = []
+        for src in cfg.sources:
+            try:
+                preset_of(src)  # the custom-SQL guard `check` and the agent apply, without connecting
+            except ConfigError as exc:
+                refused.extend(f"{cfg.source_file}: {line}" for line in exc.problems)
+        if refused:
+            raise ConfigError(f"{cfg.source_file}: {len(refused)} problem(s)", refused)
         warnings = []
         for src in cfg.sources:
             try:

@@ -104,6 +104,15 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         if any("可写" in str(c) for c in table.columns[3].cells):
             console.print("[bold red]警告: 至少一个数据源账号可以写入 HIS 数据库, 请改用只读账号。[/]")
+        from agent.notify.skew import clock_warnings  # the clocks of the robots and the platform (issue #25)
+
+        for line in clock_warnings(cfg, clock.now()):
+            console.print(f"[bold yellow]{line}[/]")
+        if cfg.state.url or (cfg.state.directory / "state.db").exists():  # never create a store just to check
+            from agent.catalogue.checks import group_findings  # 对码 groups that look wrong (issue #17)
+
+            for finding in group_findings(runtime_of(ctx).store):
+                console.print(f"[bold yellow]对码分组可疑（vbp-agent map check）：{finding.message}[/]")
         if failed:
             raise typer.Exit(1)
 

@@ -171,6 +171,19 @@ def national_code_problem(code: str | None, kind: str = Kind.DRUG) -> str | None
     return None if _DRUG_CODE.match(s) else "药品代码应以X或Z开头，只含字母和数字"
 
 
+def code_molecule(code: str) -> str:
+    """The generic-name part of a 23-character drug code: type (1), class (5), generic name (4).
+
+    The code reads 类别 + 分类 + 通用名 + 剂型 (4) + 规格包装 (6) + 企业 (3); two products with the same
+    first 10 characters are the same molecule, with the same first 14 the same molecule and form."""
+    return code[:10]
+
+
+def code_form(code: str) -> str:
+    """The generic-name and form part of a 23-character drug code (its first 14 characters)."""
+    return code[:14]
+
+
 def normal_code(code: str | None) -> str | None:
     s = compact(code).upper()
     return s or None

@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from agent.domain.forms import combine_class, family_of, form_word_at_end, qualifiers_in_brackets
+from agent.domain.forms import form_class as form_class
+
 _BRACKETS = re.compile(r"[(\[【〔<《][^()\[\]【】〔〕<>《》]*[)\]】〕>》]")
 _SPACES = re.compile(r"\s+")
 _MARKS = re.compile(r"[*★☆△▲#＃※\"'“”‘’]")
@@ -23,23 +26,6 @@ PREFIX_SALTS = tuple(sorted((
 SUFFIX_SALTS = ("二钠", "钠盐", "钾盐", "钙盐", "钠", "钾", "钙", "镁", "锌", "二水合物", "一水合物", "水合物")
 _METALS = {"钠", "钾", "钙", "镁", "锌", "铁", "铝", "锂"}
 
-# Dosage forms: surface word -> class used for the generic group (通用名 + 剂型).
-FORMS: dict[str, str] = {
-    "片": "片", "片剂": "片", "薄膜衣片": "片", "糖衣片": "片", "普通片": "片",
-    "肠溶片": "肠溶片", "缓释片": "缓释片", "控释片": "控释片", "分散片": "分散片", "咀嚼片": "咀嚼片",
-    "口腔崩解片": "口崩片", "口崩片": "口崩片", "泡腾片": "泡腾片", "含片": "含片",
-    "胶囊": "胶囊", "胶囊剂": "胶囊", "硬胶囊": "胶囊", "软胶囊": "软胶囊", "肠溶胶囊": "肠溶胶囊",
-    "缓释胶囊": "缓释胶囊",
-    "注射液": "注射剂", "注射剂": "注射剂", "针剂": "注射剂", "针": "注射剂", "粉针剂": "注射剂",
-    "粉针": "注射剂", "注射用无菌粉末": "注射剂", "冻干粉针": "注射剂", "注射乳": "注射剂",
-    "颗粒": "颗粒", "颗粒剂": "颗粒", "干混悬剂": "干混悬剂", "口服溶液": "口服溶液", "口服液": "口服溶液",
-    "口服溶液剂": "口服溶液", "糖浆": "糖浆", "糖浆剂": "糖浆", "混悬液": "混悬液", "滴眼液": "滴眼剂",
-    "滴眼剂": "滴眼剂", "气雾剂": "气雾剂", "吸入气雾剂": "吸入气雾剂", "吸入粉雾剂": "吸入粉雾剂",
-    "吸入溶液": "吸入溶液", "乳膏": "乳膏", "软膏": "软膏", "凝胶": "凝胶", "贴剂": "贴剂", "贴片": "贴剂",
-    "栓": "栓剂", "栓剂": "栓剂", "滴丸": "滴丸", "丸": "丸剂", "丸剂": "丸剂", "散": "散剂", "散剂": "散剂",
-    "喷雾剂": "喷雾剂", "鼻喷雾剂": "鼻喷雾剂",
-}
-_FORM_WORDS = sorted(FORMS, key=len, reverse=True)
 _INJECTION_PREFIX = "注射用"
 
 
@@ -102,32 +88,34 @@ class GenericName:
     form: str | None  # the form class, or None when the name carries none
 
 
-def form_class(text: str | None) -> str | None:
-    """The dosage form class of a form cell (片剂 -> 片, 注射用无菌粉末 -> 注射剂)."""
-    s = compact(strip_brackets(clean(text))) if text else ""
-    if not s:
-        return None
-    if s in FORMS:
-        return FORMS[s]
-    for word in _FORM_WORDS:
-        if s.endswith(word):
-            return FORMS[word]
-    return s
-
-
 def parse_generic(name: str, form: str | None = None) -> GenericName:
-    """Split a name into base, salt and form; ``form`` (a 剂型 cell) wins over the name's suffix."""
-    s = compact(strip_brackets(clean(name)))
+    """Split a name into base, salt and form; ``form`` (a 剂型 cell) wins over the name's suffix.
+
+    Form qualifiers in the name's brackets count (``硝苯地平片(缓释)`` is a 缓释片); other brackets
+    (a brand, a note) are dropped.
+    """
+    rest, quals = qualifiers_in_brackets(clean(name))
+    s = compact(strip_brackets(rest))
     found: str | None = None
     if s.startswith(_INJECTION_PREFIX) and len(s) > 3:
         s, found = s[3:], "注射剂"
+        hit = form_word_at_end(s)
+        if hit and hit[1] == "注射剂" and len(hit[0]) >= 2:
+            s = hit[0]
     else:
-        for word in _FORM_WORDS:
-            if s.endswith(word) and len(s) > len(word):
-                s, found = s[: -len(word)], FORMS[word]
-                break
+        hit = form_word_at_end(s)
+        if hit and hit[0]:
+            s, found = hit[0], combine_class(hit[1], quals)
     base, salt = split_salt(s)
-    return GenericName(full=s, base=base, salt=salt, form=form_class(form) or found)
+    return GenericName(full=s, base=base, salt=salt, form=pick_form(form_class(form), found))
+
+
+def pick_form(cell: str | None, named: str | None) -> str | None:
+    """The 剂型 cell's class, unless it is the plain head of the name's family: a HIS that files every
+    tablet under 片剂 still names 缓释片 in 硝苯地平缓释片, and the name's form is the group's."""
+    if cell and named and cell != named and cell in ("片", "胶囊") and family_of(cell) == family_of(named):
+        return named
+    return cell or named
 
 
 def split_salt(name: str) -> tuple[str, str]:
@@ -166,6 +154,23 @@ def manufacturer_core(name: str | None) -> str:
     for word in _COMPANY_WORDS:
         s = s.replace(word, "")
     return s if len(s) >= 2 else full
+
+
+def could_be_slip(mine: str | None, theirs: str | None) -> bool:
+    """Whether a short or mistyped maker name could still be ``theirs``: its distinctive characters
+    appear, in order, in the other's full name (豪药业 in 江苏豪森药业集团有限公司)."""
+    a, b = _distinct(mine), compact(strip_brackets(clean(theirs))) if theirs else ""
+    if not a or not b:
+        return False
+    it = iter(b)
+    return all(ch in it for ch in a)
+
+
+def _distinct(name: str | None) -> str:
+    s = compact(strip_brackets(clean(name))) if name else ""
+    for word in _COMPANY_WORDS:
+        s = s.replace(word, "")
+    return s
 
 
 def ratio(a: str, b: str) -> float:

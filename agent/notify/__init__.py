@@ -1,8 +1,9 @@
 """Senders (通知渠道) in a registry: a receiver's ``type`` names its class.
 
 Each sender has ``send(message) -> vendor answer`` and raises ``SendFailed`` (a NotifyError) with
-``transient`` set from the vendor's own error code; ``max_bytes()`` is its size limit and
-``bucket`` its token bucket.
+``transient`` and ``scope`` (transient, message, robot) set from the vendor's own error code;
+``budget(cfg, msg)`` is the size limit of the form a message goes out in, and ``bucket`` its token
+bucket.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from agent.clock import Clock
 from agent.notify.base import SendFailed
 from agent.notify.dingtalk import DingTalkSender
 from agent.notify.feishu import FeishuSender
+from agent.notify.limits import split_text
 from agent.notify.mail import EmailSender
 from agent.notify.webhook import WebhookSender
 from agent.notify.wecom import WeComSender
@@ -31,9 +33,15 @@ def build_senders(receivers: dict[str, Any], clock: Clock, client: Any = None) -
     return {name: build_sender(name, cfg, clock, client) for name, cfg in receivers.items()}
 
 
-__all__ = ["SENDERS", "SendFailed", "build_sender", "build_senders", "max_bytes"]
+__all__ = ["SENDERS", "SendFailed", "build_sender", "build_senders", "max_bytes", "split_message"]
 
 
 def max_bytes(cfg: Any) -> int:
-    """The size limit of a receiver's messages (UTF-8 bytes)."""
-    return SENDERS[cfg.type].max_bytes(cfg)
+    """The size limit of a receiver's messages (UTF-8 bytes), whatever the message."""
+    return int(SENDERS[cfg.type].max_bytes(cfg))
+
+
+def split_message(cfg: Any, msg: dict[str, Any]) -> list[str]:
+    """``msg["text"]`` in parts that each fit the receiver's limit, counted on the body that is sent."""
+    budget = SENDERS[cfg.type].budget(cfg, msg)
+    return split_text(msg["text"], budget.limit, cost=budget.cost)

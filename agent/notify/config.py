@@ -68,7 +68,16 @@ class DingTalkReceiver(_Signed):
 
 
 class FeishuReceiver(_Signed):
+    """A Feishu custom bot @s people by open_id (``ou_…``), or everyone with ``"all"``; never by mobile."""
+
     type: Literal["feishu"]
+    mentioned_open_ids: list[str] = Field(default=[], description='open_ids (ou_…) or "all", @-ed on critical alerts')
+
+    @model_validator(mode="after")
+    def _no_mobiles(self) -> FeishuReceiver:
+        if self.mentioned_mobiles:
+            raise ValueError('a Feishu robot cannot @ by mobile number: use mentioned_open_ids (open_ids like "ou_…", or "all")')
+        return self
 
 
 class WebhookReceiver(_Receiver):

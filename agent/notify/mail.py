@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.clock import Clock
 from agent.notify.base import SendFailed, TokenBucket
+from agent.notify.limits import Budget
 from agent.notify.markdown import plain
 
 PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -24,6 +25,10 @@ class EmailSender:
         self.cfg = cfg
         self.clock = clock
         self.bucket = TokenBucket(clock, cfg.rate_per_minute or 30.0)
+
+    @classmethod
+    def budget(cls, cfg: Any, msg: dict[str, Any] | None = None) -> Budget:
+        return Budget(200_000)
 
     @classmethod
     def max_bytes(cls, cfg: Any) -> int:

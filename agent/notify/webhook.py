@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from agent.notify.base import HttpSender, SendFailed, post_json
+from agent.notify.limits import Budget
 
 
 def webhook_signature(secret: str, ts: str, body: bytes) -> str:
@@ -17,6 +18,10 @@ def webhook_signature(secret: str, ts: str, body: bytes) -> str:
 class WebhookSender(HttpSender):
     type = "webhook"
     default_rate_per_minute = 60.0
+
+    @classmethod
+    def budget(cls, cfg: Any, msg: dict[str, Any] | None = None) -> Budget:
+        return Budget(60000)
 
     @classmethod
     def max_bytes(cls, cfg: Any) -> int:

@@ -1,5 +1,6 @@
 """The alerts aggregate: lifecycle state per key, silences and acknowledgements, notices waiting for
-their group, the notification log, and each receiver's state (stopped after a permanent error).
+their group, the notification log, and each receiver's state (stopped after a robot-level error;
+a message the vendor refuses on its own is set aside, and the queue goes on).
 
 The JSON forms of an alert (``alert_to_json`` / ``alert_from_json``) are the store's: a notice
 waiting for its group keeps its alert in that form.
@@ -262,7 +263,7 @@ def notifications_of(conn: Connection, hospital: str, alert_key: str) -> list[Lo
 
 @dataclass(frozen=True)
 class ReceiverState:
-    """``state`` is ok, failing or stopped (a permanent error: nothing is sent until ``notify test``)."""
+    """``state`` is ok, failing or stopped (a robot-level error: nothing is sent until ``notify test``)."""
 
     receiver: str
     state: str
@@ -307,8 +308,21 @@ def queue_head(conn: Connection, hospital: str, name: str, now: datetime, limit:
     return head
 
 
+SET_ASIDE = "set_aside"  # a message the vendor refused on its own (too long, a bad field): never resent
+
+
+def set_aside(conn: Connection, item_id: int, error: str) -> None:
+    """Take one refused message out of its receiver's queue, with the vendor's words; the rest go on.
+    Unlike a quarantined message, it is not queued again when the receiver is resumed."""
+    conn.execute(
+        update(outbox_table).where(outbox_table.c.id == item_id)
+        .values(status=SET_ASIDE, attempts=outbox_table.c.attempts + 1, last_error=error[:2000], sent_at=None)
+    )
+
+
 def requeue_quarantined(conn: Connection, hospital: str, name: str, now: datetime) -> int:
-    """Put the receiver's quarantined messages back in its queue, due now. Returns how many."""
+    """Put the receiver's quarantined messages (held when it stopped) back in its queue, due now.
+    Messages set aside on their own stay aside. Returns how many."""
     res = conn.execute(
         update(outbox_table)
         .where(outbox_table.c.hospital_code == hospital, outbox_table.c.channel == _channel(name), outbox_table.c.status == "quarantined")

@@ -64,3 +64,17 @@ def insert_mapping(conn: Connection, hospital: str, item_code: str, values: dict
 
 def update_mapping(conn: Connection, hospital: str, item_code: str, values: dict[str, Any]) -> None:
     conn.execute(update(im).where(and_(im.c.hospital_code == hospital, im.c.item_code == item_code)).values(**values))
+
+
+def group_members(conn: Connection, hospital: str, group_key: str) -> list[dict[str, Any]]:
+    """Every local item whose mapping (any status) names the group, by item code."""
+    rows = conn.execute(select(im).where(and_(im.c.hospital_code == hospital, im.c.group_key == group_key))
+                        .order_by(im.c.item_code)).mappings()
+    return [dict(r) for r in rows]
+
+
+def grouped_items(conn: Connection, hospital: str) -> list[dict[str, Any]]:
+    """Accepted mappings that put an item in a group, with all their columns, by item code."""
+    rows = conn.execute(select(im).where(and_(im.c.hospital_code == hospital, im.c.status.in_(ACCEPTED),
+                                              im.c.group_key.is_not(None))).order_by(im.c.item_code)).mappings()
+    return [dict(r) for r in rows]

@@ -108,3 +108,34 @@ def test_map_run_without_an_item_file_maps_the_dictionary_ingestion_stored(cfg: 
     store.close()
     assert main(["-c", str(cfg), "map", "run"]) == 0
     assert capsys.readouterr().out.strip()
+
+
+def test_map_list_shows_who_is_in_a_group_and_map_check_flags_a_strength_no_winner_has(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(f'[hospital]\ncode = "H1"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\n'
+                   '[catalogue]\nsynonyms = {"阿伐他汀" = "阿托伐他汀钙"}\n', encoding="utf-8")
+    w = winners_xlsx(tmp_path / "w.xlsx")
+    assert main(["-c", str(cfg), "import", "winners", str(w), "--programme", "第十批",
+                 "--cycle-start", "2025-03-01", "--cycle-end", "2027-02-28", "--yes"]) == 0
+    items = tmp_path / "his.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["院内编码", "药品名称", "剂型", "规格", "生产厂家", "单位"])
+    wb.active.append(["Y1", "阿托伐他汀钙片(立普妥)", "片剂(薄膜衣)", "10mg*28片", "嘉林药业", "盒"])
+    wb.active.append(["Y2", "阿伐他汀", "片剂", "10mg*7片", "某药业", "盒"])  # the hospital's own synonym
+    wb.active.append(["Y3", "阿托伐他汀钙片", "片剂", "40mg*7片", "辉瑞制药有限公司", "盒"])  # a strength no winner has
+    wb.save(items)
+    assert main(["-c", str(cfg), "map", "run", "--items", str(items)]) == 0
+    capsys.readouterr()
+    assert main(["-c", str(cfg), "map", "list", "--group", "阿托伐他汀钙片"]) == 0
+    out = capsys.readouterr().out
+    assert "分组 阿托伐他汀|片：3个品种" in out
+    lines = {line.split("\t")[0]: line for line in out.splitlines()[1:]}
+    assert "\t中选\t" in lines["Y1"] and "\t非中选\t" in lines["Y2"] and "\t非中选\t" in lines["Y3"]
+    assert main(["-c", str(cfg), "map", "list", "--group", "维生素C片"]) == 1
+    assert "不是已知的集采分组" in capsys.readouterr().err
+    assert main(["-c", str(cfg), "map", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "Y3" in out and "规格40mg" in out and "Y2" not in out
+    assert main(["-c", str(cfg), "check"]) == 0  # `vbp-agent check` warns of the same group, without failing
+    out = capsys.readouterr().out
+    assert "对码分组可疑（vbp-agent map check）" in out and "规格40mg" in out

@@ -109,7 +109,7 @@ def test_review_import_round_trips(store: Store, tmp_path: Path) -> None:
     wb.save(path)
     result = import_review(store, path, NOW)
     assert result["applied"] == 3 and result["errors"] == [
-        f"第{rows['V1']}行 审核结论：“候选9”不是候选1/候选2/候选3/非中选/无关，也不是已知的中选产品代码"]
+        f"第{rows['V1']}行 审核结论：“候选9”不是候选1/候选2/候选3/中选/非中选/无关，也不是已知的中选产品代码"]
     with store.read() as conn:
         m = mappings.item_mappings(conn, "H1")
     assert (m["C2"]["status"], m["C2"]["product_key"], m["C2"]["factor"]) == ("reviewed", CLOP.product_key, Decimal(7))
@@ -148,3 +148,102 @@ def test_mapping_the_noisy_catalogue_through_the_store_keeps_its_figures(tmp_pat
     assert summary.auto == len(auto)
     wrong = [c for c in auto if (m[c]["product_key"], m[c]["group_key"]) != truth[c]]
     assert len(wrong) <= 0.01 * len(auto)
+
+
+MET = WinningProduct("盐酸二甲双胍", "片", "0.5g", "石药集团欧意药业有限公司", smallest_unit="片")
+MET_SR = WinningProduct("盐酸二甲双胍", "缓释片", "0.5g", "正大天晴药业集团股份有限公司", smallest_unit="片")
+GROUPED = [
+    LocalItem("M1", "盐酸二甲双胍", spec="0.5g*20片", manufacturer="某药业", his_unit="盒"),  # blank form, two groups fit
+    LocalItem("M2", "二甲双胍缓释片", spec="0.5g*30片", manufacturer="某药业", his_unit="盒"),
+    LocalItem("A3", "阿托伐他汀钙片", spec="10mg*7片"),  # no maker: review
+    LocalItem("V1", "维生素C片", spec="0.1g", manufacturer="华中药业", his_unit="瓶"),
+]
+
+
+def test_review_decides_the_group_by_candidate_by_typed_name_or_by_editing_the_proposed_group(store: Store, tmp_path: Path) -> None:
+    _seed(store, (MET, MET_SR))
+    map_items(store, GROUPED, NOW)
+    path = tmp_path / "review.xlsx"
+    export_review(store, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["对码审核"]
+    rows = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
+    assert ws.cell(rows["M2"], 10).value == MET_SR.group_key and "分组 " in ws.cell(rows["M1"], 12).value
+    assert "集采分组" in wb.sheetnames
+    with store.read() as conn:
+        m1 = mappings.item_mappings(conn, "H1")["M1"]
+    second = m1["candidates"][1]["group_key"]
+    ws.cell(rows["M1"], 17).value = "非中选 候选2"
+    ws.cell(rows["M2"], 10).value = "盐酸二甲双胍片"  # the pharmacist corrects the group itself
+    ws.cell(rows["A3"], 17).value = "非中选 阿托伐他汀钙 片"
+    ws.cell(rows["V1"], 17).value = "非中选 维生素C片"
+    wb.save(path)
+    result = import_review(store, path, NOW)
+    assert result["applied"] == 3
+    assert result["errors"] == [f"第{rows['V1']}行 审核结论：“维生素C片”不是已知的集采分组（通用名+剂型，见“集采分组”表）"]
+    map_items(store, GROUPED, NOW)  # a re-run keeps every decision
+    with store.read() as conn:
+        m = mappings.item_mappings(conn, "H1")
+    assert (m["M1"]["status"], m["M1"]["product_key"], m["M1"]["group_key"]) == ("reviewed", None, second)
+    assert (m["M2"]["product_key"], m["M2"]["group_key"]) == (None, MET.group_key)
+    assert (m["A3"]["product_key"], m["A3"]["group_key"]) == (None, ATORVA.group_key)
+    again = tmp_path / "again.xlsx"
+    export_review(store, again)
+    assert import_review(store, again, NOW)["applied"] == 0
+    wb = openpyxl.load_workbook(again)
+    ws = wb["对码审核"]
+    rows = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
+    assert ws.cell(rows["A3"], 17).value == "非中选"
+    ws.cell(rows["A3"], 10).value = "盐酸二甲双胍缓释片"  # a decided row: only its group is changed
+    wb.save(again)
+    assert import_review(store, again, NOW)["applied"] == 1
+    with store.read() as conn:
+        assert mappings.item_mappings(conn, "H1")["A3"]["group_key"] == MET_SR.group_key
+
+
+def test_choosing_a_winner_by_candidate_number_puts_the_item_in_that_winners_group(store: Store, tmp_path: Path) -> None:
+    _seed(store, (MET, MET_SR))
+    map_items(store, GROUPED, NOW)
+    path = tmp_path / "review.xlsx"
+    export_review(store, path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["对码审核"]
+    rows = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
+    ws.cell(rows["M1"], 17).value = "中选 候选2"
+    wb.save(path)
+    assert import_review(store, path, NOW)["applied"] == 1
+    with store.read() as conn:
+        m1 = mappings.item_mappings(conn, "H1")["M1"]
+    cand = m1["candidates"][1]
+    assert (m1["product_key"], m1["group_key"]) == (cand["product_key"], cand["group_key"])
+
+
+def test_upgrading_a_store_regroups_a_sustained_release_product_keyed_as_a_plain_tablet(store_url: str) -> None:
+    from agent.store.schema.catalogue import agreed_volumes, generic_groups, item_mappings, winning_products
+
+    old = open_store(store_url, "H1", target={"catalogue": 1})
+    sr = WinningProduct("硝苯地平", "片剂(控释)", "30mg", "上海信谊药厂有限公司")
+    old_key = "硝苯地平|片|30mg|信谊"  # as v1 keyed it: the bracketed qualifier lost
+    with old.begin() as conn:
+        conn.execute(winning_products.insert().values(
+            hospital_code="H1", programme="第七批", product_key=old_key, kind="drug", generic_name="硝苯地平",
+            dosage_form="片剂(控释)", spec="30mg", manufacturer="上海信谊药厂有限公司", group_key="硝苯地平|片", updated_at=NOW))
+        conn.execute(generic_groups.insert().values(hospital_code="H1", group_key="硝苯地平|片", kind="drug",
+                                                    generic_name="硝苯地平", dosage_form="片", updated_at=NOW))
+        conn.execute(agreed_volumes.insert().values(hospital_code="H1", programme="第七批", year=1, product_key=old_key,
+                                                    quantity=Decimal(1000), updated_at=NOW))
+        conn.execute(item_mappings.insert().values(
+            hospital_code="H1", item_code="N1", item_name="硝苯地平控释片", item={}, status="reviewed", product_key=old_key,
+            group_key="硝苯地平|片", confidence=1.0, reason="", candidates=[], updated_at=NOW))
+    old.close()
+    store = open_store(store_url, "H1")
+    try:
+        with store.read() as conn:
+            assert catalogue.product_groups(conn, "H1") == {sr.product_key: "硝苯地平|控释片"}
+            assert catalogue.first_year_quantities(conn, "H1", "第七批") == {sr.product_key: Decimal(1000)}
+            m = mappings.item_mappings(conn, "H1")["N1"]
+            groups = {g.key: g for g in catalogue.generic_groups(conn, "H1")}
+    finally:
+        store.close()
+    assert (m["product_key"], m["group_key"], m["status"]) == (sr.product_key, "硝苯地平|控释片", "reviewed")
+    assert [i["code"] for i in groups["硝苯地平|控释片"].local_items] == ["N1"]

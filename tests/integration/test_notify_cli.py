@@ -15,6 +15,7 @@ from agent.domain.findings import Finding, Severity
 from agent.jobs.notify import drain_notifications, process_findings
 from agent.notify.sink import WeComSink
 from agent.store import open_store
+from agent.store.findings import write_findings
 
 KEY = "Cli-Wecom-Key-Canary-4410"
 
@@ -75,3 +76,17 @@ def test_notify_test_prints_the_vendor_answer_and_never_the_key(setup, capsys, m
     err = capsys.readouterr().err
     assert "93000" in err and "permanent" in err and "Revoked-Key-Canary-0099" not in err
     assert main(["-c", str(cfg_path), "notify", "test", "nobody"]) == 2
+
+
+def test_findings_with_no_route_are_listed_with_how_to_add_one(tmp_path: Path, capsys) -> None:
+    cfg_path = tmp_path / "agent.toml"
+    cfg_path.write_text(f'[hospital]\ncode = "H8"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\n', encoding="utf-8")
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    store = open_store(load_config(cfg_path).state.effective_url, "H8")
+    with store.begin() as conn:
+        write_findings(conn, "H8", [Finding("progress_behind", "Y00009", Severity.WARNING, "硫酸氢氯吡格雷片 完成进度落后序时进度", now)], now)
+    store.close()
+    assert main(["-c", str(cfg_path), "alerts", "list"], clock=FakeClock(now)) == 0
+    out = capsys.readouterr().out
+    assert "有 1 条发现尚未发送" in out and "[[routes]]" in out and "没有未处理的预警" not in out
+    assert "注意  硫酸氢氯吡格雷片 完成进度落后序时进度" in out and "progress_behind:Y00009" in out

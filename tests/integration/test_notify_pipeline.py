@@ -377,7 +377,7 @@ def test_a_group_too_big_for_one_robot_message_arrives_in_numbered_parts(tmp_pat
             tick(store, cfg, clock, many, senders)
         parts = [m["content"] for m in robots.messages("wecom")]
     n = len(parts)
-    assert n >= 2 and [p.split("\n", 1)[0] for p in parts] == [f"({i}/{n})" for i in range(1, n + 1)]
+    assert n >= 2 and [p.split("\n", 1)[0] for p in parts] == [f"【集采 {i}/{n}】" for i in range(1, n + 1)]
     assert all(len(p.encode()) <= 2048 for p in parts)
     assert all(p.count("【集采预警】") == p.count("建议：") for p in parts)  # no alert cut in two
     joined = "".join(parts)

@@ -35,7 +35,7 @@ def test_every_part_fits_the_byte_limit_and_no_character_is_cut(text: str, limit
 def test_a_long_message_is_summarised_after_a_few_parts() -> None:
     text = "\n".join(f"{i}. 阿托伐他汀钙片 20mg 完成进度落后序时进度（自11月20日）" for i in range(400))
     parts = split_text(text, 2048, max_parts=3)
-    assert len(parts) == 3 and parts[0].startswith("(1/3)") and "其余" in parts[-1] and "vbp-agent alerts list" in parts[-1]
+    assert len(parts) == 3 and parts[0].startswith("【集采 1/3】") and "其余" in parts[-1] and "vbp-agent alerts list" in parts[-1]
     assert all(nbytes(p) <= 2048 for p in parts)
 
 

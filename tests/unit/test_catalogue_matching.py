@@ -100,9 +100,10 @@ def test_an_unrelated_drug_is_not_a_vbp_item() -> None:
     assert (p.status, p.product_key, p.group_key) == (NONE, None, None)
 
 
-def test_a_different_dosage_form_is_not_accepted_into_the_group() -> None:
+def test_a_different_dosage_form_is_no_group_of_the_generic_and_says_so() -> None:
     p = Matcher([ATORVA]).propose(LocalItem("1", "阿托伐他汀钙胶囊", spec="10mg", manufacturer="嘉林"))
-    assert p.status == REVIEW and p.group_key is None
+    assert (p.status, p.group_key) == (NONE, None)
+    assert "剂型为胶囊（中选剂型：片）" in p.reason
 
 
 def test_consumables_match_by_their_27_character_code_and_not_against_drugs() -> None:

@@ -58,7 +58,8 @@ BROKEN = {
         '[hospital]\ncode = "H1"\nname = "x"\n'
         '[[sources]]\nname = "his"\nkind = "his"\npreset = "p"\nconnection = "Driver={X};Server=a;PWD=hunter22"\n'
         '[[sources]]\nname = "wh"\nkind = "warehouse"\npreset = "p"\n',
-        ["sources[0].connection: Value error" if False else "sources[0].connection: holds a password", "sources[1]: give either connection"],
+        ["sources[0].connection: holds a password (a PWD or PASSWORD key): put it in password_env or password_file instead",
+         "sources[1]: give either connection"],
     ),
     "unknown key and duplicate source": (
         '[hospital]\ncode = "H1"\nname = "x"\ncolour = "red"\n' + GOOD_SOURCE + GOOD_SOURCE,
@@ -77,6 +78,18 @@ BROKEN = {
         '[receivers.fax]\ntype = "fax"\n',
         ["receivers.pharmacy.smtp_host: unknown key", "receivers.pharmacy.secret_env: unknown key",
          "receivers.office.mail_from: is required", "receivers.fax: Input tag 'fax'"],
+    ),
+    "a password hidden in user, in the state url, or under an unknown key": (
+        '[hospital]\ncode = "H1"\nname = "x"\n[state]\nurl = "postgresql+psycopg://agent:hunter22@db/vbp"\n'
+        '[[sources]]\nname = "his"\nkind = "his"\npreset = "p"\ndsn = "HIS"\nuser = "bob;PWD=hunter22"\npassword = "hunter22"\n'
+        '[[sources]]\nname = "wh"\nkind = "warehouse"\npreset = "p"\ndsn = "WH;Driver={evil}"\nuser = "ann}"\n',
+        ["state.url: holds a password (take it out of the URL", "sources[0].user: holds a password (a PWD or PASSWORD key): put it in password_env",
+         "sources[0].password: unknown key (check the spelling", "sources[1].dsn: may not contain ';'",
+         "sources[1].user: may not contain '}'"],
+    ),
+    "a password as a URL parameter": (
+        '[hospital]\ncode = "H1"\nname = "x"\n[state]\nurl = "postgresql+psycopg://agent@db/vbp?password=hunter22"\n',
+        ["state.url: holds a password (take it out of the URL"],
     ),
     "bad state url": (
         '[hospital]\ncode = "H1"\nname = "x"\n[state]\nurl = "mysql://x"\n',
@@ -140,3 +153,27 @@ def test_a_route_naming_an_unknown_receiver_is_a_config_error(tmp_path: Path, ca
     assert main(["-c", str(path), "config", "check"]) == 2
     err = capsys.readouterr().err
     assert "routes[0] names receiver 'procurment', which is not under [receivers]" in err
+
+
+def test_config_check_applies_the_custom_sql_guard_and_names_every_refused_query(tmp_path: Path, capsys) -> None:
+    path = write(
+        tmp_path,
+        '[hospital]\ncode = "H1"\nname = "x"\n'
+        '[[sources]]\nname = "myhis"\nkind = "his"\npreset = "custom"\ndsn = "HIS"\n'
+        '[sources.queries]\nusage = "SELECT 1; DELETE FROM t"\nday_totals = "SELECT 1 SHUTDOWN"\n'
+        'items = "SELECT code, name FROM drug_dict /*! INTO OUTFILE \'/tmp/x\' */"\n',
+    )
+    assert main(["-c", str(path), "config", "check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"{path}: sources[myhis].queries.usage: must be exactly one SELECT that only reads; refused: 2 statements separated by ';'",
+        f"{path}: sources[myhis].queries.day_totals: must be exactly one SELECT that only reads; refused: 'SHUTDOWN' is a "
+        "statement word read as a name; quote it if it is a column",
+        f"{path}: sources[myhis].queries.items: must be exactly one SELECT that only reads; refused: executable comment '/*!...'",
+    ]
+
+
+def test_a_user_or_dsn_cannot_add_keys_to_the_odbc_connection_string(tmp_path: Path) -> None:
+    path = write(tmp_path, '[hospital]\ncode = "H1"\nname = "x"\n'
+                           '[[sources]]\nname = "his"\nkind = "his"\npreset = "p"\ndsn = "HIS 2"\nuser = "药房_ro.bob"\n')
+    assert load_config(path).sources[0].connection_string() == "DSN=HIS 2;UID=药房_ro.bob"

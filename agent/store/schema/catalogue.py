@@ -3,8 +3,27 @@ local item mappings (对码) and the record of every spreadsheet import."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Float, Index, Integer, Numeric, String, Table, Text, UniqueConstraint
+from datetime import UTC, datetime
 
+from sqlalchemy import (
+    Column,
+    Date,
+    Float,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    insert,
+    select,
+    update,
+)
+
+from agent.domain.catalogue import Kind, WinningProduct
+from agent.domain.normalise import parse_generic
 from agent.store.ddl import create_tables
 from agent.store.types import AwareDateTime, Json, metadata
 
@@ -131,4 +150,35 @@ def _v1(conn) -> None:  # type: ignore[no-untyped-def]
     create_tables(conn, [programmes, agreement_years, winning_products, agreed_volumes, generic_groups, item_mappings, imports])
 
 
-MIGRATIONS = [_v1]
+def _v2(conn) -> None:  # type: ignore[no-untyped-def]
+    """Regroup winning products with the dosage forms read as HIS and national tables write them.
+
+    Until v2 a 剂型 such as ``片剂(缓释)`` or ``注射剂(粉针)`` lost its bracketed qualifier, so a
+    sustained-release tablet was keyed into the plain tablets' group. Each product whose group (and
+    so, without a national code, its product key) now reads differently is moved, with its agreed
+    volumes and the local items mapped to it as a winning product; its group is created if missing.
+    Non-winning items keep their group until the next ``map run`` re-proposes them (decided ones stay).
+    """
+    now = datetime.now(UTC)
+    for r in conn.execute(select(winning_products)).mappings().all():
+        p = WinningProduct(generic_name=r["generic_name"], dosage_form=r["dosage_form"], spec=r["spec"],
+                           manufacturer=r["manufacturer"], kind=Kind(r["kind"]), national_code=r["national_code"],
+                           category=r["category"])
+        group, key, hospital, old = p.group_key, p.product_key, r["hospital_code"], r["product_key"]
+        if (group, key) == (r["group_key"], old):
+            continue
+        conn.execute(update(winning_products).where(winning_products.c.id == r["id"]).values(group_key=group, product_key=key))
+        conn.execute(update(agreed_volumes).where(and_(agreed_volumes.c.hospital_code == hospital,
+                                                       agreed_volumes.c.programme == r["programme"],
+                                                       agreed_volumes.c.product_key == old)).values(product_key=key))
+        conn.execute(update(item_mappings).where(and_(item_mappings.c.hospital_code == hospital,
+                                                      item_mappings.c.product_key == old)).values(product_key=key, group_key=group))
+        where = and_(generic_groups.c.hospital_code == hospital, generic_groups.c.group_key == group)
+        if conn.execute(select(generic_groups.c.group_key).where(where)).first() is None:
+            g = parse_generic(p.generic_name, p.dosage_form)
+            conn.execute(insert(generic_groups).values(hospital_code=hospital, group_key=group, kind=p.kind.value,
+                                                       generic_name=g.full or p.generic_name, dosage_form=g.form,
+                                                       updated_at=now))
+
+
+MIGRATIONS = [_v1, _v2]
