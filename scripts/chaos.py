@@ -14,8 +14,8 @@ Parts (each bounded in count and time; progress on stderr):
            traceback, and the reruns reach the same totals;
   flood    300 idle connections on loopback against the running daemon's /healthz port: its thread
            count, and a scrape answered during the flood;
-  bypass   the custom-SQL bypass table, when ``tests/chaos_bypass.py`` (the SQL guard's) provides
-           ``run() -> {"attempts", "refused", "tracebacks"}``; skipped otherwise.
+  bypass   the custom-SQL bypass table (tests/unit/test_sql_guard.py) through the guard, by way of
+           ``tests/chaos_bypass.py``: ``run() -> {"attempts", "refused", "tracebacks"}``.
 
 The JSON line: attempts, refused, tracebacks, lost, duplicated, repeats, crashes, max_threads, and
 per-part details. Targets: every hostile input refused, 0 tracebacks, 0 lost, at most one repeat per
