@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 ODBC_PKGS := unixodbc odbc-postgresql odbc-mariadb libsqliteodbc
 STAMP := $(VENV)/.installed
 
-.PHONY: setup odbc venv test test-clock test-tools lint demo bench bench-ingest bench-detect bench-evaluate bench-platform bench-mapping platform-conformance soak services install clean
+.PHONY: setup odbc venv test test-clock test-tools lint demo bench bench-ingest bench-detect bench-evaluate bench-platform bench-mapping platform-conformance soak chaos services install clean
 
 setup: odbc $(STAMP)
 
@@ -88,6 +88,11 @@ platform-conformance: setup
 soak: setup services
 	$(BIN)/python -m pytest -m soak -p no:cacheprovider tests --ignore=tests/soak
 	$(BIN)/python scripts/soak.py
+
+# hostile and broken input, kill -9, state-store restarts (a throwaway cluster) and idle-connection floods;
+# not part of `make test`. The last line is the JSON summary (CHAOS_PARTS=sheets,flood picks parts).
+chaos: setup services
+	$(BIN)/python scripts/chaos.py
 
 install: setup
 	bash systemd/install.sh

@@ -1,4 +1,5 @@
-"""The ``[catalogue]`` config section: how sure 对码 must be to accept on its own."""
+"""The ``[catalogue]`` config section: how sure 对码 must be to accept on its own, how big a bureau
+spreadsheet may be before it is parsed, and what values a row may plausibly hold."""
 
 from __future__ import annotations
 
@@ -13,3 +14,14 @@ class CatalogueConfig(BaseModel):
     synonyms: dict[str, str] = Field(default_factory=dict, description=(
         "the hospital's own former, colloquial or trade names -> national generic name (with its form when "
         "the name implies one), on top of the built-in table: {\"扑热息痛\" = \"对乙酰氨基酚\"}"))
+
+    # A workbook is checked against these before it is parsed (an xlsx is a zip: a 600 KB file can
+    # inflate to gigabytes of shared strings).
+    max_file_mb: int = Field(default=64, ge=1, le=4096, description="largest spreadsheet file read, in MB")
+    max_zip_entries: int = Field(default=1000, ge=10, le=100_000, description="most parts an xlsx may hold")
+    max_unzipped_mb: int = Field(default=256, ge=1, le=16_384, description="largest total uncompressed size of an xlsx, in MB")
+    max_rows: int = Field(default=200_000, ge=100, le=10_000_000, description="most rows read from one sheet")
+    # Plausibility: a row with a value beyond these is refused with its file, sheet, row and column.
+    max_pack: int = Field(default=100_000, ge=1, description="largest believable pack size (包装数量)")
+    max_price: float = Field(default=10_000_000, gt=0, description="largest believable price in yuan (中选价格)")
+    max_volume: float = Field(default=10_000_000_000, gt=0, description="largest believable agreed volume in smallest units")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.catalogue.config import CatalogueConfig
 from agent.catalogue.headers import SYNONYMS, Column, Header, find_header, is_note_or_blank
 from agent.catalogue.sheets import Sheet, read_workbook
 from agent.errors import DataError
@@ -34,6 +35,14 @@ class RowError:
 
     def as_dict(self) -> dict[str, Any]:
         return {"sheet": self.sheet, "row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+
+
+def implausible(path: Path, what: str, value: Any, limit: float) -> str | None:
+    """The reason a value is beyond belief (a pack of 10^15, a price of 1e300), naming the file;
+    None when it is plausible."""
+    if value is not None and value > limit:
+        return f"{path.name}：{what}{value:.6g}超出合理上限{limit:g}（[catalogue]），请核对原表"
+    return None
 
 
 def row_error(sheet: Sheet, row_index: int, col: Column | None, value: Any, reason: str) -> RowError:
@@ -91,10 +100,14 @@ def tables(sheets: list[Sheet], required: tuple[str, ...], path: Path) -> list[t
     return found
 
 
-def data_rows(plan: ImportPlan, path: Path, required: tuple[str, ...]) -> Iterator[tuple[Sheet, Header, int, list[Any]]]:
+DEFAULT_LIMITS = CatalogueConfig()
+
+
+def data_rows(plan: ImportPlan, path: Path, required: tuple[str, ...],
+              limits: CatalogueConfig = DEFAULT_LIMITS) -> Iterator[tuple[Sheet, Header, int, list[Any]]]:
     """Every data row below each table's header (sheet, header, 0-based index, cells); notes and
     blank rows are counted in ``plan.skipped`` and not yielded."""
-    for sheet, header in tables(read_workbook(path), required, path):
+    for sheet, header in tables(read_workbook(path, limits), required, path):
         for i in range(header.row + 1, len(sheet.rows)):
             row = sheet.rows[i]
             if is_note_or_blank(row):

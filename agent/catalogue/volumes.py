@@ -12,12 +12,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from agent.catalogue.config import CatalogueConfig
 from agent.catalogue.headers import Header, cell, number_of, text_of
 from agent.catalogue.importing import (
+    DEFAULT_LIMITS,
     ImportPlan,
     PreviewRow,
     RowError,
     data_rows,
+    implausible,
     row_error,
 )
 from agent.catalogue.sheets import Sheet, file_sha256
@@ -65,7 +68,8 @@ def _unit_factor(unit: str, hint: str, product: dict[str, Any]) -> tuple[Decimal
     return None, u, f"无法识别的单位“{u}”"
 
 
-def plan_volumes(store: Store, path: Path | str, programme: str, year: int, hospital_names: tuple[str, ...] = ()) -> ImportPlan:
+def plan_volumes(store: Store, path: Path | str, programme: str, year: int, hospital_names: tuple[str, ...] = (),
+                 limits: CatalogueConfig = DEFAULT_LIMITS) -> ImportPlan:
     path = Path(path)
     plan = ImportPlan("volumes", path, file_sha256(path), COLUMNS, programme=programme, year=year)
     hospital = store.hospital_code
@@ -77,12 +81,12 @@ def plan_volumes(store: Store, path: Path | str, programme: str, year: int, hosp
             raise DataError(f"programme '{programme}' has agreement years 1-{len(prog.agreement_years())}, not {year}")
         products = repo.existing_products(conn, hospital, programme)
     seen: dict[str, str] = {}
-    for sheet, header, i, row in data_rows(plan, path, REQUIRED):
+    for sheet, header, i, row in data_rows(plan, path, REQUIRED, limits):
         if not _ours(row, header, hospital, hospital_names):
             plan.skipped += 1
             continue
         plan.rows_read += 1
-        preview, errors = _parse(sheet, i, row, header, products, prog.kind)
+        preview, errors = _parse(sheet, i, row, header, products, prog.kind, path, limits)
         if preview is not None and preview.payload["product_key"] in seen:
             errors = [row_error(sheet, i, header.columns.get("quantity"), cell(row, header.columns["quantity"]),
                                 f"与{seen[preview.payload['product_key']]}是同一中选产品，重复")]
@@ -111,7 +115,8 @@ def _ours(row: list[Any], h: Header, hospital: str, names: tuple[str, ...]) -> b
     return True
 
 
-def _parse(sheet: Sheet, i: int, row: list[Any], h: Header, products: dict, kind: str) -> tuple[PreviewRow | None, list[RowError]]:
+def _parse(sheet: Sheet, i: int, row: list[Any], h: Header, products: dict, kind: str, path: Path,
+           limits: CatalogueConfig) -> tuple[PreviewRow | None, list[RowError]]:
     c = h.columns
     fields = {f: text_of(cell(row, c.get(f))) or None for f in ("generic_name", "dosage_form", "spec", "manufacturer", "national_code", "unit")}
     raw = cell(row, c["quantity"])
@@ -121,6 +126,8 @@ def _parse(sheet: Sheet, i: int, row: list[Any], h: Header, products: dict, kind
         return None, [row_error(sheet, i, c["quantity"], raw, f"约定采购量{exc}")]
     if qty < 0:
         return None, [row_error(sheet, i, c["quantity"], raw, "约定采购量不能为负数")]
+    if why := implausible(path, "约定采购量", qty, limits.max_volume):
+        return None, [row_error(sheet, i, c["quantity"], raw, why)]
     product, why = _find_product(fields, products, kind)
     if product is None:
         col = c.get("national_code") or c.get("generic_name")
@@ -129,6 +136,8 @@ def _parse(sheet: Sheet, i: int, row: list[Any], h: Header, products: dict, kind
     if factor is None:
         return None, [row_error(sheet, i, c.get("unit") or c["quantity"], fields["unit"] or c["quantity"].header, why)]
     smallest = (qty * factor).normalize()
+    if why := implausible(path, "约定采购量（最小单位）", smallest, limits.max_volume):
+        return None, [row_error(sheet, i, c["quantity"], raw, why)]
     q = format(qty.normalize(), "f")
     shown = f"{q} {unit} × {format(factor, 'f')} = {format(smallest, 'f')} {product['smallest_unit'] or ''}" if factor != 1 else "—"
     payload = {"product_key": product["product_key"], "quantity": smallest, "source_quantity": qty,

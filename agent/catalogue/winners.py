@@ -7,12 +7,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from agent.catalogue.config import CatalogueConfig
 from agent.catalogue.headers import Header, cell, number_of, text_of
 from agent.catalogue.importing import (
+    DEFAULT_LIMITS,
     ImportPlan,
     PreviewRow,
     RowError,
     data_rows,
+    implausible,
     row_error,
 )
 from agent.catalogue.sheets import Sheet, file_sha256
@@ -33,7 +36,8 @@ COLUMNS = ["通用名", "剂型", "规格", "包装数量", "最小单位", "生
 REQUIRED = ("generic_name", "manufacturer")
 
 
-def parse_row(sheet: Sheet, i: int, row: list[Any], h: Header, kind: Kind) -> tuple[WinningProduct | None, list[RowError]]:
+def parse_row(sheet: Sheet, i: int, row: list[Any], h: Header, kind: Kind, path: Path = Path("-"),
+              limits: CatalogueConfig = DEFAULT_LIMITS) -> tuple[WinningProduct | None, list[RowError]]:
     c = h.columns
     errors: list[RowError] = []
 
@@ -64,6 +68,10 @@ def parse_row(sheet: Sheet, i: int, row: list[Any], h: Header, kind: Kind) -> tu
     if code and (problem := national_code_problem(code, kind)):
         errors.append(row_error(sheet, i, c.get("national_code"), cell(row, c.get("national_code")), problem))
     price, pack = number("price"), number("pack")
+    for field, what, value, limit in (("price", "中选价格", price, limits.max_price),
+                                      ("pack", "包装数量", pack, limits.max_pack)):
+        if why := implausible(path, what, value, limit):
+            errors.append(row_error(sheet, i, c.get(field), cell(row, c.get(field)), why))
     if errors or not generic or not maker:
         return None, errors
     parsed = parse_spec(spec)
@@ -75,7 +83,8 @@ def parse_row(sheet: Sheet, i: int, row: list[Any], h: Header, kind: Kind) -> tu
     ), []
 
 
-def plan_winners(store: Store, path: Path | str, programme: str, kind: Kind, replace: bool = False) -> ImportPlan:
+def plan_winners(store: Store, path: Path | str, programme: str, kind: Kind, replace: bool = False,
+                 limits: CatalogueConfig = DEFAULT_LIMITS) -> ImportPlan:
     """Read and check the file, compare with the store; writes nothing.
 
     ``replace``: the file is the programme's whole list, so products it no longer lists (a
@@ -86,9 +95,9 @@ def plan_winners(store: Store, path: Path | str, programme: str, kind: Kind, rep
     seen: dict[str, str] = {}
     with store.read() as conn:
         old = repo.existing_products(conn, store.hospital_code, programme)
-    for sheet, header, i, row in data_rows(plan, path, REQUIRED):
+    for sheet, header, i, row in data_rows(plan, path, REQUIRED, limits):
         plan.rows_read += 1
-        product, errors = parse_row(sheet, i, row, header, kind)
+        product, errors = parse_row(sheet, i, row, header, kind, path, limits)
         ref = f"{sheet.name}!{i + 1}"
         if product is not None and product.product_key in seen:
             errors = [row_error(sheet, i, header.columns.get("generic_name"), product.generic_name,

@@ -18,6 +18,8 @@ import typer
 from agent import __version__
 from agent.clock import Clock
 from agent.errors import AgentError, ConfigError, StoreError
+from agent.logging import redact_text
+from agent.store.errors import as_store_error
 
 EXIT_CONFIG = 2
 EXIT_STORE = 3
@@ -76,13 +78,25 @@ def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
             print(line, file=sys.stderr)
         return EXIT_CONFIG
     except StoreError as exc:
-        print(f"state store: {exc}", file=sys.stderr)
-        return EXIT_STORE
+        return _store_failed(exc)
     except AgentError as exc:
-        from agent.logging import redact_text
-
-        print(f"error ({exc.kind}): {redact_text(str(exc))}", file=sys.stderr)
+        print(f"error ({exc.kind}): {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as exc:  # the state store failing mid-command (a restart): one line, not a traceback
+        failure = as_store_error(exc)
+        if failure is None:
+            raise
+        return _store_failed(failure)
+
+
+def _store_failed(exc: StoreError) -> int:
+    print(f"state store ({exc.kind}): {_one_line(exc)}", file=sys.stderr)
+    return EXIT_STORE
+
+
+def _one_line(exc: Exception) -> str:
+    """A driver's message spread over lines (psycopg's hints) read as one line, secrets masked."""
+    return " ".join(redact_text(str(exc)).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
 
         if kind not in ("drug", "consumable") or level not in ("national", "provincial", "alliance"):
             raise typer.BadParameter("--kind drug|consumable, --level national|provincial|alliance")
-        _, store, clock = _runtime(ctx)
+        cfg, store, clock = _runtime(ctx)
         try:
             with store.read() as conn:
                 existing = load_programme(conn, store.hospital_code, programme)
@@ -81,7 +81,8 @@ def register(app: typer.Typer) -> None:
                     raise typer.BadParameter(f"programme '{programme}' is new: give --cycle-start and --cycle-end")
                 prog = Programme(programme, Kind(kind), Level(level), start, end,
                                  tuple(sorted(set((existing.extensions if existing else ()) + ext))))
-            plan = plan_winners(store, file, programme, Kind(kind) if existing is None else existing.kind, replace)
+            plan = plan_winners(store, file, programme, Kind(kind) if existing is None else existing.kind, replace,
+                                limits=cfg.catalogue)
             if _confirm(plan, yes, dry_run):
                 counts = commit_winners(store, plan, prog, clock.now())
                 typer.echo(f"已导入：新增{counts['inserted']}，更新{counts['updated']}，不变{counts['unchanged']}，"
@@ -103,7 +104,7 @@ def register(app: typer.Typer) -> None:
 
         cfg, store, clock = _runtime(ctx)
         try:
-            plan = plan_volumes(store, file, programme, year, (cfg.hospital.name,))
+            plan = plan_volumes(store, file, programme, year, (cfg.hospital.name,), limits=cfg.catalogue)
             if _confirm(plan, yes, dry_run):
                 counts = commit_volumes(store, plan, clock.now())
                 typer.echo(f"已导入：新增{counts['inserted']}，更新{counts['updated']}，不变{counts['unchanged']}，拒绝{len(plan.errors)}")

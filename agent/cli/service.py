@@ -22,7 +22,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command("status")
     def status(ctx: typer.Context) -> None:
-        """Show jobs, outbox depth and open findings for a person."""
+        """Show jobs, the platform link, outbox depth and open findings for a person."""
+        from agent.errors import StoreError
         from agent.service.status import render_status
+        from agent.store.engine import missing_store
 
+        cfg = config_of(ctx)
+        why = missing_store(cfg.state.effective_url)  # status reads; it never creates a store
+        if why is not None:
+            raise StoreError(f"状态库尚不存在：{why}（the agent has not run yet here: `vbp-agent run` creates it）")
         typer.echo(render_status(runtime_of(ctx)))

@@ -4,7 +4,10 @@ apscheduler 3.x runs each job with ``max_instances=1``, ``coalesce=True`` and an
 ``misfire_grace_time`` (3.x defaults to one second). SIGTERM lets the running step finish and
 commit, then exits 0 within 10 seconds; SIGHUP reloads the config after validating it and keeps
 the old one when the new one is bad. systemd hears READY once the first checks pass, WATCHDOG
-only while every job is healthy, and STOPPING on the way out.
+on every turn of the main loop while the scheduler runs (the process is alive and turning: a HIS
+or platform outage is not a reason for systemd to restart it, which would only stop the platform
+confirmations too), a STATUS line when the jobs' health changes, and STOPPING on the way out.
+Dependency health goes to ``/healthz``, the metrics, the findings and ``vbp-agent status``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from agent.service.health import HealthServer
 from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner, JobSpec
 from agent.store import alerts, outbox, service
+from agent.store import platform as platform_repo
 from agent.systemd import Notifier, watchdog_interval_s
 
 log = get_logger("agent.daemon")
@@ -55,6 +59,7 @@ class Daemon:
         self.scheduler: BackgroundScheduler | None = None
         self.health: HealthServer | None = None
         self.specs: list[JobSpec] = []
+        self._status_text = ""
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -97,12 +102,21 @@ class Daemon:
         signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
         tick = watchdog_interval_s() or 5.0
         while not self._stop.wait(min(tick, 5.0)):
-            if self._reload.is_set():
-                self._reload.clear()
-                self.reload()
-            if self.runner is not None and self.runner.healthy():
-                self.notifier.watchdog()
+            self.turn()
         return self.shutdown()
+
+    def turn(self) -> None:
+        """One turn of the main loop: a pending reload, then the watchdog and the status line."""
+        if self._reload.is_set():
+            self._reload.clear()
+            self.reload()
+        if self.scheduler is not None and self.scheduler.running:
+            self.notifier.watchdog()
+        failing = sorted(n for n, st in list(self.runner.states.items()) if not st.up) if self.runner is not None else []
+        text = f"{len(self.specs)} jobs, failing: {', '.join(failing)}" if failing else f"{len(self.specs)} jobs, all up"
+        if text != self._status_text:
+            self._status_text = text
+            self.notifier.status(text)
 
     def reload(self) -> bool:
         self.notifier.reloading()
@@ -154,7 +168,19 @@ class Daemon:
             return False, {"jobs": {}}
         jobs = {name: {"up": st.up, "failures": st.failures, "last_success": st.last_success, "last_error": st.last_error}
                 for name, st in sorted(self.runner.states.items())}
-        return self.runner.healthy(), {"jobs": jobs}
+        detail: dict[str, Any] = {"jobs": jobs}
+        link_up = True
+        if self.runtime is not None:
+            try:
+                link = _link(self.runtime)
+            except Exception as exc:  # the store away: the store-check job reports it; health still answers
+                detail["platform_link"] = {"state": "unknown", "error": type(exc).__name__}
+            else:
+                if link is not None:
+                    link_up = link.state == "up"
+                    detail["platform_link"] = {"state": link.state, "since": link.changed_at, "failures": link.failures,
+                                               "held_until": link.hold_until, "last_error": link.last_error}
+        return self.runner.healthy() and link_up, detail
 
     def _install_collectors(self) -> None:
         runtime = self.runtime
@@ -171,6 +197,11 @@ class Daemon:
         self.metrics.describe("vbp_alerts_firing", "gauge", "alerts firing by severity")
         self.metrics.collector("vbp_oldest_unconfirmed_receipt_age_seconds", lambda: _oldest_unconfirmed(runtime))
         self.metrics.collector("vbp_alerts_firing", lambda: _alerts_firing(runtime))
+        self.metrics.describe("vbp_platform_link_up", "gauge", "1 while the procurement platform answers, 0 while it is held down")
+        self.metrics.describe("vbp_platform_link_down_since_timestamp_seconds", "gauge",
+                              "when the platform link went down (0 while it is up)")
+        self.metrics.collector("vbp_platform_link_up", lambda: _link_up(runtime))
+        self.metrics.collector("vbp_platform_link_down_since_timestamp_seconds", lambda: _link_down_since(runtime))
 
 
 def _oldest_unconfirmed(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
@@ -185,3 +216,21 @@ def _alerts_firing(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
     with runtime.store.read() as conn:
         counts = {sev: float(n) for sev, n in alerts.firing_counts(conn, runtime.store.hospital_code).items()}
     return [({"severity": sev}, counts.get(sev, 0.0)) for sev in ("critical", "warning", "info")]
+
+
+def _link(runtime: Runtime) -> platform_repo.LinkState | None:
+    with runtime.store.read() as conn:
+        return platform_repo.link_state(conn, runtime.store.hospital_code)
+
+
+def _link_up(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
+    link = _link(runtime)
+    return [({}, 0.0 if link is not None and link.state != "up" else 1.0)]
+
+
+def _link_down_since(runtime: Runtime) -> list[tuple[dict[str, str], float]]:
+    link = _link(runtime)
+    if link is None or link.state == "up":
+        return [({}, 0.0)]
+    at = link.changed_at if link.changed_at.tzinfo is not None else link.changed_at.replace(tzinfo=UTC)
+    return [({}, at.timestamp())]

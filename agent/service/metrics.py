@@ -1,10 +1,18 @@
-"""A small in-process metrics registry rendered in the Prometheus text format."""
+"""A small in-process metrics registry, exposed by ``prometheus_client`` in the Prometheus text format.
+
+Values are written exactly (prometheus_client's shortest round-trip repr: a timestamp of
+1796411714 reads 1.796411714e+09, never a six-digit rounding), label values escaped by the library.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+
+from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
 
 Labels = tuple[tuple[str, str], ...]
 GaugeFn = Callable[[], Iterable[tuple[dict[str, str], float]]]
@@ -14,11 +22,14 @@ def _labels(labels: dict[str, str] | None) -> Labels:
     return tuple(sorted((labels or {}).items()))
 
 
-def _fmt(labels: Labels) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"' for k, v in labels)
-    return "{" + inner + "}"
+class _Families(Collector):
+    """One scrape's families, handed to prometheus_client's exposition."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
 
 
 class Metrics:
@@ -53,20 +64,24 @@ class Metrics:
             return self._gauges.get(name, {}).get(key)
 
     def render(self) -> str:
-        lines: list[str] = []
+        series: dict[str, tuple[str, dict[Labels, float]]]
         with self._lock:
             series = {n: ("counter", dict(v)) for n, v in self._counters.items()}
             series.update({n: ("gauge", dict(v)) for n, v in self._gauges.items()})
         for name, fn in self._collectors.items():
             try:
-                series[name] = ("gauge", {_labels(lbl): val for lbl, val in fn()})
+                series[name] = ("gauge", {_labels(lbl): float(val) for lbl, val in fn()})
             except Exception as exc:  # a broken collector must not break the scrape; counted instead
                 self.inc("vbp_metrics_collector_errors_total", labels={"collector": name, "class": type(exc).__name__})
+        families: list[Metric] = []
         for name in sorted(series):
             kind, values = series[name]
-            kind, text = self._help.get(name, (kind, name.replace("_", " ")))
-            lines.append(f"# HELP {name} {text}")
-            lines.append(f"# TYPE {name} {kind}")
+            text = self._help.get(name, (kind, name.replace("_", " ")))[1]
+            family: Metric = CounterMetricFamily(name, text) if kind == "counter" else GaugeMetricFamily(name, text)
+            sample = name if kind != "counter" or name.endswith("_total") else name + "_total"
             for labels, val in sorted(values.items()):
-                lines.append(f"{name}{_fmt(labels)} {val:g}")
-        return "\n".join(lines) + "\n"
+                family.add_sample(sample, dict(labels), val)
+            families.append(family)
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Families(families))
+        return generate_latest(registry).decode("utf-8")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from agent.alerts.delivery import status_lines
 from agent.runtime import Runtime
 from agent.store import outbox, service
+from agent.store import platform as platform_repo
 
 
 def _ago(now: datetime, then: datetime | None) -> str:
@@ -31,6 +32,8 @@ def render_status(rt: Runtime) -> str:
         jobs = service.job_healths(conn, hosp)
         depth = outbox.depth(conn, hosp)
         counts = service.open_findings_by_severity(conn, hosp)
+        link = platform_repo.link_state(conn, hosp)
+        oldest = service.oldest_unconfirmed_acceptance(conn, hosp)
     lines.append("")
     lines.append("任务 jobs:")
     if not jobs:
@@ -39,6 +42,8 @@ def render_status(rt: Runtime) -> str:
         mark = "正常" if j.state == "up" else "故障"
         tail = "" if j.state == "up" else f"  {j.last_error_class}: {(j.last_error or '')[:120]}"
         lines.append(f"  {j.job:28} {mark}  上次成功 {_ago(now, j.last_success_at)}  连续失败 {j.failures}{tail}")
+    if rt.config.platform is not None or link is not None:
+        lines.extend(["", *_link_lines(now, link, depth, oldest)])
     lines.append("")
     lines.append("待发送 outbox: " + (", ".join(f"{ch} {n}" for ch, n in sorted(depth.items())) or "0"))
     lines.append(
@@ -48,3 +53,28 @@ def render_status(rt: Runtime) -> str:
     if receivers:
         lines.extend(["", "接收人 receivers:", *(f"  {line}" for line in receivers)])
     return "\n".join(lines)
+
+
+def _local(now: datetime, at: datetime) -> datetime:
+    """A stored instant in the zone of ``now`` (the hospital's)."""
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(now.tzinfo)
+
+
+def _link_lines(now: datetime, link: platform_repo.LinkState | None, depth: dict[str, int],
+                oldest: datetime | None) -> list[str]:
+    """The platform link: up, or down since when, held until when, and what waits behind it."""
+    held = {ch.removeprefix("platform:"): n for ch, n in depth.items() if ch.startswith("platform:")}
+    waiting = f"到货确认 {held.get('confirm', 0)} 条，数据上报 {held.get('report', 0)} 条"
+    if oldest is not None:
+        waiting += f"，最早一笔验收于 {_ago(now, oldest)}"
+    if link is None or link.state == "up":
+        since = "" if link is None else f"（自 {_local(now, link.changed_at):%Y-%m-%d %H:%M}）"
+        return [f"平台连接 platform link: 正常{since}", f"  待确认 waiting: {waiting}"]
+    lines = [f"平台连接 platform link: 中断 DOWN 自 {_local(now, link.changed_at):%Y-%m-%d %H:%M}（{_ago(now, link.changed_at)}），"
+             f"连续失败 {link.failures} 次"]
+    if link.hold_until is not None and _local(now, link.hold_until) > now:
+        lines.append(f"  暂停发送至 held until {_local(now, link.hold_until):%Y-%m-%d %H:%M:%S}")
+    if link.last_error:
+        lines.append(f"  最近错误 last error: {link.last_error[:160]}")
+    lines.append(f"  积压 held: {waiting}")
+    return lines

@@ -105,6 +105,26 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
 
 
+def missing_store(url: str) -> str | None:
+    """Why there is no state store at ``url`` yet (a SQLite file or directory that does not exist, a
+    database with no agent schema), without creating anything; None when there is one."""
+    path = _sqlite_path(url)
+    if url.startswith("sqlite"):
+        if path is None:
+            return "an in-memory store holds nothing between commands"
+        if not path.is_file():
+            return f"{path} does not exist"
+        return None
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            versions = migrate.read_versions(conn)
+            conn.rollback()
+    finally:
+        engine.dispose()
+    return None if versions else f"{_safe_url(url)} holds no vbp-agent schema"
+
+
 def open_store(url: str, hospital_code: str, *, upgrade: bool = True, target: dict[str, int] | None = None) -> Store:
     """Open (and create or upgrade) the store; StoreError when it must not be touched."""
     engine = make_engine(url)
@@ -128,6 +148,9 @@ def open_store(url: str, hospital_code: str, *, upgrade: bool = True, target: di
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()
         where = _sqlite_path(url) or _safe_url(url)
+        if isinstance(exc, OperationalError):  # down, restarting, unreachable: it passes
+            raise StoreError(f"cannot open the state store {where}: {exc.orig}; run the command again once the "
+                             "database is back", transient=True) from None
         raise StoreError(f"cannot open the state store {where}: {exc.orig}") from None
     return store
 

@@ -2,7 +2,9 @@
 
 Each message is signed when sent (by the client), with the idempotency key it was queued with,
 so a message sent again after a crash is answered with the platform's first answer and never
-applied twice. Outcomes are committed per batch. A link-level failure (network, 5xx, timeout,
+applied twice. Each outcome is committed before the next message is sent, so a kill -9
+repeats at most the one message in flight (``sh_soap`` has no idempotency key: that one is a real
+second request, answered "already final"). A link-level failure (network, 5xx, timeout,
 rate limit, maintenance page) holds the *whole* queue with backoff and jitter, honouring
 Retry-After up to a cap, so the backlog keeps its order; a short Retry-After is waited out in
 place. A permanent rejection of one message is quarantined with the platform's own words and
@@ -70,22 +72,21 @@ class Drainer:
                 items = self._due(conn, limit)
             if not items:
                 break
-            outcomes: list[_Outcome] = []
             failure: PlatformCallError | None = None
-            for item in items:
+            for item in items:  # each answer is committed before the next send: a crash repeats at most one
                 try:
-                    outcomes.append(_Outcome(item, self._send_waiting(item, result)))
+                    answer = self._send_waiting(item, result)
                 except PlatformCallError as exc:
                     failure = exc
                     break
-            with self.store.begin() as conn:
-                self._record(conn, outcomes, result)
-                if failure is not None:
-                    result.held_until = self._link_down(conn, link, failure)
-                elif link is not None and link.state != "up":
-                    self._link_up(conn, link)
-                link = repo.link_state(conn, hospital)
+                with self.store.begin() as conn:
+                    self._record(conn, [_Outcome(item, answer)], result)
+                    if link is not None and link.state != "up":
+                        self._link_up(conn, link)
+                        link = repo.link_state(conn, hospital)
             if failure is not None:
+                with self.store.begin() as conn:
+                    result.held_until = self._link_down(conn, link, failure)
                 break
         return result
 

@@ -231,3 +231,22 @@ def test_a_renewed_year_below_the_first_years_volume_is_flagged_in_the_preview(s
     plan = plan_volumes(store, volumes_xlsx(tmp_path / "y2.xlsx", [["H1", "测试医院", "阿托伐他汀钙片", "10mg", "嘉林", 800]]),
                         "第十批", 2, ("测试医院",))
     assert plan.rows[0].cells[-1] == "低于第1年约定量1000" and plan.errors == []
+
+
+def test_absurd_pack_and_price_are_refused_per_row_naming_file_sheet_row_and_column(store: Store, tmp_path: Path) -> None:
+    rows = [list(r) for r in WINNER_ROWS]
+    rows[0][4] = 10 ** 15  # 转换比
+    rows[1][7] = 1e300  # 中选价格
+    plan = plan_winners(store, winners_xlsx(tmp_path / "absurd.xlsx", rows), "第十批", Kind.DRUG)
+    assert [(e.sheet, e.row, e.column) for e in plan.errors] == [("附件4", 4, "E（转换比）"), ("附件4", 5, "H（中选价格(元)）")]
+    assert all("absurd.xlsx：" in e.reason and "超出合理上限" in e.reason for e in plan.errors)
+    assert len(plan.rows) == 2  # the plausible rows still import
+
+
+def test_an_absurd_agreed_volume_is_refused_with_its_place(store: Store, tmp_path: Path) -> None:
+    header = ["医疗机构名称", "药品通用名", "规格", "生产厂家", "协议采购量", "单位"]
+    plan = _volumes(store, tmp_path, [["测试医院", "阿托伐他汀钙片", "10mg", "嘉林药业", "1e18", "盒"],
+                                      ["测试医院", "硫酸氢氯吡格雷片", "75mg", "信立泰", "700", "片"]], header)
+    assert [(e.row, e.column) for e in plan.errors] == [(3, "E（协议采购量）")]  # under a title row
+    assert "v.xlsx：约定采购量" in plan.errors[0].reason
+    assert [r.payload["quantity"] for r in plan.rows] == [Decimal(700)]

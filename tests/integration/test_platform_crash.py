@@ -76,12 +76,12 @@ def _work(url: str, ref: RemoteRef, receipts: list[Receipt], clock: FakeClock, r
           chunk: int = 2, profile: str = "zj_infno") -> bool:
     """One worker's life: store the next few receipts, drain a tiny batch, repeat. True when all done.
 
-    Killed workers are paced (``rate``) and use tiny batches so the work outlasts the kills; the
+    Killed workers are paced (``rate``) and take small bites so the work outlasts the kills; the
     last one is not paced and takes bigger bites.
     """
     store = open_store(url, HOSPITAL)
     client = make_client(ref, profile, rate=rate)  # type: ignore[arg-type]
-    drainer = Drainer(store, client, clock, batch=chunk)
+    drainer = Drainer(store, client, clock)  # the default batch: a crash mid-batch must still repeat at most one
     try:
         while True:
             with store.read() as conn:
@@ -91,7 +91,7 @@ def _work(url: str, ref: RemoteRef, receipts: list[Receipt], clock: FakeClock, r
                 with store.begin() as conn:  # the ingestion's transaction: receipts + outbox rows together
                     queued = enqueue_confirmations(conn, HOSPITAL, batch, clock.now())
                 assert queued == len(batch), f"{len(batch) - queued} receipts not queued at {clock.now():%Y-%m-%d}"
-            sent = drainer.drain(max_items=chunk).sent
+            sent = drainer.drain(max_items=chunk * 10).sent
             if not batch and sent == 0:
                 return True
     finally:
@@ -112,7 +112,7 @@ def _kill_run(tmp_path: Path, ref: RemoteRef, kills: int, n: int, seed: int, pro
     sync_deliveries(store, client, clock.now())
     client.close()
     store.close()  # no connection crosses the fork
-    killed_mid_work = 0
+    killed_mid_work = crashes = 0
     while killed_mid_work < kills:
         pid = os.fork()
         if pid == 0:  # the worker
@@ -124,6 +124,7 @@ def _kill_run(tmp_path: Path, ref: RemoteRef, kills: int, n: int, seed: int, pro
         done = len(ref.admin("/admin/state")["confirmations"])
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+        crashes += 1
         if done < n:
             killed_mid_work += 1
         else:
@@ -132,6 +133,8 @@ def _kill_run(tmp_path: Path, ref: RemoteRef, kills: int, n: int, seed: int, pro
     state = ref.admin("/admin/state")
     assert killed_mid_work >= min(kills, 1)
     assert sorted(c["shpId"] for c in state["confirmations"]) == [r.delivery_id for r in receipts]
+    repeats = state["idempotent_replays"] + state["double_confirm_refused"]
+    assert repeats <= crashes, f"{repeats} messages sent again across {crashes} crashes (at most one each)"
     if PROFILES[profile].idempotency_header:  # without one (zj_infno, sh_soap, as the real platforms), a re-send
         assert state["double_confirm_refused"] == 0  # is answered "already confirmed" and counts as done
     store = open_store(url, HOSPITAL)

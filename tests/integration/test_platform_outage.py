@@ -59,3 +59,29 @@ def test_a_seven_day_outage_loses_nothing_and_the_backlog_drains_in_order_within
     with store.begin() as conn:
         assert check_deadlines(conn, HOSPITAL, clock.now()) == []
         assert [f for f in active_findings(conn, HOSPITAL) if f["rule"] == "platform.confirm_late"] == []
+
+
+def test_during_an_outage_status_shows_the_link_down_since_when_and_what_is_held(store, clock) -> None:
+    from agent.bootstrap import build_calendar
+    from agent.config import AgentConfig
+    from agent.runtime import Runtime
+    from agent.service.status import render_status
+
+    clock.set(START + timedelta(hours=1))
+    receipts = [receipt(n, delivery_id=f"SHP{n:04d}") for n in range(1, 4)]
+    with ReferencePlatform(apps={APP_KEY: SECRET}) as ref:
+        ref.seed_for_receipts(HOSPITAL, receipts)
+        client = make_client(ref)
+        sync_deliveries(store, client, clock.now())
+        store_receipts(store, receipts, clock.now())
+        ref.arm("outage")
+        down_at = clock.now()
+        for _ in range(3):
+            Drainer(store, client, clock).drain()
+            clock.advance(timedelta(hours=1))
+        client.close()
+    cfg = AgentConfig.model_validate({"hospital": {"code": HOSPITAL, "name": "测试医院"}})
+    text = render_status(Runtime(cfg, clock, build_calendar(cfg), store))
+    assert f"平台连接 platform link: 中断 DOWN 自 {down_at:%Y-%m-%d %H:%M}（3 小时前），连续失败 3 次" in text
+    assert "积压 held: 到货确认 3 条，数据上报 0 条，最早一笔验收于 4 小时前" in text
+    assert "最近错误 last error:" in text

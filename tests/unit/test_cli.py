@@ -25,9 +25,21 @@ def test_unknown_command_is_a_usage_error(capsys) -> None:
 
 
 def test_status_opens_the_store_named_in_the_config(tmp_path: Path, capsys) -> None:
+    from agent.store import open_store
+
     cfg = tmp_path / "agent.toml"
     cfg.write_text(f'[hospital]\ncode = "H9"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\n', encoding="utf-8")
+    open_store(f"sqlite:///{tmp_path / 'state.db'}", "H9").close()
     assert main(["-c", str(cfg), "status"]) == 0
     out = capsys.readouterr().out
     assert "H9 测试医院" in out and "core v" in out
-    assert (tmp_path / "state.db").exists()
+
+
+def test_status_never_creates_a_missing_state_directory_or_store(tmp_path: Path, capsys) -> None:
+    state = tmp_path / "var" / "lib" / "vbp-agent"
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(f'[hospital]\ncode = "H9"\nname = "测试医院"\n[state]\ndirectory = "{state}"\n', encoding="utf-8")
+    assert main(["-c", str(cfg), "status"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("state store (permanent): 状态库尚不存在") and "does not exist" in err
+    assert not (tmp_path / "var").exists()
