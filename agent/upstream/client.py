@@ -223,7 +223,8 @@ class PlatformClient:
 
     def _answer(self, op: str, resp: httpx.Response) -> Answer:
         if resp.status_code in (429, 503):
-            raise PlatformCallError(f"{op}: the platform asks us to slow down (HTTP {resp.status_code})",
+            what = "asks us to slow down" if resp.status_code == 429 else "is unavailable (down for maintenance or overloaded)"
+            raise PlatformCallError(f"{op}: the platform {what} (HTTP {resp.status_code})",
                                     transient=True, retry_after_s=_retry_after(resp), code="3001")
         if resp.status_code >= 500:
             raise PlatformCallError(f"{op}: the platform failed (HTTP {resp.status_code})", transient=True)

@@ -9,7 +9,7 @@ import pytest
 from platform_support import APP_KEY, HOSPITAL, SECRET, drainer, make_client, outbox_rows, receipt, store_receipts
 from sqlalchemy import select
 
-from agent.store.platform import active_findings
+from agent.store.platform import active_findings, link_state
 from agent.store.schema.platform import platform_confirmations, platform_link
 from agent.upstream.client import PlatformCallError
 from agent.upstream.deliveries import sync_deliveries
@@ -95,6 +95,8 @@ def test_a_long_outage_holds_with_growing_backoff_and_drains_when_it_ends(ref, s
         holds.append((result.held_until - clock.now()).total_seconds())
         clock.set(result.held_until)
     assert holds[-1] > holds[0]
+    with store.read() as conn:  # an outage reads as one, not as a request to slow down
+        assert "unavailable" in (link_state(conn, HOSPITAL).last_error or "")
     ref.arm("outage", on=False)
     assert drainer(store, client, clock).drain().sent == 3
     assert [r["idem_key"] for r in outbox_rows(store)] == ["confirm:SHP1", "confirm:SHP2", "confirm:SHP3"]
