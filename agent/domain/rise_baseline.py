@@ -33,6 +33,10 @@ class DetectRules:
     pool_dispersion: bool = True  # departments of a group share one (a, b) dispersion fit
     overwhelming: float = 0.07  # q at or below this x the BH level alerts without waiting for persistence
     freeze_min_days: int = 28  # a rise under alert keeps its pre-rise baseline while this many days of it remain
+    level_days: int = 42  # the expected level comes from the last this-many baseline days (slow seasonal drift);
+    # the dispersion from all ``baseline_days``
+    cell_min_baseline: float = 1.0  # a cell (department, product, prescriber) with less baseline use than this is
+    # new use, not a rise: it is not tested (the prescriber finding covers a prescriber's sudden new use)
 
 
 def _base_rates(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], b0: int,
