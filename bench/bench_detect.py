@@ -5,7 +5,9 @@ Shapes (a quarter of the planted groups each): ``group``, +50% of a group's non-
 by 1-2 of its departments; ``dept_x2`` and ``dept_x3``, one non-winning product x2 or x3 in one
 department where that product is at most a third of the department's non-winning use of the group
 and the department at most a quarter of the group's (the group moves by at most about +17% / +33%);
-``prescriber``, one prescriber's use of such a product x3. Prescribers are given (HIS codes). The
+``prescriber``, one prescriber's use of such a product x3. Every planted cell used at least
+``MIN_WEEKLY`` (70) units a week before (the issue's department used about 100; a cell of a few
+units a week cannot be told from noise in 7 days). Prescribers are given (HIS codes). The
 last line is one JSON object: per shape the share detected within 7 days and the median days to
 detect, and false alarms (alerts of every kind, one per episode) per 100 group-weeks of the null
 run. ``BENCH_SEED`` picks the synthetic hospital, ``DETECT_RULES`` (JSON) overrides
@@ -38,6 +40,8 @@ EVAL_FROM, EVAL_TO = date(2025, 1, 6), date(2025, 12, 28)  # Spring Festival, Qi
 HORIZON = 28
 SCAN_CELLS = os.environ.get("SCAN_CELLS", "1") == "1"
 SHAPES = ("group", "dept_x2", "dept_x3", "prescriber")
+MIN_WEEKLY = float(os.environ.get("MIN_WEEKLY", "70"))  # units a week a planted cell used before its rise
+WEEK_DAYS = 5 * 1.03 + 2 * 0.35  # a week's days at the synthetic weekday and weekend levels
 
 
 def series_of(units: dict, start: date, days: int) -> dict[str, GroupSeries]:
@@ -98,20 +102,25 @@ def alarm_episodes(stream) -> tuple[dict[str, list[tuple[date, RiseTest]]], floa
     return starts, time.perf_counter() - t0
 
 
-def concentrated_cells(hospital: Hospital) -> dict[str, list[tuple[str, str]]]:
-    """Per group, its (department, product) cells where the product is at most a third of the
-    department's non-winning use of the group and the department at most a quarter of the group's."""
+def concentrated_cells(hospital: Hospital, min_weekly: float = MIN_WEEKLY) -> dict[str, list[tuple[str, str, str]]]:
+    """Per group, its (department, product, "") cells where the product is at most a third of the
+    department's non-winning use of the group and the department at most a quarter of the group's,
+    and (department, product, prescriber) cells of such products; each using at least
+    ``min_weekly`` units a week before the rise (the issue's quiet department used about 100)."""
     rate: dict[tuple[str, ...], float] = {}
+    pack: dict[str, int] = {}
     for c in hospital.cells:
         if not c.winning:
-            for key in ((c.group,), (c.group, c.dept), (c.group, c.dept, c.item)):
+            pack[c.group] = c.pack
+            for key in ((c.group,), (c.group, c.dept), (c.group, c.dept, c.item), (c.group, c.dept, c.item, c.prescriber)):
                 rate[key] = rate.get(key, 0.0) + c.rate
-    out: dict[str, list[tuple[str, str]]] = {}
+    out: dict[str, list[tuple[str, str, str]]] = {}
     for key, r in rate.items():
-        if len(key) == 3:
-            gid, dept, item = key
-            if r <= rate[(gid, dept)] / 3 and rate[(gid, dept)] <= rate[(gid,)] / 4:
-                out.setdefault(gid, []).append((dept, item))
+        if len(key) < 3 or r * pack[key[0]] * WEEK_DAYS < min_weekly:
+            continue
+        gid, dept, item = key[:3]
+        if rate[key[:3]] <= rate[(gid, dept)] / 3 and rate[(gid, dept)] <= rate[(gid,)] / 4:
+            out.setdefault(gid, []).append((dept, item, key[3] if len(key) == 4 else ""))
     return out
 
 
@@ -130,9 +139,15 @@ def main() -> None:
     first_possible, last_possible = (EVAL_FROM - START).days + 7, (EVAL_TO - START).days - HORIZON
     concentrated = concentrated_cells(hospital)
     per_shape = GROUPS // 2 // len(SHAPES)
-    eligible = sorted(concentrated)
-    rng.shuffle(eligible)
-    picked = eligible[:3 * per_shape]
+    with_prescriber = sorted(g for g, cs in concentrated.items() if any(doc for *_k, doc in cs))
+    rng.shuffle(with_prescriber)
+    plain = sorted(g for g, cs in concentrated.items() if any(not doc for *_k, doc in cs))
+    rng.shuffle(plain)
+    n_doc = min(per_shape, len(with_prescriber), len(plain) // 3)  # as many as the hospital has cells for
+    picked_doc = with_prescriber[:n_doc]
+    plain = [g for g in plain if g not in picked_doc]
+    n_dept = min(per_shape, len(plain) // 2)
+    picked = plain[:2 * n_dept] + picked_doc
     rest = sorted(set(hospital.depts_of_rivals) - set(picked))
     planted: dict[str, tuple[str, int, tuple[str, ...]]] = {}  # group -> (shape, first day, where)
     rises, cell_rises = {}, {}
@@ -142,12 +157,9 @@ def main() -> None:
         rises[gid] = (first, depts, 0.5)
         planted[gid] = ("group", first, tuple(sorted(depts)))
     for k, gid in enumerate(picked):
-        shape = ("dept_x2", "dept_x3", "prescriber")[k // per_shape]
-        dept, item = rng.choice(concentrated[gid])
+        shape = "dept_x2" if k < n_dept else "dept_x3" if k < 2 * n_dept else "prescriber"
+        dept, item, doc = rng.choice([k for k in concentrated[gid] if bool(k[2]) == (shape == "prescriber")])
         first = rng.randint(first_possible, last_possible)
-        doc = ""
-        if shape == "prescriber":
-            doc = rng.choice([c.prescriber for c in hospital.cells if (c.group, c.dept, c.item) == (gid, dept, item)])
         cell_rises[(gid, dept, item, doc)] = (first, 2.0 if shape == "dept_x2" else 3.0)
         planted[gid] = (shape, first, (dept, item, doc))
     units = simulate(random.Random(SEED + 2), hospital, calendar, START, days, rises, cell_rises)

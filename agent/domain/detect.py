@@ -217,6 +217,7 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
     return out
 
 
+POOL_MAX = 12  # cells per group and kind the dispersion is fitted on
 SPECIFIC = {PRODUCT_DEPT: 0, PRODUCT_PRESCRIBER: 1, DEPT: 2, PRODUCT: 3, GROUP: 4}  # ties (one cell's use is
 # all of another's) name the narrower cell
 
@@ -232,19 +233,24 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], fr: Frame, rule
             continue
         figures = window_figures(y, fr, (rw, rr))
         volume = rules.min_volume if cell.kind == GROUP else max(rules.min_volume, rules.dept_min_volume)
-        prepared.append((cell, y, (rw, rr), figures, volume, hopeless(figures, rules, volume)))
+        prepared.append((cell, y, (rw, rr), figures, volume, hopeless(figures, rules, volume), total))
     fits: dict[str, tuple[float, float]] = {}
     out = []
-    for cell, y, rates, figures, volume, lost in prepared:
+    for cell, y, rates, figures, volume, lost, _total in prepared:
         if lost:
             out.append(CellTest(cell, figures[0][1], figures[0][2], figures[0][0], 1.0, figures[0][2]))
             continue
         kind = cell.kind
         disp = fits.get(kind)
         if disp is None:
-            pool = ([fit_sums(other, fr) for c, other, *_rest in prepared if c.kind == kind]
-                    if rules.pool_dispersion else [fit_sums(y, fr)])
-            disp = fits[kind] = dispersion(pool)
+            if rules.pool_dispersion:
+                same = sorted(((other, lv) for c, other, _r, _f, _v, _l, lv in prepared if c.kind == kind),
+                              key=lambda m: m[1])
+                step = max(1, len(same) // POOL_MAX)  # at most POOL_MAX cells, small to large, fix both terms
+                disp = dispersion([fit_sums(other, fr) for other, _lv in same[::step]])
+            else:
+                disp = dispersion([fit_sums(y, fr)])
+            fits[kind] = disp
         out.append(test_cell(cell, figures, fr, rates, disp, rules, volume))
     return out
 

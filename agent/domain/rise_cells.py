@@ -11,8 +11,8 @@ nested windows) with what its baseline predicts for the same kinds of day (weekd
 over the hospital; rest days and holidays at their own rate). The *level* comes from the last
 ``level_days`` (6 weeks) of the 12-week baseline, so slow seasonal drift (a level that falls over
 the summer and comes back in the autumn) is followed, with a lag of three weeks rather than six; a
-tripling is still a tripling. The variance ``a·mu + b·mu²`` is fitted per group and kind of cell
-across the group's cells of that kind (the pack term ``a`` matters when few prescriptions of 28
+tripling is still a tripling. The variance ``a·mu + b·mu²`` is fitted over the same 6 weeks, per group and
+kind of cell, across (at most 12 of) the group's cells of that kind (the pack term ``a`` matters when few prescriptions of 28
 tablets make the week, as on a quiet holiday), plus the uncertainty of the level itself. The tail
 is negative binomial. A cell below the volume gate (``min_volume`` units in the window) or the
 effect gate (``min_effect``) in every window gets p = 1: the gates apply to the cell that carries
@@ -24,16 +24,18 @@ library): a hospital has tens of thousands of cells and the evaluation stays wit
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import compress
-from operator import mul, truediv
+from operator import add, mul, truediv
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
 from agent.domain.rise_baseline import REST, DetectRules
 from agent.domain.stats import nbinom_sf, simes
 
+Z_BODY = 1.28
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
 
 
@@ -75,42 +77,39 @@ class CellTest:
 def cell_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start: date, end: date,
                 by_prescriber: bool = True) -> dict[Cell, list[float]]:
     """Daily non-winning units (smallest units) of every product, department, product x
-    department and (rows with a prescriber) product x prescriber cell; the group cell is the
-    group's own series. ``rows``: :meth:`MonitoringInputs.dept_usage` rows; winning items skipped."""
+    department and (rows with a prescriber) product x prescriber cell, index 0 = ``start``; the
+    group cell is the group's own series. ``rows``: :meth:`MonitoringInputs.dept_usage` rows;
+    winning items skipped."""
     n = (end - start).days + 1
     start_ord = start.toordinal()
-    out: dict[Cell, list[float]] = {}
-    targets: dict[tuple[str, str, str], tuple[list[list[float]], float] | None] = {}
+    base: dict[tuple[str, str, str], list[float]] = {}  # (item, department, prescriber) -> units
+    factors: dict[str, float | None] = {}
     for row in rows:
-        key = (row.item_code, row.dept, row.prescriber if by_prescriber else "")
-        if key in targets:
-            target = targets[key]
-        else:
-            link = links.get(row.item_code)
-            if link is None or link.winning or link.factor is None:
-                target = None
-            else:
-                g, item = link.group_id, row.item_code
-                cells = [Cell(g, "", item)]
-                if row.dept:
-                    cells += [Cell(g, row.dept), Cell(g, row.dept, item)]
-                if key[2]:
-                    cells.append(Cell(g, "", item, key[2]))
-                ys = []
-                for c in cells:
-                    y = out.get(c)
-                    if y is None:
-                        y = out[c] = [0.0] * n
-                    ys.append(y)
-                target = (ys, link.factor)
-            targets[key] = target
-        if target is None:
+        code = row.item_code
+        factor = factors.get(code, -1.0)
+        if factor == -1.0:
+            link = links.get(code)
+            factor = factors[code] = None if link is None or link.winning else link.factor
+        if factor is None:
             continue
         i = row.day.toordinal() - start_ord
         if 0 <= i < n:
-            qty = row.qty * target[1]
-            for y in target[0]:
-                y[i] += qty
+            key = (code, row.dept, row.prescriber if by_prescriber else "")
+            y = base.get(key)
+            if y is None:
+                y = base[key] = [0.0] * n
+            y[i] += row.qty * factor
+    out: dict[Cell, list[float]] = {}
+    for (code, dept, doc), y in base.items():
+        g = links[code].group_id
+        cells = [Cell(g, "", code)]
+        if dept:
+            cells += [Cell(g, dept), Cell(g, dept, code)]
+        if doc:
+            cells.append(Cell(g, "", code, doc))
+        for c in cells:
+            acc = out.get(c)
+            out[c] = list(y) if acc is None else list(map(add, acc, y))
     return out
 
 
@@ -120,7 +119,7 @@ class Frame:
     once. ``frozen_at`` ends the baseline where a rise still under alert began."""
 
     end_i: int
-    b0: int
+    b0: int  # the dispersion fit's first day (the level's)
     b1: int
     l0: int  # the level's first day: max(b0, b1 - level_days)
     work_mask: list[bool]  # over [b0, b1)
@@ -141,8 +140,8 @@ def make_frame(classes: Sequence[int], profile: Sequence[float], end_i: int, rul
     b1 = end_i - rules.window_days + 1
     if frozen_at is not None:
         b1 = min(b1, frozen_at)
-    b0 = max(b1 - rules.baseline_days, 0)
-    l0 = max(b0, b1 - rules.level_days)
+    l0 = max(b1 - rules.level_days, 0)
+    b0 = l0  # the dispersion is fitted over the level's span too: the cells' usage is read for it alone
     cls = classes[b0:b1]
     work = [c != REST for c in cls]
     rest = [not w for w in work]
@@ -255,7 +254,10 @@ def test_cell(cell: Cell, figures: Sequence[tuple[int, float, float]], fr: Frame
             for k in (0, 1):  # the level's own uncertainty
                 if fr.f_level[k]:
                     var += (fw[k] / fr.f_level[k]) ** 2 * level_var[k]
-            p = nbinom_sf(obs, exp, max(var, exp))
+            var = max(var, exp)
+            # far inside the body (z < 1.28, a normal tail above 0.1, a right-skewed one above that)
+            # the exact tail cannot matter at any level the procedure uses: 1 is conservative
+            p = 1.0 if obs - exp < Z_BODY * math.sqrt(var) else nbinom_sf(obs, exp, var)
         ps.append(p)
         if best is None or p < best[0]:
             best = (p, w, obs, exp)

@@ -150,7 +150,7 @@ def test_an_alert_needs_two_of_the_last_three_evaluations() -> None:
 
 
 def test_overwhelming_evidence_alerts_on_its_first_evaluation_and_weak_evidence_waits() -> None:
-    data = _many(6, {"G7": 1.0, "G8": 0.45})
+    data = _many(6, {"G7": 1.0, "G8": 0.48})
     tests = {t.group_id: t for t in detect_rises(data, Cal(), END, history={})}
     assert tests["G7"].alert
     assert tests["G8"].flagged_now and not tests["G8"].alert
