@@ -33,7 +33,7 @@ from synth import Hospital, make_hospital, simulate
 from agent.calendar import WorkCalendar
 from agent.domain.detect import Cell, DetectRules, GroupSeries, RiseTest, day_classes, detect_rises
 
-GROUPS = 200
+GROUPS = int(os.environ.get("BENCH_GROUPS", "200"))
 SEED = int(os.environ.get("BENCH_SEED", "20251"))  # tuned on 20251; validate on another seed
 START = date(2024, 9, 1)
 EVAL_FROM, EVAL_TO = date(2025, 1, 6), date(2025, 12, 28)  # Spring Festival, Qingming, May Day, National Day inside

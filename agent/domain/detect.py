@@ -224,8 +224,10 @@ SPECIFIC = {PRODUCT_DEPT: 0, PRODUCT_PRESCRIBER: 1, DEPT: 2, PRODUCT: 3, GROUP: 
 
 def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], fr: Frame, rules: DetectRules) -> list[CellTest]:
     """Every cell of one group (the group cell first). A cell that cannot pass the gates is not
-    fitted; the dispersion of each kind of cell is fitted once, across the group's cells of
-    that kind, when one of them needs it."""
+    tested; the dispersion is fitted once per group, across its cells of every size (the group
+    total's own fit, one series of two levels, is too loose to trust), when one of them needs it.
+    The quadratic term of a sum is below its parts', so the shared fit errs on the safe side for
+    the group total and the departments."""
     prepared = []
     for cell, y in members:
         rw, rr, total = level_rates(y, fr)
@@ -234,24 +236,21 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], fr: Frame, rule
         figures = window_figures(y, fr, (rw, rr))
         volume = rules.min_volume if cell.kind == GROUP else max(rules.min_volume, rules.dept_min_volume)
         prepared.append((cell, y, (rw, rr), figures, volume, hopeless(figures, rules, volume), total))
-    fits: dict[str, tuple[float, float]] = {}
+    disp: tuple[float, float] | None = None
     out = []
     for cell, y, rates, figures, volume, lost, _total in prepared:
         if lost:
             out.append(CellTest(cell, figures[0][1], figures[0][2], figures[0][0], 1.0, figures[0][2]))
             continue
-        kind = cell.kind
-        disp = fits.get(kind)
         if disp is None:
             if rules.pool_dispersion:
-                same = sorted(((other, lv) for c, other, _r, _f, _v, _l, lv in prepared if c.kind == kind),
-                              key=lambda m: m[1])
-                step = max(1, len(same) // POOL_MAX)  # at most POOL_MAX cells, small to large, fix both terms
+                same = sorted(((other, lv) for _c, other, _r, _f, _v, _l, lv in prepared), key=lambda m: m[1])
+                step = max(1, len(same) // POOL_MAX)  # at most about POOL_MAX cells, small to large, fix both terms
                 disp = dispersion([fit_sums(other, fr) for other, _lv in same[::step]])
             else:
-                disp = dispersion([fit_sums(y, fr)])
-            fits[kind] = disp
-        out.append(test_cell(cell, figures, fr, rates, disp, rules, volume))
+                disp = (1.0, 0.0)
+        own = dispersion([fit_sums(y, fr)])
+        out.append(test_cell(cell, figures, fr, rates, (disp, own), rules, volume))
     return out
 
 

@@ -36,6 +36,7 @@ from agent.domain.rise_baseline import REST, DetectRules
 from agent.domain.stats import nbinom_sf, simes
 
 Z_BODY = 1.28
+B_SAFETY = 1.5
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
 
 
@@ -235,13 +236,12 @@ def hopeless(figures: Sequence[tuple[int, float, float]], rules: DetectRules, mi
 
 
 def test_cell(cell: Cell, figures: Sequence[tuple[int, float, float]], fr: Frame, rates: tuple[float, float],
-              disp: tuple[float, float], rules: DetectRules, min_volume: float) -> CellTest:
-    """The cell's test from its :func:`window_figures` and level ``rates``."""
-    a, b = disp
+              disps: Sequence[tuple[float, float]], rules: DetectRules, min_volume: float) -> CellTest:
+    """The cell's test from its :func:`window_figures` and level ``rates``; of the dispersions
+    ``disps`` (the group's pooled fit, the cell's own) the one giving the larger variance is used:
+    either alone, fitted on six weeks, is now and then too small, and a tail is only as good as
+    its variance."""
     rw, rr = rates
-    week = figures[0][2] if figures and figures[0][0] == rules.window_days else rw * 5 + rr * 2
-    level_var = [a * rw * fr.f_level[0] + b * rw * rw * fr.f2_level[0],
-                 a * rr * fr.f_level[1] + b * rr * rr * fr.f2_level[1]]
     ps = []
     best: tuple[float, int, float, float] | None = None
     for (w, obs, exp), (_w, _w0, fw, fw2) in zip(figures, fr.windows, strict=True):
@@ -250,11 +250,14 @@ def test_cell(cell: Cell, figures: Sequence[tuple[int, float, float]], fr: Frame
         elif exp <= 0:  # use where there was none: new for the group, not a rise for a cell of it
             p = 0.0 if cell.kind == GROUP else 1.0
         else:
-            var = a * exp + b * (rw * rw * fw2[0] + rr * rr * fw2[1])
-            for k in (0, 1):  # the level's own uncertainty
-                if fr.f_level[k]:
-                    var += (fw[k] / fr.f_level[k]) ** 2 * level_var[k]
-            var = max(var, exp)
+            var = exp
+            for a, b in disps:
+                v = a * exp + B_SAFETY * b * (rw * rw * fw2[0] + rr * rr * fw2[1])
+                for k in (0, 1):  # the level's own uncertainty
+                    if fr.f_level[k]:
+                        level_var = a * rates[k] * fr.f_level[k] + b * rates[k] ** 2 * fr.f2_level[k]
+                        v += (fw[k] / fr.f_level[k]) ** 2 * level_var
+                var = max(var, v)
             # far inside the body (z < 1.28, a normal tail above 0.1, a right-skewed one above that)
             # the exact tail cannot matter at any level the procedure uses: 1 is conservative
             p = 1.0 if obs - exp < Z_BODY * math.sqrt(var) else nbinom_sf(obs, exp, var)
@@ -262,4 +265,5 @@ def test_cell(cell: Cell, figures: Sequence[tuple[int, float, float]], fr: Frame
         if best is None or p < best[0]:
             best = (p, w, obs, exp)
     assert best is not None
+    week = figures[0][2] if figures and figures[0][0] == rules.window_days else rw * 5 + rr * 2
     return CellTest(cell, best[2], best[3], best[1], simes(ps), week)
