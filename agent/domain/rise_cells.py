@@ -250,17 +250,22 @@ def test_cell(cell: Cell, figures: Sequence[tuple[int, float, float]], fr: Frame
         elif exp <= 0:  # use where there was none: new for the group, not a rise for a cell of it
             p = 0.0 if cell.kind == GROUP else 1.0
         else:
-            var = exp
+            var, scale = exp, 1.0
             for a, b in disps:
                 v = a * exp + B_SAFETY * b * (rw * rw * fw2[0] + rr * rr * fw2[1])
                 for k in (0, 1):  # the level's own uncertainty
                     if fr.f_level[k]:
                         level_var = a * rates[k] * fr.f_level[k] + b * rates[k] ** 2 * fr.f2_level[k]
                         v += (fw[k] / fr.f_level[k]) ** 2 * level_var
-                var = max(var, v)
+                if v > var:
+                    var, scale = v, a
             # far inside the body (z < 1.28, a normal tail above 0.1, a right-skewed one above that)
-            # the exact tail cannot matter at any level the procedure uses: 1 is conservative
-            p = 1.0 if obs - exp < Z_BODY * math.sqrt(var) else nbinom_sf(obs, exp, var)
+            # the exact tail cannot matter at any level the procedure uses: 1 is conservative.
+            # The tail is taken on dispensings, not units (quasi-Poisson scaling by the pack term
+            # a, as Farrington's method scales by its dispersion): units come in packs, and a
+            # negative binomial spread over units would put a gamma's tail on a lattice of boxes
+            p = (1.0 if obs - exp < Z_BODY * math.sqrt(var)
+                 else nbinom_sf(obs / scale, exp / scale, var / (scale * scale)))
         ps.append(p)
         if best is None or p < best[0]:
             best = (p, w, obs, exp)
