@@ -21,7 +21,7 @@ class DetectConfig(_Strict):
     fdr: float = Field(default=0.35, gt=0, lt=1)
     fdr_per_group: float = Field(default=0.00175, ge=0, lt=1)
     short_windows: list[int] = [5, 3]
-    screen_p: float = Field(default=0.2, gt=0, le=1)
+    screen_p: float = Field(default=0.2, gt=0, le=1)  # no longer used: every cell is tested (kept so configs load)
     min_volume: float = Field(default=30.0, ge=0)
     dept_min_volume: float = Field(default=0.0, ge=0)
     min_effect: float = Field(default=0.2, ge=0)

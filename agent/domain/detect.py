@@ -30,6 +30,7 @@ from agent.domain.rise_cells import (
     PRODUCT_PRESCRIBER,
     Cell,
     CellTest,
+    Fit,
     Frame,
     dispersion,
     fit_sums,
@@ -217,7 +218,7 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
     return out
 
 
-POOL_MAX = 12  # cells per group and kind the dispersion is fitted on
+POOL_MAX = 12  # cells per group the dispersion is fitted on (small to large)
 SPECIFIC = {PRODUCT_DEPT: 0, PRODUCT_PRESCRIBER: 1, DEPT: 2, PRODUCT: 3, GROUP: 4}  # ties (one cell's use is
 # all of another's) name the narrower cell
 
@@ -237,6 +238,14 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], fr: Frame, rule
         volume = rules.min_volume if cell.kind == GROUP else max(rules.min_volume, rules.dept_min_volume)
         prepared.append((cell, y, (rw, rr), figures, volume, hopeless(figures, rules, volume), total))
     disp: tuple[float, float] | None = None
+    fits: dict[int, Fit] = {}
+
+    def fitted(y: Sequence[float]) -> Fit:
+        f = fits.get(id(y))
+        if f is None:
+            f = fits[id(y)] = fit_sums(y, fr)
+        return f
+
     out = []
     for cell, y, rates, figures, volume, lost, _total in prepared:
         if lost:
@@ -246,10 +255,10 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], fr: Frame, rule
             if rules.pool_dispersion:
                 same = sorted(((other, lv) for _c, other, _r, _f, _v, _l, lv in prepared), key=lambda m: m[1])
                 step = max(1, len(same) // POOL_MAX)  # at most about POOL_MAX cells, small to large, fix both terms
-                disp = dispersion([fit_sums(other, fr) for other, _lv in same[::step]])
+                disp = dispersion([fitted(other) for other, _lv in same[::step]])
             else:
                 disp = (1.0, 0.0)
-        own = dispersion([fit_sums(y, fr)])
+        own = dispersion([fitted(y)])
         out.append(test_cell(cell, figures, fr, rates, (disp, own), rules, volume))
     return out
 

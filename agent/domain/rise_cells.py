@@ -11,12 +11,18 @@ nested windows) with what its baseline predicts for the same kinds of day (weekd
 over the hospital; rest days and holidays at their own rate). The *level* comes from the last
 ``level_days`` (6 weeks) of the 12-week baseline, so slow seasonal drift (a level that falls over
 the summer and comes back in the autumn) is followed, with a lag of three weeks rather than six; a
-tripling is still a tripling. The variance ``a·mu + b·mu²`` is fitted over the same 6 weeks, per group and
-kind of cell, across (at most 12 of) the group's cells of that kind (the pack term ``a`` matters when few prescriptions of 28
-tablets make the week, as on a quiet holiday), plus the uncertainty of the level itself. The tail
-is negative binomial. A cell below the volume gate (``min_volume`` units in the window) or the
-effect gate (``min_effect``) in every window gets p = 1: the gates apply to the cell that carries
-the rise, not to the group total.
+tripling is still a tripling. The variance ``a·mu + b·mu²`` is fitted over the same 6 weeks,
+twice: across (at most 12 of) the group's cells, small to large, and on the cell alone; the larger
+of the two variances is used, with the quadratic term x1.5 (least squares on six weeks of noisy
+squared residuals underestimates it; without this margin busy cells were 2-4x anti-conservative
+at p < 0.001 on simulated null series), plus the uncertainty of the level itself. The tail is
+negative binomial *on dispensings*: units and variance are divided by the pack term ``a`` first
+(quasi-Poisson scaling, as Farrington's method scales by its dispersion), since units come in
+boxes of 7 or 28 and a negative binomial spread over units would put a gamma's tail on a lattice
+of boxes. A cell below the volume gate (``min_volume`` units in the window) or the effect gate
+(``min_effect``) in every window gets p = 1: the gates apply to the cell that carries the rise,
+not to the group total; a cell without baseline use (``cell_min_baseline``) is new use, not a
+rise, and is not tested.
 
 Everything is computed with sums over slices (``sum(map(mul, ...))``, C loops of the standard
 library): a hospital has tens of thousands of cells and the evaluation stays within its seconds.
@@ -85,6 +91,7 @@ def cell_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start
     start_ord = start.toordinal()
     base: dict[tuple[str, str, str], list[float]] = {}  # (item, department, prescriber) -> units
     factors: dict[str, float | None] = {}
+    index: dict[date, int] = {}
     for row in rows:
         code = row.item_code
         factor = factors.get(code, -1.0)
@@ -93,7 +100,9 @@ def cell_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start
             factor = factors[code] = None if link is None or link.winning else link.factor
         if factor is None:
             continue
-        i = row.day.toordinal() - start_ord
+        i = index.get(row.day)
+        if i is None:
+            i = index[row.day] = row.day.toordinal() - start_ord
         if 0 <= i < n:
             key = (code, row.dept, row.prescriber if by_prescriber else "")
             y = base.get(key)
@@ -110,7 +119,7 @@ def cell_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start
             cells.append(Cell(g, "", code, doc))
         for c in cells:
             acc = out.get(c)
-            out[c] = list(y) if acc is None else list(map(add, acc, y))
+            out[c] = y if acc is None else list(map(add, acc, y))  # shared while one series makes the cell
     return out
 
 
