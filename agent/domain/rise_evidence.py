@@ -110,6 +110,7 @@ def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[d
         "observed": round(test.observed, 2),
         "expected": round(test.expected, 2),
         "effect": None if test.effect == float("inf") else round(test.effect, 4),
+        "departments": depts,
         "p_value": test.p_value,
         "q_value": test.q_value,
         "baseline_share": test.baseline_share,
@@ -117,7 +118,6 @@ def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[d
         "window_end": test.end.isoformat(),
         "window_days": test.window_days,
         "cell": where,
-        "departments": depts,
     }
     return Finding(
         rule=RULE_RISE,

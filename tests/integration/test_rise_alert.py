@@ -166,6 +166,6 @@ def test_a_product_tripling_in_one_quiet_department_reaches_the_group_by_departm
     assert re.search(r"【集采预警】(严重|注意)：阿托伐他汀钙片：非中选产品使用量上升（近\d天），"
                      r"急诊科：阿托伐他汀钙片\(立普妥\) 近\d日 [\d,]+ 片，基线约 [\d,]+ 片/周，约 [2-4]\.\d 倍；全组非中选 \+\d+%",
                      message), message
-    assert re.search(r"情况：近期用量 [\d,.]+，基线预期 [\d,.]+，增幅 [\d.]+%", message), message  # the group's figures beside
+    assert re.search(r"情况：近期用量 [\d,.]+，基线预期 [\d,.]+，增幅 [\d.]+%，主要科室 急诊科\(0301\)", message), message
     assert not [f for f in found if f.rule == "prescriber_concentration"]  # the rise is the department's, not one doctor's
     store.close()
