@@ -5,9 +5,10 @@ Shapes (a quarter of the planted groups each): ``group``, +50% of a group's non-
 by 1-2 of its departments; ``dept_x2`` and ``dept_x3``, one non-winning product x2 or x3 in one
 department where that product is at most a third of the department's non-winning use of the group
 and the department at most a quarter of the group's (the group moves by at most about +17% / +33%);
-``prescriber``, one prescriber's use of such a product x3. Every planted cell used at least
-``MIN_WEEKLY`` (70) units a week before (the issue's department used about 100; a cell of a few
-units a week cannot be told from noise in 7 days). Prescribers are given (HIS codes). The
+``prescriber``, one prescriber's use of such a product x3. Every planted cell had at least
+``MIN_WEEKLY`` (10) dispensings a week before (the issue's department used about 100 tablets a
+week, 14 boxes of 7; two boxes of 28 a week tripled is six boxes, which no test can tell from
+noise in 7 days). Prescribers are given (HIS codes). The
 last line is one JSON object: per shape the share detected within 7 days and the median days to
 detect, and false alarms (alerts of every kind, one per episode) per 100 group-weeks of the null
 run. ``BENCH_SEED`` picks the synthetic hospital, ``DETECT_RULES`` (JSON) overrides
@@ -40,7 +41,7 @@ EVAL_FROM, EVAL_TO = date(2025, 1, 6), date(2025, 12, 28)  # Spring Festival, Qi
 HORIZON = 28
 SCAN_CELLS = os.environ.get("SCAN_CELLS", "1") == "1"
 SHAPES = ("group", "dept_x2", "dept_x3", "prescriber")
-MIN_WEEKLY = float(os.environ.get("MIN_WEEKLY", "70"))  # units a week a planted cell used before its rise
+MIN_WEEKLY = float(os.environ.get("MIN_WEEKLY", "10"))  # dispensings a week a planted cell had before its rise
 WEEK_DAYS = 5 * 1.03 + 2 * 0.35  # a week's days at the synthetic weekday and weekend levels
 
 
@@ -106,7 +107,8 @@ def concentrated_cells(hospital: Hospital, min_weekly: float = MIN_WEEKLY) -> di
     """Per group, its (department, product, "") cells where the product is at most a third of the
     department's non-winning use of the group and the department at most a quarter of the group's,
     and (department, product, prescriber) cells of such products; each using at least
-    ``min_weekly`` units a week before the rise (the issue's quiet department used about 100)."""
+    ``min_weekly`` dispensings a week before the rise (the issue's quiet department used about
+    100 tablets a week: 14 boxes of 7)."""
     rate: dict[tuple[str, ...], float] = {}
     pack: dict[str, int] = {}
     for c in hospital.cells:
@@ -116,7 +118,7 @@ def concentrated_cells(hospital: Hospital, min_weekly: float = MIN_WEEKLY) -> di
                 rate[key] = rate.get(key, 0.0) + c.rate
     out: dict[str, list[tuple[str, str, str]]] = {}
     for key, r in rate.items():
-        if len(key) < 3 or r * pack[key[0]] * WEEK_DAYS < min_weekly:
+        if len(key) < 3 or r * WEEK_DAYS < min_weekly:
             continue
         gid, dept, item = key[:3]
         if rate[key[:3]] <= rate[(gid, dept)] / 3 and rate[(gid, dept)] <= rate[(gid,)] / 4:

@@ -42,6 +42,7 @@ from agent.domain.rise_baseline import REST, DetectRules
 from agent.domain.stats import nbinom_sf, simes
 
 Z_BODY = 1.28
+MIN_EVENTS = 5.0  # dispensings a cell needs over its level span to be tested (fewer: new use, not a rise)
 B_SAFETY = 1.5
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
 
@@ -273,8 +274,13 @@ def test_cell(cell: Cell, figures: Sequence[tuple[int, float, float]], fr: Frame
             # The tail is taken on dispensings, not units (quasi-Poisson scaling by the pack term
             # a, as Farrington's method scales by its dispersion): units come in packs, and a
             # negative binomial spread over units would put a gamma's tail on a lattice of boxes
-            p = (1.0 if obs - exp < Z_BODY * math.sqrt(var)
-                 else nbinom_sf(obs / scale, exp / scale, var / (scale * scale)))
+            level_events = (rw * fr.f_level[0] + rr * fr.f_level[1]) / scale
+            if cell.kind != GROUP and level_events < MIN_EVENTS:
+                p = 1.0  # a handful of dispensings in six weeks is no level to rise from: new use
+            elif obs - exp < Z_BODY * math.sqrt(var):
+                p = 1.0
+            else:
+                p = nbinom_sf(obs / scale, exp / scale, var / (scale * scale))
         ps.append(p)
         if best is None or p < best[0]:
             best = (p, w, obs, exp)
