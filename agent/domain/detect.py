@@ -230,12 +230,13 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], fr: Frame, rule
     The quadratic term of a sum is below its parts', so the shared fit errs on the safe side for
     the group total and the departments."""
     prepared = []
-    for cell, y in members:
+    cell_volume = max(rules.min_volume, rules.dept_min_volume)
+    for n, (cell, y) in enumerate(members):
         rw, rr, total = level_rates(y, fr)
-        if cell.kind != GROUP and total < rules.cell_min_baseline:
+        if n and total < rules.cell_min_baseline:  # members[0] is the group cell
             continue
         figures = window_figures(y, fr, (rw, rr))
-        volume = rules.min_volume if cell.kind == GROUP else max(rules.min_volume, rules.dept_min_volume)
+        volume = cell_volume if n else rules.min_volume
         prepared.append((cell, y, (rw, rr), figures, volume, hopeless(figures, rules, volume), total))
     disp: tuple[float, float] | None = None
     fits: dict[int, Fit] = {}

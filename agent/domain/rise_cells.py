@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from itertools import compress
 from operator import add, mul, truediv
@@ -57,7 +58,7 @@ class Cell:
     product: str = ""  # a non-winning local item code
     prescriber: str = ""
 
-    @property
+    @cached_property
     def kind(self) -> str:
         if self.prescriber:
             return PRODUCT_PRESCRIBER
