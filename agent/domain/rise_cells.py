@@ -43,7 +43,7 @@ from agent.domain.rise_baseline import REST, DetectRules
 from agent.domain.stats import nbinom_sf, simes
 
 Z_BODY = 1.28
-MIN_EVENTS = 5.0  # dispensings a cell needs over its level span to be tested (fewer: new use, not a rise)
+MIN_EVENTS = 10.0  # dispensings a cell needs over its level span to be tested (fewer: new use, not a rise)
 B_SAFETY = 1.5
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
 
