@@ -21,7 +21,7 @@ class DetectConfig(_Strict):
     fdr: float = Field(default=0.35, gt=0, lt=1)
     fdr_per_group: float = Field(default=0.00175, ge=0, lt=1)
     short_windows: list[int] = [5, 3]
-    screen_p: float = Field(default=0.2, gt=0, le=1)
+    screen_p: float = Field(default=0.2, gt=0, le=1)  # no longer used: every cell is tested (kept so configs load)
     min_volume: float = Field(default=30.0, ge=0)
     dept_min_volume: float = Field(default=0.0, ge=0)
     min_effect: float = Field(default=0.2, ge=0)
@@ -31,6 +31,8 @@ class DetectConfig(_Strict):
     pool_dispersion: bool = True
     freeze_min_days: int = Field(default=28, ge=7, le=365)  # a rise under alert keeps its pre-rise baseline
     top_departments: int = Field(default=3, ge=1, le=20)
+    level_days: int = Field(default=42, ge=14, le=365)  # the expected level follows slow seasonal drift over this
+    cell_min_baseline: float = Field(default=1.0, ge=0)  # a cell without this much baseline use is new use, not a rise
 
 
 class DeadlineConfig(_Strict):
@@ -64,7 +66,8 @@ class MonitoringConfig(_Strict):
                            persistence_of=d.persistence_of, short_windows=tuple(d.short_windows),
                            screen_p=d.screen_p, dept_min_volume=d.dept_min_volume, overwhelming=d.overwhelming,
                            fdr_per_group=d.fdr_per_group, pool_dispersion=d.pool_dispersion,
-                           freeze_min_days=d.freeze_min_days)
+                           freeze_min_days=d.freeze_min_days, level_days=min(d.level_days, d.baseline_days),
+                           cell_min_baseline=d.cell_min_baseline)
 
     def deadline_rules(self) -> DeadlineRules:
         d = self.deadlines

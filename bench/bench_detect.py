@@ -1,11 +1,18 @@
-"""Non-winning rise detection on synthetic usage: detection of planted +50% rises, and false
-alarms on the same hospital with no rise. Evaluated daily, as the job runs.
+"""Non-winning rise detection on synthetic usage with seasonal drift: detection of planted rises
+of four shapes, and false alarms on the same hospital with no rise. Evaluated daily, as the job runs.
 
-A planted rise adds 50% to a group's non-winning usage, carried by 1-2 randomly chosen
-departments among those that use the rival products. The last line is one JSON object.
-``BENCH_SEED`` picks the synthetic hospital (defaults were tuned on 20251: validate on another),
-``DETECT_RULES`` (JSON) overrides ``DetectRules`` fields, ``SCAN_DEPTS=0`` turns the department
-scan off.
+Shapes (a quarter of the planted groups each): ``group``, +50% of a group's non-winning use carried
+by 1-2 of its departments; ``dept_x2`` and ``dept_x3``, one non-winning product x2 or x3 in one
+department where that product is at most a third of the department's non-winning use of the group
+and the department at most a quarter of the group's (the group moves by at most about +17% / +33%);
+``prescriber``, one prescriber's use of such a product x3. Every planted cell had at least
+``MIN_WEEKLY`` (10) dispensings a week before (the issue's department used about 100 tablets a
+week, 14 boxes of 7; two boxes of 28 a week tripled is six boxes, which no test can tell from
+noise in 7 days). Prescribers are given (HIS codes). The
+last line is one JSON object: per shape the share detected within 7 days and the median days to
+detect, and false alarms (alerts of every kind, one per episode) per 100 group-weeks of the null
+run. ``BENCH_SEED`` picks the synthetic hospital, ``DETECT_RULES`` (JSON) overrides
+``DetectRules`` fields, ``SCAN_CELLS=0`` tests the group totals alone.
 """
 
 from __future__ import annotations
@@ -22,24 +29,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import make_hospital, simulate
+from synth import Hospital, make_hospital, simulate
 
 from agent.calendar import WorkCalendar
-from agent.domain.detect import DetectRules, GroupSeries, day_classes, detect_rises
-from agent.domain.monitoring_model import DailyUsage, ItemLink
-from agent.domain.rise_evidence import contributors
+from agent.domain.detect import Cell, DetectRules, GroupSeries, RiseTest, day_classes, detect_rises
 
-GROUPS = 200
+GROUPS = int(os.environ.get("BENCH_GROUPS", "200"))
 SEED = int(os.environ.get("BENCH_SEED", "20251"))  # tuned on 20251; validate on another seed
 START = date(2024, 9, 1)
 EVAL_FROM, EVAL_TO = date(2025, 1, 6), date(2025, 12, 28)  # Spring Festival, Qingming, May Day, National Day inside
 HORIZON = 28
-SCAN_DEPTS = os.environ.get("SCAN_DEPTS", "1") == "1"
+SCAN_CELLS = os.environ.get("SCAN_CELLS", "1") == "1"
+SHAPES = ("group", "dept_x2", "dept_x3", "prescriber")
+MIN_WEEKLY = float(os.environ.get("MIN_WEEKLY", "10"))  # dispensings a week a planted cell had before its rise
+WEEK_DAYS = 5 * 1.03 + 2 * 0.35  # a week's days at the synthetic weekday and weekend levels
 
 
 def series_of(units: dict, start: date, days: int) -> dict[str, GroupSeries]:
     out: dict[str, GroupSeries] = {}
-    for (gid, _dept, item), values in units.items():
+    for (gid, _dept, item, _doc), values in units.items():
         s = out.setdefault(gid, GroupSeries(gid, start, [0.0] * days, [0.0] * days))
         rival = "-N" in item
         for i, v in enumerate(values):
@@ -50,25 +58,30 @@ def series_of(units: dict, start: date, days: int) -> dict[str, GroupSeries]:
     return out
 
 
-def dept_series_of(units: dict, days: int) -> dict[str, dict[str, list[float]]]:
-    out: dict[str, dict[str, list[float]]] = {}
-    for (gid, dept, item), values in units.items():
-        if "-N" in item:
-            y = out.setdefault(gid, {}).setdefault(dept, [0.0] * days)
+def cells_of(units: dict, days: int) -> dict[Cell, list[float]]:
+    """Every product, department, product x department and product x prescriber cell."""
+    out: dict[Cell, list[float]] = {}
+    for (gid, dept, item, doc), values in units.items():
+        if "-N" not in item:
+            continue
+        keys = [Cell(gid, "", item), Cell(gid, dept), Cell(gid, dept, item)] + ([Cell(gid, "", item, doc)] if doc else [])
+        for key in keys:
+            y = out.setdefault(key, [0.0] * days)
             for i, v in enumerate(values):
-                y[i] += v
+                if v:
+                    y[i] += v
     return out
 
 
 def run(units: dict, calendar: WorkCalendar, rules: DetectRules, days: int):  # type: ignore[no-untyped-def]
     """Evaluate every day of [EVAL_FROM, EVAL_TO]; yield (day, tests)."""
     series = series_of(units, START, days)
-    by_dept = (dept_series_of(units, days) if SCAN_DEPTS else None) or None
+    cells = cells_of(units, days) if SCAN_CELLS else None
     classes = day_classes(calendar, START, days)
     history: dict[str, list[bool]] = {}
     day = EVAL_FROM
     while day <= EVAL_TO:
-        tests = detect_rises(series, calendar, day, rules, history, classes, by_dept)
+        tests = detect_rises(series, calendar, day, rules, history, classes, cells)
         for t in tests:
             history.setdefault(t.group_id, []).append(t.flagged_now)
             del history[t.group_id][:-2]
@@ -76,17 +89,41 @@ def run(units: dict, calendar: WorkCalendar, rules: DetectRules, days: int):  # 
         day += timedelta(days=1)
 
 
-def alarm_episodes(stream) -> tuple[dict[str, list[date]], float]:  # type: ignore[no-untyped-def]
-    """Per group, the days an alert starts (it was not on the day before); and the seconds spent."""
+def alarm_episodes(stream) -> tuple[dict[str, list[tuple[date, RiseTest]]], float]:  # type: ignore[no-untyped-def]
+    """Per group, the days an alert starts (it was not on the day before) and its test; and the
+    seconds spent."""
     t0 = time.perf_counter()
     on: dict[str, bool] = {}
-    starts: dict[str, list[date]] = {}
+    starts: dict[str, list[tuple[date, RiseTest]]] = {}
     for day, tests in stream:
         for t in tests:
             if t.alert and not on.get(t.group_id):
-                starts.setdefault(t.group_id, []).append(day)
+                starts.setdefault(t.group_id, []).append((day, t))
             on[t.group_id] = t.alert
     return starts, time.perf_counter() - t0
+
+
+def concentrated_cells(hospital: Hospital, min_weekly: float = MIN_WEEKLY) -> dict[str, list[tuple[str, str, str]]]:
+    """Per group, its (department, product, "") cells where the product is at most a third of the
+    department's non-winning use of the group and the department at most a quarter of the group's,
+    and (department, product, prescriber) cells of such products; each using at least
+    ``min_weekly`` dispensings a week before the rise (the issue's quiet department used about
+    100 tablets a week: 14 boxes of 7)."""
+    rate: dict[tuple[str, ...], float] = {}
+    pack: dict[str, int] = {}
+    for c in hospital.cells:
+        if not c.winning:
+            pack[c.group] = c.pack
+            for key in ((c.group,), (c.group, c.dept), (c.group, c.dept, c.item), (c.group, c.dept, c.item, c.prescriber)):
+                rate[key] = rate.get(key, 0.0) + c.rate
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for key, r in rate.items():
+        if len(key) < 3 or r * WEEK_DAYS < min_weekly:
+            continue
+        gid, dept, item = key[:3]
+        if rate[key[:3]] <= rate[(gid, dept)] / 3 and rate[(gid, dept)] <= rate[(gid,)] / 4:
+            out.setdefault(gid, []).append((dept, item, key[3] if len(key) == 4 else ""))
+    return out
 
 
 def main() -> None:
@@ -94,61 +131,86 @@ def main() -> None:
     rules = DetectRules(**json.loads(os.environ.get("DETECT_RULES", "{}")))
     rng = random.Random(SEED)
     days = (EVAL_TO - START).days + 1
-    hospital = make_hospital(rng, GROUPS)
+    hospital = make_hospital(rng, GROUPS, prescribers=True)
     weeks = ((EVAL_TO - EVAL_FROM).days + 1) / 7
 
     null_units = simulate(random.Random(SEED + 1), hospital, calendar, START, days)
     null_starts, t_null = alarm_episodes(run(null_units, calendar, rules, days))
     false_alarms = sum(len(v) for v in null_starts.values())
 
-    planted = {}
     first_possible, last_possible = (EVAL_FROM - START).days + 7, (EVAL_TO - START).days - HORIZON
-    for gid in rng.sample(sorted(hospital.depts_of_rivals), GROUPS // 2):
+    concentrated = concentrated_cells(hospital)
+    per_shape = GROUPS // 2 // len(SHAPES)
+    with_prescriber = sorted(g for g, cs in concentrated.items() if any(doc for *_k, doc in cs))
+    rng.shuffle(with_prescriber)
+    plain = sorted(g for g, cs in concentrated.items() if any(not doc for *_k, doc in cs))
+    rng.shuffle(plain)
+    n_doc = min(per_shape, len(with_prescriber), len(plain) // 3)  # as many as the hospital has cells for
+    picked_doc = with_prescriber[:n_doc]
+    plain = [g for g in plain if g not in picked_doc]
+    n_dept = min(per_shape, len(plain) // 2)
+    picked = plain[:2 * n_dept] + picked_doc
+    rest = sorted(set(hospital.depts_of_rivals) - set(picked))
+    planted: dict[str, tuple[str, int, tuple[str, ...]]] = {}  # group -> (shape, first day, where)
+    rises, cell_rises = {}, {}
+    for gid in rng.sample(rest, per_shape):
         depts = set(rng.sample(hospital.depts_of_rivals[gid], rng.randint(1, 2)))
-        planted[gid] = (rng.randint(first_possible, last_possible), depts, 0.5)
-    units = simulate(random.Random(SEED + 2), hospital, calendar, START, days, planted)
+        first = rng.randint(first_possible, last_possible)
+        rises[gid] = (first, depts, 0.5)
+        planted[gid] = ("group", first, tuple(sorted(depts)))
+    for k, gid in enumerate(picked):
+        shape = "dept_x2" if k < n_dept else "dept_x3" if k < 2 * n_dept else "prescriber"
+        dept, item, doc = rng.choice([k for k in concentrated[gid] if bool(k[2]) == (shape == "prescriber")])
+        first = rng.randint(first_possible, last_possible)
+        cell_rises[(gid, dept, item, doc)] = (first, 2.0 if shape == "dept_x2" else 3.0)
+        planted[gid] = (shape, first, (dept, item, doc))
+    units = simulate(random.Random(SEED + 2), hospital, calendar, START, days, rises, cell_rises)
     starts, t_planted = alarm_episodes(run(units, calendar, rules, days))
 
-    delays, attributed = [], 0
-    tiers = {"<20": [0, 0], "20-40": [0, 0], ">=40": [0, 0]}  # rival prescriptions per workday: planted, detected
-    links = {item: ItemLink(item, gid, item, None if "-N" in item else gid) for (gid, _d, item) in units}
-    for gid, (first, depts, _rise) in planted.items():
-        rate = sum(c.rate for c in hospital.cells if c.group == gid and not c.winning)
-        tier = tiers["<20" if rate < 20 else "20-40" if rate < 40 else ">=40"]
-        tier[0] += 1
+    delays: dict[str, list[int]] = {shape: [] for shape in SHAPES}
+    counts = {shape: 0 for shape in SHAPES}
+    located = {shape: 0 for shape in SHAPES}
+    for gid, (shape, first, where) in planted.items():
+        counts[shape] += 1
         rise_day = START + timedelta(days=first)
-        hits = [d for d in starts.get(gid, []) if rise_day <= d < rise_day + timedelta(days=HORIZON)]
+        hits = [(d, t) for d, t in starts.get(gid, []) if rise_day <= d < rise_day + timedelta(days=HORIZON)]
         if not hits:
             continue
-        delay = (hits[0] - rise_day).days + 1
-        delays.append(delay)
-        tier[1] += delay <= 7
-        test = next(t for t in detect_rises(series_of({k: v for k, v in units.items() if k[0] == gid}, START, days),
-                                            calendar, hits[0], rules) if t.group_id == gid)
-        rows = [DailyUsage(START + timedelta(days=i), item, v, 0.0, dept)
-                for (g, dept, item), values in units.items() if g == gid for i, v in enumerate(values) if v]
-        baseline = (hits[0] - timedelta(days=rules.window_days + rules.baseline_days - 1),
-                    hits[0] - timedelta(days=rules.window_days))
-        ev = contributors(rows, links, gid, baseline, test)
-        attributed += bool(ev["departments"]) and ev["departments"][0]["code"] in depts
+        day, test = hits[0]
+        delays[shape].append((day - rise_day).days + 1)
+        top = test.cells[0].cell if test.cells else None
+        if shape == "group":
+            located[shape] += bool(top) and (top.dept in where or not top.dept)
+        elif shape == "prescriber":
+            located[shape] += bool(top) and (top.prescriber == where[2] or (top.dept, top.product) == where[:2]
+                                             or top.product == where[1])
+        else:
+            located[shape] += bool(top) and top.dept == where[0] and top.product in ("", where[1])
 
-    within = sum(1 for d in delays if d <= 7)
+    def share(shape: str, horizon: int) -> float | None:
+        n = counts[shape]
+        return round(sum(d <= horizon for d in delays[shape]) / n, 3) if n else None
+
     result = {
         "groups": GROUPS,
+        "seed": SEED,
         "weeks": round(weeks, 1),
-        "planted": len(planted),
-        "detected_share": round(within / len(planted), 3),
-        "detected_within_28_days_share": round(len(delays) / len(planted), 3),
-        "median_days_to_detect": statistics.median(delays) if delays else None,
-        "top_department_correct_share": round(attributed / len(delays), 3) if delays else None,
-        "detected_share_by_rival_prescriptions_per_workday": {k: round(d / n, 3) if n else None for k, (n, d) in tiers.items()},
+        "planted": counts,
+        "detected_share": {s: share(s, 7) for s in SHAPES},
+        "detected_within_28_days_share": {s: share(s, HORIZON) for s in SHAPES},
+        "median_days_to_detect": {s: statistics.median(d) if d else None for s, d in delays.items()},
+        "carrying_cell_named_share": {s: round(located[s] / len(delays[s]), 3) if delays[s] else None for s in SHAPES},
         "false_alarms_per_100_group_weeks": round(100 * false_alarms / (GROUPS * weeks), 3),
         "false_alarms": false_alarms,
         "evaluations": int(weeks * 7) * 2,
         "seconds_per_evaluation_of_all_groups": round((t_null + t_planted) / (int(weeks * 7) * 2), 4),
     }
     print(f"null run: {false_alarms} alarm episodes over {GROUPS} groups x {weeks:.1f} weeks")
-    print(f"planted: {len(delays)}/{len(planted)} detected within {HORIZON} days, {within} within 7; delays {sorted(delays)}")
+    for gid, days_ in null_starts.items():
+        for d, t in days_:
+            print(f"  false alarm {gid} {d}: {[(c.cell, round(c.observed), round(c.expected, 1), c.window_days) for c in t.cells[:2]]}")
+    for shape in SHAPES:
+        print(f"{shape}: {len(delays[shape])}/{counts[shape]} detected within {HORIZON} days; delays {sorted(delays[shape])}")
     print(json.dumps(result, ensure_ascii=False))
 
 

@@ -43,7 +43,8 @@ def nbinom(rng: random.Random, mu: float, k: float = K) -> int:
 
 @dataclass
 class Cell:
-    """One (group, department, item) stream: prescriptions per normal workday and pack size."""
+    """One (group, department, item, prescriber) stream: prescriptions per normal workday and
+    pack size; ``prescriber`` empty for winning items (only non-winning use is split)."""
 
     group: str
     dept: str
@@ -51,56 +52,84 @@ class Cell:
     winning: bool
     rate: float
     pack: int
+    prescriber: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.group, self.dept, self.item, self.prescriber)
 
 
 @dataclass
 class Hospital:
     cells: list[Cell] = field(default_factory=list)
     depts_of_rivals: dict[str, list[str]] = field(default_factory=dict)
+    season: dict[str, tuple[float, float]] = field(default_factory=dict)  # group -> (amplitude, phase in days)
 
 
 RIVAL_RATE = tuple(float(x) for x in os.environ.get("SYNTH_RIVAL_RATE", "8,80").split(","))
+SEASON = float(os.environ.get("SYNTH_SEASON", "0.25"))  # amplitude of each group's yearly drift
 
 
-def make_hospital(rng: random.Random, groups: int, depts: int = 60, rival_rate: tuple[float, ...] = RIVAL_RATE) -> Hospital:
+def make_hospital(rng: random.Random, groups: int, depts: int = 60, rival_rate: tuple[float, ...] = RIVAL_RATE,
+                  prescribers: bool = False) -> Hospital:
+    """Groups used by 2-8 departments with uneven weights, 1-4 rival products of uneven use;
+    with ``prescribers`` each department's rival use is split among 2-5 prescribers (HIS codes);
+    each group drifts over the year by up to ``SEASON`` (a sine of random phase)."""
     h = Hospital()
     for g in range(groups):
         gid = f"G{g:04d}"
         total = math.exp(rng.uniform(math.log(rival_rate[0]), math.log(rival_rate[1])))
-        chosen = rng.sample(range(depts), rng.randint(2, 6))
+        chosen = rng.sample(range(depts), rng.randint(2, 8))
         weights = [rng.random() + 0.2 for _ in chosen]
-        rivals = [f"{gid}-N{j}" for j in range(rng.randint(1, 3))]
+        rivals = [f"{gid}-N{j}" for j in range(rng.randint(1, 4))]
+        product_w = [rng.random() + 0.3 for _ in rivals]
         pack = rng.choice([7, 14, 28, 1])
         for d, w in zip(chosen, weights, strict=True):
             dept = f"D{d:02d}"
-            for item in rivals:
-                h.cells.append(Cell(gid, dept, item, False, total * w / sum(weights) / len(rivals), pack))
+            docs = [f"{dept}{k:02d}" for k in range(rng.randint(2, 5))] if prescribers else [""]
+            doc_w = [rng.random() + 0.2 for _ in docs]
+            for item, pw in zip(rivals, product_w, strict=True):
+                rate = total * w / sum(weights) * pw / sum(product_w)
+                for doc, dw in zip(docs, doc_w, strict=True):
+                    h.cells.append(Cell(gid, dept, item, False, rate * dw / sum(doc_w), pack, doc))
             h.cells.append(Cell(gid, dept, f"{gid}-W", True, 3 * total * w / sum(weights), pack))
         h.depts_of_rivals[gid] = [f"D{d:02d}" for d in chosen]
+        h.season[gid] = (SEASON * rng.random(), rng.uniform(0, 365))
     return h
 
 
 def simulate(rng: random.Random, h: Hospital, calendar, start: date, days: int,  # type: ignore[no-untyped-def]
-             rises: dict[str, tuple[int, set[str], float]] | None = None) -> dict[tuple[str, str, str], list[int]]:
-    """Units per (group, dept, item) per day. ``rises``: group -> (first day index, departments,
-    relative rise of the group's non-winning usage), carried by those departments."""
+             rises: dict[str, tuple[int, set[str], float]] | None = None,
+             cell_rises: dict[tuple[str, str, str, str], tuple[int, float]] | None = None,
+             ) -> dict[tuple[str, str, str, str], list[int]]:
+    """Units per (group, dept, item, prescriber) per day. ``rises``: group -> (first day index,
+    departments, relative rise of the group's non-winning usage), carried by those departments.
+    ``cell_rises``: (group, dept, item, prescriber or "" for every prescriber) -> (first day
+    index, factor): that product in that department (or of that prescriber) multiplied by factor."""
     levels = [day_level(calendar, start + timedelta(days=i)) for i in range(days)]
     rises = rises or {}
-    extra_share: dict[tuple[str, str], float] = {}
-    for gid, (_first, depts, rise) in rises.items():
+    cell_rises = cell_rises or {}
+    extra_share: dict[tuple[str, str, str, str], tuple[int, float]] = {}
+    for gid, (first, depts, rise) in rises.items():
         rival_cells = [c for c in h.cells if c.group == gid and not c.winning]
         group_rate = sum(c.rate for c in rival_cells)
         dept_rate = sum(c.rate for c in rival_cells if c.dept in depts)
         for c in rival_cells:
             if c.dept in depts and dept_rate > 0:
-                extra_share[(gid, c.item + c.dept)] = rise * group_rate / dept_rate
+                extra_share[c.key] = (first, rise * group_rate / dept_rate)
+    for (gid, dept, item, doc), (first, factor) in cell_rises.items():
+        for c in h.cells:
+            if (c.group, c.dept, c.item) == (gid, dept, item) and doc in ("", c.prescriber):
+                extra_share[c.key] = (first, factor - 1.0)
     out = {}
     for c in h.cells:
-        series = [nbinom(rng, c.rate * lv) * c.pack for lv in levels]
-        bump = extra_share.get((c.group, c.item + c.dept))
+        amp, phase = h.season.get(c.group, (0.0, 0.0))
+        drift = [1.0 + amp * math.sin(2 * math.pi * (i + phase) / 365.0) for i in range(days)]
+        series = [nbinom(rng, c.rate * lv * dr) * c.pack for lv, dr in zip(levels, drift, strict=True)]
+        bump = extra_share.get(c.key)
         if bump:
-            first = rises[c.group][0]
+            first, more = bump
             for i in range(first, days):
-                series[i] += nbinom(rng, c.rate * levels[i] * bump) * c.pack
-        out[(c.group, c.dept, c.item)] = series
+                series[i] += nbinom(rng, c.rate * levels[i] * drift[i] * more) * c.pack
+        out[c.key] = series
     return out

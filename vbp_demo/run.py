@@ -7,7 +7,9 @@ What it builds (deterministic for a seed), all on this machine:
 - the reference provincial platform on loopback, holding a delivery line for every receipt;
 - a WeCom-like robot sink on loopback that prints what the pharmacy group would read.
 
-Four problems are planted: a non-winning rival (立普妥) rising in one department from day 60,
+Four problems are planted: a concentrated non-winning rise, one rival product (立普妥) in one
+department (心血管内科) from day 60, the cell the alert names (nothing else rises: the quiet 国庆
+holidays raise no alert),
 an arrival confirmation that would be late (the platform is down for 22 hours after one
 acceptance), a winning product (硫酸氢氯吡格雷片) far behind its time progress (序时进度), and a
 winning product (奥美拉唑肠溶胶囊) restocked at 1.6 times its use, whose completion by acceptance

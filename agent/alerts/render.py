@@ -27,7 +27,8 @@ VALUE_CN = {
     "on_platform_amount": "平台采购金额", "confirmed_quantity": "平台已确认数量", "warehouse_quantity": "库房数量",
     "code": "错误码", "start": "开始", "due": "截止", "time_used": "已用时限", "confidence": "匹配置信度",
     "accepted_completion": "按验收完成进度", "accepted": "已验收量", "drift": "验收减使用",
-    "unconvertible_lines": "单位无法换算行数", "as_of": "截至", "year_end": "协议年度结束",
+    "unconvertible_lines": "单位无法换算行数", "cell": "上升所在", "departments": "主要科室",
+    "prescriber": "医生(HIS编码)", "prescriber_share": "该医生非中选占比", "dept_share": "科室其他医生非中选占比", "as_of": "截至", "year_end": "协议年度结束",
 }
 DEFAULT_ACTION = {
     "critical": "请药学部今天核查处理，处理后回复确认（vbp-agent alerts ack）。",

@@ -1,31 +1,50 @@
-"""Non-winning rise detection (非中选产品使用量上升预警) per generic group.
+"""Non-winning rise detection (非中选产品使用量上升预警) per generic group, over every cell of it.
 
-Each evaluation compares the last ``window_days`` of non-winning usage with what the preceding
-``baseline_days`` (12 weeks) predict for the same kinds of day: Monday..Friday working days and adjusted
+A rise is carried by a cell (:mod:`agent.domain.rise_cells`): the group's whole non-winning use,
+one non-winning product, one department (科室), one product in one department, or one product of
+one prescriber where the HIS gives prescribers. Every cell with baseline use is tested on every
+evaluation, with no group-level screen in front: a product that triples in one quiet department
+moves its group by a third at most. Each cell's last 7, 5 and 3 days (Simes) are compared with
+what its baseline predicts for the same kinds of day: Monday..Friday working days and adjusted
 working weekends (调休上班) scaled by a weekday profile pooled over the hospital, rest days and
-holidays at their own rate. The tail probability of the observed total comes from a negative
-binomial whose dispersion is fitted to the group's own baseline (plus the uncertainty of the
-baseline itself). Groups that pass a loose screen are scanned department by department (科室), the
-departments sharing one dispersion fit, since a rise carried by one department is diluted in the
-group total. Shorter windows (5 and 3 days) are tested too, combined by Simes, so a rise
-that began a few days ago is not diluted by the days before it. Benjamini-Hochberg across groups,
-a minimum volume, a minimum effect and persistence (2 of the last 3 evaluations, or one
-overwhelming evaluation) keep false alarms rare.
+holidays at their own rate, the level taken from the last 6 of the 12 baseline weeks so slow
+seasonal drift is followed; a negative binomial tail whose dispersion is fitted per group and kind
+of cell. Multiplicity across all cells: hierarchical BH (see :func:`detect_rises`); the volume and
+effect gates apply to the cell; persistence (2 of the last 3 evaluations, or one overwhelming
+evaluation) keeps false alarms rare.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
-from agent.domain.rise_baseline import REST, DetectRules, baseline_span, pooled_dispersion, tail_p, window_test
+from agent.domain.rise_baseline import REST, DetectRules, baseline_span, pooled_dispersion
+from agent.domain.rise_cells import (
+    DEPT,
+    GROUP,
+    PRODUCT,
+    PRODUCT_DEPT,
+    PRODUCT_PRESCRIBER,
+    Cell,
+    CellTest,
+    Fit,
+    Frame,
+    dispersion,
+    fit_sums,
+    hopeless,
+    level_rates,
+    make_frame,
+    test_cell,
+    window_figures,
+)
 from agent.domain.stats import benjamini_hochberg, simes
 from agent.domain.workdays import WorkdayCalendar
 
-__all__ = ["REST", "DetectRules", "GroupSeries", "RiseScreen", "RiseTest", "build_dept_series", "build_series",
-           "day_classes", "detect_rises", "pooled_dispersion", "rise_starts", "screen_rises", "weekday_profile"]
+__all__ = ["REST", "Cell", "CellTest", "DetectRules", "GroupSeries", "RiseTest", "build_series", "day_classes",
+           "detect_rises", "pooled_dispersion", "rise_starts", "weekday_profile"]
 
 
 @dataclass
@@ -53,6 +72,8 @@ class RiseTest:
     flagged_now: bool  # significant and large enough in this evaluation
     alert: bool  # persistent: flagged in enough of the last evaluations
     window_days: int = 7  # the window the figures above are for
+    cells: tuple[CellTest, ...] = ()  # the cells that carry the rise, strongest first (empty when not flagged)
+    group_cell: CellTest | None = None  # the group's own non-winning total, tested as a cell
 
 
 def day_classes(calendar: WorkdayCalendar, start: date, n: int) -> list[int]:
@@ -95,24 +116,6 @@ def build_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], star
     return out
 
 
-def build_dept_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start: date,
-                      end: date) -> dict[str, dict[str, list[float]]]:
-    """Non-winning units per group, department and day (index 0 = ``start``)."""
-    n = (end - start).days + 1
-    out: dict[str, dict[str, list[float]]] = {}
-    for row in rows:
-        link = links.get(row.item_code)
-        if link is None or link.winning or link.factor is None:
-            continue
-        i = (row.day - start).days
-        if 0 <= i < n:
-            depts = out.setdefault(link.group_id, {})
-            y = depts.get(row.dept)
-            if y is None:
-                y = depts[row.dept] = [0.0] * n
-            y[i] += row.qty * link.factor
-    return out
-
 SPIKE_CLIP = 4.0  # a day above this x its group's median working day counts as this much in the profile
 
 
@@ -139,30 +142,33 @@ def weekday_profile(series: Iterable[GroupSeries], classes: Sequence[int], since
     return profile + [1.0]
 
 
-DeptSeries = Mapping[str, Mapping[str, Sequence[float]]]  # group id -> department -> daily non-winning units
+CellSeries = Mapping[Cell, Sequence[float]]  # cell -> daily non-winning units (same start as the groups)
 
 
-@dataclass(frozen=True)
-class RiseScreen:
-    """The group-level pass of :func:`detect_rises`: every group tested on its own total, and
-    ``scan``, the groups that pass the loose screen (``screen_p``, ``min_effect``) and whose
-    departments are worth scanning. The caller reads those departments' usage, then hands this
-    screen back to :func:`detect_rises` with them: nothing is read while detection runs."""
+def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, end: date,
+                 rules: DetectRules = DetectRules(), history: Mapping[str, Sequence[bool]] | None = None,
+                 classes: Sequence[int] | None = None, cells: CellSeries | None = None,
+                 frozen: Mapping[str, date] | None = None) -> list[RiseTest]:
+    """One test per group for the window ending on ``end``, over every cell of the group: the
+    group's own non-winning total and each of ``cells`` (its products, departments, products in
+    departments, products of prescribers; from :func:`agent.domain.rise_cells.cell_series`).
+    ``history`` holds each group's earlier ``flagged_now`` values, oldest first.
 
-    start: date
-    end_i: int
-    classes: Sequence[int]
-    profile: list[float]
-    windows: list[int]
-    frozen_at: dict[str, int]  # group id -> index of the day its rise began, when its baseline is kept
-    raw: dict[str, tuple[float, float, float, int]]  # group id -> (observed, expected, p, window)
-    scan: list[str]
+    Multiplicity, across every cell of the evaluation, by the hierarchical procedure of
+    Benjamini and Bogomolov (2014): each group's p-value is the Simes combination of its cells'
+    p-values (valid for the positively dependent, nested cells of one group), Benjamini-Hochberg
+    runs across groups at ``fdr`` (capped at ``fdr_per_group`` x the number of groups), and within
+    each of the R selected groups out of G, BH at level ``fdr`` x R / G names the cells that carry
+    the rise. This controls the FDR over groups and the average FDR over the cells of the selected
+    groups; it keeps the group (the unit an incident is raised for) as the family, so a group with
+    50 cells pays for its 50 cells and not for the hospital's 20,000; and it needs no Monte Carlo
+    null (a scan statistic's thousand replicates per evaluation would not fit in seconds).
 
-
-def screen_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, end: date,
-                 rules: DetectRules = DetectRules(), classes: Sequence[int] | None = None,
-                 frozen: Mapping[str, date] | None = None) -> RiseScreen:
-    """The first pass of :func:`detect_rises` over a non-empty ``series`` (same arguments)."""
+    ``frozen`` (group id -> the day a rise still under alert began) keeps those groups' baselines
+    before that day, while at least ``freeze_min_days`` of it lie inside the series: a rise that
+    goes on stays a rise instead of becoming, week by week, its own baseline."""
+    if not series:
+        return []
     start = next(iter(series.values())).start
     end_i = (end - start).days
     n = end_i + 1
@@ -172,86 +178,90 @@ def screen_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
     windows = sorted({rules.window_days, *(w for w in rules.short_windows if 0 < w < rules.window_days)}, reverse=True)
     fz = {gid: i for gid, day in (frozen or {}).items() if gid in series
           for i in [(day - start).days] if rules.freeze_min_days <= i < w0}
-    raw = {gid: _best_window(s.non_winning, classes, profile, end_i, rules, windows, frozen_at=fz.get(gid))
-           for gid, s in series.items()}
-    screened = [gid for gid, (obs, exp, p, _w) in raw.items()
-                if p < rules.screen_p and (exp <= 0 or obs / exp - 1 >= rules.min_effect)]
-    return RiseScreen(start, end_i, classes, profile, windows, fz, raw, screened)
-
-
-def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, end: date,
-                 rules: DetectRules = DetectRules(), history: Mapping[str, Sequence[bool]] | None = None,
-                 classes: Sequence[int] | None = None, dept_series: DeptSeries | None = None,
-                 frozen: Mapping[str, date] | None = None, screen: RiseScreen | None = None) -> list[RiseTest]:
-    """One test per group for the window ending on ``end``. ``history`` holds each group's
-    earlier ``flagged_now`` values, oldest first.
-
-    With ``dept_series`` (group id -> department -> daily non-winning units, same start; only the
-    groups in the screen's ``scan`` are looked up, so the caller need read no others), the groups
-    that pass a loose screen are also scanned department by department: a rise carried by one
-    department stands out there. The departments share one dispersion fit; each group's p-value is
-    the Simes combination of the group test and its best department test (x the number of
-    departments). BH runs at ``fdr``, capped at ``fdr_per_group`` x the number of groups.
-
-    ``frozen`` (group id -> the day a rise still under alert began) keeps those groups' baselines
-    before that day, while at least ``freeze_min_days`` of it lie inside the series: a rise that
-    goes on stays a rise instead of becoming, week by week, its own baseline.
-
-    ``screen``: the first pass, from :func:`screen_rises` with the same arguments, when the caller
-    has already run it (to know which departments to read); computed here otherwise."""
-    if not series:
-        return []
-    sc = screen if screen is not None else screen_rises(series, calendar, end, rules, classes, frozen)
-    end_i, classes, profile, windows, fz, raw = sc.end_i, sc.classes, sc.profile, sc.windows, sc.frozen_at, sc.raw
-    n = end_i + 1
-    w0 = end_i - rules.window_days + 1
-    p_final = {gid: r[2] for gid, r in raw.items()}
-    if dept_series is not None:
-        by_dept = {gid: dept_series[gid] for gid in sc.scan if gid in dept_series}
-        for gid, (_obs, _exp, p, _w) in raw.items():
-            ys = [y for y in by_dept.get(gid, {}).values() if sum(y[max(w0 - rules.baseline_days, 0):w0]) > 0]
-            disp = (pooled_dispersion(ys, classes, profile, end_i, rules, fz.get(gid))
-                    if rules.pool_dispersion and len(ys) > 1 else None)
-            dept_ps = [_best_window(y, classes, profile, end_i, rules, windows, rules.dept_min_volume, disp, fz.get(gid))[2]
-                       for y in ys]
-            best = min(1.0, min(dept_ps) * len(dept_ps)) if dept_ps else 1.0
-            p_final[gid] = simes([p, best])
+    frames: dict[int | None, Frame] = {}
+    by_group: dict[str, list[tuple[Cell, Sequence[float]]]] = {gid: [(Cell(gid), s.non_winning)] for gid, s in series.items()}
+    for cell, y in (cells or {}).items():
+        if cell.group_id in by_group:
+            by_group[cell.group_id].append((cell, y))
+    group_tests: dict[str, list[CellTest]] = {}
+    for gid, members in by_group.items():
+        at = fz.get(gid)
+        fr = frames.get(at)
+        if fr is None:
+            fr = frames[at] = make_frame(classes, profile, end_i, rules, windows, at)
+        group_tests[gid] = _test_group(members, fr, rules)
     gids = list(series)
-    q = benjamini_hochberg([p_final[g] for g in gids])
+    p_group = {gid: simes([t.p_value for t in group_tests[gid]]) for gid in gids}
+    q = benjamini_hochberg([p_group[g] for g in gids])
     level = min(rules.fdr, rules.fdr_per_group * len(gids)) if rules.fdr_per_group > 0 else rules.fdr
+    selected = sum(qv <= level for qv in q)
     history = history or {}
     out = []
     for gid, qv in zip(gids, q, strict=True):
         s = series[gid]
-        obs, exp, _p, window = raw[gid]
-        eligible = obs >= rules.min_volume
-        effect = obs / exp - 1.0 if exp > 0 else float("inf") if obs > 0 else 0.0
-        flagged = eligible and qv <= level and effect >= rules.min_effect
+        tests = group_tests[gid]
+        if qv <= level:
+            inner = benjamini_hochberg([t.p_value for t in tests])
+            scale = len(gids) / selected
+            tests = [replace(t, q_value=min(1.0, qi * scale), flagged=qi * scale <= level)
+                     for t, qi in zip(tests, inner, strict=True)]
+        carrying = tuple(sorted((t for t in tests if t.flagged), key=lambda t: (t.q_value, t.p_value, SPECIFIC[t.cell.kind], t.cell)))
+        g = tests[0]
+        effect = g.observed / g.expected - 1.0 if g.expected > 0 else float("inf") if g.observed > 0 else 0.0
+        flagged = bool(carrying)
         past = list(history.get(gid, ()))[-(rules.persistence_of - 1):] if rules.persistence_of > 1 else []
         alert = flagged and (sum(past) + 1 >= rules.persistence or qv <= level * rules.overwhelming)
-        out.append(RiseTest(gid, end, obs, exp, effect, p_final[gid], qv, _share(s, *baseline_span(end_i, rules, fz.get(gid))),
-                            _share(s, n - window, n), eligible, flagged, alert, window))
+        eligible = any(t.p_value < 1.0 for t in tests)
+        out.append(RiseTest(gid, end, g.observed, g.expected, effect, p_group[gid], qv,
+                            _share(s, *baseline_span(end_i, rules, fz.get(gid))), _share(s, n - g.window_days, n),
+                            eligible, flagged, alert, g.window_days, carrying, g))
     return out
 
 
-def _best_window(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], end_i: int,
-                 rules: DetectRules, windows: Sequence[int], min_volume: float | None = None,
-                 dispersion: tuple[float, float] | None = None,
-                 frozen_at: int | None = None) -> tuple[float, float, float, int]:
-    """(observed, expected, p, window): the figures of the window with the smallest p, and the
-    Simes combination of every window's p."""
-    best: tuple[float, float, float, int] | None = None
-    ps = []
-    for w in windows:
-        obs, exp, var = window_test(y, classes, profile, end_i, rules, w, dispersion, frozen_at)
-        # a window below the minimum effect can never flag: spare its tail (p = 1 only makes BH stricter)
-        hopeless = exp > 0 and obs / exp - 1.0 < rules.min_effect
-        p = 1.0 if hopeless else tail_p(obs, exp, var, rules.min_volume if min_volume is None else min_volume)
-        ps.append(p)
-        if best is None or p < best[2]:
-            best = (obs, exp, p, w)
-    assert best is not None
-    return best[0], best[1], simes(ps), best[3]
+POOL_MAX = 12  # cells per group the dispersion is fitted on (small to large)
+SPECIFIC = {PRODUCT_DEPT: 0, PRODUCT_PRESCRIBER: 1, DEPT: 2, PRODUCT: 3, GROUP: 4}  # ties (one cell's use is
+# all of another's) name the narrower cell
+
+
+def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], fr: Frame, rules: DetectRules) -> list[CellTest]:
+    """Every cell of one group (the group cell first). A cell that cannot pass the gates is not
+    tested; the dispersion is fitted once per group, across its cells of every size (the group
+    total's own fit, one series of two levels, is too loose to trust), when one of them needs it.
+    The quadratic term of a sum is below its parts', so the shared fit errs on the safe side for
+    the group total and the departments."""
+    prepared = []
+    cell_volume = max(rules.min_volume, rules.dept_min_volume)
+    for n, (cell, y) in enumerate(members):
+        rw, rr, total = level_rates(y, fr)
+        if n and total < rules.cell_min_baseline:  # members[0] is the group cell
+            continue
+        figures = window_figures(y, fr, (rw, rr))
+        volume = cell_volume if n else rules.min_volume
+        prepared.append((cell, y, (rw, rr), figures, volume, hopeless(figures, rules, volume), total))
+    disp: tuple[float, float] | None = None
+    fits: dict[int, Fit] = {}
+
+    def fitted(y: Sequence[float]) -> Fit:
+        f = fits.get(id(y))
+        if f is None:
+            f = fits[id(y)] = fit_sums(y, fr)
+        return f
+
+    out = []
+    for cell, y, rates, figures, volume, lost, _total in prepared:
+        if lost:
+            out.append(CellTest(cell, figures[0][1], figures[0][2], figures[0][0], 1.0, figures[0][2]))
+            continue
+        if disp is None:
+            if rules.pool_dispersion:
+                same = sorted(((other, lv) for _c, other, _r, _f, _v, _l, lv in prepared), key=lambda m: m[1])
+                step = max(1, len(same) // POOL_MAX)  # at most about POOL_MAX cells, small to large, fix both terms
+                disp = dispersion([fitted(other) for other, _lv in same[::step]])
+            else:
+                disp = (1.0, 0.0)
+        own = dispersion([fitted(y)])
+        out.append(test_cell(cell, figures, fr, rates, (disp, own), rules, volume))
+    return out
 
 
 def _share(s: GroupSeries, a: int, b: int) -> float | None:

@@ -28,11 +28,15 @@ class DetectRules:
     persistence: int = 2  # flagged in at least this many ...
     persistence_of: int = 3  # ... of the last evaluations (this one included)
     short_windows: tuple[int, ...] = (5, 3)  # also tested, combined by Simes: early detection
-    screen_p: float = 0.2  # groups below this p-value are also scanned department by department
+    screen_p: float = 0.2  # unused since every cell is tested, without a screen (kept for old configs)
     dept_min_volume: float = 0.0  # a department's window needs this many units (the group's needs min_volume)
     pool_dispersion: bool = True  # departments of a group share one (a, b) dispersion fit
     overwhelming: float = 0.07  # q at or below this x the BH level alerts without waiting for persistence
     freeze_min_days: int = 28  # a rise under alert keeps its pre-rise baseline while this many days of it remain
+    level_days: int = 42  # the expected level comes from the last this-many baseline days (slow seasonal drift);
+    # the dispersion from all ``baseline_days``
+    cell_min_baseline: float = 1.0  # a cell (department, product, prescriber) with less baseline use than this is
+    # new use, not a rise: it is not tested (the prescriber finding covers a prescriber's sudden new use)
 
 
 def _base_rates(y: Sequence[float], classes: Sequence[int], profile: Sequence[float], b0: int,

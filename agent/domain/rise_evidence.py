@@ -14,6 +14,7 @@ from typing import Any
 from agent.domain.detect import RiseTest
 from agent.domain.findings import Finding, Severity
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
+from agent.domain.rise_cells import CellTest
 
 RULE_RISE = "non_winning_rise"
 
@@ -63,33 +64,69 @@ def dept_label(code: str, names: Mapping[str, str]) -> str:
     return f"{name}({code})" if name else code
 
 
+def where_label(test: CellTest, names: Mapping[str, str]) -> str:
+    """Where a cell is, as staff read it: the department's dictionary name (its code when the
+    dictionary does not know it), the prescriber's HIS code, or 全院."""
+    cell = test.cell
+    if cell.prescriber:
+        return f"医生{cell.prescriber}"
+    if cell.dept:
+        return names.get(cell.dept) or cell.dept
+    return "全院"
+
+
+def cell_line(test: CellTest, names: Mapping[str, str], products: Mapping[str, str], unit: str) -> str:
+    """``急诊科：某非中选产品 近7日 310 片，基线约 100 片/周，约 3.1 倍``."""
+    product = products.get(test.cell.product, test.cell.product) if test.cell.product else "非中选产品合计"
+    factor = "新出现" if test.expected <= 0 else f"约 {test.factor:.1f} 倍"
+    return (f"{where_label(test, names)}：{product} 近{test.window_days}日 {test.observed:,.0f} {unit}，"
+            f"基线约 {test.week_expected:,.0f} {unit}/周，{factor}")
+
+
 def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[dict]], observed_at: datetime,
-                 dept_names: Mapping[str, str] | None = None) -> Finding:
-    """The finding for a rise; ``dept_names`` (code -> 科室名称) names the departments in its title
-    and evidence."""
+                 dept_names: Mapping[str, str] | None = None, products: Mapping[str, str] | None = None,
+                 unit: str = "单位") -> Finding:
+    """The finding for a rise, one per group: its title names the cell that carries the rise
+    (:func:`cell_line`), its values hold the group's own figures and that cell's; every carrying
+    cell is in the evidence (``cells``). ``dept_names`` (code -> 科室名称) and ``products`` (item
+    code -> name) name departments and products; ``unit`` is the smallest unit (片/粒/支)."""
     names = dept_names or {}
-    effect = "新出现" if test.effect == float("inf") else f"+{test.effect:.0%}"
+    products = products or {}
+    effect = "新出现" if test.effect == float("inf") else f"{test.effect:+.0%}"
     if names and evidence.get("departments"):
         evidence = {**evidence, "departments": [{**d, "name": names[d["code"]]} if d["code"] in names else d
                                                 for d in evidence["departments"]]}
+    carrying = test.cells or ((test.group_cell,) if test.group_cell else ())
+    evidence = {**evidence, "cells": [
+        {"kind": c.cell.kind, "dept": c.cell.dept, "dept_name": names.get(c.cell.dept, ""), "product": c.cell.product,
+         "prescriber": c.cell.prescriber, "observed": round(c.observed, 2), "expected": round(c.expected, 2),
+         "week_expected": round(c.week_expected, 2), "window_days": c.window_days, "p_value": c.p_value,
+         "q_value": c.q_value, "text": cell_line(c, names, products, unit)} for c in carrying]}
+    top = carrying[0] if carrying else None
+    where = cell_line(top, names, products, unit) if top else "—"
     depts = "、".join(dept_label(d["code"], names) for d in evidence.get("departments", [])) or "—"
+    worst = max((c.factor for c in carrying), default=1.0 + test.effect)
+    values: dict[str, Any] = {
+        "observed": round(test.observed, 2),
+        "expected": round(test.expected, 2),
+        "effect": None if test.effect == float("inf") else round(test.effect, 4),
+        "departments": depts,
+        "p_value": test.p_value,
+        "q_value": test.q_value,
+        "baseline_share": test.baseline_share,
+        "current_share": test.current_share,
+        "window_end": test.end.isoformat(),
+        "window_days": test.window_days,
+        "cell": where,
+    }
     return Finding(
         rule=RULE_RISE,
         subject=group.group_id,
-        severity=Severity.WARNING if test.effect < 1.0 else Severity.CRITICAL,
-        title=f"{group.name}：非中选产品使用量上升{effect}（近{test.window_days}天），主要科室：{depts}",
+        severity=Severity.WARNING if worst < 2.0 else Severity.CRITICAL,
+        title=f"{group.name}：非中选产品使用量上升（近{top.window_days if top else test.window_days}天），{where}；"
+              f"全组非中选 {effect}",
         observed_at=observed_at,
-        values={
-            "observed": round(test.observed, 2),
-            "expected": round(test.expected, 2),
-            "effect": None if test.effect == float("inf") else round(test.effect, 4),
-            "p_value": test.p_value,
-            "q_value": test.q_value,
-            "baseline_share": test.baseline_share,
-            "current_share": test.current_share,
-            "window_end": test.end.isoformat(),
-            "window_days": test.window_days,
-        },
+        values=values,
         evidence=evidence,
         labels={"programme": group.programme, "group": group.group_id, "kind": "non_winning_rise"},
     )

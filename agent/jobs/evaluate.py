@@ -8,16 +8,23 @@ persistence (2 of the last 3 evaluations) survives restarts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from agent.clock import Clock
 from agent.domain.deadlines import DEADLINE_RULES, deadline_findings
-from agent.domain.detect import RiseTest, build_dept_series, build_series, detect_rises, rise_starts, screen_rises
+from agent.domain.detect import RiseTest, build_series, detect_rises, rise_starts
 from agent.domain.findings import Finding
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
+from agent.domain.prescriber_share import (
+    RULE_PRESCRIBER,
+    PrescriberShare,
+    ShareRules,
+    concentrated_prescribers,
+    prescriber_finding,
+)
 from agent.domain.reporting import PROGRESS_RULES, drift_findings, progress_findings, year_end_findings
+from agent.domain.rise_cells import cell_series
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
 from agent.jobs.figures import progress_of
 from agent.jobs.ingest_items import department_names
@@ -27,7 +34,7 @@ from agent.store import Store
 from agent.store.findings import write_findings
 from agent.store.monitoring import flags_under_alert, record_rise_tests, rise_flags, write_progress
 
-RULES = (*PROGRESS_RULES, RULE_RISE, *DEADLINE_RULES)
+RULES = (*PROGRESS_RULES, RULE_RISE, RULE_PRESCRIBER, *DEADLINE_RULES)
 MAX_SPAN = timedelta(days=400)  # how far back a rise under alert keeps its baseline (an agreement year and its baseline)
 
 
@@ -56,10 +63,11 @@ def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, 
 def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mcfg: MonitoringConfig,
            now: datetime, end: date, links: list[ItemLink],
            link_map: dict[str, ItemLink]) -> tuple[list[Finding], list[RiseTest]]:
-    """Read, then detect: the flags and usage first, the departments of the groups the screen
-    keeps next; the domain computes on what was read and calls nothing back."""
+    """Read, then detect: the flags, the groups' daily usage and every non-winning item's usage
+    per department (and prescriber) first; the domain computes on what was read and calls
+    nothing back. Every cell of every group is tested: there is no screen deciding what to read."""
     rules = mcfg.detect_rules()
-    start = plain = end - timedelta(days=rules.baseline_days + rules.window_days - 1)
+    start = end - timedelta(days=rules.baseline_days + rules.window_days - 1)
     with store.read() as conn:
         frozen = rise_starts(flags_under_alert(conn, store.hospital_code, end - MAX_SPAN, end), rules)
     if frozen:  # a rise under alert is still measured against the weeks before it began
@@ -69,41 +77,51 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
     if not series:
         return [], []
     history = _history(store, end, rules.persistence_of - 1)
-    rivals: dict[str, list[str]] = {}
-    for lk in links:
-        if not lk.winning and lk.factor is not None:
-            rivals.setdefault(lk.group_id, []).append(lk.item_code)
-    screen = screen_rises(series, calendar, end, rules, frozen=frozen)
-    dept_rows = _dept_rows(inputs, start, end, screen.scan, rivals, link_map)
-    dept_series = build_dept_series([r for g in screen.scan for r in dept_rows.get(g, [])], link_map, start, end)
-    tests = detect_rises(series, calendar, end, rules, history, dept_series=dept_series, frozen=frozen, screen=screen)
+    rivals = [lk.item_code for lk in links if not lk.winning and lk.factor is not None]
+    # the cells' level and dispersion come from the last level_days before the window (or before a
+    # rise under alert began): only those days are read per department and prescriber
+    level_from = end - timedelta(days=rules.level_days + rules.window_days - 1)
+    if frozen:
+        level_from = max(start, min(level_from, min(frozen.values()) - timedelta(days=rules.level_days)))
+    rows = list(inputs.dept_usage(level_from, end, rivals)) if rivals else []
+    cells = cell_series(rows, link_map, start, end)
+    tests = detect_rises(series, calendar, end, rules, history, cells=cells, frozen=frozen)
     alerts = [t for t in tests if t.alert]
-    # the evidence of an alert outside the screen (a screen looser than the alert level never leaves one)
-    dept_rows.update(_dept_rows(inputs, start, end, [t.group_id for t in alerts if t.group_id not in dept_rows],
-                                rivals, link_map))
     groups = {g.group_id: g for g in inputs.groups()}
-    baseline = (plain, end - timedelta(days=rules.window_days))
-    out = []
-    names = department_names(store) if alerts else {}
-    for t in alerts:
-        group = groups.get(t.group_id) or GenericGroup(t.group_id, t.group_id, "")
-        since = frozen.get(t.group_id)
-        span = (max(start, since - timedelta(days=rules.baseline_days)), since - timedelta(days=1)) if since else baseline
-        evidence = contributors(dept_rows.get(t.group_id, []), link_map, t.group_id, span, t, mcfg.detect.top_departments)
-        out.append(rise_finding(t, group, evidence, now, names))
+    shares = _prescriber_shares(inputs, rows, links, link_map, end)
+    names = department_names(store) if alerts or shares else {}
+    out = [prescriber_finding(sh, groups.get(sh.group_id) or GenericGroup(sh.group_id, sh.group_id, ""), now,
+                              ShareRules().days, names) for sh in shares]
+    if alerts:
+        by_group: dict[str, list[DailyUsage]] = {}
+        for row in rows:
+            by_group.setdefault(link_map[row.item_code].group_id, []).append(row)
+        products = {lk.item_code: lk.name for lk in links}
+        units = {lk.group_id: lk.smallest_unit for lk in links if lk.winning and lk.smallest_unit}
+        baseline = (end - timedelta(days=rules.level_days + rules.window_days - 1), end - timedelta(days=rules.window_days))
+        for t in alerts:
+            group = groups.get(t.group_id) or GenericGroup(t.group_id, t.group_id, "")
+            since = frozen.get(t.group_id)
+            span = (max(level_from, since - timedelta(days=rules.level_days)), since - timedelta(days=1)) if since else baseline
+            evidence = contributors(by_group.get(t.group_id, []), link_map, t.group_id, span, t,
+                                    mcfg.detect.top_departments)
+            out.append(rise_finding(t, group, evidence, now, names, products, units.get(t.group_id) or "单位"))
     return out, tests
 
 
-def _dept_rows(inputs: MonitoringInputs, start: date, end: date, gids: Iterable[str], rivals: dict[str, list[str]],
-               link_map: dict[str, ItemLink]) -> dict[str, list[DailyUsage]]:
-    """Each group's non-winning usage per day and department (one read for all the groups)."""
-    wanted = [g for g in dict.fromkeys(gids) if g in rivals]
-    if not wanted:
-        return {}
-    out: dict[str, list[DailyUsage]] = {g: [] for g in wanted}
-    for row in inputs.dept_usage(start, end, [i for g in wanted for i in rivals[g]]):
-        out[link_map[row.item_code].group_id].append(row)
-    return out
+def _prescriber_shares(inputs: MonitoringInputs, rows: list[DailyUsage], links: list[ItemLink],
+                       link_map: dict[str, ItemLink], end: date) -> list[PrescriberShare]:
+    """Prescribers whose non-winning share of a group stands far above their department's, where
+    the source gives prescribers: the winning items of those groups are read for their shares."""
+    rules = ShareRules()
+    first = end - timedelta(days=rules.days - 1)
+    recent = [r for r in rows if r.prescriber and r.day >= first]
+    if not recent:
+        return []
+    gids = {link_map[r.item_code].group_id for r in recent}
+    winning = [lk.item_code for lk in links if lk.winning and lk.factor is not None and lk.group_id in gids]
+    recent += [r for r in inputs.dept_usage(first, end, winning) if r.prescriber] if winning else []
+    return concentrated_prescribers(recent, link_map, end, rules)
 
 
 def _history(store: Store, end: date, days: int) -> dict[str, list[bool]]:

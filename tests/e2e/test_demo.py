@@ -1,4 +1,5 @@
-"""``make demo`` end to end: the four planted problems reach the pharmacy group, nothing private leaks."""
+"""``make demo`` end to end: the four planted problems reach the pharmacy group (and no other rise),
+nothing private leaks."""
 
 from __future__ import annotations
 
@@ -19,8 +20,14 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
     assert re.search(r"硫酸氢氯吡格雷片\s+[\d,]+\s+[\d,]+\s+[\d.]+%\s+[\d,]+\s+[\d.]+%\s+[\d.]+%\s+低于序时进度", text)
     # 2. the confirmation that would have been late, flagged before the 24-hour deadline
     assert re.search(r"严重：配送单 SHPLATE0001 验收后尚未完成平台到货确认，24小时时限剩余 [0-4]\.\d 小时", text)
-    # 3. the non-winning rise, with the planted department named first, by its name (科室名称) and code
-    assert re.search(r"阿托伐他汀钙（片）：非中选产品使用量上升\+\d+%（近\d天），主要科室：心血管内科\(0101\)", text)
+    # 3. the non-winning rise, where it is: one product (立普妥) in one department (心血管内科, by its
+    # dictionary name), with that cell's figures and the group's beside them; the only rise raised
+    # (the quiet 国庆 holidays raise nothing) and no prescriber finding (the demo's HIS gives none)
+    assert re.search(r"阿托伐他汀钙（片）：非中选产品使用量上升（近\d天），心血管内科：阿托伐他汀钙片\(立普妥\)[^，]* "
+                     r"近\d日 [\d,]+ 片，基线约 [\d,]+ 片/周，约 [\d.]+ 倍；全组非中选 \+\d+%", text)
+    fired = text.split("5. 触发的预警")[1].split("6. 药学部")[0]
+    assert len(re.findall(r"非中选产品使用量上升", fired)) == 1
+    assert "医生" not in fired
     # 4. stock piling up: accepted well ahead of use, for the planted product and no other
     assert re.search(r"注意：奥美拉唑肠溶胶囊：按验收完成进度 [\d.]+%，按使用完成进度 [\d.]+%，相差 [\d.]+ 个百分点"
                      r"（验收多于使用：库存积压？）", text)

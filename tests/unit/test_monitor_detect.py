@@ -9,7 +9,17 @@ from datetime import date, timedelta
 
 import pytest
 
-from agent.domain.detect import DetectRules, GroupSeries, RiseTest, day_classes, detect_rises, pooled_dispersion, weekday_profile
+from agent.domain.detect import (
+    Cell,
+    CellTest,
+    DetectRules,
+    GroupSeries,
+    RiseTest,
+    day_classes,
+    detect_rises,
+    pooled_dispersion,
+    weekday_profile,
+)
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.rise_baseline import tail_p, window_test
 from agent.domain.rise_evidence import contributors, rise_finding
@@ -140,7 +150,7 @@ def test_an_alert_needs_two_of_the_last_three_evaluations() -> None:
 
 
 def test_overwhelming_evidence_alerts_on_its_first_evaluation_and_weak_evidence_waits() -> None:
-    data = _many(6, {"G7": 1.0, "G8": 0.45})
+    data = _many(6, {"G7": 1.0, "G8": 0.48})
     tests = {t.group_id: t for t in detect_rises(data, Cal(), END, history={})}
     assert tests["G7"].alert
     assert tests["G8"].flagged_now and not tests["G8"].alert
@@ -151,7 +161,7 @@ def test_with_few_groups_the_level_per_group_stays_as_strict_as_with_many() -> N
     loose = {t.group_id: t for t in detect_rises(data, Cal(), END, DetectRules(fdr_per_group=0.0))}["G3"]
     capped = {t.group_id: t for t in detect_rises(data, Cal(), END)}["G3"]
     assert loose.q_value == capped.q_value
-    assert 0.0015 * 30 < loose.q_value <= 0.3
+    assert 0.0015 * 30 < loose.q_value <= DetectRules().fdr
     assert loose.flagged_now and not capped.flagged_now
 
 
@@ -166,14 +176,14 @@ def test_a_department_scan_finds_a_rise_the_group_total_hides() -> None:
     rng = random.Random(4)
     rules = DetectRules(fdr=0.01)
     groups: dict[str, GroupSeries] = {}
-    depts: dict[str, dict[str, list[float]]] = {}
+    depts: dict[Cell, list[float]] = {}
     for i in range(30):
         parts = {d: series(f"G{i}", 6, rng, DAYS - 7 if (i == 0 and d == "D1") else None, 2.0).non_winning for d in ("D1", "D2", "D3", "D4", "D5")}
         total = [sum(v[k] for v in parts.values()) for k in range(DAYS)]
         groups[f"G{i}"] = GroupSeries(f"G{i}", START, total, [3 * x for x in total])
-        depts[f"G{i}"] = parts
+        depts.update({Cell(f"G{i}", d): y for d, y in parts.items()})
     plain = {t.group_id: t for t in detect_rises(groups, Cal(), END, rules)}
-    scanned = {t.group_id: t for t in detect_rises(groups, Cal(), END, rules, dept_series=depts)}
+    scanned = {t.group_id: t for t in detect_rises(groups, Cal(), END, rules, cells=depts)}
     assert scanned["G0"].p_value < plain["G0"].p_value
     assert scanned["G0"].flagged_now
     assert [g for g, t in scanned.items() if t.flagged_now] == ["G0"]
@@ -198,18 +208,35 @@ def test_evidence_names_the_department_and_prescriber_behind_the_rise() -> None:
     assert ev["prescribers"][0]["code"] == "D02"
     finding = rise_finding(test, GenericGroup("G1", "苯磺酸氨氯地平片", "第九批"), ev, START)
     assert finding.rule == "non_winning_rise" and finding.subject == "G1"
-    assert "苯磺酸氨氯地平片：非中选产品使用量上升" in finding.title and "老年病科" in finding.title
+    assert finding.title.startswith("苯磺酸氨氯地平片：非中选产品使用量上升（近")
+    assert finding.values["departments"].startswith("老年病科")
     assert finding.values["p_value"] == test.p_value and finding.values["expected"] > 0
 
 
-def test_the_rise_title_names_known_departments_and_keeps_their_codes() -> None:
-    test = RiseTest("G1", END, 60.0, 20.0, 2.0, 1e-6, 1e-5, 0.1, 0.3, True, True, True)
-    ev = {"departments": [{"code": "0101", "excess": 30.0}, {"code": "0999", "excess": 10.0}], "prescribers": [], "items": []}
-    finding = rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), ev, START, {"0101": "心血管内科"})
-    assert finding.title.endswith("主要科室：心血管内科(0101)、0999")
+def test_the_rise_title_says_where_by_the_department_dictionary_name_with_the_cells_figures() -> None:
+    cell = CellTest(Cell("G1", "0101", "Y2"), 310.0, 100.0, 7, 1e-8, 100.0, 1e-6, True)
+    group = CellTest(Cell("G1"), 900.0, 700.0, 7, 0.02, 700.0)
+    test = RiseTest("G1", END, 900.0, 700.0, 900 / 700 - 1, 1e-7, 1e-6, 0.1, 0.12, True, True, True, 7, (cell,), group)
+    ev = {"departments": [{"code": "0101", "excess": 210.0}, {"code": "0999", "excess": 10.0}], "prescribers": [], "items": []}
+    finding = rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), ev, START, {"0101": "心血管内科"},
+                           {"Y2": "阿托伐他汀钙片(立普妥)"}, "片")
+    assert finding.title == ("阿托伐他汀钙片：非中选产品使用量上升（近7天），心血管内科：阿托伐他汀钙片(立普妥) 近7日 310 片，"
+                             "基线约 100 片/周，约 3.1 倍；全组非中选 +29%")
+    assert finding.values["observed"] == 900.0 and finding.values["expected"] == 700.0  # the group's figures beside
+    assert finding.values["departments"] == "心血管内科(0101)、0999"
     assert [d.get("name") for d in finding.evidence["departments"]] == ["心血管内科", None]
     assert "name" not in ev["departments"][0]  # the caller's evidence is left as it was
-    assert rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), ev, START).title.endswith("主要科室：0101、0999")
+    (where,) = finding.evidence["cells"]
+    assert (where["kind"], where["dept"], where["product"], where["observed"]) == ("product_dept", "0101", "Y2", 310.0)
+    unnamed = rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), ev, START)
+    assert "，0101：Y2 近7日 310 单位，" in unnamed.title
+
+
+def test_a_prescribers_rise_is_told_by_the_his_code_alone() -> None:
+    cell = CellTest(Cell("G1", "", "Y2", "D0101-07"), 84.0, 28.0, 5, 1e-6, 36.0, 1e-4, True)
+    test = RiseTest("G1", END, 300.0, 250.0, 0.2, 1e-5, 1e-4, 0.1, 0.12, True, True, True, 7, (cell,), None)
+    finding = rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), {}, START, {}, {"Y2": "立普妥"}, "片")
+    assert "，医生D0101-07：立普妥 近5日 84 片，基线约 36 片/周，约 3.0 倍；" in finding.title
 
 
 def test_a_quiet_holiday_of_few_packs_is_not_read_as_a_rise() -> None:

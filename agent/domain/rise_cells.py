@@ -1,0 +1,290 @@
+"""The cells rise detection watches, and the test of one cell.
+
+A rise is carried by some *cell* of a generic group: the group's whole non-winning use, one
+non-winning product (item), one department (科室), one product in one department, or one product
+of one prescriber (医生, where the HIS gives prescribers). Every cell with use in its baseline is
+tested on every evaluation; there is no group-level screen in front, since a product that triples
+in one quiet department moves the group total by a third at most and would never pass one.
+
+The test of a cell (:func:`test_cell`) compares the last 7, 5 and 3 days (Simes across the
+nested windows) with what its baseline predicts for the same kinds of day (weekday profile pooled
+over the hospital; rest days and holidays at their own rate). The *level* comes from the last
+``level_days`` (6 weeks) of the 12-week baseline, so slow seasonal drift (a level that falls over
+the summer and comes back in the autumn) is followed, with a lag of three weeks rather than six; a
+tripling is still a tripling. The variance ``a·mu + b·mu²`` is fitted over the same 6 weeks,
+twice: across (at most 12 of) the group's cells, small to large, and on the cell alone; the larger
+of the two variances is used, with the quadratic term x1.5 (least squares on six weeks of noisy
+squared residuals underestimates it; without this margin busy cells were 2-4x anti-conservative
+at p < 0.001 on simulated null series), plus the uncertainty of the level itself. The tail is
+negative binomial *on dispensings*: units and variance are divided by the pack term ``a`` first
+(quasi-Poisson scaling, as Farrington's method scales by its dispersion), since units come in
+boxes of 7 or 28 and a negative binomial spread over units would put a gamma's tail on a lattice
+of boxes. A cell below the volume gate (``min_volume`` units in the window) or the effect gate
+(``min_effect``) in every window gets p = 1: the gates apply to the cell that carries the rise,
+not to the group total; a cell without baseline use (``cell_min_baseline``) is new use, not a
+rise, and is not tested.
+
+Everything is computed with sums over slices (``sum(map(mul, ...))``, C loops of the standard
+library): a hospital has tens of thousands of cells and the evaluation stays within its seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from itertools import compress
+from operator import add, mul, truediv
+
+from agent.domain.monitoring_model import DailyUsage, ItemLink
+from agent.domain.rise_baseline import REST, DetectRules
+from agent.domain.stats import nbinom_sf, simes
+
+Z_BODY = 1.28
+MIN_EVENTS = 10.0  # dispensings a cell needs over its level span to be tested (fewer: new use, not a rise)
+B_SAFETY = 1.5
+GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """Where a rise may sit: ``dept`` and ``product`` empty for all departments / all non-winning
+    products; ``prescriber`` is the HIS's own code."""
+
+    group_id: str
+    dept: str = ""
+    product: str = ""  # a non-winning local item code
+    prescriber: str = ""
+
+    @cached_property
+    def kind(self) -> str:
+        if self.prescriber:
+            return PRODUCT_PRESCRIBER
+        if self.dept:
+            return PRODUCT_DEPT if self.product else DEPT
+        return PRODUCT if self.product else GROUP
+
+
+@dataclass(frozen=True)
+class CellTest:
+    cell: Cell
+    observed: float  # units in the window that gave the smallest p
+    expected: float  # what the baseline predicts for that window
+    window_days: int
+    p_value: float  # Simes over the windows; 1 when the gates cannot be met
+    week_expected: float  # what the baseline predicts for the full 7-day window ("基线约 X/周")
+    q_value: float = 1.0  # hierarchical BH (see agent.domain.detect), filled in by detect_rises
+    flagged: bool = False
+
+    @property
+    def factor(self) -> float:
+        return self.observed / self.expected if self.expected > 0 else float("inf")
+
+
+def cell_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start: date, end: date,
+                by_prescriber: bool = True) -> dict[Cell, list[float]]:
+    """Daily non-winning units (smallest units) of every product, department, product x
+    department and (rows with a prescriber) product x prescriber cell, index 0 = ``start``; the
+    group cell is the group's own series. ``rows``: :meth:`MonitoringInputs.dept_usage` rows;
+    winning items skipped."""
+    n = (end - start).days + 1
+    start_ord = start.toordinal()
+    base: dict[tuple[str, str, str], list[float]] = {}  # (item, department, prescriber) -> units
+    factors: dict[str, float | None] = {}
+    index: dict[date, int] = {}
+    for row in rows:
+        code = row.item_code
+        factor = factors.get(code, -1.0)
+        if factor == -1.0:
+            link = links.get(code)
+            factor = factors[code] = None if link is None or link.winning else link.factor
+        if factor is None:
+            continue
+        i = index.get(row.day)
+        if i is None:
+            i = index[row.day] = row.day.toordinal() - start_ord
+        if 0 <= i < n:
+            key = (code, row.dept, row.prescriber if by_prescriber else "")
+            y = base.get(key)
+            if y is None:
+                y = base[key] = [0.0] * n
+            y[i] += row.qty * factor
+    out: dict[Cell, list[float]] = {}
+    for (code, dept, doc), y in base.items():
+        g = links[code].group_id
+        cells = [Cell(g, "", code)]
+        if dept:
+            cells += [Cell(g, dept), Cell(g, dept, code)]
+        if doc:
+            cells.append(Cell(g, "", code, doc))
+        for c in cells:
+            acc = out.get(c)
+            out[c] = y if acc is None else list(map(add, acc, y))  # shared while one series makes the cell
+    return out
+
+
+@dataclass
+class Frame:
+    """What every cell of one evaluation shares: spans, day classes and profile weights, summed
+    once. ``frozen_at`` ends the baseline where a rise still under alert began."""
+
+    end_i: int
+    b0: int  # the dispersion fit's first day (the level's)
+    b1: int
+    l0: int  # the level's first day: max(b0, b1 - level_days)
+    work_mask: list[bool]  # over [b0, b1)
+    rest_mask: list[bool]
+    p_work: list[float]  # profile weight of each working day of [b0, b1)
+    p_rest: list[float]
+    level_mask: list[bool]  # over [l0, b1): working days
+    f_level: tuple[float, float]  # summed profile weight of working / rest days over [l0, b1)
+    f2_level: tuple[float, float]  # summed squared profile weight
+    f_base: tuple[float, float]  # over [b0, b1)
+    f2_base: tuple[float, float]
+    windows: list[tuple[int, int, tuple[float, float], tuple[float, float]]] = field(default_factory=list)
+    # (days, first index, summed profile weight per family, summed squared weight per family)
+
+
+def make_frame(classes: Sequence[int], profile: Sequence[float], end_i: int, rules: DetectRules,
+               windows: Sequence[int], frozen_at: int | None = None) -> Frame:
+    b1 = end_i - rules.window_days + 1
+    if frozen_at is not None:
+        b1 = min(b1, frozen_at)
+    l0 = max(b1 - rules.level_days, 0)
+    b0 = l0  # the dispersion is fitted over the level's span too: the cells' usage is read for it alone
+    cls = classes[b0:b1]
+    work = [c != REST for c in cls]
+    rest = [not w for w in work]
+    pw = [profile[c] for c in compress(cls, work)]
+    pr = [profile[c] for c in compress(cls, rest)]
+
+    def sums(a: int, b: int) -> tuple[tuple[float, float], tuple[float, float]]:
+        f, f2 = [0.0, 0.0], [0.0, 0.0]
+        for c in classes[a:b]:
+            k = c == REST
+            f[k] += profile[c]
+            f2[k] += profile[c] ** 2
+        return (f[0], f[1]), (f2[0], f2[1])
+
+    f_level, f2_level = sums(l0, b1)
+    f_base, f2_base = sums(b0, b1)
+    frame = Frame(end_i, b0, b1, l0, work, rest, pw, pr, [c != REST for c in classes[l0:b1]],
+                  f_level, f2_level, f_base, f2_base)
+    for w in windows:
+        w0 = end_i - w + 1
+        fw, fw2 = sums(w0, end_i + 1)
+        frame.windows.append((w, w0, fw, fw2))
+    return frame
+
+
+def level_rates(y: Sequence[float], fr: Frame) -> tuple[float, float, float]:
+    """(working-day rate, rest-day rate, units) of the level span: per unit of profile weight."""
+    lvl = y[fr.l0:fr.b1]
+    total = sum(lvl)
+    lw = sum(compress(lvl, fr.level_mask))
+    f0, f1 = fr.f_level
+    rw = lw / f0 if f0 else 0.0
+    rr = (total - lw) / f1 if f1 else rw
+    return rw, rr, total
+
+
+Fit = tuple[float, float, float, float, float]  # n, sum x, sum z, sum x^2, sum x z (x = mu, z = (y - mu)^2 / mu)
+
+
+def fit_sums(y: Sequence[float], fr: Frame) -> Fit:
+    """The sums the dispersion fit needs over the whole baseline, each day about the baseline's
+    rate for its kind of day."""
+    seg = y[fr.b0:fr.b1]
+    n = sx = sz = sxx = sxz = 0.0
+    for mask, pk, fb, f2b in ((fr.work_mask, fr.p_work, fr.f_base[0], fr.f2_base[0]),
+                              (fr.rest_mask, fr.p_rest, fr.f_base[1], fr.f2_base[1])):
+        if not pk:
+            continue
+        ys = list(compress(seg, mask))
+        total = sum(ys)
+        r = total / fb if fb else 0.0
+        if r <= 0:
+            continue
+        y2 = list(map(mul, ys, ys))
+        n += len(ys)
+        sx += r * fb
+        sxx += r * r * f2b
+        sz += sum(map(truediv, y2, pk)) / r - 2 * total + r * fb
+        sxz += sum(y2) - 2 * r * sum(map(mul, ys, pk)) + r * r * f2b
+    return n, sx, sz, sxx, sxz
+
+
+def dispersion(fits: Iterable[Fit]) -> tuple[float, float]:
+    """(a, b) of ``var = a * mu + b * mu^2`` by least squares of z on mu over the pooled days (a
+    at least 1: units are counted); see :func:`agent.domain.rise_baseline.pooled_dispersion`."""
+    n = sx = sz = sxx = sxz = 0.0
+    for f in fits:
+        n, sx, sz, sxx, sxz = n + f[0], sx + f[1], sz + f[2], sxx + f[3], sxz + f[4]
+    if n < 2:
+        return 1.0, 0.0
+    det = n * sxx - sx * sx
+    b = (n * sxz - sx * sz) / det if det > 0 else 0.0
+    a = (sz - b * sx) / n
+    if b < 0:
+        a, b = sz / n, 0.0
+    if a < 1.0:
+        a = 1.0
+        b = max((sxz - sx) / sxx, 0.0) if sxx > 0 else 0.0
+    return a, b
+
+
+def window_figures(y: Sequence[float], fr: Frame, rates: tuple[float, float]) -> list[tuple[int, float, float]]:
+    """(days, observed, expected) of each window."""
+    rw, rr = rates
+    return [(w, sum(y[w0:fr.end_i + 1]), rw * fw[0] + rr * fw[1]) for w, w0, fw, _f2 in fr.windows]
+
+
+def hopeless(figures: Sequence[tuple[int, float, float]], rules: DetectRules, min_volume: float) -> bool:
+    """No window passes both gates: the cell cannot carry a rise in this evaluation."""
+    return all(obs < min_volume or (exp > 0 and obs / exp - 1.0 < rules.min_effect) for _w, obs, exp in figures)
+
+
+def test_cell(cell: Cell, figures: Sequence[tuple[int, float, float]], fr: Frame, rates: tuple[float, float],
+              disps: Sequence[tuple[float, float]], rules: DetectRules, min_volume: float) -> CellTest:
+    """The cell's test from its :func:`window_figures` and level ``rates``; of the dispersions
+    ``disps`` (the group's pooled fit, the cell's own) the one giving the larger variance is used:
+    either alone, fitted on six weeks, is now and then too small, and a tail is only as good as
+    its variance."""
+    rw, rr = rates
+    ps = []
+    best: tuple[float, int, float, float] | None = None
+    for (w, obs, exp), (_w, _w0, fw, fw2) in zip(figures, fr.windows, strict=True):
+        if obs < min_volume or (exp > 0 and obs / exp - 1.0 < rules.min_effect):
+            p = 1.0
+        elif exp <= 0:  # use where there was none: new for the group, not a rise for a cell of it
+            p = 0.0 if cell.kind == GROUP else 1.0
+        else:
+            var, scale = exp, 1.0
+            for a, b in disps:
+                v = a * exp + B_SAFETY * b * (rw * rw * fw2[0] + rr * rr * fw2[1])
+                for k in (0, 1):  # the level's own uncertainty
+                    if fr.f_level[k]:
+                        level_var = a * rates[k] * fr.f_level[k] + b * rates[k] ** 2 * fr.f2_level[k]
+                        v += (fw[k] / fr.f_level[k]) ** 2 * level_var
+                if v > var:
+                    var, scale = v, a
+            # far inside the body (z < 1.28, a normal tail above 0.1, a right-skewed one above that)
+            # the exact tail cannot matter at any level the procedure uses: 1 is conservative.
+            # The tail is taken on dispensings, not units (quasi-Poisson scaling by the pack term
+            # a, as Farrington's method scales by its dispersion): units come in packs, and a
+            # negative binomial spread over units would put a gamma's tail on a lattice of boxes
+            level_events = (rw * fr.f_level[0] + rr * fr.f_level[1]) / scale
+            if cell.kind != GROUP and level_events < MIN_EVENTS:
+                p = 1.0  # a handful of dispensings in six weeks is no level to rise from: new use
+            elif obs - exp < Z_BODY * math.sqrt(var):
+                p = 1.0
+            else:
+                p = nbinom_sf(obs / scale, exp / scale, var / (scale * scale))
+        ps.append(p)
+        if best is None or p < best[0]:
+            best = (p, w, obs, exp)
+    assert best is not None
+    week = figures[0][2] if figures and figures[0][0] == rules.window_days else rw * 5 + rr * 2
+    return CellTest(cell, best[2], best[3], best[1], simes(ps), week)

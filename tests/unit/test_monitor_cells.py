@@ -1,0 +1,175 @@
+"""Every cell of a group watched: a product tripling in one quiet department is found inside a busy
+group, a busy department's ordinary weeks and a quiet holiday are not rises, slow seasonal drift
+is followed, and a prescriber far above the department is a finding of its own."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import date, datetime, timedelta
+
+from agent.domain.detect import Cell, DetectRules, GroupSeries, detect_rises
+from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
+from agent.domain.prescriber_share import concentrated_prescribers, prescriber_finding
+from agent.domain.rise_cells import cell_series
+
+START = date(2026, 1, 5)  # a Monday
+DAYS = 91
+END = START + timedelta(days=DAYS - 1)
+
+
+class Weekends:
+    def __init__(self, holidays: set[date] = frozenset()) -> None:  # type: ignore[assignment]
+        self.holidays = holidays
+
+    def is_workday(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self.holidays
+
+
+def nbinom(rng: random.Random, mu: float, k: float = 10.0) -> int:
+    if mu <= 0:
+        return 0
+    lam = rng.gammavariate(k, mu / k)
+    limit, n, p = math.exp(-lam), 0, rng.random()
+    while p > limit:
+        n += 1
+        p *= rng.random()
+    return n
+
+
+def hospital(seed: int, rise: float = 1.0, rise_days: int = 7, drift=lambda i: 1.0,  # type: ignore[no-untyped-def]
+             cal: Weekends = Weekends(), groups: int = 40) -> tuple[dict[str, GroupSeries], dict[Cell, list[float]]]:
+    """``groups`` groups, each with a busy department (0101: rivals A and B, 20 and 10 boxes of 7 a
+    working day) and three quiet ones (2 boxes of A each); in G0 product A of the quiet 急诊科
+    (0301) is multiplied by ``rise`` over the last ``rise_days``."""
+    rng = random.Random(seed)
+    links, rows = {}, []
+    for g in range(groups):
+        gid = f"G{g}"
+        for item in ("A", "B", "W"):
+            links[f"{gid}{item}"] = ItemLink(f"{gid}{item}", gid, item, "P" if item == "W" else None, 7.0)
+        use = [("0101", "A", 20.0), ("0101", "B", 10.0), ("0101", "W", 60.0), ("0201", "A", 2.0), ("0202", "A", 2.0),
+               ("0301", "A", 2.0), ("0301", "W", 10.0)]
+        for i in range(DAYS):
+            day = START + timedelta(days=i)
+            level = (1.0 if cal.is_workday(day) else 0.3) * drift(i)
+            for dept, item, rate in use:
+                boost = rise if (gid, dept, item) == ("G0", "0301", "A") and i >= DAYS - rise_days else 1.0
+                qty = nbinom(rng, rate * level * boost)
+                if qty:
+                    rows.append(DailyUsage(day, f"{gid}{item}", qty, 0.0, dept))
+    series: dict[str, GroupSeries] = {}
+    for r in rows:
+        s = series.setdefault(links[r.item_code].group_id, GroupSeries(links[r.item_code].group_id, START, [0.0] * DAYS,
+                                                                       [0.0] * DAYS))
+        s.total[(r.day - START).days] += r.qty * 7
+        if not links[r.item_code].winning:
+            s.non_winning[(r.day - START).days] += r.qty * 7
+    return series, cell_series(rows, links, START, END)
+
+
+def test_a_product_tripling_in_one_quiet_department_of_a_busy_group_is_found_there() -> None:
+    series, cells = hospital(1, rise=3.0)
+    tests = {t.group_id: t for t in detect_rises(series, Weekends(), END, cells=cells)}
+    g0 = tests["G0"]
+    assert g0.group_cell is not None and g0.group_cell.p_value > 0.001  # the group total alone hides it
+    assert g0.flagged_now and g0.cells[0].cell in (Cell("G0", "0301", "G0A"), Cell("G0", "0301"))
+    assert 2.0 < g0.cells[0].factor < 4.5
+    assert [g for g, t in tests.items() if t.flagged_now] == ["G0"]
+
+
+def test_without_its_cells_the_same_group_is_not_found() -> None:
+    series, _cells = hospital(1, rise=3.0)
+    tests = {t.group_id: t for t in detect_rises(series, Weekends(), END)}
+    assert not tests["G0"].flagged_now
+
+
+def test_a_busy_departments_ordinary_weeks_raise_nothing_over_a_month_of_evaluations() -> None:
+    series, cells = hospital(2, rise=1.0)
+    history: dict[str, list[bool]] = {}
+    alerts = []
+    for back in range(28, -1, -1):
+        for t in detect_rises(series, Weekends(), END - timedelta(days=back), history=history, cells=cells):
+            history.setdefault(t.group_id, []).append(t.flagged_now)
+            if t.alert:
+                alerts.append((t.group_id, t.cells[0].cell))
+    assert alerts == []
+
+
+def test_a_quiet_holiday_week_of_three_to_five_prescriptions_a_day_raises_nothing() -> None:
+    holidays = {END - timedelta(days=d) for d in range(7)}  # the whole last week: 国庆
+    cal = Weekends(holidays)
+    rng = random.Random(3)
+    series: dict[str, GroupSeries] = {}
+    cells: dict[Cell, list[float]] = {}
+    for g in range(200):
+        rate = rng.uniform(3, 5)  # prescriptions a working day, each a box of 28, split over two departments
+        ys = {d: [28.0 * nbinom(rng, rate / 2 * (1.0 if cal.is_workday(START + timedelta(days=i)) else 0.35))
+                  for i in range(DAYS)] for d in ("0101", "0301")}
+        total = [a + b for a, b in zip(ys["0101"], ys["0301"], strict=True)]
+        series[f"G{g}"] = GroupSeries(f"G{g}", START, total, [3 * v for v in total])
+        cells.update({Cell(f"G{g}", d): y for d, y in ys.items()})
+    history: dict[str, list[bool]] = {}
+    alerts = 0
+    for back in range(6, -1, -1):
+        for t in detect_rises(series, cal, END - timedelta(days=back), history=history, cells=cells):
+            history.setdefault(t.group_id, []).append(t.flagged_now)
+            alerts += t.alert
+    assert alerts == 0
+
+
+def test_a_level_that_comes_back_after_a_summer_low_is_not_a_rise_and_a_tripling_still_is() -> None:
+    def autumn(i: int) -> float:  # a slow return from 0.75 to 1.0 over the three months
+        return 0.75 + 0.25 * i / DAYS
+
+    series, cells = hospital(4, rise=1.0, drift=autumn)
+    assert not [t.group_id for t in detect_rises(series, Weekends(), END, cells=cells) if t.flagged_now]
+    series, cells = hospital(4, rise=3.0, drift=autumn)
+    assert [t.group_id for t in detect_rises(series, Weekends(), END, cells=cells) if t.flagged_now] == ["G0"]
+
+
+def test_the_level_of_the_last_six_weeks_follows_the_drift_the_twelve_week_mean_lags_behind() -> None:
+    def autumn(i: int) -> float:
+        return 0.6 + 0.4 * i / DAYS
+
+    series, cells = hospital(5, drift=autumn, groups=1)
+    y = series["G0"].non_winning
+    (six,) = detect_rises(series, Weekends(), END, DetectRules(short_windows=()))
+    (twelve,) = detect_rises(series, Weekends(), END, DetectRules(short_windows=(), level_days=84))
+    assert abs(six.observed - six.expected) < abs(twelve.observed - twelve.expected)
+    assert sum(y[-7:]) == six.observed
+
+
+def test_a_prescriber_far_above_the_department_is_a_finding_named_by_the_his_code_alone() -> None:
+    links = {"A": ItemLink("A", "G1", "立普妥", None, 7.0), "W": ItemLink("W", "G1", "中选", "P1", 7.0)}
+    rng = random.Random(6)
+    rows = []
+    for i in range(40):
+        day = END - timedelta(days=i)
+        if day.weekday() >= 5:
+            continue
+        for doc, rival_share in (("D017", 0.8), ("D018", 0.15), ("D019", 0.1), ("D020", 0.2)):
+            n = nbinom(rng, 4.0)
+            rival = sum(rng.random() < rival_share for _ in range(n))
+            rows += [DailyUsage(day, "A", rival, 0.0, "0101", doc), DailyUsage(day, "W", n - rival, 0.0, "0101", doc)]
+    found = concentrated_prescribers(rows, links, END)
+    assert [(f.prescriber, f.dept) for f in found] == [("D017", "0101")]
+    assert found[0].share > 0.6 and found[0].others_share < 0.3
+    finding = prescriber_finding(found[0], GenericGroup("G1", "阿托伐他汀钙片", "第九批"), datetime(2026, 4, 6, 9), 28,
+                                 {"0101": "心血管内科"})
+    assert finding.rule == "prescriber_concentration" and finding.subject == "G1|D017"
+    assert finding.title.startswith("阿托伐他汀钙片：医生D017（心血管内科）近28日非中选产品占比 ")
+    assert finding.values["prescriber"] == "D017"
+
+
+def test_a_prescriber_in_line_with_the_department_is_no_finding() -> None:
+    links = {"A": ItemLink("A", "G1", "立普妥", None, 7.0), "W": ItemLink("W", "G1", "中选", "P1", 7.0)}
+    rng = random.Random(7)
+    rows = []
+    for i in range(40):
+        day = END - timedelta(days=i)
+        for doc in ("D017", "D018", "D019"):
+            n = nbinom(rng, 4.0)
+            rival = sum(rng.random() < 0.3 for _ in range(n))
+            rows += [DailyUsage(day, "A", rival, 0.0, "0101", doc), DailyUsage(day, "W", n - rival, 0.0, "0101", doc)]
+    assert concentrated_prescribers(rows, links, END) == []
