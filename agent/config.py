@@ -35,7 +35,7 @@ from agent.secrets import read_secret, resolve_credential_path  # noqa: F401 - r
 from agent.upstream.config import PlatformConfig
 
 ENCODINGS = ("utf-8", "gbk", "gb18030")
-_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 _INLINE_PASSWORD = re.compile(r"(^|[;{])\s*(PWD|PASSWORD)\s*=", re.I)
 _ODBC_SPECIAL = re.compile(r"[;{}\x00-\x1f\x7f]")
 _HOLDS_PASSWORD = "holds a password (a PWD or PASSWORD key): put it in password_env or password_file instead"
@@ -54,18 +54,21 @@ class HoursWindow(BaseModel):
 
     @classmethod
     def parse(cls, text: str) -> HoursWindow:
+        """``HH:MM-HH:MM``; ``24:00`` ends at midnight, so ``00:00-24:00`` (or any ``X-X``) is all day."""
         if not _HOURS.match(text.strip()):
-            raise ValueError(f"'{text}' is not a window like 22:00-06:00")
+            raise ValueError(f"'{text}' is not a window like 22:00-06:00 (00:00-24:00 for all day)")
         a, b = text.strip().split("-")
-        return cls(start=time.fromisoformat(a), end=time.fromisoformat(b))
+        return cls(start=time.fromisoformat(a), end=time(0, 0) if b == "24:00" else time.fromisoformat(b))
 
     def contains(self, t: time) -> bool:
-        if self.start <= self.end:
+        if self.start == self.end:  # all day
+            return True
+        if self.start < self.end:
             return self.start <= t < self.end
         return t >= self.start or t < self.end
 
     def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+        return f"{self.start:%H:%M}-{'24:00' if self.end == self.start == time(0, 0) else format(self.end, '%H:%M')}"
 
 
 class HospitalConfig(_Strict):

@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from agent.errors import ConfigError
+
 WORKERS = 2
 MAX_IDLE = 128
 MAX_QUEUED = 16
@@ -31,7 +33,11 @@ class HealthServer:
     def __init__(self, host: str, port: int, health: Callable[[], tuple[bool, dict[str, Any]]], metrics: Callable[[], str]) -> None:
         self._health = health
         self._metrics = metrics
-        self._listener = socket.create_server((host, port), backlog=128)
+        try:
+            self._listener = socket.create_server((host, port), backlog=128)
+        except OSError as exc:  # one line naming the key, not a traceback
+            raise ConfigError(f"http.port: cannot listen on {host}:{port} ({exc.strerror}): another program (or a "
+                              "second vbp-agent) holds it; set a free port under [http] in the config") from None
         self._listener.setblocking(False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._listener, selectors.EVENT_READ)

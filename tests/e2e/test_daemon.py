@@ -119,3 +119,16 @@ def test_a_bad_config_exits_2_before_anything_starts(tmp_path: Path) -> None:
     out = subprocess.run([EXE, "-c", str(cfg), "run"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert f"{cfg}: hospital.code: is required" in out.stderr
+
+
+def test_a_taken_http_port_exits_2_with_one_line_naming_the_key(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        cfg = tmp_path / "agent.toml"
+        write_config(cfg, tmp_path / "state", port)
+        out = subprocess.run([EXE, "-c", str(cfg), "run"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert f"http.port: cannot listen on 127.0.0.1:{port}" in out.stderr and "[http]" in out.stderr
+    assert "Traceback" not in out.stderr

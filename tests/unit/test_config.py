@@ -177,3 +177,16 @@ def test_a_user_or_dsn_cannot_add_keys_to_the_odbc_connection_string(tmp_path: P
     path = write(tmp_path, '[hospital]\ncode = "H1"\nname = "x"\n'
                            '[[sources]]\nname = "his"\nkind = "his"\npreset = "p"\ndsn = "HIS 2"\nuser = "药房_ro.bob"\n')
     assert load_config(path).sources[0].connection_string() == "DSN=HIS 2;UID=药房_ro.bob"
+
+
+def test_an_all_day_window_is_written_00_00_to_24_00_and_contains_every_minute() -> None:
+    from datetime import time
+
+    from agent.config import HoursWindow
+
+    whole = HoursWindow.parse("00:00-24:00")
+    assert all(whole.contains(time(h, m)) for h in range(24) for m in (0, 59)) and str(whole) == "00:00-24:00"
+    night = HoursWindow.parse("22:00-24:00")
+    assert night.contains(time(23, 59)) and not night.contains(time(0, 0)) and not night.contains(time(21, 59))
+    with pytest.raises(ValueError, match="00:00-24:00 for all day"):
+        HoursWindow.parse("00:00-24:30")
