@@ -78,6 +78,12 @@ def pooled_dispersion(ys: Sequence[Sequence[float]], classes: Sequence[int], pro
             if mu > 0:
                 z = (y[i] - mu) ** 2 / mu
                 n, sx, sz, sxx, sxz = n + 1, sx + mu, sz + z, sxx + mu * mu, sxz + mu * z
+    return dispersion_from_sums(n, sx, sz, sxx, sxz)
+
+
+def dispersion_from_sums(n: float, sx: float, sz: float, sxx: float, sxz: float) -> tuple[float, float]:
+    """The least-squares (a, b) of ``z = a + b * mu`` from its sums (count, mu, z, mu^2, mu*z), with
+    b not negative and a at least 1 (units are counted: never less dispersed than Poisson)."""
     if n < 2:
         return 1.0, 0.0
     det = n * sxx - sx * sx

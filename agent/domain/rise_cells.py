@@ -39,7 +39,7 @@ from itertools import compress
 from operator import add, mul, truediv
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
-from agent.domain.rise_baseline import REST, DetectRules
+from agent.domain.rise_baseline import REST, DetectRules, dispersion_from_sums
 from agent.domain.stats import nbinom_sf, simes
 
 Z_BODY = 1.28
@@ -222,17 +222,7 @@ def dispersion(fits: Iterable[Fit]) -> tuple[float, float]:
     n = sx = sz = sxx = sxz = 0.0
     for f in fits:
         n, sx, sz, sxx, sxz = n + f[0], sx + f[1], sz + f[2], sxx + f[3], sxz + f[4]
-    if n < 2:
-        return 1.0, 0.0
-    det = n * sxx - sx * sx
-    b = (n * sxz - sx * sz) / det if det > 0 else 0.0
-    a = (sz - b * sx) / n
-    if b < 0:
-        a, b = sz / n, 0.0
-    if a < 1.0:
-        a = 1.0
-        b = max((sxz - sx) / sxx, 0.0) if sxx > 0 else 0.0
-    return a, b
+    return dispersion_from_sums(n, sx, sz, sxx, sxz)
 
 
 def window_figures(y: Sequence[float], fr: Frame, rates: tuple[float, float]) -> list[tuple[int, float, float]]:
