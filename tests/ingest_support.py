@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,3 +86,24 @@ def make_source_db(request: pytest.FixtureRequest, engine: str) -> SourceDb:
     request.addfinalizer(drop)
     return SourceDb(engine, f"Driver={{PostgreSQL Unicode}};Server={PG_HOST};Port=5432;Database=test;UID={PG_USER};"
                             f"UseDeclareFetch=1;Fetch=10000;ConnSettings=SET search_path TO {name};")
+
+
+def backfill_config(path: Path, state: str, his: str | Path, pause: float) -> Path:
+    """A config whose one HIS source (``oracle_his`` in the SQLite file ``his``) backfills a day per
+    window with ``pause`` seconds between; ``state`` is the ``[state]`` line (a directory or a URL)."""
+    path.write_text(f"""
+[hospital]
+code = "H1"
+name = "测试医院"
+timezone = "UTC"
+[state]
+{state}
+[[sources]]
+name = "his"
+kind = "his"
+preset = "oracle_his"
+connection = "Driver={{SQLite3}};Database={his};"
+backfill_window_days = 1
+backfill_pause_s = {pause}
+""", encoding="utf-8")
+    return path

@@ -21,30 +21,14 @@ from agent.errors import SourceError
 from agent.jobs.backfill import backfill_usage
 from agent.store import open_store
 from agent.store.schema.ingest import usage_daily
-from tests.ingest_support import HIS_PRESETS, START, SourceDb
+from tests.ingest_support import HIS_PRESETS, START, SourceDb, backfill_config
 
 EXE = str(Path(sys.executable).with_name("vbp-agent"))
 DAYS = 24
 
 
 def _config(tmp_path: Path, name: str, his: str, pause: float) -> Path:
-    cfg = tmp_path / f"{name}.toml"
-    cfg.write_text(f"""
-[hospital]
-code = "H1"
-name = "测试医院"
-timezone = "UTC"
-[state]
-directory = "{tmp_path / name}"
-[[sources]]
-name = "his"
-kind = "his"
-preset = "oracle_his"
-connection = "Driver={{SQLite3}};Database={his};"
-backfill_window_days = 1
-backfill_pause_s = {pause}
-""", encoding="utf-8")
-    return cfg
+    return backfill_config(tmp_path / f"{name}.toml", f'directory = "{tmp_path / name}"', his, pause)
 
 
 def _totals(state: Path) -> tuple[int, Decimal, int]:

@@ -13,30 +13,15 @@ import psycopg
 
 from agent.cli import main
 from tests.conftest import PgCluster
-from tests.ingest_support import HIS_PRESETS, START, SourceDb
+from tests.ingest_support import HIS_PRESETS, START, SourceDb, backfill_config
 
 EXE = str(Path(sys.executable).with_name("vbp-agent"))
 DAYS = 12
 
 
 def _config(tmp_path: Path, cluster: PgCluster, his: str, pause: float) -> Path:
-    cfg = tmp_path / f"agent-{pause}.toml"
-    cfg.write_text(f"""
-[hospital]
-code = "H1"
-name = "测试医院"
-timezone = "UTC"
-[state]
-url = "postgresql+psycopg://{cluster.user}@{cluster.host}:{cluster.port}/postgres"
-[[sources]]
-name = "his"
-kind = "his"
-preset = "oracle_his"
-connection = "Driver={{SQLite3}};Database={his};"
-backfill_window_days = 1
-backfill_pause_s = {pause}
-""", encoding="utf-8")
-    return cfg
+    url = f"postgresql+psycopg://{cluster.user}@{cluster.host}:{cluster.port}/postgres"
+    return backfill_config(tmp_path / f"agent-{pause}.toml", f'url = "{url}"', his, pause)
 
 
 def _one_line_or_success(run: subprocess.CompletedProcess[str]) -> None:
