@@ -196,6 +196,8 @@ class Matcher:
             else:
                 notes.append(f"按HIS国家代码的通用名部分识别为{coded_base}")
                 g, named = replace(g, full=coded_base, base=coded_base, salt=""), True
+        if item.kind == Kind.CONSUMABLE:  # a consumable's 剂型 column holds its kind (注射器), not a dosage form
+            return Identity(g, spec, manufacturer_core(item.manufacturer), tuple(notes), doubt, named)
         cell = form_class(item.dosage_form)
         named_form = (from_col.form if from_col and from_col.form else None) or from_name.form or g.form
         form = pick_form(cell, named_form)

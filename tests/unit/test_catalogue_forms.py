@@ -184,3 +184,10 @@ def test_the_same_generic_ranks_before_another_that_shares_maker_and_strength() 
     p = Matcher([pantoprazole, omeprazole]).propose(
         LocalItem("1", "注射用奥美拉唑钠", dosage_form="冻干粉针", spec="40mg/支", manufacturer="辉瑞制药有限公司"))
     assert (p.status, p.product_key, p.group_key) == (AUTO, None, omeprazole.group_key)
+
+
+def test_a_consumables_kind_in_the_form_column_is_no_dosage_form_to_doubt() -> None:
+    # the demo's HIS files 注射器 under 剂型: with no winning consumable it is simply not a VBP item
+    p = M.propose(LocalItem("H1", "一次性使用无菌注射器 5ml 带针", dosage_form="注射器", spec="5ml 带针", manufacturer="山东威高",
+                            his_unit="支", national_code="C03010100100000000000000001", kind="consumable"))
+    assert (p.status, p.group_key, p.reason) == (NONE, None, "无相近的中选产品")
