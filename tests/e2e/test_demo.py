@@ -42,7 +42,7 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
     # blank 剂型, former names, trade names alone) each in its group or 非集采, nothing left to review;
     # the map check flags the one planted strength no winning product has (甲福明片 0.25g) and nothing else
     assert re.search(r"9\. 对码 the HIS dictionary, \d+ items: 自动对码\d+，非集采\d+，待审核0", text)
-    assert re.findall(r"(\S+) (\d+)/(\d+) 分组正确", text) == [
+    assert re.findall(r"([^\s，]+) (\d+)/(\d+) 分组正确", text) == [
         ("剂型写法", "6", "6"), ("剂型空白", "3", "3"), ("旧称俗称", "4", "4"), ("商品名", "5", "5")]
     assert "✗" not in text and "✓ Y00024 盐酸二甲双胍缓释片 → 非集采" in text and "✓ Y00032 菌必治 → 头孢曲松|注射剂" in text
     check = text.split("分组检查 map check：")[1].splitlines()[0]
