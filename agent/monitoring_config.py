@@ -43,6 +43,8 @@ class DeadlineConfig(_Strict):
     filing_workdays: int = Field(default=7, ge=1)
     online_rate_drug: float = Field(default=0.90, ge=0, le=1)
     online_rate_hv_consumable: float = Field(default=0.80, ge=0, le=1)
+    remote_area: bool = False  # the hospital is outside the main urban area (主城区): 48 h delivery for every order
+    bill_check_days: float = Field(default=5, gt=0)  # a bill not checked and uploaded (对账上传) this long after issue
 
 
 class MonitoringConfig(_Strict):
@@ -74,4 +76,5 @@ class MonitoringConfig(_Strict):
         return DeadlineRules(warn_at=d.warn_at, delivery_hours_urban=d.delivery_hours_urban,
                              delivery_hours_other=d.delivery_hours_other, payment=d.payment,
                              filing_workdays=d.filing_workdays, online_rate_drug=d.online_rate_drug,
-                             online_rate_hv_consumable=d.online_rate_hv_consumable)
+                             online_rate_hv_consumable=d.online_rate_hv_consumable, remote_area=d.remote_area,
+                             bill_check_days=d.bill_check_days)

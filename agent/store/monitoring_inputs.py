@@ -22,11 +22,14 @@ from agent.domain.monitoring_model import (
     DeadlineInputs,
     GenericGroup,
     ItemLink,
+    OffPlatformPurchase,
+    Order,
+    Payable,
     ProductYear,
     PurchaseMix,
     UsageTotal,
 )
-from agent.store import Store
+from agent.store import Store, ledgers
 from agent.store.catalogue import ACCEPTED, generic_groups
 from agent.store.schema.catalogue import agreed_volumes as av
 from agent.store.schema.catalogue import agreement_years as ay
@@ -35,6 +38,11 @@ from agent.store.schema.catalogue import winning_products as wp
 from agent.store.schema.ingest import local_items as li
 from agent.store.schema.ingest import receipts as rc
 from agent.store.schema.ingest import usage_daily as ud
+
+
+ORDER_DAYS = timedelta(days=60)  # orders older than this are out of every clock
+BILL_DAYS = timedelta(days=400)  # bills unpaid longer than this are the finance office's, not a clock
+FILING_DAYS = timedelta(days=90)  # off-platform receipts watched for their filing (备案)
 
 
 def _f(x: Decimal | float | None) -> float:
@@ -162,18 +170,43 @@ class StoreInputs:
 
     # -- deadlines -----------------------------------------------------------------------
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
-        """The purchase mix (网采率) of the month so far, from warehouse receipts.
+        """What the clocks watch: the platform's orders (response, delivery) of the last
+        ``ORDER_DAYS``, its bills not yet paid or checked, off-platform receipts of products on the
+        platform (备案) of the last ``FILING_DAYS``, and the purchase mix (网采率) of the month so far
+        from warehouse receipts, exempt items (麻醉/精神药品, 医疗机构制剂) left out.
 
-        Arrival confirmation is watched by the platform link itself (``platform.confirm_late``);
-        orders, bills and 备案 records have no source yet, so their clocks stay empty.
-        """
+        Arrival confirmation is watched by the platform link itself (``platform.confirm_late``)."""
+        with self.store.read() as conn:
+            orders = ledgers.orders_since(conn, self.hospital, as_of - ORDER_DAYS)
+            bills = ledgers.open_bills(conn, self.hospital, as_of - BILL_DAYS)
+            listed = {code for (code,) in conn.execute(
+                select(im.c.item_code).where(im.c.hospital_code == self.hospital, im.c.status.in_(ACCEPTED),
+                                             im.c.group_key.is_not(None)))}
+            off = ledgers.off_platform_lines(conn, self.hospital, as_of - FILING_DAYS, listed)
+            exempt = set(ledgers.exempt_items(conn, self.hospital))
+        return DeadlineInputs(
+            orders=[Order(o.order_id, o.distributor_name or o.distributor_code or "（未知配送企业）",
+                          o.product_name or o.product_code or "", o.ordered_at, o.responded_at, o.delivered_at,
+                          quantity=None if o.quantity is None else float(o.quantity),
+                          delivered_qty=None if o.delivered_quantity is None else float(o.delivered_quantity))
+                    for o in orders],
+            payables=[Payable(b.bill_id, b.distributor_name or b.distributor_code or "（未知配送企业）",
+                              b.accepted_at.astimezone(self.tz),  # the month ends in the hospital's zone
+                              float(b.amount), b.paid_at, b.issued_at, b.checked_at, checkable=True) for b in bills],
+            off_platform=[OffPlatformPurchase(f.line_id, f.item_name or f.item_code, f.accepted_at.astimezone(self.tz).date(),
+                                              f.filed_at.astimezone(self.tz).date() if f.filed_at else None,
+                                              f.supplier or "", f.emergency) for f in off],
+            purchase_mix=self._purchase_mix(as_of, exempt),
+        )
+
+    def _purchase_mix(self, as_of: datetime, exempt: set[str]) -> list[PurchaseMix]:
         month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         amount = rc.c.quantity * func.coalesce(rc.c.unit_price, 0)
         q = (
             select(li.c.kind, rc.c.on_platform, func.sum(amount))
             .select_from(rc.join(li, and_(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code), isouter=True))
             .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= month_start,
-                   rc.c.accepted_at < as_of + timedelta(seconds=1))
+                   rc.c.accepted_at < as_of + timedelta(seconds=1), rc.c.item_code.not_in(sorted(exempt)))
             .group_by(li.c.kind, rc.c.on_platform)
         )
         with self.store.read() as conn:
@@ -185,4 +218,4 @@ class StoreInputs:
             acc[1] += _f(total)
             if on_platform:
                 acc[0] += _f(total)
-        return DeadlineInputs(purchase_mix=[PurchaseMix(k, on, tot) for k, (on, tot) in sorted(mix.items()) if tot > 0])
+        return [PurchaseMix(k, on, tot) for k, (on, tot) in sorted(mix.items()) if tot > 0]
