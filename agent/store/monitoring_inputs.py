@@ -39,7 +39,6 @@ from agent.store.schema.ingest import local_items as li
 from agent.store.schema.ingest import receipts as rc
 from agent.store.schema.ingest import usage_daily as ud
 
-
 ORDER_DAYS = timedelta(days=60)  # orders older than this are out of every clock
 BILL_DAYS = timedelta(days=400)  # bills unpaid longer than this are the finance office's, not a clock
 FILING_DAYS = timedelta(days=90)  # off-platform receipts watched for their filing (备案)

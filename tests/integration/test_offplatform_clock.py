@@ -4,10 +4,11 @@ finding, and its resolution by ``vbp-agent offplatform file``; exempt items (麻
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from platform_support import HOSPITAL, TZ
 from sqlalchemy import select
 
 from agent.calendar import WorkCalendar
@@ -20,8 +21,6 @@ from agent.store.mappings import insert_mapping
 from agent.store.monitoring_inputs import StoreInputs
 from agent.store.receipts import store_lines
 from agent.store.schema.core import findings
-
-from platform_support import HOSPITAL, TZ
 
 CAL = WorkCalendar(assume_weekends_for=[2026])
 BOUGHT = datetime(2026, 11, 2, 10, 30, tzinfo=TZ)  # a Monday: 7 working days end on Wednesday 11 November
