@@ -19,6 +19,15 @@ from agent.domain.workdays import WorkdayCalendar
 DEADLINE_RULES = ("arrival_confirmation", "delivery", "order_response", "order_response_escalation", "payment",
                   "bill_check", "off_platform_filing", "online_rate", "volume_plan")
 
+# Each clock's name for staff (状态、年度报告「时限与合规」), the platform link's own clock included.
+CLOCK_NAMES = {
+    "arrival_confirmation": "到货确认超时", "platform.confirm_late": "到货确认（平台）即将或已经超时",
+    "order_response": "订单未响应", "order_response_escalation": "订单未响应（升级）", "delivery": "配送超时或短送",
+    "payment": "回款超时", "bill_check": "账单未核对上传", "off_platform_filing": "线下采购备案超时",
+    "online_rate": "网采率不达标", "volume_plan": "报量偏低", "price_above_winning": "采购价高于中选价或挂网价",
+    "sale_markup": "销售价高于采购价（零差率）",
+}
+
 
 @dataclass(frozen=True)
 class DeadlineRules:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from agent.store.schema.catalogue import item_mappings as im
 from agent.store.schema.ingest import local_items as li
 from agent.store.schema.ingest import receipts as rc
 from agent.store.schema.platform import item_exemptions as ex
@@ -120,8 +121,11 @@ def off_platform_lines(conn: Connection, hospital: str, since: datetime, items: 
     """Accepted, not deleted off-platform receipt lines since ``since`` (of ``items`` when given),
     with their filing; exempt items are left out."""
     exempt = select(ex.c.item_code).where(ex.c.hospital_code == hospital)
-    name = (select(func.max(li.c.name)).where(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code)
-            .scalar_subquery())
+    his_name = (select(func.max(li.c.name)).where(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code)
+                .scalar_subquery())
+    mapped_name = (select(im.c.item_name).where(im.c.hospital_code == rc.c.hospital_code, im.c.item_code == rc.c.item_code)
+                   .scalar_subquery())
+    name = func.coalesce(his_name, mapped_name)
     q = (select(rc.c.line_id, rc.c.item_code, name.label("item_name"), rc.c.quantity, rc.c.unit_price, rc.c.distributor,
                 rc.c.accepted_at, of.c.reference, of.c.filed_by, of.c.filed_at, of.c.emergency)
          .select_from(rc.join(of, and_(of.c.hospital_code == rc.c.hospital_code, of.c.receipt_line_id == rc.c.line_id),

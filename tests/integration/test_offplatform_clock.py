@@ -93,3 +93,22 @@ def test_an_emergency_purchase_is_marked_and_still_has_to_be_filed(tmp_path: Pat
         title = conn.execute(select(findings.c.title).where(findings.c.subject == "RK-OFF-1")).scalar()
     assert "紧急采购" in title and "已超时" in title
     store.close()
+
+
+def test_status_counts_each_clock_and_the_annual_report_lists_the_year_s_clock_findings(tmp_path: Path, capsys) -> None:
+    from openpyxl import load_workbook
+
+    store, cfg = _hospital(tmp_path)
+    late = FakeClock(datetime(2026, 11, 12, 9, 0, tzinfo=TZ), TZ)
+    evaluate(store, StoreInputs(store, [], TZ), CAL, late)
+    assert main(["-c", str(cfg), "status"], clock=late) == 0
+    status = capsys.readouterr().out
+    assert "线下采购备案超时 2（超时 2）" in status and "网采率不达标 1（超时 1）" in status
+    assert main(["-c", str(cfg), "offplatform", "file", "RK-OFF-1", "--ref", "BA-1", "--by", "王药师"], clock=late) == 0
+    evaluate(store, StoreInputs(store, [], TZ), CAL, late)  # resolved, and still in the year's report
+    out = tmp_path / "年度报告-2026.xlsx"
+    assert main(["-c", str(cfg), "report", "annual", "--year", "2026", "--out", str(out)], clock=late) == 0
+    rows = [[c for c in r] for r in load_workbook(out)["时限与合规"].iter_rows(values_only=True)]
+    assert ["线下采购备案超时", 2, 2] == list(rows[rows.index(next(r for r in rows if r[0] == "线下采购备案超时"))][:3])
+    assert any(r[3] == "RK-OFF-1" and "阿托伐他汀钙片" in r[4] for r in rows)
+    store.close()
