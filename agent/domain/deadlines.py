@@ -14,10 +14,11 @@ from datetime import date, datetime, time, timedelta
 
 from agent.domain.findings import Finding, Severity
 from agent.domain.monitoring_model import DeadlineInputs, Order, PurchaseMix, VolumePlan
+from agent.domain.prices import PRICE_RULES, price_findings
 from agent.domain.workdays import WorkdayCalendar
 
 DEADLINE_RULES = ("arrival_confirmation", "delivery", "order_response", "order_response_escalation", "payment",
-                  "bill_check", "off_platform_filing", "online_rate", "volume_plan")
+                  "bill_check", "off_platform_filing", "online_rate", "volume_plan", *PRICE_RULES)
 
 # Each clock's name for staff (状态、年度报告「时限与合规」), the platform link's own clock included.
 CLOCK_NAMES = {
@@ -117,6 +118,7 @@ def deadline_findings(inp: DeadlineInputs, now: datetime, calendar: WorkdayCalen
             due = datetime.combine(add_workdays(calendar, f.purchased_on, rules.filing_workdays), time(23, 59, 59), now.tzinfo)
             what = f"{f.item} 线下采购" + ("（紧急采购）" if f.emergency else "") + (f"（{f.supplier}）" if f.supplier else "")
             out.append(_clock("off_platform_filing", f.line_id, start, due, now, rules, f"{what}备案", {"kind": "deadline"}))
+    out += price_findings(list(inp.priced), now)
     out += [_online_rate(m, now, rules) for m in inp.purchase_mix]
     out += [_volume_plan(v, now, rules) for v in inp.volume_plans]
     return [f for f in out if f is not None]

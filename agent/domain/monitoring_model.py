@@ -179,6 +179,9 @@ class VolumePlan:
     explained: bool = False
 
 
+from agent.domain.prices import PricedReceipt  # noqa: E402  (defined beside the price rules)
+
+
 @dataclass(frozen=True)
 class DeadlineInputs:
     acceptances: Sequence[Acceptance] = ()
@@ -187,4 +190,5 @@ class DeadlineInputs:
     off_platform: Sequence[OffPlatformPurchase] = ()
     purchase_mix: Sequence[PurchaseMix] = ()
     volume_plans: Sequence[VolumePlan] = ()
+    priced: Sequence[PricedReceipt] = ()  # recent receipt lines with the prices they are held to
 

@@ -29,6 +29,7 @@ from agent.domain.monitoring_model import (
     PurchaseMix,
     UsageTotal,
 )
+from agent.domain.prices import PricedReceipt
 from agent.store import Store, ledgers
 from agent.store.catalogue import ACCEPTED, generic_groups
 from agent.store.schema.catalogue import agreed_volumes as av
@@ -42,6 +43,7 @@ from agent.store.schema.ingest import usage_daily as ud
 ORDER_DAYS = timedelta(days=60)  # orders older than this are out of every clock
 BILL_DAYS = timedelta(days=400)  # bills unpaid longer than this are the finance office's, not a clock
 FILING_DAYS = timedelta(days=90)  # off-platform receipts watched for their filing (备案)
+PRICE_DAYS = timedelta(days=30)  # receipt lines whose prices are checked
 
 
 def _f(x: Decimal | float | None) -> float:
@@ -196,7 +198,45 @@ class StoreInputs:
                                               f.filed_at.astimezone(self.tz).date() if f.filed_at else None,
                                               f.supplier or "", f.emergency) for f in off],
             purchase_mix=self._purchase_mix(as_of, exempt),
+            priced=self._priced(as_of),
         )
+
+    def _priced(self, as_of: datetime) -> list[PricedReceipt]:
+        """Receipt lines with a price accepted in the last ``PRICE_DAYS``, per HIS unit, with the
+        winning price of a mapped winning product and the HIS sale price. A line recorded in another
+        unit than the HIS unit is left out (its conversion is unknown)."""
+        q = (select(rc.c.line_id, rc.c.item_code, rc.c.unit, rc.c.unit_price, rc.c.distributor, rc.c.on_platform)
+             .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.unit_price.is_not(None),
+                    rc.c.accepted_at >= as_of - PRICE_DAYS, rc.c.accepted_at < as_of + timedelta(seconds=1))
+             .order_by(rc.c.accepted_at, rc.c.line_id))
+        with self.store.read() as conn:
+            rows = conn.execute(q).all()
+            if not rows:
+                return []
+            links = {r.item_code: r for r in conn.execute(
+                select(im.c.item_code, im.c.item_name, im.c.product_key, im.c.factor)
+                .where(im.c.hospital_code == self.hospital, im.c.status.in_(ACCEPTED)))}
+            winning = {key: (price, pack) for key, price, pack in conn.execute(
+                select(wp.c.product_key, func.min(wp.c.price), func.min(wp.c.pack))
+                .where(wp.c.hospital_code == self.hospital).group_by(wp.c.product_key))}
+            his = {code: (name, unit, price) for code, name, unit, price in conn.execute(
+                select(li.c.code, func.max(li.c.name), func.max(li.c.his_unit), func.max(li.c.price))
+                .where(li.c.hospital_code == self.hospital).group_by(li.c.code))}
+        out = []
+        for r in rows:
+            name, his_unit, sale = his.get(r.item_code, (None, None, None))
+            if r.unit and his_unit and r.unit != his_unit:
+                continue
+            link = links.get(r.item_code)
+            win = None
+            if link is not None and link.product_key in winning and link.factor:
+                price, pack = winning[link.product_key]
+                per_smallest = _f(price) / _f(pack) if pack else _f(price)
+                win = per_smallest * _f(link.factor)
+            out.append(PricedReceipt(r.line_id, r.item_code, name or (link.item_name if link else r.item_code),
+                                     r.distributor or "（未记录供应商）", bool(r.on_platform), _f(r.unit_price),
+                                     win, None if sale is None else _f(sale)))
+        return out
 
     def _purchase_mix(self, as_of: datetime, exempt: set[str]) -> list[PurchaseMix]:
         month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -149,3 +149,22 @@ def test_a_platform_bill_not_checked_in_time_is_a_finding_until_it_is_checked() 
     assert "bill_check" in at(DeadlineInputs(payables=[bill]), 24 * 5 + 1)
     checked = Payable("B9", "甲公司", T0, 800.0, issued_at=issued, checked_at=T0 + timedelta(days=1), checkable=True)
     assert "bill_check" not in at(DeadlineInputs(payables=[checked]), 24 * 5 + 1)
+
+
+def test_a_winning_product_bought_above_its_winning_price_names_the_supplier_and_the_lines() -> None:
+    from agent.domain.prices import PricedReceipt, price_findings
+
+    lines = [PricedReceipt("RK1", "Y1", "阿托伐他汀钙片", "甲商行", False, 3.2, winning_price=2.9),
+             PricedReceipt("RK2", "Y1", "阿托伐他汀钙片", "甲商行", True, 3.0, winning_price=2.9),
+             PricedReceipt("RK3", "Y1", "阿托伐他汀钙片", "乙公司", True, 2.9, winning_price=2.9),
+             PricedReceipt("RK4", "Y2", "非中选", "乙公司", True, 9.0, sale_price=9.0)]
+    [found] = price_findings(lines, T0)
+    assert found.subject == "Y1:甲商行" and found.evidence["lines"] == ["RK1", "RK2"]
+    assert "线下供应高于挂网价" in found.title and found.evidence["clue_type"] == "高于挂网价线下供应"
+
+
+def test_a_sale_price_above_the_purchase_price_breaks_zero_markup() -> None:
+    from agent.domain.prices import PricedReceipt, price_findings
+
+    [found] = price_findings([PricedReceipt("RK9", "Y3", "氨氯地平片", "丙", True, 10.0, sale_price=11.5)], T0)
+    assert found.rule == "sale_markup" and "零差率" in found.title
