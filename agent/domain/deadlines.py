@@ -18,14 +18,14 @@ from agent.domain.prices import PRICE_RULES, price_findings
 from agent.domain.workdays import WorkdayCalendar
 
 DEADLINE_RULES = ("arrival_confirmation", "delivery", "order_response", "order_response_escalation", "payment",
-                  "bill_check", "off_platform_filing", "online_rate", "volume_plan", *PRICE_RULES)
+                  "bill_check", "off_platform_filing", "online_rate", "volume_plan", "volume_plan_due", *PRICE_RULES)
 
 # Each clock's name for staff (状态、年度报告「时限与合规」), the platform link's own clock included.
 CLOCK_NAMES = {
     "arrival_confirmation": "到货确认超时", "platform.confirm_late": "到货确认（平台）即将或已经超时",
     "order_response": "订单未响应", "order_response_escalation": "订单未响应（升级）", "delivery": "配送超时或短送",
     "payment": "回款超时", "bill_check": "账单未核对上传", "off_platform_filing": "线下采购备案超时",
-    "online_rate": "网采率不达标", "volume_plan": "报量偏低", "price_above_winning": "采购价高于中选价或挂网价",
+    "online_rate": "网采率不达标", "volume_plan": "报量偏低", "volume_plan_due": "报量未按时报送", "price_above_winning": "采购价高于中选价或挂网价",
     "sale_markup": "销售价高于采购价（零差率）",
 }
 
@@ -45,6 +45,8 @@ class DeadlineRules:
     plan_history_floor: float = 0.80
     remote_area: bool = False  # the hospital is outside the main urban area: 48 h delivery for every order
     bill_check_days: float = 5  # a bill not checked and uploaded (对账上传) this long after it was issued
+    declaration_due: date | None = None  # the bureau's deadline for the volume declaration (报量)
+    declaration_notice_days: int = 30  # the 报量 clock runs from this many days before it
 
 
 def _clock(rule: str, subject: str, start: datetime, due: datetime, now: datetime, rules: DeadlineRules,
@@ -121,6 +123,11 @@ def deadline_findings(inp: DeadlineInputs, now: datetime, calendar: WorkdayCalen
     out += price_findings(list(inp.priced), now)
     out += [_online_rate(m, now, rules) for m in inp.purchase_mix]
     out += [_volume_plan(v, now, rules) for v in inp.volume_plans]
+    if rules.declaration_due is not None and not inp.declared:
+        due = datetime.combine(rules.declaration_due, time(23, 59, 59), now.tzinfo)
+        start = due - timedelta(days=rules.declaration_notice_days)
+        out.append(_clock("volume_plan_due", rules.declaration_due.isoformat(), start, due, now, rules,
+                          "报量表报送", {"kind": "deadline"}))
     return [f for f in out if f is not None]
 
 

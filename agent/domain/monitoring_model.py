@@ -191,4 +191,5 @@ class DeadlineInputs:
     purchase_mix: Sequence[PurchaseMix] = ()
     volume_plans: Sequence[VolumePlan] = ()
     priced: Sequence[PricedReceipt] = ()  # recent receipt lines with the prices they are held to
+    declared: bool = False  # a volume declaration (报量) was imported in the year before its deadline
 

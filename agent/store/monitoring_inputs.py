@@ -28,9 +28,10 @@ from agent.domain.monitoring_model import (
     ProductYear,
     PurchaseMix,
     UsageTotal,
+    VolumePlan,
 )
 from agent.domain.prices import PricedReceipt
-from agent.store import Store, ledgers
+from agent.store import Store, declarations, ledgers
 from agent.store.catalogue import ACCEPTED, generic_groups
 from agent.store.schema.catalogue import agreed_volumes as av
 from agent.store.schema.catalogue import agreement_years as ay
@@ -185,6 +186,11 @@ class StoreInputs:
                                              im.c.group_key.is_not(None)))}
             off = ledgers.off_platform_lines(conn, self.hospital, as_of - FILING_DAYS, listed)
             exempt = set(ledgers.exempt_items(conn, self.hospital))
+            declared = declarations.declarations(conn, self.hospital)
+            today = as_of.astimezone(self.tz).date()
+            history = (declarations.usage_history(conn, self.hospital, self.usage_sources, today - timedelta(days=365),
+                                                  today - timedelta(days=1)) if declared else {})
+            recent = declarations.declared_since(conn, self.hospital, as_of - timedelta(days=365))
         return DeadlineInputs(
             orders=[Order(o.order_id, o.distributor_name or o.distributor_code or "（未知配送企业）",
                           o.product_name or o.product_code or "", o.ordered_at, o.responded_at, o.delivered_at,
@@ -199,6 +205,9 @@ class StoreInputs:
                                               f.supplier or "", f.emergency) for f in off],
             purchase_mix=self._purchase_mix(as_of, exempt),
             priced=self._priced(as_of),
+            volume_plans=[VolumePlan(d.product_key, d.name, float(d.quantity), float(d.last_agreed or 0),
+                                     float(history.get(d.product_key, 0)), explained=bool(d.reason)) for d in declared],
+            declared=recent,
         )
 
     def _priced(self, as_of: datetime) -> list[PricedReceipt]:
