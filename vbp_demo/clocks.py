@@ -4,8 +4,8 @@ Planted on top of the simulated hospital and the reference platform:
 - an order (采购订单) the distributor leaves unanswered for 78 hours (48 h limit, escalation 24 h
   later), and one answered but delivered 31 hours after it was placed (24 h limit);
 - a bill (结算单) checked by the hospital and never paid (due at the end of the next month);
-- an off-platform purchase (线下采购) nobody files (备案, 7 working days): the pharmacy files every
-  other off-platform purchase of the simulated warehouse the day after it arrives;
+- an off-platform purchase (线下采购) nobody files (备案, 7 working days): the pharmacy filed every
+  other off-platform purchase of the simulated warehouse the day after it arrived;
 - a receipt of a winning product at 20% above its winning price (中选价格);
 - a volume declaration (报量) at half of last year's agreed volume, without a written reason.
 Everything else the platform lists (a dozen orders, two bills) is on time.
@@ -103,17 +103,21 @@ def platform_events(platform: Any, hospital: str, start: date) -> PlatformEvents
     return ev
 
 
-def file_off_platform(store: Any, now: datetime, start: date) -> None:
-    """The pharmacy files (备案) each off-platform purchase the day after it arrives, except the planted one."""
+def file_off_platform(store: Any, hospital: Any, start: date, now: datetime) -> int:
+    """The pharmacy files (备案) each off-platform purchase of the simulated warehouse the day after it
+    arrives, except the planted one; recorded up front (a filing is kept by receipt line id)."""
     from agent.store import ledgers
 
     planted = _at(start, 72, 10)
+    filed = 0
     with store.begin() as conn:
-        for ln in ledgers.off_platform_lines(conn, store.hospital_code, now - timedelta(days=30)):
-            if ln.filed_at is None and ln.accepted_at < now - timedelta(days=1) and not (
-                    ln.item_code == OFF_ITEM and ln.accepted_at == planted):
-                ledgers.record_filing(conn, store.hospital_code, ln.line_id, reference=f"BA{ln.line_id}",
-                                      filed_by="药学部", filed_at=now, emergency=False, now=now)
+        for r in hospital.receipt_views(DEFAULT_TZ):
+            if r.on_platform or (r.item_code == OFF_ITEM and r.accepted_at == planted):
+                continue
+            ledgers.record_filing(conn, store.hospital_code, r.line_id, reference=f"BA{r.line_id}", filed_by="药学部",
+                                  filed_at=r.accepted_at + timedelta(days=1), emergency=False, now=now)
+            filed += 1
+    return filed
 
 
 def declaration_sheet(path: Path, hospital: Any, volumes: Path) -> Path:

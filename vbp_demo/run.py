@@ -237,6 +237,7 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
     for spec in specs:
         if spec.interval_s is not None:
             spec.interval_s = max(spec.interval_s, DEMO_INTERVAL_S)
+    clocks.file_off_platform(runtime.store, hospital, START, clock.now())
     runner = JobRunner(runtime.store, clock, metrics)
     sim = SimulatedScheduler(specs, runner, clock)
     outage = (late.accepted_at, late.accepted_at + timedelta(hours=OUTAGE_H))
@@ -247,7 +248,6 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
         if a <= outage[1] < b:
             platform.arm("outage", on=False)
         events.run_until(b)
-        clocks.file_off_platform(runtime.store, a, START)
 
     last_week = [-1]
 

@@ -196,7 +196,7 @@ def _volume_plan(v: VolumePlan, now: datetime, rules: DeadlineRules) -> Finding 
         return None
     reasons = []
     if below_last:
-        reasons.append(f"低于上一年度实际采购量 {v.last_year_qty:g}")
+        reasons.append(f"低于上一年度约定采购量 {v.last_year_qty:g}")
     if below_history:
         reasons.append(f"低于历史采购量的{rules.plan_history_floor:.0%}且未作说明")
     return Finding(

@@ -193,7 +193,8 @@ class StoreInputs:
             recent = declarations.declared_since(conn, self.hospital, as_of - timedelta(days=365))
         return DeadlineInputs(
             orders=[Order(o.order_id, o.distributor_name or o.distributor_code or "（未知配送企业）",
-                          o.product_name or o.product_code or "", o.ordered_at, o.responded_at, o.delivered_at,
+                          o.product_name or o.product_code or "", o.ordered_at.astimezone(self.tz), self._local(o.responded_at),
+                          self._local(o.delivered_at),
                           quantity=None if o.quantity is None else float(o.quantity),
                           delivered_qty=None if o.delivered_quantity is None else float(o.delivered_quantity))
                     for o in orders],
@@ -246,6 +247,10 @@ class StoreInputs:
                                      r.distributor or "（未记录供应商）", bool(r.on_platform), _f(r.unit_price),
                                      win, None if sale is None else _f(sale)))
         return out
+
+    def _local(self, at: datetime | None) -> datetime | None:
+        """A stored instant in the hospital's zone (the clocks' titles show local times)."""
+        return at.astimezone(self.tz) if at is not None else None
 
     def _purchase_mix(self, as_of: datetime, exempt: set[str]) -> list[PurchaseMix]:
         month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

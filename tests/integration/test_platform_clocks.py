@@ -122,3 +122,22 @@ def test_a_profile_without_bills_pulls_none_and_asks_for_none(ref, store) -> Non
 
 def found_rules(found: dict[tuple[str, str], dict]) -> set[tuple[str, str]]:
     return {(rule, f["severity"]) for (rule, _subject), f in found.items()}
+
+
+def test_orders_and_bills_take_the_same_path_on_postgresql(pg_store_url, ref) -> None:
+    from agent.store import open_store
+
+    pg = open_store(pg_store_url, HOSPITAL)
+    try:
+        clock = FakeClock(START + timedelta(hours=50), TZ)
+        ref.seed_order(HOSPITAL, "OD-PG", "Y0001", 20, START, distributor_name="甲医药配送公司")
+        ref.seed_bill(HOSPITAL, "JS-PG", "100.00", START - timedelta(days=60), checked_at=START - timedelta(days=59))
+        client = make_client(ref, "rest_json")
+        assert set(step(pg, client, clock)) == {("delivery", "OD-PG"), ("order_response", "OD-PG"), ("payment", "JS-PG")}
+        ref.seed_order(HOSPITAL, "OD-PG", "Y0001", 20, START, delivered_quantity=20, delivered_at=START + timedelta(hours=50))
+        ref.seed_bill(HOSPITAL, "JS-PG", "100.00", START - timedelta(days=60), checked_at=START - timedelta(days=59),
+                      paid_at=START + timedelta(hours=50))
+        clock.set(START + timedelta(hours=51))
+        assert step(pg, client, clock) == {}
+    finally:
+        pg.close()
