@@ -57,6 +57,17 @@ def usage_source_names(sources: Sequence[object]) -> list[str]:
     return his or [s.name for s in sources if getattr(s, "kind", "") == "prescription"]  # type: ignore[attr-defined]
 
 
+def as_order(o: ledgers.OrderRecord, tz: tzinfo) -> Order:
+    """A stored order line as the clocks see it, its times in the hospital's zone (titles show them)."""
+    def local(at: datetime | None) -> datetime | None:
+        return at.astimezone(tz) if at is not None else None
+
+    return Order(o.order_id, o.distributor_name or o.distributor_code or "（未知配送企业）", o.product_name or o.product_code or "",
+                 o.ordered_at.astimezone(tz), local(o.responded_at), local(o.delivered_at),
+                 quantity=None if o.quantity is None else float(o.quantity),
+                 delivered_qty=None if o.delivered_quantity is None else float(o.delivered_quantity))
+
+
 class StoreInputs:
     def __init__(self, store: Store, usage_sources: Sequence[str], tz: tzinfo = DEFAULT_TZ) -> None:
         self.store = store
@@ -192,12 +203,7 @@ class StoreInputs:
                                                   today - timedelta(days=1)) if declared else {})
             recent = declarations.declared_since(conn, self.hospital, as_of - timedelta(days=365))
         return DeadlineInputs(
-            orders=[Order(o.order_id, o.distributor_name or o.distributor_code or "（未知配送企业）",
-                          o.product_name or o.product_code or "", o.ordered_at.astimezone(self.tz), self._local(o.responded_at),
-                          self._local(o.delivered_at),
-                          quantity=None if o.quantity is None else float(o.quantity),
-                          delivered_qty=None if o.delivered_quantity is None else float(o.delivered_quantity))
-                    for o in orders],
+            orders=[as_order(o, self.tz) for o in orders],
             payables=[Payable(b.bill_id, b.distributor_name or b.distributor_code or "（未知配送企业）",
                               b.accepted_at.astimezone(self.tz),  # the month ends in the hospital's zone
                               float(b.amount), b.paid_at, b.issued_at, b.checked_at, checkable=True) for b in bills],
@@ -247,10 +253,6 @@ class StoreInputs:
                                      r.distributor or "（未记录供应商）", bool(r.on_platform), _f(r.unit_price),
                                      win, None if sale is None else _f(sale)))
         return out
-
-    def _local(self, at: datetime | None) -> datetime | None:
-        """A stored instant in the hospital's zone (the clocks' titles show local times)."""
-        return at.astimezone(self.tz) if at is not None else None
 
     def _purchase_mix(self, as_of: datetime, exempt: set[str]) -> list[PurchaseMix]:
         month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -141,3 +141,22 @@ def test_orders_and_bills_take_the_same_path_on_postgresql(pg_store_url, ref) ->
         assert step(pg, client, clock) == {}
     finally:
         pg.close()
+
+
+def test_distributors_lists_each_distributor_s_record_and_the_written_report_draft(ref, tmp_path, capsys) -> None:
+    from agent.cli import main
+    from agent.store import open_store
+
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(f'[hospital]\ncode = "{HOSPITAL}"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\n', encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", HOSPITAL)
+    ref.seed_order(HOSPITAL, "OD1", "Y0001", 10, START, distributor_name="甲公司")
+    ref.seed_order(HOSPITAL, "OD2", "Y0001", 10, START, distributor_name="乙公司", responded_at=START + timedelta(hours=1),
+                   delivered_quantity=6, delivered_at=START + timedelta(hours=30))
+    sync_ledgers(store, make_client(ref, "rest_json"), START + timedelta(hours=60))
+    store.close()
+    assert main(["-c", str(cfg), "platform", "distributors"], clock=FakeClock(START + timedelta(hours=60), TZ)) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:3]}
+    assert rows == {"甲公司": ["1", "1", "1", "0"], "乙公司": ["1", "0", "1", "1"]}
+    assert "关于配送企业不响应采购订单的书面报告（草稿）" in out and "OD1" in out and "甲公司" in out
