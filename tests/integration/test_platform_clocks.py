@@ -160,3 +160,23 @@ def test_distributors_lists_each_distributor_s_record_and_the_written_report_dra
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:3]}
     assert rows == {"甲公司": ["1", "1", "1", "0"], "乙公司": ["1", "0", "1", "1"]}
     assert "关于配送企业不响应采购订单的书面报告（草稿）" in out and "OD1" in out and "甲公司" in out
+
+
+@pytest.mark.parametrize("profile", WITH_ORDERS)
+@pytest.mark.parametrize("mode", ["5xx", "truncated", "html"])
+def test_a_fault_in_the_middle_of_a_pull_loses_no_order_and_stores_none_twice(ref, store, profile, mode) -> None:
+    from agent.errors import PlatformError
+    from agent.store.ledgers import orders_since
+
+    for n in range(5):
+        ref.seed_order(HOSPITAL, f"OD{n}", "Y0001", 10, START + timedelta(minutes=n))
+    client = make_client(ref, profile)
+    now = START + timedelta(hours=1)
+    sync_ledgers(store, client, now, lookback_s=0, page_size=2, max_pages=1)  # the first page only
+    ref.arm(mode)  # the next request: the rest of the list
+    with pytest.raises(PlatformError):
+        sync_ledgers(store, client, now, lookback_s=0, page_size=2)
+    sync_ledgers(store, client, now, lookback_s=0, page_size=2)
+    sync_ledgers(store, client, now + timedelta(minutes=5), lookback_s=0, page_size=2)
+    with store.read() as conn:
+        assert [o.order_id for o in orders_since(conn, HOSPITAL, START - timedelta(days=1))] == [f"OD{n}" for n in range(5)]
