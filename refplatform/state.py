@@ -1,4 +1,4 @@
-"""The reference platform's memory: apps, tokens, delivery notes, confirmations, reports.
+"""The reference platform's memory: apps, tokens, delivery notes, orders, bills, confirmations, reports.
 
 Every answer is ``(code, message, data)`` with the codes of ``agent.upstream.profiles.CODE_KIND``
 (kept in step by the tests). A delivery line is confirmed at most once, whatever arrives.
