@@ -1,5 +1,6 @@
 """报量 (volume declarations): what the hospital declared per winning product of a programme, and
-the figures it is checked against (last year's agreed volume, its own usage history)."""
+the figures it is checked against (last year's agreed volume, its own history: the purchases it
+accepted over the last year, or its usage where the warehouse has no receipts of the product)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from agent.store.schema.catalogue import agreed_volumes as av
 from agent.store.schema.catalogue import item_mappings as im
 from agent.store.schema.catalogue import volume_declarations as vd
 from agent.store.schema.catalogue import winning_products as wp
+from agent.store.schema.ingest import local_items as li
+from agent.store.schema.ingest import receipts as rc
 from agent.store.schema.ingest import usage_daily as ud
 
 
@@ -69,3 +72,17 @@ def declared_since(conn: Connection, hospital: str, since: datetime) -> bool:
     """Whether any declaration was imported since ``since``."""
     return conn.execute(select(vd.c.product_key).where(vd.c.hospital_code == hospital, vd.c.imported_at >= since)
                         .limit(1)).first() is not None
+
+
+def purchase_history(conn: Connection, hospital: str, since: datetime, until: datetime) -> dict[str, Decimal]:
+    """product key -> accepted purchases (验收入库, on and off the platform) in smallest units over
+    [since, until) of the items mapped to it; a line in another unit than the HIS unit is left out."""
+    his_unit = (select(func.max(li.c.his_unit)).where(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code)
+                .scalar_subquery())
+    q = (select(im.c.product_key, func.sum(rc.c.quantity * im.c.factor))
+         .select_from(rc.join(im, and_(im.c.hospital_code == rc.c.hospital_code, im.c.item_code == rc.c.item_code)))
+         .where(rc.c.hospital_code == hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= since, rc.c.accepted_at < until,
+                im.c.status.in_(ACCEPTED), im.c.product_key.is_not(None), im.c.factor.is_not(None),
+                rc.c.unit.is_(None) | his_unit.is_(None) | (rc.c.unit == his_unit))
+         .group_by(im.c.product_key))
+    return {key: Decimal(total or 0) for key, total in conn.execute(q)}

@@ -199,8 +199,11 @@ class StoreInputs:
             exempt = set(ledgers.exempt_items(conn, self.hospital))
             declared = declarations.declarations(conn, self.hospital)
             today = as_of.astimezone(self.tz).date()
-            history = (declarations.usage_history(conn, self.hospital, self.usage_sources, today - timedelta(days=365),
-                                                  today - timedelta(days=1)) if declared else {})
+            history: dict[str, Decimal] = {}
+            if declared:  # purchases accepted over the last year, else usage (a product the warehouse never received)
+                history = declarations.usage_history(conn, self.hospital, self.usage_sources, today - timedelta(days=365),
+                                                     today - timedelta(days=1))
+                history.update(declarations.purchase_history(conn, self.hospital, as_of - timedelta(days=365), as_of))
             recent = declarations.declared_since(conn, self.hospital, as_of - timedelta(days=365))
         return DeadlineInputs(
             orders=[as_order(o, self.tz) for o in orders],

@@ -96,3 +96,37 @@ def test_a_low_declaration_is_a_finding_until_it_carries_a_reason_and_the_deadli
     out = capsys.readouterr().out
     assert "报量不是数字" in out and "没有可导入的行" in out  # the row, column and value are in the table
     store.close()
+
+
+def test_the_history_is_the_year_s_accepted_purchases_where_the_warehouse_has_them(tmp_path: Path) -> None:
+    from agent.domain.model import Receipt
+    from agent.store.receipts import store_lines
+
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(f'[hospital]\ncode = "H1"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\n', encoding="utf-8")
+    clock = FakeClock(NOW)
+    w = winners_xlsx(tmp_path / "w.xlsx")
+    assert main(["-c", str(cfg), "import", "winners", str(w), "--programme", "第十批", "--cycle-start", "2025-03-01",
+                 "--cycle-end", "2027-02-28", "--yes"], clock=clock) == 0
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
+    with store.begin() as conn:
+        product = next(p for p in catalogue.existing_products(conn, "H1", "第十批").values()
+                       if p["generic_name"] == "阿托伐他汀钙片")
+        insert_mapping(conn, "H1", "Y1", {"item_name": "阿托伐他汀钙片", "item": {}, "status": "manual",
+                                          "group_key": product["group_key"], "product_key": product["product_key"],
+                                          "factor": Decimal(28), "confidence": 1.0, "reason": "test", "candidates": [],
+                                          "updated_at": NOW})
+        # little usage recorded (one box), but 200 boxes (5600 tablets) bought and accepted over the year
+        conn.execute(usage_daily.insert().values(
+            hospital_code="H1", source="his", day=date(2026, 6, 1), item_code="Y1", dept_code="0101", setting="outpatient",
+            prescriber_code="", quantity=Decimal(1), amount=Decimal("5.6"), lines=1, read_at=NOW))
+        at = NOW - timedelta(days=100)
+        store_lines(conn, "H1", "warehouse", [Receipt(line_id=f"RK{n}", changed_at=at, item_code="Y1", quantity=Decimal(50),
+                                                      unit="盒", lot="L", expiry=None, distributor="国药控股", accepted_at=at)
+                                              for n in range(4)], at)
+    declared = _declaration(tmp_path / "d.xlsx", [[1, "阿托伐他汀钙片", "10mg×28片", "北京嘉林药业股份有限公司", 3000, None]])
+    assert main(["-c", str(cfg), "import", "declared", str(declared), "--programme", "第十批", "--yes"], clock=clock) == 0
+    evaluate(store, StoreInputs(store, ["his"], clock.tz), CAL, clock, load_config(cfg).monitoring)
+    [title] = _active(store).values()
+    assert "低于历史采购量的80%且未作说明" in title
+    store.close()
