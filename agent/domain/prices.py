@@ -30,6 +30,12 @@ class PricedReceipt:
     unit_price: float  # what the hospital paid
     winning_price: float | None = None  # the winning (= listed) price, when the item is a winning product
     sale_price: float | None = None  # the HIS sale price, when the HIS gives it
+    listed_price: float | None = None  # the platform's listed price (挂网价) of another product, from its orders
+
+    @property
+    def ceiling(self) -> float | None:
+        """The price this line is held to: the winning price, else (off the platform) the listed price."""
+        return self.winning_price or (self.listed_price if not self.on_platform else None)
 
 
 def price_findings(lines: list[PricedReceipt], now: datetime) -> list[Finding]:
@@ -38,7 +44,7 @@ def price_findings(lines: list[PricedReceipt], now: datetime) -> list[Finding]:
     over: dict[tuple[str, str], list[PricedReceipt]] = {}
     markup: dict[str, list[PricedReceipt]] = {}
     for ln in lines:
-        if ln.winning_price and ln.unit_price > ln.winning_price * (1 + TOLERANCE):
+        if ln.ceiling and ln.unit_price > ln.ceiling * (1 + TOLERANCE):
             over.setdefault((ln.item_code, ln.supplier), []).append(ln)
         if ln.sale_price is not None and ln.sale_price > ln.unit_price * (1 + TOLERANCE):
             markup.setdefault(ln.item_code, []).append(ln)
@@ -48,10 +54,12 @@ def price_findings(lines: list[PricedReceipt], now: datetime) -> list[Finding]:
         off = any(not ln.on_platform for ln in found)
         what = "线下供应高于挂网价" if off else "采购价高于中选价格"
         top = max(ln.unit_price for ln in found)
+        held = f"中选价 {first.winning_price:.4g}" if first.winning_price else f"挂网价 {first.listed_price:.4g}"
         out.append(Finding(
             rule=RULE_PRICE, subject=f"{code}:{supplier}", severity=Severity.CRITICAL, observed_at=now,
-            title=f"{first.item}（{supplier}）{what}：{top:.4g} 元，中选价 {first.winning_price:.4g} 元，{len(found)} 条入库",
-            values={"unit_price": top, "winning_price": first.winning_price, "lines": len(found), "off_platform": off},
+            title=f"{first.item}（{supplier}）{what}：{top:.4g} 元，{held} 元，{len(found)} 条入库",
+            values={"unit_price": top, "winning_price": first.winning_price, "listed_price": first.listed_price,
+                    "lines": len(found), "off_platform": off},
             evidence={"lines": [ln.line_id for ln in found], "supplier": supplier,
                       "clue_type": "高于挂网价线下供应" if off else "不按中选价格供应"},
             labels={"kind": "price", "supplier": supplier},

@@ -107,6 +107,15 @@ def orders_since(conn: Connection, hospital: str, since: datetime) -> list[Order
     return [_record(OrderRecord, r) for r in rows]
 
 
+def listed_prices(conn: Connection, hospital: str, since: datetime) -> dict[str, float]:
+    """platform product code -> the listed price (挂网价) of its latest order line since ``since``."""
+    rows = conn.execute(select(po.c.product_code, po.c.listed_price)
+                        .where(po.c.hospital_code == hospital, po.c.ordered_at >= since, po.c.listed_price.is_not(None),
+                               po.c.product_code.is_not(None))
+                        .order_by(po.c.ordered_at, po.c.order_id)).all()
+    return {code: float(price) for code, price in rows}
+
+
 def open_bills(conn: Connection, hospital: str, since: datetime) -> list[BillRecord]:
     """Bills not yet paid or not yet checked, for goods accepted since ``since``."""
     rows = conn.execute(select(pb).where(pb.c.hospital_code == hospital, pb.c.accepted_at >= since,

@@ -222,8 +222,10 @@ class StoreInputs:
 
     def _priced(self, as_of: datetime) -> list[PricedReceipt]:
         """Receipt lines with a price accepted in the last ``PRICE_DAYS``, per HIS unit, with the
-        winning price of a mapped winning product and the HIS sale price. A line recorded in another
-        unit than the HIS unit is left out (its conversion is unknown)."""
+        winning price of a mapped winning product, the HIS sale price, and the platform's listed
+        price (挂网价) from its latest order line of the item's code or national code (TO CONFIRM:
+        that the platform's product code is one of those and its price is per the HIS unit). A line
+        recorded in another unit than the HIS unit is left out (its conversion is unknown)."""
         q = (select(rc.c.line_id, rc.c.item_code, rc.c.unit, rc.c.unit_price, rc.c.distributor, rc.c.on_platform)
              .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.unit_price.is_not(None),
                     rc.c.accepted_at >= as_of - PRICE_DAYS, rc.c.accepted_at < as_of + timedelta(seconds=1))
@@ -238,12 +240,14 @@ class StoreInputs:
             winning = {key: (price, pack) for key, price, pack in conn.execute(
                 select(wp.c.product_key, func.min(wp.c.price), func.min(wp.c.pack))
                 .where(wp.c.hospital_code == self.hospital).group_by(wp.c.product_key))}
-            his = {code: (name, unit, price) for code, name, unit, price in conn.execute(
-                select(li.c.code, func.max(li.c.name), func.max(li.c.his_unit), func.max(li.c.price))
+            his = {code: (name, unit, price, national) for code, name, unit, price, national in conn.execute(
+                select(li.c.code, func.max(li.c.name), func.max(li.c.his_unit), func.max(li.c.price),
+                       func.max(li.c.national_code))
                 .where(li.c.hospital_code == self.hospital).group_by(li.c.code))}
+            listed = ledgers.listed_prices(conn, self.hospital, as_of - BILL_DAYS)
         out = []
         for r in rows:
-            name, his_unit, sale = his.get(r.item_code, (None, None, None))
+            name, his_unit, sale, national = his.get(r.item_code, (None, None, None, None))
             if r.unit and his_unit and r.unit != his_unit:
                 continue
             link = links.get(r.item_code)
@@ -254,7 +258,8 @@ class StoreInputs:
                 win = per_smallest * _f(link.factor)
             out.append(PricedReceipt(r.line_id, r.item_code, name or (link.item_name if link else r.item_code),
                                      r.distributor or "（未记录供应商）", bool(r.on_platform), _f(r.unit_price),
-                                     win, None if sale is None else _f(sale)))
+                                     win, None if sale is None else _f(sale),
+                                     listed.get(r.item_code) or (listed.get(national) if national else None)))
         return out
 
     def _purchase_mix(self, as_of: datetime, exempt: set[str]) -> list[PurchaseMix]:

@@ -61,3 +61,28 @@ def test_a_receipt_above_the_winning_price_is_a_finding_until_the_price_is_corre
         assert conn.execute(select(findings.c.subject).where(findings.c.active == 1,
                                                              findings.c.rule == "price_above_winning")).all() == []
     store.close()
+
+
+def test_an_off_platform_receipt_above_the_platform_s_listed_price_names_the_supplier(tmp_path: Path, ref) -> None:
+    from platform_support import make_client
+
+    from agent.upstream.ledgers import sync_ledgers
+
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", HOSPITAL)
+    # 立普妥 (non-winning) is listed on the platform at 47.60 元/盒; a 商行 sells it off the platform at 52.00
+    ref.seed_order(HOSPITAL, "OD-LPT", "XC10AAA052A001010100002", 10, AT - timedelta(days=20), listed_price="47.60",
+                   responded_at=AT - timedelta(days=20))
+    sync_ledgers(store, make_client(ref, "rest_json"), AT, lookback_s=0)
+    line = Receipt(line_id="RK-1201", changed_at=AT, item_code="YP0302", quantity=Decimal(5), unit="盒", lot="L2", expiry=None,
+                   distributor="某医药商行", accepted_at=AT, unit_price=Decimal("52.00"), on_platform=False)
+    with store.begin() as conn:
+        conn.execute(local_items.insert().values(hospital_code=HOSPITAL, source="his", code="YP0302", name="阿托伐他汀钙片(立普妥)",
+                                                 his_unit="盒", national_code="XC10AAA052A001010100002", kind="drug", read_at=AT))
+        store_lines(conn, HOSPITAL, "warehouse", [line, replace(line, line_id="RK-1202", unit_price=Decimal("47.60"))], AT)
+    evaluate(store, StoreInputs(store, [], TZ), CAL, FakeClock(AT + timedelta(hours=1), TZ))
+    with store.read() as conn:
+        [found] = conn.execute(select(findings).where(findings.c.active == 1, findings.c.rule == "price_above_winning")).mappings().all()
+    assert found["subject"] == "YP0302:某医药商行" and found["evidence"]["lines"] == ["RK-1201"]
+    assert "线下供应高于挂网价：52 元，挂网价 47.6 元" in found["title"]
+    assert found["evidence"]["clue_type"] == "高于挂网价线下供应"
+    store.close()
