@@ -48,17 +48,16 @@ def _active(store) -> dict[tuple[str, str], str]:  # type: ignore[no-untyped-def
                 findings.c.active == 1, findings.c.rule.like("volume_plan%")))}
 
 
-def test_a_low_declaration_is_a_finding_until_it_carries_a_reason_and_the_deadline_clock_stops_on_import(
-        tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    cfg = tmp_path / "agent.toml"
-    cfg.write_text(f'[hospital]\ncode = "H1"\nname = "测试医院"\ntimezone = "{TZ_NAME}"\n[state]\ndirectory = "{tmp_path}"\n'
-                   '[monitoring.deadlines]\ndeclaration_due = 2026-12-15\n', encoding="utf-8")
-    clock = FakeClock(NOW)
+def _programme(tmp_path: Path, cfg: Path, clock: FakeClock, agreed: int | None = None):  # type: ignore[no-untyped-def]
+    """第十批 imported (and an agreed volume for 阿托伐他汀钙片 when given), the HIS item Y1 mapped to it
+    (28 tablets a box); returns the store and the product."""
     w = winners_xlsx(tmp_path / "w.xlsx")
     assert main(["-c", str(cfg), "import", "winners", str(w), "--programme", "第十批", "--cycle-start", "2025-03-01",
                  "--cycle-end", "2027-02-28", "--yes"], clock=clock) == 0
-    v = volumes_xlsx(tmp_path / "v.xlsx", [["H1", "测试医院", "阿托伐他汀钙片", "10mg", "嘉林药业", 2800]])
-    assert main(["-c", str(cfg), "import", "volumes", str(v), "--programme", "第十批", "--year", "1", "--yes"], clock=clock) == 0
+    if agreed is not None:
+        v = volumes_xlsx(tmp_path / "v.xlsx", [["H1", "测试医院", "阿托伐他汀钙片", "10mg", "嘉林药业", agreed]])
+        assert main(["-c", str(cfg), "import", "volumes", str(v), "--programme", "第十批", "--year", "1", "--yes"],
+                    clock=clock) == 0
     store = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
     with store.begin() as conn:
         product = next(p for p in catalogue.existing_products(conn, "H1", "第十批").values()
@@ -67,6 +66,17 @@ def test_a_low_declaration_is_a_finding_until_it_carries_a_reason_and_the_deadli
                                           "group_key": product["group_key"], "product_key": product["product_key"],
                                           "factor": Decimal(28), "confidence": 1.0, "reason": "test", "candidates": [],
                                           "updated_at": NOW})
+    return store, product
+
+
+def test_a_low_declaration_is_a_finding_until_it_carries_a_reason_and_the_deadline_clock_stops_on_import(
+        tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(f'[hospital]\ncode = "H1"\nname = "测试医院"\ntimezone = "{TZ_NAME}"\n[state]\ndirectory = "{tmp_path}"\n'
+                   '[monitoring.deadlines]\ndeclaration_due = 2026-12-15\n', encoding="utf-8")
+    clock = FakeClock(NOW)
+    store, product = _programme(tmp_path, cfg, clock, agreed=2800)
+    with store.begin() as conn:
         for n in range(200):  # 200 days x 1 box of 28: 5600 tablets of history
             conn.execute(usage_daily.insert().values(
                 hospital_code="H1", source="his", day=date(2026, 5, 1) + timedelta(days=n), item_code="Y1", dept_code="0101",
@@ -105,17 +115,8 @@ def test_the_history_is_the_year_s_accepted_purchases_where_the_warehouse_has_th
     cfg = tmp_path / "agent.toml"
     cfg.write_text(f'[hospital]\ncode = "H1"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\n', encoding="utf-8")
     clock = FakeClock(NOW)
-    w = winners_xlsx(tmp_path / "w.xlsx")
-    assert main(["-c", str(cfg), "import", "winners", str(w), "--programme", "第十批", "--cycle-start", "2025-03-01",
-                 "--cycle-end", "2027-02-28", "--yes"], clock=clock) == 0
-    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
+    store, _product = _programme(tmp_path, cfg, clock)
     with store.begin() as conn:
-        product = next(p for p in catalogue.existing_products(conn, "H1", "第十批").values()
-                       if p["generic_name"] == "阿托伐他汀钙片")
-        insert_mapping(conn, "H1", "Y1", {"item_name": "阿托伐他汀钙片", "item": {}, "status": "manual",
-                                          "group_key": product["group_key"], "product_key": product["product_key"],
-                                          "factor": Decimal(28), "confidence": 1.0, "reason": "test", "candidates": [],
-                                          "updated_at": NOW})
         # little usage recorded (one box), but 200 boxes (5600 tablets) bought and accepted over the year
         conn.execute(usage_daily.insert().values(
             hospital_code="H1", source="his", day=date(2026, 6, 1), item_code="Y1", dept_code="0101", setting="outpatient",
