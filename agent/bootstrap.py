@@ -19,7 +19,13 @@ from agent.jobs.evaluate import evaluate
 from agent.jobs.group import snapshot
 from agent.jobs.ingest import poll_source, reconcile_source, refresh_items_and_map
 from agent.jobs.notify import drain_notifications, process_findings, progress_headline
-from agent.jobs.platform import check_platform_deadlines, drain_platform, queue_platform_report, sync_platform
+from agent.jobs.platform import (
+    check_platform_deadlines,
+    drain_platform,
+    queue_platform_report,
+    sync_platform,
+    sync_platform_ledgers,
+)
 from agent.jobs.reporting import upload_rows, write_last_month
 from agent.notify import build_senders
 from agent.runtime import Runtime
@@ -122,6 +128,7 @@ def _platform_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpec]
     store, clock = runtime.store, runtime.clock
     return [
         JobSpec("platform-sync", lambda: sync_platform(store, link, clock), interval_s=900, timeout_s=600),
+        JobSpec("platform-ledgers", lambda: sync_platform_ledgers(store, link, clock), interval_s=900, timeout_s=600),
         JobSpec("platform-drain", lambda: drain_platform(store, link, clock), interval_s=60, timeout_s=600),
         JobSpec("platform-deadlines", lambda: check_platform_deadlines(store, link, clock), interval_s=300, timeout_s=120),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +44,10 @@ class DeadlineConfig(_Strict):
     filing_workdays: int = Field(default=7, ge=1)
     online_rate_drug: float = Field(default=0.90, ge=0, le=1)
     online_rate_hv_consumable: float = Field(default=0.80, ge=0, le=1)
+    remote_area: bool = False  # the hospital is outside the main urban area (主城区): 48 h delivery for every order
+    bill_check_days: float = Field(default=5, gt=0)  # a bill not checked and uploaded (对账上传) this long after issue
+    declaration_due: date | None = None  # the bureau's deadline for the volume declaration (报量表)
+    declaration_notice_days: int = Field(default=30, ge=1, le=365)
 
 
 class MonitoringConfig(_Strict):
@@ -74,4 +79,6 @@ class MonitoringConfig(_Strict):
         return DeadlineRules(warn_at=d.warn_at, delivery_hours_urban=d.delivery_hours_urban,
                              delivery_hours_other=d.delivery_hours_other, payment=d.payment,
                              filing_workdays=d.filing_workdays, online_rate_drug=d.online_rate_drug,
-                             online_rate_hv_consumable=d.online_rate_hv_consumable)
+                             online_rate_hv_consumable=d.online_rate_hv_consumable, remote_area=d.remote_area,
+                             bill_check_days=d.bill_check_days, declaration_due=d.declaration_due,
+                             declaration_notice_days=d.declaration_notice_days)

@@ -86,6 +86,41 @@ class ReferencePlatform:
             "updtTime": (updated_at or shipped_at or self.now()).isoformat(), **extra,
         })
 
+    def seed_order(self, medins_code: str, order_id: str, product_code: str, quantity: Any, ordered_at: datetime, *,
+                   distributor: str = "DIST01", distributor_name: str = "示例医药配送有限公司",
+                   responded_at: datetime | None = None, delivered_quantity: Any = None,
+                   delivered_at: datetime | None = None, price: Any = None, listed_price: Any = None,
+                   updated_at: datetime | None = None, **extra: Any) -> None:
+        """An order line (采购订单明细) and what the distributor did with it; seeding it again with
+        the same id is the platform's update (response, delivery), stamped ``updated_at``."""
+        def iso(at: datetime | None) -> str | None:
+            return at.isoformat() if at else None
+
+        stamp = updated_at or max(t for t in (ordered_at, responded_at, delivered_at) if t is not None)
+        self.state.seed(medins_code, {
+            "ordDetlId": order_id, "ordCode": extra.pop("ordCode", f"O{order_id}"), "prodCode": product_code,
+            "prodName": extra.pop("prodName", None), "delventpCode": distributor, "delventpName": distributor_name,
+            "purcCnt": str(quantity), "purcpric": None if price is None else str(price),
+            "pubonlnPric": None if listed_price is None else str(listed_price), "subTime": iso(ordered_at),
+            "respTime": iso(responded_at), "disCnt": None if delivered_quantity is None else str(delivered_quantity),
+            "disTime": iso(delivered_at), "updtTime": stamp.isoformat(), **extra,
+        }, "orders")
+
+    def seed_bill(self, medins_code: str, bill_id: str, amount: Any, accepted_at: datetime, *,
+                  distributor: str = "DIST01", distributor_name: str = "示例医药配送有限公司",
+                  issued_at: datetime | None = None, checked_at: datetime | None = None, paid_at: datetime | None = None,
+                  updated_at: datetime | None = None) -> None:
+        """A distributor's bill (结算单) for goods accepted by ``accepted_at``, with the hospital's check
+        (对账上传) and payment (回款) when they happened; seeding it again is the platform's update."""
+        issued = issued_at or accepted_at
+        stamp = updated_at or max(t for t in (issued, checked_at, paid_at) if t is not None)
+        self.state.seed(medins_code, {
+            "stmtId": bill_id, "delventpCode": distributor, "delventpName": distributor_name, "stmtAmt": str(amount),
+            "acpTime": accepted_at.isoformat(), "crteTime": issued.isoformat(),
+            "chkTime": checked_at.isoformat() if checked_at else None, "payTime": paid_at.isoformat() if paid_at else None,
+            "updtTime": stamp.isoformat(),
+        }, "bills")
+
     def seed_for_receipts(self, medins_code: str, receipts: list[Any], *, shipped_before: timedelta = timedelta(hours=6),
                           with_ids: bool = True, listed_at: datetime | None = None) -> list[str]:
         """One delivery line per receipt (objects with ``item_code``, ``quantity``, ``lot``,

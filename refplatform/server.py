@@ -59,6 +59,14 @@ def _zj_line(line: dict[str, Any]) -> dict[str, Any]:
             "expyEndtime": line.get("expyEndtime"), "delventpCode": line.get("delventpCode")}
 
 
+def _zj_order(line: dict[str, Any]) -> dict[str, Any]:
+    """An order line as ZJ9670 lists it: times in Beijing ``yyyy-MM-dd HH:mm:ss``."""
+    out = {k: v for k, v in line.items() if not k.startswith("_")}
+    for key in ("subTime", "respTime", "disTime", "updtTime"):
+        out[key] = _zj_time(line.get(key))
+    return out
+
+
 def _zj_time(iso: Any) -> str | None:
     from datetime import datetime
 
@@ -229,13 +237,9 @@ class Handler(BaseHTTPRequestHandler):
             if first is not None:
                 srv.idempotent_replays += 1
                 return first
-        if op == "deliveries":
+        if op in ("deliveries", "orders", "bills"):
             answer = self._answer(door, "0", "成功", state.list_deliveries(medins, data.get("updatedSince"),
-                                                                        data.get("afterId"), data.get("pageSize")))
-        elif op == "orders":
-            answer = self._answer(door, "0", "成功", state.list_orders(medins))
-        elif op == "bills":
-            answer = self._answer(door, "0", "成功", state.list_bills(medins))
+                                                                        data.get("afterId"), data.get("pageSize"), op))
         elif op == "confirm":
             answer = self._answer(door, *state.confirm(medins, data.get("list") or [], idem))
         else:
@@ -292,8 +296,13 @@ class Handler(BaseHTTPRequestHandler):
                                 int(data.get("current") or 1), int(data.get("size") or 100))
             page["dataList"] = [_zj_line(ln) for ln in page["dataList"]]
             return self._answer("gateway", "0", "成功", page)
-        if op == "orders":
-            return self._answer("gateway", "0", "成功", {"dataList": state.list_orders(medins)["list"]})
+        if op == "orders":  # ZJ9670: an update-time window, paged like ZJ9671 (the window's names assumed)
+            if set(data) - {"medinsCode", "ordUpdateStartTime", "ordUpdateEndTime", "current", "size"}:
+                return refuse("9998", "ZJ9670含未定义字段")
+            page = state.window(medins, data.get("ordUpdateStartTime"), data.get("ordUpdateEndTime"),
+                                int(data.get("current") or 1), int(data.get("size") or 100), "orders")
+            page["dataList"] = [_zj_order(ln) for ln in page["dataList"]]
+            return self._answer("gateway", "0", "成功", page)
         items = data.get("list") or []
         if set(data) != {"medinsCode", "list"} or any(set(i) != {"shpId", "shppCnt"} for i in items):
             return refuse("9998", "ZJ9658须为{medinsCode, list:[{shpId, shppCnt}]}")

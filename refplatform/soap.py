@@ -124,15 +124,36 @@ def _line_out(line: dict[str, Any], service: str) -> dict[str, Any]:
 
 def _open_page(state: PlatformState, medins: str, service: str, after: str) -> tuple[list[dict[str, Any]], bool]:
     """Lines not yet accepted, in the order the platform created them, after the line ``after``."""
-    with state.lock:
-        lines = sorted((ln for (m, _), ln in state.deliveries.items() if m == medins
-                        and consumable(ln.get("prodCode")) == (service == "consumables")
-                        and (m, ln["shpId"]) not in state.confirmations), key=lambda ln: ln.get("_seq", 0))
-        if after:
-            seq = state.deliveries.get((medins, after), {}).get("_seq")
-            if seq is not None:
-                lines = [ln for ln in lines if ln.get("_seq", 0) > seq]
+    def keep(ln: dict[str, Any]) -> bool:
+        return (consumable(ln.get("prodCode")) == (service == "consumables")
+                and (medins, ln["shpId"]) not in state.confirmations)
+
+    lines = state.by_creation(medins, "deliveries", after, keep)
     return lines[:PAGE], len(lines) > PAGE
+
+
+# Orders and bills (assumed tags, as the agent's profile assumes them: TO CONFIRM with the province).
+LISTS = {"YY021": ("orders", "DDMXBH", "drugs"), "YY112": ("orders", "DDMXBH", "consumables"),
+         "YY016": ("bills", "JSDBH", "drugs"), "YY132": ("bills", "JSDBH", "consumables")}
+ORDER_TAGS = {"DDMXBH": "ordDetlId", "DDBH": "ordCode", "CPM": "prodName", "YQBM": "delventpCode",
+              "YQMC": "delventpName", "CGSL": "purcCnt", "CGJG": "purcpric", "GWJG": "pubonlnPric",
+              "XDSJ": "subTime", "XYSJ": "respTime", "PSL": "disCnt", "PSSJ": "disTime"}
+BILL_TAGS = {"JSDBH": "stmtId", "YQBM": "delventpCode", "YQMC": "delventpName", "JSJE": "stmtAmt",
+             "YSSJ": "acpTime", "CJSJ": "crteTime", "DZSJ": "chkTime", "ZFSJ": "payTime"}
+
+
+def _list_page(state: PlatformState, medins: str, msg_type: str, after: str) -> tuple[list[dict[str, Any]], bool]:
+    kind, _cursor, service = LISTS[msg_type]
+    tags = ORDER_TAGS if kind == "orders" else BILL_TAGS
+    keep = (lambda ln: consumable(ln.get("prodCode")) == (service == "consumables")) if kind == "orders" else None
+    lines = state.by_creation(medins, kind, after, keep)
+    out = []
+    for ln in lines[:PAGE]:
+        row = {tag: (_when(ln.get(ours)) if tag.endswith("SJ") else (ln.get(ours) or "")) for tag, ours in tags.items()}
+        if kind == "orders":
+            row["ZXSPBM" if service == "drugs" else "HCTBDM"] = ln.get("prodCode")
+        out.append(row)
+    return out, len(lines) > PAGE
 
 
 def handle(state: PlatformState, body: bytes, path: str, preset: str,
@@ -187,6 +208,12 @@ def handle(state: PlatformState, body: bytes, path: str, preset: str,
         page, more = _open_page(state, medins, service or "drugs", main["PSMXBH"])
         return answer("00000", "", {"JLS": len(page), "SFWJ": "0" if more else "1"},
                       [_line_out(ln, service or "drugs") for ln in page])
+    if msg_type in LISTS:
+        cursor = LISTS[msg_type][1]
+        if cursor not in main:
+            return answer("20004", f"缺少{cursor}")
+        page, more = _list_page(state, medins, msg_type, main[cursor])
+        return answer("00000", "", {"JLS": len(page), "SFWJ": "0" if more else "1"}, page)
     if msg_type == "YY018":
         return _yy018(state, medins, main, answer)
     if msg_type == "YY131":

@@ -1,4 +1,4 @@
-"""The reference platform's memory: apps, tokens, delivery notes, confirmations, reports.
+"""The reference platform's memory: apps, tokens, delivery notes, orders, bills, confirmations, reports.
 
 Every answer is ``(code, message, data)`` with the codes of ``agent.upstream.profiles.CODE_KIND``
 (kept in step by the tests). A delivery line is confirmed at most once, whatever arrives.
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 OK = ("0", "成功")
+LIST_KEYS = {"deliveries": "shpId", "orders": "ordDetlId", "bills": "stmtId"}  # each list's line key
 PATIENT_FIELDS = ("psn_no", "patient", "patient_id", "id_card", "mdtrt_id", "certno", "psn_name")
 
 
@@ -38,6 +39,8 @@ class PlatformState:
     auth_codes: dict[str, str] = field(default_factory=dict)  # Zhejiang appCode -> authCode
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     deliveries: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (medins, shpId) -> line
+    orders: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (medins, ordDetlId) -> line
+    bills: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (medins, stmtId) -> bill
     confirmations: dict[tuple[str, str], Confirmation] = field(default_factory=dict)
     reports: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     confirm_attempts: int = 0
@@ -61,62 +64,67 @@ class PlatformState:
             self.tokens = {t: (k, 0.0) for t, (k, _) in self.tokens.items()}
 
     # -- delivery notes (配送单) -----------------------------------------------------------------
-    def seed(self, medins: str, line: dict[str, Any]) -> None:
+    def seed(self, medins: str, line: dict[str, Any], kind: str = "deliveries") -> None:
+        """Add or replace a line of ``kind`` (deliveries, orders, bills); a replaced line keeps its
+        creation order and takes a new update time."""
+        key = LIST_KEYS[kind]
         stamp = line.get("updtTime") or line.get("shppTime") or datetime.now().astimezone().isoformat()
-        line = {**line, "shpId": str(line["shpId"]), "updtTime": stamp}
+        line = {**line, key: str(line[key]), "updtTime": stamp}
+        table = getattr(self, kind)
         with self.lock:
-            old = self.deliveries.get((medins, line["shpId"]))
-            line["_seq"] = old["_seq"] if old else len(self.deliveries) + 1  # creation order (Shanghai's cursor)
-            self.deliveries[(medins, line["shpId"])] = line
+            old = table.get((medins, line[key]))
+            line["_seq"] = old["_seq"] if old else len(table) + 1  # creation order (Shanghai's cursor)
+            table[(medins, line[key])] = line
 
-    def list_deliveries(self, medins: str, since: str | None, after: str | None, size: int) -> dict[str, Any]:
+    def list_deliveries(self, medins: str, since: str | None, after: str | None, size: int,
+                        kind: str = "deliveries") -> dict[str, Any]:
+        """Lines of ``kind`` updated since ``since`` (after the line ``after`` at that time), oldest first."""
         since_dt = datetime.fromisoformat(since) if since else None
+        id_key = LIST_KEYS[kind]
 
         def key(line: dict[str, Any]) -> tuple[datetime, str]:
-            return datetime.fromisoformat(line["updtTime"]), line["shpId"]
+            return datetime.fromisoformat(line["updtTime"]), line[id_key]
 
         with self.lock:
-            lines = [ln for (m, _), ln in self.deliveries.items() if m == medins]
+            lines = [ln for (m, _), ln in getattr(self, kind).items() if m == medins]
         lines.sort(key=key)
         if since_dt is not None:
             lines = [ln for ln in lines if (key(ln) > (since_dt, after) if after else key(ln)[0] >= since_dt)]
         size = max(1, min(int(size or 100), 1000))
         return {"list": lines[:size], "more": len(lines) > size}
 
-    def window(self, medins: str, start: str | None, end: str | None, current: int, size: int) -> dict[str, Any]:
-        """Zhejiang's ZJ9671: lines updated in [start, end], page ``current`` (1-based) of ``size``."""
+    def by_creation(self, medins: str, kind: str, after: str, keep: Any = None) -> list[dict[str, Any]]:
+        """Lines of ``kind`` in creation order after the line ``after`` (Shanghai's cursor)."""
+        table = getattr(self, kind)
+        with self.lock:
+            lines = sorted((ln for (m, _), ln in table.items() if m == medins and (keep is None or keep(ln))),
+                           key=lambda ln: ln.get("_seq", 0))
+            seq = table.get((medins, after), {}).get("_seq") if after else None
+        return [ln for ln in lines if ln.get("_seq", 0) > seq] if seq is not None else lines
+
+    def window(self, medins: str, start: str | None, end: str | None, current: int, size: int,
+               kind: str = "deliveries") -> dict[str, Any]:
+        """Zhejiang's ZJ9671 (ZJ9670 for orders): lines updated in [start, end], page ``current``
+        (1-based) of ``size``."""
         def at(text: str | None) -> datetime | None:
             return datetime.strptime(text, "%Y-%m-%d %H:%M:%S") if text else None
 
         lo, hi = at(start), at(end)
+        id_key = LIST_KEYS[kind]
         with self.lock:
-            lines = [ln for (m, _), ln in self.deliveries.items() if m == medins]
+            lines = [ln for (m, _), ln in getattr(self, kind).items() if m == medins]
         def local(text: str) -> datetime:  # the platform's clock is Beijing time
             value = datetime.fromisoformat(text)
             return value.astimezone(BEIJING).replace(tzinfo=None) if value.tzinfo else value
 
         stamp = {id(ln): local(ln["updtTime"]) for ln in lines}
         lines = sorted((ln for ln in lines if (lo is None or stamp[id(ln)] >= lo) and (hi is None or stamp[id(ln)] <= hi)),
-                       key=lambda ln: (stamp[id(ln)], ln["shpId"]))
+                       key=lambda ln: (stamp[id(ln)], ln[id_key]))
         size = max(1, min(int(size or 100), 1000))
         pages = (len(lines) + size - 1) // size
         return {"current": current, "size": size, "total": len(lines), "totalPageCount": pages,
                 "dataList": lines[(current - 1) * size: current * size]}
 
-    def list_orders(self, medins: str) -> dict[str, Any]:
-        with self.lock:
-            codes = sorted({ln.get("ordCode") for (m, _), ln in self.deliveries.items() if m == medins and ln.get("ordCode")})
-        return {"list": [{"ordCode": c} for c in codes]}
-
-    def list_bills(self, medins: str) -> dict[str, Any]:
-        """结算单: confirmed lines, grouped by distributor."""
-        bills: dict[str, list[str]] = {}
-        with self.lock:
-            for (m, shp), _c in self.confirmations.items():
-                if m == medins:
-                    dist = self.deliveries[(m, shp)].get("delventpCode") or "?"
-                    bills.setdefault(dist, []).append(shp)
-        return {"list": [{"delventpCode": d, "shpIds": sorted(s)} for d, s in sorted(bills.items())]}
 
     # -- 到货确认 ---------------------------------------------------------------------------------
     def confirm(self, medins: str, items: list[dict[str, Any]], idem_key: str | None) -> tuple[str, str, Any]:

@@ -53,6 +53,7 @@ from agent.service.runner import JobRunner
 from agent.service.simulate import SimulatedScheduler
 from agent.store import mappings
 from agent.store.monitoring import last_progress_day, progress_on
+from vbp_demo import clocks
 
 START = date(2026, 8, 3)  # the agent is installed and starts running
 DAYS = 91
@@ -121,7 +122,8 @@ def write_bureau_sheets(demo: Demo, hospital: Any) -> tuple[Path, Path]:
 
 def write_config(demo: Demo, his_db: Path, platform: Any, sink: Any) -> Path:
     cfg = demo.path("agent.toml")
-    plat = platform.platform_section("zj_infno", "VBP_DEMO_PLATFORM_SECRET")
+    # rest_json: the profile that pulls both orders and bills (Zhejiang's has no bill list), for the clocks
+    plat = platform.platform_section("rest_json", "VBP_DEMO_PLATFORM_SECRET")
     os.environ["VBP_DEMO_PLATFORM_SECRET"] = platform.secret_of(plat["app_key"])
     os.environ["VBP_DEMO_ROBOT_KEY"] = "demo-robot-key-0001"
     conn = f"Driver={{SQLite3}};Database={his_db};"
@@ -208,7 +210,7 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
     _say(f"1. 模拟医院 simulated hospital ({HISTORY + DAYS} days from {first_day}, seed {seed})")
     late = _late_receipt()
     plan = Plan(rise_item=RISE_ITEM, rise_dept=RISE_DEPT, rise_from=START + timedelta(days=RISE_DAY),
-                rise_lines_per_day=14, receipts=[late], overstock={PILE_ITEM: PILE_FACTOR})
+                rise_lines_per_day=14, receipts=[late, *clocks.planted_receipts(START)], overstock={PILE_ITEM: PILE_FACTOR})
     his_db = demo.path("hospital.sqlite")
     hospital = build_sqlite_hospital(his_db, seed, first_day, HISTORY + DAYS, plan=plan, rows_per_day=300,
                                      rest_day_factor=0.45, replenish=True)
@@ -223,6 +225,7 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
     cfg_path = write_config(demo, his_db, platform, sink)
     _say("2. 安装 what the IT admin runs: import the bureau's spreadsheets, read the HIS history")
     winners, volumes = write_bureau_sheets(demo, hospital)
+    events = clocks.platform_events(platform, HOSPITAL[0], START)
     cycle_end = first_day + timedelta(days=2 * 365 - 1)
     run_cli(
         cfg_path,
@@ -230,6 +233,8 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
          "--cycle-end", cycle_end.isoformat(), "--yes"],
         ["import", "volumes", str(volumes), "--programme", PROGRAMME, "--year", "1", "--yes"],
         ["backfill", "--from", first_day.isoformat(), "--to", (START - timedelta(days=1)).isoformat()],
+        ["import", "declared", str(clocks.declaration_sheet(demo.path("报量表.xlsx"), hospital, volumes)),
+         "--programme", PROGRAMME, "--yes"],
     )
 
     _say(f"3. 运行 the daemon's jobs on an accelerated clock, {START} → {START + timedelta(days=DAYS)}")
@@ -240,6 +245,7 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
     for spec in specs:
         if spec.interval_s is not None:
             spec.interval_s = max(spec.interval_s, DEMO_INTERVAL_S)
+    clocks.file_off_platform(runtime.store, hospital, START, clock.now())
     runner = JobRunner(runtime.store, clock, metrics)
     sim = SimulatedScheduler(specs, runner, clock)
     outage = (late.accepted_at, late.accepted_at + timedelta(hours=OUTAGE_H))
@@ -249,6 +255,7 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
             platform.arm("outage", on=True)
         if a <= outage[1] < b:
             platform.arm("outage", on=False)
+        events.run_until(b)
 
     last_week = [-1]
 
@@ -297,7 +304,8 @@ def show_results(runtime: Any, sink: Any, platform: Any) -> None:
             if line.startswith("**【集采预警】"):
                 title = line.strip("*").removeprefix("【集采预警】")
                 start = next((x for x in lines[i + 1:i + 4] if x.startswith("开始：")), "")
-                first_seen.setdefault(title.split("，24小时时限")[0].split("（近")[0], f"{title}  {start}")
+                key = title.split("，24小时时限")[0].split("（近")[0].split("即将超时")[0].split("已超时")[0]
+                first_seen.setdefault(key, f"{title}  {start}")
     for text in first_seen.values():
         _say(f"  {text}")
     messages = [m["content"] for m in sink.messages]
@@ -313,6 +321,10 @@ def show_results(runtime: Any, sink: Any, platform: Any) -> None:
     confirmed = platform.confirmed()
     _say(f"8. 平台到货确认 arrival confirmations held by the platform: {len(confirmed)}")
     show_mapping(store)
+    _say("\n10. 时限与合规 every duty clock that fired, once each (planted: a late order response, a late delivery, an "
+         "overdue payment, an unfiled off-platform purchase, an over-priced receipt, a low 报量):")
+    for line in clocks.clock_lines(store, DEFAULT_TZ):
+        _say(line)
 
 
 def show_mapping(store: Any) -> None:

@@ -42,6 +42,7 @@ class PlantedReceipt:
     order_id: str | None = None
     on_platform: bool = True
     distributor: str = "国药控股股份有限公司"
+    unit_price: Decimal | None = None  # None: the item's own price
 
 
 @dataclass
@@ -221,7 +222,8 @@ class Hospital:
             bill += 1
             line += 1
             item = next(i for i in self.items if i.code == pr.item_code)
-            self.receipts.append(self._receipt(line, bill, pr.item_code, pr.quantity, item.his_unit, item.price,
+            self.receipts.append(self._receipt(line, bill, pr.item_code, pr.quantity, item.his_unit,
+                                               pr.unit_price if pr.unit_price is not None else item.price,
                                                _local(pr.accepted_at), pr.delivery_id, pr.order_id,
                                                pr.distributor, pr.on_platform))
 

@@ -111,6 +111,27 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
 
+    @imp.command("declared")
+    def import_declared(
+        ctx: typer.Context,
+        file: Path,
+        programme: str = typer.Option(..., "--programme"),
+        yes: bool = typer.Option(False, "--yes", help="commit without asking"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="preview only"),
+    ) -> None:
+        """Import the volume declaration (报量表); the next evaluation checks it against last year's
+        agreed volume and the hospital's own history."""
+        from agent.catalogue.declared import commit_declared, plan_declared
+
+        cfg, store, clock = _runtime(ctx)
+        try:
+            plan = plan_declared(store, file, programme, limits=cfg.catalogue)
+            if _confirm(plan, yes, dry_run):
+                n = commit_declared(store, plan, clock.now())
+                typer.echo(f"已导入报量 {n} 行，拒绝 {len(plan.errors)} 行；评估时核对上年约定采购量与历史用量。")
+        finally:
+            store.close()
+
     mapping = typer.Typer(help="map local items to national codes (对码)", no_args_is_help=True)
     app.add_typer(mapping, name="map")
 

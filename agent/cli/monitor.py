@@ -67,7 +67,8 @@ def register(app: typer.Typer) -> None:
 
         inputs, calendar = _inputs(ctx, fixture)
         cfg = config_of(ctx)
-        rep = annual_report(inputs, calendar, year, cfg.hospital.code, cfg.hospital.name, cfg.monitoring)
+        found = [] if fixture else _clock_findings(ctx, year)
+        rep = annual_report(inputs, calendar, year, cfg.hospital.code, cfg.hospital.name, cfg.monitoring, found)
         path = write_annual(rep, out or Path(f"年度报告-{year}.xlsx"))
         typer.echo(f"已生成 {path}：{len(rep.programmes)} 个批次（协议年度），{len(rep.products)} 个产品")
 
@@ -99,3 +100,16 @@ def register(app: typer.Typer) -> None:
                        f"序时 {f['time_progress']:.1%}｜零采购 {f['zero']} 低于序时 {f['behind']} 超量 {f['over']}")
         hospitals = len({s.hospital_code for s in snaps})
         typer.echo(f"已生成 {path}：{hospitals} 家医院，{len(snaps)} 行" + (f"；超过 2 天未更新：{'、'.join(late)}" if late else ""))
+
+def _clock_findings(ctx: typer.Context, year: int) -> list:  # type: ignore[type-arg]
+    """The year's findings of every clock (时限与合规), active or resolved, from the state store."""
+    from datetime import datetime
+
+    from agent.domain.deadlines import CLOCK_NAMES
+    from agent.store.findings import findings_between
+
+    rt = runtime_of(ctx)
+    tz = rt.clock.tz
+    with rt.store.read() as conn:
+        return findings_between(conn, rt.store.hospital_code, CLOCK_NAMES, datetime(year, 1, 1, tzinfo=tz),
+                                datetime(year + 1, 1, 1, tzinfo=tz))

@@ -25,6 +25,7 @@ def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
 def register(app: typer.Typer) -> None:
     platform = typer.Typer(help="the provincial procurement platform (采购平台)", no_args_is_help=True)
     app.add_typer(platform, name="platform")
+    register_distributors(platform)
 
     @platform.command("check")
     def check(ctx: typer.Context) -> None:
@@ -80,3 +81,33 @@ def register(app: typer.Typer) -> None:
         if not rows:
             typer.echo("（无）")
 
+
+
+def register_distributors(platform: typer.Typer) -> None:
+    @platform.command("distributors")
+    def distributors(ctx: typer.Context, days: int = typer.Option(90, "--days", min=1, max=400,
+                                                                  help="orders placed in the last N days")) -> None:
+        """配送企业履约: orders, unanswered, late and short deliveries per distributor, and the draft of
+        the written report (书面报备) for each order still unanswered past 48 hours."""
+        from datetime import timedelta
+
+        from agent.domain.deadlines import DeadlineRules, distributor_records, written_report
+        from agent.store.ledgers import orders_since
+        from agent.store.monitoring_inputs import as_order
+
+        rt = runtime_of(ctx)
+        now = rt.clock.now()
+        with rt.store.read() as conn:
+            orders = [as_order(o, rt.clock.tz) for o in orders_since(conn, rt.store.hospital_code, now - timedelta(days=days))]
+        d = rt.config.monitoring.deadlines
+        rules = DeadlineRules(remote_area=d.remote_area, delivery_hours_urban=d.delivery_hours_urban,
+                              delivery_hours_other=d.delivery_hours_other)
+        typer.echo(f"{'配送企业':<20} {'订单':>5} {'未按时响应':>10} {'迟送':>5} {'短送':>5}")
+        for r in distributor_records(orders, now, rules):
+            typer.echo(f"{r.distributor:<20} {r.orders:>5} {r.unanswered:>10} {r.late:>5} {r.short:>5}")
+        if not orders:
+            typer.echo(f"近 {days} 天没有平台订单。")
+        for o in orders:
+            due = o.ordered_at + timedelta(hours=rules.response_hours)
+            if o.responded_at is None and o.delivered_at is None and now > due:
+                typer.echo("\n" + written_report(o, due, now))

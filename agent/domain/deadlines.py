@@ -9,15 +9,25 @@ consumables); 报量 not below last year's actual, nor below 80% of history with
 from __future__ import annotations
 
 import calendar as _cal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from agent.domain.findings import Finding, Severity
-from agent.domain.monitoring_model import DeadlineInputs, PurchaseMix, VolumePlan
+from agent.domain.monitoring_model import DeadlineInputs, Order, PurchaseMix, VolumePlan
+from agent.domain.prices import PRICE_RULES, price_findings
 from agent.domain.workdays import WorkdayCalendar
 
 DEADLINE_RULES = ("arrival_confirmation", "delivery", "order_response", "order_response_escalation", "payment",
-                  "off_platform_filing", "online_rate", "volume_plan")
+                  "bill_check", "off_platform_filing", "online_rate", "volume_plan", "volume_plan_due", *PRICE_RULES)
+
+# Each clock's name for staff (状态、年度报告「时限与合规」), the platform link's own clock included.
+CLOCK_NAMES = {
+    "arrival_confirmation": "到货确认超时", "platform.confirm_late": "到货确认（平台）即将或已经超时",
+    "order_response": "订单未响应", "order_response_escalation": "订单未响应（升级）", "delivery": "配送超时或短送",
+    "payment": "回款超时", "bill_check": "账单未核对上传", "off_platform_filing": "线下采购备案超时",
+    "online_rate": "网采率不达标", "volume_plan": "报量偏低", "volume_plan_due": "报量未按时报送", "price_above_winning": "采购价高于中选价或挂网价",
+    "sale_markup": "销售价高于采购价（零差率）",
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,10 @@ class DeadlineRules:
     online_rate_drug: float = 0.90
     online_rate_hv_consumable: float = 0.80
     plan_history_floor: float = 0.80
+    remote_area: bool = False  # the hospital is outside the main urban area: 48 h delivery for every order
+    bill_check_days: float = 5  # a bill not checked and uploaded (对账上传) this long after it was issued
+    declaration_due: date | None = None  # the bureau's deadline for the volume declaration (报量)
+    declaration_notice_days: int = 30  # the 报量 clock runs from this many days before it
 
 
 def _clock(rule: str, subject: str, start: datetime, due: datetime, now: datetime, rules: DeadlineRules,
@@ -75,34 +89,87 @@ def deadline_findings(inp: DeadlineInputs, now: datetime, calendar: WorkdayCalen
             out.append(_clock("arrival_confirmation", a.line_id, a.accepted_at, a.accepted_at + rules.confirm_hours * h,
                               now, rules, f"{a.item} 到货确认", {"kind": "deadline"}))
     for o in inp.orders:
-        if o.delivered_at is None:
-            hours = rules.delivery_hours_urban if o.urban else rules.delivery_hours_other
-            out.append(_clock("delivery", o.order_id, o.ordered_at, o.ordered_at + hours * h, now, rules,
-                              f"{o.distributor} 配送 {o.item}", {"kind": "deadline", "distributor": o.distributor}))
-        if o.responded_at is None:
+        labels = {"kind": "deadline", "distributor": o.distributor}
+        if o.delivered_at is None or o.short:
+            due = delivery_due(o, rules)
+            what = f"{o.distributor} 配送 {o.item}" + (f"（短送：到货 {o.delivered_qty:g}/{o.quantity:g}）" if o.short else "")
+            out.append(_clock("delivery", o.order_id, o.ordered_at, due, now, rules, what, labels))
+        if o.responded_at is None and o.delivered_at is None:  # a delivery answers the order too
             due = o.ordered_at + rules.response_hours * h
-            out.append(_clock("order_response", o.order_id, o.ordered_at, due, now, rules,
-                              f"{o.distributor} 订单响应（不响应采购订单，需书面报告）",
-                              {"kind": "deadline", "distributor": o.distributor}))
+            found = _clock("order_response", o.order_id, o.ordered_at, due, now, rules,
+                           f"{o.distributor} 订单 {o.order_id} 响应（不响应采购订单，需书面报告）", labels)
+            if found is not None and now > due:
+                found = replace(found, evidence={"written_report": written_report(o, due, now)})
+            out.append(found)
             if now > due:
                 out.append(_clock("order_response_escalation", o.order_id, due, due + rules.escalation_hours * h,
-                                  now, rules, f"{o.distributor} 订单仍未响应（升级：约谈、暂停结算）",
-                                  {"kind": "deadline", "distributor": o.distributor}))
+                                  now, rules, f"{o.distributor} 订单 {o.order_id} 仍未响应（升级：约谈、暂停结算）", labels))
     for p in inp.payables:
         if p.paid_at is None:
             due = (end_of_next_month(p.accepted_at) if rules.payment == "month_end"
                    else p.accepted_at + timedelta(days=30))
             out.append(_clock("payment", p.bill_id, p.accepted_at, due, now, rules,
-                              f"{p.supplier} 货款 {p.amount:.2f} 元回款", {"kind": "deadline"}))
+                              f"{p.supplier} 货款 {p.amount:.2f} 元回款（账单 {p.bill_id}）", {"kind": "deadline"}))
+        if p.checkable and p.checked_at is None:
+            issued = p.issued_at or p.accepted_at
+            out.append(_clock("bill_check", p.bill_id, issued, issued + timedelta(days=rules.bill_check_days), now, rules,
+                              f"{p.supplier} 账单 {p.bill_id}（{p.amount:.2f} 元）核对上传", {"kind": "deadline"}))
     for f in inp.off_platform:
         if f.filed_on is None:
             start = datetime.combine(f.purchased_on, time(0), now.tzinfo)
             due = datetime.combine(add_workdays(calendar, f.purchased_on, rules.filing_workdays), time(23, 59, 59), now.tzinfo)
-            out.append(_clock("off_platform_filing", f.line_id, start, due, now, rules,
-                              f"{f.item} 线下采购备案", {"kind": "deadline"}))
+            what = f"{f.item} 线下采购" + ("（紧急采购）" if f.emergency else "") + (f"（{f.supplier}）" if f.supplier else "")
+            out.append(_clock("off_platform_filing", f.line_id, start, due, now, rules, f"{what}备案", {"kind": "deadline"}))
+    out += price_findings(list(inp.priced), now)
     out += [_online_rate(m, now, rules) for m in inp.purchase_mix]
     out += [_volume_plan(v, now, rules) for v in inp.volume_plans]
+    if rules.declaration_due is not None and not inp.declared:
+        due = datetime.combine(rules.declaration_due, time(23, 59, 59), now.tzinfo)
+        start = due - timedelta(days=rules.declaration_notice_days)
+        out.append(_clock("volume_plan_due", rules.declaration_due.isoformat(), start, due, now, rules,
+                          "报量表报送", {"kind": "deadline"}))
     return [f for f in out if f is not None]
+
+
+def delivery_due(o: Order, rules: DeadlineRules) -> datetime:
+    """24 h to the main urban area, 48 h elsewhere (a remote hospital: every order)."""
+    hours = rules.delivery_hours_urban if o.urban and not rules.remote_area else rules.delivery_hours_other
+    return o.ordered_at + timedelta(hours=hours)
+
+
+def written_report(o: Order, due: datetime, now: datetime) -> str:
+    """The draft of the written report to the bureau (书面报备) on an order not answered in 48 h."""
+    return (f"关于配送企业不响应采购订单的书面报告（草稿）\n配送企业：{o.distributor}\n订单明细：{o.order_id}"
+            f"（{o.item}{'，' + format(o.quantity, 'g') if o.quantity is not None else ''}）\n"
+            f"下单时间：{o.ordered_at:%Y-%m-%d %H:%M}；响应时限：{due:%Y-%m-%d %H:%M}；"
+            f"截至 {now:%Y-%m-%d %H:%M} 仍未响应。\n线索类型：不响应采购订单。请医保部门依规处理。")
+
+
+@dataclass(frozen=True)
+class DistributorRecord:
+    """What one distributor did with the hospital's orders (供应商履约): for the scorecard."""
+
+    distributor: str
+    orders: int = 0
+    unanswered: int = 0  # no response within the response time (不响应采购订单)
+    late: int = 0  # delivered after the delivery time, or not at all by then (迟送)
+    short: int = 0  # delivered less than ordered (短送)
+
+
+def distributor_records(orders: list[Order], now: datetime, rules: DeadlineRules = DeadlineRules()) -> list[DistributorRecord]:
+    """Orders, unanswered, late and short deliveries counted per distributor, worst first."""
+    counts: dict[str, list[int]] = {}
+    for o in orders:
+        c = counts.setdefault(o.distributor, [0, 0, 0, 0])
+        c[0] += 1
+        answered = o.responded_at or o.delivered_at
+        due = o.ordered_at + timedelta(hours=rules.response_hours)
+        c[1] += (answered is None and now > due) or (answered is not None and answered > due)
+        delivered_by = delivery_due(o, rules)
+        c[2] += (o.delivered_at is None and now > delivered_by) or (o.delivered_at is not None and o.delivered_at > delivered_by)
+        c[3] += o.short
+    out = [DistributorRecord(d, *c) for d, c in counts.items()]
+    return sorted(out, key=lambda r: (-(r.unanswered + r.late + r.short), r.distributor))
 
 
 def _online_rate(mix: PurchaseMix, now: datetime, rules: DeadlineRules) -> Finding | None:
@@ -129,7 +196,7 @@ def _volume_plan(v: VolumePlan, now: datetime, rules: DeadlineRules) -> Finding 
         return None
     reasons = []
     if below_last:
-        reasons.append(f"低于上一年度实际采购量 {v.last_year_qty:g}")
+        reasons.append(f"低于上一年度约定采购量 {v.last_year_qty:g}")
     if below_history:
         reasons.append(f"低于历史采购量的{rules.plan_history_floor:.0%}且未作说明")
     return Finding(

@@ -124,6 +124,12 @@ class Order:
     responded_at: datetime | None = None
     delivered_at: datetime | None = None
     urban: bool = True  # 主城区: 24 h delivery, elsewhere 48 h
+    quantity: float | None = None  # ordered
+    delivered_qty: float | None = None  # delivered so far: below ``quantity`` is a short delivery (短送)
+
+    @property
+    def short(self) -> bool:
+        return self.quantity is not None and self.delivered_at is not None and (self.delivered_qty or 0) < self.quantity
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +141,9 @@ class Payable:
     accepted_at: datetime
     amount: float
     paid_at: datetime | None = None
+    issued_at: datetime | None = None  # the bill (账单) issued by the distributor
+    checked_at: datetime | None = None  # the hospital checked it against its arrivals and uploaded it (对账上传)
+    checkable: bool = False  # the bill comes from the platform: its check is watched too
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +154,8 @@ class OffPlatformPurchase:
     item: str
     purchased_on: date
     filed_on: date | None = None
+    supplier: str = ""
+    emergency: bool = False  # 紧急采购: allowed, filed afterwards all the same
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +179,9 @@ class VolumePlan:
     explained: bool = False
 
 
+from agent.domain.prices import PricedReceipt  # noqa: E402  (defined beside the price rules)
+
+
 @dataclass(frozen=True)
 class DeadlineInputs:
     acceptances: Sequence[Acceptance] = ()
@@ -176,4 +190,6 @@ class DeadlineInputs:
     off_platform: Sequence[OffPlatformPurchase] = ()
     purchase_mix: Sequence[PurchaseMix] = ()
     volume_plans: Sequence[VolumePlan] = ()
+    priced: Sequence[PricedReceipt] = ()  # recent receipt lines with the prices they are held to
+    declared: bool = False  # a volume declaration (报量) was imported in the year before its deadline
 

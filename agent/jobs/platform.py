@@ -1,4 +1,5 @@
-"""The platform jobs the scheduler runs: delivery sync, outbox drain, deadline check, report upload.
+"""The platform jobs the scheduler runs: delivery sync, order and bill sync, outbox drain, deadline
+check, report upload.
 
 Each takes the store, the platform link (``agent.upstream.link.build_platform``) and the clock, and
 returns what it did; errors are raised from the ``errors`` tree for the scheduler wrapper to
@@ -16,6 +17,7 @@ from agent.store import Store
 from agent.upstream.deadlines import check_deadlines
 from agent.upstream.deliveries import SyncResult, sync_deliveries
 from agent.upstream.drain import DrainResult
+from agent.upstream.ledgers import LedgerSync, sync_ledgers
 from agent.upstream.link import PlatformLink
 from agent.upstream.reports import queue_monthly_report
 
@@ -25,6 +27,13 @@ def sync_platform(store: Store, link: PlatformLink, clock: Clock) -> SyncResult:
     cfg = link.config
     return sync_deliveries(store, link.client, clock.now(), lookback_s=cfg.sync_lookback_s, page_size=cfg.sync_page_size,
                            item_map=cfg.item_map, min_confidence=cfg.match_min_confidence)
+
+
+def sync_platform_ledgers(store: Store, link: PlatformLink, clock: Clock) -> LedgerSync:
+    """Pull new and changed purchase orders (采购订单) and bills (结算单) for the distributor and
+    payment clocks (a profile without them pulls nothing)."""
+    cfg = link.config
+    return sync_ledgers(store, link.client, clock.now(), lookback_s=cfg.sync_lookback_s, page_size=cfg.sync_page_size)
 
 
 def drain_platform(store: Store, link: PlatformLink, clock: Clock, max_items: int | None = None) -> DrainResult:

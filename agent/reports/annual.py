@@ -9,6 +9,8 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from agent.domain.deadlines import CLOCK_NAMES
+from agent.domain.findings import Finding
 from agent.domain.reporting import AnnualReport
 from agent.reports.tables import (
     GROUP_COLUMNS,
@@ -24,12 +26,25 @@ from agent.reports.tables import (
 
 RULE_NAMES = {
     "progress_zero": "中选产品零采购", "progress_behind": "完成进度低于序时进度", "progress_over": "超约定采购量",
-    "non_winning_rise": "非中选产品使用量上升", "prescriber_concentration": "处方集中（内部）", "arrival_confirmation": "到货确认超时", "delivery": "配送超时",
-    "order_response": "订单未响应", "order_response_escalation": "订单未响应（升级）", "payment": "回款超时",
-    "off_platform_filing": "线下采购备案超时", "online_rate": "网采率不达标", "volume_plan": "报量偏低",
-    "progress_year_end": "协议年度即将结束", "measures_drift": "按验收与按使用完成进度相差过大",
+    "non_winning_rise": "非中选产品使用量上升", "prescriber_concentration": "处方集中（内部）",
+    "progress_year_end": "协议年度即将结束", "measures_drift": "按验收与按使用完成进度相差过大", **CLOCK_NAMES,
 }
 TODO = "（请填写）"
+CLOCK_COLUMNS = [("事项", None), ("次数", None), ("其中超时", None), ("对象", None), ("说明", None), ("时间", None)]
+
+
+def clock_rows(findings: list[Finding]) -> list[list[object]]:
+    """One summary row per clock (times seen, of which breached), then one row per finding."""
+    rows: list[list[object]] = []
+    by_rule: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_rule.setdefault(f.rule, []).append(f)
+    for rule, found in sorted(by_rule.items()):
+        breached = sum(1 for f in found if f.values.get("breached") or f.labels.get("clock") == "breach")
+        rows.append([RULE_NAMES.get(rule, rule), len(found), breached, "", "", ""])
+    for f in sorted(findings, key=lambda f: (f.rule, f.observed_at, f.subject)):
+        rows.append([RULE_NAMES.get(f.rule, f.rule), "", "", f.subject, f.title, f.observed_at.strftime("%Y-%m-%d %H:%M")])
+    return rows
 
 
 def outline(report: AnnualReport) -> list[tuple[str, str]]:
@@ -84,9 +99,7 @@ def write_annual(report: AnnualReport, path: Path | str) -> Path:
     table(detail, PRODUCT_COLUMNS, product_rows(report.products))
     mark_statuses(detail)
     table(wb.create_sheet("一院一档（年度）"), GROUP_COLUMNS, group_rows(report.year_shares, report.products))
-    counts = Counter(f.rule for f in report.findings)
-    table(wb.create_sheet("时限与合规"), [("事项", None), ("次数", None)],
-          [[RULE_NAMES.get(r, r), n] for r, n in sorted(counts.items())])
+    table(wb.create_sheet("时限与合规"), CLOCK_COLUMNS, clock_rows(report.findings))
     completion_chart(wb, report.programmes, f"{report.year}年度 完成进度与序时进度")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from agent.alerts.delivery import status_lines
+from agent.domain.deadlines import CLOCK_NAMES
 from agent.runtime import Runtime
 from agent.store import outbox, service
 from agent.store import platform as platform_repo
+from agent.store.findings import active_by_rule
 
 
 def _ago(now: datetime, then: datetime | None) -> str:
@@ -34,6 +36,7 @@ def render_status(rt: Runtime) -> str:
         counts = service.open_findings_by_severity(conn, hosp)
         link = platform_repo.link_state(conn, hosp)
         oldest = service.oldest_unconfirmed_acceptance(conn, hosp)
+        clocks = active_by_rule(conn, hosp, CLOCK_NAMES)
     lines.append("")
     lines.append("任务 jobs:")
     if not jobs:
@@ -49,6 +52,8 @@ def render_status(rt: Runtime) -> str:
     lines.append(
         f"当前发现 findings: 严重 {counts.get('critical', 0)}, 警告 {counts.get('warning', 0)}, 提示 {counts.get('info', 0)}"
     )
+    lines.append("时限 clocks: " + ("；".join(f"{CLOCK_NAMES[r]} {n}" + (f"（超时 {c}）" if c else "")
+                                             for r, (n, c) in sorted(clocks.items())) or "无"))
     receivers = status_lines(rt.store, rt.config)
     if receivers:
         lines.extend(["", "接收人 receivers:", *(f"  {line}" for line in receivers)])

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
-from agent.domain.findings import Finding
+from agent.domain.findings import Finding, Severity
 from agent.store.schema.core import findings as table
 
 _KEY = and_(table.c.hospital_code == bindparam("b_hospital"), table.c.rule == bindparam("b_rule"),
@@ -53,3 +53,25 @@ def resolve_finding(conn: Connection, hospital: str, rule: str, subject: str, no
         .where(table.c.hospital_code == hospital, table.c.rule == rule, table.c.subject == subject, table.c.active == 1)
         .values(active=0, updated_at=now)
     )
+
+
+def findings_between(conn: Connection, hospital: str, rules: Iterable[str], start: datetime, end: datetime) -> list[Finding]:
+    """Findings of ``rules`` last observed in [start, end), active or resolved, oldest first."""
+    rows = conn.execute(select(table).where(table.c.hospital_code == hospital, table.c.rule.in_(sorted(set(rules))),
+                                            table.c.observed_at >= start, table.c.observed_at < end)
+                        .order_by(table.c.observed_at, table.c.rule, table.c.subject)).mappings().all()
+    return [Finding(rule=r["rule"], subject=r["subject"], severity=Severity(r["severity"]), title=r["title"],
+                    observed_at=r["observed_at"], values=r["values"] or {}, evidence=r["evidence"] or {},
+                    labels=r["labels"] or {}) for r in rows]
+
+
+def active_by_rule(conn: Connection, hospital: str, rules: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """rule -> (active findings, of which critical), for the rules that have any."""
+    out: dict[str, tuple[int, int]] = {}
+    for rule, severity, n in conn.execute(
+            select(table.c.rule, table.c.severity, func.count()).where(
+                table.c.hospital_code == hospital, table.c.active == 1, table.c.rule.in_(sorted(set(rules))))
+            .group_by(table.c.rule, table.c.severity)):
+        total, critical = out.get(rule, (0, 0))
+        out[rule] = (total + n, critical + (n if severity == "critical" else 0))
+    return out

@@ -22,11 +22,16 @@ from agent.domain.monitoring_model import (
     DeadlineInputs,
     GenericGroup,
     ItemLink,
+    OffPlatformPurchase,
+    Order,
+    Payable,
     ProductYear,
     PurchaseMix,
     UsageTotal,
+    VolumePlan,
 )
-from agent.store import Store
+from agent.domain.prices import PricedReceipt
+from agent.store import Store, declarations, ledgers
 from agent.store.catalogue import ACCEPTED, generic_groups
 from agent.store.schema.catalogue import agreed_volumes as av
 from agent.store.schema.catalogue import agreement_years as ay
@@ -35,6 +40,11 @@ from agent.store.schema.catalogue import winning_products as wp
 from agent.store.schema.ingest import local_items as li
 from agent.store.schema.ingest import receipts as rc
 from agent.store.schema.ingest import usage_daily as ud
+
+ORDER_DAYS = timedelta(days=60)  # orders older than this are out of every clock
+BILL_DAYS = timedelta(days=400)  # bills unpaid longer than this are the finance office's, not a clock
+FILING_DAYS = timedelta(days=90)  # off-platform receipts watched for their filing (备案)
+PRICE_DAYS = timedelta(days=30)  # receipt lines whose prices are checked
 
 
 def _f(x: Decimal | float | None) -> float:
@@ -45,6 +55,17 @@ def usage_source_names(sources: Sequence[object]) -> list[str]:
     """HIS sources when there are any, else prescription sources."""
     his = [s.name for s in sources if getattr(s, "kind", "") == "his"]  # type: ignore[attr-defined]
     return his or [s.name for s in sources if getattr(s, "kind", "") == "prescription"]  # type: ignore[attr-defined]
+
+
+def as_order(o: ledgers.OrderRecord, tz: tzinfo) -> Order:
+    """A stored order line as the clocks see it, its times in the hospital's zone (titles show them)."""
+    def local(at: datetime | None) -> datetime | None:
+        return at.astimezone(tz) if at is not None else None
+
+    return Order(o.order_id, o.distributor_name or o.distributor_code or "（未知配送企业）", o.product_name or o.product_code or "",
+                 o.ordered_at.astimezone(tz), local(o.responded_at), local(o.delivered_at),
+                 quantity=None if o.quantity is None else float(o.quantity),
+                 delivered_qty=None if o.delivered_quantity is None else float(o.delivered_quantity))
 
 
 class StoreInputs:
@@ -162,18 +183,93 @@ class StoreInputs:
 
     # -- deadlines -----------------------------------------------------------------------
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
-        """The purchase mix (网采率) of the month so far, from warehouse receipts.
+        """What the clocks watch: the platform's orders (response, delivery) of the last
+        ``ORDER_DAYS``, its bills not yet paid or checked, off-platform receipts of products on the
+        platform (备案) of the last ``FILING_DAYS``, and the purchase mix (网采率) of the month so far
+        from warehouse receipts, exempt items (麻醉/精神药品, 医疗机构制剂) left out.
 
-        Arrival confirmation is watched by the platform link itself (``platform.confirm_late``);
-        orders, bills and 备案 records have no source yet, so their clocks stay empty.
-        """
+        Arrival confirmation is watched by the platform link itself (``platform.confirm_late``)."""
+        with self.store.read() as conn:
+            orders = ledgers.orders_since(conn, self.hospital, as_of - ORDER_DAYS)
+            bills = ledgers.open_bills(conn, self.hospital, as_of - BILL_DAYS)
+            listed = {code for (code,) in conn.execute(
+                select(im.c.item_code).where(im.c.hospital_code == self.hospital, im.c.status.in_(ACCEPTED),
+                                             im.c.group_key.is_not(None)))}
+            off = ledgers.off_platform_lines(conn, self.hospital, as_of - FILING_DAYS, listed)
+            exempt = set(ledgers.exempt_items(conn, self.hospital))
+            declared = declarations.declarations(conn, self.hospital)
+            today = as_of.astimezone(self.tz).date()
+            history: dict[str, Decimal] = {}
+            if declared:  # purchases accepted over the last year, else usage (a product the warehouse never received)
+                history = declarations.usage_history(conn, self.hospital, self.usage_sources, today - timedelta(days=365),
+                                                     today - timedelta(days=1))
+                history.update(declarations.purchase_history(conn, self.hospital, as_of - timedelta(days=365), as_of))
+            recent = declarations.declared_since(conn, self.hospital, as_of - timedelta(days=365))
+        return DeadlineInputs(
+            orders=[as_order(o, self.tz) for o in orders],
+            payables=[Payable(b.bill_id, b.distributor_name or b.distributor_code or "（未知配送企业）",
+                              b.accepted_at.astimezone(self.tz),  # the month ends in the hospital's zone
+                              float(b.amount), b.paid_at, b.issued_at, b.checked_at, checkable=True) for b in bills],
+            off_platform=[OffPlatformPurchase(f.line_id, f.item_name or f.item_code, f.accepted_at.astimezone(self.tz).date(),
+                                              f.filed_at.astimezone(self.tz).date() if f.filed_at else None,
+                                              f.supplier or "", f.emergency) for f in off],
+            purchase_mix=self._purchase_mix(as_of, exempt),
+            priced=self._priced(as_of),
+            volume_plans=[VolumePlan(d.product_key, d.name, float(d.quantity), float(d.last_agreed or 0),
+                                     float(history.get(d.product_key, 0)), explained=bool(d.reason)) for d in declared],
+            declared=recent,
+        )
+
+    def _priced(self, as_of: datetime) -> list[PricedReceipt]:
+        """Receipt lines with a price accepted in the last ``PRICE_DAYS``, per HIS unit, with the
+        winning price of a mapped winning product, the HIS sale price, and the platform's listed
+        price (挂网价) from its latest order line of the item's code or national code (TO CONFIRM:
+        that the platform's product code is one of those and its price is per the HIS unit). A line
+        recorded in another unit than the HIS unit is left out (its conversion is unknown)."""
+        q = (select(rc.c.line_id, rc.c.item_code, rc.c.unit, rc.c.unit_price, rc.c.distributor, rc.c.on_platform)
+             .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.unit_price.is_not(None),
+                    rc.c.accepted_at >= as_of - PRICE_DAYS, rc.c.accepted_at < as_of + timedelta(seconds=1))
+             .order_by(rc.c.accepted_at, rc.c.line_id))
+        with self.store.read() as conn:
+            rows = conn.execute(q).all()
+            if not rows:
+                return []
+            links = {r.item_code: r for r in conn.execute(
+                select(im.c.item_code, im.c.item_name, im.c.product_key, im.c.factor)
+                .where(im.c.hospital_code == self.hospital, im.c.status.in_(ACCEPTED)))}
+            winning = {key: (price, pack) for key, price, pack in conn.execute(
+                select(wp.c.product_key, func.min(wp.c.price), func.min(wp.c.pack))
+                .where(wp.c.hospital_code == self.hospital).group_by(wp.c.product_key))}
+            his = {code: (name, unit, price, national) for code, name, unit, price, national in conn.execute(
+                select(li.c.code, func.max(li.c.name), func.max(li.c.his_unit), func.max(li.c.price),
+                       func.max(li.c.national_code))
+                .where(li.c.hospital_code == self.hospital).group_by(li.c.code))}
+            listed = ledgers.listed_prices(conn, self.hospital, as_of - BILL_DAYS)
+        out = []
+        for r in rows:
+            name, his_unit, sale, national = his.get(r.item_code, (None, None, None, None))
+            if r.unit and his_unit and r.unit != his_unit:
+                continue
+            link = links.get(r.item_code)
+            win = None
+            if link is not None and link.product_key in winning and link.factor:
+                price, pack = winning[link.product_key]
+                per_smallest = _f(price) / _f(pack) if pack else _f(price)
+                win = per_smallest * _f(link.factor)
+            out.append(PricedReceipt(r.line_id, r.item_code, name or (link.item_name if link else r.item_code),
+                                     r.distributor or "（未记录供应商）", bool(r.on_platform), _f(r.unit_price),
+                                     win, None if sale is None else _f(sale),
+                                     listed.get(r.item_code) or (listed.get(national) if national else None)))
+        return out
+
+    def _purchase_mix(self, as_of: datetime, exempt: set[str]) -> list[PurchaseMix]:
         month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         amount = rc.c.quantity * func.coalesce(rc.c.unit_price, 0)
         q = (
             select(li.c.kind, rc.c.on_platform, func.sum(amount))
             .select_from(rc.join(li, and_(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code), isouter=True))
             .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= month_start,
-                   rc.c.accepted_at < as_of + timedelta(seconds=1))
+                   rc.c.accepted_at < as_of + timedelta(seconds=1), rc.c.item_code.not_in(sorted(exempt)))
             .group_by(li.c.kind, rc.c.on_platform)
         )
         with self.store.read() as conn:
@@ -185,4 +281,4 @@ class StoreInputs:
             acc[1] += _f(total)
             if on_platform:
                 acc[0] += _f(total)
-        return DeadlineInputs(purchase_mix=[PurchaseMix(k, on, tot) for k, (on, tot) in sorted(mix.items()) if tot > 0])
+        return [PurchaseMix(k, on, tot) for k, (on, tot) in sorted(mix.items()) if tot > 0]

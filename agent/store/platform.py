@@ -136,19 +136,21 @@ def save_delivery_line(conn: Connection, hospital: str, line: DeliveryRecord) ->
         conn.execute(pdl.insert().values(hospital_code=hospital, delivery_id=line.delivery_id, **values))
 
 
-def delivery_cursor(conn: Connection, hospital: str) -> dict[str, Any]:
-    """The delivery sync's keyset cursor (``updated``, ``id``), empty before the first sync."""
+def delivery_cursor(conn: Connection, hospital: str, name: str = CURSOR_NAME) -> dict[str, Any]:
+    """A pulled list's keyset cursor (``updated``, ``id``), empty before the first sync; ``name`` is
+    the list (``deliveries``, ``orders``, ``bills``)."""
     row = conn.execute(select(cursors.c.value).where(
-        cursors.c.hospital_code == hospital, cursors.c.source == CURSOR_SOURCE, cursors.c.name == CURSOR_NAME)).first()
+        cursors.c.hospital_code == hospital, cursors.c.source == CURSOR_SOURCE, cursors.c.name == name)).first()
     return dict(row.value) if row else {}
 
 
-def save_delivery_cursor(conn: Connection, hospital: str, value: dict[str, Any], now: datetime) -> None:
-    key = (cursors.c.hospital_code == hospital) & (cursors.c.source == CURSOR_SOURCE) & (cursors.c.name == CURSOR_NAME)
+def save_delivery_cursor(conn: Connection, hospital: str, value: dict[str, Any], now: datetime,
+                         name: str = CURSOR_NAME) -> None:
+    key = (cursors.c.hospital_code == hospital) & (cursors.c.source == CURSOR_SOURCE) & (cursors.c.name == name)
     if conn.execute(select(cursors.c.name).where(key)).first():
         conn.execute(cursors.update().where(key).values(value=value, updated_at=now))
     else:
-        conn.execute(cursors.insert().values(hospital_code=hospital, source=CURSOR_SOURCE, name=CURSOR_NAME, value=value,
+        conn.execute(cursors.insert().values(hospital_code=hospital, source=CURSOR_SOURCE, name=name, value=value,
                                              updated_at=now))
 
 

@@ -172,10 +172,16 @@ class PlatformClient:
                    page: int = 1) -> tuple[list[dict[str, Any]], bool]:
         """One page of delivery lines and whether more follow; the profile's ``paging`` says which of
         the window (since, until), the page number and the cursor (after_id) it uses."""
-        answer = self.call("deliveries", {"updatedSince": since, "updatedUntil": until, "afterId": after_id,
-                                          "pageSize": page_size, "page": page})
+        return self.listing("deliveries", since, after_id, page_size, until=until, page=page)
+
+    def listing(self, op: str, since: str | None, after_id: str | None, page_size: int, *, until: str | None = None,
+                page: int = 1) -> tuple[list[dict[str, Any]], bool]:
+        """One page of a pulled list (``deliveries``, ``orders``, ``bills``) as canonical lines, and
+        whether more follow; paged the same way as deliveries."""
+        answer = self.call(op, {"updatedSince": since, "updatedUntil": until, "afterId": after_id,
+                                "pageSize": page_size, "page": page})
         self._raise_unless_ok(answer)
-        lines = [self.profile.delivery_line(raw) for raw in answer.data.get("list") or []]
+        lines = [self.profile.listed_line(op, raw) for raw in answer.data.get("list") or []]
         more = answer.data["more"] if "more" in answer.data else page < int(answer.data.get("total_pages") or 0)
         return lines, bool(more)
 

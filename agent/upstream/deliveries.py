@@ -8,7 +8,7 @@ transaction; receipts still unmatched are tried again at the end.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -19,6 +19,7 @@ from agent.store import Store, Tx
 from agent.store import platform as repo
 from agent.upstream.client import PlatformClient
 from agent.upstream.confirm import rematch_unmatched
+from agent.upstream.profile_base import LIST_KEYS
 
 FIRST_WINDOW = timedelta(days=7)  # a window-paged platform's first sync reads this far back
 
@@ -50,19 +51,24 @@ def _store_line(conn: Tx, hospital: str, line: dict[str, Any], tz: tzinfo, now: 
     ))
 
 
-def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, lookback_s: int = 3600,
-                    page_size: int = 200, max_pages: int = 1000, item_map: Mapping[str, str] | None = None,
-                    min_confidence: float = 0.7) -> SyncResult:
-    """Pull every delivery line changed since the cursor (minus lookback); returns what was done.
+def pull_list(store: Store, client: PlatformClient, op: str, now: datetime,
+              save: Callable[[Tx, dict[str, Any]], None], *, lookback_s: int = 3600, page_size: int = 200,
+              max_pages: int = 1000) -> tuple[int, int]:
+    """Pull every line of ``op`` (deliveries, orders, bills) changed since its cursor (minus
+    lookback), each page stored with ``save`` and the cursor in one transaction; (lines, pages).
 
     How depends on the profile's ``paging``: ``keyset`` (updated since / after this id), ``pages``
     (an update-time window up to now, read page by page; the cursor becomes the window's end), or
-    ``cursor`` (the platform hands out lines after the last id read, until it says it is done)."""
+    ``cursor`` (the platform hands out lines after the last id read, until it says it is done). A
+    cursor-paged list of orders or bills is read from its start every time: their status changes
+    after they are created, and the platform's cursor follows creation (TO CONFIRM per province)."""
     hospital, tz = store.hospital_code, now.tzinfo
     assert tz is not None
     paging = client.profile.paging
+    id_key = LIST_KEYS[op]
+    rereads = paging == "cursor" and op != "deliveries"
     with store.read() as conn:
-        cursor = repo.delivery_cursor(conn, hospital)
+        cursor = {} if rereads else repo.delivery_cursor(conn, hospital, op)
     since_dt = parse_time(cursor.get("updated"), tz)
     mark = (since_dt, str(cursor.get("id") or "")) if since_dt else None
     since = (since_dt - timedelta(seconds=lookback_s)).isoformat() if since_dt else None
@@ -75,29 +81,41 @@ def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, look
     total = pages = 0
     more = True
     while more and pages < max_pages:
-        lines, more = client.deliveries(since, after, page_size, until=until, page=pages + 1)
+        lines, more = client.listing(op, since, after, page_size, until=until, page=pages + 1)
         pages += 1
         if not lines:
             break
         with store.begin() as conn:
             for line in lines:
-                _store_line(conn, hospital, line, tz, now)
-            last = lines[-1]  # the platform pages in (updated_at, delivery_id) order: the last line is the newest
-            if paging == "cursor":
-                repo.save_delivery_cursor(conn, hospital, {"id": str(last["delivery_id"])}, now)
+                save(conn, line)
+            last = lines[-1]  # the platform pages in (updated_at, id) order: the last line is the newest
+            if paging == "cursor" and not rereads:
+                repo.save_delivery_cursor(conn, hospital, {"id": str(last[id_key])}, now, op)
             elif paging == "keyset":
                 last_at = parse_time(last.get("updated_at"), tz)
-                if last_at is not None and (mark is None or (last_at, str(last["delivery_id"])) > mark):
-                    mark = (last_at, str(last["delivery_id"]))
-                    repo.save_delivery_cursor(conn, hospital, {"updated": last_at.isoformat(), "id": mark[1]}, now)
+                if last_at is not None and (mark is None or (last_at, str(last[id_key])) > mark):
+                    mark = (last_at, str(last[id_key]))
+                    repo.save_delivery_cursor(conn, hospital, {"updated": last_at.isoformat(), "id": mark[1]}, now, op)
         total += len(lines)
         if paging == "keyset":
-            since, after = last.get("updated_at") or since, str(last["delivery_id"])
+            since, after = last.get("updated_at") or since, str(last[id_key])
         elif paging == "cursor":
-            after = str(last["delivery_id"])
+            after = str(last[id_key])
     if paging == "pages" and not more:  # the whole window was read: the next sync starts at its end
         with store.begin() as conn:
-            repo.save_delivery_cursor(conn, hospital, {"updated": until}, now)
+            repo.save_delivery_cursor(conn, hospital, {"updated": until}, now, op)
+    return total, pages
+
+
+def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, lookback_s: int = 3600,
+                    page_size: int = 200, max_pages: int = 1000, item_map: Mapping[str, str] | None = None,
+                    min_confidence: float = 0.7) -> SyncResult:
+    """Pull every delivery line changed since the cursor (minus lookback), then match waiting
+    receipts; returns what was done (paging as ``pull_list``)."""
+    hospital, tz = store.hospital_code, now.tzinfo
+    assert tz is not None
+    total, pages = pull_list(store, client, "deliveries", now, lambda conn, line: _store_line(conn, hospital, line, tz, now),
+                             lookback_s=lookback_s, page_size=page_size, max_pages=max_pages)
     with store.begin() as conn:
         queued = rematch_unmatched(conn, hospital, now, item_map=item_map, min_confidence=min_confidence)
     return SyncResult(total, pages, queued)

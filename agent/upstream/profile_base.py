@@ -45,6 +45,42 @@ DELIVERY_FIELDS = {
 }
 
 
+# Our canonical purchase-order line fields (采购订单明细) <- the platform's names. Every platform
+# lists the order line, its quantity and submission time; the response and delivery fields are
+# the ones each profile maps (``None``: the platform does not say).
+ORDER_FIELDS = {
+    "order_id": "ordDetlId",  # 订单明细编号: the key
+    "order_code": "ordCode",
+    "product_code": "prodCode",
+    "product_name": "prodName",
+    "distributor_code": "delventpCode",
+    "distributor_name": "delventpName",
+    "quantity": "purcCnt",  # 采购数量
+    "price": "purcpric",  # 采购价
+    "listed_price": "pubonlnPric",  # 挂网价
+    "ordered_at": "subTime",  # 提交时间
+    "responded_at": "respTime",  # 配送企业响应时间
+    "delivered_quantity": "disCnt",  # 配送数量
+    "delivered_at": "disTime",  # 配送时间
+    "updated_at": "updtTime",
+}
+
+# Our canonical bill fields (结算单 / 账单) <- the platform's names.
+BILL_FIELDS = {
+    "bill_id": "stmtId",  # 结算单编号: the key
+    "distributor_code": "delventpCode",
+    "distributor_name": "delventpName",
+    "amount": "stmtAmt",  # 结算金额
+    "accepted_at": "acpTime",  # the latest acceptance the bill covers: the payment clock starts here
+    "issued_at": "crteTime",  # when the distributor issued it
+    "checked_at": "chkTime",  # when the hospital checked and uploaded it (对账上传)
+    "paid_at": "payTime",  # 回款时间
+    "updated_at": "updtTime",
+}
+# The line key of each pulled list, for the keyset cursor.
+LIST_KEYS = {"deliveries": "delivery_id", "orders": "order_id", "bills": "bill_id"}
+
+
 @dataclass(frozen=True)
 class Request:
     method: str
@@ -80,6 +116,8 @@ class Profile:
     code_kind: dict[str, str] = CODE_KIND
     media: str = "JSON"  # what the answers are, for error messages
     fields: dict[str, str] = DELIVERY_FIELDS
+    order_fields: dict[str, str] | None = ORDER_FIELDS  # None: the profile pulls no orders
+    bill_fields: dict[str, str] | None = BILL_FIELDS  # None: the profile pulls no bills
     # How deliveries are paged: "keyset" (updated since, after this id), "pages" (an update-time
     # window read page by page), "cursor" (the platform's own cursor: the last line id read).
     paging: str = "keyset"
@@ -144,6 +182,20 @@ class Profile:
     def delivery_line(self, raw: dict[str, Any]) -> dict[str, Any]:
         """A platform delivery line as our canonical dict (missing fields are None)."""
         return {ours: raw.get(theirs) for ours, theirs in self.fields.items()}
+
+    def supports(self, op: str) -> bool:
+        """Whether this profile pulls ``op`` (``deliveries``, ``orders``, ``bills``)."""
+        return op == "deliveries" or self.field_map(op) is not None
+
+    def field_map(self, op: str) -> dict[str, str] | None:
+        return {"deliveries": self.fields, "orders": self.order_fields, "bills": self.bill_fields}.get(op)
+
+    def listed_line(self, op: str, raw: dict[str, Any]) -> dict[str, Any]:
+        """A pulled line of ``op`` as our canonical dict (missing fields are None)."""
+        if op == "deliveries":
+            return self.delivery_line(raw)
+        fields = self.field_map(op) or {}
+        return {ours: raw.get(theirs) for ours, theirs in fields.items()}
 
     def confirm_data(self, medins_code: str, delivery_id: str, quantity: str, accepted_at: str,
                      line: dict[str, Any] | None = None) -> dict[str, Any]:

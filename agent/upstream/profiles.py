@@ -52,6 +52,19 @@ ZJ_DELIVERY_FIELDS = {
     "distributor_code": "delventpCode",
     "updated_at": "updtTime",  # idem
 }
+# ZJ9670 purchase-order line (采购订单明细): field names as the public client's list response
+# (HisProcurementPurchaseOrderListResponse: ordDetlId, ordCode, prodCode, prodName, delventpCode,
+# delventpName, purcCnt, purcpric, pubonlnPric, subTime, disCnt, disTime). TO CONFIRM: that subTime
+# is the submission the 48 h response clock starts from and disTime the delivery; the public line has
+# no response time (``respTime`` is assumed, a delivery counts as a response) nor update time.
+ZJ_ORDER_FIELDS = {
+    "order_id": "ordDetlId", "order_code": "ordCode", "product_code": "prodCode", "product_name": "prodName",
+    "distributor_code": "delventpCode", "distributor_name": "delventpName", "quantity": "purcCnt",
+    "price": "purcpric", "listed_price": "pubonlnPric", "ordered_at": "subTime",
+    "responded_at": "respTime",  # assumed
+    "delivered_quantity": "disCnt", "delivered_at": "disTime",
+    "updated_at": "updtTime",  # assumed
+}
 ZJ_TIME = "%Y-%m-%d %H:%M:%S"  # TO CONFIRM: the window's time format (the public client passes strings)
 
 
@@ -69,6 +82,10 @@ class InfnoProfile(Profile):
     signer = "hmac-sm3"
     supports_reports = False  # no report upload among the public client's transactions
     fields = ZJ_DELIVERY_FIELDS
+    order_fields = ZJ_ORDER_FIELDS
+    # No bill pull: in the public client the hospital itself creates, fills, submits and examines the
+    # settlement statement (结算单, ZJ9666-9669); the payment clock needs the bills from elsewhere.
+    bill_fields = None
     paging = "pages"
     idempotency_header = False
     confirm_message = ZJ_TRANSACTIONS["confirm"]
@@ -93,6 +110,10 @@ class InfnoProfile(Profile):
         if op == "deliveries":
             data = {"medinsCode": medins_code, "shpUpdateStartTime": _zj_time(data.get("updatedSince")),
                     "shpUpdateEndTime": _zj_time(data.get("updatedUntil")), "current": data.get("page") or 1,
+                    "size": data.get("pageSize")}
+        elif op == "orders":  # TO CONFIRM: ZJ9670's window field names (assumed like ZJ9671's)
+            data = {"medinsCode": medins_code, "ordUpdateStartTime": _zj_time(data.get("updatedSince")),
+                    "ordUpdateEndTime": _zj_time(data.get("updatedUntil")), "current": data.get("page") or 1,
                     "size": data.get("pageSize")}
         envelope = {"infno": self.transactions[op], "input": {"data": data}}
         return Request("POST", self.path, _dumps(envelope))
@@ -121,7 +142,7 @@ class InfnoProfile(Profile):
         if not isinstance(output, dict) or "data" not in output:  # the public client refuses this too
             return Answer("9999", "answer without output.data", None)
         data = output.get("data")
-        if op == "deliveries":
+        if op in ("deliveries", "orders"):
             data = data if isinstance(data, dict) else {}
             return Answer(OK, "", {"list": data.get("dataList") or [], "total_pages": int(data.get("totalPageCount") or 0)})
         return Answer(OK, "", data if data is not None else {})

@@ -70,6 +70,23 @@ DRUG_FIELDS = {
     "distributor_code": "YQBM",  # 企业编码
     "updated_at": "CJRQ",
 }
+# Orders and bills: the message types are named in the public material (orders YY009/010/021/022,
+# invoices YY004/007/008, reconciliation YY016) but no public sample shows their lines. TO CONFIRM
+# with the province, all of it: the message pulling order lines with their status (YY021 assumed),
+# the one pulling bills with their check and payment state (YY016 assumed), and every tag below
+# beyond DDMXBH, YQBM, ZXSPBM, CPM and PSL, which the delivery lines carry.
+ORDER_FIELDS = {
+    "order_id": "DDMXBH", "order_code": "DDBH", "product_code": "ZXSPBM", "product_name": "CPM",
+    "distributor_code": "YQBM", "distributor_name": "YQMC", "quantity": "CGSL", "price": "CGJG",
+    "listed_price": "GWJG", "ordered_at": "XDSJ", "responded_at": "XYSJ", "delivered_quantity": "PSL",
+    "delivered_at": "PSSJ", "updated_at": "XDSJ",
+}
+BILL_FIELDS = {
+    "bill_id": "JSDBH", "distributor_code": "YQBM", "distributor_name": "YQMC", "amount": "JSJE",
+    "accepted_at": "YSSJ", "issued_at": "CJSJ", "checked_at": "DZSJ", "paid_at": "ZFSJ", "updated_at": "CJSJ",
+}
+LIST_MESSAGES = {"orders": ("YY021", "DDMXBH"), "bills": ("YY016", "JSDBH")}  # message type, cursor tag
+
 # YY155 answer line (耗材配送明细). TO CONFIRM: tag names beyond PSMXBH/HCTBDM/SCPH/PSL, which YY131 repeats.
 CONSUMABLE_FIELDS = {**DRUG_FIELDS, "product_code": "HCTBDM"}
 
@@ -193,6 +210,9 @@ class ShSoapProfile(Profile):
     ok_code = OK
     media = "SOAP XML"
     fields = DRUG_FIELDS
+    order_fields = ORDER_FIELDS
+    bill_fields = BILL_FIELDS
+    list_messages = LIST_MESSAGES
     paging = "cursor"
     idempotency_header = False
     family = "YY0"
@@ -260,6 +280,9 @@ class ShSoapProfile(Profile):
         if op == "deliveries":
             main = {"YQBM": "", "PSMXBH": data.get("afterId") or ""}  # the cursor: the last PSMXBH read
             return self.deliveries_message, build_message(head, main, [])
+        if op in self.list_messages:
+            msg_type, cursor_tag = self.list_messages[op]
+            return msg_type, build_message(head, {"YQBM": "", cursor_tag: data.get("afterId") or ""}, [])
         raise PlatformError(f"profile {self.name} has no '{op}' message", transient=False)
 
     def seal(self, op: str, data: dict[str, Any], *, medins_code: str, creds: Credentials, timestamp: str,
@@ -299,15 +322,23 @@ class ShSoapProfile(Profile):
             if line is None:
                 return Answer("20000", message or "部分失败，无明细结果", body["lines"])
             code, message = line["CLJG"], line.get("CLQKMS") or message
-        if code == OK and op == "deliveries":
+        if code == OK and op in ("deliveries", *self.list_messages):
             return Answer(OK, "", {"list": body["lines"], "more": body["main"].get("SFWJ") == "0"})  # 是否完结
         if code == OK:
             return Answer(OK, "", {"main": body["main"], "lines": body["lines"]})
         return Answer(code or RESEND, message, body["lines"] or None)
 
     def delivery_line(self, raw: dict[str, Any]) -> dict[str, Any]:
-        line = {k: (None if v == "" else v) for k, v in super().delivery_line(raw).items()}
-        for key in ("shipped_at", "updated_at"):
+        return self._times(super().delivery_line(raw))
+
+    def listed_line(self, op: str, raw: dict[str, Any]) -> dict[str, Any]:
+        return self.delivery_line(raw) if op == "deliveries" else self._times(super().listed_line(op, raw))
+
+    @staticmethod
+    def _times(line: dict[str, Any]) -> dict[str, Any]:
+        """Empty elements as None, ``yyyyMMdd/HHmmss/`` times as ISO."""
+        line = {k: (None if v == "" else v) for k, v in line.items()}
+        for key in [k for k in line if k.endswith("_at")]:
             line[key] = parse_platform_time(line.get(key))
         return line
 
@@ -318,6 +349,8 @@ class ShSoapConsumablesProfile(ShSoapProfile):
     ``PSMXBH, HCTBDM, SCPH, PSL, YSTGS, YSBGS, YSBZSM``)."""
 
     fields = CONSUMABLE_FIELDS
+    order_fields = {**ORDER_FIELDS, "product_code": "HCTBDM"}
+    list_messages = {"orders": ("YY112", "DDMXBH"), "bills": ("YY132", "JSDBH")}  # TO CONFIRM, as for drugs
     family = "YY1"
     deliveries_message = "YY155"
     confirm_message = "YY131"

@@ -39,6 +39,16 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
                                                                     text, re.M)}
     assert len(table) == 10 and all(abs(a - u) < 10 for name, (u, a) in table.items() if name != "奥美拉唑肠溶胶囊")
     assert "网采率" not in text  # the warehouse's few off-platform purchases stay within the 90% floor
+    # 5. the duty clocks (#20): one planted problem of each, printed once in section 10
+    clocks = text.split("10. 时限与合规")[1]
+    for planted in (r"\[订单未响应\] 华东医药配送有限公司 订单 DDRESP0001 .*已超时",
+                    r"\[配送超时或短送\] 国药控股股份有限公司 配送 盐酸二甲双胍片已超时",
+                    r"\[回款超时\] .*JS202608001.*已超时.*（未解决）",
+                    r"\[线下采购备案超时\] 恩替卡韦片 .*某大药房.*已超时.*（未解决）",
+                    r"\[采购价高于中选价或挂网价\] 厄贝沙坦片 .*某医药商贸有限公司.*2\.24 元，中选价 1\.87 元",
+                    r"\[报量偏低\] 苯磺酸氨氯地平片 报量 \d+：低于上一年度约定采购量"):
+        assert len(re.findall(planted, clocks)) == 1, planted
+    assert clocks.count("[线下采购备案超时]") == 1  # every other off-platform purchase was filed in time
     reports = sorted((tmp_path / "demo" / "reports").glob("*.xlsx"))
     assert [p.name[-12:] for p in reports] == ["2026-08.xlsx", "2026-09.xlsx", "2026-10.xlsx"]
     # 对码 of the HIS dictionary: the items written as real dictionaries write them (forms HIS-style, a

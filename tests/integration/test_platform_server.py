@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from platform_support import APP_KEY, HOSPITAL, SECRET, TZ, drainer, make_client, outbox_rows
+from platform_support import APP_KEY, HOSPITAL, SECRET, START, TZ, drainer, make_client, outbox_rows
 from sqlalchemy import select
 
 from agent.errors import DataError
@@ -81,12 +81,15 @@ def test_the_platform_refuses_patient_fields_even_if_they_were_sent(ref) -> None
     assert code == "2004" and "患者" in message
 
 
-def test_orders_and_bills_are_listed_for_the_hospital(ref) -> None:
-    ref.seed_delivery(HOSPITAL, "S1", "Y0001", 5, ordCode="ORD1", delventpCode="D1")
+def test_orders_and_bills_are_listed_for_the_hospital_only(ref) -> None:
+    ref.seed_order(HOSPITAL, "OD1", "Y0001", 5, START, distributor="D1")
+    ref.seed_order("H-OTHER", "OD2", "Y0001", 5, START)
+    ref.seed_bill(HOSPITAL, "JS1", "99.5", START, distributor="D1")
     client = make_client(ref, "rest_json")
-    assert client.call("orders", {}).data == {"list": [{"ordCode": "ORD1"}]}
-    ref.state.confirm(HOSPITAL, [{"shpId": "S1", "shppCnt": "5"}], None)
-    assert client.call("bills", {}).data == {"list": [{"delventpCode": "D1", "shpIds": ["S1"]}]}
+    orders, more = client.listing("orders", None, None, 50)
+    assert [(o["order_id"], o["distributor_code"], o["quantity"]) for o in orders] == [("OD1", "D1", "5")] and not more
+    bills, _ = client.listing("bills", None, None, 50)
+    assert [(b["bill_id"], b["amount"], b["paid_at"]) for b in bills] == [("JS1", "99.5", None)]
 
 
 def test_a_fault_can_be_armed_over_http(ref) -> None:

@@ -181,4 +181,23 @@ def _v2(conn) -> None:  # type: ignore[no-untyped-def]
                                                        updated_at=now))
 
 
-MIGRATIONS = [_v1, _v2]
+# 报量: the volume the hospital declares for a programme's coming cycle or year, with its written
+# reason when it is below 80% of history (001).
+volume_declarations = Table(
+    "volume_declarations",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("programme", String(200), primary_key=True),
+    Column("product_key", String(300), primary_key=True),
+    Column("quantity", Qty, nullable=False),  # smallest units
+    Column("reason", Text),
+    Column("source_ref", String(200)),
+    Column("imported_at", AwareDateTime, nullable=False),
+)
+
+
+def _v3(conn) -> None:  # type: ignore[no-untyped-def]
+    create_tables(conn, [volume_declarations])
+
+
+MIGRATIONS = [_v1, _v2, _v3]
