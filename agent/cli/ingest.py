@@ -23,7 +23,7 @@ from agent.ports import ReceiptCursor
 
 REASONS_ZH = {
     "no item code": "缺少药品/物资编码", "negative receipt quantity": "入库数量为负", "unknown unit": "未知单位",
-    "impossible date": "日期不合理", "impossible expiry": "有效期不合理", "undecodable text": "文字无法解码",
+    "impossible date": "日期不合理", "impossible expiry": "有效期不合理", "impossible pack factor": "包装系数不合理", "undecodable text": "文字无法解码",
     "cannot convert": "数据格式错误", "no department code": "缺少科室编码", "no department name": "缺少科室名称",
 }
 

@@ -47,6 +47,8 @@ def receipt_problem(r: Receipt, now: datetime, known_units: Collection[str] = KN
         return "negative receipt quantity"
     if r.unit is not None and r.unit.strip() and r.unit.strip() not in known_units:
         return f"unknown unit '{r.unit}'"
+    if r.pack_factor is not None and r.pack_factor <= 0:
+        return f"impossible pack factor {r.pack_factor}"
     for label, value in (("changed_at", r.changed_at), ("accepted_at", r.accepted_at)):
         if value is not None and (value.date() < EARLIEST or value > now + timedelta(days=1)):
             return f"impossible date in {label}: {value.isoformat()}"
