@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.preset import COLUMNS, REQUIRED
+from adapters.preset import COLUMNS, OPTIONAL_COLUMNS, REQUIRED
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,7 @@ class Column:
     name: str
     type: str  # date | text | number | integer | timestamp | flag
     meaning: str
+    optional: bool = False  # may be left out (only at the end of the query)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,9 @@ SPECS: dict[str, QuerySpec] = {
             Column("deleted", "flag", "the line was voided (作废 / soft delete)"),
             Column("delivery_note_no", "text", "配送单号 on the paper note, may be blank"),
             Column("receipt_no", "text", "入库单号"),
+            Column("pack_factor", "number", "optional: smallest units per unit of this line (30 for a 瓶 of 30 片), "
+                   "when the warehouse records it, else the line converts by items.pack_factor or the spec",
+                   optional=True),
         )),
 }
 
@@ -111,6 +115,11 @@ _WHERE = {
     "receipts": "WHERE (t.changed_at > :since_ts OR (t.changed_at = :since_ts AND t.line_id > :since_id))\n"
                 "  AND t.changed_at <= :until  -- an index on (changed_at, line_id) must serve this",
 }
+
+
+def contract_columns(name: str) -> tuple[str, ...]:
+    """Every column a query may return, in order: the required ones, then the optional ones."""
+    return COLUMNS[name] + OPTIONAL_COLUMNS.get(name, ())
 
 
 def queries_for(kind: str) -> list[QuerySpec]:
@@ -169,5 +178,6 @@ def markdown_table(kind: str) -> str:
     rows = ["| query | # | column | type | meaning |", "|---|---|---|---|---|"]
     for spec in queries_for(kind):
         for i, c in enumerate(spec.columns, start=1):
-            rows.append(f"| `{spec.name}`{' (optional)' if spec.optional and i == 1 else ''} | {i} | `{c.name}` | {c.type} | {c.meaning} |")
+            rows.append(f"| `{spec.name}`{' (optional)' if spec.optional and i == 1 else ''} | {i} | `{c.name}`"
+                        f"{' (optional)' if c.optional else ''} | {c.type} | {c.meaning} |")
     return "\n".join(rows)

@@ -89,7 +89,7 @@ def test_a_warehouse_filled_to_the_contract_reads_back_exactly(tmp_path: Path) -
         conn.execute(f"CREATE TABLE your_table ({', '.join(columns)})")
         conn.execute(f"INSERT INTO your_table VALUES ({', '.join('?' * len(columns))})",
                      (17, "2026-11-04 10:00:00", "Y1", "10", "盒", "L1", "2028-01-31", "国药控股", "2026-11-04 09:30:00",
-                      "SHP1", "ORD1", "INV1", "39.20", "是", "0", "PSD1", "RK1"))
+                      "SHP1", "ORD1", "INV1", "39.20", "是", "0", "PSD1", "RK1", "7"))
     source = _source(tmp_path, "warehouse", db)
     try:
         got = list(source.read_receipts(ReceiptCursor(), datetime(2026, 11, 5, tzinfo=UTC), 100))
@@ -98,6 +98,7 @@ def test_a_warehouse_filled_to_the_contract_reads_back_exactly(tmp_path: Path) -
     assert len(got) == 1 and isinstance(got[0], Receipt), got
     r = got[0]
     assert (r.line_id, r.quantity, r.unit, r.delivery_id, r.on_platform, r.deleted) == ("17", Decimal(10), "盒", "SHP1", True, False)
+    assert r.pack_factor == Decimal(7)  # the optional last column: this line's own 盒 holds 7
 
 
 def test_the_readme_prints_the_contract_the_adapter_reads() -> None:
