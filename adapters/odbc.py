@@ -250,6 +250,24 @@ class OdbcSource:
                 pass
             self._end_query()
 
+    def sample(self, sql: str, params: Sequence[Any] = (), limit: int = 1000) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The column names (lower case, as the query's AS names them) and at most ``limit`` rows."""
+        cursor = self._execute(sql, params)
+        self._open_queries += 1
+        try:
+            names = [str(d[0]).lower() for d in cursor.description or ()]
+            rows = [tuple(r) for r in cursor.fetchmany(limit)]
+        except pyodbc.Error as exc:
+            self.close()
+            raise classify(exc, self.name) from None
+        finally:
+            try:
+                cursor.close()
+            except pyodbc.Error:
+                pass
+            self._end_query()
+        return names, rows
+
     def _end_query(self) -> None:
         """The last open query of the transaction is done: roll the read-only transaction back."""
         self._open_queries = max(0, self._open_queries - 1)

@@ -84,10 +84,41 @@ def _check_one(source: Any, cfg: Any, clock: Any) -> list[str]:
             scans[0] if scans and all(s == scans[0] for s in scans) else "; ".join(scans) or "-", rate]
 
 
+def _check_contracts(console: Console, cfg: Any, sources: dict[str, Any], day: date) -> bool:
+    """Each custom source's queries run on ``day`` against the contract; True when one is wrong.
+    HIS sources go first: a warehouse's units are judged against their item dictionary."""
+    from adapters.contract_check import check_source
+
+    custom = sorted((s for s in cfg.sources if s.preset == "custom"), key=lambda s: s.kind == "warehouse")
+    if not custom:
+        return False
+    table = Table(title=f"自定义查询检查（{day.isoformat()}）")
+    for head in ("数据源", "查询", "列", "问题"):
+        table.add_column(head)
+    items: dict[str, Any] = {}
+    failed = False
+    for s in custom:
+        try:
+            problems, read = check_source(sources[s.name], day, items)
+        except AgentError as exc:
+            table.add_row(s.name, "-", "-", str(exc))
+            failed = True
+            continue
+        items.update(read)
+        for p in problems:
+            table.add_row(s.name, p.query, p.column, ("注意：" if p.warning else "") + p.message)
+        failed = failed or any(not p.warning for p in problems)
+        if not problems:
+            table.add_row(s.name, "全部", "-", "符合契约")
+    console.print(table)
+    return failed
+
+
 def register(app: typer.Typer) -> None:
     @app.command("check")
-    def check(ctx: typer.Context) -> None:
-        """Connect to every source and test its preset queries."""
+    def check(ctx: typer.Context, day: str = typer.Option(None, "--day", help="the day custom queries are run on "
+                                                                              "(default yesterday)")) -> None:
+        """Connect to every source and test its queries; hold a custom source's against the contract."""
         from agent.bootstrap import build_sources
 
         cfg, clock = config_of(ctx), clock_of(ctx)
@@ -95,13 +126,19 @@ def register(app: typer.Typer) -> None:
         for head in ("数据源", "预设", "可连接", "只读账号", "查询", "索引命中", "速率(行/秒)"):
             table.add_column(head)
         failed = False
-        for name, source in build_sources(cfg.sources, clock).items():
+        sources = build_sources(cfg.sources, clock)
+        for name, source in sources.items():
             row = _check_one(source, cfg.source(name), clock)
             failed = failed or row[2] != "是" or row[4] != "有效"
             table.add_row(*row)
-            source.close()
-        console = Console(width=160)
+        console = Console(width=200)
         console.print(table)
+        try:
+            failed = _check_contracts(console, cfg, sources, _date(day, "--day") if day else clock.today() - timedelta(days=1)) \
+                or failed
+        finally:
+            for source in sources.values():
+                source.close()
         if any("可写" in str(c) for c in table.columns[3].cells):
             console.print("[bold red]警告: 至少一个数据源账号可以写入 HIS 数据库, 请改用只读账号。[/]")
         from agent.notify.skew import clock_warnings  # the clocks of the robots and the platform (issue #25)
