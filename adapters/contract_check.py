@@ -185,6 +185,11 @@ def _number(v: Any) -> Decimal | None:
         return None
 
 
+def _n(d: Decimal | None) -> str:
+    """A number as staff write it: 2.8, 14, not 2.8000 or 14.00."""
+    return "?" if d is None else format(d.normalize(), "f")
+
+
 def _pack(item: LocalItem) -> Decimal | None:
     """How many smallest units one pack of the item holds: its factor, else the pack its spec names."""
     if item.pack_factor is not None and item.pack_factor > 1:
@@ -201,7 +206,7 @@ def _pack_factors(sample: Sample) -> list[Problem]:
             continue
         by_spec = factor_to_smallest(item.his_unit, parse_spec(item.spec))
         if by_spec is not None and by_spec != item.pack_factor:
-            bad.append(f"{item.code}（{item.name} {item.spec}，单位 {item.his_unit}）应为 {by_spec:g}，查询返回 {item.pack_factor:g}")
+            bad.append(f"{item.code}（{item.name} {item.spec}，单位 {item.his_unit}）应为 {_n(by_spec)}，查询返回 {_n(item.pack_factor)}")
     if not bad:
         return []
     return [Problem("items", "pack_factor", f"单位不对：pack_factor 是每个 his_unit 含多少最小单位，与规格不符 {len(bad)} 个："
@@ -235,7 +240,7 @@ def _usage_units(query: str, sample: Sample, items: Mapping[str, LocalItem]) -> 
         for code, per_unit in list(found.items())[:5]:
             item = items[code]
             named.append(f"{code}（{item.name} {item.spec or ''}）{len(per_unit)} 组 金额/数量 = {per_unit[0]} 元，"
-                         f"字典单价 {item.price:g} 元/{item.his_unit or '?'}，相差 {_pack(item):g} 倍")
+                         f"字典单价 {_n(item.price)} 元/{item.his_unit or '?'}，相差 {_n(_pack(item))} 倍")
         hint = ("数量似乎按包装计（每包装一个），应按 items.his_unit 计" if how == "多"
                 else "数量似乎按最小单位计，应按 items.his_unit（包装）计")
         out.append(Problem(query, "quantity", f"单位不对：{hint}，共 {len(found)} 个药品：" + "；".join(named)))

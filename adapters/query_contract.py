@@ -149,9 +149,9 @@ def template(kind: str, dialect: str) -> str:
         out.append(f"# {spec.name}{' (optional)' if spec.optional else ''}: {spec.purpose}")
         for p in spec.parameters:
             out.append(f"#   :{p} = {PARAMETERS[p]}")
-        cols = [f"       t.{c.name} AS {c.name},  -- {c.type}: {c.meaning}" for c in spec.columns]
+        cols = [f"       t.{c.name} AS {alias(c.name, dialect)},  -- {c.type}: {c.meaning}" for c in spec.columns]
         if spec.name in ("usage", "usage_by_prescriber", "day_totals"):
-            cols = [_aggregate(c) for c in spec.columns]
+            cols = [_aggregate(c, dialect) for c in spec.columns]
         cols[-1] = cols[-1].replace(",  --", "  --", 1)
         body = [f"{spec.name} = \"\"\"", head, *cols, "FROM your_table t"]
         if spec.name in _WHERE:
@@ -168,9 +168,19 @@ def template(kind: str, dialect: str) -> str:
     return "\n".join(out)
 
 
-def _aggregate(c: Column) -> str:
+# Contract names a dialect reserves: MySQL / MariaDB refuse ``AS lines`` (LOAD DATA ... LINES).
+RESERVED = {"mysql": {"lines"}}
+_QUOTES = {"mysql": "`{}`", "tsql": "[{}]", "oracle": '"{}"', "postgres": '"{}"', "sqlite": '"{}"'}
+
+
+def alias(name: str, dialect: str) -> str:
+    """The AS name as the dialect must write it: quoted only where the dialect reserves the word."""
+    return _QUOTES[dialect].format(name) if name in RESERVED.get(dialect, ()) else name
+
+
+def _aggregate(c: Column, dialect: str) -> str:
     expr = {"quantity": "SUM(t.qty)", "amount": "SUM(t.amount)", "lines": "COUNT(*)"}.get(c.name, f"t.{c.name}")
-    return f"       {expr} AS {c.name},  -- {c.type}: {c.meaning}"
+    return f"       {expr} AS {alias(c.name, dialect)},  -- {c.type}: {c.meaning}"
 
 
 def markdown_table(kind: str) -> str:

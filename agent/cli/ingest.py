@@ -84,33 +84,31 @@ def _check_one(source: Any, cfg: Any, clock: Any) -> list[str]:
             scans[0] if scans and all(s == scans[0] for s in scans) else "; ".join(scans) or "-", rate]
 
 
-def _check_contracts(console: Console, cfg: Any, sources: dict[str, Any], day: date) -> bool:
-    """Each custom source's queries run on ``day`` against the contract; True when one is wrong.
-    HIS sources go first: a warehouse's units are judged against their item dictionary."""
+def _check_contracts(cfg: Any, sources: dict[str, Any], day: date) -> bool:
+    """Each custom source's queries run on ``day`` against the contract, one line per problem (long
+    lines, not a table: they are read and copied whole); True when one is wrong. HIS sources go
+    first: a warehouse's units are judged against their item dictionary."""
     from adapters.contract_check import check_source
 
     custom = sorted((s for s in cfg.sources if s.preset == "custom"), key=lambda s: s.kind == "warehouse")
     if not custom:
         return False
-    table = Table(title=f"自定义查询检查（{day.isoformat()}）")
-    for head in ("数据源", "查询", "列", "问题"):
-        table.add_column(head)
+    typer.echo(f"自定义查询检查（{day.isoformat()} 的数据，对照 README 的列契约）：")
     items: dict[str, Any] = {}
     failed = False
     for s in custom:
         try:
             problems, read = check_source(sources[s.name], day, items)
         except AgentError as exc:
-            table.add_row(s.name, "-", "-", str(exc))
+            typer.echo(f"  {s.name}: 无法运行：{exc}")
             failed = True
             continue
         items.update(read)
         for p in problems:
-            table.add_row(s.name, p.query, p.column, ("注意：" if p.warning else "") + p.message)
+            typer.echo(f"  {s.name}: {p.query}.{p.column} {'注意：' if p.warning else ''}{p.message}")
         failed = failed or any(not p.warning for p in problems)
-        if not problems:
-            table.add_row(s.name, "全部", "-", "符合契约")
-    console.print(table)
+        if not any(not p.warning for p in problems):
+            typer.echo(f"  {s.name}: 全部查询符合契约")
     return failed
 
 
@@ -134,8 +132,7 @@ def register(app: typer.Typer) -> None:
         console = Console(width=200)
         console.print(table)
         try:
-            failed = _check_contracts(console, cfg, sources, _date(day, "--day") if day else clock.today() - timedelta(days=1)) \
-                or failed
+            failed = _check_contracts(cfg, sources, _date(day, "--day") if day else clock.today() - timedelta(days=1)) or failed
         finally:
             for source in sources.values():
                 source.close()
@@ -152,6 +149,20 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[bold yellow]对码分组可疑（vbp-agent map check）：{finding.message}[/]")
         if failed:
             raise typer.Exit(1)
+
+    @app.command("poll")
+    def poll(ctx: typer.Context, source_name: str = typer.Option(None, "--source", help="one source (default every one)")) -> None:
+        """Read every source once now, as the agent does at start: item dictionary and 对码, usage, receipts."""
+        from agent.bootstrap import poll_once
+
+        rt = runtime_of(ctx)
+        if source_name and source_name not in {s.name for s in rt.config.sources}:
+            raise ConfigError(f"--source: no source named '{source_name}'")
+        for name, stats in poll_once(rt, source_name):
+            if hasattr(stats, "pages"):
+                typer.echo(f"{name}: 入库明细 读取{stats.read}行，新增或变更{stats.stored}，作废{stats.deleted}，隔离{stats.bad}")
+            else:
+                typer.echo(f"{name}: 用量 {stats.days}天，{stats.rows}组（{stats.lines}条发药明细），隔离{stats.bad}")
 
     @app.command("backfill")
     def backfill(

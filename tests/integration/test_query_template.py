@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from adapters.preset import require_single_select
-from adapters.query_contract import SPECS, queries_for, template
+from adapters.query_contract import SPECS, alias, queries_for, template
 from adapters.registry import build_source
 from agent.cli import main
 from agent.clock import FakeClock
@@ -34,7 +34,7 @@ def test_the_template_is_one_select_per_query_in_its_dialect(kind: str, dialect:
     for name, sql in block["queries"].items():
         require_single_select(sql, dialect, f"template.{name}")
         for column in SPECS[name].columns:
-            assert f" AS {column.name}" in sql
+            assert f" AS {alias(column.name, dialect)}" in sql
         # a quote or a semicolon inside a -- comment trips ODBC drivers that count ? markers or
         # split statements without reading comments (SQLite's does both)
         assert all(not {"'", ";"} & set(line.split("--", 1)[1]) for line in sql.splitlines() if "--" in line)
