@@ -134,6 +134,8 @@ def _types(query: str, sample: Sample, *, line_id_is_int: bool) -> list[Problem]
         kind = "text" if column.name == "line_id" and not line_id_is_int else column.type
         for n, value in enumerate(sample.values(column.name), start=1):
             why = _value_problem(query, column, kind, value)
+            if why and column.name == "line_id":
+                why += "；编号是文字时请设 options.line_id_is_int = false"
             if why:
                 out.append(Problem(query, column.name, f"{why}（第{n}行，值“{value}”）"))
                 break
@@ -145,6 +147,10 @@ def _value_problem(query: str, column: Column, kind: str, value: Any) -> str | N
         return "为空：此列不可为空" if column.name in _NOT_NULL[query] else None
     try:
         if kind == "date":
+            moment = value if isinstance(value, datetime) else (
+                datetime.fromisoformat(str(value).strip()) if len(str(value).strip()) > 10 else None)
+            if moment is not None and moment.time() != datetime.min.time():
+                return "类型不对：是日期时间，应为日期（如 CAST(... AS DATE)，并按日期分组）"
             as_date(value)
         elif kind == "timestamp":
             if isinstance(value, date) and not isinstance(value, datetime):

@@ -89,9 +89,14 @@ def test_wrong_types_and_words_are_named_with_the_row(hospital: Path) -> None:
     assert said[("usage", "setting")].startswith("取值不对：只能是 outpatient、emergency 或 inpatient")
     assert "“住院”" in said[("usage", "setting")]
     assert said[("usage", "lines")].startswith("类型不对：应为整数")
-    receipts = RECEIPTS.replace("yssj AS accepted_at", "yxq AS accepted_at")
+    receipts = RECEIPTS.replace("yssj AS accepted_at", "yxq AS accepted_at").replace("id AS line_id", "'RK' || id AS line_id")
     problems, _ = _check(hospital, "warehouse", {"receipts": receipts})
-    assert [(p.column, p.message.split("（")[0]) for p in problems] == [("accepted_at", "类型不对：只有日期没有时间，应为日期时间")]
+    assert [(p.column, p.message.split("（")[0]) for p in problems] == [
+        ("line_id", "类型不对：不是整数；编号是文字时请设 options.line_id_is_int = false"),
+        ("accepted_at", "类型不对：只有日期没有时间，应为日期时间")]
+    by_time = USAGE.replace("SELECT fyrq AS day", "SELECT fyrq || ' 10:30:00' AS day").replace("GROUP BY fyrq", "GROUP BY 1")
+    problems, _ = _check(hospital, "his", {"usage": by_time, "day_totals": TOTALS, "items": ITEMS})
+    assert any(p.column == "day" and p.message.startswith("类型不对：是日期时间，应为日期") for p in problems), problems
 
 
 def test_a_quantity_in_packs_where_the_his_unit_is_expected_is_named_by_item(hospital: Path) -> None:
