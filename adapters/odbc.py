@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -237,24 +237,39 @@ class OdbcSource:
     def batches(self, sql: str, params: Sequence[Any] = ()) -> Iterator[list[Any]]:
         """The same rows as :meth:`stream`, one ``fetchmany`` list of ``pyodbc.Row`` at a time (they
         unpack like tuples): the hot paths skip a generator step and a tuple copy per row."""
-        cursor = self._execute(sql, params)
-        self._open_queries += 1
-        try:
+        with self._cursor(sql, params) as cursor:
             while True:
-                try:
-                    batch = cursor.fetchmany(self.fetch_rows)
-                except pyodbc.Error as exc:
-                    self.close()
-                    raise classify(exc, self.name) from None
+                batch = self._fetch(cursor, self.fetch_rows)
                 if not batch:
                     return
                 yield batch
+
+    def sample(self, sql: str, params: Sequence[Any] = (), limit: int = 1000) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The column names (lower case, as the query's AS names them) and at most ``limit`` rows."""
+        with self._cursor(sql, params) as cursor:
+            names = [str(d[0]).lower() for d in cursor.description or ()]
+            return names, [tuple(r) for r in self._fetch(cursor, limit)]
+
+    @contextmanager
+    def _cursor(self, sql: str, params: Sequence[Any]) -> Iterator[pyodbc.Cursor]:
+        """One query's cursor, closed (and the read-only transaction ended) however reading ends."""
+        cursor = self._execute(sql, params)
+        self._open_queries += 1
+        try:
+            yield cursor
         finally:
             try:
                 cursor.close()
             except pyodbc.Error:
                 pass
             self._end_query()
+
+    def _fetch(self, cursor: pyodbc.Cursor, rows: int) -> list[Any]:
+        try:
+            return cursor.fetchmany(rows)
+        except pyodbc.Error as exc:
+            self.close()
+            raise classify(exc, self.name) from None
 
     def _end_query(self) -> None:
         """The last open query of the transaction is done: roll the read-only transaction back."""

@@ -36,6 +36,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                  "accepted_at", "delivery_id", "order_id", "invoice_no", "unit_price", "on_platform", "deleted",
                  "delivery_note_no", "receipt_no"),
 }
+# Columns a query may add after its required ones (the adapter reads them when present).
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"receipts": ("pack_factor",)}
 REQUIRED = {"his": ("usage", "day_totals", "items"), "prescription": ("usage", "day_totals"), "warehouse": ("receipts",)}
 
 

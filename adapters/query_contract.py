@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.preset import COLUMNS, REQUIRED
+from adapters.preset import COLUMNS, OPTIONAL_COLUMNS, REQUIRED
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,7 @@ class Column:
     name: str
     type: str  # date | text | number | integer | timestamp | flag
     meaning: str
+    optional: bool = False  # may be left out (only at the end of the query)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,9 @@ SPECS: dict[str, QuerySpec] = {
             Column("deleted", "flag", "the line was voided (作废 / soft delete)"),
             Column("delivery_note_no", "text", "配送单号 on the paper note, may be blank"),
             Column("receipt_no", "text", "入库单号"),
+            Column("pack_factor", "number", "optional: smallest units per unit of this line (30 for a 瓶 of 30 片), "
+                   "when the warehouse records it, else the line converts by items.pack_factor or the spec",
+                   optional=True),
         )),
 }
 
@@ -111,6 +115,11 @@ _WHERE = {
     "receipts": "WHERE (t.changed_at > :since_ts OR (t.changed_at = :since_ts AND t.line_id > :since_id))\n"
                 "  AND t.changed_at <= :until  -- an index on (changed_at, line_id) must serve this",
 }
+
+
+def contract_columns(name: str) -> tuple[str, ...]:
+    """Every column a query may return, in order: the required ones, then the optional ones."""
+    return COLUMNS[name] + OPTIONAL_COLUMNS.get(name, ())
 
 
 def queries_for(kind: str) -> list[QuerySpec]:
@@ -140,9 +149,9 @@ def template(kind: str, dialect: str) -> str:
         out.append(f"# {spec.name}{' (optional)' if spec.optional else ''}: {spec.purpose}")
         for p in spec.parameters:
             out.append(f"#   :{p} = {PARAMETERS[p]}")
-        cols = [f"       t.{c.name} AS {c.name},  -- {c.type}: {c.meaning}" for c in spec.columns]
+        cols = [f"       t.{c.name} AS {alias(c.name, dialect)},  -- {c.type}: {c.meaning}" for c in spec.columns]
         if spec.name in ("usage", "usage_by_prescriber", "day_totals"):
-            cols = [_aggregate(c) for c in spec.columns]
+            cols = [_aggregate(c, dialect) for c in spec.columns]
         cols[-1] = cols[-1].replace(",  --", "  --", 1)
         body = [f"{spec.name} = \"\"\"", head, *cols, "FROM your_table t"]
         if spec.name in _WHERE:
@@ -159,9 +168,19 @@ def template(kind: str, dialect: str) -> str:
     return "\n".join(out)
 
 
-def _aggregate(c: Column) -> str:
+# Contract names a dialect reserves: MySQL / MariaDB refuse ``AS lines`` (LOAD DATA ... LINES).
+RESERVED = {"mysql": {"lines"}}
+_QUOTES = {"mysql": "`{}`", "tsql": "[{}]", "oracle": '"{}"', "postgres": '"{}"', "sqlite": '"{}"'}
+
+
+def alias(name: str, dialect: str) -> str:
+    """The AS name as the dialect must write it: quoted only where the dialect reserves the word."""
+    return _QUOTES[dialect].format(name) if name in RESERVED.get(dialect, ()) else name
+
+
+def _aggregate(c: Column, dialect: str) -> str:
     expr = {"quantity": "SUM(t.qty)", "amount": "SUM(t.amount)", "lines": "COUNT(*)"}.get(c.name, f"t.{c.name}")
-    return f"       {expr} AS {c.name},  -- {c.type}: {c.meaning}"
+    return f"       {expr} AS {alias(c.name, dialect)},  -- {c.type}: {c.meaning}"
 
 
 def markdown_table(kind: str) -> str:
@@ -169,5 +188,6 @@ def markdown_table(kind: str) -> str:
     rows = ["| query | # | column | type | meaning |", "|---|---|---|---|---|"]
     for spec in queries_for(kind):
         for i, c in enumerate(spec.columns, start=1):
-            rows.append(f"| `{spec.name}`{' (optional)' if spec.optional and i == 1 else ''} | {i} | `{c.name}` | {c.type} | {c.meaning} |")
+            rows.append(f"| `{spec.name}`{' (optional)' if spec.optional and i == 1 else ''} | {i} | `{c.name}`"
+                        f"{' (optional)' if c.optional else ''} | {c.type} | {c.meaning} |")
     return "\n".join(rows)

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from adapters.odbc import OdbcSource
-from adapters.preset import COLUMNS, Preset
+from adapters.preset import COLUMNS, OPTIONAL_COLUMNS, Preset
 from agent.domain.model import BadRow, LocalItem, Receipt, Setting, UsageRow
 from agent.errors import SourceError
 from agent.ports import Clock, ReceiptCursor
@@ -101,11 +101,12 @@ class SqlSource:
     def _run(self, query: str, values: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
         """The query's rows; a query returning the wrong number of columns is a permanent error."""
         text, params = self.sql(query, values)
-        expected = COLUMNS[query]
+        expected, optional = COLUMNS[query], OPTIONAL_COLUMNS.get(query, ())
         for i, row in enumerate(self.odbc.stream(text, params)):
-            if i == 0 and len(row) != len(expected):
+            if i == 0 and len(row) != len(expected) and len(row) != len(expected) + len(optional):
+                more = f" (then optionally {', '.join(optional)})" if optional else ""
                 raise SourceError(f"source {self.name}: query '{query}' returns {len(row)} columns; expected "
-                                  f"{len(expected)}: {', '.join(expected)}", transient=False)
+                                  f"{len(expected)}: {', '.join(expected)}{more}", transient=False)
             yield row
 
     def aware(self, v: Any) -> datetime | None:
@@ -206,7 +207,7 @@ class SqlSource:
 
     # -- ReceiptSource -------------------------------------------------------------------------
     def read_receipts(self, cursor: ReceiptCursor, until: datetime, limit: int) -> Iterator[Receipt | BadRow]:
-        names = COLUMNS["receipts"]
+        names = COLUMNS["receipts"] + OPTIONAL_COLUMNS["receipts"]
         since_ts = self.naive(cursor.changed_at) if cursor.changed_at else datetime(1900, 1, 1)
         since_id: Any = cursor.line_id or ""
         if self.preset.line_id_is_int:
@@ -224,6 +225,7 @@ class SqlSource:
                     invoice_no=as_text(r["invoice_no"]), unit_price=opt_decimal(r["unit_price"]),
                     on_platform=as_flag(r["on_platform"], True), deleted=as_flag(r["deleted"], False),
                     delivery_note_no=as_text(r.get("delivery_note_no")), receipt_no=as_text(r.get("receipt_no")),
+                    pack_factor=opt_decimal(r.get("pack_factor")),
                 )
             except (ValueError, TypeError, InvalidOperation) as exc:
                 changed = None

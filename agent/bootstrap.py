@@ -122,6 +122,30 @@ def _source_jobs(runtime: Runtime, link: PlatformLink | None, metrics: Metrics) 
     return specs
 
 
+def poll_once(runtime: Runtime, only: str | None = None) -> list[tuple[str, Any]]:
+    """Each source read once now, as the daemon does at start: a HIS's item dictionary and 对码 first,
+    then its usage (open day and lookback) or the warehouse's new receipt lines (their arrival
+    confirmations queued as the daemon would). Returns (source, stats) in config order."""
+    cfg, store, clock = runtime.config, runtime.store, runtime.clock
+    chosen = [sc for sc in cfg.sources if only in (None, sc.name)]
+    sources = build_sources(chosen, clock)
+    link = build_platform_link(cfg) if any(sc.kind == "warehouse" for sc in chosen) else None
+    out: list[tuple[str, Any]] = []
+    try:
+        for sc in sorted(chosen, key=lambda s: s.kind == "warehouse"):
+            src = sources[sc.name]
+            if sc.kind == "his":
+                refresh_items_and_map(store, src, sc, clock, cfg.catalogue)
+            on_stored = link.on_stored(clock) if (link is not None and sc.kind == "warehouse") else None
+            out.append((sc.name, poll_source(store, src, sc, clock, on_stored=on_stored)))
+    finally:
+        for src in sources.values():
+            src.close()
+        if link is not None:
+            link.close()
+    return out
+
+
 def _platform_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpec]:
     if link is None:
         return []

@@ -77,3 +77,32 @@ def volumes_xlsx(path: Path, rows: list[list[Any]], header: list[str] | None = N
     ws.append(["合计", None, None, None, None, 99999])
     wb.save(path)
     return path
+
+
+def bureau_xlsx(path: Path, header: list[str], rows: list[list[Any]], *, title: str = "吉林省药品集中带量采购协议采购量") -> Path:
+    """A sheet as a bureau sends it: a merged title, a merged line of who and when, the header on
+    row 3, then the rows, and below them a merged 注, blank rows, the source of the data merged
+    across the row and a line of labels (填表人 / 联系电话)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "附件6"
+    width = len(header)
+    ws.append([title])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    ws.append(["填报单位：吉林省医疗保障局医药价格和招标采购处        2024年3月"])
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    ws.append(["注：1.约定采购量按各医疗机构报送需求量的70%确定；2.价格含配送费用。"])
+    ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=width)
+    ws.append([])
+    ws.append([])
+    ws.append(["本表数据由省药品和医用耗材集中采购平台导出，如有疑问请联系平台客服"])
+    ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=width)
+    ws.append(["填表人：王丽", None, "联系电话：0431-88905123", None, "审核：李强"])
+    ws.append(["吉林省医疗保障局"])
+    wb.save(path)
+    return path

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.domain.normalise import clean, compact
+from agent.domain.spec import DOSE_UNITS, PACK_UNITS
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "generic_name": ("通用名", "药品通用名", "通用名称", "产品名称", "药品名称", "品种名称", "品名", "耗材名称",
@@ -34,7 +35,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "reason": ("说明", "理由", "书面说明", "情况说明", "低于说明"),
 }
 _LOOKUP = {s: field for field, syns in SYNONYMS.items() for s in syns}
-_BRACKET = re.compile(r"[(\[【]([^)\]】]*)[)\]】]")
+_BRACKET = re.compile(r"[(\[【（]([^)\]】）]*)[)\]】）]")
+_UNIT_LABEL = re.compile(r"^(?:计量)?(?:单位|以)[:：]?|计$")
 SCAN_ROWS = 30
 
 
@@ -63,13 +65,14 @@ def field_of(header: Any) -> tuple[str | None, str]:
     text = clean(header)
     if not text:
         return None, ""
-    hint = " ".join(m.group(1) for m in _BRACKET.finditer(text))
+    hint = _UNIT_LABEL.sub("", compact(" ".join(m.group(1) for m in _BRACKET.finditer(text))))
     key = compact(_BRACKET.sub("", text)).replace("*", "")
     if key in _LOOKUP:
-        return _LOOKUP[key], compact(hint)
+        return _LOOKUP[key], hint
     for syn in sorted(_LOOKUP, key=len, reverse=True):
         if len(syn) >= 3 and key.startswith(syn):
-            return _LOOKUP[syn], compact(hint)
+            # 约定采购量/盒, 约定采购量单位：最小包装: the words after the name say the unit
+            return _LOOKUP[syn], hint or _UNIT_LABEL.sub("", key[len(syn):].lstrip("/／:：-_"))
     return None, ""
 
 
@@ -87,15 +90,21 @@ def find_header(rows: list[list[Any]], required: tuple[str, ...]) -> Header | No
     return best
 
 
-_NOTE = re.compile(r"^(?:(?:注|备注|说明|填报说明|注意)\s*\d*\s*[:：、.]|合计|小计|总计)")
+_NOTE = re.compile(r"^(?:(?:注|备注|说明|填报说明|注意|数据来源|资料来源|来源|填表人|填报人|制表人?|审核人?|联系人|联系电话"
+                   r"|负责人)\s*\d*\s*[:：、.]|数据来源|资料来源|合计|小计|总计|[*※＊])")
+_LABELLED = re.compile(r"^[^:：]{1,12}[:：]")
 
 
-def is_note_or_blank(row: list[Any]) -> bool:
-    """Blank rows, notes under the table (注：..., 备注) and total rows (合计) carry no data."""
+def is_note_or_blank(row: list[Any], after_blank: bool = False) -> bool:
+    """Blank rows, notes under the table (注：..., 数据来源..., 备注) and total rows (合计) carry no
+    data; below a blank row, so does a line of text alone (one value, even merged across the row)
+    or a line of labels (填表人：张三  联系电话：...)."""
     cells = [clean(c) for c in row if clean(c)]
     if not cells:
         return True
-    return bool(_NOTE.match(cells[0]))
+    if _NOTE.match(cells[0]):
+        return True
+    return after_blank and (len(set(cells)) == 1 or all(_LABELLED.match(c) for c in cells))
 
 
 def cell(row: list[Any], col: Column | None) -> Any:
@@ -110,21 +119,53 @@ def text_of(value: Any) -> str:
     return clean(value)
 
 
+# A number as written in a cell: currency before it, 元 and a unit after it (¥5.60, 5.60元, 12.00 元/盒, 1200盒)
+_AMOUNT = re.compile(r"^(?:[¥￥]|RMB|人民币)?([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)(?:元)?(?:/|每)?(\D{0,8})$", re.I)
+
+
 def number_of(value: Any) -> Decimal:
-    """A number from a cell: 1200, '1,200', '１２００', ' 1200 ' -> Decimal; ValueError with a reason."""
+    """A number from a cell: 1200, '1,200', '１２００', ' 1200 ', '¥5.60', '5.60元', '12.00 元/盒' ->
+    Decimal; ValueError with a reason. The unit written after it is :func:`number_and_unit`'s."""
+    return number_and_unit(value)[0]
+
+
+def number_and_unit(value: Any) -> tuple[Decimal, str]:
+    """The number of a cell and the unit written after it ('' when none): '12.00 元/盒' -> (12.00, '盒')."""
     if isinstance(value, bool):
         raise ValueError("不是数字")
     if isinstance(value, int):
-        return Decimal(value)
+        return Decimal(value), ""
     if isinstance(value, float):
-        return Decimal(repr(value))
+        return Decimal(repr(value)), ""
     s = clean(value).replace(",", "").replace("，", "").replace(" ", "")
     if not s:
         raise ValueError("为空")
+    m = _AMOUNT.match(s)
+    if m is None:
+        raise ValueError("不是数字")
     try:
-        d = Decimal(s)
+        d = Decimal(m.group(1))
     except InvalidOperation:
         raise ValueError("不是数字") from None
     if not d.is_finite():
         raise ValueError("不是数字")
-    return d
+    return d, m.group(2)
+
+
+SMALLEST_HINTS = ("最小制剂单位", "最小单位", "最小使用单位", "制剂单位", "片", "粒", "支", "袋")
+PACK_HINTS = ("最小包装单位", "最小包装", "包装单位", "包装")
+
+
+def unit_kind(unit: str, smallest: str = "") -> str | None:
+    """'smallest' or 'pack' for a unit as a sheet writes it, in a cell or in words in the header:
+    片, 最小制剂单位, 最小使用单位, 片/粒/支 are smallest units; 盒, 包装, 最小包装 (the smallest pack
+    sold) are packs; None when it says neither."""
+    u = compact(unit)
+    if not u or u in SMALLEST_HINTS or u == smallest:
+        return "smallest"
+    if u in PACK_HINTS or u in PACK_UNITS:
+        return "pack"
+    parts = [p for p in re.split(r"[/／、,，或]", u) if p]
+    if parts and all(p in DOSE_UNITS or p in SMALLEST_HINTS for p in parts):
+        return "smallest"
+    return None

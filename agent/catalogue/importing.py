@@ -106,12 +106,15 @@ DEFAULT_LIMITS = CatalogueConfig()
 def data_rows(plan: ImportPlan, path: Path, required: tuple[str, ...],
               limits: CatalogueConfig = DEFAULT_LIMITS) -> Iterator[tuple[Sheet, Header, int, list[Any]]]:
     """Every data row below each table's header (sheet, header, 0-based index, cells); notes and
-    blank rows are counted in ``plan.skipped`` and not yielded."""
+    blank rows are counted in ``plan.skipped`` and not yielded (below a blank row, a line of text
+    alone is a footnote too)."""
     for sheet, header in tables(read_workbook(path, limits), required, path):
+        after_blank = False
         for i in range(header.row + 1, len(sheet.rows)):
             row = sheet.rows[i]
-            if is_note_or_blank(row):
+            if is_note_or_blank(row, after_blank):
                 plan.skipped += 1
+                after_blank = after_blank or not any(str(c).strip() for c in row if c is not None)
                 continue
             yield sheet, header, i, row
 

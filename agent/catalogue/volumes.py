@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.catalogue.config import CatalogueConfig
-from agent.catalogue.headers import Header, cell, number_of, text_of
+from agent.catalogue.headers import Header, cell, number_and_unit, text_of, unit_kind
 from agent.catalogue.importing import (
     DEFAULT_LIMITS,
     ImportPlan,
@@ -26,14 +26,13 @@ from agent.catalogue.importing import (
 from agent.catalogue.sheets import Sheet, file_sha256
 from agent.domain.catalogue import Kind, group_key, normal_code
 from agent.domain.normalise import compact, manufacturer_similarity
-from agent.domain.spec import DOSE_UNITS, PACK_UNITS, parse_spec, strength_similarity
+from agent.domain.spec import parse_spec, strength_similarity
 from agent.errors import DataError
 from agent.store import Store, Tx
 from agent.store import catalogue as repo
 
 COLUMNS = ["通用名", "规格", "生产企业", "医保代码", "原始数量", "换算", "约定采购量（最小单位）", "提示"]
 REQUIRED = ("quantity",)
-SMALLEST_HINTS = ("最小制剂单位", "最小单位", "最小使用单位", "片", "粒", "支", "袋")
 
 
 def _find_product(row: dict[str, str | None], products: dict[str, dict[str, Any]], kind: str) -> tuple[dict | None, str]:
@@ -55,12 +54,14 @@ def _find_product(row: dict[str, str | None], products: dict[str, dict[str, Any]
 
 
 def _unit_factor(unit: str, hint: str, product: dict[str, Any]) -> tuple[Decimal | None, str, str]:
-    """(factor, unit written, reason when unknown)."""
+    """(factor, unit written, reason when unknown). The row's own unit (its cell or the unit column)
+    wins over the header's words."""
     smallest = product["smallest_unit"] or ""
-    u = unit or ("" if not hint else hint)
-    if not u or u in SMALLEST_HINTS or u == smallest or (u in DOSE_UNITS and u not in PACK_UNITS):
+    u = unit or hint
+    kind = unit_kind(u, smallest)
+    if kind == "smallest":
         return Decimal(1), smallest or u, ""
-    if u in PACK_UNITS:
+    if kind == "pack":
         pack = product["pack"]
         if pack is None:
             return None, u, f"数量以“{u}”计，但中选产品没有包装数量，无法换算为最小单位"
@@ -121,7 +122,7 @@ def _parse(sheet: Sheet, i: int, row: list[Any], h: Header, products: dict, kind
     fields = {f: text_of(cell(row, c.get(f))) or None for f in ("generic_name", "dosage_form", "spec", "manufacturer", "national_code", "unit")}
     raw = cell(row, c["quantity"])
     try:
-        qty = number_of(raw)
+        qty, written = number_and_unit(raw)  # 1200盒: the unit written in the cell
     except ValueError as exc:
         return None, [row_error(sheet, i, c["quantity"], raw, f"约定采购量{exc}")]
     if qty < 0:
@@ -132,7 +133,7 @@ def _parse(sheet: Sheet, i: int, row: list[Any], h: Header, products: dict, kind
     if product is None:
         col = c.get("national_code") or c.get("generic_name")
         return None, [row_error(sheet, i, col, fields["national_code"] or fields["generic_name"], why)]
-    factor, unit, why = _unit_factor(fields["unit"] or "", c["quantity"].hint, product)
+    factor, unit, why = _unit_factor(written or fields["unit"] or "", c["quantity"].hint, product)
     if factor is None:
         return None, [row_error(sheet, i, c.get("unit") or c["quantity"], fields["unit"] or c["quantity"].header, why)]
     smallest = (qty * factor).normalize()

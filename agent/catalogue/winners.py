@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from agent.catalogue.config import CatalogueConfig
-from agent.catalogue.headers import Header, cell, number_of, text_of
+from agent.catalogue.headers import Header, cell, number_and_unit, number_of, text_of, unit_kind
 from agent.catalogue.importing import (
     DEFAULT_LIMITS,
     ImportPlan,
@@ -68,19 +69,41 @@ def parse_row(sheet: Sheet, i: int, row: list[Any], h: Header, kind: Kind, path:
     if code and (problem := national_code_problem(code, kind)):
         errors.append(row_error(sheet, i, c.get("national_code"), cell(row, c.get("national_code")), problem))
     price, pack = number("price"), number("pack")
+    parsed = parse_spec(spec)
+    if price is not None:  # 中选价格 is per pack; a price per smallest unit (0.43元/片) is made one with the pack
+        price = _per_pack(price, cell(row, c.get("price")), c["price"].hint, pack if pack is not None else parsed.per_pack,
+                          text("smallest_unit") or parsed.dose_unit or "", lambda why: errors.append(
+                              row_error(sheet, i, c.get("price"), cell(row, c.get("price")), why)))
     for field, what, value, limit in (("price", "中选价格", price, limits.max_price),
                                       ("pack", "包装数量", pack, limits.max_pack)):
         if why := implausible(path, what, value, limit):
             errors.append(row_error(sheet, i, c.get(field), cell(row, c.get(field)), why))
     if errors or not generic or not maker:
         return None, errors
-    parsed = parse_spec(spec)
     form = text("dosage_form") or (parse_generic(generic).form if kind == Kind.DRUG else None)
     return WinningProduct(
         generic_name=generic, dosage_form=form, spec=spec, manufacturer=maker, kind=kind,
         pack=pack if pack is not None else parsed.per_pack, smallest_unit=text("smallest_unit") or parsed.dose_unit,
         national_code=code, price=price, category=text("category"),
     ), []
+
+
+def _per_pack(price: Decimal, raw: Any, hint: str, pack: Decimal | None, smallest: str,
+              problem: Callable[[str], None]) -> Decimal | None:
+    """The price per pack: as written when the cell or header names no unit or a pack (12.00 元/盒),
+    times the pack when it names the smallest unit (0.43 元/片); never guessed."""
+    unit = number_and_unit(raw)[1] if not isinstance(raw, (int, float)) else ""
+    unit = unit or hint.removeprefix("元").lstrip("/／每")
+    kind = unit_kind(unit, smallest) if unit else "pack"
+    if kind == "pack":
+        return price
+    if kind is None:
+        problem(f"无法识别的价格单位“{unit}”")
+        return None
+    if pack is None:
+        problem(f"中选价格按“{unit}”计，但没有包装数量，无法换算为每包装价格")
+        return None
+    return price * pack
 
 
 def plan_winners(store: Store, path: Path | str, programme: str, kind: Kind, replace: bool = False,

@@ -23,7 +23,7 @@ from agent.ports import ReceiptCursor
 
 REASONS_ZH = {
     "no item code": "缺少药品/物资编码", "negative receipt quantity": "入库数量为负", "unknown unit": "未知单位",
-    "impossible date": "日期不合理", "impossible expiry": "有效期不合理", "undecodable text": "文字无法解码",
+    "impossible date": "日期不合理", "impossible expiry": "有效期不合理", "impossible pack factor": "包装系数不合理", "undecodable text": "文字无法解码",
     "cannot convert": "数据格式错误", "no department code": "缺少科室编码", "no department name": "缺少科室名称",
 }
 
@@ -84,10 +84,39 @@ def _check_one(source: Any, cfg: Any, clock: Any) -> list[str]:
             scans[0] if scans and all(s == scans[0] for s in scans) else "; ".join(scans) or "-", rate]
 
 
+def _check_contracts(cfg: Any, sources: dict[str, Any], day: date) -> bool:
+    """Each custom source's queries run on ``day`` against the contract, one line per problem (long
+    lines, not a table: they are read and copied whole); True when one is wrong. HIS sources go
+    first: a warehouse's units are judged against their item dictionary."""
+    from adapters.contract_check import check_source
+
+    custom = sorted((s for s in cfg.sources if s.preset == "custom"), key=lambda s: s.kind == "warehouse")
+    if not custom:
+        return False
+    typer.echo(f"自定义查询检查（{day.isoformat()} 的数据，对照 README 的列契约）：")
+    items: dict[str, Any] = {}
+    failed = False
+    for s in custom:
+        try:
+            problems, read = check_source(sources[s.name], day, items)
+        except AgentError as exc:
+            typer.echo(f"  {s.name}: 无法运行：{exc}")
+            failed = True
+            continue
+        items.update(read)
+        for p in problems:
+            typer.echo(f"  {s.name}: {p.query}.{p.column} {'注意：' if p.warning else ''}{p.message}")
+        failed = failed or any(not p.warning for p in problems)
+        if not any(not p.warning for p in problems):
+            typer.echo(f"  {s.name}: 全部查询符合契约")
+    return failed
+
+
 def register(app: typer.Typer) -> None:
     @app.command("check")
-    def check(ctx: typer.Context) -> None:
-        """Connect to every source and test its preset queries."""
+    def check(ctx: typer.Context, day: str = typer.Option(None, "--day", help="the day custom queries are run on "
+                                                                              "(default yesterday)")) -> None:
+        """Connect to every source and test its queries; hold a custom source's against the contract."""
         from agent.bootstrap import build_sources
 
         cfg, clock = config_of(ctx), clock_of(ctx)
@@ -95,13 +124,18 @@ def register(app: typer.Typer) -> None:
         for head in ("数据源", "预设", "可连接", "只读账号", "查询", "索引命中", "速率(行/秒)"):
             table.add_column(head)
         failed = False
-        for name, source in build_sources(cfg.sources, clock).items():
+        sources = build_sources(cfg.sources, clock)
+        for name, source in sources.items():
             row = _check_one(source, cfg.source(name), clock)
             failed = failed or row[2] != "是" or row[4] != "有效"
             table.add_row(*row)
-            source.close()
-        console = Console(width=160)
+        console = Console(width=200)
         console.print(table)
+        try:
+            failed = _check_contracts(cfg, sources, _date(day, "--day") if day else clock.today() - timedelta(days=1)) or failed
+        finally:
+            for source in sources.values():
+                source.close()
         if any("可写" in str(c) for c in table.columns[3].cells):
             console.print("[bold red]警告: 至少一个数据源账号可以写入 HIS 数据库, 请改用只读账号。[/]")
         from agent.notify.skew import clock_warnings  # the clocks of the robots and the platform (issue #25)
@@ -115,6 +149,20 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[bold yellow]对码分组可疑（vbp-agent map check）：{finding.message}[/]")
         if failed:
             raise typer.Exit(1)
+
+    @app.command("poll")
+    def poll(ctx: typer.Context, source_name: str = typer.Option(None, "--source", help="one source (default every one)")) -> None:
+        """Read every source once now, as the agent does at start: item dictionary and 对码, usage, receipts."""
+        from agent.bootstrap import poll_once
+
+        rt = runtime_of(ctx)
+        if source_name and source_name not in {s.name for s in rt.config.sources}:
+            raise ConfigError(f"--source: no source named '{source_name}'")
+        for name, stats in poll_once(rt, source_name):
+            if hasattr(stats, "pages"):
+                typer.echo(f"{name}: 入库明细 读取{stats.read}行，新增或变更{stats.stored}，作废{stats.deleted}，隔离{stats.bad}")
+            else:
+                typer.echo(f"{name}: 用量 {stats.days}天，{stats.rows}组（{stats.lines}条发药明细），隔离{stats.bad}")
 
     @app.command("backfill")
     def backfill(

@@ -2,8 +2,9 @@
 
 The platform counts a delivery once the hospital accepts it (到货验收 / 入库), not when it is used.
 Warehouse receipt lines come in the unit the warehouse recorded: the HIS unit, the smallest unit
-(片/粒/支) or a pack unit (盒/瓶...). A line is converted to the product's smallest unit only when
-its unit is known for the item; otherwise it is left out and counted as unconvertible, never
+(片/粒/支) or a pack unit (盒/瓶...), some with the line's own factor. A line is converted to the
+product's smallest unit by its own factor, else by its unit when that is known for the item (the
+smallest unit, the HIS unit and its factor, the pack its spec names); otherwise it is left out and counted as unconvertible, never
 guessed (as an item without a factor is skipped in usage).
 """
 
@@ -58,10 +59,13 @@ def accepted_units(totals: Iterable[AcceptedTotal], links: Mapping[str, ItemLink
         acc.received = True
         if not t.on_platform:
             continue
-        key = (t.item_code, t.unit)
-        if key not in factors:
-            factors[key] = receipt_factor(t.unit, link)
-        factor = factors[key]
+        if t.factor is not None and t.factor > 0:
+            factor: float | None = t.factor  # the line's own factor first, then the item's, then its spec's pack
+        else:
+            key = (t.item_code, t.unit)
+            if key not in factors:
+                factors[key] = receipt_factor(t.unit, link)
+            factor = factors[key]
         if factor is None:
             acc.unconvertible += t.lines
         else:

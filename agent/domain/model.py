@@ -69,6 +69,7 @@ class Receipt:
     deleted: bool = False
     delivery_note_no: str | None = None  # the distributor's 配送单号 on the 入库单
     receipt_no: str | None = None  # the warehouse's own 入库单号
+    pack_factor: Decimal | None = None  # smallest units per unit of this line, when the warehouse records it
 
 
 @dataclass(frozen=True, slots=True)

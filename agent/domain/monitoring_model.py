@@ -101,6 +101,7 @@ class AcceptedTotal:
     on_platform: bool  # 平台采购: only these count towards completion by acceptance
     qty: float
     lines: int
+    factor: float | None = None  # the lines' own smallest units per ``unit``, when the warehouse records it
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from agent.domain.model import Receipt, UsageRow
 
 # Smallest units and pack units a Chinese HIS or warehouse writes (最小单位 / 包装单位).
 KNOWN_UNITS = frozenset(
-    "片 粒 丸 袋 支 瓶 盒 板 贴 枚 包 袋装 管 喷 揿 吸 滴 ml mL 毫升 g 克 mg 个 套 只 根 条 张 副 卷 块 把 台 件 次 剂 听 桶 罐 人份 筒".split()
+    "片 粒 丸 袋 支 瓶 盒 板 贴 枚 包 袋装 管 喷 揿 吸 滴 ml mL 毫升 g 克 mg 个 套 只 根 条 张 副 卷 块 把 台 件 次 剂 听 桶 罐 人份 筒 箱".split()
 )
 EARLIEST = date(2000, 1, 1)
 
@@ -45,8 +45,10 @@ def receipt_problem(r: Receipt, now: datetime, known_units: Collection[str] = KN
         return "no item code"
     if r.quantity < 0:
         return "negative receipt quantity"
-    if r.unit is not None and r.unit.strip() and r.unit.strip() not in known_units:
-        return f"unknown unit '{r.unit}'"
+    if r.unit is not None and r.unit.strip() and r.unit.strip() not in known_units and r.pack_factor is None:
+        return f"unknown unit '{r.unit}'"  # with its own pack factor, a line's unit needs no name we know
+    if r.pack_factor is not None and r.pack_factor <= 0:
+        return f"impossible pack factor {r.pack_factor}"
     for label, value in (("changed_at", r.changed_at), ("accepted_at", r.accepted_at)):
         if value is not None and (value.date() < EARLIEST or value > now + timedelta(days=1)):
             return f"impossible date in {label}: {value.isoformat()}"

@@ -110,15 +110,16 @@ class InMemoryInputs:
     def accepted_totals(self, day_from: date, day_to: date) -> list[AcceptedTotal] | None:
         if not self._receipts:
             return None
-        sums: dict[tuple[str, str | None, bool], AcceptedTotal] = {}
+        sums: dict[tuple[str, str | None, bool, float | None], AcceptedTotal] = {}
         for r in self._receipts:
             if r.deleted or r.accepted_at is None or not day_from <= r.accepted_at.astimezone(self._tz).date() <= day_to:
                 continue
-            key = (r.item_code, r.unit, r.on_platform)
-            acc = sums.setdefault(key, AcceptedTotal(r.item_code, r.unit, r.on_platform, 0.0, 0))
+            factor = None if r.pack_factor is None else float(r.pack_factor)
+            key = (r.item_code, r.unit, r.on_platform, factor)
+            acc = sums.setdefault(key, AcceptedTotal(r.item_code, r.unit, r.on_platform, 0.0, 0, factor))
             acc.qty += float(r.quantity)
             acc.lines += 1
-        return [sums[k] for k in sorted(sums, key=lambda k: (k[0], k[1] or "", k[2]))]
+        return [sums[k] for k in sorted(sums, key=lambda k: (k[0], k[1] or "", k[2], k[3] or 0.0))]
 
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
         return self._deadlines
@@ -150,7 +151,8 @@ def _times(d: dict[str, Any], *keys: str) -> dict[str, Any]:
 def _receipt(d: dict[str, Any]) -> Receipt:
     at = datetime.fromisoformat(d["accepted_at"])
     return Receipt(d["line_id"], at, d["item_code"], Decimal(str(d["quantity"])), d.get("unit"), None, None, None, at,
-                   on_platform=d.get("on_platform", True), deleted=d.get("deleted", False))
+                   on_platform=d.get("on_platform", True), deleted=d.get("deleted", False),
+                   pack_factor=None if d.get("pack_factor") is None else Decimal(str(d["pack_factor"])))
 
 
 def _deadlines(d: dict[str, Any]) -> DeadlineInputs:

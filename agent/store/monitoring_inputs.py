@@ -170,16 +170,17 @@ class StoreInputs:
     def accepted_totals(self, day_from: date, day_to: date) -> list[AcceptedTotal] | None:
         start = datetime.combine(day_from, time.min, self.tz)
         end = datetime.combine(day_to + timedelta(days=1), time.min, self.tz)
-        q = (select(rc.c.item_code, rc.c.unit, rc.c.on_platform, func.sum(rc.c.quantity), func.count())
+        q = (select(rc.c.item_code, rc.c.unit, rc.c.on_platform, func.sum(rc.c.quantity), func.count(), rc.c.pack_factor)
              .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= start,
                     rc.c.accepted_at < end)
-             .group_by(rc.c.item_code, rc.c.unit, rc.c.on_platform)
-             .order_by(rc.c.item_code, rc.c.unit, rc.c.on_platform))
+             .group_by(rc.c.item_code, rc.c.unit, rc.c.on_platform, rc.c.pack_factor)
+             .order_by(rc.c.item_code, rc.c.unit, rc.c.on_platform, rc.c.pack_factor))
         with self.store.read() as conn:
             rows = conn.execute(q).all()
             if not rows and conn.execute(select(rc.c.line_id).where(rc.c.hospital_code == self.hospital).limit(1)).first() is None:
                 return None
-        return [AcceptedTotal(code, unit, bool(online), _f(qty), int(n)) for code, unit, online, qty, n in rows]
+        return [AcceptedTotal(code, unit, bool(online), _f(qty), int(n), None if factor is None else _f(factor))
+                for code, unit, online, qty, n, factor in rows]
 
     # -- deadlines -----------------------------------------------------------------------
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:

@@ -25,7 +25,10 @@ CONTENT = [f.name for f in fields(Receipt) if f.name != "changed_at"]  # what a 
 
 
 def content_hash(r: Receipt) -> str:
-    return hashlib.sha256("\x1f".join(str(getattr(r, n)) for n in CONTENT).encode()).hexdigest()
+    """The line's fingerprint; a field added later (``pack_factor``) counts only when set, so lines
+    stored before it existed do not all read as changed (and re-queue their confirmations)."""
+    names = CONTENT if r.pack_factor is not None else [n for n in CONTENT if n != "pack_factor"]
+    return hashlib.sha256("\x1f".join(str(getattr(r, n)) for n in names).encode()).hexdigest()
 
 
 def load_cursor(conn: Connection, hospital: str, source: str) -> ReceiptCursor:

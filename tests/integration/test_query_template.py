@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from adapters.preset import require_single_select
-from adapters.query_contract import SPECS, queries_for, template
+from adapters.query_contract import SPECS, alias, queries_for, template
 from adapters.registry import build_source
 from agent.cli import main
 from agent.clock import FakeClock
@@ -34,7 +34,7 @@ def test_the_template_is_one_select_per_query_in_its_dialect(kind: str, dialect:
     for name, sql in block["queries"].items():
         require_single_select(sql, dialect, f"template.{name}")
         for column in SPECS[name].columns:
-            assert f" AS {column.name}" in sql
+            assert f" AS {alias(column.name, dialect)}" in sql
         # a quote or a semicolon inside a -- comment trips ODBC drivers that count ? markers or
         # split statements without reading comments (SQLite's does both)
         assert all(not {"'", ";"} & set(line.split("--", 1)[1]) for line in sql.splitlines() if "--" in line)
@@ -89,7 +89,7 @@ def test_a_warehouse_filled_to_the_contract_reads_back_exactly(tmp_path: Path) -
         conn.execute(f"CREATE TABLE your_table ({', '.join(columns)})")
         conn.execute(f"INSERT INTO your_table VALUES ({', '.join('?' * len(columns))})",
                      (17, "2026-11-04 10:00:00", "Y1", "10", "盒", "L1", "2028-01-31", "国药控股", "2026-11-04 09:30:00",
-                      "SHP1", "ORD1", "INV1", "39.20", "是", "0", "PSD1", "RK1"))
+                      "SHP1", "ORD1", "INV1", "39.20", "是", "0", "PSD1", "RK1", "7"))
     source = _source(tmp_path, "warehouse", db)
     try:
         got = list(source.read_receipts(ReceiptCursor(), datetime(2026, 11, 5, tzinfo=UTC), 100))
@@ -98,6 +98,7 @@ def test_a_warehouse_filled_to_the_contract_reads_back_exactly(tmp_path: Path) -
     assert len(got) == 1 and isinstance(got[0], Receipt), got
     r = got[0]
     assert (r.line_id, r.quantity, r.unit, r.delivery_id, r.on_platform, r.deleted) == ("17", Decimal(10), "盒", "SHP1", True, False)
+    assert r.pack_factor == Decimal(7)  # the optional last column: this line's own 盒 holds 7
 
 
 def test_the_readme_prints_the_contract_the_adapter_reads() -> None:

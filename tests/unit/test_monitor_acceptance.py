@@ -4,7 +4,8 @@ hand in monitor_fixture, the units a receipt line may come in, and the drift fin
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from agent.domain.findings import Severity
 from agent.domain.monitoring_model import ItemLink
 from agent.domain.progress import ProgressRules, product_progress
 from agent.domain.reporting import RULE_DRIFT, drift_findings
+from agent.domain.validate import receipt_problem
 from agent.jobs.evaluate import RULES, evaluate
 from agent.jobs.figures import progress_of
 from agent.jobs.memory_inputs import InMemoryInputs
@@ -84,6 +86,25 @@ def test_a_pack_named_by_the_spec_converts_when_the_his_counts_tablets() -> None
     assert receipt_factor("盒", link) == 28 and receipt_factor("板", link) == 7
     unknown = dataclasses.replace(link, factor=None)
     assert receipt_factor("片", unknown) == 1.0  # the smallest unit needs no factor
+
+
+def test_a_line_in_its_own_unit_converts_by_its_own_factor_first() -> None:
+    """A warehouse recording each line in its own unit: the line's factor, else the item's (盒 = 7
+    片), else the pack its spec names; a 瓶 without a factor stays out, never guessed."""
+    base = [r for r in fx.receipts() if r.line_id in ("R1", "R6")]  # 10盒 and 3瓶 of I1
+    own = [dataclasses.replace(base[0], line_id="L1", unit="瓶", pack_factor=Decimal(30)),  # 2瓶 of 30 片 each
+           dataclasses.replace(base[0], line_id="L2", unit="盒", pack_factor=Decimal(14)),  # this 盒 says 14, not 7
+           dataclasses.replace(base[0], line_id="L3", unit=None, pack_factor=Decimal(7))]
+    own = [dataclasses.replace(own[0], quantity=Decimal(2)), *own[1:]]
+    inputs = InMemoryInputs(fx.products(), fx.groups(), fx.links(), fx.usage(), receipts=base + own)
+    a1 = _progress(inputs)["A1"]
+    assert a1.accepted == pytest.approx(10 * 7 + 2 * 30 + 10 * 14 + 10 * 7)
+    assert a1.accepted_unconvertible == 1  # R6's 3瓶
+
+
+def test_a_line_factor_that_is_not_positive_is_quarantined() -> None:
+    r = dataclasses.replace(fx.receipts()[0], pack_factor=Decimal(0))
+    assert receipt_problem(r, NOW.replace(tzinfo=UTC)) == "impossible pack factor 0"
 
 
 def _at(completion: float, accepted_completion: float | None, agreed: float = 1000):  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Date, Index, Integer, Numeric, String, Table, Text, UniqueConstraint
 
-from agent.store.ddl import create_tables
+from agent.store.ddl import add_column, create_tables
 from agent.store.types import AwareDateTime, Json, metadata
 
 COMPONENT = "ingest"
@@ -98,6 +98,7 @@ receipts = Table(
     Column("deleted", Boolean, nullable=False),
     Column("delivery_note_no", String(64)),
     Column("receipt_no", String(64)),
+    Column("pack_factor", Qty),  # smallest units per unit of the line, when the warehouse records it
     Column("content_hash", String(64), nullable=False),
     Column("first_seen_at", AwareDateTime, nullable=False),
     Column("updated_at", AwareDateTime, nullable=False),
@@ -152,4 +153,10 @@ def _v3(conn) -> None:  # type: ignore[no-untyped-def]
     create_tables(conn, [local_departments])
 
 
-MIGRATIONS = [_v1, _v2, _v3]
+def _v4(conn) -> None:  # type: ignore[no-untyped-def]
+    """Add ``receipts.pack_factor``: a warehouse that records each line in its own unit may give the
+    line's own factor to the smallest unit (issue #18)."""
+    add_column(conn, receipts, "pack_factor")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4]
