@@ -19,6 +19,7 @@ from agent.store import Tx
 from agent.store import platform as repo
 from agent.store.findings import resolve_finding, write_findings
 from agent.upstream.corrections import apply_correction
+from agent.upstream.deadlines import RULE_LATE
 from agent.upstream.matching import DeliveryLine, Match, match_receipt, products_of
 
 CHANNEL = "platform:confirm"
@@ -97,9 +98,10 @@ def enqueue_confirmations(conn: Tx, hospital_code: str, receipts: Sequence[Recei
         if previous == "matched":  # a re-read, or a correction by the warehouse
             apply_correction(conn, hospital_code, r, stored, not confirmable(r), now)
             continue
-        if previous == "unmatched" and not confirmable(r):  # withdrawn before it ever matched
+        if previous in ("unmatched", "conflict") and not confirmable(r):  # voided before it ever matched (a duplicate 入库单)
             repo.update_receipt(conn, hospital_code, r.line_id, now, status="withdrawn")
-            resolve_finding(conn, hospital_code, RULE_UNMATCHED, r.line_id, now)
+            for rule in (RULE_UNMATCHED, RULE_LATE):
+                resolve_finding(conn, hospital_code, rule, r.line_id, now)
             continue
         if previous in ("conflict", "withdrawn") or not confirmable(r) or r.accepted_at < now - max_age:  # type: ignore[operator]
             continue
