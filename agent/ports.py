@@ -21,6 +21,7 @@ from agent.domain.monitoring_model import (
     GenericGroup,
     ItemLink,
     ProductYear,
+    PurchaseMix,
     UsageTotal,
 )
 from agent.domain.workdays import WorkdayCalendar  # declared in the domain, which imports nothing of agent/
@@ -113,6 +114,11 @@ class MonitoringInputs(Protocol):
     def accepted_totals(self, day_from: date, day_to: date) -> Iterable[AcceptedTotal] | None:
         """Per local item x unit x on/off platform, receipt lines accepted on [day_from, day_to]
         (SUM in the store); None when the hospital has no warehouse receipts at all (no source)."""
+        ...
+
+    def purchase_mix(self, day_from: date, day_to: date) -> Iterable[PurchaseMix]:
+        """On-platform and total amounts per kind of the receipt lines accepted on [day_from,
+        day_to] (网采率's figures)."""
         ...
 
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:

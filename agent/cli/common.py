@@ -45,3 +45,14 @@ def parse_day(text: str | None, option: str) -> date | None:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise typer.BadParameter(f"'{text}' is not a date like 2026-03-01", param_hint=option) from None
+
+
+def existing_runtime(ctx: typer.Context) -> Runtime:
+    """The runtime of a command that only reads: it never creates a missing store."""
+    from agent.errors import StoreError
+    from agent.store.engine import missing_store
+
+    why = missing_store(config_of(ctx).state.effective_url)
+    if why is not None:
+        raise StoreError(f"状态库尚不存在：{why}（the agent has not run yet here: `vbp-agent run` creates it）")
+    return runtime_of(ctx)

@@ -8,7 +8,8 @@ persistence (2 of the last 3 evaluations) survives restarts.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from agent.clock import Clock
@@ -23,6 +24,7 @@ from agent.domain.prescriber_share import (
     concentrated_prescribers,
     prescriber_finding,
 )
+from agent.domain.progress import ProductProgress
 from agent.domain.reporting import PROGRESS_RULES, drift_findings, progress_findings, year_end_findings
 from agent.domain.rise_cells import cell_series
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
@@ -38,11 +40,23 @@ RULES = (*PROGRESS_RULES, RULE_RISE, RULE_PRESCRIBER, *DEADLINE_RULES)
 MAX_SPAN = timedelta(days=400)  # how far back a rise under alert keeps its baseline (an agreement year and its baseline)
 
 
-def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, clock: Clock,
-             cfg: Any = None) -> list[Finding]:
-    """Run every monitoring rule as of now; store and return the active findings."""
+@dataclass(frozen=True)
+class Assessment:
+    """Every monitoring rule's view of one moment: the findings, the progress table and the rise
+    tests (the last closed day ``end``), computed without writing anything."""
+
+    now: datetime
+    found: list[Finding]
+    progress: list[ProductProgress]
+    tests: list[RiseTest]
+    end: date
+
+
+def assess(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, now: datetime,
+           cfg: Any = None) -> Assessment:
+    """Run every monitoring rule as of ``now``; reads the store, writes nothing (``vbp-agent
+    evaluate --as-of`` shows a past day with it)."""
     mcfg: MonitoringConfig = getattr(cfg, "monitoring", cfg) or MonitoringConfig()
-    now = clock.now()
     today = now.date()
     links = inputs.item_links()
     link_map = {lk.item_code: lk for lk in links}
@@ -53,11 +67,26 @@ def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, 
     rises, tests = _rises(store, inputs, calendar, mcfg, now, end, links, link_map)
     found += rises
     found += deadline_findings(inputs.deadline_inputs(now), now, calendar, mcfg.deadline_rules())
+    return Assessment(now, found, progress, tests, end)
+
+
+def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, clock: Clock,
+             cfg: Any = None) -> list[Finding]:
+    """Run every monitoring rule as of now; store and return the active findings."""
+    now = clock.now()
+    a = assess(store, inputs, calendar, now, cfg)
     with store.begin() as conn:
-        record_rise_tests(conn, store.hospital_code, end, tests, now)
-        write_findings(conn, store.hospital_code, found, now, replace_rules=RULES)
-        write_progress(conn, store.hospital_code, progress, now)
-    return found
+        record_rise_tests(conn, store.hospital_code, a.end, a.tests, now)
+        write_findings(conn, store.hospital_code, a.found, now, replace_rules=RULES)
+        write_progress(conn, store.hospital_code, a.progress, now)
+    return a.found
+
+
+def as_of_moment(day: date, now: datetime) -> datetime:
+    """The moment ``--as-of DAY`` stands for: now when DAY is today (or later), else the day's last second."""
+    if day >= now.date():
+        return now
+    return datetime.combine(day, time(23, 59, 59), now.tzinfo)
 
 
 def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mcfg: MonitoringConfig,

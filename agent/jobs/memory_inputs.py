@@ -120,6 +120,17 @@ class InMemoryInputs:
             acc.lines += 1
         return [sums[k] for k in sorted(sums, key=lambda k: (k[0], k[1] or "", k[2]))]
 
+    def purchase_mix(self, day_from: date, day_to: date) -> list[PurchaseMix]:
+        """From the receipts, by amount (quantity x unit price); every item counts as a drug here."""
+        on = total = 0.0
+        for r in self._receipts:
+            if r.deleted or r.accepted_at is None or not day_from <= r.accepted_at.astimezone(self._tz).date() <= day_to:
+                continue
+            amount = float(r.quantity * (r.unit_price or 0))
+            total += amount
+            on += amount if r.on_platform else 0.0
+        return [PurchaseMix("drug", on, total)] if total > 0 else []
+
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
         return self._deadlines
 

@@ -160,7 +160,12 @@ class StoreInputs:
                 return None
         return [AcceptedTotal(code, unit, bool(online), _f(qty), int(n)) for code, unit, online, qty, n in rows]
 
-    # -- deadlines -----------------------------------------------------------------------
+    # -- purchase mix and deadlines ------------------------------------------------------
+    def purchase_mix(self, day_from: date, day_to: date) -> list[PurchaseMix]:
+        """网采率's figures: receipt lines accepted on [day_from, day_to] (the hospital's days), by amount."""
+        return self._mix(datetime.combine(day_from, time.min, self.tz),
+                         datetime.combine(day_to + timedelta(days=1), time.min, self.tz))
+
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
         """The purchase mix (网采率) of the month so far, from warehouse receipts.
 
@@ -168,12 +173,16 @@ class StoreInputs:
         orders, bills and 备案 records have no source yet, so their clocks stay empty.
         """
         month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return DeadlineInputs(purchase_mix=self._mix(month_start, as_of + timedelta(seconds=1)))
+
+    def _mix(self, start: datetime, end: datetime) -> list[PurchaseMix]:
+        """On-platform and total amounts of the lines accepted in [start, end), per kind."""
         amount = rc.c.quantity * func.coalesce(rc.c.unit_price, 0)
         q = (
             select(li.c.kind, rc.c.on_platform, func.sum(amount))
             .select_from(rc.join(li, and_(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code), isouter=True))
-            .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= month_start,
-                   rc.c.accepted_at < as_of + timedelta(seconds=1))
+            .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= start,
+                   rc.c.accepted_at < end)
             .group_by(li.c.kind, rc.c.on_platform)
         )
         with self.store.read() as conn:
@@ -185,4 +194,4 @@ class StoreInputs:
             acc[1] += _f(total)
             if on_platform:
                 acc[0] += _f(total)
-        return DeadlineInputs(purchase_mix=[PurchaseMix(k, on, tot) for k, (on, tot) in sorted(mix.items()) if tot > 0])
+        return [PurchaseMix(k, on, tot) for k, (on, tot) in sorted(mix.items()) if tot > 0]
