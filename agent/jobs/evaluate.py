@@ -1,5 +1,5 @@
-"""The evaluation job (监测评估): after each ingestion, progress, rise detection and deadline
-clocks become findings in the core ``findings`` table, for the alerts to pick up.
+"""The evaluation job (监测评估): after each ingestion, progress, rise detection, returns exceeding a
+month of issues (data quality) and deadline clocks become findings in the core ``findings`` table, for the alerts to pick up.
 
 Active findings are upserted per (hospital, rule, subject); a finding of one of monitoring's
 rules that is no longer seen is marked inactive. Rise-test flags are kept per group and day so
@@ -17,6 +17,7 @@ from agent.domain.deadlines import DEADLINE_RULES, deadline_findings
 from agent.domain.detect import RiseTest, build_series, detect_rises, rise_starts
 from agent.domain.findings import Finding
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
+from agent.domain.net_negative import RULE_NET_NEGATIVE, net_negative_finding, net_negative_usage, reading_span
 from agent.domain.prescriber_share import (
     RULE_PRESCRIBER,
     PrescriberShare,
@@ -36,7 +37,7 @@ from agent.store import Store
 from agent.store.findings import write_findings
 from agent.store.monitoring import flags_under_alert, record_rise_tests, rise_flags, write_progress
 
-RULES = (*PROGRESS_RULES, RULE_RISE, RULE_PRESCRIBER, *DEADLINE_RULES)
+RULES = (*PROGRESS_RULES, RULE_RISE, RULE_PRESCRIBER, RULE_NET_NEGATIVE, *DEADLINE_RULES)
 MAX_SPAN = timedelta(days=400)  # how far back a rise under alert keeps its baseline (an agreement year and its baseline)
 
 
@@ -66,6 +67,7 @@ def assess(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, no
     end = today - timedelta(days=1)  # the last closed day
     rises, tests = _rises(store, inputs, calendar, mcfg, now, end, links, link_map)
     found += rises
+    found += _net_negative(store, inputs, links, now, end)
     found += deadline_findings(inputs.deadline_inputs(now), now, calendar, mcfg.deadline_rules())
     return Assessment(now, found, progress, tests, end)
 
@@ -136,6 +138,16 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
                                     mcfg.detect.top_departments)
             out.append(rise_finding(t, group, evidence, now, names, products, units.get(t.group_id) or "单位"))
     return out, tests
+
+
+def _net_negative(store: Store, inputs: MonitoringInputs, links: list[ItemLink], now: datetime, end: date) -> list[Finding]:
+    """Returns exceeding a month of issues, per item and department (a data-quality finding)."""
+    a, b = reading_span(end)
+    found = net_negative_usage(inputs.dept_usage(a, b, [lk.item_code for lk in links]), end) if links else []
+    if not found:
+        return []
+    names, products = department_names(store), {lk.item_code: lk.name for lk in links}
+    return [net_negative_finding(n, now, names, products) for n in found]
 
 
 def _prescriber_shares(inputs: MonitoringInputs, rows: list[DailyUsage], links: list[ItemLink],

@@ -25,6 +25,7 @@ from agent.reports.tables import (
 RULE_NAMES = {
     "progress_zero": "中选产品零采购", "progress_behind": "完成进度低于序时进度", "progress_over": "超约定采购量",
     "non_winning_rise": "非中选产品使用量上升", "prescriber_concentration": "处方集中（内部）", "arrival_confirmation": "到货确认超时", "delivery": "配送超时",
+    "usage_net_negative": "用量数据有误（退药多于发药）",
     "order_response": "订单未响应", "order_response_escalation": "订单未响应（升级）", "payment": "回款超时",
     "off_platform_filing": "线下采购备案超时", "online_rate": "网采率不达标", "volume_plan": "报量偏低",
     "progress_year_end": "协议年度即将结束", "measures_drift": "按验收与按使用完成进度相差过大",
