@@ -56,11 +56,20 @@ def periods(as_of: date, agreement_starts: Iterable[date]) -> list[Period]:
     return [*out, Period("calendar_year", date(as_of.year, 1, 1), as_of)]
 
 
-def online_rates(period: Period, mix: Iterable[PurchaseMix], floors: dict[str, float] | None = None) -> list[OnlineRate]:
-    """One rate per kind bought in the period (a kind with no purchases has none)."""
+def online_rates(mixes: Iterable[tuple[Period, Iterable[PurchaseMix]]],
+                 floors: dict[str, float] | None = None) -> list[OnlineRate]:
+    """One rate per period for each kind bought in any of them (a period without purchases of the
+    kind has no rate: 无验收入库), kind by kind."""
     floors = floors or FLOORS
-    return [OnlineRate(period, m.kind, m.on_platform_amount, m.total_amount, floors.get(m.kind, FLOORS["drug"]))
-            for m in sorted(mix, key=lambda m: m.kind) if m.total_amount > 0]
+    read = [(period, {m.kind: m for m in mix if m.total_amount > 0}) for period, mix in mixes]
+    kinds = sorted({k for _p, by_kind in read for k in by_kind}, key=_kind_order)
+    return [OnlineRate(period, k, by_kind[k].on_platform_amount if k in by_kind else 0.0,
+                       by_kind[k].total_amount if k in by_kind else 0.0, floors.get(k, FLOORS["drug"]))
+            for k in kinds for period, by_kind in read]
+
+
+def _kind_order(kind: str) -> tuple[int, str]:
+    return (list(KIND_NAMES).index(kind) if kind in KIND_NAMES else len(KIND_NAMES), kind)
 
 
 def rate_lines(rates: Iterable[OnlineRate]) -> list[str]:
@@ -69,8 +78,8 @@ def rate_lines(rates: Iterable[OnlineRate]) -> list[str]:
     for r in rates:
         by_kind.setdefault(r.kind, []).append(r)
     lines = []
-    for kind in sorted(by_kind, key=lambda k: list(KIND_NAMES).index(k) if k in KIND_NAMES else 9):
-        parts = [f"{r.period.label} {r.rate:.1%}{'（低于要求）' if r.below else ''}" for r in by_kind[kind]
-                 if r.rate is not None]
+    for kind in sorted(by_kind, key=_kind_order):
+        parts = [f"{r.period.label} " + (f"{r.rate:.1%}{'（低于要求）' if r.below else ''}" if r.rate is not None
+                                         else "无验收入库") for r in by_kind[kind]]
         lines.append(f"{KIND_NAMES.get(kind, kind)}：{'，'.join(parts)}（要求 ≥{by_kind[kind][0].floor:.0%}）")
     return lines

@@ -69,5 +69,4 @@ def online_rate_table(inputs: MonitoringInputs, as_of: date, mcfg: MonitoringCon
     d = (mcfg or MonitoringConfig()).deadlines
     floors = {"drug": d.online_rate_drug, "high_value_consumable": d.online_rate_hv_consumable}
     starts = [p.year_start for p in inputs.product_years(as_of, as_of)]
-    return [r for period in periods(as_of, starts)
-            for r in online_rates(period, inputs.purchase_mix(period.start, period.end), floors)]
+    return online_rates([(p, inputs.purchase_mix(p.start, p.end)) for p in periods(as_of, starts)], floors)

@@ -76,7 +76,8 @@ ONLINE_RATE_COLUMNS = [
 def online_rate_rows(rates: Sequence[OnlineRate]) -> list[list[Any]]:
     """网采率 by amount accepted (验收入库), each kind over the month, agreement years and calendar year."""
     return [[KIND_NAMES.get(r.kind, r.kind), r.period.label, r.period.start, r.period.end, r.on_platform_amount,
-             r.total_amount, r.rate, r.floor, "未达标" if r.below else "达标"] for r in rates]
+             r.total_amount, r.rate, r.floor, "无验收入库" if r.rate is None else "未达标" if r.below else "达标"]
+            for r in rates]
 
 
 def summary_rows(summaries: Sequence[ProgrammeSummary]) -> list[list[Any]]:

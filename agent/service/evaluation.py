@@ -7,6 +7,7 @@ evaluation job would have found at the end of that day, with the data the store 
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from agent.domain.findings import Finding
@@ -28,14 +29,32 @@ def assess_day(rt: Runtime, inputs: MonitoringInputs, day: date | None) -> Asses
     return assess(rt.store, inputs, rt.calendar, as_of_moment(day or now.date(), now), rt.config.monitoring)
 
 
+def _cell(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded to ``width`` terminal columns (a Chinese character takes two), cut if longer."""
+    out, used = "", 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > width:
+            break
+        out, used = out + ch, used + w
+    pad = " " * (width - used)
+    return pad + out if right else out + pad
+
+
+PROGRESS_COLUMNS = (("批次", 24, False), ("产品", 20, False), ("约定量", 10, True), ("已使用", 10, True),
+                    ("完成进度", 9, True), ("序时进度", 9, True), ("按验收", 8, True))
+
+
 def progress_table(progress: list[ProductProgress]) -> list[str]:
-    """One line per product-year: agreed, used, completion against 序时进度, status."""
-    head = f"  {'批次':<14} {'产品':<18} {'约定量':>10} {'已使用':>10} {'完成进度':>8} {'序时进度':>8} {'按验收':>8}  状态"
-    lines = [head]
+    """One line per product-year: agreed, used, completion against 序时进度 (and by acceptance), status."""
+    def row(cells: list[str]) -> str:
+        return "  " + " ".join(_cell(c, w, right) for c, (_n, w, right) in zip(cells, PROGRESS_COLUMNS, strict=True))
+
+    lines = [row([name for name, _w, _r in PROGRESS_COLUMNS]) + "  状态"]
     for p in progress:
         accepted = f"{p.accepted_completion:.1%}" if p.accepted_completion is not None else "-"
-        lines.append(f"  {p.product.programme[:14]:<14} {p.product.name[:18]:<18} {p.product.agreed_qty:>10,.0f} "
-                     f"{p.used:>10,.0f} {p.completion:>8.1%} {p.time_progress:>8.1%} {accepted:>8}  {p.status}")
+        lines.append(row([p.product.programme, p.product.name, f"{p.product.agreed_qty:,.0f}", f"{p.used:,.0f}",
+                          f"{p.completion:.1%}", f"{p.time_progress:.1%}", accepted]) + f"  {p.status}")
     return lines if progress else ["  （无执行中的协议年度）"]
 
 

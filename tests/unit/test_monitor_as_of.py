@@ -128,6 +128,8 @@ def test_the_online_rate_is_given_for_the_month_each_agreement_year_and_the_cale
     [line] = rate_lines(online_rate_table(inputs, date(2028, 2, 25)))
     assert line == ("药品：本月 66.7%（低于要求），协议年度（2027-07-01起） 90.9%，协议年度（2028-01-01起） 92.3%，"
                     "本年累计 92.3%（要求 ≥90%）")
+    march = online_rate_table(inputs, date(2028, 3, 2))  # nothing accepted in March yet
+    assert rate_lines(march)[0].startswith("药品：本月 无验收入库，协议年度（2027-07-01起） 90.9%")
     assert [p.kind for p in periods(date(2028, 1, 1), [date(2028, 1, 1), date(2028, 6, 1)])] == [
         "month", "agreement_year", "calendar_year"]  # an agreement year not begun yet is not shown
 
