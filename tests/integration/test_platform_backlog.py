@@ -48,12 +48,17 @@ def _first_day(ref, tmp_path: Path, max_age: timedelta = timedelta(days=7)) -> l
     return receipts
 
 
-def test_backlog_lists_old_receipts_with_open_deliveries_and_how_late_each_is(ref, tmp_path: Path, capsys,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def _switched_on(ref, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, FakeClock]:
+    """The first day's store and the agent's config, on the day it is switched on."""
     monkeypatch.setenv("VBP_TEST_PLATFORM_SECRET", SECRET)
     cfg = _config(tmp_path, ref.url)
     _first_day(ref, tmp_path)
-    clock = FakeClock(NOW)
+    return cfg, FakeClock(NOW)
+
+
+def test_backlog_lists_old_receipts_with_open_deliveries_and_how_late_each_is(ref, tmp_path: Path, capsys,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg, clock = _switched_on(ref, tmp_path, monkeypatch)
     assert main(["-c", str(cfg), "platform", "sync"], clock=clock) == 0  # the first sync reads a week back: SHP-4 only
     assert "delivery lines read: 1" in capsys.readouterr().out
     assert main(["-c", str(cfg), "platform", "sync", "--since", "2026-10-01"], clock=clock) == 0
@@ -72,10 +77,7 @@ def test_backlog_lists_old_receipts_with_open_deliveries_and_how_late_each_is(re
 
 def test_confirm_since_a_day_queues_after_a_preview_and_only_with_consent(ref, tmp_path: Path, capsys,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VBP_TEST_PLATFORM_SECRET", SECRET)
-    cfg = _config(tmp_path, ref.url)
-    _first_day(ref, tmp_path)
-    clock = FakeClock(NOW)
+    cfg, clock = _switched_on(ref, tmp_path, monkeypatch)
     main(["-c", str(cfg), "platform", "sync", "--since", "2026-10-01"], clock=clock)
     since = (NOW - timedelta(days=15)).date().isoformat()
     monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
