@@ -111,6 +111,11 @@ class MonitoringInputs(Protocol):
         """Per day x item x department (x prescriber when recorded) for the given items."""
         ...
 
+    def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:
+        """Per item x department x day on [day_from, day_to], the nets below zero only (returns
+        exceeding that day's issues; HAVING in the store), prescribers summed."""
+        ...
+
     def accepted_totals(self, day_from: date, day_to: date) -> Iterable[AcceptedTotal] | None:
         """Per local item x unit x on/off platform, receipt lines accepted on [day_from, day_to]
         (SUM in the store); None when the hospital has no warehouse receipts at all (no source)."""

@@ -43,6 +43,16 @@ def reading_span(end: date, recent_days: int = RECENT_DAYS, span_days: int = SPA
     return end - timedelta(days=recent_days + span_days - 2), end
 
 
+def negative_days(rows: Iterable[DailyUsage]) -> list[DailyUsage]:
+    """Item x department x day nets below zero (prescribers summed): the only days worth a month's look."""
+    per: dict[tuple[str, str, date], list[float]] = {}
+    for r in rows:
+        acc = per.setdefault((r.item_code, r.dept, r.day), [0.0, 0.0])
+        acc[0] += r.qty
+        acc[1] += r.amount
+    return [DailyUsage(day, item, q, a, dept) for (item, dept, day), (q, a) in sorted(per.items()) if q < 0]
+
+
 def net_negative_usage(rows: Iterable[DailyUsage], end: date, recent_days: int = RECENT_DAYS,
                        span_days: int = SPAN_DAYS) -> list[NetNegative]:
     """Per item x department (prescribers summed), the days of the last ``recent_days`` up to

@@ -17,7 +17,12 @@ from agent.domain.deadlines import DEADLINE_RULES, deadline_findings
 from agent.domain.detect import RiseTest, build_series, detect_rises, rise_starts
 from agent.domain.findings import Finding
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
-from agent.domain.net_negative import RULE_NET_NEGATIVE, net_negative_finding, net_negative_usage, reading_span
+from agent.domain.net_negative import (
+    RULE_NET_NEGATIVE,
+    net_negative_finding,
+    net_negative_usage,
+    reading_span,
+)
 from agent.domain.prescriber_share import (
     RULE_PRESCRIBER,
     PrescriberShare,
@@ -141,9 +146,15 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
 
 
 def _net_negative(store: Store, inputs: MonitoringInputs, links: list[ItemLink], now: datetime, end: date) -> list[Finding]:
-    """Returns exceeding a month of issues, per item and department (a data-quality finding)."""
+    """Returns exceeding a month of issues, per item and department (a data-quality finding). The
+    store names the last week's days below zero; the month before them is read only for those items."""
+    first, _ = reading_span(end, span_days=1)
+    recent = inputs.negative_days(first, end, [lk.item_code for lk in links]) if links else []
+    suspects = sorted({r.item_code for r in recent})
+    if not suspects:
+        return []
     a, b = reading_span(end)
-    found = net_negative_usage(inputs.dept_usage(a, b, [lk.item_code for lk in links]), end) if links else []
+    found = net_negative_usage(inputs.dept_usage(a, b, suspects), end)
     if not found:
         return []
     names, products = department_names(store), {lk.item_code: lk.name for lk in links}

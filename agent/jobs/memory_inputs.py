@@ -31,6 +31,7 @@ from agent.domain.monitoring_model import (
     UsageTotal,
     VolumePlan,
 )
+from agent.domain.net_negative import negative_days
 
 
 class _ItemDays:
@@ -106,6 +107,9 @@ class InMemoryInputs:
             if it is not None:
                 out += [r for r in it.rows if day_from <= r.day <= day_to]
         return out
+
+    def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
+        return negative_days(self.dept_usage(day_from, day_to, items))
 
     def accepted_totals(self, day_from: date, day_to: date) -> list[AcceptedTotal] | None:
         if not self._receipts:

@@ -145,6 +145,15 @@ class StoreInputs:
         with self.store.read() as conn:
             return [DailyUsage(d, code, _f(q_), _f(a), dept or "", pres or "") for d, code, dept, pres, q_, a in conn.execute(q)]
 
+    def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
+        total = func.sum(ud.c.quantity)
+        q = (select(ud.c.day, ud.c.item_code, ud.c.dept_code, total, func.sum(ud.c.amount))
+             .where(self._usage_where(day_from, day_to, items))
+             .group_by(ud.c.day, ud.c.item_code, ud.c.dept_code).having(total < 0)
+             .order_by(ud.c.item_code, ud.c.dept_code, ud.c.day))
+        with self.store.read() as conn:
+            return [DailyUsage(d, code, _f(q_), _f(a), dept or "") for d, code, dept, q_, a in conn.execute(q)]
+
     # -- acceptances ---------------------------------------------------------------------
     def accepted_totals(self, day_from: date, day_to: date) -> list[AcceptedTotal] | None:
         start = datetime.combine(day_from, time.min, self.tz)
