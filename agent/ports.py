@@ -21,6 +21,7 @@ from agent.domain.monitoring_model import (
     GenericGroup,
     ItemLink,
     ProductYear,
+    PurchaseMix,
     UsageTotal,
 )
 from agent.domain.workdays import WorkdayCalendar  # declared in the domain, which imports nothing of agent/
@@ -110,9 +111,19 @@ class MonitoringInputs(Protocol):
         """Per day x item x department (x prescriber when recorded) for the given items."""
         ...
 
+    def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:
+        """Per item x department x day on [day_from, day_to], the nets below zero only (returns
+        exceeding that day's issues; HAVING in the store), prescribers summed."""
+        ...
+
     def accepted_totals(self, day_from: date, day_to: date) -> Iterable[AcceptedTotal] | None:
         """Per local item x unit x on/off platform, receipt lines accepted on [day_from, day_to]
         (SUM in the store); None when the hospital has no warehouse receipts at all (no source)."""
+        ...
+
+    def purchase_mix(self, day_from: date, day_to: date) -> Iterable[PurchaseMix]:
+        """On-platform and total amounts per kind of the receipt lines accepted on [day_from,
+        day_to] (网采率's figures)."""
         ...
 
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:

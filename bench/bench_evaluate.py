@@ -31,6 +31,7 @@ from agent.domain.monitoring_model import (
     GenericGroup,
     ItemLink,
     ProductYear,
+    PurchaseMix,
     UsageTotal,
 )
 from agent.jobs.evaluate import evaluate
@@ -91,8 +92,15 @@ class ArrayInputs:
                 out += [DailyUsage(self.days[k], code, round(v[k] * w), 0.0, dept) for k in range(i, j) if v[k]]
         return out
 
+    def negative_days(self, a: date, b: date, items) -> list[DailyUsage]:  # type: ignore[no-untyped-def]
+        """What the store's HAVING returns: the synthetic hospital books no return above a day's issues."""
+        return [r for r in self.dept_usage(a, b, items) if r.qty < 0]
+
     def accepted_totals(self, a: date, b: date) -> None:
         return None  # no warehouse source: completion by acceptance is not shown
+
+    def purchase_mix(self, a: date, b: date) -> list[PurchaseMix]:
+        return []  # no warehouse source: no 网采率
 
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
         return self._d

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import typer
 
-from agent.cli.common import runtime_of
-
-
-def _parse_day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise typer.BadParameter(f"'{text}' is not a date like 2025-03-01", param_hint=option) from None
+from agent.cli.common import parse_day, runtime_of
 
 
 def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
@@ -72,8 +62,8 @@ def register(app: typer.Typer) -> None:
         try:
             with store.read() as conn:
                 existing = load_programme(conn, store.hospital_code, programme)
-            start, end = _parse_day(cycle_start, "--cycle-start"), _parse_day(cycle_end, "--cycle-end")
-            ext = tuple(d for d in (_parse_day(t, "--extend-to") for t in extend_to) if d)
+            start, end = parse_day(cycle_start, "--cycle-start"), parse_day(cycle_end, "--cycle-end")
+            ext = tuple(d for d in (parse_day(t, "--extend-to") for t in extend_to) if d)
             prog = None
             if start or end or ext or existing is None:
                 start, end = start or (existing and existing.cycle_start), end or (existing and existing.cycle_end)

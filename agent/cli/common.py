@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import typer
 
 from agent.bootstrap import Runtime, build, system_clock
@@ -33,3 +35,24 @@ def runtime_of(ctx: typer.Context) -> Runtime:
         root.obj["runtime"] = runtime
         root.call_on_close(runtime.close)
     return runtime
+
+
+def parse_day(text: str | None, option: str) -> date | None:
+    """A ``YYYY-MM-DD`` option, or a usage error naming the option."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a date like 2026-03-01", param_hint=option) from None
+
+
+def existing_runtime(ctx: typer.Context) -> Runtime:
+    """The runtime of a command that only reads: it never creates a missing store."""
+    from agent.errors import StoreError
+    from agent.store.engine import missing_store
+
+    why = missing_store(config_of(ctx).state.effective_url)
+    if why is not None:
+        raise StoreError(f"状态库尚不存在：{why}（the agent has not run yet here: `vbp-agent run` creates it）")
+    return runtime_of(ctx)

@@ -1,4 +1,8 @@
-"""Report commands (issue #6): the monthly 带量执行报表 and the yearly report, as xlsx.
+"""Report commands (issue #6): the monthly 带量执行报表 and the yearly report, as xlsx; and
+``evaluate``, every monitoring rule as of a day, printed and never stored (issue #18).
+
+``--as-of DATE`` counts a report to that day (default today: a month still running is counted to
+today, with today's 序时进度); a day after today is refused.
 
 ``--fixture FILE.json`` reads a self-contained fixture (see ``agent.jobs.memory_inputs``);
 without it the figures come from the store through the ``MonitoringInputs`` the composition
@@ -8,12 +12,13 @@ root builds (``agent.bootstrap.build_monitoring_inputs``).
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from agent.cli.common import config_of, runtime_of
+from agent.cli.common import clock_of, config_of, existing_runtime, parse_day, runtime_of
 from agent.errors import ConfigError
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -31,6 +36,18 @@ def _inputs(ctx: typer.Context, fixture: Path | None) -> tuple[Any, Any]:
     return build_monitoring_inputs(runtime), runtime.calendar
 
 
+AS_OF_HELP = "count to this day, YYYY-MM-DD (default today)"
+
+
+def as_of_day(ctx: typer.Context, text: str | None) -> date:
+    """``--as-of``: the day given, else today in the hospital's zone; never after today."""
+    today = clock_of(ctx).now().date()
+    day = parse_day(text, "--as-of") or today
+    if day > today:
+        raise typer.BadParameter(f"{day.isoformat()} is after today ({today.isoformat()})", param_hint="--as-of")
+    return day
+
+
 def register(app: typer.Typer) -> None:
     report = typer.Typer(help="the regulator's tables (带量执行报表, 年度报告)", no_args_is_help=True)
     app.add_typer(report, name="report")
@@ -41,18 +58,21 @@ def register(app: typer.Typer) -> None:
         month: str = typer.Option(..., "--month", help="YYYY-MM"),
         out: Path | None = typer.Option(None, "--out", help="xlsx path (default 带量执行报表-YYYY-MM.xlsx)"),
         fixture: Path | None = typer.Option(None, "--fixture", help="read figures from a JSON fixture"),
+        as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
     ) -> None:
-        """Write the monthly 带量执行报表 xlsx (with the 一院一档 sheet and a chart)."""
+        """Write the monthly 带量执行报表 xlsx (with the 一院一档 sheet and a chart), counted to the
+        month's last day, or to today (or --as-of) while the month runs."""
         if not _MONTH.match(month):
             raise ConfigError(f"--month {month!r}: use YYYY-MM, e.g. 2026-10")
         from agent.jobs.reporting import monthly_report
         from agent.reports.monthly import write_monthly
 
+        day = as_of_day(ctx, as_of)
         inputs, calendar = _inputs(ctx, fixture)
         cfg = config_of(ctx)
-        rep = monthly_report(inputs, calendar, month, cfg.hospital.code, cfg.hospital.name, cfg.monitoring)
+        rep = monthly_report(inputs, calendar, month, cfg.hospital.code, cfg.hospital.name, cfg.monitoring, day)
         path = write_monthly(rep, out or Path(f"带量执行报表-{month}.xlsx"))
-        typer.echo(f"已生成 {path}：{len(rep.programmes)} 个批次，{len(rep.products)} 个中选产品")
+        typer.echo(f"已生成 {path}：{len(rep.programmes)} 个批次，{len(rep.products)} 个中选产品，统计截至 {rep.as_of}")
 
     @report.command("annual")
     def annual(
@@ -60,15 +80,19 @@ def register(app: typer.Typer) -> None:
         year: int = typer.Option(..., "--year", min=2000, max=2100),
         out: Path | None = typer.Option(None, "--out", help="xlsx path (default 年度报告-YYYY.xlsx)"),
         fixture: Path | None = typer.Option(None, "--fixture", help="read figures from a JSON fixture"),
+        as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
     ) -> None:
-        """Write the yearly report due 15 January (tables filled, text sections outlined)."""
+        """Write the yearly report due 15 January (tables filled, text sections outlined), counted
+        to 31 December, or to today (or --as-of) while the year runs."""
         from agent.jobs.reporting import annual_report
         from agent.reports.annual import write_annual
 
+        day = as_of_day(ctx, as_of)
         inputs, calendar = _inputs(ctx, fixture)
         cfg = config_of(ctx)
         found = [] if fixture else _clock_findings(ctx, year)
-        rep = annual_report(inputs, calendar, year, cfg.hospital.code, cfg.hospital.name, cfg.monitoring, found)
+        rep = annual_report(inputs, calendar, year, cfg.hospital.code, cfg.hospital.name, cfg.monitoring, found,
+                            as_of=day)
         path = write_annual(rep, out or Path(f"年度报告-{year}.xlsx"))
         typer.echo(f"已生成 {path}：{len(rep.programmes)} 个批次（协议年度），{len(rep.products)} 个产品")
 
@@ -81,7 +105,6 @@ def register(app: typer.Typer) -> None:
         """Every hospital of a shared state store side by side (集团汇总), from the figures each agent records daily."""
         if not _MONTH.match(month):
             raise ConfigError(f"--month {month!r}: use YYYY-MM, e.g. 2026-10")
-        from agent.cli.common import clock_of
         from agent.jobs.group import group_month, stale
         from agent.reports.group import write_group
 
@@ -100,6 +123,18 @@ def register(app: typer.Typer) -> None:
                        f"序时 {f['time_progress']:.1%}｜零采购 {f['zero']} 低于序时 {f['behind']} 超量 {f['over']}")
         hospitals = len({s.hospital_code for s in snaps})
         typer.echo(f"已生成 {path}：{hospitals} 家医院，{len(snaps)} 行" + (f"；超过 2 天未更新：{'、'.join(late)}" if late else ""))
+
+    @app.command("evaluate")
+    def evaluate_cmd(ctx: typer.Context, as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP)) -> None:
+        """Print the progress table, 网采率 and every monitoring finding as of a day (default now);
+        changes nothing in the store (the daemon's evaluation job is what stores findings)."""
+        from agent.bootstrap import build_monitoring_inputs
+        from agent.service.evaluation import render_evaluation
+
+        day = as_of_day(ctx, as_of)
+        rt = existing_runtime(ctx)
+        typer.echo(render_evaluation(rt, build_monitoring_inputs(rt), day))
+
 
 def _clock_findings(ctx: typer.Context, year: int) -> list:  # type: ignore[type-arg]
     """The year's findings of every clock (时限与合规), active or resolved, from the state store."""

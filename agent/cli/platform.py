@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agent.cli.common import runtime_of
+from agent.cli.common import parse_day, runtime_of
 from agent.errors import ConfigError
 from agent.upstream.signers import sm3_implementation
 
@@ -20,6 +20,46 @@ def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
     if link is None:
         raise ConfigError(f"{rt.config.source_file}: platform: the section is missing, so there is no platform to talk to")
     return rt, link
+
+
+def _late(late) -> str:  # type: ignore[no-untyped-def]
+    """How late, for staff: 逾期 3 天 5 小时 (whole hours)."""
+    hours = int(late.total_seconds() // 3600)
+    if hours <= 0:
+        return "未超时"
+    return f"逾期 {hours // 24} 天 {hours % 24} 小时" if hours >= 24 else f"逾期 {hours} 小时"
+
+
+def _backlog(ctx: typer.Context, since: str | None, option: str):  # type: ignore[no-untyped-def]
+    """(runtime, platform config, since, backlog) read from the store; prints the preview."""
+    from datetime import datetime, time
+
+    from agent.upstream.backlog import backlog
+
+    rt = runtime_of(ctx)
+    pcfg = rt.config.platform
+    if pcfg is None:
+        raise ConfigError(f"{rt.config.source_file}: platform: the section is missing, so there is no platform to confirm on")
+    day = parse_day(since, option)
+    start = datetime.combine(day, time.min, rt.clock.tz) if day is not None else None
+    with rt.store.read() as conn:
+        found = backlog(conn, rt.store.hospital_code, since=start, item_map=pcfg.item_map,
+                        min_confidence=pcfg.match_min_confidence)
+    now = rt.clock.now()
+    typer.echo(f"{'配送单号':<20} {'入库明细':<16} {'品种':<12} {'数量':>8}  {'验收时间':<16}  到货确认时限")
+    for ln in found.lines:
+        r = ln.receipt
+        when = r.accepted_at.astimezone(rt.clock.tz).strftime("%Y-%m-%d %H:%M") if r.accepted_at else "-"
+        typer.echo(f"{ln.delivery_id:<20} {r.line_id:<16} {r.item_code:<12} {r.quantity:>8}  {when:<16}  {_late(ln.late_by(now))}")
+    if not found.lines:
+        typer.echo("（无）")
+    limit = pcfg.auto_confirm_max_age_days
+    typer.echo(f"共 {len(found.lines)} 条平台配送单仍未到货确认，已匹配到库房验收记录"
+               f"（验收超过 {limit:g} 天的不会自动确认：[platform] auto_confirm_max_age_days）")
+    if found.unmatched:
+        typer.echo(f"另有 {len(found.unmatched)} 条验收记录未匹配到平台配送单（先运行 `vbp-agent platform sync --since 日期` 读取更早的配送单，"
+                   "仍未匹配的请在平台人工确认）")
+    return rt, pcfg, found
 
 
 def register(app: typer.Typer) -> None:
@@ -39,13 +79,18 @@ def register(app: typer.Typer) -> None:
             link.close()
 
     @platform.command("sync")
-    def sync(ctx: typer.Context) -> None:
+    def sync(ctx: typer.Context, since: str = typer.Option(
+            None, "--since", help="also read delivery notes listed since YYYY-MM-DD (the first sync reads 7 days)")) -> None:
         """Pull new delivery notes (配送单) and match waiting receipts."""
+        from datetime import datetime, time
+
         from agent.jobs.platform import sync_platform
 
+        day = parse_day(since, "--since")
         rt, link = _runtime(ctx)
         try:
-            res = sync_platform(rt.store, link, rt.clock)
+            res = sync_platform(rt.store, link, rt.clock,
+                                datetime.combine(day, time.min, rt.clock.tz) if day is not None else None)
             typer.echo(f"delivery lines read: {res.lines} in {res.pages} page(s); confirmations queued: {res.queued}")
         finally:
             link.close()
@@ -62,6 +107,32 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"sent {res.sent}, quarantined {res.quarantined}{held}")
         finally:
             link.close()
+
+    @platform.command("backlog")
+    def backlog_cmd(ctx: typer.Context,
+                    since: str = typer.Option(None, "--since", help="only receipts accepted on or after YYYY-MM-DD")) -> None:
+        """Open platform deliveries (配送单) matched to stored receipts of any age that were never
+        confirmed, with how late each is; changes nothing (`platform confirm` queues them)."""
+        _backlog(ctx, since, "--since")
+
+    @platform.command("confirm")
+    def confirm_cmd(ctx: typer.Context,
+                    since: str = typer.Option(..., "--since", help="receipts accepted on or after YYYY-MM-DD"),
+                    yes: bool = typer.Option(False, "--yes", help="queue without asking")) -> None:
+        """Queue the 到货确认 of the backlog since a day, after showing it (`platform drain` or the
+        running agent sends them)."""
+        from agent.upstream.backlog import confirm_backlog
+
+        rt, pcfg, found = _backlog(ctx, since, "--since")
+        if not found.lines:
+            return
+        if not yes and not typer.confirm(f"将以上 {len(found.lines)} 条到货确认加入发送队列？"):
+            typer.echo("未加入任何到货确认")
+            raise typer.Exit(1)
+        with rt.store.begin() as conn:
+            queued = confirm_backlog(conn, rt.store.hospital_code, rt.clock.now(), found.lines, item_map=pcfg.item_map,
+                                     min_confidence=pcfg.match_min_confidence)
+        typer.echo(f"已加入发送队列 {queued} 条到货确认（运行中的 agent 或 `vbp-agent platform drain` 发送）")
 
     @platform.command("confirmations")
     def confirmations(ctx: typer.Context, state: str = typer.Option(None, "--state", help="queued|confirmed|quarantined"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agent.cli.common import clock_of, config_of, runtime_of
+from agent.cli.common import clock_of, config_of, existing_runtime
 
 
 def register(app: typer.Typer) -> None:
@@ -21,14 +21,14 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(daemon.serve())
 
     @app.command("status")
-    def status(ctx: typer.Context) -> None:
-        """Show jobs, the platform link, outbox depth and open findings for a person."""
-        from agent.errors import StoreError
+    def status(ctx: typer.Context, as_of: str | None = typer.Option(
+            None, "--as-of", help="progress, 网采率 and findings as of this day, YYYY-MM-DD (read only)")) -> None:
+        """Show jobs, the platform link, outbox depth, open findings, progress per programme and 网采率
+        for a person; with --as-of, the figures and findings of that day (computed, nothing stored)."""
+        from agent.bootstrap import build_monitoring_inputs
+        from agent.cli.monitor import as_of_day
         from agent.service.status import render_status
-        from agent.store.engine import missing_store
 
-        cfg = config_of(ctx)
-        why = missing_store(cfg.state.effective_url)  # status reads; it never creates a store
-        if why is not None:
-            raise StoreError(f"状态库尚不存在：{why}（the agent has not run yet here: `vbp-agent run` creates it）")
-        typer.echo(render_status(runtime_of(ctx)))
+        day = as_of_day(ctx, as_of) if as_of is not None else None
+        rt = existing_runtime(ctx)  # status reads; it never creates a store
+        typer.echo(render_status(rt, build_monitoring_inputs(rt), day))

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from agent.domain.findings import Finding, Severity
 from agent.domain.group_share import GroupShare
+from agent.domain.online_rate import OnlineRate
 from agent.domain.progress import ProductProgress, ProgressRules, Status, time_progress
 from agent.domain.workdays import WorkdayCalendar
 
@@ -58,6 +59,7 @@ class MonthlyReport:
     products: list[ProductProgress]
     month_shares: list[GroupShare]  # 一院一档: the month's usage per generic group
     year_shares: list[GroupShare] = field(default_factory=list)  # agreement year to date
+    online_rates: list[OnlineRate] = field(default_factory=list)  # 网采率: the month, agreement years, calendar year
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class AnnualReport:
     products: list[ProductProgress]
     year_shares: list[GroupShare]
     findings: list[Finding] = field(default_factory=list)  # clocks and rules seen in the year
+    as_of: date | None = None  # 统计截至: 31 December, or an earlier day the report was asked as of
 
 
 def summarise(label: str, products: Sequence[ProductProgress], groups: Iterable[GroupShare],

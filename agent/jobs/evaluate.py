@@ -1,5 +1,5 @@
-"""The evaluation job (监测评估): after each ingestion, progress, rise detection and deadline
-clocks become findings in the core ``findings`` table, for the alerts to pick up.
+"""The evaluation job (监测评估): after each ingestion, progress, rise detection, returns exceeding a
+month of issues (data quality) and deadline clocks become findings in the core ``findings`` table, for the alerts to pick up.
 
 Active findings are upserted per (hospital, rule, subject); a finding of one of monitoring's
 rules that is no longer seen is marked inactive. Rise-test flags are kept per group and day so
@@ -8,7 +8,8 @@ persistence (2 of the last 3 evaluations) survives restarts.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from agent.clock import Clock
@@ -16,6 +17,12 @@ from agent.domain.deadlines import DEADLINE_RULES, deadline_findings
 from agent.domain.detect import RiseTest, build_series, detect_rises, rise_starts
 from agent.domain.findings import Finding
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
+from agent.domain.net_negative import (
+    RULE_NET_NEGATIVE,
+    net_negative_finding,
+    net_negative_usage,
+    reading_span,
+)
 from agent.domain.prescriber_share import (
     RULE_PRESCRIBER,
     PrescriberShare,
@@ -23,6 +30,7 @@ from agent.domain.prescriber_share import (
     concentrated_prescribers,
     prescriber_finding,
 )
+from agent.domain.progress import ProductProgress
 from agent.domain.reporting import PROGRESS_RULES, drift_findings, progress_findings, year_end_findings
 from agent.domain.rise_cells import cell_series
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
@@ -34,15 +42,27 @@ from agent.store import Store
 from agent.store.findings import write_findings
 from agent.store.monitoring import flags_under_alert, record_rise_tests, rise_flags, write_progress
 
-RULES = (*PROGRESS_RULES, RULE_RISE, RULE_PRESCRIBER, *DEADLINE_RULES)
+RULES = (*PROGRESS_RULES, RULE_RISE, RULE_PRESCRIBER, RULE_NET_NEGATIVE, *DEADLINE_RULES)
 MAX_SPAN = timedelta(days=400)  # how far back a rise under alert keeps its baseline (an agreement year and its baseline)
 
 
-def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, clock: Clock,
-             cfg: Any = None) -> list[Finding]:
-    """Run every monitoring rule as of now; store and return the active findings."""
+@dataclass(frozen=True)
+class Assessment:
+    """Every monitoring rule's view of one moment: the findings, the progress table and the rise
+    tests (the last closed day ``end``), computed without writing anything."""
+
+    now: datetime
+    found: list[Finding]
+    progress: list[ProductProgress]
+    tests: list[RiseTest]
+    end: date
+
+
+def assess(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, now: datetime,
+           cfg: Any = None) -> Assessment:
+    """Run every monitoring rule as of ``now``; reads the store, writes nothing (``vbp-agent
+    evaluate --as-of`` shows a past day with it)."""
     mcfg: MonitoringConfig = getattr(cfg, "monitoring", cfg) or MonitoringConfig()
-    now = clock.now()
     today = now.date()
     links = inputs.item_links()
     link_map = {lk.item_code: lk for lk in links}
@@ -52,12 +72,28 @@ def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, 
     end = today - timedelta(days=1)  # the last closed day
     rises, tests = _rises(store, inputs, calendar, mcfg, now, end, links, link_map)
     found += rises
+    found += _net_negative(store, inputs, links, now, end)
     found += deadline_findings(inputs.deadline_inputs(now), now, calendar, mcfg.deadline_rules())
+    return Assessment(now, found, progress, tests, end)
+
+
+def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, clock: Clock,
+             cfg: Any = None) -> list[Finding]:
+    """Run every monitoring rule as of now; store and return the active findings."""
+    now = clock.now()
+    a = assess(store, inputs, calendar, now, cfg)
     with store.begin() as conn:
-        record_rise_tests(conn, store.hospital_code, end, tests, now)
-        write_findings(conn, store.hospital_code, found, now, replace_rules=RULES)
-        write_progress(conn, store.hospital_code, progress, now)
-    return found
+        record_rise_tests(conn, store.hospital_code, a.end, a.tests, now)
+        write_findings(conn, store.hospital_code, a.found, now, replace_rules=RULES)
+        write_progress(conn, store.hospital_code, a.progress, now)
+    return a.found
+
+
+def as_of_moment(day: date, now: datetime) -> datetime:
+    """The moment ``--as-of DAY`` stands for: now when DAY is today (or later), else the day's last second."""
+    if day >= now.date():
+        return now
+    return datetime.combine(day, time(23, 59, 59), now.tzinfo)
 
 
 def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mcfg: MonitoringConfig,
@@ -107,6 +143,22 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
                                     mcfg.detect.top_departments)
             out.append(rise_finding(t, group, evidence, now, names, products, units.get(t.group_id) or "单位"))
     return out, tests
+
+
+def _net_negative(store: Store, inputs: MonitoringInputs, links: list[ItemLink], now: datetime, end: date) -> list[Finding]:
+    """Returns exceeding a month of issues, per item and department (a data-quality finding). The
+    store names the last week's days below zero; the month before them is read only for those items."""
+    first, _ = reading_span(end, span_days=1)
+    recent = inputs.negative_days(first, end, [lk.item_code for lk in links]) if links else []
+    suspects = sorted({r.item_code for r in recent})
+    if not suspects:
+        return []
+    a, b = reading_span(end)
+    found = net_negative_usage(inputs.dept_usage(a, b, suspects), end)
+    if not found:
+        return []
+    names, products = department_names(store), {lk.item_code: lk.name for lk in links}
+    return [net_negative_finding(n, now, names, products) for n in found]
 
 
 def _prescriber_shares(inputs: MonitoringInputs, rows: list[DailyUsage], links: list[ItemLink],

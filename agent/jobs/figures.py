@@ -11,8 +11,10 @@ from functools import cache
 from agent.domain.acceptance import AcceptedSum, accepted_units, with_acceptance
 from agent.domain.group_share import GroupShare, group_shares
 from agent.domain.monitoring_model import ItemLink, ProductYear
+from agent.domain.online_rate import OnlineRate, online_rates, periods
 from agent.domain.progress import ProductProgress, ProgressRules, product_progress, recent_window, smallest_units
 from agent.domain.reporting import programme_spans
+from agent.monitoring_config import MonitoringConfig
 from agent.ports import MonitoringInputs, WorkdayCalendar
 
 
@@ -60,3 +62,11 @@ def year_to_date_shares(inputs: MonitoringInputs, progress: list[ProductProgress
         out += group_shares(mine, links, inputs.usage_totals(a, b))
     return out
 
+
+
+def online_rate_table(inputs: MonitoringInputs, as_of: date, mcfg: MonitoringConfig | None = None) -> list[OnlineRate]:
+    """网采率 for the month, each agreement year running on ``as_of`` and the calendar year, each to ``as_of``."""
+    d = (mcfg or MonitoringConfig()).deadlines
+    floors = {"drug": d.online_rate_drug, "high_value_consumable": d.online_rate_hv_consumable}
+    starts = [p.year_start for p in inputs.product_years(as_of, as_of)]
+    return online_rates([(p, inputs.purchase_mix(p.start, p.end)) for p in periods(as_of, starts)], floors)

@@ -31,6 +31,7 @@ from agent.domain.monitoring_model import (
     UsageTotal,
     VolumePlan,
 )
+from agent.domain.net_negative import negative_days
 
 
 class _ItemDays:
@@ -107,6 +108,9 @@ class InMemoryInputs:
                 out += [r for r in it.rows if day_from <= r.day <= day_to]
         return out
 
+    def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
+        return negative_days(self.dept_usage(day_from, day_to, items))
+
     def accepted_totals(self, day_from: date, day_to: date) -> list[AcceptedTotal] | None:
         if not self._receipts:
             return None
@@ -120,6 +124,17 @@ class InMemoryInputs:
             acc.qty += float(r.quantity)
             acc.lines += 1
         return [sums[k] for k in sorted(sums, key=lambda k: (k[0], k[1] or "", k[2], k[3] or 0.0))]
+
+    def purchase_mix(self, day_from: date, day_to: date) -> list[PurchaseMix]:
+        """From the receipts, by amount (quantity x unit price); every item counts as a drug here."""
+        on = total = 0.0
+        for r in self._receipts:
+            if r.deleted or r.accepted_at is None or not day_from <= r.accepted_at.astimezone(self._tz).date() <= day_to:
+                continue
+            amount = float(r.quantity * (r.unit_price or 0))
+            total += amount
+            on += amount if r.on_platform else 0.0
+        return [PurchaseMix("drug", on, total)] if total > 0 else []
 
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
         return self._deadlines

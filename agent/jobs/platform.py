@@ -9,6 +9,7 @@ classify (a link failure inside the drain is not an error: the queue is held and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from agent.clock import Clock
@@ -22,11 +23,13 @@ from agent.upstream.link import PlatformLink
 from agent.upstream.reports import queue_monthly_report
 
 
-def sync_platform(store: Store, link: PlatformLink, clock: Clock) -> SyncResult:
-    """Pull new delivery notes (配送单) and queue confirmations for receipts that now match."""
+def sync_platform(store: Store, link: PlatformLink, clock: Clock, read_from: datetime | None = None) -> SyncResult:
+    """Pull new delivery notes (配送单) and queue confirmations for receipts that now match
+    (``read_from``: read again the lines listed since then, for the first day's backlog)."""
     cfg = link.config
     return sync_deliveries(store, link.client, clock.now(), lookback_s=cfg.sync_lookback_s, page_size=cfg.sync_page_size,
-                           item_map=cfg.item_map, min_confidence=cfg.match_min_confidence)
+                           item_map=cfg.item_map, min_confidence=cfg.match_min_confidence, max_age=cfg.auto_confirm_max_age,
+                           read_from=read_from)
 
 
 def sync_platform_ledgers(store: Store, link: PlatformLink, clock: Clock) -> LedgerSync:

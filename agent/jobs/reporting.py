@@ -9,18 +9,24 @@ from pathlib import Path
 
 from agent.domain.findings import Finding
 from agent.domain.reporting import AnnualReport, MonthlyReport, month_bounds, programme_summaries
-from agent.jobs.figures import progress_of, shares_between, year_to_date_shares
+from agent.errors import ConfigError
+from agent.jobs.figures import online_rate_table, progress_of, shares_between, year_to_date_shares
 from agent.monitoring_config import MonitoringConfig
 from agent.ports import MonitoringInputs, WorkdayCalendar
 from agent.reports.monthly import write_monthly
 
 
 def monthly_report(inputs: MonitoringInputs, calendar: WorkdayCalendar, month: str, hospital_code: str,
-                   hospital_name: str, cfg: MonitoringConfig | None = None) -> MonthlyReport:
-    """带量执行报表 for ``month`` (YYYY-MM): agreement years running on its last day, counted
-    from their start to that day; 一院一档 usage of the month itself."""
+                   hospital_name: str, cfg: MonitoringConfig | None = None, as_of: date | None = None) -> MonthlyReport:
+    """带量执行报表 for ``month`` (YYYY-MM) as of its last day, or as of ``as_of`` when that comes
+    first (a month still running is counted to today, 序时进度 of today): agreement years running
+    that day, counted from their start to it; 一院一档 usage of the month to that day."""
     rules = (cfg or MonitoringConfig()).progress_rules()
     first, last = month_bounds(month)
+    if as_of is not None:
+        if as_of < first:
+            raise ConfigError(f"--as-of {as_of.isoformat()}: before the month {month} begins")
+        last = min(last, as_of)
     links = inputs.item_links()
     link_map = {lk.item_code: lk for lk in links}
     progress = progress_of(inputs, inputs.product_years(last, last), last, rules, calendar, link_map)
@@ -29,23 +35,27 @@ def monthly_report(inputs: MonitoringInputs, calendar: WorkdayCalendar, month: s
     month_shares = [g for g in shares_between(inputs, first, last, links) if g.group.programme in programmes]
     return MonthlyReport(hospital_code, hospital_name, month, last,
                          programme_summaries(progress, year_shares, rules, calendar), progress, month_shares,
-                         year_shares)
+                         year_shares, online_rate_table(inputs, last, cfg))
 
 
 def annual_report(inputs: MonitoringInputs, calendar: WorkdayCalendar, year: int, hospital_code: str,
                   hospital_name: str, cfg: MonitoringConfig | None = None,
-                  findings: Sequence[Finding] = ()) -> AnnualReport:
+                  findings: Sequence[Finding] = (), as_of: date | None = None) -> AnnualReport:
     """The yearly report: every agreement year that overlaps the calendar year, as of its end or
-    31 December; group shares over the calendar year."""
+    31 December (or ``as_of`` when that comes first); group shares over the calendar year to then."""
     rules = (cfg or MonitoringConfig()).progress_rules()
     first, last = date(year, 1, 1), date(year, 12, 31)
+    if as_of is not None:
+        if as_of < first:
+            raise ConfigError(f"--as-of {as_of.isoformat()}: before the year {year} begins")
+        last = min(last, as_of)
     links = inputs.item_links()
     link_map = {lk.item_code: lk for lk in links}
     progress = progress_of(inputs, inputs.product_years(first, last), last, rules, calendar, link_map)
     programmes = {p.product.programme for p in progress}
     shares = [g for g in shares_between(inputs, first, last, links) if g.group.programme in programmes]
     return AnnualReport(hospital_code, hospital_name, year, programme_summaries(progress, shares, rules, calendar),
-                        progress, shares, list(findings))
+                        progress, shares, list(findings), last)
 
 
 def write_last_month(inputs: MonitoringInputs, calendar: WorkdayCalendar, today: date, hospital_code: str,

@@ -27,6 +27,7 @@ from agent.reports.tables import (
 RULE_NAMES = {
     "progress_zero": "中选产品零采购", "progress_behind": "完成进度低于序时进度", "progress_over": "超约定采购量",
     "non_winning_rise": "非中选产品使用量上升", "prescriber_concentration": "处方集中（内部）",
+    "usage_net_negative": "用量数据有误（退药多于发药）",
     "progress_year_end": "协议年度即将结束", "measures_drift": "按验收与按使用完成进度相差过大", **CLOCK_NAMES,
 }
 TODO = "（请填写）"
@@ -61,7 +62,8 @@ def outline(report: AnnualReport) -> list[tuple[str, str]]:
     clocks = "；".join(f"{RULE_NAMES.get(r, r)} {n} 次" for r, n in sorted(counts.items())) or "未发现超时或不达标情况"
     lines = [
         ("t", f"加强集采监管工作落实情况报告（{report.year}年度）"),
-        ("p", f"{report.hospital_name}（{report.hospital_code}）　于{report.year + 1}年1月15日前报送"),
+        ("p", f"{report.hospital_name}（{report.hospital_code}）　于{report.year + 1}年1月15日前报送"
+              + (f"　统计截至 {report.as_of.isoformat()}" if report.as_of else "")),
         ("h", "一、总体进展"),
         ("p", f"本年度执行集采批次 {len(report.programmes)} 个，签约产品（协议年度）{signed} 个；其中零采购 {zero} 个、"
               f"低于序时进度 {behind} 个、超量采购 {over} 个。同通用名中选产品使用量占比 {share}，"

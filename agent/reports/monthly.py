@@ -10,11 +10,13 @@ from openpyxl.styles import Font
 from agent.domain.reporting import MonthlyReport
 from agent.reports.tables import (
     GROUP_COLUMNS,
+    ONLINE_RATE_COLUMNS,
     PRODUCT_COLUMNS,
     SUMMARY_COLUMNS,
     completion_chart,
     group_rows,
     mark_statuses,
+    online_rate_rows,
     product_rows,
     summary_rows,
     table,
@@ -29,6 +31,11 @@ def write_monthly(report: MonthlyReport, path: Path | str) -> Path:
     ws.cell(1, 1, f"{report.hospital_name}（{report.hospital_code}）带量执行报表 {report.month}").font = Font(bold=True, size=14)
     ws.cell(2, 1, f"统计截至 {report.as_of.isoformat()}；完成进度按使用量（最小包装单位）计；验收完成进度按平台采购的验收入库量计（平台口径）")
     table(ws, SUMMARY_COLUMNS, summary_rows(report.programmes), first_row=3)
+    if report.online_rates:  # 网采率 beside the month's: the agreement year and the calendar year to date
+        row = 3 + len(report.programmes) + 2
+        ws.cell(row, 1, f"网采率（按验收入库金额，平台采购金额 ÷ 验收入库总金额，统计截至 {report.as_of.isoformat()}）").font = Font(bold=True)
+        table(ws, ONLINE_RATE_COLUMNS, online_rate_rows(report.online_rates), first_row=row + 1)
+        ws.freeze_panes = "B4"
 
     detail = wb.create_sheet("产品明细")
     table(detail, PRODUCT_COLUMNS, product_rows(report.products))

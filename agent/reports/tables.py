@@ -16,6 +16,7 @@ from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from agent.domain.group_share import GroupShare
+from agent.domain.online_rate import KIND_NAMES, OnlineRate
 from agent.domain.progress import ProductProgress, Status
 from agent.domain.reporting import ProgrammeSummary
 
@@ -64,6 +65,19 @@ def table(ws: Worksheet, columns: Sequence[tuple[str, str | None]], rows: Sequen
             elif fmt and isinstance(value, (int, float)):
                 cell.number_format = fmt
     ws.freeze_panes = ws.cell(first_row + 1, 2)
+
+
+ONLINE_RATE_COLUMNS = [
+    ("类别", None), ("统计期间", None), ("开始日期", None), ("截至日期", None), ("平台采购金额（元）", MONEY),
+    ("验收入库总金额（元）", MONEY), ("网采率", PCT), ("要求", PCT), ("是否达标", None),
+]
+
+
+def online_rate_rows(rates: Sequence[OnlineRate]) -> list[list[Any]]:
+    """网采率 by amount accepted (验收入库), each kind over the month, agreement years and calendar year."""
+    return [[KIND_NAMES.get(r.kind, r.kind), r.period.label, r.period.start, r.period.end, r.on_platform_amount,
+             r.total_amount, r.rate, r.floor, "无验收入库" if r.rate is None else "未达标" if r.below else "达标"]
+            for r in rates]
 
 
 def summary_rows(summaries: Sequence[ProgrammeSummary]) -> list[list[Any]]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from agent.alerts.delivery import status_lines
 from agent.domain.deadlines import CLOCK_NAMES
+from agent.jobs.figures import progress_of
+from agent.ports import MonitoringInputs
 from agent.runtime import Runtime
+from agent.service.evaluation import assess_day, counts_line, findings_lines, online_rate_block, programme_lines
 from agent.store import outbox, service
 from agent.store import platform as platform_repo
 from agent.store.findings import active_by_rule
@@ -25,7 +28,12 @@ def _ago(now: datetime, then: datetime | None) -> str:
     return f"{secs // 86400} 天前"
 
 
-def render_status(rt: Runtime) -> str:
+def render_status(rt: Runtime, inputs: MonitoringInputs | None = None, day: date | None = None) -> str:
+    """What runs and what waits, then progress per programme and 网采率 (from ``inputs``); with
+    ``day``, only the figures and the findings as they stood at the end of that day (computed,
+    nothing stored), since jobs, the link and the outbox have no past in the store."""
+    if day is not None and inputs is not None:
+        return _as_of(rt, inputs, day)
     now = rt.clock.now()
     hosp = rt.store.hospital_code
     lines = [f"医院 {rt.config.hospital.code} {rt.config.hospital.name}",
@@ -57,7 +65,21 @@ def render_status(rt: Runtime) -> str:
     receivers = status_lines(rt.store, rt.config)
     if receivers:
         lines.extend(["", "接收人 receivers:", *(f"  {line}" for line in receivers)])
+    if inputs is not None:
+        today = now.date()
+        progress = progress_of(inputs, inputs.product_years(today, today), today, rt.config.monitoring.progress_rules(),
+                               rt.calendar)
+        lines.extend(["", "协议进度 progress:", *programme_lines(inputs, rt, progress), *online_rate_block(inputs, rt, today)])
     return "\n".join(lines)
+
+
+def _as_of(rt: Runtime, inputs: MonitoringInputs, day: date) -> str:
+    a = assess_day(rt, inputs, day)
+    return "\n".join([
+        f"医院 {rt.config.hospital.code} {rt.config.hospital.name}",
+        f"统计截至 {a.now.date().isoformat()}（--as-of：按状态库现有数据只读计算，未改动状态库；任务、平台连接与待发送只有当前状态，见不带 --as-of 的 status）",
+        "", "协议进度 progress:", *programme_lines(inputs, rt, a.progress), *online_rate_block(inputs, rt, a.now.date()),
+        "", f"当日发现 findings: {counts_line(a.found)}", *findings_lines(a.found)])
 
 
 def _local(now: datetime, at: datetime) -> datetime:

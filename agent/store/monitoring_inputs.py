@@ -166,6 +166,15 @@ class StoreInputs:
         with self.store.read() as conn:
             return [DailyUsage(d, code, _f(q_), _f(a), dept or "", pres or "") for d, code, dept, pres, q_, a in conn.execute(q)]
 
+    def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
+        total = func.sum(ud.c.quantity)
+        q = (select(ud.c.day, ud.c.item_code, ud.c.dept_code, total, func.sum(ud.c.amount))
+             .where(self._usage_where(day_from, day_to, items))
+             .group_by(ud.c.day, ud.c.item_code, ud.c.dept_code).having(total < 0)
+             .order_by(ud.c.item_code, ud.c.dept_code, ud.c.day))
+        with self.store.read() as conn:
+            return [DailyUsage(d, code, _f(q_), _f(a), dept or "") for d, code, dept, q_, a in conn.execute(q)]
+
     # -- acceptances ---------------------------------------------------------------------
     def accepted_totals(self, day_from: date, day_to: date) -> list[AcceptedTotal] | None:
         start = datetime.combine(day_from, time.min, self.tz)
@@ -182,7 +191,12 @@ class StoreInputs:
         return [AcceptedTotal(code, unit, bool(online), _f(qty), int(n), None if factor is None else _f(factor))
                 for code, unit, online, qty, n, factor in rows]
 
-    # -- deadlines -----------------------------------------------------------------------
+    # -- purchase mix and deadlines ------------------------------------------------------
+    def purchase_mix(self, day_from: date, day_to: date) -> list[PurchaseMix]:
+        """网采率's figures: receipt lines accepted on [day_from, day_to] (the hospital's days), by amount."""
+        return self._mix(datetime.combine(day_from, time.min, self.tz),
+                         datetime.combine(day_to + timedelta(days=1), time.min, self.tz))
+
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
         """What the clocks watch: the platform's orders (response, delivery) of the last
         ``ORDER_DAYS``, its bills not yet paid or checked, off-platform receipts of products on the
@@ -197,7 +211,6 @@ class StoreInputs:
                 select(im.c.item_code).where(im.c.hospital_code == self.hospital, im.c.status.in_(ACCEPTED),
                                              im.c.group_key.is_not(None)))}
             off = ledgers.off_platform_lines(conn, self.hospital, as_of - FILING_DAYS, listed)
-            exempt = set(ledgers.exempt_items(conn, self.hospital))
             declared = declarations.declarations(conn, self.hospital)
             today = as_of.astimezone(self.tz).date()
             history: dict[str, Decimal] = {}
@@ -214,7 +227,8 @@ class StoreInputs:
             off_platform=[OffPlatformPurchase(f.line_id, f.item_name or f.item_code, f.accepted_at.astimezone(self.tz).date(),
                                               f.filed_at.astimezone(self.tz).date() if f.filed_at else None,
                                               f.supplier or "", f.emergency) for f in off],
-            purchase_mix=self._purchase_mix(as_of, exempt),
+            purchase_mix=self._mix(as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0),
+                                   as_of + timedelta(seconds=1)),
             priced=self._priced(as_of),
             volume_plans=[VolumePlan(d.product_key, d.name, float(d.quantity), float(d.last_agreed or 0),
                                      float(history.get(d.product_key, 0)), explained=bool(d.reason)) for d in declared],
@@ -263,14 +277,17 @@ class StoreInputs:
                                      listed.get(r.item_code) or (listed.get(national) if national else None)))
         return out
 
-    def _purchase_mix(self, as_of: datetime, exempt: set[str]) -> list[PurchaseMix]:
-        month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    def _mix(self, start: datetime, end: datetime) -> list[PurchaseMix]:
+        """On-platform and total amounts of the lines accepted in [start, end), per kind; exempt items
+        (麻醉/精神药品, 医疗机构制剂: ``offplatform exempt``) left out, as the notices count 网采率."""
+        with self.store.read() as conn:
+            exempt = sorted(ledgers.exempt_items(conn, self.hospital))
         amount = rc.c.quantity * func.coalesce(rc.c.unit_price, 0)
         q = (
             select(li.c.kind, rc.c.on_platform, func.sum(amount))
             .select_from(rc.join(li, and_(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code), isouter=True))
-            .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= month_start,
-                   rc.c.accepted_at < as_of + timedelta(seconds=1), rc.c.item_code.not_in(sorted(exempt)))
+            .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= start,
+                   rc.c.accepted_at < end, rc.c.item_code.not_in(exempt))
             .group_by(li.c.kind, rc.c.on_platform)
         )
         with self.store.read() as conn:

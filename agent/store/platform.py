@@ -20,6 +20,7 @@ from agent.domain.model import Receipt
 from agent.store import outbox
 from agent.store.schema.core import cursors
 from agent.store.schema.core import findings as findings_table
+from agent.store.schema.ingest import receipts as rc
 from agent.store.schema.platform import platform_confirmations as pc
 from agent.store.schema.platform import platform_delivery_lines as pdl
 from agent.store.schema.platform import platform_link as link_table
@@ -199,6 +200,24 @@ def waiting_receipts(conn: Connection, hospital: str, accepted_by: datetime) -> 
     rows = conn.execute(select(pr).where(pr.c.hospital_code == hospital, pr.c.status.in_(("unmatched", "conflict")),
                                          pr.c.accepted_at <= accepted_by).order_by(pr.c.accepted_at)).all()
     return [_record(ReceiptRecord, r) for r in rows]
+
+
+def receipts_never_confirmed(conn: Connection, hospital: str, since: datetime | None = None) -> list[Receipt]:
+    """Accepted on-platform warehouse lines (the ingestion's ``receipts``) that never matched a
+    delivery line: never tried (older than the automatic age limit) or still unmatched; oldest first."""
+    taken = select(pr.c.receipt_line_id).where(pr.c.hospital_code == hospital, pr.c.status != "unmatched")
+    stmt = select(rc).where(rc.c.hospital_code == hospital, rc.c.accepted_at.is_not(None), rc.c.deleted.is_(False),
+                            rc.c.on_platform.is_(True), rc.c.quantity > 0, rc.c.line_id.not_in(taken))
+    if since is not None:
+        stmt = stmt.where(rc.c.accepted_at >= since)
+    rows = conn.execute(stmt.order_by(rc.c.accepted_at, rc.c.line_id)).all()
+    return [Receipt(**{f.name: getattr(r, f.name) for f in fields(Receipt)} | {"quantity": _exact(Decimal(r.quantity))})
+            for r in rows]
+
+
+def _exact(q: Decimal) -> Decimal:
+    """10.0000 as stored reads back as 10, 2.5000 as 2.5: the quantity the warehouse wrote."""
+    return q.quantize(Decimal(1)) if q == q.to_integral_value() else q.normalize()
 
 
 # -- confirmations ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ a file (a bare name is a systemd credential in ``$CREDENTIALS_DIRECTORY``).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +41,10 @@ class PlatformConfig(BaseModel):
     sync_page_size: int = Field(default=200, ge=1, le=5000)
     confirm_late_h: float = Field(default=20.0, gt=0, lt=24)
     match_min_confidence: float = Field(default=0.7, gt=0, le=1)
+    auto_confirm_max_age_days: float = Field(
+        default=7.0, gt=0, le=366,
+        description="receipts accepted longer ago than this are not queued for 到货确认 automatically; "
+                    "`vbp-agent platform backlog` lists them and `platform confirm --since DATE` queues them")
     item_map: dict[str, str] = Field(default_factory=dict, description="local item code -> platform product code")
     upload_reports: bool = True
     # What the province decides (its documents or WSDL): the known values are the profiles' presets.
@@ -105,6 +110,10 @@ class PlatformConfig(BaseModel):
             return None
         value = read_secret("platform auth code", self.auth_code_env, None, allow_empty=False)
         return SecretStr(value) if value is not None else None
+
+    @property
+    def auto_confirm_max_age(self) -> timedelta:
+        return timedelta(days=self.auto_confirm_max_age_days)
 
     @property
     def signer_name(self) -> str:

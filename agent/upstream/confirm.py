@@ -19,28 +19,29 @@ from agent.store import Tx
 from agent.store import platform as repo
 from agent.store.findings import resolve_finding, write_findings
 from agent.upstream.corrections import apply_correction
+from agent.upstream.deadlines import RULE_LATE
 from agent.upstream.matching import DeliveryLine, Match, match_receipt, products_of
 
 CHANNEL = "platform:confirm"
 RULE_UNMATCHED = "platform.receipt_unmatched"
-MAX_AGE = timedelta(days=7)
+MAX_AGE = timedelta(days=7)  # the default of [platform] auto_confirm_max_age_days
 
 
 def idem_key_for(delivery_id: str) -> str:
     return f"confirm:{delivery_id}"
 
 
-def _line(row: repo.DeliveryRecord) -> DeliveryLine:
+def as_delivery_line(row: repo.DeliveryRecord) -> DeliveryLine:
     return DeliveryLine(row.delivery_id, row.product_code, Decimal(row.quantity), row.lot, row.shipped_at)
 
 
 def _open_lines(conn: Tx, hospital: str, products: set[str]) -> list[DeliveryLine]:
-    return [_line(r) for r in repo.open_lines(conn, hospital, products)]
+    return [as_delivery_line(r) for r in repo.open_lines(conn, hospital, products)]
 
 
 def _known_line(conn: Tx, hospital: str, delivery_id: str) -> dict[str, DeliveryLine]:
     row = repo.delivery_line(conn, hospital, delivery_id)
-    return {row.delivery_id: _line(row)} if row else {}
+    return {row.delivery_id: as_delivery_line(row)} if row else {}
 
 
 def _save_receipt(conn: Tx, hospital: str, r: Receipt, match: Match, status: str, now: datetime,
@@ -84,10 +85,12 @@ def confirmable(r: Receipt) -> bool:
 
 def enqueue_confirmations(conn: Tx, hospital_code: str, receipts: Sequence[Receipt], now: datetime, *,
                           item_map: Mapping[str, str] | None = None, min_confidence: float = 0.7,
-                          max_age: timedelta = MAX_AGE) -> int:
+                          max_age: timedelta | None = MAX_AGE) -> int:
     """Match and queue; returns how many confirmations were newly queued. Runs in the caller's transaction.
 
-    A receipt accepted more than ``max_age`` ago (a backfill of history) is neither queued nor flagged.
+    A receipt accepted more than ``max_age`` ago (a backfill of history) is neither queued nor flagged
+    here: ``vbp-agent platform backlog`` lists it and ``platform confirm --since`` queues it
+    (``max_age=None``) once a person has looked.
     """
     item_map = item_map or {}
     queued = 0
@@ -97,11 +100,14 @@ def enqueue_confirmations(conn: Tx, hospital_code: str, receipts: Sequence[Recei
         if previous == "matched":  # a re-read, or a correction by the warehouse
             apply_correction(conn, hospital_code, r, stored, not confirmable(r), now)
             continue
-        if previous == "unmatched" and not confirmable(r):  # withdrawn before it ever matched
+        if previous in ("unmatched", "conflict") and not confirmable(r):  # voided before it ever matched (a duplicate 入库单)
             repo.update_receipt(conn, hospital_code, r.line_id, now, status="withdrawn")
-            resolve_finding(conn, hospital_code, RULE_UNMATCHED, r.line_id, now)
+            for rule in (RULE_UNMATCHED, RULE_LATE):
+                resolve_finding(conn, hospital_code, rule, r.line_id, now)
             continue
-        if previous in ("conflict", "withdrawn") or not confirmable(r) or r.accepted_at < now - max_age:  # type: ignore[operator]
+        if previous in ("conflict", "withdrawn") or not confirmable(r):
+            continue
+        if max_age is not None and r.accepted_at < now - max_age:  # type: ignore[operator]
             continue
         known = _known_line(conn, hospital_code, r.delivery_id) if r.delivery_id else {}
         lines = [] if r.delivery_id else _open_lines(conn, hospital_code, products_of(r.item_code, item_map))
@@ -127,7 +133,7 @@ def enqueue_confirmations(conn: Tx, hospital_code: str, receipts: Sequence[Recei
 
 
 def rematch_unmatched(conn: Tx, hospital_code: str, now: datetime, *, item_map: Mapping[str, str] | None = None,
-                      min_confidence: float = 0.7) -> int:
+                      min_confidence: float = 0.7, max_age: timedelta | None = MAX_AGE) -> int:
     """Try unmatched receipts again (after a delivery sync); returns how many were queued now."""
     rows = repo.unmatched_receipts(conn, hospital_code)
     receipts = [
@@ -136,15 +142,16 @@ def rematch_unmatched(conn: Tx, hospital_code: str, now: datetime, *, item_map: 
                 delivery_id=r.delivery_id)
         for r in rows
     ]
-    return enqueue_confirmations(conn, hospital_code, receipts, now, item_map=item_map, min_confidence=min_confidence)
+    return enqueue_confirmations(conn, hospital_code, receipts, now, item_map=item_map, min_confidence=min_confidence,
+                                 max_age=max_age)
 
 
 def make_on_stored(hospital_code: str, now: Callable[[], datetime], item_map: Mapping[str, str] | None = None,
-                   min_confidence: float = 0.7) -> Callable[[Tx, Sequence[Receipt]], int]:
+                   min_confidence: float = 0.7, max_age: timedelta = MAX_AGE) -> Callable[[Tx, Sequence[Receipt]], int]:
     """The ``on_stored(conn, receipts)`` callback the ingestion calls inside its transaction."""
 
     def on_stored(conn: Tx, receipts: Sequence[Receipt]) -> int:
         return enqueue_confirmations(conn, hospital_code, receipts, now(), item_map=item_map,
-                                     min_confidence=min_confidence)
+                                     min_confidence=min_confidence, max_age=max_age)
 
     return on_stored

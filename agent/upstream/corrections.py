@@ -2,7 +2,8 @@
 
 Before the confirmation is sent, a new accepted quantity simply replaces the queued one (signing
 happens at send time, so nothing stale leaves). A receipt deleted or withdrawn before sending has
-its confirmation quarantined. After the platform has accepted the confirmation, the agent cannot
+its confirmation quarantined; one the platform had refused is simply withdrawn. Either way its
+``platform.confirm_late`` finding (and the refusal's) is resolved at once: there is nothing left to confirm. After the platform has accepted the confirmation, the agent cannot
 take it back: a finding asks staff to check the platform (到货确认后入库记录被修改).
 """
 
@@ -15,7 +16,9 @@ from agent.domain.findings import Finding, Severity
 from agent.domain.model import Receipt
 from agent.store import Tx, outbox
 from agent.store import platform as repo
-from agent.store.findings import write_findings
+from agent.store.findings import resolve_finding, write_findings
+from agent.upstream.deadlines import RULE_LATE
+from agent.upstream.drain import RULE_REJECTED
 
 RULE_CHANGED = "platform.receipt_changed"
 CHANNEL = "platform:confirm"
@@ -31,6 +34,12 @@ def apply_correction(conn: Tx, hospital: str, r: Receipt, previous: repo.Receipt
     if conf is None:
         return
     row = outbox.pending_item(conn, hospital, CHANNEL, conf.idem_key)
+    if withdrawn and row is None and conf.state != "confirmed":  # the platform refused it, and now there is nothing to confirm
+        repo.stop_confirmation(conn, hospital, conf.delivery_id, "withdrawn", "入库记录已被库房撤销，到货确认不再发送")
+        repo.update_receipt(conn, hospital, r.line_id, now, status="withdrawn", quantity=r.quantity)
+        resolve_finding(conn, hospital, RULE_LATE, r.line_id, now)
+        resolve_finding(conn, hospital, RULE_REJECTED, conf.idem_key, now)
+        return
     shipped = Decimal(conf.shipped_quantity) if conf.shipped_quantity is not None else None
     if row is not None and not withdrawn and (shipped is None or r.quantity <= shipped):
         payload = {**row.payload, "delivery_id": conf.delivery_id, "quantity": str(r.quantity),
@@ -49,6 +58,8 @@ def apply_correction(conn: Tx, hospital: str, r: Receipt, previous: repo.Receipt
         what = f"到货确认已按数量 {conf.quantity} 提交，库房入库记录现为 {now_qty}，请在平台核对"
     repo.update_receipt(conn, hospital, r.line_id, now, status="withdrawn" if withdrawn else "matched",
                         quantity=r.quantity)
+    if withdrawn:
+        resolve_finding(conn, hospital, RULE_LATE, r.line_id, now)
     write_findings(conn, hospital, [Finding(
         rule=RULE_CHANGED, subject=r.line_id, severity=Severity.WARNING, observed_at=now,
         title=f"配送单 {conf.delivery_id}（入库明细 {r.line_id}）：{what}",

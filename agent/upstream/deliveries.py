@@ -18,7 +18,7 @@ from agent.errors import DataError
 from agent.store import Store, Tx
 from agent.store import platform as repo
 from agent.upstream.client import PlatformClient
-from agent.upstream.confirm import rematch_unmatched
+from agent.upstream.confirm import MAX_AGE, rematch_unmatched
 from agent.upstream.profile_base import LIST_KEYS
 
 FIRST_WINDOW = timedelta(days=7)  # a window-paged platform's first sync reads this far back
@@ -53,7 +53,7 @@ def _store_line(conn: Tx, hospital: str, line: dict[str, Any], tz: tzinfo, now: 
 
 def pull_list(store: Store, client: PlatformClient, op: str, now: datetime,
               save: Callable[[Tx, dict[str, Any]], None], *, lookback_s: int = 3600, page_size: int = 200,
-              max_pages: int = 1000) -> tuple[int, int]:
+              max_pages: int = 1000, read_from: datetime | None = None) -> tuple[int, int]:
     """Pull every line of ``op`` (deliveries, orders, bills) changed since its cursor (minus
     lookback), each page stored with ``save`` and the cursor in one transaction; (lines, pages).
 
@@ -61,7 +61,9 @@ def pull_list(store: Store, client: PlatformClient, op: str, now: datetime,
     (an update-time window up to now, read page by page; the cursor becomes the window's end), or
     ``cursor`` (the platform hands out lines after the last id read, until it says it is done). A
     cursor-paged list of orders or bills is read from its start every time: their status changes
-    after they are created, and the platform's cursor follows creation (TO CONFIRM per province)."""
+    after they are created, and the platform's cursor follows creation (TO CONFIRM per province).
+    ``read_from`` reads again from that instant (a time-paged platform only), for the backlog of
+    lines listed before the agent was switched on; the first sync otherwise reads 7 days back."""
     hospital, tz = store.hospital_code, now.tzinfo
     assert tz is not None
     paging = client.profile.paging
@@ -74,10 +76,12 @@ def pull_list(store: Store, client: PlatformClient, op: str, now: datetime,
     since = (since_dt - timedelta(seconds=lookback_s)).isoformat() if since_dt else None
     if paging == "pages" and since is None:
         since = (now - FIRST_WINDOW).isoformat()
+    if read_from is not None and paging != "cursor":  # `platform sync --since`: lines listed long ago (the first day)
+        since = read_from.isoformat()  # the cursor (mark) never moves back
     # The window ends at our now; the next one starts at that now minus the lookback, so a line the
     # platform stamps a little later (its clock ahead of ours, a late commit) is still read.
     until = now.isoformat() if paging == "pages" else None
-    after: str | None = cursor.get("id") if (lookback_s == 0 or paging == "cursor") else None
+    after: str | None = cursor.get("id") if (lookback_s == 0 or paging == "cursor") and read_from is None else None
     total = pages = 0
     more = True
     while more and pages < max_pages:
@@ -109,13 +113,14 @@ def pull_list(store: Store, client: PlatformClient, op: str, now: datetime,
 
 def sync_deliveries(store: Store, client: PlatformClient, now: datetime, *, lookback_s: int = 3600,
                     page_size: int = 200, max_pages: int = 1000, item_map: Mapping[str, str] | None = None,
-                    min_confidence: float = 0.7) -> SyncResult:
+                    min_confidence: float = 0.7, max_age: timedelta = MAX_AGE,
+                    read_from: datetime | None = None) -> SyncResult:
     """Pull every delivery line changed since the cursor (minus lookback), then match waiting
-    receipts; returns what was done (paging as ``pull_list``)."""
+    receipts younger than ``max_age``; returns what was done (paging and ``read_from`` as ``pull_list``)."""
     hospital, tz = store.hospital_code, now.tzinfo
     assert tz is not None
     total, pages = pull_list(store, client, "deliveries", now, lambda conn, line: _store_line(conn, hospital, line, tz, now),
-                             lookback_s=lookback_s, page_size=page_size, max_pages=max_pages)
+                             lookback_s=lookback_s, page_size=page_size, max_pages=max_pages, read_from=read_from)
     with store.begin() as conn:
-        queued = rematch_unmatched(conn, hospital, now, item_map=item_map, min_confidence=min_confidence)
+        queued = rematch_unmatched(conn, hospital, now, item_map=item_map, min_confidence=min_confidence, max_age=max_age)
     return SyncResult(total, pages, queued)

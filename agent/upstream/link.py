@@ -44,7 +44,8 @@ class PlatformLink:
 
     def on_stored(self, clock: Clock) -> Callable[[Tx, Sequence[Receipt]], int]:
         """The ingestion's ``on_stored(conn, receipts)``: queue confirmations in its transaction."""
-        return make_on_stored(self.hospital_code, clock.now, self.config.item_map, self.config.match_min_confidence)
+        return make_on_stored(self.hospital_code, clock.now, self.config.item_map, self.config.match_min_confidence,
+                              self.config.auto_confirm_max_age)
 
     def close(self) -> None:
         self.client.close()

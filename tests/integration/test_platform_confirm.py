@@ -209,3 +209,48 @@ def test_the_platform_hears_only_delivery_pulls_and_confirmations_under_their_ow
     heard = {code for _, code in ref.stats()["received"]} | set(ref.stats()["soap_messages"])
     expected = {"zj_infno": {"ZJ9671", "ZJ9658"}, "sh_soap": {"YY003", "YY018"}, "rest_json": set()}[profile]
     assert heard == expected  # never ZJ9659 (a return) nor YY017 (a payment)
+
+
+def test_a_duplicate_receipt_voided_after_its_late_alarm_resolves_the_alarm_and_raises_none_again(ref, store, clock) -> None:
+    from dataclasses import replace
+
+    from agent.upstream.deadlines import check_deadlines
+
+    ref.seed_delivery(HOSPITAL, "SHP-1", "Y0001", 10)
+    client = make_client(ref)
+    sync_deliveries(store, client, clock.now())
+    first, duplicate = receipt(1, delivery_id="SHP-1"), receipt(2, delivery_id="SHP-1")  # one delivery, two 入库单
+    store_receipts(store, [first, duplicate], clock.now())
+    drainer(store, client, clock).drain()
+    with store.begin() as conn:
+        assert [f.subject for f in check_deadlines(conn, HOSPITAL, START + timedelta(hours=21))] == ["RK000002"]
+    store_receipts(store, [replace(duplicate, deleted=True)], START + timedelta(hours=22))  # the warehouse voids it
+    with store.read() as conn:
+        assert active_findings(conn, HOSPITAL) == []
+        assert conn.execute(select(platform_receipts.c.status).where(
+            platform_receipts.c.receipt_line_id == "RK000002")).scalar() == "withdrawn"
+    for hours in (23, 24, 48):  # the hourly check stays quiet
+        with store.begin() as conn:
+            assert check_deadlines(conn, HOSPITAL, START + timedelta(hours=hours)) == []
+
+
+def test_a_receipt_voided_after_the_platform_refused_its_confirmation_stops_the_late_alarm(ref, store, clock) -> None:
+    from dataclasses import replace
+
+    from agent.upstream.deadlines import check_deadlines
+
+    ref.seed_delivery(HOSPITAL, "SHP-2", "Y0001", 10)
+    client = make_client(ref)
+    sync_deliveries(store, client, clock.now())
+    r = receipt(2, delivery_id="SHP-2")
+    store_receipts(store, [r], clock.now())
+    ref.state.deliveries[(HOSPITAL, "SHP-2")]["shpCnt"] = "1"  # the platform now refuses 10 against 1 shipped
+    assert drainer(store, client, clock).drain().quarantined == 1
+    with store.begin() as conn:
+        assert [f.subject for f in check_deadlines(conn, HOSPITAL, START + timedelta(hours=21))] == ["RK000002"]
+    store_receipts(store, [replace(r, deleted=True)], START + timedelta(hours=22))
+    with store.read() as conn:
+        assert [f["rule"] for f in active_findings(conn, HOSPITAL)] == []
+        assert conn.execute(select(platform_confirmations.c.state)).scalar() == "withdrawn"
+    with store.begin() as conn:
+        assert check_deadlines(conn, HOSPITAL, START + timedelta(hours=23)) == []

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from agent.cli import EXIT_CONFIG, main
+from agent.clock import FakeClock
 from tests.unit import monitor_fixture as fx
+
+CLOCK = FakeClock(datetime(2028, 3, 1, 9, 0))  # the day after the reported month
 
 
 def _config(tmp_path: Path) -> Path:
@@ -36,7 +39,7 @@ def _fixture(tmp_path: Path) -> Path:
 def test_report_monthly_from_a_fixture_writes_the_regulators_workbook(tmp_path: Path, capsys) -> None:
     out = tmp_path / "m.xlsx"
     code = main(["-c", str(_config(tmp_path)), "report", "monthly", "--month", "2028-02",
-                 "--fixture", str(_fixture(tmp_path)), "--out", str(out)])
+                 "--fixture", str(_fixture(tmp_path)), "--out", str(out)], clock=CLOCK)
     assert code == 0, capsys.readouterr().err
     wb = load_workbook(out)
     assert wb.sheetnames == ["带量执行报表", "产品明细", "一院一档", "图表"]
@@ -48,7 +51,7 @@ def test_report_monthly_from_a_fixture_writes_the_regulators_workbook(tmp_path: 
 def test_report_annual_from_a_fixture_writes_the_yearly_report(tmp_path: Path) -> None:
     out = tmp_path / "a.xlsx"
     assert main(["-c", str(_config(tmp_path)), "report", "annual", "--year", "2027",
-                 "--fixture", str(_fixture(tmp_path)), "--out", str(out)]) == 0
+                 "--fixture", str(_fixture(tmp_path)), "--out", str(out)], clock=CLOCK) == 0
     assert load_workbook(out)["年度报告"]["A1"].value == "加强集采监管工作落实情况报告（2027年度）"
 
 
@@ -57,7 +60,7 @@ def test_report_from_the_store_reads_the_catalogue_and_usage_tables(tmp_path: Pa
 
     store_inputs(tmp_path, f"sqlite:///{tmp_path / 'state.db'}", hospital="H001").store.close()
     out = tmp_path / "m.xlsx"
-    assert main(["-c", str(_config(tmp_path)), "report", "monthly", "--month", "2028-02", "--out", str(out)]) == 0
+    assert main(["-c", str(_config(tmp_path)), "report", "monthly", "--month", "2028-02", "--out", str(out)], clock=CLOCK) == 0
     assert "2 个批次，5 个中选产品" in capsys.readouterr().out
     ws = load_workbook(out).worksheets[0]
     assert any("第九批国家集采" in str(c.value) for row in ws.iter_rows() for c in row)

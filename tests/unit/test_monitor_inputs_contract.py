@@ -37,6 +37,21 @@ def test_the_purchase_mix_is_read_from_the_months_warehouse_receipts(tmp_path: P
     assert list(inputs.deadline_inputs(datetime(2028, 3, 5, tzinfo=UTC)).purchase_mix) == []
 
 
+def test_the_purchase_mix_of_any_range_sums_the_accepted_amounts_on_and_off_the_platform(inputs: MonitoringInputs) -> None:
+    from agent.domain.monitoring_model import PurchaseMix
+
+    feb = [PurchaseMix("drug", 100.0, 150.0)]  # the deleted line counts nowhere
+    assert list(inputs.purchase_mix(date(2028, 2, 1), date(2028, 2, 29))) == feb
+    assert list(inputs.purchase_mix(date(2028, 1, 1), date(2028, 2, 29))) == feb  # January's lines carry no price
+    assert list(inputs.purchase_mix(date(2028, 2, 11), date(2028, 3, 31))) == []
+
+
+def test_negative_days_are_the_item_department_days_whose_returns_exceed_their_issues(inputs: MonitoringInputs) -> None:
+    rows = list(inputs.negative_days(date(2028, 1, 1), date(2028, 2, 29), ["I1", "I2", "I5"]))
+    assert [(r.day, r.item_code, r.dept, r.qty) for r in rows] == [(date(2028, 2, 3), "I2", "老年病科", -80)]
+    assert list(inputs.negative_days(date(2028, 2, 4), date(2028, 2, 29), ["I2"])) == []
+
+
 def test_product_years_are_those_overlapping_the_range(inputs: MonitoringInputs) -> None:
     on_day = {(p.product_id, p.year_start) for p in inputs.product_years(date(2027, 6, 30), date(2027, 6, 30))}
     assert on_day == {("B1", date(2026, 7, 1))}
