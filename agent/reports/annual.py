@@ -9,7 +9,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from agent.domain.reporting import AnnualReport
+from agent.domain.reporting import SUMMARY_NOTES, AnnualReport
 from agent.reports.tables import (
     GROUP_COLUMNS,
     PRODUCT_COLUMNS,
@@ -17,6 +17,7 @@ from agent.reports.tables import (
     completion_chart,
     group_rows,
     mark_statuses,
+    notes,
     product_rows,
     summary_rows,
     table,
@@ -79,7 +80,9 @@ def write_annual(report: AnnualReport, path: Path | str) -> Path:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if style in ("t", "h"):
             cell.font = Font(bold=True, size=16 if style == "t" else 12)
-    table(wb.create_sheet("执行情况汇总"), SUMMARY_COLUMNS, summary_rows(report.programmes))
+    summary = wb.create_sheet("执行情况汇总")
+    table(summary, SUMMARY_COLUMNS, summary_rows(report.programmes))
+    notes(summary, SUMMARY_NOTES, first_row=len(report.programmes) + 3)
     detail = wb.create_sheet("产品明细")
     table(detail, PRODUCT_COLUMNS, product_rows(report.products))
     mark_statuses(detail)

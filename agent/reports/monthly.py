@@ -7,7 +7,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from agent.domain.reporting import MonthlyReport
+from agent.domain.reporting import SUMMARY_NOTES, MonthlyReport
 from agent.reports.tables import (
     GROUP_COLUMNS,
     PRODUCT_COLUMNS,
@@ -15,6 +15,7 @@ from agent.reports.tables import (
     completion_chart,
     group_rows,
     mark_statuses,
+    notes,
     product_rows,
     summary_rows,
     table,
@@ -29,6 +30,7 @@ def write_monthly(report: MonthlyReport, path: Path | str) -> Path:
     ws.cell(1, 1, f"{report.hospital_name}（{report.hospital_code}）带量执行报表 {report.month}").font = Font(bold=True, size=14)
     ws.cell(2, 1, f"统计截至 {report.as_of.isoformat()}；完成进度按使用量（最小包装单位）计；验收完成进度按平台采购的验收入库量计（平台口径）")
     table(ws, SUMMARY_COLUMNS, summary_rows(report.programmes), first_row=3)
+    notes(ws, SUMMARY_NOTES, first_row=3 + len(report.programmes) + 2)
 
     detail = wb.create_sheet("产品明细")
     table(detail, PRODUCT_COLUMNS, product_rows(report.products))

@@ -28,8 +28,11 @@ SUMMARY_COLUMNS = [
     ("批次名称", None), ("开始时间", None), ("结束时间", None), ("序时进度", PCT), ("签约产品总数", None),
     ("零采购产品数", None), ("零采购产品占比", PCT), ("低于序时进度产品数", None), ("低于序时进度产品占比", PCT),
     ("超量采购产品数", None), ("超量采购产品占比", PCT), ("正常采购产品数", None), ("正常采购产品占比", PCT),
-    ("总体完成进度", PCT), ("对应非中选产品总数", None), ("采购非中选产品数", None), ("非中选采购量", QTY),
-    ("非中选采购金额（元）", MONEY), ("低于序时进度且采购非中选产品数", None),
+    ("总体完成进度", PCT), ("对应非中选产品总数", None), ("采购非中选产品数", None), ("采购非中选产品占比", PCT),
+    ("非中选超量产品数", None), ("非中选超量产品占比", PCT), ("非中选超额产品数", None), ("非中选超额产品占比", PCT),
+    ("对应可替代产品总数", None), ("采购可替代产品数", None), ("采购可替代产品占比", PCT),
+    ("低于序时进度且非中选超量的产品数", None), ("低于序时进度且非中选超量的产品占比", PCT),
+    ("非中选采购量", QTY), ("非中选采购金额（元）", MONEY),
 ]
 
 PRODUCT_COLUMNS = [
@@ -69,8 +72,18 @@ def table(ws: Worksheet, columns: Sequence[tuple[str, str | None]], rows: Sequen
 def summary_rows(summaries: Sequence[ProgrammeSummary]) -> list[list[Any]]:
     return [[s.programme, s.start, s.end, s.time_progress, s.signed, s.zero, s.share(s.zero), s.behind,
              s.share(s.behind), s.over, s.share(s.over), s.normal, s.share(s.normal), s.completion,
-             s.non_winning_total, s.non_winning_used, s.non_winning_qty, s.non_winning_amount, s.behind_with_rivals]
+             s.non_winning_total, s.non_winning_used, s.rival_share(s.non_winning_used),
+             s.non_winning_over_qty, s.rival_share(s.non_winning_over_qty),
+             s.non_winning_over_amount, s.rival_share(s.non_winning_over_amount),
+             s.substitutable_total, s.substitutable_used, s.substitutable_share(s.substitutable_used),
+             s.behind_with_rival_over, s.share(s.behind_with_rival_over), s.non_winning_qty, s.non_winning_amount]
             for s in summaries]
+
+
+def notes(ws: Worksheet, lines: Sequence[str], first_row: int) -> None:
+    """The definitions under a table, one line a row."""
+    for i, line in enumerate(lines, start=first_row):
+        ws.cell(i, 1, line).font = Font(bold=(i == first_row), color="595959")
 
 
 def product_rows(progress: Sequence[ProductProgress]) -> list[list[Any]]:
