@@ -15,6 +15,7 @@ from adapters.registry import build_source
 from agent.calendar import WorkCalendar
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig, SourceConfig
+from agent.jobs.annual import annual_report_duty
 from agent.jobs.evaluate import evaluate
 from agent.jobs.ingest import poll_source, reconcile_source, refresh_items_and_map
 from agent.jobs.notify import drain_notifications, process_findings, progress_headline
@@ -143,6 +144,10 @@ def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpe
         JobSpec("evaluate", lambda: evaluate(store, inputs, calendar, clock, cfg.monitoring), interval_s=every, timeout_s=600,
                 first_run_s=120),
         JobSpec("monthly-report", report, cron={"day": 1, "hour": 6, "minute": 30}, timeout_s=1800, first_run_s=None),
+        # the annual report due 15 January: drafted on January's first working day, reminded daily until sent
+        JobSpec("annual-report", lambda: annual_report_duty(store, inputs, calendar, clock, cfg.hospital.name, cfg.monitoring,
+                                                            Path(cfg.state.directory) / "reports"),
+                cron={"hour": 8, "minute": 5}, timeout_s=1800, first_run_s=180),
     ]
 
 

@@ -60,8 +60,20 @@ def register(app: typer.Typer) -> None:
         year: int = typer.Option(..., "--year", min=2000, max=2100),
         out: Path | None = typer.Option(None, "--out", help="xlsx path (default 年度报告-YYYY.xlsx)"),
         fixture: Path | None = typer.Option(None, "--fixture", help="read figures from a JSON fixture"),
+        mark_sent: bool = typer.Option(False, "--mark-sent", help="record that the report was sent (stops the reminders)"),
+        by: str | None = typer.Option(None, "--by", help="with --mark-sent: who sent it"),
     ) -> None:
-        """Write the yearly report due 15 January (tables filled, text sections outlined)."""
+        """Write the yearly report due 15 January (tables filled, text sections outlined); with
+        --mark-sent, record instead that it was sent, which ends the daemon's reminders."""
+        if mark_sent:
+            from agent.jobs.annual import mark_sent as record_sent
+
+            if not by or not by.strip():
+                raise ConfigError("--mark-sent needs --by NAME: who sent the report")
+            runtime = runtime_of(ctx)
+            record_sent(runtime.store, runtime.clock, year, by.strip())
+            typer.echo(f"已记录：{year}年度报告由 {by.strip()} 于 {runtime.clock.today().isoformat()} 报送，提醒停止")
+            return
         from agent.jobs.reporting import annual_report
         from agent.reports.annual import write_annual
 
