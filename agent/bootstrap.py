@@ -16,6 +16,7 @@ from agent.calendar import WorkCalendar
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig, SourceConfig
 from agent.jobs.annual import annual_report_duty
+from agent.jobs.departments import check_departments
 from agent.jobs.evaluate import evaluate
 from agent.jobs.ingest import poll_source, reconcile_source, refresh_items_and_map
 from agent.jobs.notify import drain_notifications, process_findings, progress_headline
@@ -135,7 +136,7 @@ def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpe
 
     def report() -> None:
         month, rep, _path = write_last_month(inputs, calendar, clock.today(), cfg.hospital.code, cfg.hospital.name,
-                                             cfg.monitoring, Path(cfg.state.directory) / "reports")
+                                             cfg.monitoring, Path(cfg.state.directory) / "reports", store)
         if link is not None:
             queue_platform_report(store, link, clock, month, upload_rows(rep))
 
@@ -145,6 +146,9 @@ def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpe
                 first_run_s=120),
         JobSpec("monthly-report", report, cron={"day": 1, "hour": 6, "minute": 30}, timeout_s=1800, first_run_s=None),
         # the annual report due 15 January: drafted on January's first working day, reminded daily until sent
+        # 科室分配: a department far behind its confirmed share, once a day after the morning polls
+        JobSpec("departments", lambda: check_departments(store, inputs, calendar, clock, cfg.monitoring),
+                cron={"hour": 7, "minute": 50}, timeout_s=900, first_run_s=240),
         JobSpec("annual-report", lambda: annual_report_duty(store, inputs, calendar, clock, cfg.hospital.name, cfg.monitoring,
                                                             Path(cfg.state.directory) / "reports"),
                 cron={"hour": 8, "minute": 5}, timeout_s=1800, first_run_s=180),

@@ -3,6 +3,8 @@ and the split of agreed volumes across departments (科室分配)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from agent.cli.common import runtime_of
@@ -56,3 +58,77 @@ def register(app: typer.Typer) -> None:
         for code, group in sorted(marked.items()):
             typer.echo(f"{code}\t{group}")
 
+
+    alloc = typer.Typer(help="department allocation of agreed volumes (科室分配)", no_args_is_help=True)
+    app.add_typer(alloc, name="allocate")
+
+    def _inputs(ctx: typer.Context):  # type: ignore[no-untyped-def]
+        from agent.bootstrap import build_monitoring_inputs
+
+        rt = runtime_of(ctx)
+        return rt, build_monitoring_inputs(rt)
+
+    def _show(splits) -> None:  # type: ignore[no-untyped-def]
+        for p, split in splits:
+            total = sum(split.values())
+            parts = "；".join(f"{d} {q:,.0f}（{q / p.agreed_qty:.1%}）" for d, q in sorted(split.items()))
+            typer.echo(f"{p.product_id}\t{p.name}（{p.programme}，{p.year_start.isoformat()}起）约定量 {p.agreed_qty:,.0f}，"
+                       f"已分配 {total:,.0f}：{parts}")
+
+    @alloc.command("import")
+    def alloc_import(
+        ctx: typer.Context,
+        file: Path = typer.Argument(..., help="xlsx/xls/csv: 产品编码, 科室编码, 分配量 or 分配比例"),
+        by: str = typer.Option(..., "--by", help="the pharmacist confirming the split (姓名)"),
+    ) -> None:
+        """Import the departments' split of the running agreement years, confirmed as imported."""
+        from agent.catalogue.allocations import read_allocations
+        from agent.jobs.departments import import_allocations
+
+        rows = read_allocations(file)
+        rt, inputs = _inputs(ctx)
+        done = import_allocations(rt.store, inputs, rt.clock, rows, by, str(file))
+        _show(done)
+        typer.echo(f"已导入 {len(done)} 个产品的科室分配（{len(rows)} 行），由 {by} 确认")
+
+    @alloc.command("propose")
+    def alloc_propose(
+        ctx: typer.Context,
+        replace: bool = typer.Option(False, "--replace", help="also re-propose products that have a split"),
+    ) -> None:
+        """Propose splits from each department's share of last year's usage (to confirm with `allocate confirm`)."""
+        from agent.jobs.departments import propose_allocations
+
+        rt, inputs = _inputs(ctx)
+        done = propose_allocations(rt.store, inputs, rt.clock, replace=replace)
+        _show(done)
+        typer.echo(f"已生成 {len(done)} 个产品的科室分配建议，请核对后执行 vbp-agent allocate confirm --by 姓名")
+
+    @alloc.command("confirm")
+    def alloc_confirm(
+        ctx: typer.Context,
+        products: list[str] = typer.Argument(None, help="product codes (default: every proposal)"),
+        by: str = typer.Option(..., "--by", help="the pharmacist confirming (姓名)"),
+    ) -> None:
+        """Confirm proposed splits; only confirmed splits are tracked."""
+        from agent.store.bureau import confirm_allocations
+
+        rt = runtime_of(ctx)
+        with rt.store.begin() as conn:
+            n = confirm_allocations(conn, rt.store.hospital_code, by, rt.clock.now(), products or None)
+        typer.echo(f"已确认 {n} 条科室分配")
+
+    @alloc.command("list")
+    def alloc_list(ctx: typer.Context) -> None:
+        """Every split, confirmed or proposed."""
+        from agent.store.bureau import allocations
+
+        rt = runtime_of(ctx)
+        with rt.store.read() as conn:
+            rows = allocations(conn, rt.store.hospital_code)
+        if not rows:
+            typer.echo("没有科室分配")
+        for a in rows:
+            state = f"已确认（{a.confirmed_by}）" if a.confirmed_by else "待确认"
+            typer.echo(f"{a.programme}\t{a.product_key}\t{a.year_start.isoformat()}\t{a.dept_code}\t{a.quantity:,.0f}\t"
+                       f"{'导入' if a.source == 'sheet' else '建议'}\t{state}")

@@ -51,6 +51,10 @@ def register(app: typer.Typer) -> None:
         inputs, calendar = _inputs(ctx, fixture)
         cfg = config_of(ctx)
         rep = monthly_report(inputs, calendar, month, cfg.hospital.code, cfg.hospital.name, cfg.monitoring)
+        if fixture is None:
+            from agent.jobs.departments import with_departments
+
+            rep = with_departments(rep, inputs, runtime_of(ctx).store)
         path = write_monthly(rep, out or Path(f"带量执行报表-{month}.xlsx"))
         typer.echo(f"已生成 {path}：{len(rep.programmes)} 个批次，{len(rep.products)} 个中选产品")
 

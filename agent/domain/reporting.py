@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from agent.domain.departments import DeptProgress
 from agent.domain.findings import Finding, Severity
 from agent.domain.group_share import GroupShare
 from agent.domain.progress import ProductProgress, ProgressRules, Status, time_progress
@@ -72,6 +73,8 @@ class MonthlyReport:
     products: list[ProductProgress]
     month_shares: list[GroupShare]  # 一院一档: the month's usage per generic group
     year_shares: list[GroupShare] = field(default_factory=list)  # agreement year to date
+    departments: list[DeptProgress] = field(default_factory=list)  # 科室分配: confirmed splits' progress
+    department_names: dict[str, str] = field(default_factory=dict)  # 科室编码 -> 科室名称
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,14 @@ from openpyxl.styles import Font
 
 from agent.domain.reporting import SUMMARY_NOTES, MonthlyReport
 from agent.reports.tables import (
+    DEPT_COLUMNS,
     GROUP_COLUMNS,
     PRODUCT_COLUMNS,
     SUMMARY_COLUMNS,
     completion_chart,
+    dept_rows,
     group_rows,
+    mark_far_behind,
     mark_statuses,
     notes,
     product_rows,
@@ -23,7 +26,8 @@ from agent.reports.tables import (
 
 
 def write_monthly(report: MonthlyReport, path: Path | str) -> Path:
-    """Sheets: 带量执行报表 (per programme), 产品明细 (per product), 一院一档 (per generic group), 图表."""
+    """Sheets: 带量执行报表 (per programme), 产品明细 (per product), 科室分配进度 (per department of a
+    confirmed split, when there is one), 一院一档 (per generic group), 图表."""
     wb = Workbook()
     ws = wb.active
     ws.title = "带量执行报表"
@@ -35,6 +39,10 @@ def write_monthly(report: MonthlyReport, path: Path | str) -> Path:
     detail = wb.create_sheet("产品明细")
     table(detail, PRODUCT_COLUMNS, product_rows(report.products))
     mark_statuses(detail)
+    if report.departments:
+        depts = wb.create_sheet("科室分配进度")
+        table(depts, DEPT_COLUMNS, dept_rows(report.departments, report.department_names))
+        mark_far_behind(depts)
 
     archive = wb.create_sheet("一院一档")
     archive.cell(1, 1, f"一院一档 月度监测指标 {report.month}（采购量、金额为本月数）").font = Font(bold=True)

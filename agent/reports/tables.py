@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from agent.domain.departments import DeptProgress
 from agent.domain.group_share import GroupShare
 from agent.domain.progress import ProductProgress, Status
 from agent.domain.reporting import ProgrammeSummary
@@ -116,6 +117,31 @@ def group_rows(shares: Sequence[GroupShare], progress: Sequence[ProductProgress]
                      g.non_winning_amount, g.winning_share_qty, g.winning_share_amount, g.non_winning_items,
                      g.non_winning_used, top, completion, tp, ratio])
     return rows
+
+
+DEPT_COLUMNS = [
+    ("批次名称", None), ("产品编码", None), ("通用名", None), ("协议年度开始", None), ("科室编码", None),
+    ("科室名称", None), ("科室分配量", QTY), ("科室已使用量", QTY), ("科室完成进度", PCT), ("序时进度", PCT),
+    ("低于序时进度数量", QTY), ("科室执行状态", None),
+]
+
+
+def dept_rows(rows: Sequence[DeptProgress], names: dict[str, str]) -> list[list[Any]]:
+    """科室分配: each department of a confirmed split against its share (红色: 远低于序时进度)."""
+    out = []
+    for r in rows:
+        prod = r.progress.product
+        state = "远低于序时进度" if r.far_behind() else "低于序时进度" if r.gap > 0 else "正常"
+        out.append([prod.programme, prod.product_id, prod.name, prod.year_start, r.dept, names.get(r.dept, ""),
+                    r.allocated, r.used, r.completion, r.progress.time_progress, max(r.gap, 0.0), state])
+    return out
+
+
+def mark_far_behind(ws: Worksheet, first_row: int = 2) -> None:
+    for row in ws.iter_rows(min_row=first_row):
+        if row[len(DEPT_COLUMNS) - 1].value == "远低于序时进度":
+            for cell in row:
+                cell.font = _RED
 
 
 def mark_statuses(ws: Worksheet, first_row: int = 2) -> None:
