@@ -22,6 +22,7 @@ from agent.jobs.ingest import poll_source, reconcile_source, refresh_items_and_m
 from agent.jobs.notify import drain_notifications, process_findings, progress_headline
 from agent.jobs.platform import check_platform_deadlines, drain_platform, queue_platform_report, sync_platform
 from agent.jobs.reporting import upload_rows, write_last_month
+from agent.jobs.uploads import watch_uploads
 from agent.notify import build_senders
 from agent.runtime import Runtime
 from agent.service.metrics import Metrics
@@ -109,6 +110,11 @@ def _source_jobs(runtime: Runtime, link: PlatformLink | None, metrics: Metrics) 
             specs.append(JobSpec(f"reconcile:{sc.name}", lambda src=src, sc=sc: reconcile_source(store, src, sc, clock),
                                  cron={"day_of_week": "sun", "hour": 2, "minute": 15}, timeout_s=3600, first_run_s=None,
                                  labels={"source": sc.name}))
+        if sc.kind == "his" and src.has("insurance_uploads"):
+            # 医保 进销存 uploads (3501-3507): the interface log re-read and the deadline watched, hourly
+            specs.append(JobSpec(f"uploads:{sc.name}", lambda src=src: watch_uploads(store, src, clock, cfg.monitoring.uploads),
+                                 interval_s=3600, timeout_s=sc.query_timeout_s * 2 + 60, first_run_s=300,
+                                 labels={"source": sc.name}))
         if sc.kind == "his":
             # the item dictionary and 对码 also run at start, so evaluation never sees unmapped usage
             specs.insert(0, JobSpec(f"items:{sc.name}",
@@ -136,7 +142,7 @@ def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpe
 
     def report() -> None:
         month, rep, _path = write_last_month(inputs, calendar, clock.today(), cfg.hospital.code, cfg.hospital.name,
-                                             cfg.monitoring, Path(cfg.state.directory) / "reports", store)
+                                             cfg.monitoring, Path(cfg.state.directory) / "reports", store, clock)
         if link is not None:
             queue_platform_report(store, link, clock, month, upload_rows(rep))
 

@@ -18,6 +18,7 @@ from agent.domain.departments import DeptProgress
 from agent.domain.findings import Finding, Severity
 from agent.domain.group_share import GroupShare
 from agent.domain.progress import ProductProgress, ProgressRules, Status, time_progress
+from agent.domain.uploads import DayUpload
 from agent.domain.workdays import WorkdayCalendar
 
 
@@ -75,6 +76,7 @@ class MonthlyReport:
     year_shares: list[GroupShare] = field(default_factory=list)  # agreement year to date
     departments: list[DeptProgress] = field(default_factory=list)  # 科室分配: confirmed splits' progress
     department_names: dict[str, str] = field(default_factory=dict)  # 科室编码 -> 科室名称
+    uploads: list[DayUpload] = field(default_factory=list)  # 医保进销存上传: the month's watched days
 
 
 @dataclass(frozen=True)

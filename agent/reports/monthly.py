@@ -13,9 +13,12 @@ from agent.reports.tables import (
     GROUP_COLUMNS,
     PRODUCT_COLUMNS,
     SUMMARY_COLUMNS,
+    UPLOAD_COLUMNS,
     completion_chart,
     dept_rows,
     group_rows,
+    insurance_counts,
+    insurance_rows,
     mark_far_behind,
     mark_statuses,
     notes,
@@ -43,6 +46,12 @@ def write_monthly(report: MonthlyReport, path: Path | str) -> Path:
         depts = wb.create_sheet("科室分配进度")
         table(depts, DEPT_COLUMNS, dept_rows(report.departments, report.department_names))
         mark_far_behind(depts)
+
+    if report.uploads:
+        up = wb.create_sheet("进销存上传")
+        up.cell(1, 1, f"医保进销存上传（3503 采购、3505 销售）{report.month}：未按时上传的业务日").font = Font(bold=True)
+        table(up, [("接口", None), ("应上传业务日数", None), ("未按时上传天数", None)], insurance_counts(report.uploads), first_row=2)
+        table(up, UPLOAD_COLUMNS, insurance_rows(report.uploads), first_row=len(set(d.interface for d in report.uploads)) + 4)
 
     archive = wb.create_sheet("一院一档")
     archive.cell(1, 1, f"一院一档 月度监测指标 {report.month}（采购量、金额为本月数）").font = Font(bold=True)

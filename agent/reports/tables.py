@@ -19,6 +19,7 @@ from agent.domain.departments import DeptProgress
 from agent.domain.group_share import GroupShare
 from agent.domain.progress import ProductProgress, Status
 from agent.domain.reporting import ProgrammeSummary
+from agent.domain.uploads import INTERFACES, PROBLEMS, DayUpload, late_days
 
 PCT, QTY, MONEY = "0.00%", "#,##0.##", "#,##0.00"
 _HEAD = Font(bold=True)
@@ -135,6 +136,28 @@ def dept_rows(rows: Sequence[DeptProgress], names: dict[str, str]) -> list[list[
         out.append([prod.programme, prod.product_id, prod.name, prod.year_start, r.dept, names.get(r.dept, ""),
                     r.allocated, r.used, r.completion, r.progress.time_progress, max(r.gap, 0.0), state])
     return out
+
+
+UPLOAD_COLUMNS = [("业务日期", None), ("接口", None), ("状态", None), ("截止时间", None), ("上传时间", None),
+                  ("行数", None), ("错误信息", None)]
+
+
+def insurance_rows(days: Sequence[DayUpload]) -> list[list[Any]]:
+    """The days not uploaded on time (迟报, 上传失败, 未上传), then a count per interface."""
+    problems = [d for d in days if d.status in PROBLEMS]
+    rows: list[list[Any]] = [[d.day, f"{d.interface} {INTERFACES.get(d.interface, '')}", d.status_zh,
+                              d.deadline.strftime("%Y-%m-%d %H:%M"),
+                              d.uploaded_at.astimezone(d.deadline.tzinfo).strftime("%Y-%m-%d %H:%M") if d.uploaded_at else None,
+                              d.lines or None, d.message] for d in problems]
+    return rows
+
+
+def insurance_counts(days: Sequence[DayUpload]) -> list[list[Any]]:
+    counts = late_days(days)
+    watched: dict[str, int] = {}
+    for d in days:
+        watched[d.interface] = watched.get(d.interface, 0) + 1
+    return [[f"{i} {INTERFACES.get(i, '')}", watched[i], counts.get(i, 0)] for i in sorted(watched)]
 
 
 def mark_far_behind(ws: Worksheet, first_row: int = 2) -> None:

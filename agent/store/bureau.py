@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
+from agent.domain.uploads import InsuranceUpload
 from agent.store.schema.bureau import annual_reports as ar
 from agent.store.schema.bureau import dept_allocations as da
 from agent.store.schema.bureau import insurance_uploads as iu
 from agent.store.schema.bureau import substitutes as sb
+from agent.store.schema.ingest import receipts as rc
 
 # -- substitutable items (可替代产品) ------------------------------------------------------------
 
@@ -103,18 +105,7 @@ def mark_annual_sent(conn: Connection, hospital: str, year: int, by: str, now: d
 # -- the 医保 进销存 upload log (3501-3507) --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UploadRecord:
-    business_day: date
-    interface: str
-    attempt: str
-    uploaded_at: datetime
-    lines: int
-    ok: bool
-    message: str | None = None
-
-
-def replace_uploads(conn: Connection, hospital: str, first: date, last: date, records: Sequence[UploadRecord],
+def replace_uploads(conn: Connection, hospital: str, first: date, last: date, records: Sequence[InsuranceUpload],
                     now: datetime) -> int:
     """The log's calls for business days [first, last], replacing what was read before (re-reading is idempotent)."""
     conn.execute(delete(iu).where(iu.c.hospital_code == hospital, iu.c.business_day >= first, iu.c.business_day <= last))
@@ -126,8 +117,22 @@ def replace_uploads(conn: Connection, hospital: str, first: date, last: date, re
     return len(unique)
 
 
-def uploads_between(conn: Connection, hospital: str, first: date, last: date) -> list[UploadRecord]:
+def uploads_between(conn: Connection, hospital: str, first: date, last: date) -> list[InsuranceUpload]:
     q = (select(iu).where(iu.c.hospital_code == hospital, iu.c.business_day >= first, iu.c.business_day <= last)
          .order_by(iu.c.business_day, iu.c.interface, iu.c.uploaded_at))
-    return [UploadRecord(r["business_day"], r["interface"], r["attempt"], r["uploaded_at"], int(r["lines"]), bool(r["ok"]),
+    return [InsuranceUpload(r["business_day"], r["interface"], r["attempt"], r["uploaded_at"], int(r["lines"]), bool(r["ok"]),
                          r["message"]) for r in conn.execute(q).mappings()]
+
+
+def first_upload_day(conn: Connection, hospital: str) -> date | None:
+    """The earliest business day the log was read for: the clock starts there, not before the agent came."""
+    return conn.execute(select(func.min(iu.c.business_day)).where(iu.c.hospital_code == hospital)).scalar()
+
+
+def receipt_days(conn: Connection, hospital: str, first: date, last: date, tz: tzinfo) -> set[date]:
+    """The hospital's days (in ``tz``) on which the warehouse accepted goods: a purchase (3503) is due for them."""
+    start = datetime.combine(first, time.min, tz)
+    end = datetime.combine(last + timedelta(days=1), time.min, tz)
+    q = (select(rc.c.accepted_at).where(rc.c.hospital_code == hospital, rc.c.deleted.is_(False),
+                                        rc.c.accepted_at >= start, rc.c.accepted_at < end).distinct())
+    return {t.astimezone(tz).date() for (t,) in conn.execute(q) if t is not None}
