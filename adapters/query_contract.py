@@ -71,15 +71,15 @@ SPECS: dict[str, QuerySpec] = {
             Column("name", "text", "the name of the department"),
         ), optional=True),
     "insurance_uploads": QuerySpec(
-        "insurance_uploads", "the 医保 interface log's 进销存 calls (3501-3507), one row per call; never the "
+        "insurance_uploads", "the 进销存 calls (3501-3507) in the 医保 interface log, one row per call; never the "
         "message body (a 3505 sale names the patient)", _DAY_WINDOW, (
             Column("business_day", "date", "the business day (业务日期) the call uploads"),
             Column("interface", "text", "the 交易编号: 3501 ... 3507"),
-            Column("attempt", "text", "the call's own id (报文ID msgid, or the log row's key)"),
+            Column("attempt", "text", "the id of the call (报文ID msgid, or the key of the log row)"),
             Column("uploaded_at", "timestamp", "when it was sent (交易时间)"),
             Column("lines", "integer", "how many lines it carried"),
             Column("ok", "flag", "accepted by the platform (infcode 0)"),
-            Column("message", "text", "the platform's error text (err_msg), blank when accepted"),
+            Column("message", "text", "the error text of the platform (err_msg), blank when accepted"),
         ), optional=True),
     "receipts": QuerySpec(
         "receipts", "warehouse receipt lines (入库明细), read by keyset cursor: ORDER BY changed_at, line_id",
