@@ -54,7 +54,8 @@ class UploadConfig(_Strict):
     deadline_days: int = Field(default=1, ge=0, le=31)  # days after the business day
     deadline_time: time = time(23, 59)
     interfaces: list[Literal["3501", "3502", "3503", "3504", "3505", "3506", "3507"]] = ["3503", "3505"]
-    lookback_days: int = Field(default=35, ge=7, le=400)  # business days re-read and watched
+    lookback_days: int = Field(default=35, ge=7, le=400)  # business days of the log re-read each hour
+    watch_days: int = Field(default=92, ge=7, le=400)  # business days whose open problems stay findings
 
     def rules(self) -> UploadRules:
         return UploadRules(self.deadline_days, self.deadline_time, tuple(self.interfaces))

@@ -107,8 +107,8 @@ def upload_findings(statuses: Iterable[DayUpload], observed_at: datetime) -> lis
             rule=RULE_UPLOAD, subject=f"{s.interface}:{s.day.isoformat()}",
             severity=Severity.CRITICAL if s.status == "missing" else Severity.WARNING, observed_at=observed_at,
             title=f"医保进销存 {name}：业务日 {s.day.isoformat()} 的数据{why}（截止 {s.deadline:%Y-%m-%d %H:%M}）",
-            values={"business_day": s.day.isoformat(), "interface": s.interface, "status": s.status,
-                    "deadline": s.deadline.isoformat()},
+            values={"business_day": s.day.isoformat(), "interface": name, "status": s.status_zh,
+                    "deadline": f"{s.deadline:%Y-%m-%d %H:%M}"},
             labels={"kind": "insurance_upload"},
         ))
     return out

@@ -56,10 +56,11 @@ def upload_statuses(store: Store, first: date, last: date, rules: UploadRules, c
     return day_statuses(due, calls, rules, clock.now(), tz)
 
 
-def check_uploads(store: Store, clock: Clock, rules: UploadRules, lookback_days: int = 35) -> list[Finding]:
-    """The clock: open problems of the last ``lookback_days`` business days become findings."""
+def check_uploads(store: Store, clock: Clock, rules: UploadRules, watch_days: int = 92) -> list[Finding]:
+    """The clock: open problems of the last ``watch_days`` business days become findings (a day
+    older than that leaves the alerts; the monthly reports keep counting it)."""
     today = clock.today()
-    statuses = upload_statuses(store, today - timedelta(days=lookback_days), today, rules, clock)
+    statuses = upload_statuses(store, today - timedelta(days=watch_days), today, rules, clock)
     found = upload_findings(statuses, clock.now())
     with store.begin() as conn:
         write_findings(conn, store.hospital_code, found, clock.now(), replace_rules=[RULE_UPLOAD])
@@ -75,4 +76,4 @@ def with_uploads(report: MonthlyReport, store: Store, clock: Clock, rules: Uploa
 def watch_uploads(store: Store, source: InsuranceLogSource, clock: Clock, cfg: UploadConfig) -> list[Finding]:
     """The hourly job: re-read the log, then run the clock."""
     read_upload_log(store, source, clock, cfg.lookback_days)
-    return check_uploads(store, clock, cfg.rules(), cfg.lookback_days)
+    return check_uploads(store, clock, cfg.rules(), max(cfg.watch_days, cfg.lookback_days))

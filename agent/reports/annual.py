@@ -29,7 +29,7 @@ RULE_NAMES = {
     "order_response": "订单未响应", "order_response_escalation": "订单未响应（升级）", "payment": "回款超时",
     "off_platform_filing": "线下采购备案超时", "online_rate": "网采率不达标", "volume_plan": "报量偏低",
     "progress_year_end": "协议年度即将结束", "measures_drift": "按验收与按使用完成进度相差过大",
-    "annual_report_due": "年度报告报送提醒",
+    "annual_report_due": "年度报告报送提醒", "dept_behind": "科室低于分配进度", "insurance_upload": "医保进销存未按时上传",
 }
 TODO = "（请填写）"
 

@@ -15,6 +15,7 @@ from agent.store.schema.bureau import annual_reports as ar
 from agent.store.schema.bureau import dept_allocations as da
 from agent.store.schema.bureau import insurance_uploads as iu
 from agent.store.schema.bureau import substitutes as sb
+from agent.store.schema.core import findings as fd
 from agent.store.schema.ingest import receipts as rc
 
 # -- substitutable items (可替代产品) ------------------------------------------------------------
@@ -136,3 +137,11 @@ def receipt_days(conn: Connection, hospital: str, first: date, last: date, tz: t
     q = (select(rc.c.accepted_at).where(rc.c.hospital_code == hospital, rc.c.deleted.is_(False),
                                         rc.c.accepted_at >= start, rc.c.accepted_at < end).distinct())
     return {t.astimezone(tz).date() for (t,) in conn.execute(q) if t is not None}
+
+
+def open_findings(conn: Connection, hospital: str, rules: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(rule, subject, title) of the active findings of ``rules``, for summaries."""
+    q = (select(fd.c.rule, fd.c.subject, fd.c.title)
+         .where(fd.c.hospital_code == hospital, fd.c.rule.in_(list(rules)), fd.c.active == 1)
+         .order_by(fd.c.rule, fd.c.subject))
+    return [(r, s, t) for r, s, t in conn.execute(q)]
