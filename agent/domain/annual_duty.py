@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from agent.domain.findings import Finding, Severity
-from agent.domain.workdays import WorkdayCalendar
+from agent.domain.workdays import WorkdayCalendar, count_workdays
 
 RULE_ANNUAL = "annual_report_due"
 DUE_DAY = 15  # of January
@@ -66,7 +66,7 @@ def annual_findings(duty: AnnualDuty, today: date, observed_at: datetime, *, sen
     """The reminder due ``today`` (none once sent, or outside January of the year it is due in)."""
     if sent or not duty.in_season(today):
         return []
-    left = _workdays_from(today, duty.due, calendar)
+    left = count_workdays(calendar, today, duty.due)  # today and the due day included
     how = f"报送后请执行 vbp-agent report annual --year {duty.year} --mark-sent --by 姓名"
     draft = f"草稿已生成：{draft_path}" if draft_path else f"草稿将于 {duty.draft_on.isoformat()}（1月首个工作日）生成"
     if today > duty.due:
@@ -85,11 +85,3 @@ def annual_findings(duty: AnnualDuty, today: date, observed_at: datetime, *, sen
         labels={"kind": "deadline"},
     )]
 
-
-def _workdays_from(today: date, due: date, calendar: WorkdayCalendar) -> int:
-    """Working days from ``today`` through ``due``, both included."""
-    n, day = 0, today
-    while day <= due:
-        n += calendar.is_workday(day)
-        day += timedelta(days=1)
-    return n
