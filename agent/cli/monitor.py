@@ -51,10 +51,13 @@ def register(app: typer.Typer) -> None:
         inputs, calendar = _inputs(ctx, fixture)
         cfg = config_of(ctx)
         rep = monthly_report(inputs, calendar, month, cfg.hospital.code, cfg.hospital.name, cfg.monitoring)
-        if fixture is None:
+        if fixture is None:  # the store's own tables: 科室分配, 医保进销存上传
             from agent.jobs.departments import with_departments
+            from agent.jobs.uploads import with_uploads
 
-            rep = with_departments(rep, inputs, runtime_of(ctx).store)
+            runtime = runtime_of(ctx)
+            rep = with_departments(rep, inputs, runtime.store)
+            rep = with_uploads(rep, runtime.store, runtime.clock, cfg.monitoring.uploads.rules())
         path = write_monthly(rep, out or Path(f"带量执行报表-{month}.xlsx"))
         typer.echo(f"已生成 {path}：{len(rep.programmes)} 个批次，{len(rep.products)} 个中选产品")
 
