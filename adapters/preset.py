@@ -32,6 +32,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "items": ("code", "name", "generic_name", "dosage_form", "spec", "manufacturer", "his_unit", "pack_factor",
               "national_code", "price"),
     "departments": ("code", "name"),  # the department dictionary (科室字典); optional, so not in REQUIRED
+    # the 医保 interface log's 进销存 calls (3501-3507); optional
+    "insurance_uploads": ("business_day", "interface", "attempt", "uploaded_at", "lines", "ok", "message"),
     "receipts": ("line_id", "changed_at", "item_code", "quantity", "unit", "lot", "expiry", "distributor",
                  "accepted_at", "delivery_id", "order_id", "invoice_no", "unit_price", "on_platform", "deleted",
                  "delivery_note_no", "receipt_no"),

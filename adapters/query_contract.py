@@ -71,6 +71,17 @@ SPECS: dict[str, QuerySpec] = {
             Column("code", "text", "the department code, as in usage.dept_code"),
             Column("name", "text", "the name of the department"),
         ), optional=True),
+    "insurance_uploads": QuerySpec(
+        "insurance_uploads", "the 进销存 calls (3501-3507) in the 医保 interface log, one row per call; never the "
+        "message body (a 3505 sale names the patient)", _DAY_WINDOW, (
+            Column("business_day", "date", "the business day (业务日期) the call uploads"),
+            Column("interface", "text", "the 交易编号: 3501 ... 3507"),
+            Column("attempt", "text", "the id of the call (报文ID msgid, or the key of the log row)"),
+            Column("uploaded_at", "timestamp", "when it was sent (交易时间)"),
+            Column("lines", "integer", "how many lines it carried"),
+            Column("ok", "flag", "accepted by the platform (infcode 0)"),
+            Column("message", "text", "the error text of the platform (err_msg), blank when accepted"),
+        ), optional=True),
     "receipts": QuerySpec(
         "receipts", "warehouse receipt lines (入库明细), read by keyset cursor: ORDER BY changed_at, line_id",
         ("since_ts", "since_id", "until", "limit"), (
@@ -112,6 +123,8 @@ _WHERE = {
     "usage": "WHERE t.day >= :day_from AND t.day < :day_to_next  -- an index on the date column must serve this",
     "usage_by_prescriber": "WHERE t.day >= :day_from AND t.day < :day_to_next",
     "day_totals": "WHERE t.day >= :day_from AND t.day < :day_to_next",
+    "insurance_uploads": "WHERE t.business_day >= :day_from AND t.business_day < :day_to_next"
+                         "  -- an index on the business day must serve this",
     "receipts": "WHERE (t.changed_at > :since_ts OR (t.changed_at = :since_ts AND t.line_id > :since_id))\n"
                 "  AND t.changed_at <= :until  -- an index on (changed_at, line_id) must serve this",
 }
@@ -126,7 +139,7 @@ def queries_for(kind: str) -> list[QuerySpec]:
     """The queries a source of this kind takes: the required ones, then the optional ones."""
     names = list(REQUIRED[kind])
     if kind == "his":
-        names += ["departments", "usage_by_prescriber"]
+        names += ["departments", "usage_by_prescriber", "insurance_uploads"]
     elif kind == "prescription":
         names += ["usage_by_prescriber"]
     return [SPECS[n] for n in names]

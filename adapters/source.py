@@ -17,6 +17,7 @@ from typing import Any
 from adapters.odbc import OdbcSource
 from adapters.preset import COLUMNS, OPTIONAL_COLUMNS, Preset
 from agent.domain.model import BadRow, LocalItem, Receipt, Setting, UsageRow
+from agent.domain.uploads import InsuranceUpload
 from agent.errors import SourceError
 from agent.ports import Clock, ReceiptCursor
 
@@ -204,6 +205,24 @@ class SqlSource:
             else:
                 reason = "no department code" if not code else "no department name"
                 yield BadRow("department", code or f"|{name}", reason, raw_of(names, row))
+
+    # -- InsuranceLogSource --------------------------------------------------------------------
+    def read_insurance_uploads(self, day_from: date, day_to: date) -> Iterator[InsuranceUpload | BadRow]:
+        """The 医保 interface log's 进销存 calls for business days [day_from, day_to]."""
+        names = COLUMNS["insurance_uploads"]
+        values = {"day_from": day_from, "day_to": day_to, "day_to_next": day_to + timedelta(days=1)}
+        for row in self._run("insurance_uploads", values):
+            r = dict(zip(names, row, strict=False))
+            try:
+                interface, attempt = as_text(r["interface"]), as_text(r["attempt"])
+                uploaded = self.aware(r["uploaded_at"])
+                if not interface or not attempt or uploaded is None:
+                    raise ValueError("no interface, call id or time")
+                yield InsuranceUpload(as_date(r["business_day"]), interface, attempt, uploaded, int(r["lines"] or 0),
+                                      as_flag(r["ok"], False), as_text(r["message"]))
+            except (ValueError, TypeError, InvalidOperation) as exc:
+                key = "|".join(str(r.get(k)) for k in ("business_day", "interface", "attempt"))
+                yield BadRow("insurance_upload", key, f"cannot convert: {exc}", raw_of(names, row))
 
     # -- ReceiptSource -------------------------------------------------------------------------
     def read_receipts(self, cursor: ReceiptCursor, until: datetime, limit: int) -> Iterator[Receipt | BadRow]:

@@ -15,6 +15,8 @@ from adapters.registry import build_source
 from agent.calendar import WorkCalendar
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig, SourceConfig
+from agent.jobs.annual import annual_report_duty
+from agent.jobs.departments import check_departments
 from agent.jobs.evaluate import evaluate
 from agent.jobs.group import snapshot
 from agent.jobs.ingest import poll_source, reconcile_source, refresh_items_and_map
@@ -27,6 +29,7 @@ from agent.jobs.platform import (
     sync_platform_ledgers,
 )
 from agent.jobs.reporting import upload_rows, write_last_month
+from agent.jobs.uploads import watch_uploads
 from agent.notify import build_senders
 from agent.runtime import Runtime
 from agent.service.metrics import Metrics
@@ -114,6 +117,11 @@ def _source_jobs(runtime: Runtime, link: PlatformLink | None, metrics: Metrics) 
             specs.append(JobSpec(f"reconcile:{sc.name}", lambda src=src, sc=sc: reconcile_source(store, src, sc, clock),
                                  cron={"day_of_week": "sun", "hour": 2, "minute": 15}, timeout_s=3600, first_run_s=None,
                                  labels={"source": sc.name}))
+        if sc.kind == "his" and src.has("insurance_uploads"):
+            # 医保 进销存 uploads (3501-3507): the interface log re-read and the deadline watched, hourly
+            specs.append(JobSpec(f"uploads:{sc.name}", lambda src=src: watch_uploads(store, src, clock, cfg.monitoring.uploads),
+                                 interval_s=3600, timeout_s=sc.query_timeout_s * 2 + 60, first_run_s=300,
+                                 labels={"source": sc.name}))
         if sc.kind == "his":
             # the item dictionary and 对码 also run at start, so evaluation never sees unmapped usage
             specs.insert(0, JobSpec(f"items:{sc.name}",
@@ -166,7 +174,7 @@ def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpe
 
     def report() -> None:
         month, rep, _path = write_last_month(inputs, calendar, clock.today(), cfg.hospital.code, cfg.hospital.name,
-                                             cfg.monitoring, Path(cfg.state.directory) / "reports")
+                                             cfg.monitoring, Path(cfg.state.directory) / "reports", store, clock)
         if link is not None:
             queue_platform_report(store, link, clock, month, upload_rows(rep))
 
@@ -178,6 +186,13 @@ def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpe
         # today's programme figures, for the group's side by side (report group) when the store is shared
         JobSpec("group-snapshot", lambda: snapshot(store, inputs, calendar, clock, cfg.hospital.name, cfg.monitoring),
                 interval_s=3600, timeout_s=600, first_run_s=300),
+        # 科室分配: a department far behind its confirmed share, once a day after the morning polls
+        JobSpec("departments", lambda: check_departments(store, inputs, calendar, clock, cfg.monitoring),
+                cron={"hour": 7, "minute": 50}, timeout_s=900, first_run_s=240),
+        # the annual report due 15 January: drafted on January's first working day, reminded daily until sent
+        JobSpec("annual-report", lambda: annual_report_duty(store, inputs, calendar, clock, cfg.hospital.name, cfg.monitoring,
+                                                            Path(cfg.state.directory) / "reports"),
+                cron={"hour": 8, "minute": 5}, timeout_s=1800, first_run_s=180),
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.domain.deadlines import DeadlineRules
 from agent.domain.detect import DetectRules
 from agent.domain.progress import ProgressRules
+from agent.domain.uploads import UploadRules
 
 
 class _Strict(BaseModel):
@@ -50,6 +51,20 @@ class DeadlineConfig(_Strict):
     declaration_notice_days: int = Field(default=30, ge=1, le=365)
 
 
+class UploadConfig(_Strict):
+    """``[monitoring.uploads]``: the province's deadline for the 医保 进销存 uploads (3501-3507),
+    watched where a HIS source has the ``insurance_uploads`` query."""
+
+    deadline_days: int = Field(default=1, ge=0, le=31)  # days after the business day
+    deadline_time: time = time(23, 59)
+    interfaces: list[Literal["3501", "3502", "3503", "3504", "3505", "3506", "3507"]] = ["3503", "3505"]
+    lookback_days: int = Field(default=35, ge=7, le=400)  # business days of the log re-read each hour
+    watch_days: int = Field(default=92, ge=7, le=400)  # business days whose open problems stay findings
+
+    def rules(self) -> UploadRules:
+        return UploadRules(self.deadline_days, self.deadline_time, tuple(self.interfaces))
+
+
 class MonitoringConfig(_Strict):
     """``[monitoring]``: 序时进度 basis and margin, the drift allowed between completion by
     acceptance and by usage, rise detection, deadline clocks."""
@@ -60,6 +75,7 @@ class MonitoringConfig(_Strict):
     drift_points: float = Field(default=0.2, gt=0, le=1)  # 按验收 vs 按使用, share of the agreed volume
     detect: DetectConfig = DetectConfig()
     deadlines: DeadlineConfig = DeadlineConfig()
+    uploads: UploadConfig = UploadConfig()
 
     def progress_rules(self) -> ProgressRules:
         return ProgressRules(self.behind_margin, self.time_basis, self.recent_days)

@@ -24,10 +24,11 @@ from agent.domain.monitoring_model import (
     PurchaseMix,
     UsageTotal,
 )
+from agent.domain.uploads import InsuranceUpload
 from agent.domain.workdays import WorkdayCalendar  # declared in the domain, which imports nothing of agent/
 
 __all__ = [
-    "BadRow", "Clock", "DepartmentSource", "ItemSource", "MonitoringInputs", "ReceiptCursor", "ReceiptSource",
+    "BadRow", "Clock", "DepartmentSource", "InsuranceLogSource", "ItemSource", "MonitoringInputs", "ReceiptCursor", "ReceiptSource",
     "UsageSource", "WorkdayCalendar",
 ]
 
@@ -53,6 +54,16 @@ class ItemSource(Protocol):
     name: str
 
     def read_items(self) -> Iterator[LocalItem | BadRow]: ...
+
+
+class InsuranceLogSource(Protocol):
+    """The HIS's 医保 interface log: the 进销存 calls (3501-3507) and the platform's answers."""
+
+    name: str
+
+    def read_insurance_uploads(self, day_from: date, day_to: date) -> Iterator[InsuranceUpload | BadRow]:
+        """One call per row for business days [day_from, day_to]; never the message body."""
+        ...
 
 
 class DepartmentSource(Protocol):

@@ -19,6 +19,11 @@ otherwise restocks what was used, a few days behind, so the two measures stay cl
 The HIS dictionary also holds items written as real dictionaries write them (``DICTIONARY_NOISE``
 in ``adapters.sim.catalogue``: 剂型 as 片剂(缓释) / 注射用无菌粉末 / blank, former names like 菌必治,
 trade names alone like 可定); step 9 shows each in the group 对码 gave it, and the map check.
+
+For the bureau's other tables (#21): atorvastatin's agreed volume is split across departments by
+their use, except 普通外科, given three times its share (a department far behind), and the HIS's 医保
+interface log holds every day's 3503/3505 uploads, one sale day uploaded two days late and one
+purchase day whose upload failed.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner
 from agent.service.simulate import SimulatedScheduler
 from agent.store import mappings
+from agent.store.bureau import open_findings
 from agent.store.monitoring import last_progress_day, progress_on
 from vbp_demo import clocks
 
@@ -63,6 +69,8 @@ HOSPITAL = ("H22010200001", "示例市第一人民医院")
 RISE_ITEM, RISE_DEPT, RISE_DAY = "Y00002", "0101", 60  # 阿托伐他汀钙片(立普妥), 心血管内科
 BEHIND_ITEM = "Y00009"  # 硫酸氢氯吡格雷片 (winning): agreed volume set far above its pace
 PILE_ITEM, PILE_FACTOR = "Y00013", 1.6  # 奥美拉唑肠溶胶囊 (winning): restocked at 1.6x its use, stock piles up
+ALLOC_ITEM, ALLOC_BEHIND = "Y00001", "0201"  # 阿托伐他汀钙片 split by use, but 普通外科 given 3 times its share
+UPLOAD_LATE_DAY, UPLOAD_FAILED_DAY = 20, 50  # 医保进销存: a 3505 day uploaded two days late, a 3503 day failed
 LATE_DAY, LATE_HOUR, OUTAGE_H = 40, 10, 26  # the acceptance whose confirmation the outage delays
 DEMO_INTERVAL_S = 3600  # on the accelerated clock, a job runs at most hourly
 
@@ -118,6 +126,41 @@ def write_bureau_sheets(demo: Demo, hospital: Any) -> tuple[Path, Path]:
     wb.save(winners)
     vb.save(volumes)
     return winners, volumes
+
+
+def write_bureau_extras(demo: Demo, hospital: Any, his_db: Path) -> Path:
+    """科室分配表 for one product, and the HIS's 医保 interface log of the 进销存 uploads (mssql_his shape)."""
+    import sqlite3
+
+    code = next(i.national_code for i in hospital.items if i.code == ALLOC_ITEM)
+    used: dict[str, Decimal] = {}
+    for (_day, item, dept, _setting), (qty, _lines) in hospital.expected_usage(START - timedelta(days=HISTORY),
+                                                                               START + timedelta(days=DAYS - 1)).items():
+        if item == ALLOC_ITEM:
+            used[dept] = used.get(dept, Decimal(0)) + qty
+    total = sum(used.values())
+    behind = 3 * used.get(ALLOC_BEHIND, Decimal(0)) / total
+    rest = (1 - behind) / (1 - behind / 3)  # the others share what is left, in proportion to their use
+    wb = Workbook()
+    wb.active.append(["产品编码", "科室编码", "分配比例"])
+    for dept, qty in sorted(used.items()):
+        wb.active.append([code, dept, float(behind if dept == ALLOC_BEHIND else qty / total * rest)])
+    sheet = demo.path("科室分配.xlsx")
+    wb.save(sheet)
+    rows, n = [], 0
+    for d in range(-35, DAYS):
+        day = START + timedelta(days=d)
+        for infno in ("3503", "3505"):
+            n += 1
+            late = infno == "3505" and d == UPLOAD_LATE_DAY
+            failed = infno == "3503" and d == UPLOAD_FAILED_DAY
+            sent = datetime.combine(day + timedelta(days=2 if late else 0), datetime.min.time()).replace(hour=23, minute=30)
+            rows.append((n, infno, f"{HOSPITAL[0][:12]}{sent:%Y%m%d%H%M%S}{n % 10000:04d}", day.isoformat(),
+                         sent.isoformat(sep=" "), 40, "-1" if failed else "0", "药品追溯码不能为空" if failed else None, None))
+    with contextlib.closing(sqlite3.connect(his_db)) as db, db:
+        db.executemany("INSERT INTO yb_upload_log (log_id, infno, msgid, biz_date, inf_time, row_count, infcode, err_msg,"
+                       " in_param) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return sheet
 
 
 def write_config(demo: Demo, his_db: Path, platform: Any, sink: Any) -> Path:
@@ -226,6 +269,7 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
     _say("2. 安装 what the IT admin runs: import the bureau's spreadsheets, read the HIS history")
     winners, volumes = write_bureau_sheets(demo, hospital)
     events = clocks.platform_events(platform, HOSPITAL[0], START)
+    split = write_bureau_extras(demo, hospital, his_db)
     cycle_end = first_day + timedelta(days=2 * 365 - 1)
     run_cli(
         cfg_path,
@@ -235,6 +279,7 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
         ["backfill", "--from", first_day.isoformat(), "--to", (START - timedelta(days=1)).isoformat()],
         ["import", "declared", str(clocks.declaration_sheet(demo.path("报量表.xlsx"), hospital, volumes)),
          "--programme", PROGRAMME, "--yes"],
+        ["allocate", "import", str(split), "--by", "药学部"],
     )
 
     _say(f"3. 运行 the daemon's jobs on an accelerated clock, {START} → {START + timedelta(days=DAYS)}")
@@ -325,6 +370,15 @@ def show_results(runtime: Any, sink: Any, platform: Any) -> None:
          "overdue payment, an unfiled off-platform purchase, an over-priced receipt, a low 报量):")
     for line in clocks.clock_lines(store, DEFAULT_TZ):
         _say(line)
+    show_bureau(store)
+
+
+def show_bureau(store: Any) -> None:
+    """The bureau's other tables (#21): departments far behind their split, 进销存 uploads still open."""
+    with store.read() as conn:
+        open_ = [title for _, _, title in open_findings(conn, store.hospital_code, ("dept_behind", "insurance_upload"))]
+    _say("\n11. 科室分配与医保进销存上传 departments behind their share, 进销存 uploads still open:\n  "
+         + ("\n  ".join(open_) or "none") + "\n  （月报的“科室分配进度”“进销存上传”表另计迟报天数）")
 
 
 def show_mapping(store: Any) -> None:

@@ -46,6 +46,17 @@ SELECT k.dept_code AS code, k.dept_name AS name
 FROM dept_dict k
 """
 
+# The 医保 interface log (医保接口日志) of the 进销存 uploads. Assumed shape: one row per call with
+# its 交易编号, 报文ID, business day, time, line count and the platform's answer. The message body
+# (in_param) is never selected: a 3505 sale line names the patient.
+INSURANCE_UPLOADS = """
+SELECT l.biz_date AS business_day, l.infno AS interface, l.msgid AS attempt, l.inf_time AS uploaded_at,
+       l.row_count AS lines, CASE WHEN l.infcode = '0' THEN 1 ELSE 0 END AS ok, l.err_msg AS message
+FROM yb_upload_log l
+WHERE l.biz_date >= :day_from AND l.biz_date < :day_to_next
+  AND l.infno IN ('3501', '3502', '3503', '3504', '3505', '3506', '3507')
+"""
+
 DDL = (
     "CREATE TABLE drug_dict (drug_code {text}(20) PRIMARY KEY, drug_name {text}(100) NOT NULL, generic_name {text}(60),"
     " dosage_form {text}(20), spec {text}(60), manufacturer {text}(100), his_unit {text}(10), pack_qty {dec}(10,2),"
@@ -60,13 +71,18 @@ DDL = (
     " drug_code {text}(20), dept_code {text}(20), inpatient_no {text}(32), patient_name {text}(40), bed_no {text}(10),"
     " qty {dec}(12,2) NOT NULL, unit {text}(10), amount {dec}(14,2) NOT NULL)",
     "CREATE INDEX ix_ip_dispense_date ON ip_dispense (disp_date, drug_code, dept_code)",
+    "CREATE TABLE yb_upload_log (log_id BIGINT PRIMARY KEY, infno {text}(10) NOT NULL, msgid {text}(40) NOT NULL,"
+    " biz_date DATE NOT NULL, inf_time {ts} NOT NULL, row_count INTEGER, infcode {text}(10), err_msg {text}(500),"
+    " in_param {text}(2000))",
+    "CREATE INDEX ix_yb_upload_log_date ON yb_upload_log (biz_date, infno)",
 )
 
 PRESET = Preset(
     name="mssql_his",
     kind="his",
     dialect="tsql",
-    queries={"usage": USAGE, "day_totals": DAY_TOTALS, "items": ITEMS, "departments": DEPARTMENTS},
+    queries={"usage": USAGE, "day_totals": DAY_TOTALS, "items": ITEMS, "departments": DEPARTMENTS,
+             "insurance_uploads": INSURANCE_UPLOADS},
     ddl=DDL,
     index_tables=("op_dispense", "ip_dispense"),
 )

@@ -54,6 +54,16 @@ SELECT k.DEPT_ID AS code, k.DEPT_NAME AS name
 FROM DEPT_INFO k
 """
 
+# The 医保 interface log (医保接口日志) of the 进销存 uploads; assumed shape as in mssql_his. INPUT_JSON
+# (the message body) is never selected: a 3505 sale line names the patient.
+INSURANCE_UPLOADS = """
+SELECT l.BUSI_DATE AS business_day, l.INFNO AS interface, l.MSGID AS attempt, l.INF_TIME AS uploaded_at,
+       l.LINE_CNT AS lines, CASE WHEN l.INFCODE = '0' THEN 1 ELSE 0 END AS ok, l.ERR_MSG AS message
+FROM INSU_UPLOAD_LOG l
+WHERE l.BUSI_DATE >= :day_from AND l.BUSI_DATE < :day_to_next
+  AND l.INFNO IN ('3501', '3502', '3503', '3504', '3505', '3506', '3507')
+"""
+
 DDL = (
     "CREATE TABLE PHA_DRUG_DICT (DRUG_CODE {text}(20) PRIMARY KEY, DRUG_NAME {text}(100) NOT NULL, GENERIC_NAME {text}(60),"
     " DOSE_FORM {text}(20), DRUG_SPEC {text}(60), FIRM_NAME {text}(100), PACK_UNIT {text}(10), PACK_QTY {dec}(10,2),"
@@ -70,6 +80,10 @@ DDL = (
     " DRUG_CODE {text}(20), RETURN_DATE DATE NOT NULL, RETURN_TIME {ts}, QUANTITY {dec}(12,2) NOT NULL,"
     " COSTS {dec}(14,2) NOT NULL, PATIENT_ID {text}(32))",
     "CREATE INDEX IX_RX_RETURN_DATE ON RX_RETURN (RETURN_DATE)",
+    "CREATE TABLE INSU_UPLOAD_LOG (LOG_ID BIGINT PRIMARY KEY, INFNO {text}(10) NOT NULL, MSGID {text}(40) NOT NULL,"
+    " BUSI_DATE DATE NOT NULL, INF_TIME {ts} NOT NULL, LINE_CNT INTEGER, INFCODE {text}(10), ERR_MSG {text}(500),"
+    " INPUT_JSON {text}(2000))",
+    "CREATE INDEX IX_INSU_UPLOAD_LOG_DATE ON INSU_UPLOAD_LOG (BUSI_DATE, INFNO)",
 )
 
 PRESET = Preset(
@@ -77,7 +91,8 @@ PRESET = Preset(
     kind="his",
     dialect="oracle",
     queries={"usage": USAGE, "usage_by_prescriber": USAGE_BY_PRESCRIBER, "day_totals": DAY_TOTALS, "items": ITEMS,
-             "departments": DEPARTMENTS},
+             "departments": DEPARTMENTS,
+             "insurance_uploads": INSURANCE_UPLOADS},
     ddl=DDL,
     index_tables=("RX_MASTER", "RX_DETAIL", "RX_RETURN"),
     line_id_is_int=False,

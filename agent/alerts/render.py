@@ -29,6 +29,8 @@ VALUE_CN = {
     "accepted_completion": "按验收完成进度", "accepted": "已验收量", "drift": "验收减使用",
     "unconvertible_lines": "单位无法换算行数", "cell": "上升所在", "departments": "主要科室",
     "prescriber": "医生(HIS编码)", "prescriber_share": "该医生非中选占比", "dept_share": "科室其他医生非中选占比", "as_of": "截至", "year_end": "协议年度结束",
+    "allocated": "科室分配量", "business_day": "业务日期", "interface": "医保接口", "status": "状态",
+    "workdays_left": "剩余工作日", "year": "年度", "draft": "草稿",
 }
 DEFAULT_ACTION = {
     "critical": "请药学部今天核查处理，处理后回复确认（vbp-agent alerts ack）。",

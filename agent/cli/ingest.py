@@ -212,7 +212,7 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"隔离数据 ({len(rows)} 条)")
         for head in ("数据源", "类型", "键", "原因", "首次发现", "最近发现", "次数"):
             table.add_column(head)
-        kinds = {"usage": "用量", "receipt": "入库", "item": "药品字典", "department": "科室字典"}
+        kinds = {"usage": "用量", "receipt": "入库", "item": "药品字典", "department": "科室字典", "insurance_upload": "医保上传日志"}
         for q in rows:
             table.add_row(q.source, kinds.get(q.kind, q.kind), q.key, reason_zh(q.reason),
                           q.first_seen_at.astimezone(cfg.hospital.tz).strftime("%Y-%m-%d %H:%M"),

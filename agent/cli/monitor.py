@@ -71,6 +71,13 @@ def register(app: typer.Typer) -> None:
         inputs, calendar = _inputs(ctx, fixture)
         cfg = config_of(ctx)
         rep = monthly_report(inputs, calendar, month, cfg.hospital.code, cfg.hospital.name, cfg.monitoring, day)
+        if fixture is None:  # the store's own tables: 科室分配, 医保进销存上传
+            from agent.jobs.departments import with_departments
+            from agent.jobs.uploads import with_uploads
+
+            runtime = runtime_of(ctx)
+            rep = with_departments(rep, inputs, runtime.store)
+            rep = with_uploads(rep, runtime.store, runtime.clock, cfg.monitoring.uploads.rules())
         path = write_monthly(rep, out or Path(f"带量执行报表-{month}.xlsx"))
         typer.echo(f"已生成 {path}：{len(rep.programmes)} 个批次，{len(rep.products)} 个中选产品，统计截至 {rep.as_of}")
 
@@ -81,9 +88,21 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="xlsx path (default 年度报告-YYYY.xlsx)"),
         fixture: Path | None = typer.Option(None, "--fixture", help="read figures from a JSON fixture"),
         as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+        mark_sent: bool = typer.Option(False, "--mark-sent", help="record that the report was sent (stops the reminders)"),
+        by: str | None = typer.Option(None, "--by", help="with --mark-sent: who sent it"),
     ) -> None:
         """Write the yearly report due 15 January (tables filled, text sections outlined), counted
-        to 31 December, or to today (or --as-of) while the year runs."""
+        to 31 December, or to today (or --as-of) while the year runs; with --mark-sent, record
+        instead that it was sent, which ends the daemon's reminders."""
+        if mark_sent:
+            from agent.jobs.annual import mark_sent as record_sent
+
+            if not by or not by.strip():
+                raise ConfigError("--mark-sent needs --by NAME: who sent the report")
+            runtime = runtime_of(ctx)
+            record_sent(runtime.store, runtime.clock, year, by.strip())
+            typer.echo(f"已记录：{year}年度报告由 {by.strip()} 于 {runtime.clock.today().isoformat()} 报送，提醒停止")
+            return
         from agent.jobs.reporting import annual_report
         from agent.reports.annual import write_annual
 

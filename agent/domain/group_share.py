@@ -2,6 +2,12 @@
 
 Winning share by quantity and by amount (中选产品采购数量占比 / 金额占比), non-winning quantity
 and amount (非中选产品采购情况), and the non-winning items used most, expensive ones first.
+
+The bureau's 带量执行报表 also counts, per group, the non-winning products bought over the
+winning ones (非中选超量: more quantity than the group's winning products over the same period;
+非中选超额: more amount), and apart from them the substitutable products (可替代产品: items staff
+marked as substitutes for the winning product, counted neither as winning nor as the group's
+corresponding non-winning products).
 """
 
 from __future__ import annotations
@@ -31,6 +37,11 @@ class GroupShare:
     non_winning_items: int  # 对应非中选产品总数 (linked to the group)
     non_winning_used: int  # 采购非中选产品数 (with usage > 0)
     top_non_winning: list[NonWinningUse] = field(default_factory=list)
+    non_winning_over_qty: int = 0  # 非中选超量产品数: a rival's quantity above the winning products' quantity
+    non_winning_over_amount: int = 0  # 非中选超额产品数: a rival's amount above the winning products' amount
+    substitutable_items: int = 0  # 对应可替代产品总数
+    substitutable_used: int = 0  # 采购可替代产品数 (with usage > 0)
+    substitutable_amount: float = 0.0
 
     @property
     def total_qty(self) -> float:
@@ -70,11 +81,17 @@ def group_shares(groups: Iterable[GenericGroup], links: Iterable[ItemLink], tota
 
 
 def _share(group: GenericGroup, links: list[ItemLink], usage: Mapping[str, UsageTotal], top: int) -> GroupShare:
-    wq = wa = nq = na = 0.0
+    wq = wa = nq = na = sa = 0.0
     rivals: list[NonWinningUse] = []
-    n_rivals = 0
+    n_rivals = n_subs = subs_used = 0
     for link in links:
         t = usage.get(link.item_code)
+        if link.substitutable and not link.winning:
+            # counted by whether it was bought: its units are another product's, never added to the group's
+            n_subs += 1
+            subs_used += bool(t and t.qty > 0)
+            sa += t.amount if t else 0.0
+            continue
         if link.factor is None:
             continue
         qty = t.qty * link.factor if t else 0.0
@@ -87,5 +104,8 @@ def _share(group: GenericGroup, links: list[ItemLink], usage: Mapping[str, Usage
         if qty > 0:
             price = link.price or (amount / qty)
             rivals.append(NonWinningUse(link.item_code, link.name, qty, amount, price))
+    over_qty = sum(1 for r in rivals if r.qty > wq)
+    over_amount = sum(1 for r in rivals if r.amount > 0 and r.amount > wa)
     rivals.sort(key=lambda r: (-r.unit_price, -r.amount, r.item_code))
-    return GroupShare(group, wq, wa, nq, na, n_rivals, len(rivals), rivals[:top])
+    return GroupShare(group, wq, wa, nq, na, n_rivals, len(rivals), rivals[:top], over_qty, over_amount,
+                      n_subs, subs_used, sa)

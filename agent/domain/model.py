@@ -79,7 +79,7 @@ class BadRow:
     ``raw`` holds the selected values only; the presets never select patient fields.
     """
 
-    kind: str  # usage | receipt | item | department
+    kind: str  # usage | receipt | item | department | insurance_upload
     key: str
     reason: str
     raw: dict[str, str | None]

@@ -64,6 +64,7 @@ class ItemLink:
     his_unit: str | None = None  # the unit ``factor`` converts (盒, 片...), as the HIS dictionary names it
     spec: str | None = None  # the item's own 规格 (7片/盒): a pack unit's size when the HIS unit is not the pack
     smallest_unit: str | None = None  # the winning product's 最小制剂单位 (片/粒/支)
+    substitutable: bool = False  # 可替代产品: marked by staff, counted apart from the group's rivals
 
     @property
     def winning(self) -> bool:

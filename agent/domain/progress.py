@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from agent.domain.monitoring_model import ItemLink, ProductYear, UsageTotal
-from agent.domain.workdays import WorkdayCalendar
+from agent.domain.workdays import WorkdayCalendar, count_workdays
 
 
 class Status(StrEnum):
@@ -62,17 +62,9 @@ def time_progress(start: date, end: date, as_of: date, basis: str = "calendar",
     if basis == "workdays":
         if calendar is None:
             raise ValueError("working-day time progress needs a calendar")
-        total = _workdays(calendar, start, end)
-        return _workdays(calendar, start, as_of) / total if total else 0.0
+        total = count_workdays(calendar, start, end)
+        return count_workdays(calendar, start, as_of) / total if total else 0.0
     return ((as_of - start).days + 1) / ((end - start).days + 1)
-
-
-def _workdays(calendar: WorkdayCalendar, first: date, last: date) -> int:
-    n, day = 0, first
-    while day <= last:
-        n += calendar.is_workday(day)
-        day += timedelta(days=1)
-    return n
 
 
 def smallest_units(totals: Iterable[UsageTotal], links: Mapping[str, ItemLink]) -> dict[str, tuple[float, float]]:

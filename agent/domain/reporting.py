@@ -1,8 +1,10 @@
 """What the regulator's tables hold, computed from progress and group shares.
 
 The 带量执行报表 counts products per programme (批次): 签约产品总数, 零采购 / 低于序时进度 /
-超量采购 / 正常采购 products, 对应非中选产品总数, 采购非中选产品数, non-winning quantity and
-amount. Progress findings (零采购, 低于序时进度, 超量) come from the same figures, and so does the
+超量采购 / 正常采购 products, 对应非中选产品总数, 采购非中选产品数, 非中选超量 / 非中选超额
+产品数, 对应可替代产品总数, 采购可替代产品数 and 低于序时进度且非中选超量的产品数, each with its
+share (``SUMMARY_NOTES`` holds the definitions printed under the table), and the non-winning
+quantity and amount. Progress findings (零采购, 低于序时进度, 超量) come from the same figures, and so does the
 drift between completion by acceptance (按验收, what the bureau sees) and by usage (按使用).
 """
 
@@ -12,10 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from agent.domain.departments import DeptProgress
 from agent.domain.findings import Finding, Severity
 from agent.domain.group_share import GroupShare
 from agent.domain.online_rate import OnlineRate
 from agent.domain.progress import ProductProgress, ProgressRules, Status, time_progress
+from agent.domain.uploads import DayUpload
 from agent.domain.workdays import WorkdayCalendar
 
 
@@ -38,10 +42,22 @@ class ProgrammeSummary:
     non_winning_amount: float
     winning_qty: float
     winning_amount: float
-    behind_with_rivals: int = 0  # 低于序时进度且采购非中选产品数: behind while its rivals are bought
+    non_winning_over_qty: int = 0  # 非中选超量产品数
+    non_winning_over_amount: int = 0  # 非中选超额产品数
+    substitutable_total: int = 0  # 对应可替代产品总数
+    substitutable_used: int = 0  # 采购可替代产品数
+    behind_with_rival_over: int = 0  # 低于序时进度且非中选超量的产品数
 
     def share(self, count: int) -> float:
+        """A count of signed (winning) products over 签约产品总数."""
         return count / self.signed if self.signed else 0.0
+
+    def rival_share(self, count: int) -> float:
+        """A count of non-winning products over 对应非中选产品总数."""
+        return count / self.non_winning_total if self.non_winning_total else 0.0
+
+    def substitutable_share(self, count: int) -> float:
+        return count / self.substitutable_total if self.substitutable_total else 0.0
 
     @property
     def completion(self) -> float:
@@ -60,6 +76,9 @@ class MonthlyReport:
     month_shares: list[GroupShare]  # 一院一档: the month's usage per generic group
     year_shares: list[GroupShare] = field(default_factory=list)  # agreement year to date
     online_rates: list[OnlineRate] = field(default_factory=list)  # 网采率: the month, agreement years, calendar year
+    departments: list[DeptProgress] = field(default_factory=list)  # 科室分配: confirmed splits' progress
+    department_names: dict[str, str] = field(default_factory=dict)  # 科室编码 -> 科室名称
+    uploads: list[DayUpload] = field(default_factory=list)  # 医保进销存上传: the month's watched days
 
 
 @dataclass(frozen=True)
@@ -93,9 +112,28 @@ def summarise(label: str, products: Sequence[ProductProgress], groups: Iterable[
         non_winning_amount=sum(g.non_winning_amount for g in groups),
         winning_qty=sum(g.winning_qty for g in groups),
         winning_amount=sum(g.winning_amount for g in groups),
-        behind_with_rivals=sum(1 for p in products if p.status in (Status.BEHIND, Status.ZERO)
-                               and p.product.group_id in {g.group.group_id for g in groups if g.non_winning_used}),
+        non_winning_over_qty=sum(g.non_winning_over_qty for g in groups),
+        non_winning_over_amount=sum(g.non_winning_over_amount for g in groups),
+        substitutable_total=sum(g.substitutable_items for g in groups),
+        substitutable_used=sum(g.substitutable_used for g in groups),
+        behind_with_rival_over=sum(1 for p in products if p.status in (Status.BEHIND, Status.ZERO)
+                                   and p.product.group_id in {g.group.group_id for g in groups if g.non_winning_over_qty}),
     )
+
+
+SUMMARY_NOTES = (
+    "说明：",
+    "1. 签约产品总数：本批次本协议年度有约定采购量的中选产品数；零采购、低于序时进度、超量采购、正常采购产品数之和等于签约产品总数，"
+    "各项占比 = 产品数 ÷ 签约产品总数。完成进度按使用量计，自协议年度开始至统计截止日。",
+    "2. 对应非中选产品总数：与中选产品同通用名（同剂型）、已对码的非中选产品数（不含可替代产品）；采购非中选产品数：其中协议年度内"
+    "采购量大于零的产品数。",
+    "3. 非中选超量产品数：协议年度内采购量（最小包装单位）超过同组中选产品采购量的非中选产品数；非中选超额产品数：采购金额超过"
+    "同组中选产品采购金额的非中选产品数。以上三项占比 = 产品数 ÷ 对应非中选产品总数。",
+    "4. 对应可替代产品总数：经药学部标记为可替代的产品数（既非中选产品，也不计入对应非中选产品）；采购可替代产品数：其中协议年度内"
+    "采购量大于零的产品数；占比 = 产品数 ÷ 对应可替代产品总数。",
+    "5. 低于序时进度且非中选超量的产品数：完成进度低于序时进度（含零采购）、且同组有非中选超量产品的中选产品数；占比 = 产品数 ÷ 签约产品总数。",
+    "6. 非中选产品的各项数字属于批次，续约批次只在最新协议年度一行列出。口径为本院按平台报表名称的理解，如与省平台口径不同，以省平台为准。",
+)
 
 
 

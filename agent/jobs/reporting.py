@@ -7,13 +7,17 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
+from agent.clock import Clock
 from agent.domain.findings import Finding
 from agent.domain.reporting import AnnualReport, MonthlyReport, month_bounds, programme_summaries
 from agent.errors import ConfigError
+from agent.jobs.departments import with_departments
 from agent.jobs.figures import online_rate_table, progress_of, shares_between, year_to_date_shares
+from agent.jobs.uploads import with_uploads
 from agent.monitoring_config import MonitoringConfig
 from agent.ports import MonitoringInputs, WorkdayCalendar
 from agent.reports.monthly import write_monthly
+from agent.store import Store
 
 
 def monthly_report(inputs: MonitoringInputs, calendar: WorkdayCalendar, month: str, hospital_code: str,
@@ -59,10 +63,17 @@ def annual_report(inputs: MonitoringInputs, calendar: WorkdayCalendar, year: int
 
 
 def write_last_month(inputs: MonitoringInputs, calendar: WorkdayCalendar, today: date, hospital_code: str,
-                     hospital_name: str, mcfg: MonitoringConfig, directory: Path) -> tuple[str, MonthlyReport, Path]:
-    """The monthly job: last month's 带量执行报表 as xlsx under ``directory``; returns (month, report, path)."""
+                     hospital_name: str, mcfg: MonitoringConfig, directory: Path,
+                     store: Store | None = None, clock: Clock | None = None) -> tuple[str, MonthlyReport, Path]:
+    """The monthly job: last month's 带量执行报表 as xlsx under ``directory``; returns (month, report, path).
+    With the ``store``, the departments' progress against their confirmed splits (科室分配) is added,
+    and with the ``clock`` too, the month's 医保 进销存 upload days."""
     month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     rep = monthly_report(inputs, calendar, month, hospital_code, hospital_name, mcfg)
+    if store is not None:
+        rep = with_departments(rep, inputs, store)
+        if clock is not None:
+            rep = with_uploads(rep, store, clock, mcfg.uploads.rules())
     out = directory / f"带量执行报表_{hospital_code}_{month}.xlsx"
     out.parent.mkdir(parents=True, exist_ok=True)
     write_monthly(rep, out)

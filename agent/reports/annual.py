@@ -11,7 +11,7 @@ from openpyxl.styles import Alignment, Font
 
 from agent.domain.deadlines import CLOCK_NAMES
 from agent.domain.findings import Finding
-from agent.domain.reporting import AnnualReport
+from agent.domain.reporting import SUMMARY_NOTES, AnnualReport
 from agent.reports.tables import (
     GROUP_COLUMNS,
     PRODUCT_COLUMNS,
@@ -19,6 +19,7 @@ from agent.reports.tables import (
     completion_chart,
     group_rows,
     mark_statuses,
+    notes,
     product_rows,
     summary_rows,
     table,
@@ -29,6 +30,7 @@ RULE_NAMES = {
     "non_winning_rise": "非中选产品使用量上升", "prescriber_concentration": "处方集中（内部）",
     "usage_net_negative": "用量数据有误（退药多于发药）",
     "progress_year_end": "协议年度即将结束", "measures_drift": "按验收与按使用完成进度相差过大", **CLOCK_NAMES,
+    "annual_report_due": "年度报告报送提醒", "dept_behind": "科室低于分配进度", "insurance_upload": "医保进销存未按时上传",
 }
 TODO = "（请填写）"
 CLOCK_COLUMNS = [("事项", None), ("次数", None), ("其中超时", None), ("对象", None), ("说明", None), ("时间", None)]
@@ -96,7 +98,9 @@ def write_annual(report: AnnualReport, path: Path | str) -> Path:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if style in ("t", "h"):
             cell.font = Font(bold=True, size=16 if style == "t" else 12)
-    table(wb.create_sheet("执行情况汇总"), SUMMARY_COLUMNS, summary_rows(report.programmes))
+    summary = wb.create_sheet("执行情况汇总")
+    table(summary, SUMMARY_COLUMNS, summary_rows(report.programmes))
+    notes(summary, SUMMARY_NOTES, first_row=len(report.programmes) + 3)
     detail = wb.create_sheet("产品明细")
     table(detail, PRODUCT_COLUMNS, product_rows(report.products))
     mark_statuses(detail)

@@ -15,10 +15,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from agent.domain.departments import DeptProgress
 from agent.domain.group_share import GroupShare
 from agent.domain.online_rate import KIND_NAMES, OnlineRate
 from agent.domain.progress import ProductProgress, Status
 from agent.domain.reporting import ProgrammeSummary
+from agent.domain.uploads import INTERFACES, PROBLEMS, DayUpload, late_days
 
 PCT, QTY, MONEY = "0.00%", "#,##0.##", "#,##0.00"
 _HEAD = Font(bold=True)
@@ -29,8 +31,11 @@ SUMMARY_COLUMNS = [
     ("批次名称", None), ("开始时间", None), ("结束时间", None), ("序时进度", PCT), ("签约产品总数", None),
     ("零采购产品数", None), ("零采购产品占比", PCT), ("低于序时进度产品数", None), ("低于序时进度产品占比", PCT),
     ("超量采购产品数", None), ("超量采购产品占比", PCT), ("正常采购产品数", None), ("正常采购产品占比", PCT),
-    ("总体完成进度", PCT), ("对应非中选产品总数", None), ("采购非中选产品数", None), ("非中选采购量", QTY),
-    ("非中选采购金额（元）", MONEY), ("低于序时进度且采购非中选产品数", None),
+    ("总体完成进度", PCT), ("对应非中选产品总数", None), ("采购非中选产品数", None), ("采购非中选产品占比", PCT),
+    ("非中选超量产品数", None), ("非中选超量产品占比", PCT), ("非中选超额产品数", None), ("非中选超额产品占比", PCT),
+    ("对应可替代产品总数", None), ("采购可替代产品数", None), ("采购可替代产品占比", PCT),
+    ("低于序时进度且非中选超量的产品数", None), ("低于序时进度且非中选超量的产品占比", PCT),
+    ("非中选采购量", QTY), ("非中选采购金额（元）", MONEY),
 ]
 
 PRODUCT_COLUMNS = [
@@ -83,8 +88,18 @@ def online_rate_rows(rates: Sequence[OnlineRate]) -> list[list[Any]]:
 def summary_rows(summaries: Sequence[ProgrammeSummary]) -> list[list[Any]]:
     return [[s.programme, s.start, s.end, s.time_progress, s.signed, s.zero, s.share(s.zero), s.behind,
              s.share(s.behind), s.over, s.share(s.over), s.normal, s.share(s.normal), s.completion,
-             s.non_winning_total, s.non_winning_used, s.non_winning_qty, s.non_winning_amount, s.behind_with_rivals]
+             s.non_winning_total, s.non_winning_used, s.rival_share(s.non_winning_used),
+             s.non_winning_over_qty, s.rival_share(s.non_winning_over_qty),
+             s.non_winning_over_amount, s.rival_share(s.non_winning_over_amount),
+             s.substitutable_total, s.substitutable_used, s.substitutable_share(s.substitutable_used),
+             s.behind_with_rival_over, s.share(s.behind_with_rival_over), s.non_winning_qty, s.non_winning_amount]
             for s in summaries]
+
+
+def notes(ws: Worksheet, lines: Sequence[str], first_row: int) -> None:
+    """The definitions under a table, one line a row."""
+    for i, line in enumerate(lines, start=first_row):
+        ws.cell(i, 1, line).font = Font(bold=(i == first_row), color="595959")
 
 
 def product_rows(progress: Sequence[ProductProgress]) -> list[list[Any]]:
@@ -117,6 +132,53 @@ def group_rows(shares: Sequence[GroupShare], progress: Sequence[ProductProgress]
                      g.non_winning_amount, g.winning_share_qty, g.winning_share_amount, g.non_winning_items,
                      g.non_winning_used, top, completion, tp, ratio])
     return rows
+
+
+DEPT_COLUMNS = [
+    ("批次名称", None), ("产品编码", None), ("通用名", None), ("协议年度开始", None), ("科室编码", None),
+    ("科室名称", None), ("科室分配量", QTY), ("科室已使用量", QTY), ("科室完成进度", PCT), ("序时进度", PCT),
+    ("低于序时进度数量", QTY), ("科室执行状态", None),
+]
+
+
+def dept_rows(rows: Sequence[DeptProgress], names: dict[str, str]) -> list[list[Any]]:
+    """科室分配: each department of a confirmed split against its share (红色: 远低于序时进度)."""
+    out = []
+    for r in rows:
+        prod = r.progress.product
+        state = "远低于序时进度" if r.far_behind() else "低于序时进度" if r.gap > 0 else "正常"
+        out.append([prod.programme, prod.product_id, prod.name, prod.year_start, r.dept, names.get(r.dept, ""),
+                    r.allocated, r.used, r.completion, r.progress.time_progress, max(r.gap, 0.0), state])
+    return out
+
+
+UPLOAD_COLUMNS = [("业务日期", None), ("接口", None), ("状态", None), ("截止时间", None), ("上传时间", None),
+                  ("行数", None), ("错误信息", None)]
+
+
+def insurance_rows(days: Sequence[DayUpload]) -> list[list[Any]]:
+    """The days not uploaded on time (迟报, 上传失败, 未上传), then a count per interface."""
+    problems = [d for d in days if d.status in PROBLEMS]
+    rows: list[list[Any]] = [[d.day, f"{d.interface} {INTERFACES.get(d.interface, '')}", d.status_zh,
+                              d.deadline.strftime("%Y-%m-%d %H:%M"),
+                              d.uploaded_at.astimezone(d.deadline.tzinfo).strftime("%Y-%m-%d %H:%M") if d.uploaded_at else None,
+                              d.lines or None, d.message] for d in problems]
+    return rows
+
+
+def insurance_counts(days: Sequence[DayUpload]) -> list[list[Any]]:
+    counts = late_days(days)
+    watched: dict[str, int] = {}
+    for d in days:
+        watched[d.interface] = watched.get(d.interface, 0) + 1
+    return [[f"{i} {INTERFACES.get(i, '')}", watched[i], counts.get(i, 0)] for i in sorted(watched)]
+
+
+def mark_far_behind(ws: Worksheet, first_row: int = 2) -> None:
+    for row in ws.iter_rows(min_row=first_row):
+        if row[len(DEPT_COLUMNS) - 1].value == "远低于序时进度":
+            for cell in row:
+                cell.font = _RED
 
 
 def mark_statuses(ws: Worksheet, first_row: int = 2) -> None:

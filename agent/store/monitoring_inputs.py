@@ -32,6 +32,7 @@ from agent.domain.monitoring_model import (
 )
 from agent.domain.prices import PricedReceipt
 from agent.store import Store, declarations, ledgers
+from agent.store.bureau import substitutes
 from agent.store.catalogue import ACCEPTED, generic_groups
 from agent.store.schema.catalogue import agreed_volumes as av
 from agent.store.schema.catalogue import agreement_years as ay
@@ -112,7 +113,9 @@ class StoreInputs:
 
     def item_links(self) -> list[ItemLink]:
         """Accepted 对码 links; the HIS unit and spec from the item dictionary (unknown when two
-        sources disagree), the smallest unit from the winning product."""
+        sources disagree), the smallest unit from the winning product. An item staff marked as
+        substitutable (可替代) is linked to the group it was marked for, flagged, unless it is a
+        winning product itself (a winning product is counted as winning only)."""
         q = (
             select(im.c.item_code, im.c.item_name, im.c.group_key, im.c.product_key, im.c.factor, func.max(li.c.price).label("price"),
                    func.min(li.c.his_unit).label("unit_lo"), func.max(li.c.his_unit).label("unit_hi"),
@@ -127,6 +130,9 @@ class StoreInputs:
         with self.store.read() as conn:
             rows = conn.execute(q).all()
             units = {key: lo for key, lo, hi in conn.execute(smallest) if lo == hi}
+            subs = substitutes(conn, self.hospital)
+            names = {code: name for code, name in conn.execute(select(li.c.code, func.max(li.c.name)).where(
+                li.c.hospital_code == self.hospital, li.c.code.in_(list(subs))).group_by(li.c.code))} if subs else {}
         links = []
         for r in rows:
             factor = None if r.factor is None else float(r.factor)
@@ -135,6 +141,15 @@ class StoreInputs:
                                   his_unit=r.unit_lo if r.unit_lo == r.unit_hi else None,
                                   spec=r.spec_lo if r.spec_lo == r.spec_hi else None,
                                   smallest_unit=units.get(r.product_key)))
+        winning = {lk.item_code for lk in links if lk.winning}
+        mapped = {lk.item_code: lk for lk in links}
+        for code, group in sorted(subs.items()):
+            if code in winning:
+                continue
+            base = mapped.get(code)
+            links = [lk for lk in links if lk.item_code != code]
+            links.append(ItemLink(code, group, base.name if base else names.get(code, code), None,
+                                  base.factor if base else None, base.price if base else 0.0, substitutable=True))
         return links
 
     # -- usage ---------------------------------------------------------------------------

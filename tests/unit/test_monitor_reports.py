@@ -46,8 +46,8 @@ def test_monthly_summary_counts_products_per_programme_as_the_platform_does(mont
     assert [ninth["对应非中选产品总数"], ninth["采购非中选产品数"]] == [3, 2]
     assert ninth["非中选采购量"] == pytest.approx(110)
     assert ninth["非中选采购金额（元）"] == pytest.approx(520)
-    # atorvastatin is behind while its rival 立普妥 is bought; metformin (zero) has no rival in use
-    assert ninth["低于序时进度且采购非中选产品数"] == 1
+    # atorvastatin is behind while its rival 立普妥 is bought, but 100 tablets are not over its 2800
+    assert ninth["低于序时进度且非中选超量的产品数"] == 0
 
 
 def test_an_agreement_year_starting_in_july_counts_only_its_renewed_year(monthly) -> None:
