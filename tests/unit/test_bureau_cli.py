@@ -8,13 +8,13 @@ from openpyxl import load_workbook
 
 from agent.cli import main
 from tests.unit.store_inputs_loader import store_inputs
-from tests.unit.test_monitor_cli import _config
+from tests.unit.test_monitor_cli import CLOCK, _config
 from tests.unit.test_monitor_reports import rows_of
 
 
 def _summary(tmp_path: Path, cfg: Path) -> dict:
     out = tmp_path / "m.xlsx"
-    assert main(["-c", str(cfg), "report", "monthly", "--month", "2028-02", "--out", str(out)]) == 0
+    assert main(["-c", str(cfg), "report", "monthly", "--month", "2028-02", "--out", str(out)], clock=CLOCK) == 0
     return {r["批次名称"]: r for r in rows_of(load_workbook(out)["带量执行报表"], header_row=3)}["第九批国家集采"]
 
 
