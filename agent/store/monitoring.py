@@ -102,14 +102,14 @@ def progress_on(conn: Connection, hospital: str, as_of: date, *, by_completion: 
     return [ProgressSnapshot(*r) for r in conn.execute(q)]
 
 
-def progress_series(conn: Connection, hospital: str, first: date, last: date) -> dict[str, list[tuple[date, float, float, float | None, float]]]:
-    """Each programme's completion over the days [first, last]: (as_of, agreed, used, accepted or None,
-    mean time progress), summed over its products (the 总览 chart)."""
+def progress_series(conn: Connection, hospital: str, days: Iterable[date]) -> dict[str, list[tuple[date, float, float, float | None, float]]]:
+    """Each programme's completion on the given days: (as_of, agreed, used, accepted or None, mean time
+    progress), summed over its products (the 总览 chart samples a few dozen days of the year)."""
     t = progress_snapshots
     rows = conn.execute(
         select(t.c.programme, t.c.as_of, func.sum(t.c.agreed), func.sum(t.c.used), func.sum(t.c.accepted),
                func.avg(t.c.time_progress))
-        .where(t.c.hospital_code == hospital, t.c.as_of >= first, t.c.as_of <= last)
+        .where(t.c.hospital_code == hospital, t.c.as_of.in_(sorted(set(days))))
         .group_by(t.c.programme, t.c.as_of).order_by(t.c.programme, t.c.as_of)
     ).all()
     out: dict[str, list[tuple[date, float, float, float | None, float]]] = {}
