@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from agent.bootstrap import build, build_monitoring_inputs
 from agent.cli import main
 from agent.clock import FakeClock
