@@ -45,6 +45,7 @@ from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner
 from agent.service.simulate import SimulatedScheduler
 from agent.store.monitoring import last_progress_day, progress_on
+from vbp_demo.console import show_console
 
 START = date(2026, 8, 3)  # the agent is installed and starts running
 DAYS = 91
@@ -258,10 +259,11 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
          + (f"; failing now: {failing}" if failing else "; every job healthy"))
 
     show_results(runtime, sink, platform)
-    runtime.close()
     sink.stop()
     platform.stop()
     _say(f"\n全部文件 everything is in {demo.workdir} (state store, config, spreadsheets, reports).")
+    show_console(runtime, cfg_path)
+    runtime.close()
 
 
 def show_results(runtime: Any, sink: Any, platform: Any) -> None:

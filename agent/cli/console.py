@@ -32,10 +32,8 @@ def register(app: typer.Typer) -> None:
         from agent.console.views import Console
 
         rt = runtime_of(ctx)
-        if host is not None or port is not None:
-            rt.config.console = rt.config.console.model_copy(update={k: v for k, v in (("host", host), ("port", port))
-                                                                     if v is not None})
-        serve_forever(Console(rt, build_monitoring_inputs(rt)), on_ready=lambda url: typer.echo(f"控制台 console: {url}"))
+        serve_forever(Console(rt, build_monitoring_inputs(rt)), on_ready=lambda url: typer.echo(f"控制台 console: {url}"),
+                      host=host, port=port)
 
     users = typer.Typer(help="console accounts (控制台账号)", no_args_is_help=True)
     app.add_typer(users, name="users")

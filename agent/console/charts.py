@@ -3,6 +3,7 @@ prints and opens in any in-app browser. Each function returns markup for a Jinja
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date
 from html import escape
@@ -19,6 +20,15 @@ def _y(v: float, top: float) -> float:
     return H - PAD_B - (H - PAD_T - PAD_B) * (v / top if top else 0)
 
 
+def _nice(top: float) -> float:
+    """A round top for the axis (1, 2 or 5 times a power of ten, times four steps)."""
+    if top <= 0:
+        return 1.0
+    step = top / 4
+    power = 10 ** math.floor(math.log10(step))
+    return 4 * next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= step)
+
+
 def _frame(days: Sequence[date], top: float, percent: bool) -> list[str]:
     parts = []
     for k in range(5):
@@ -29,7 +39,8 @@ def _frame(days: Sequence[date], top: float, percent: bool) -> list[str]:
                      f'<text x="{PAD_L - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#666">{label}</text>')
     n = len(days)
     for i in sorted({0, n // 2, n - 1}) if n else ():
-        parts.append(f'<text x="{_x(i, n):.1f}" y="{H - 8}" text-anchor="middle" font-size="11" fill="#666">'
+        anchor = "start" if i == 0 else ("end" if i == n - 1 else "middle")
+        parts.append(f'<text x="{_x(i, n):.1f}" y="{H - 8}" text-anchor="{anchor}" font-size="11" fill="#666">'
                      f'{days[i].month}月{days[i].day}日</text>')
     return parts
 
@@ -38,9 +49,7 @@ def line_chart(days: Sequence[date], series: Sequence[tuple[str, Sequence[float 
                title: str = "") -> str:
     """Lines over ``days`` (one value per day, None for a gap), with a legend; percentages by default."""
     values = [v for _, vs in series for v in vs if v is not None]
-    top = max([*values, 0.0]) * 1.1 or 1.0
-    if percent:
-        top = max(top, 0.1)
+    top = _nice(max([*values, 0.1 if percent else 1.0]) * 1.05)
     parts = _frame(days, top, percent)
     n = len(days)
     legend = []
@@ -62,7 +71,7 @@ def line_chart(days: Sequence[date], series: Sequence[tuple[str, Sequence[float 
 
 def bar_chart(days: Sequence[date], values: Sequence[float], *, title: str = "", unit: str = "") -> str:
     """Daily bars (a product's usage)."""
-    top = max([*values, 0.0]) * 1.1 or 1.0
+    top = _nice(max([*values, 1.0]) * 1.05)
     parts = _frame(days, top, False)
     n = len(days)
     width = max((W - PAD_L - PAD_R) / max(n, 1) - 1, 1)

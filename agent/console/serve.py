@@ -43,9 +43,9 @@ class Served:
         self.thread.join(timeout=10)
 
 
-def _server(console: Console) -> tuple[uvicorn.Server, socket.socket, str]:
+def _server(console: Console, host: str | None, port: int | None) -> tuple[uvicorn.Server, socket.socket, str]:
     cfg = console.runtime.config.console
-    sock = _bind(cfg.host, cfg.port)
+    sock = _bind(cfg.host if host is None else host, cfg.port if port is None else port)
     host, port = sock.getsockname()[:2]
     tls = cfg.tls_cert_file is not None
     config = uvicorn.Config(create_app(console), log_level="warning", access_log=False, proxy_headers=True,
@@ -55,16 +55,18 @@ def _server(console: Console) -> tuple[uvicorn.Server, socket.socket, str]:
     return uvicorn.Server(config), sock, f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
-def serve_forever(console: Console, on_ready: Any = None) -> None:
-    """Serve until SIGINT/SIGTERM; ``on_ready(url)`` once listening."""
-    server, sock, url = _server(console)
+def serve_forever(console: Console, on_ready: Any = None, host: str | None = None, port: int | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; ``on_ready(url)`` once listening. ``host`` and ``port`` override
+    the config's."""
+    server, sock, url = _server(console, host, port)
     if on_ready is not None:
         on_ready(url)
     server.run(sockets=[sock])
 
 
-def serve_in_thread(console: Console) -> Served:
-    server, sock, url = _server(console)
+def serve_in_thread(console: Console, port: int | None = None) -> Served:
+    """Serve on a daemon thread (the demo, the browser tests); port 0 takes a free one."""
+    server, sock, url = _server(console, None, port)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="console", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
