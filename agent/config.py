@@ -249,6 +249,7 @@ class HttpConfig(_Strict):
 class ConsoleConfig(_Strict):
     """The pharmacy web console (药学部控制台, ``vbp-agent console``)."""
 
+    with_daemon: bool = Field(default=False, description="`vbp-agent run` serves the console too")
     host: str = Field(default="127.0.0.1", description="bind address; put the hospital's reverse proxy in front for others")
     port: int = Field(default=8470, ge=0, le=65535)
     external_url: str | None = Field(default=None, description="the console's address as staff open it; chat messages link to it")

@@ -19,6 +19,16 @@ def _password(confirm: bool = True) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def serve_beside(rt) -> None:  # type: ignore[no-untyped-def]
+    """The console on a thread of this process (``[console] with_daemon`` under ``vbp-agent run``)."""
+    from agent.bootstrap import build_monitoring_inputs
+    from agent.console.serve import serve_in_thread
+    from agent.console.views import Console
+
+    served = serve_in_thread(Console(rt, build_monitoring_inputs(rt)))
+    typer.echo(f"控制台 console: {served.url}", err=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("console")
     def console(
