@@ -29,6 +29,7 @@ from agent.store import mappings
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.timeout(1500),  # the module's first test waits for the demo (minutes on a busy machine)
     pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
                        reason="Debian's chromium and chromium-driver are not installed (`make setup` installs them: "
                               "apt-get install chromium chromium-driver)"),
