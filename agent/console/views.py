@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from agent.alerts.render import SEVERITY_CN, VALUE_CN, facts
 from agent.catalogue.review import STATUS_ZH
 from agent.console import charts
 from agent.domain.progress import Status
+from agent.logging import redact_text
 from agent.runtime import Runtime
 from agent.store import alerts as alert_repo
 from agent.store import catalogue, dictionaries, mappings, monitoring, quarantine, service, usage
@@ -112,7 +114,7 @@ def overview(c: Console) -> dict[str, Any]:
     by_severity = {SEVERITY_CN[s]: sum(1 for a in opened if a.severity == s and a.status == "firing") for s in SEVERITY_CN}
     clocks = [{"what": f"到货确认 {q.delivery_id}", "left_h": 24 - (now - q.accepted_at).total_seconds() / 3600,
                "link": "/receipts"} for q in queued]
-    clocks += [{"what": a.title, "left_h": _hours_left(a, now), "link": f"/alert?key={a.key}"} for a in opened
+    clocks += [{"what": a.title, "left_h": _hours_left(a, now), "link": f"/alert?key={quote(a.key, safe='')}"} for a in opened
                if any(w in a.values for w in CLOCK_WORDS)]
     clocks.sort(key=lambda x: (x["left_h"] is None, x["left_h"] if x["left_h"] is not None else 0))
     return {"as_of": as_of, "programmes": programmes, "watch": watch, "alerts": [_alert_row(a, now) for a in opened][:20],
@@ -258,7 +260,7 @@ def receipts(c: Console) -> dict[str, Any]:
     def hours(q: Any) -> float:
         return 24 - (now - q.accepted_at).total_seconds() / 3600
     return {"queued": [(q, hours(q)) for q in queued], "late": [q for q in queued if hours(q) < 0], "refused": refused,
-            "done": done, "unmatched": unmatched, "link": link, "state_cn": CONFIRM_CN}
+            "done": done, "unmatched": unmatched, "link": _link(link), "state_cn": CONFIRM_CN}
 
 
 # -- 对码审核 ---------------------------------------------------------------------------------------
@@ -307,11 +309,20 @@ def sources(c: Console) -> dict[str, Any]:
     for s in c.runtime.config.sources:  # name, kind and preset only: never the connection or its account
         mine = [j for j in jobs if ":" in j.job and j.job.split(":", 1)[1] == s.name]
         ok = [j.last_success_at for j in mine if j.last_success_at]
-        errors = [j for j in mine if j.state != "up"]
+        errors = [{"job": j.job, "cls": j.last_error_class, "text": redact_text(j.last_error or "")[:160], "failures": j.failures}
+                  for j in mine if j.state != "up"]
         rows.append({"name": s.name, "kind": {"his": "HIS", "prescription": "处方", "warehouse": "库房"}.get(s.kind, s.kind),
                      "preset": s.preset, "last_ok": max(ok) if ok else None, "read": reads.get(s.name),
                      "quarantine": held.get(s.name, (0, None)), "errors": errors, "jobs": mine})
-    return {"sources": rows, "jobs": jobs, "link": link, "now": now}
+    return {"sources": rows, "jobs": jobs, "link": _link(link), "now": now}
+
+
+def _link(link: Any) -> dict[str, Any] | None:
+    """The platform link for a page: its error text masked as the logs mask it."""
+    if link is None:
+        return None
+    return {"state": link.state, "failures": link.failures, "changed_at": link.changed_at,
+            "last_error": redact_text(link.last_error or "")[:160]}
 
 
 # -- 操作记录 ---------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from agent.jobs.notify import process_findings
 from agent.store import console as audit_repo
 
 with warnings.catch_warnings():  # starlette 1.x would rather have httpx2 under its test client; httpx is the house's
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 TZ = ZoneInfo("Asia/Shanghai")
