@@ -48,14 +48,18 @@ def _user_key(hospital: str, username: str) -> Any:
     return (console_users.c.hospital_code == hospital) & (console_users.c.username == username)
 
 
+def _user(r: Any) -> User:
+    return User(r.username, r.display_name, r.role, r.password_hash, bool(r.disabled))
+
+
 def user(conn: Connection, hospital: str, username: str) -> User | None:
     r = conn.execute(select(console_users).where(_user_key(hospital, username))).first()
-    return None if r is None else User(r.username, r.display_name, r.role, r.password_hash, bool(r.disabled))
+    return None if r is None else _user(r)
 
 
 def users(conn: Connection, hospital: str) -> list[User]:
     rows = conn.execute(select(console_users).where(console_users.c.hospital_code == hospital).order_by(console_users.c.username))
-    return [User(r.username, r.display_name, r.role, r.password_hash, bool(r.disabled)) for r in rows]
+    return [_user(r) for r in rows]
 
 
 def add_user(conn: Connection, hospital: str, username: str, display_name: str, role: str, password_hash: str,
