@@ -1,4 +1,4 @@
-"""The console over HTTP (Starlette's test client, no browser): who may log in and do what, the
+"""The console over HTTP (Starlette's test client, no browser), on SQLite and PostgreSQL: who may log in and do what, the
 cookie's flags, CSRF on every form, the login rate limit, the audit log, and nothing secret in a page."""
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ def _users(cfg_path: Path, monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
 
 
 @pytest.fixture
-def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str):
     monkeypatch.setenv("T_CONSOLE_WECOM", ROBOT_KEY)
     cfg_path = tmp_path / "agent.toml"
     cfg_path.write_text(
-        f'[hospital]\ncode = "H7"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\n'
+        f'[hospital]\ncode = "H7"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\nurl = "{store_url}"\n'
         '[console]\nexternal_url = "https://vbp.example-hospital.cn"\nlogin_attempts = 3\n'
         '[[sources]]\nname = "his"\nkind = "his"\npreset = "mssql_his"\nconnection = "Driver={SQLite3};Database=/srv/his-secret-path.db;"\n'
         '[receivers.pharmacy]\ntype = "wecom"\nkey_env = "T_CONSOLE_WECOM"\napi_base = "http://127.0.0.1:9"\n'
