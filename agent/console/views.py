@@ -28,6 +28,7 @@ CHART_POINTS = 40
 RECENT_DAYS = 90
 PAGE_SIZE = 100
 CLOCK_WORDS = ("hours_left", "days_left", "deadline", "due")
+HIDDEN = {"action", "summary", "p_value", "q_value"}  # statistics staff do not read: the title says it in words
 
 
 @dataclass
@@ -240,8 +241,8 @@ def alert(c: Console, key: str) -> dict[str, Any] | None:
         if a is None:
             return None
         sent = alert_repo.notifications_of(conn, c.hospital, key)
-    values = [(VALUE_CN.get(k, k), v) for k, v in a.values.items() if k not in ("action", "summary")]
-    evidence = [(VALUE_CN.get(k, k), v) for k, v in a.evidence.items() if k != "action"]
+    values = [(VALUE_CN.get(k, k), v) for k, v in a.values.items() if k not in HIDDEN]
+    evidence = [(VALUE_CN.get(k, k), v) for k, v in a.evidence.items() if k not in HIDDEN]
     return {"a": a, "row": _alert_row(a, now), "values": values, "evidence": evidence, "sent": sent,
             "acked": a.acknowledged(now), "matchers": {"rule": a.rule, "subject": a.subject, **a.labels}}
 
