@@ -4,7 +4,7 @@ patient data: the store holds none)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,9 @@ from agent.store import platform as platform_repo
 STATUS_CN = {"firing": "告警中", "pending": "待触发", "inactive": "已恢复"}
 CONFIRM_CN = {"queued": "待确认", "confirmed": "已确认", "quarantined": "平台拒绝", "withdrawn": "入库已撤销"}
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
-CHART_POINTS = 40
+CHART_POINTS = 24
 RECENT_DAYS = 90
+DEPT_DAYS = 30  # the product table's department filter: what the department used in the last 30 days
 PAGE_SIZE = 100
 CLOCK_WORDS = ("hours_left", "days_left", "deadline", "due")
 HIDDEN = {"action", "summary", "p_value", "q_value"}  # statistics staff do not read: the title says it in words
@@ -37,6 +38,19 @@ class Console:
 
     runtime: Runtime
     inputs: Any  # agent.ports.MonitoringInputs
+    settled: dict[tuple[date, ...], Any] = field(default_factory=dict)  # 总览's chart before its last day
+
+    def series(self, conn: Any, days: list[date]) -> dict[str, list[Any]]:
+        """Each programme's series on ``days``: the days before the last are settled (an evaluation
+        writes only its own day), so they are read once and kept; the last day is read every time."""
+        past = tuple(days[:-1])
+        if past not in self.settled:
+            self.settled.clear()
+            self.settled[past] = monitoring.progress_series(conn, self.hospital, past) if past else {}
+        out = {k: list(v) for k, v in self.settled[past].items()}
+        for programme, points in monitoring.progress_series(conn, self.hospital, days[-1:]).items():
+            out.setdefault(programme, []).extend(points)
+        return out
 
     @property
     def store(self) -> Any:
@@ -72,12 +86,11 @@ def _open(alerts: dict[str, Any]) -> list[Any]:
                   key=lambda a: (a.status != "firing", SEVERITY_ORDER.get(a.severity, 3), a.key))
 
 
-def _names(conn: Any, hospital: str) -> dict[str, Any]:
-    return {r.product_key: r for r in catalogue.winning_products(conn, hospital)}
+def _names(conn: Any, hospital: str) -> dict[str, catalogue.ProductLabel]:
+    return catalogue.product_labels(conn, hospital)
 
 
-def product_label(row: Any) -> str:
-    p = row.product
+def product_label(p: catalogue.ProductLabel) -> str:
     return f"{p.generic_name} {p.spec or ''}".strip()
 
 
@@ -90,7 +103,7 @@ def overview(c: Console) -> dict[str, Any]:
         as_of = monitoring.last_progress_day(conn, c.hospital)
         rows = monitoring.progress_on(conn, c.hospital, as_of, by_completion=True) if as_of else []
         days = _sample(min(r.year_start for r in rows), as_of) if rows and as_of else []
-        series = monitoring.progress_series(conn, c.hospital, days) if days else {}
+        series = c.series(conn, days) if days else {}
         alerts = alert_repo.load_alerts(conn, c.hospital)
         queued = platform_repo.confirmations(conn, c.hospital, "queued", 200)
         names = _names(conn, c.hospital) if rows else {}
@@ -107,10 +120,11 @@ def overview(c: Console) -> dict[str, Any]:
         counts = {s.value: sum(1 for r in mine if r.status == s.value) for s in Status}
         programmes.append({"name": name, "products": len(mine), "counts": counts, "chart": chart,
                            "used": sum(r.used for r in mine), "agreed": sum(r.agreed for r in mine)})
+    behind = [r for r in rows if r.status in (Status.ZERO.value, Status.BEHIND.value, Status.OVER.value)][:30]
     watch = [{"key": r.product_id, "name": product_label(names[r.product_id]) if r.product_id in names else r.product_id,
-              "maker": names[r.product_id].product.manufacturer if r.product_id in names else "", "status": r.status,
+              "maker": names[r.product_id].manufacturer if r.product_id in names else "", "status": r.status,
               "completion": r.completion, "accepted_completion": r.accepted_completion, "time_progress": r.time_progress}
-             for r in rows if r.status in (Status.ZERO.value, Status.BEHIND.value, Status.OVER.value)][:30]
+             for r in behind]
     opened = _open(alerts)
     by_severity = {SEVERITY_CN[s]: sum(1 for a in opened if a.severity == s and a.status == "firing") for s in SEVERITY_CN}
     clocks = [{"what": f"到货确认 {q.delivery_id}", "left_h": 24 - (now - q.accepted_at).total_seconds() / 3600,
@@ -153,9 +167,9 @@ def products(c: Console, programme: str = "", status: str = "", group: str = "",
         departments = dictionaries.department_names(conn, c.hospital)
         used_by = None
         if dept and as_of:
-            items = usage.items_used_by(conn, c.hospital, dept, as_of - timedelta(days=RECENT_DAYS), as_of)
-            links = mappings.item_mappings(conn, c.hospital)
-            used_by = {links[i]["product_key"] for i in items if i in links and links[i]["product_key"]}
+            items = usage.items_used_by(conn, c.hospital, c.inputs.usage_sources, dept, as_of - timedelta(days=DEPT_DAYS - 1), as_of)
+            links = mappings.winning_items(conn, c.hospital)
+            used_by = {links[i] for i in items if i in links}
     table = []
     for r in rows:
         w = names.get(r.product_id)
@@ -165,7 +179,7 @@ def products(c: Console, programme: str = "", status: str = "", group: str = "",
         if used_by is not None and r.product_id not in used_by:
             continue
         table.append({"key": r.product_id, "name": product_label(w) if w else r.product_id,
-                      "maker": w.product.manufacturer if w else "", "programme": r.programme, "group": grp,
+                      "maker": w.manufacturer if w else "", "programme": r.programme, "group": grp,
                       "agreed": r.agreed, "used": r.used, "completion": r.completion,
                       "accepted_completion": r.accepted_completion, "time_progress": r.time_progress, "status": r.status})
     table.sort(key=SORTS.get(sort, SORTS["completion"]))
@@ -179,7 +193,7 @@ def products(c: Console, programme: str = "", status: str = "", group: str = "",
 
 def product(c: Console, key: str) -> dict[str, Any] | None:
     with c.store.read() as conn:
-        w = _names(conn, c.hospital).get(key)
+        w = catalogue.product_labels(conn, c.hospital, key).get(key)
         if w is None:
             return None
         history = monitoring.product_history(conn, c.hospital, key)
@@ -188,30 +202,31 @@ def product(c: Console, key: str) -> dict[str, Any] | None:
     last = history[-1].as_of if history else c.runtime.clock.today()
     first = last - timedelta(days=RECENT_DAYS - 1)
     factor = {m["item_code"]: (float(m["factor"]) if m["factor"] is not None else None) for m in members}
-    own = [m["item_code"] for m in members if m["product_key"] == key]
+    own = {m["item_code"] for m in members if m["product_key"] == key}
     rivals = [m for m in members if m["product_key"] != key]
     days = [first + timedelta(days=i) for i in range(RECENT_DAYS)]
     per_day = dict.fromkeys(days, 0.0)
-    for u in c.inputs.daily_usage(first, last, own) if own else []:
-        per_day[u.day] = per_day.get(u.day, 0.0) + u.qty * (factor.get(u.item_code) or 0)
     by_dept: dict[str, float] = {}
-    for u in c.inputs.dept_usage(first, last, own) if own else []:
-        by_dept[u.dept] = by_dept.get(u.dept, 0.0) + u.qty * (factor.get(u.item_code) or 0)
     rival_used: dict[str, float] = {}
-    for u in c.inputs.daily_usage(first, last, [m["item_code"] for m in rivals]) if rivals else []:
-        rival_used[u.item_code] = rival_used.get(u.item_code, 0.0) + u.qty * (factor.get(u.item_code) or 0)
+    for u in c.inputs.dept_usage(first, last, list(factor)) if factor else []:  # one read for the product and its group
+        qty = u.qty * (factor.get(u.item_code) or 0)
+        if u.item_code in own:
+            per_day[u.day] = per_day.get(u.day, 0.0) + qty
+            by_dept[u.dept] = by_dept.get(u.dept, 0.0) + qty
+        else:
+            rival_used[u.item_code] = rival_used.get(u.item_code, 0.0) + qty
     mine = [h for h in history if h.year_start == history[-1].year_start] if history else []
     chart = charts.line_chart([h.as_of for h in mine], [
         ("按使用完成进度", [h.completion for h in mine]),
         ("按验收完成进度", [h.accepted_completion for h in mine]),
         ("序时进度", [h.time_progress for h in mine]),
     ], title="完成进度") if mine else ""
-    unit = w.product.smallest_unit or ""
+    unit = w.smallest_unit or ""
     return {
-        "key": key, "name": product_label(w), "product": w.product, "programme": w.programme, "group": w.group_key,
+        "key": key, "name": product_label(w), "product": w, "programme": w.programme, "group": w.group_key,
         "latest": history[-1] if history else None, "chart": chart, "unit": unit,
         "usage_chart": charts.bar_chart(days, [per_day[d] for d in days], title="每日用量", unit=unit),
-        "first": first, "last": last, "no_factor": [i for i in own if factor.get(i) is None],
+        "first": first, "last": last, "no_factor": sorted(i for i in own if factor.get(i) is None),
         "items": [m for m in members if m["product_key"] == key],
         "departments": sorted(((departments.get(d, d or "未知科室"), q) for d, q in by_dept.items()), key=lambda x: -x[1])[:15],
         "rivals": sorted(({"code": m["item_code"], "name": m["item_name"], "winning": m["product_key"] is not None,

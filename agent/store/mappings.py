@@ -64,6 +64,13 @@ def mapping_rows_of(conn: Connection, hospital: str, status: str) -> list[dict[s
     return [dict(r) for r in rows.mappings()]
 
 
+def winning_items(conn: Connection, hospital: str) -> dict[str, str]:
+    """Local item code -> winning product key, for the items mapped to one (any status)."""
+    rows = conn.execute(select(im.c.item_code, im.c.product_key).where(im.c.hospital_code == hospital,
+                                                                         im.c.product_key.is_not(None)))
+    return dict(rows.all())
+
+
 def mapping_states(conn: Connection, hospital: str) -> dict[str, dict[str, Any]]:
     """Each mapped item's status and factor, by item code: what a mapping run must not overwrite."""
     rows = conn.execute(select(im.c.item_code, im.c.status, im.c.factor).where(im.c.hospital_code == hospital))

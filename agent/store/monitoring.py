@@ -124,5 +124,5 @@ def product_history(conn: Connection, hospital: str, product_id: str) -> list[Pr
     t = progress_snapshots
     q = select(t.c.product_id, t.c.year_start, t.c.as_of, t.c.programme, t.c.agreed, t.c.used, t.c.completion,
                t.c.time_progress, t.c.status, t.c.accepted, t.c.accepted_completion
-               ).where(t.c.hospital_code == hospital, t.c.product_id == product_id).order_by(t.c.as_of)
-    return [ProgressSnapshot(*r) for r in conn.execute(q)]
+               ).where(t.c.hospital_code == hospital, t.c.product_id == product_id).order_by(t.c.year_start, t.c.as_of)
+    return [ProgressSnapshot(*r) for r in conn.execute(q)]  # in key order: the primary key serves it, not the by-day index

@@ -134,9 +134,11 @@ def source_reads(conn: Connection, hospital: str, first: date) -> list[SourceRea
             for src, day, at, n, d in rows]
 
 
-def items_used_by(conn: Connection, hospital: str, dept_code: str, first: date, last: date) -> set[str]:
-    """The item codes one department used in [first, last] (the product table's department filter)."""
+def items_used_by(conn: Connection, hospital: str, sources: Iterable[str], dept_code: str, first: date, last: date) -> set[str]:
+    """The item codes one department used in [first, last] (the product table's department filter);
+    naming the sources lets the primary key serve the day range."""
     t = usage_daily
     rows = conn.execute(select(t.c.item_code).distinct().where(
-        t.c.hospital_code == hospital, t.c.day >= first, t.c.day <= last, t.c.dept_code == dept_code))
+        t.c.hospital_code == hospital, t.c.source.in_(list(sources)), t.c.day >= first, t.c.day <= last,
+        t.c.dept_code == dept_code))
     return {code for (code,) in rows}
