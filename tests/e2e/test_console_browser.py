@@ -214,3 +214,32 @@ def test_the_overview_fits_a_phone_without_scrolling_sideways(served, browser) -
     assert inner <= 420
     assert browser.execute_script("return document.documentElement.scrollWidth") <= inner
     browser.save_screenshot(str(Path(browser.download_dir) / "overview-phone.png"))
+
+
+def test_a_product_s_page_has_its_curves_departments_and_group(served, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    s, _rt, _ = served
+    _login(browser, s.url, then="/products")
+    Select(browser.find_element(By.NAME, "status")).select_by_visible_text("低于序时进度")
+    browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    rows = browser.find_elements(By.CSS_SELECTOR, "#table tbody tr")
+    assert len(rows) == 1 and "硫酸氢氯吡格雷片" in rows[0].text
+    rows[0].find_element(By.TAG_NAME, "a").click()
+    text = _body(browser)
+    assert "低于序时进度" in text and "每日用量" in text and "使用科室（近90天）" in text
+    departments = text.split("使用科室（近90天）")[1].split("同组其他品种")[0]
+    assert "科" in departments and "近90天没有使用" not in departments  # by the dictionary's names
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect") and browser.find_elements(By.CSS_SELECTOR, "svg.chart polyline")
+
+
+def test_every_page_of_the_menu_opens_for_the_demo(served, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    s, _rt, _ = served
+    _login(browser, s.url)
+    for label, expect in (("到货确认", "待确认"), ("数据源", "his"), ("报表", "带量执行报表_H22010200001_2026-09.xlsx"),
+                          ("对码审核", "待审核"), ("操作记录", "登录"), ("预警", "生效的屏蔽")):
+        browser.find_element(By.LINK_TEXT, label).click()
+        assert browser.title.startswith(label) and expect in _body(browser), label
