@@ -280,4 +280,4 @@ def _short(exc: Exception) -> str:
 
 def _safe_next(nxt: str) -> str:
     """Only a path of this console (no scheme, no //host): an open redirect would send a login elsewhere."""
-    return nxt if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt else "/"
+    return nxt if re.match(r"^/(?![/\\])", nxt) and not re.search(r"[\\\s\x00-\x1f]", nxt) else "/"
