@@ -7,7 +7,7 @@ ODBC_PKGS := unixodbc odbc-postgresql odbc-mariadb libsqliteodbc
 BROWSER_PKGS := chromium chromium-driver
 STAMP := $(VENV)/.installed
 
-.PHONY: setup odbc browser venv test test-clock test-tools lint demo bench bench-ingest bench-detect bench-evaluate bench-platform bench-mapping bench-console platform-conformance soak chaos services install clean
+.PHONY: setup odbc browser venv test test-clock test-tools lint demo bench bench-ingest bench-detect bench-evaluate bench-platform bench-mapping bench-group bench-console platform-conformance soak chaos services install clean
 
 setup: odbc browser $(STAMP)
 
@@ -81,6 +81,11 @@ bench-evaluate: setup
 
 bench-platform: setup
 	$(BIN)/python bench/bench_platform.py
+
+# a hospital group: BENCH_AGENTS agents (default 10), each with its own simulated hospital, on one PostgreSQL
+# state store for a simulated week; p95 poll, lock waits, deadlocks, rows equal to single-agent runs, RSS
+bench-group: setup services
+	$(BIN)/python bench/bench_group.py
 
 # 对码 on the 400+-item HIS dictionary fixture: per item class, grouped right automatically / sent to
 # review / grouped wrong, as one JSON line (BENCH_VERBOSE=1 lists the misses)

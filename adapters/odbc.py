@@ -187,6 +187,12 @@ class OdbcSource:
             # ~2.5x faster than the default path; the server has already converted to utf8mb4
             conn.setdecoding(pyodbc.SQL_CHAR, encoding="utf-8")
             conn.setencoding(encoding="utf-8")  # Connector/ODBC 3.1 mangles some UTF-16 parameters
+        if self.engine == "mariadb":
+            # text columns come as SQL_WVARCHAR; converted to UTF-16 by Connector/ODBC 3.1, a character
+            # U+xxD8..U+xxDB (四, 痛, 变 ...) is taken for a surrogate and the next character is lost
+            # (扑热息痛片 -> 扑热息痛): fetch them as bytes in the connection's charset and decode here
+            conn.setdecoding(pyodbc.SQL_WCHAR, encoding=_lenient(self.encoding) if self.encoding != "utf-8" else "utf-8",
+                             ctype=pyodbc.SQL_CHAR)
         try:
             for stmt in SESSION_SQL.get(self.engine, ()):
                 conn.execute(stmt.format(timeout_ms=self.query_timeout_s * 1000, timeout_s=self.query_timeout_s))

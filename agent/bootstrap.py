@@ -16,6 +16,7 @@ from agent.calendar import WorkCalendar
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig, SourceConfig
 from agent.jobs.evaluate import evaluate
+from agent.jobs.group import snapshot
 from agent.jobs.ingest import poll_source, reconcile_source, refresh_items_and_map
 from agent.jobs.notify import drain_notifications, process_findings, progress_headline
 from agent.jobs.platform import check_platform_deadlines, drain_platform, queue_platform_report, sync_platform
@@ -143,6 +144,9 @@ def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpe
         JobSpec("evaluate", lambda: evaluate(store, inputs, calendar, clock, cfg.monitoring), interval_s=every, timeout_s=600,
                 first_run_s=120),
         JobSpec("monthly-report", report, cron={"day": 1, "hour": 6, "minute": 30}, timeout_s=1800, first_run_s=None),
+        # today's programme figures, for the group's side by side (report group) when the store is shared
+        JobSpec("group-snapshot", lambda: snapshot(store, inputs, calendar, clock, cfg.hospital.name, cfg.monitoring),
+                interval_s=3600, timeout_s=600, first_run_s=300),
     ]
 
 

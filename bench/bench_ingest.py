@@ -8,11 +8,14 @@ in PostgreSQL (a schema of its own, dropped at the end). Measured in one run:
     is its own;
 (b) ``raw_stream_s``: the baseline a row-copying tool gets, the same rows streamed through pyodbc
     ``fetchmany`` with no processing;
-(c) ``db_groupby_s``: the preset's GROUP BY over the whole year run once by the database.
+(c) ``db_groupby_s``: the preset's GROUP BY over the whole year run once by the database;
+(d) ``row_copy_s``: the peer approach, a row-copying tool: every source line streamed through pyodbc
+    and stored as it is in SQLite, one executemany per batch (``speedup_vs_row_copy``).
 Also ``poll_s`` (one incremental poll: open day, 7-day lookback, new receipts), ``seq_scans``
 (preset queries whose plan scans a dispensing table sequentially), ``lines_per_stored_row`` and
 ``pyodbc_floor_s`` (the agent's own windowed queries streamed through pyodbc with nothing done to
-the rows: no pyodbc-based agent can be faster). The last line is JSON.
+the rows: no pyodbc-based agent can be faster; ``ratio_to_floor`` = agent_s / pyodbc_floor_s). The
+last line is JSON.
 """
 
 from __future__ import annotations
@@ -121,6 +124,30 @@ def raw_stream(schema: str) -> float:
     return took
 
 
+def row_copy(schema: str, state: Path) -> float:
+    """The peer approach: a row-copying tool streams every source line through pyodbc and stores it as it
+    is in SQLite, one executemany per batch (no grouping, no conversion)."""
+    import sqlite3
+
+    import pyodbc
+
+    conn = pyodbc.connect(odbc(schema), autocommit=True)
+    db = sqlite3.connect(state)
+    db.execute("CREATE TABLE lines (day TEXT, item TEXT, dept TEXT, setting TEXT, qty TEXT, amount TEXT)")
+    start = time.perf_counter()
+    cur = conn.cursor()
+    cur.execute("SELECT disp_date, drug_code, dept_code, visit_type, qty, amount FROM op_dispense UNION ALL "
+                "SELECT disp_date, drug_code, dept_code, 'I', qty, amount FROM ip_dispense")
+    while batch := cur.fetchmany(10000):
+        db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?, ?, ?)",
+                       [(str(r[0]), r[1], r[2], r[3], str(r[4]), str(r[5])) for r in batch])
+        db.commit()
+    took = time.perf_counter() - start
+    db.close()
+    conn.close()
+    return took
+
+
 def grouped_fetch(schema: str, window_days: int) -> float:
     """The floor of any agent on pyodbc: the agent's own windowed GROUP BY queries, over the
     agent's connection options, streamed through ``fetchmany`` with nothing done to the rows."""
@@ -223,6 +250,8 @@ def main() -> None:
         raw_s = raw_stream(schema)
         db_s = db_groupby(schema)
         with tempfile.TemporaryDirectory() as tmp:
+            copy_s = row_copy(schema, Path(tmp) / "copy.db")
+        with tempfile.TemporaryDirectory() as tmp:
             out = subprocess.run([sys.executable, __file__, "--agent", schema, str(Path(tmp) / "state.db")],
                                  capture_output=True, text=True)
             if out.returncode:
@@ -243,6 +272,8 @@ def main() -> None:
         "speedup_vs_raw": round(raw_s / agent["agent_s"], 2), "ratio_to_db": round(agent["agent_s"] / db_s, 2),
         "peak_rss_mb": round(agent["peak_rss_mb"], 1), "poll_s": round(agent["poll_s"], 3), "seq_scans": scans,
         "lines_per_stored_row": round(agent["lines"] / max(agent["groups"], 1), 2), "pyodbc_floor_s": round(floor_s, 2),
+        "row_copy_s": round(copy_s, 2), "speedup_vs_row_copy": round(copy_s / agent["agent_s"], 2),
+        "ratio_to_floor": round(agent["agent_s"] / floor_s, 2),
     }))
 
 

@@ -24,7 +24,7 @@ def show_console(runtime: Any, cfg_path: Path) -> None:
         served = serve_in_thread(console)
     except ConfigError:  # the usual port is taken (another demo): any free one
         served = serve_in_thread(console, port=0)
-    print(f"\n9. 药学部控制台 pharmacy console: {served.url}  登录 login: {DEMO_USER} / {DEMO_PASSWORD}", flush=True)
+    print(f"\n10. 药学部控制台 pharmacy console: {served.url}  登录 login: {DEMO_USER} / {DEMO_PASSWORD}", flush=True)
     try:
         if sys.stdin.isatty() and sys.stdout.isatty():  # a person at a terminal, not a pipe or a test
             print("   serving until Ctrl-C (按 Ctrl-C 结束)", flush=True)

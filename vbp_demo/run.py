@@ -15,6 +15,10 @@ acceptance), a winning product (硫酸氢氯吡格雷片) far behind its time pr
 winning product (奥美拉唑肠溶胶囊) restocked at 1.6 times its use, whose completion by acceptance
 (按验收, what the bureau sees) runs far ahead of its completion by usage (按使用). The warehouse
 otherwise restocks what was used, a few days behind, so the two measures stay close.
+
+The HIS dictionary also holds items written as real dictionaries write them (``DICTIONARY_NOISE``
+in ``adapters.sim.catalogue``: 剂型 as 片剂(缓释) / 注射用无菌粉末 / blank, former names like 菌必治,
+trade names alone like 可定); step 9 shows each in the group 对码 gave it, and the map check.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -34,8 +39,10 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from adapters.sim.catalogue import expected_groups
 from adapters.sim.sqlite_hospital import Plan, PlantedReceipt, build_sqlite_hospital
 from agent.bootstrap import build, build_jobs, build_monitoring_inputs
+from agent.catalogue.checks import group_findings
 from agent.cli import main as cli
 from agent.clock import DEFAULT_TZ, FakeClock
 from agent.config import load_config
@@ -44,6 +51,7 @@ from agent.notify.sink import WeComSink
 from agent.service.metrics import Metrics
 from agent.service.runner import JobRunner
 from agent.service.simulate import SimulatedScheduler
+from agent.store import mappings
 from agent.store.monitoring import last_progress_day, progress_on
 from vbp_demo.console import show_console
 
@@ -306,3 +314,29 @@ def show_results(runtime: Any, sink: Any, platform: Any) -> None:
     _say("\n7. 月度带量执行报表 monthly reports: " + (", ".join(str(p) for p in reports) or "none"))
     confirmed = platform.confirmed()
     _say(f"8. 平台到货确认 arrival confirmations held by the platform: {len(confirmed)}")
+    show_mapping(store)
+
+
+def show_mapping(store: Any) -> None:
+    """对码 of the HIS dictionary as the items job left it: the items written as real dictionaries
+    write them (forms HIS-style, a blank 剂型, former names, trade names alone), each in its group."""
+    with store.read() as conn:
+        rows = mappings.item_mappings(conn, store.hospital_code)
+    counts = Counter(r["status"] for r in rows.values())
+    _say(f"\n9. 对码 the HIS dictionary, {len(rows)} items: 自动对码{counts['auto']}，非集采{counts['none']}，"
+         f"待审核{counts['review']}")
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    lines = []
+    for code, (group, cls) in expected_groups().items():
+        r = rows.get(code)
+        got = None if r is None else r["group_key"]
+        right = r is not None and r["status"] in ("auto", "none") and got == group
+        per[cls][0] += right
+        per[cls][1] += 1
+        item = (r or {}).get("name") or code
+        lines.append(f"    {'✓' if right else '✗'} {code} {item} → {got or '非集采'}" + ("" if right else f"（应为{group or '非集采'}）"))
+    _say("  " + "，".join(f"{cls} {ok}/{n} 分组正确" for cls, (ok, n) in per.items()))
+    for line in lines:
+        _say(line)
+    findings = group_findings(store)
+    _say("  分组检查 map check：" + ("未发现可疑分组" if not findings else "；".join(f.message for f in findings)))

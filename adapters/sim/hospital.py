@@ -157,12 +157,13 @@ class Hospital:
 
     def _generate_receipts(self, bills_per_day: int) -> None:
         rng, line, bill = self.rng, 0, 0
+        stocked = [i for i in self.items if i.weight > 0]  # what the pharmacy uses is what it buys
         for d in range(self.days):
             day = self.start + timedelta(days=d)
             for _ in range(bills_per_day):
                 bill += 1
                 accepted = datetime.combine(day, datetime.min.time()) + timedelta(seconds=rng.randint(9 * 3600, 17 * 3600))
-                lines = [(rng.choice(self.items), Decimal(rng.choice((10, 20, 50, 100))), None, None, True)
+                lines = [(rng.choice(stocked), Decimal(rng.choice((10, 20, 50, 100))), None, None, True)
                          for _ in range(rng.randint(1, 4))]
                 for item, qty, dl, order, online in lines:
                     line += 1

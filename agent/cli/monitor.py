@@ -70,3 +70,32 @@ def register(app: typer.Typer) -> None:
         rep = annual_report(inputs, calendar, year, cfg.hospital.code, cfg.hospital.name, cfg.monitoring)
         path = write_annual(rep, out or Path(f"年度报告-{year}.xlsx"))
         typer.echo(f"已生成 {path}：{len(rep.programmes)} 个批次（协议年度），{len(rep.products)} 个产品")
+
+    @report.command("group")
+    def group(
+        ctx: typer.Context,
+        month: str = typer.Option(..., "--month", help="YYYY-MM"),
+        out: Path | None = typer.Option(None, "--out", help="xlsx path (default 集团汇总-YYYY-MM.xlsx)"),
+    ) -> None:
+        """Every hospital of a shared state store side by side (集团汇总), from the figures each agent records daily."""
+        if not _MONTH.match(month):
+            raise ConfigError(f"--month {month!r}: use YYYY-MM, e.g. 2026-10")
+        from agent.cli.common import clock_of
+        from agent.jobs.group import group_month, stale
+        from agent.reports.group import write_group
+
+        runtime = runtime_of(ctx)
+        today = clock_of(ctx).today()
+        snaps = group_month(runtime.store, month, today)
+        if not snaps:
+            typer.echo(f"{month} 没有任何医院的记录：各医院的 vbp-agent 每小时记录一次当日各批次数据，"
+                       "请确认它们与本机使用同一个 state.url 并已运行")
+            raise typer.Exit(1)
+        late = stale(snaps, month, today)
+        path = write_group(month, snaps, out or Path(f"集团汇总-{month}.xlsx"), late)
+        for s in snaps:
+            f = s.figures
+            typer.echo(f"{s.hospital_code} {s.hospital_name}｜{s.programme}｜截至 {s.day}｜完成 {f['completion']:.1%} "
+                       f"序时 {f['time_progress']:.1%}｜零采购 {f['zero']} 低于序时 {f['behind']} 超量 {f['over']}")
+        hospitals = len({s.hospital_code for s in snaps})
+        typer.echo(f"已生成 {path}：{hospitals} 家医院，{len(snaps)} 行" + (f"；超过 2 天未更新：{'、'.join(late)}" if late else ""))

@@ -174,8 +174,16 @@ def national_code_problem(code: str | None, kind: str = Kind.DRUG) -> str | None
 def code_molecule(code: str) -> str:
     """The generic-name part of a 23-character drug code: type (1), class (5), generic name (4).
 
-    The code reads 类别 + 分类 + 通用名 + 剂型 (4) + 规格包装 (6) + 企业 (3); two products with the same
-    first 10 characters are the same molecule, with the same first 14 the same molecule and form."""
+    The code (医保药品分类与代码, e.g. XA01ABD075A002010100567) reads 识别码 X + 分类 (5, ATC-like: A01AB)
+    + 通用名 (4: the name's pinyin initial and a number, D075) + 剂型 (4, A002) + 规格包装 (6) + 企业 (3).
+    Checked against a public insurer rule table that keys drugs by the first 10 characters plus two of
+    the form: XJ01DHM046 美罗培南, XJ01DET084 头孢匹罗 (name code = pinyin initial + number), and one
+    generic in two forms shares its first 10 (XJ02ACB206X0 泊沙康唑口服混悬 / ...B0 注射液, XJ01DIF005A0 /
+    ...E0 法罗培南). So: same first 10 characters = same molecule (confirmed); same first 14 = same
+    molecule and form (the 4-character form part: assumed from the layout above, its first two
+    characters confirmed); the split of the last 9 into 规格包装 6 + 企业 3 (``code[:20]``) is the
+    published layout as we know it, not confirmed from a sample: a wrong split only sends an item to
+    the group by the first 14 characters instead."""
     return code[:10]
 
 

@@ -27,6 +27,7 @@ from agent.domain.normalise import (
     pick_form,
     ratio,
     split_name_spec,
+    strip_brackets,
 )
 from agent.domain.spec import Spec, factor_to_smallest, parse_spec, strength_similarity
 from agent.domain.synonyms import synonym_table
@@ -89,6 +90,10 @@ class Matcher:
         self._parsed = {}
         self._by_gram: dict[str, set[str]] = defaultdict(set)
         self._forms: dict[str, set[str]] = defaultdict(set)  # generic base -> forms of its winning groups
+        self._brands: dict[str, list[str]] = defaultdict(list)  # generic base -> its known trade names
+        for brand, generic in self.synonyms.items():
+            if len(brand) <= 4:
+                self._brands[parse_generic(generic).base].append(brand)
         for key, p in self.products.items():
             code = normal_code(p.national_code)
             self._parsed[key] = (parse_generic(p.generic_name, p.dosage_form), parse_spec(p.spec),
@@ -119,13 +124,19 @@ class Matcher:
             if exact is not None:
                 return self._finish(item, AUTO, exact, exact.group_key, 1.0, "国家医保代码一致", ())
             same20 = self._by_code20.get(code[:20]) if len(code) == 23 else None
+            groups = self._by_code_form.get(code_form(code), set()) if len(code) == 23 else set()
+            by_code = same20[0].group_key if same20 else next(iter(groups)) if len(groups) == 1 else None
+            written = self.identify(item).generic.form if by_code else None
+            if by_code and written and written != by_code.split("|")[-1]:
+                # the code's form part is read by its published layout; a name or 剂型 cell that says
+                # otherwise (缓释片 under a plain tablet's code) is reviewed, never grouped by the code
+                return self._review_doubt(item, "", replace(self.identify(item), doubt=(
+                    f"名称或剂型列的剂型（{written}）与HIS国家代码所属分组{by_code}的剂型不一致")))
             if same20:
                 return self._finish(item, AUTO, None, same20[0].group_key, 0.98,
                                     "国家代码前20位（通用名、剂型、规格）一致，生产企业不同：非中选产品", ())
-            groups = self._by_code_form.get(code_form(code), set()) if len(code) == 23 else set()
-            if len(groups) == 1:
-                group = next(iter(groups))
-                return self._finish(item, AUTO, None, group, 0.97,
+            if by_code:
+                return self._finish(item, AUTO, None, by_code, 0.97,
                                     "国家代码的通用名、剂型部分与中选产品一致，规格或企业不同：非中选产品", ())
         note = f"HIS国家代码无效（{problem}），按名称对码；" if problem else ""
         who = self.identify(item, coded_base)
@@ -139,8 +150,10 @@ class Matcher:
                 (*who.notes, f"通用名与中选产品一致，但剂型为{g.form}（中选剂型：{forms}），不属于集采分组")), cands)
         if not cands or cands[0].parts[0] < 0.6:
             if not who.named:
+                guesses = self.by_strength(item, who)
+                hint = f"；按规格（{who.spec.strength_text}）和剂型列出可能的分组" if guesses else ""
                 return self._finish(item, REVIEW, None, None, 0.0, note + "名称不是可识别的通用名（可能是商品名），"
-                                    "请确认通用名和剂型", cands)
+                                    "请确认通用名和剂型" + hint, guesses or cands)
             return self._finish(item, NONE, None, None, 0.0, note + "无相近的中选产品", tuple(cands))
         if who.named and g.form and g.base not in self._forms:
             near = {self._parsed[c.product_key][0].base for c in cands if c.parts[0] >= 0.6}
@@ -183,6 +196,8 @@ class Matcher:
             else:
                 notes.append(f"按HIS国家代码的通用名部分识别为{coded_base}")
                 g, named = replace(g, full=coded_base, base=coded_base, salt=""), True
+        if item.kind == Kind.CONSUMABLE:  # a consumable's 剂型 column holds its kind (注射器), not a dosage form
+            return Identity(g, spec, manufacturer_core(item.manufacturer), tuple(notes), doubt, named)
         cell = form_class(item.dosage_form)
         named_form = (from_col.form if from_col and from_col.form else None) or from_name.form or g.form
         form = pick_form(cell, named_form)
@@ -237,6 +252,37 @@ class Matcher:
             out.append(_score(key, p, (pg, ps, pm), (g, spec, maker)))
         out.sort(key=lambda c: (c.parts[0] < 0.97, -c.score, c.product_key))  # the same generic name first
         return out[: max(self.top, 5)]
+
+    def by_strength(self, item: LocalItem, who: Identity) -> list[Candidate]:
+        """Suggestions for a name nobody can read (an unknown trade name): the winning groups with a
+        product of the item's strength in a form the 剂型, spec and unit allow, one per group; first
+        those whose known trade names share a character with the name (络德 / 络活喜), then by maker."""
+        if not who.spec.strength:
+            return []
+        if who.generic.form:
+            allowed: frozenset[str] | None = frozenset({who.generic.form})
+        else:
+            allowed = infer_form(compact(qualifiers_in_brackets(item.name)[0]), who.spec.dose_unit,
+                                 clean(item.his_unit) or None, any(d == "volume" for d, _ in who.spec.strength)).allowed
+        if not allowed:
+            return []
+        name = set(compact(strip_brackets(item.name))) - set("片胶囊注射液剂")
+        best: dict[str, Candidate] = {}
+        for key, p in sorted(self.products.items()):
+            pg, ps, pm = self._parsed[key]
+            if p.kind != Kind.DRUG or pg.form not in allowed or strength_similarity(who.spec, ps) != 1.0:
+                continue
+            brand, alike = max(((b, len(name & set(b)) / max(1, len(set(b)))) for b in self._brands.get(pg.base, ())),
+                               key=lambda x: x[1], default=("", 0.0))
+            maker = core_similarity(who.maker, pm)
+            reasons = (f"名称与{pg.base}的已知商品名或旧称“{brand}”用字相近" if alike else "名称无法比较",
+                       f"剂型可能为{pg.form}", f"规格一致（{ps.strength_text}）",
+                       "生产企业一致" if maker == 1.0 else f"生产企业相似{maker:.2f}")
+            c = Candidate(key, p.group_key, round(0.4 * alike + 0.15 + 0.2 + 0.25 * maker, 4), reasons,
+                          (round(alike, 4), 1.0, 1.0, maker))
+            if p.group_key not in best or c.score > best[p.group_key].score:
+                best[p.group_key] = c
+        return sorted(best.values(), key=lambda c: (-c.score, c.group_key))
 
     def _decide(self, item: LocalItem, cands: list[Candidate], note: str, who: Identity) -> Proposal:
         read = "".join(n + "；" for n in who.notes)

@@ -74,6 +74,10 @@ class JobRunner:
         if st.running is not None and st.running.is_alive():
             self._fail(spec, st, "JobStillRunning", "the previous run has not finished (abandoned at its deadline)", True)
             return False
+        refused = self._schema_refusal()
+        if refused is not None:
+            self._fail(spec, st, "StoreSchemaNewer", refused, False)
+            return False
         outcome: dict[str, Any] = {}
 
         def target() -> None:
@@ -103,6 +107,13 @@ class JobRunner:
         else:
             self._fail(spec, st, type(exc).__name__, str(exc), False, duration, unexpected=exc)
         return False
+
+    def _schema_refusal(self) -> str | None:
+        """A newer vbp-agent sharing the store has upgraded its schema since this one started: it must not write."""
+        try:
+            return self.store.newer_schema()
+        except Exception:  # the store being down is the job's own failure to meet and classify
+            return None
 
     def _succeed(self, spec: JobSpec, st: JobState, duration: float) -> None:
         now = self.clock.now()

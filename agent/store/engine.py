@@ -27,9 +27,10 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 class Store:
     """Engine plus the hospital code every row is keyed by."""
 
-    def __init__(self, engine: Engine, hospital_code: str) -> None:
+    def __init__(self, engine: Engine, hospital_code: str, known: list[migrate.Component] | None = None) -> None:
         self.engine = engine
         self.hospital_code = hospital_code
+        self.known = known  # the schema this code writes (None: every component at its latest version)
 
     @property
     def is_sqlite(self) -> bool:
@@ -49,6 +50,10 @@ class Store:
     def versions(self) -> dict[str, int]:
         with self.read() as conn:
             return migrate.read_versions(conn) or {}
+
+    def newer_schema(self) -> str | None:
+        """Why this agent must stop writing (a newer vbp-agent has since upgraded the store), or None."""
+        return migrate.newer_than_code(self.versions(), self.known)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -128,7 +133,8 @@ def missing_store(url: str) -> str | None:
 def open_store(url: str, hospital_code: str, *, upgrade: bool = True, target: dict[str, int] | None = None) -> Store:
     """Open (and create or upgrade) the store; StoreError when it must not be touched."""
     engine = make_engine(url)
-    store = Store(engine, hospital_code)
+    known = None if target is None else migrate.components(target)
+    store = Store(engine, hospital_code, known)
     try:
         if store.is_sqlite and _sqlite_path(url) is not None:
             with engine.connect() as conn:
@@ -141,7 +147,7 @@ def open_store(url: str, hospital_code: str, *, upgrade: bool = True, target: di
                 migrate.upgrade(conn, target=target)
             else:
                 stored = migrate.read_versions(conn) or {}
-                migrate.plan(stored, migrate.components())
+                migrate.plan(stored, known or migrate.components())
     except StoreError:
         engine.dispose()
         raise

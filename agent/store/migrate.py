@@ -3,6 +3,13 @@
 The store records each component's version in ``schema_version``. Opening a store runs every
 missing migration in one transaction. A store that holds a newer version, or a component this
 code does not know, was written by a newer vbp-agent: it is refused and never touched.
+
+Several agents may share one PostgreSQL store (a hospital group) and start at once, of different
+versions. The upgrade runs under a transaction-scoped advisory lock named after the store's schema:
+one agent migrates, the others wait for it (``LOCK_WAIT_S``) and then find nothing to do, or find a
+newer schema and refuse. SQLite takes its write lock at BEGIN (see engine.py). A running agent whose
+store was since upgraded by a newer one stops writing: ``newer_than_code`` is checked before each
+job (agent.service.runner).
 """
 
 from __future__ import annotations
@@ -15,12 +22,18 @@ from datetime import UTC, datetime
 from types import ModuleType
 
 from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 import agent.store.schema as schema_package
 from agent.errors import StoreError
+from agent.logging import get_logger
 from agent.store.schema.core import schema_version
 
 Migration = Callable[[Connection], None]
+
+log = get_logger("agent.store")
+
+LOCK_WAIT_S = 300  # how long an agent waits for another one's upgrade before giving up
 
 
 @dataclass(frozen=True)
@@ -33,8 +46,9 @@ class Component:
         return len(self.migrations)
 
 
-def components() -> list[Component]:
-    """Every component of the store, ``core`` first, the rest by name."""
+def components(target: Mapping[str, int] | None = None) -> list[Component]:
+    """Every component of the store, ``core`` first, the rest by name; ``target`` cuts them at older versions
+    (the schema an older vbp-agent knows: tests use it to build older stores and older agents)."""
     pkg = schema_package
     found: list[Component] = []
     for info in pkgutil.iter_modules(pkg.__path__):
@@ -43,6 +57,8 @@ def components() -> list[Component]:
         if name:
             found.append(Component(name, tuple(module.MIGRATIONS)))
     found.sort(key=lambda c: (c.name != "core", c.name))
+    if target is not None:
+        found = [Component(c.name, c.migrations[: target.get(c.name, c.version)]) for c in found]
     return found
 
 
@@ -81,8 +97,10 @@ def upgrade(conn: Connection, known: Sequence[Component] | None = None, *, targe
 
     ``target`` limits components to a given version (tests use it to build older stores).
     """
-    known = list(known or components())
-    if target is not None:
+    _lock_for_upgrade(conn)
+    if known is None:
+        known = components(target)
+    elif target is not None:
         known = [Component(c.name, c.migrations[: target.get(c.name, c.version)]) for c in known]
     stored = read_versions(conn)
     if stored is None:
@@ -101,6 +119,38 @@ def upgrade(conn: Connection, known: Sequence[Component] | None = None, *, targe
         _record(conn, comp.name, comp.version, now, insert=(comp.name not in stored))
         done.append(f"{comp.name} {have} -> {comp.version}")
     return done
+
+
+def newer_than_code(stored: Mapping[str, int], known: Sequence[Component] | None = None) -> str | None:
+    """Why a store at ``stored`` versions must not be written by this code (a newer agent upgraded it), or None."""
+    try:
+        plan(stored, list(known or components()))
+    except StoreError as exc:
+        return str(exc)
+    return None
+
+
+def _lock_for_upgrade(conn: Connection) -> None:
+    """Hold the store's upgrade lock until the caller's transaction ends (PostgreSQL); SQLite holds its write
+    lock from BEGIN already. The wait is logged and bounded by LOCK_WAIT_S."""
+    if conn.dialect.name != "postgresql":
+        return
+    lock_id = conn.execute(text("SELECT hashtext(current_schema() || :name)"), {"name": "/vbp-agent schema"}).scalar()
+    if conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_id}).scalar():
+        return
+    log.info("another vbp-agent is upgrading the state store; waiting for it", up_to_s=LOCK_WAIT_S)
+    conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_S}s'"))
+    try:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise StoreError(
+            f"another vbp-agent has been upgrading the state store's schema for over {LOCK_WAIT_S} s; nothing was "
+            "changed. Check the other agents sharing this store (a stuck upgrade holds its lock until it ends)",
+            transient=True,
+        ) from None
+    conn.execute(text("SET LOCAL lock_timeout = 0"))
 
 
 def _record(conn: Connection, name: str, version: int, now: datetime, insert: bool) -> None:

@@ -102,14 +102,13 @@ def test_ready_watchdog_health_metrics_reload_and_clean_stop(daemon) -> None:
     notify.wait_for("config reloaded")
 
     notify.seen.clear()
-    started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0
-    assert time.monotonic() - started < 10
     notify.wait_for("STOPPING=1", timeout=2)
     out = proc.stdout.read()
     events = [json.loads(line)["event"] for line in out.splitlines() if line.startswith("{")]
     assert "agent started" in events and "config reload refused; keeping the running config" in events
+    assert "a job did not finish in time; its open transaction is rolled back" not in events  # stopped within grace
     assert events[-1] == "agent stopped"
 
 

@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXE = str(Path(sys.executable).with_name("vbp-agent"))
 
 
+@pytest.mark.timeout(900)  # the demo alone takes about a minute and a half; several times that on a loaded machine
 def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(tmp_path: Path) -> None:
-    out = subprocess.run([EXE, "demo", "--dir", str(tmp_path / "demo")], capture_output=True, text=True, timeout=480)
+    out = subprocess.run([EXE, "demo", "--dir", str(tmp_path / "demo")], capture_output=True, text=True, timeout=840)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout
     assert "every job healthy" in text
@@ -38,6 +41,15 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
     assert "网采率" not in text  # the warehouse's few off-platform purchases stay within the 90% floor
     reports = sorted((tmp_path / "demo" / "reports").glob("*.xlsx"))
     assert [p.name[-12:] for p in reports] == ["2026-08.xlsx", "2026-09.xlsx", "2026-10.xlsx"]
+    # 对码 of the HIS dictionary: the items written as real dictionaries write them (forms HIS-style, a
+    # blank 剂型, former names, trade names alone) each in its group or 非集采, nothing left to review;
+    # the map check flags the one planted strength no winning product has (甲福明片 0.25g) and nothing else
+    assert re.search(r"9\. 对码 the HIS dictionary, \d+ items: 自动对码\d+，非集采\d+，待审核0", text)
+    assert re.findall(r"([^\s，]+) (\d+)/(\d+) 分组正确", text) == [
+        ("剂型写法", "6", "6"), ("剂型空白", "3", "3"), ("旧称俗称", "4", "4"), ("商品名", "5", "5")]
+    assert "✗" not in text and "✓ Y00024 盐酸二甲双胍缓释片 → 非集采" in text and "✓ Y00032 菌必治 → 头孢曲松|注射剂" in text
+    check = text.split("分组检查 map check：")[1].splitlines()[0]
+    assert check.count("请确认分组") == 1 and "Y00033（甲福明片）规格250mg" in check
     # patient identifiers planted in the simulated HIS never reach the store, the robot or the output
     state = (tmp_path / "demo" / "state.db").read_bytes()
     assert b"CANARY" not in state and "CANARY" not in text

@@ -113,6 +113,27 @@ def test_the_national_codes_generic_name_part_groups_an_unknown_trade_name() -> 
     assert (p.status, p.product_key, p.group_key) == (AUTO, None, ATORVA.group_key)
 
 
+def test_an_unknown_trade_name_without_a_code_is_reviewed_with_the_groups_its_strength_and_form_allow() -> None:
+    bisoprolol = WinningProduct("富马酸比索洛尔", "片", "5mg", "北京华素制药股份有限公司", smallest_unit="片")
+    olanzapine_cap = WinningProduct("奥氮平", "胶囊", "5mg", "江苏豪森药业集团有限公司", smallest_unit="粒")
+    m = Matcher([AMLO, ATORVA, bisoprolol, olanzapine_cap, PARACETAMOL])
+    p = m.propose(LocalItem("1", "络德", spec="5mg*7片", manufacturer="上海现代制药股份有限公司", his_unit="盒"))
+    assert p.status == REVIEW and p.group_key is None and "可能是商品名" in p.reason
+    # 5mg tablets only (not the 5mg capsule, not the 20mg tablet); the name shares 络 with 络活喜 (氨氯地平)
+    assert [c.group_key for c in p.candidates] == [AMLO.group_key, bisoprolol.group_key]
+    assert "络活喜" in p.candidates[0].reasons[0] and "规格一致（5mg）" in p.candidates[0].reasons
+    # no strength in the spec: nothing to suggest from, and nothing guessed
+    assert M.propose(LocalItem("2", "络德", spec="7片/盒", manufacturer="上海现代制药")).candidates == ()
+
+
+def test_a_code_whose_form_part_names_a_group_the_written_form_contradicts_waits_for_review() -> None:
+    # the code's 4-character form part is read by the published layout (assumed, not confirmed):
+    # a 缓释片 under a plain tablet's first 14 characters is never grouped by the code alone
+    code = ATORVA.national_code[:14] + "400101" + "950"  # type: ignore[index]
+    p = M.propose(LocalItem("1", "阿托伐他汀钙片", dosage_form="片剂(缓释)", spec="40mg*7片", manufacturer="某药业", national_code=code))
+    assert (p.status, p.product_key) == (REVIEW, None) and "与HIS国家代码所属分组阿托伐他汀|片的剂型不一致" in p.reason
+
+
 def test_a_his_code_of_another_molecule_on_a_readable_name_waits_for_review() -> None:
     p = M.propose(LocalItem("1", "阿托伐他汀钙片", spec="20mg", manufacturer="某药业", national_code=AMLO.national_code[:20] + "971"))  # type: ignore[index]
     assert p.status == REVIEW and "与HIS国家代码的通用名部分（氨氯地平）不一致" in p.reason
@@ -163,3 +184,10 @@ def test_the_same_generic_ranks_before_another_that_shares_maker_and_strength() 
     p = Matcher([pantoprazole, omeprazole]).propose(
         LocalItem("1", "注射用奥美拉唑钠", dosage_form="冻干粉针", spec="40mg/支", manufacturer="辉瑞制药有限公司"))
     assert (p.status, p.product_key, p.group_key) == (AUTO, None, omeprazole.group_key)
+
+
+def test_a_consumables_kind_in_the_form_column_is_no_dosage_form_to_doubt() -> None:
+    # the demo's HIS files 注射器 under 剂型: with no winning consumable it is simply not a VBP item
+    p = M.propose(LocalItem("H1", "一次性使用无菌注射器 5ml 带针", dosage_form="注射器", spec="5ml 带针", manufacturer="山东威高",
+                            his_unit="支", national_code="C03010100100000000000000001", kind="consumable"))
+    assert (p.status, p.group_key, p.reason) == (NONE, None, "无相近的中选产品")

@@ -3,7 +3,6 @@ can eat the machine: bounded by size, zip parts, inflated size, rows and columns
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -27,10 +26,8 @@ SMALL = CatalogueConfig(max_unzipped_mb=4, max_zip_entries=200, max_rows=5000)
 
 
 def _refusal(path: Path, limits: CatalogueConfig = SMALL) -> str:
-    started = time.monotonic()
     with pytest.raises(DataError) as err:
         read_workbook(path, limits)
-    assert time.monotonic() - started < 5
     text = str(err.value)
     assert "\n" not in text and text.startswith(str(path))
     return text
