@@ -4,11 +4,12 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ODBC_PKGS := unixodbc odbc-postgresql odbc-mariadb libsqliteodbc
+BROWSER_PKGS := chromium chromium-driver
 STAMP := $(VENV)/.installed
 
-.PHONY: setup odbc venv test test-clock test-tools lint demo bench bench-ingest bench-detect bench-evaluate bench-platform bench-mapping bench-group platform-conformance soak chaos services install clean
+.PHONY: setup odbc browser venv test test-clock test-tools lint demo bench bench-ingest bench-detect bench-evaluate bench-platform bench-mapping bench-group bench-console platform-conformance soak chaos services install clean
 
-setup: odbc $(STAMP)
+setup: odbc browser $(STAMP)
 
 # Debian ODBC driver manager and drivers, installed only when odbcinst does not list them.
 odbc:
@@ -21,6 +22,14 @@ odbc:
 	  echo "installing ODBC packages: $(ODBC_PKGS)"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "run as root (or install $(ODBC_PKGS) yourself)" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(ODBC_PKGS) >/dev/null; \
+	fi
+
+# Debian's chromium and its driver, for the console's browser tests (tests/e2e/test_console_browser.py).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  echo "installing browser packages: $(BROWSER_PKGS)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root (or install $(BROWSER_PKGS) yourself); the browser tests are skipped without them" >&2; exit 0; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS) >/dev/null; \
 	fi
 
 # The virtualenv, reinstalled only when pyproject.toml changes.
@@ -82,6 +91,11 @@ bench-group: setup services
 # review / grouped wrong, as one JSON line (BENCH_VERBOSE=1 lists the misses)
 bench-mapping: setup
 	$(BIN)/python bench/bench_mapping.py
+
+# the console's pages on 2,000 products, 5,000 items and two years of usage, fetched over HTTP, against each
+# page's data read alone; the last line is JSON: {"pages": {...}, "p50_ms", "p95_ms", "queries_p95_ms"}
+bench-console: setup
+	$(BIN)/python bench/bench_console.py
 
 # each platform profile's requests and answers against its golden samples (tests/conformance/<profile>/);
 # the last line is JSON: {"profiles", "checks", "failed"}

@@ -246,12 +246,41 @@ class HttpConfig(_Strict):
     port: int = Field(default=9464, ge=0, le=65535)
 
 
+class ConsoleConfig(_Strict):
+    """The pharmacy web console (药学部控制台, ``vbp-agent console``)."""
+
+    with_daemon: bool = Field(default=False, description="`vbp-agent run` serves the console too")
+    host: str = Field(default="127.0.0.1", description="bind address; put the hospital's reverse proxy in front for others")
+    port: int = Field(default=8470, ge=0, le=65535)
+    external_url: str | None = Field(default=None, description="the console's address as staff open it; chat messages link to it")
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    login_attempts: int = Field(default=5, ge=1, le=100, description="failed logins per account and address in 15 minutes")
+
+    @field_validator("external_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError(f"'{v}' is not an http:// or https:// address, e.g. https://vbp.hospital.local")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ConsoleConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together: give both, or neither")
+        return self
+
+
 class AgentConfig(_Strict):
     hospital: HospitalConfig
     state: StateConfig = StateConfig()
     calendar: CalendarConfig = CalendarConfig()
     logging: LoggingConfig = LoggingConfig()
     http: HttpConfig = HttpConfig()
+    console: ConsoleConfig = ConsoleConfig()
     sources: list[SourceConfig] = []
     # Sections owned by their areas, each validated by its own model.
     receivers: dict[str, ReceiverConfig] = {}

@@ -60,6 +60,7 @@ from agent.store import mappings
 from agent.store.bureau import open_findings
 from agent.store.monitoring import last_progress_day, progress_on
 from vbp_demo import clocks
+from vbp_demo.console import show_console
 
 START = date(2026, 8, 3)  # the agent is installed and starts running
 DAYS = 91
@@ -318,10 +319,11 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
          + (f"; failing now: {failing}" if failing else "; every job healthy"))
 
     show_results(runtime, sink, platform)
-    runtime.close()
     sink.stop()
     platform.stop()
     _say(f"\n全部文件 everything is in {demo.workdir} (state store, config, spreadsheets, reports).")
+    show_console(runtime, cfg_path)
+    runtime.close()
 
 
 def show_results(runtime: Any, sink: Any, platform: Any) -> None:

@@ -30,6 +30,11 @@ def _due(route: Any, first: datetime, last_flush: datetime | None, now: datetime
     return True
 
 
+def console_url(cfg: Any) -> str | None:
+    """``[console] external_url``: chat messages link to the alert's page there."""
+    return getattr(getattr(cfg, "console", None), "external_url", None)
+
+
 def enqueue_message(conn: Tx, hospital: str, cfg: Any, receiver: str, idem: str, msg: dict[str, Any], now: datetime) -> int:
     """Queue ``msg`` for ``receiver`` in parts that fit its size limit; returns the parts queued."""
     rcfg = cfg.receivers.get(receiver)
@@ -55,7 +60,7 @@ def flush_groups(conn: Tx, hospital: str, cfg: Any, now: datetime, tz: tzinfo) -
         if not _due(route, items[0].created_at, prior.last_flush_at if prior else None, now, tz, critical):
             continue
         notices = [r.notice() for r in items]
-        msg = render.group_message(notices, tz)
+        msg = render.group_message(notices, tz, console_url(cfg))
         keys = [n.alert.key for n in notices]
         idem = f"{group_key}:{(prior.flushes if prior else 0) + 1}"  # ids may be reused; the count is not
         queued += enqueue_message(conn, hospital, cfg, receiver, idem, {**msg, "alert_keys": keys, "kind": "alerts"}, now)
@@ -80,7 +85,7 @@ def queue_digest(conn: Tx, hospital: str, cfg: Any, now: datetime, tz: tzinfo, c
     if not (start <= local < start + DIGEST_LATEST):
         return 0
     open_alerts = [a for a in repo.load_alerts(conn, hospital).values() if a.status == FIRING]
-    msg = render.digest_message(open_alerts, headline, now, tz)
+    msg = render.digest_message(open_alerts, headline, now, tz, console_url=console_url(cfg))
     idem = f"digest:{local.date().isoformat()}"
     return sum(
         enqueue_message(conn, hospital, cfg, r, idem, {**msg, "alert_keys": [], "kind": "digest"}, now)

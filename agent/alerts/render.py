@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
+from urllib.parse import quote
 
 from agent.domain.alerting import Alert, Notice
 
@@ -84,9 +85,15 @@ def action(a: Alert) -> str:
     return DEFAULT_ACTION.get(a.severity, DEFAULT_ACTION["warning"])
 
 
-def block(n: Notice, tz: tzinfo) -> str:
-    """The lines about one notice."""
+def alert_link(console_url: str | None, key: str) -> str | None:
+    """The alert's page in the console (``[console] external_url``), or None when none is configured."""
+    return f"{console_url}/alert?key={quote(key, safe='')}" if console_url else None
+
+
+def block(n: Notice, tz: tzinfo, console_url: str | None = None) -> str:
+    """The lines about one notice; with the console's address, it ends with the alert's page."""
     a = n.alert
+    link = alert_link(console_url, a.key)
     sev = SEVERITY_CN.get(a.severity, a.severity)
     since = a.fired_at or a.pending_since
     lines: list[str]
@@ -99,7 +106,7 @@ def block(n: Notice, tz: tzinfo) -> str:
             lines.append(f"开始：{when(since, tz)}（已持续{duration(n.at - since)}）")
         elif since:
             lines.append(f"开始：{when(since, tz)}")
-        lines.append(f"建议：{action(a)}")
+        lines.append(f"建议：{action(a).replace('（vbp-agent alerts ack）', '') if link else action(a)}")
     elif n.kind == "resolved":
         lasted = f"，持续{duration(a.resolved_at - a.fired_at)}" if a.fired_at and a.resolved_at else ""
         lines = [f"**【集采预警·已恢复】{a.title}**", f"已于 {when(a.resolved_at or n.at, tz)} 恢复正常{lasted}，无需再处理。"]
@@ -113,8 +120,12 @@ def block(n: Notice, tz: tzinfo) -> str:
         lines = [
             f"**【集采预警·升级】严重预警{duration(n.at - (a.fired_at or n.at))}无人确认：{a.title}**",
             f"情况：{facts(a) or '-'}",
+            f"建议：请负责人立即安排处理，并在控制台确认：{link}" if link else
             f"建议：请负责人立即安排处理，并确认：vbp-agent alerts ack {a.key}",
         ]
+        link = None
+    if link:
+        lines.append(f"详情：{link}")
     return "\n".join(lines)
 
 
@@ -122,12 +133,12 @@ def _urgency(n: Notice) -> tuple[int, int]:
     return (n.kind != "resolved", {"critical": 2, "warning": 1}.get(n.alert.severity, 0))
 
 
-def group_message(notices: list[Notice], tz: tzinfo) -> dict[str, str]:
+def group_message(notices: list[Notice], tz: tzinfo, console_url: str | None = None) -> dict[str, str]:
     """One message for a group of notices: ``title`` (email subject) and markdown ``text``."""
     notices = sorted(notices, key=_urgency, reverse=True)  # critical first, resolved last
     worst = notices[0]
     if len(notices) == 1:
-        text = block(notices[0], tz)
+        text = block(notices[0], tz, console_url)
         title = text.splitlines()[0].replace("**", "")
     else:
         counts: dict[str, int] = {}
@@ -136,12 +147,13 @@ def group_message(notices: list[Notice], tz: tzinfo) -> dict[str, str]:
             counts[label] = counts.get(label, 0) + 1
         summary = "，".join(f"{k}{v}条" for k, v in counts.items())
         title = f"集采预警{len(notices)}条（{summary}）"
-        text = "\n\n".join([f"**{title}**", *(block(n, tz) for n in notices)])
+        text = "\n\n".join([f"**{title}**", *(block(n, tz, console_url) for n in notices)])
     severity = "info" if worst.kind == "resolved" else worst.alert.severity
     return {"title": title, "text": text, "severity": severity}
 
 
-def digest_message(open_alerts: list[Alert], headline: str | None, now: datetime, tz: tzinfo, limit: int = 15) -> dict[str, str]:
+def digest_message(open_alerts: list[Alert], headline: str | None, now: datetime, tz: tzinfo, limit: int = 15,
+                   console_url: str | None = None) -> dict[str, str]:
     """The morning digest (晨报) on working days: the progress headline and every open alert."""
     local = now.astimezone(tz)
     title = f"集采晨报 {local.month}月{local.day}日（星期{WEEKDAY_CN[local.weekday()]}）"
@@ -157,7 +169,8 @@ def digest_message(open_alerts: list[Alert], headline: str | None, now: datetime
             ack = f"，{a.ack_by}已确认" if a.acknowledged(now) else ""
             lines.append(f"{i}. [{SEVERITY_CN.get(a.severity, a.severity)}] {a.title}（自{when(a.fired_at, tz)}{ack}）")
         if len(ordered) > limit:
-            lines.append(f"另有 {len(ordered) - limit} 条，请运行 vbp-agent alerts list 查看。")
+            lines.append(f"另有 {len(ordered) - limit} 条，" + (f"请在控制台查看：{console_url}/alerts" if console_url
+                                                                else "请运行 vbp-agent alerts list 查看。"))
     return {"title": title, "text": "\n".join(lines), "severity": "info"}
 
 

@@ -185,45 +185,66 @@ def import_review(store: Store, path: Path | str, now: datetime, by: str = "revi
             row = current.get(code)
             if not code or row is None:
                 continue
-            decision, raw_factor = text_of(values[DECISION]), values[FACTOR]
-            group_cell = text_of(values[GROUP])
-            edited = None
-            if group_cell and group_cell != (row["group_key"] or ""):
-                edited = typed_group(group_cell, set(keys.values()))
-                if edited is None:
-                    errors.append(f"第{n}行 建议分组：“{group_cell}”不是已知的集采分组（通用名+剂型，见“集采分组”表）")
-                    continue
-            factor = _factor(raw_factor)
-            if isinstance(factor, str):
-                errors.append(f"第{n}行 换算系数“{raw_factor}”：{factor}")
-                continue
-            old_factor = None if row["factor"] is None else Decimal(row["factor"]).normalize()
-            decided = row["status"] in ("reviewed", "manual")
-            exported = _exported_decision(row) if row["status"] in ("reviewed", "manual") else None
-            if edited and (not decision or decision == exported):  # only the group was changed
-                decision = "中选" if row["product_key"] and keys.get(row["product_key"]) == edited else "非中选"
-            if not decision and (factor == old_factor or factor is None):
-                continue
-            values_out: dict[str, Any] = {"factor": factor, "factor_source": "review" if factor is not None else None}
-            if decision:
-                got = _decision(decision, row, keys, edited)
-                if isinstance(got, str):
-                    errors.append(f"第{n}行 审核结论：{got}")
-                    continue
-                values_out.update(product_key=got[0], group_key=got[1])
-            elif not decided:
-                values_out.update(product_key=row["product_key"], group_key=row["group_key"])
-            same = (values_out.get("product_key", row["product_key"]) == row["product_key"]
-                    and values_out.get("group_key", row["group_key"]) == row["group_key"] and factor == old_factor)
-            if same and decided:
-                continue
-            values_out.update(status="reviewed", decided_by=by, decided_at=now, updated_at=now, confidence=1.0)
-            mappings.update_mapping(conn, hospital, code, values_out)
-            applied += 1
+            done = apply_decision(conn, hospital, row, keys, text_of(values[DECISION]), text_of(values[GROUP]),
+                                  values[FACTOR], now, by)
+            if isinstance(done, str):
+                errors.append(f"第{n}行 {done}")
+            applied += done is True
         import_id = repo.record_import(conn, hospital, what="review", file_name=path.name, sha256=file_sha256(path),
                                        now=now, rows_read=ws.max_row - 1, errors=[{"reason": e} for e in errors])
         repo.finish_import(conn, import_id, {"updated": applied})
     return {"applied": applied, "errors": errors}
+
+
+def decide_item(store: Store, item_code: str, decision: str, group: str, factor: Any, now: datetime, by: str) -> bool:
+    """One item's review decision, read as the workbook's 审核结论 / 建议分组 / 换算系数 cells are (the
+    console's 对码审核). True when it changed the mapping; DataError naming the column and why."""
+    hospital = store.hospital_code
+    with store.begin() as conn:
+        row = mappings.mapping_row(conn, hospital, item_code)
+        if row is None:
+            raise DataError(f"没有院内编码为“{item_code}”的对码记录")
+        done = apply_decision(conn, hospital, row, repo.product_groups(conn, hospital), decision.strip(), group.strip(),
+                              factor, now, by)
+    if isinstance(done, str):
+        raise DataError(done)
+    return done
+
+
+def apply_decision(conn: Any, hospital: str, row: dict[str, Any], keys: dict[str, str], decision: str, group_cell: str,
+                   raw_factor: Any, now: datetime, by: str) -> bool | str:
+    """Apply one row's 审核结论, 建议分组 and 换算系数 to its mapping: True when applied, False when
+    nothing changed, else the reason it was not (Chinese, naming the column)."""
+    edited = None
+    if group_cell and group_cell != (row["group_key"] or ""):
+        edited = typed_group(group_cell, set(keys.values()))
+        if edited is None:
+            return f"建议分组：“{group_cell}”不是已知的集采分组（通用名+剂型，见“集采分组”表）"
+    factor = _factor(raw_factor)
+    if isinstance(factor, str):
+        return f"换算系数“{raw_factor}”：{factor}"
+    old_factor = None if row["factor"] is None else Decimal(row["factor"]).normalize()
+    decided = row["status"] in ("reviewed", "manual")
+    exported = _exported_decision(row) if decided else None
+    if edited and (not decision or decision == exported):  # only the group was changed
+        decision = "中选" if row["product_key"] and keys.get(row["product_key"]) == edited else "非中选"
+    if not decision and (factor == old_factor or factor is None):
+        return False
+    values_out: dict[str, Any] = {"factor": factor, "factor_source": "review" if factor is not None else None}
+    if decision:
+        got = _decision(decision, row, keys, edited)
+        if isinstance(got, str):
+            return f"审核结论：{got}"
+        values_out.update(product_key=got[0], group_key=got[1])
+    elif not decided:
+        values_out.update(product_key=row["product_key"], group_key=row["group_key"])
+    same = (values_out.get("product_key", row["product_key"]) == row["product_key"]
+            and values_out.get("group_key", row["group_key"]) == row["group_key"] and factor == old_factor)
+    if same and decided:
+        return False
+    values_out.update(status="reviewed", decided_by=by, decided_at=now, updated_at=now, confidence=1.0)
+    mappings.update_mapping(conn, hospital, row["item_code"], values_out)
+    return True
 
 
 def _factor(raw: Any) -> Decimal | None | str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import typer
 
@@ -17,16 +16,6 @@ STATUS_CN = {"firing": "告警中", "pending": "待触发", "inactive": "已恢�
 def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
     rt = runtime_of(ctx)
     return rt.config, rt.store, rt.clock
-
-
-def _matchers(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for p in pairs:
-        if "=" not in p:
-            raise ConfigError(f"--match {p!r}: write it as label=value, e.g. rule=behind_schedule or department=心内科")
-        k, v = p.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
 
 
 def unrouted_notice(findings: list, source_file: object) -> str:  # type: ignore[type-arg]
@@ -100,18 +89,11 @@ def register(app: typer.Typer) -> None:
         note: str = typer.Option("", "--note"),
     ) -> None:
         """Acknowledge (确认) an alert: no repeats and no escalation while acknowledged."""
-        from agent.domain.alerting import INACTIVE, acknowledge
-        from agent.store import alerts as repo
+        from agent.alerts.actions import ack_alert
 
         _cfg, store, clock = _runtime(ctx)
         try:
-            now = clock.now()
-            with store.begin() as conn:
-                a = repo.load_alerts(conn, store.hospital_code, [key]).get(key)
-                if a is None or a.status == INACTIVE:
-                    raise DataError(f"no open alert '{key}': see vbp-agent alerts list")
-                until = now + timedelta(hours=hours) if hours > 0 else None
-                repo.save_alert(conn, store.hospital_code, acknowledge(a, by, now, until), now, note=note or None)
+            a = ack_alert(store, key, by, hours, note, clock.now())
             typer.echo(f"已确认：{a.title}（{by}）")
         finally:
             store.close()
@@ -123,14 +105,12 @@ def register(app: typer.Typer) -> None:
         comment: str = typer.Option(..., "--comment", help="why (原因)"),
     ) -> None:
         """Silence (屏蔽) alerts whose labels match, for a time."""
-        from agent.store import alerts as repo
+        from agent.alerts.actions import parse_matchers, silence
 
-        matchers = _matchers(match)
+        matchers = parse_matchers(match)
         _cfg, store, clock = _runtime(ctx)
         try:
-            now = clock.now()
-            with store.begin() as conn:
-                sid = repo.add_silence(conn, store.hospital_code, matchers, now, now + timedelta(hours=hours), by, comment, now)
+            sid = silence(store, matchers, hours, by, comment, clock.now())
             typer.echo(f"已屏蔽 #{sid}：{json.dumps(matchers, ensure_ascii=False)}，{hours:g} 小时")
         finally:
             store.close()
@@ -138,13 +118,11 @@ def register(app: typer.Typer) -> None:
     @alerts.command("unsilence")
     def alerts_unsilence(ctx: typer.Context, silence_id: int) -> None:
         """End a silence now."""
-        from agent.store import alerts as repo
+        from agent.alerts.actions import unsilence
 
         _cfg, store, clock = _runtime(ctx)
         try:
-            with store.begin() as conn:
-                if not repo.end_silence(conn, store.hospital_code, silence_id, clock.now()):
-                    raise DataError(f"no current silence #{silence_id}: see vbp-agent alerts silences")
+            unsilence(store, silence_id, clock.now())
             typer.echo(f"已解除屏蔽 #{silence_id}")
         finally:
             store.close()

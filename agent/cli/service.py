@@ -18,6 +18,10 @@ def register(app: typer.Typer) -> None:
         clock = clock_of(ctx)
         daemon = Daemon(ctx.find_root().obj["config_path"], lambda cfg: build(cfg, clock), build_jobs)
         daemon.start()
+        if config_of(ctx).console.with_daemon:  # [console] with_daemon: the console on a thread of the daemon
+            from agent.cli.console import serve_beside
+
+            serve_beside(runtime_of(ctx))
         raise typer.Exit(daemon.serve())
 
     @app.command("status")

@@ -154,6 +154,29 @@ def winning_products(conn: Connection, hospital: str, programme: str | None = No
     return [WinningProductRow(r["programme"], r["product_key"], r["group_key"], product_of(r)) for r in rows]
 
 
+@dataclass(frozen=True)
+class ProductLabel:
+    """What a page shows of a winning product: its names, its group and programme."""
+
+    product_key: str
+    programme: str
+    group_key: str
+    generic_name: str
+    spec: str | None
+    manufacturer: str
+    smallest_unit: str | None
+    national_code: str | None
+
+
+def product_labels(conn: Connection, hospital: str, product_key: str | None = None) -> dict[str, ProductLabel]:
+    """Every winning product's label by key (or the one asked for): the console's tables."""
+    q = select(wp.c.product_key, wp.c.programme, wp.c.group_key, wp.c.generic_name, wp.c.spec, wp.c.manufacturer,
+               wp.c.smallest_unit, wp.c.national_code).where(wp.c.hospital_code == hospital)
+    if product_key is not None:
+        q = q.where(wp.c.product_key == product_key)
+    return {r[0]: ProductLabel(*r) for r in conn.execute(q)}
+
+
 def upsert_product(conn: Connection, hospital: str, programme: str, p: WinningProduct, ref: str, import_id: int,
                    now: datetime, old: dict[str, Any] | None) -> str:
     """'inserted', 'updated' or 'unchanged'."""

@@ -52,6 +52,25 @@ def mapping_rows(conn: Connection, hospital: str) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(select(im).where(im.c.hospital_code == hospital)).mappings()]
 
 
+def mapping_row(conn: Connection, hospital: str, item_code: str) -> dict[str, Any] | None:
+    """One item's mapping row with all its columns, or None."""
+    r = conn.execute(select(im).where(im.c.hospital_code == hospital, im.c.item_code == item_code)).mappings().first()
+    return None if r is None else dict(r)
+
+
+def mapping_rows_of(conn: Connection, hospital: str, status: str) -> list[dict[str, Any]]:
+    """The mapping rows of one status (``review``: the console's queue), by item code."""
+    rows = conn.execute(select(im).where(im.c.hospital_code == hospital, im.c.status == status).order_by(im.c.item_code))
+    return [dict(r) for r in rows.mappings()]
+
+
+def winning_items(conn: Connection, hospital: str) -> dict[str, str]:
+    """Local item code -> winning product key, for the items mapped to one (any status)."""
+    rows = conn.execute(select(im.c.item_code, im.c.product_key).where(im.c.hospital_code == hospital,
+                                                                         im.c.product_key.is_not(None)))
+    return dict(rows.all())
+
+
 def mapping_states(conn: Connection, hospital: str) -> dict[str, dict[str, Any]]:
     """Each mapped item's status and factor, by item code: what a mapping run must not overwrite."""
     rows = conn.execute(select(im.c.item_code, im.c.status, im.c.factor).where(im.c.hospital_code == hospital))

@@ -100,3 +100,29 @@ def progress_on(conn: Connection, hospital: str, as_of: date, *, by_completion: 
     if by_completion:
         q = q.order_by(t.c.completion)
     return [ProgressSnapshot(*r) for r in conn.execute(q)]
+
+
+def progress_series(conn: Connection, hospital: str, days: Iterable[date]) -> dict[str, list[tuple[date, float, float, float | None, float]]]:
+    """Each programme's completion on the given days: (as_of, agreed, used, accepted or None, mean time
+    progress), summed over its products (the 总览 chart samples a few dozen days of the year)."""
+    t = progress_snapshots
+    rows = conn.execute(
+        select(t.c.programme, t.c.as_of, func.sum(t.c.agreed), func.sum(t.c.used), func.sum(t.c.accepted),
+               func.avg(t.c.time_progress))
+        .where(t.c.hospital_code == hospital, t.c.as_of.in_(sorted(set(days))))
+        .group_by(t.c.programme, t.c.as_of).order_by(t.c.programme, t.c.as_of)
+    ).all()
+    out: dict[str, list[tuple[date, float, float, float | None, float]]] = {}
+    for programme, as_of, agreed, used, accepted, tp in rows:
+        out.setdefault(programme, []).append((as_of, float(agreed or 0), float(used or 0),
+                                              None if accepted is None else float(accepted), float(tp or 0)))
+    return out
+
+
+def product_history(conn: Connection, hospital: str, product_id: str) -> list[ProgressSnapshot]:
+    """Every snapshot of one product, oldest first (a product's page)."""
+    t = progress_snapshots
+    q = select(t.c.product_id, t.c.year_start, t.c.as_of, t.c.programme, t.c.agreed, t.c.used, t.c.completion,
+               t.c.time_progress, t.c.status, t.c.accepted, t.c.accepted_completion
+               ).where(t.c.hospital_code == hospital, t.c.product_id == product_id).order_by(t.c.year_start, t.c.as_of)
+    return [ProgressSnapshot(*r) for r in conn.execute(q)]  # in key order: the primary key serves it, not the by-day index

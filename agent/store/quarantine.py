@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from agent.domain.model import BadRow
 from agent.logging import get_logger
@@ -56,3 +56,11 @@ def listing(conn: Connection, hospital: str, source: str | None = None, limit: i
         stmt = stmt.where(quarantine.c.source == source)
     rows = conn.execute(stmt.order_by(quarantine.c.last_seen_at.desc(), quarantine.c.id.desc()).limit(limit)).all()
     return [Quarantined(r.source, r.kind, r.row_key, r.reason, r.raw, r.first_seen_at, r.last_seen_at, r.seen) for r in rows]
+
+
+def counts(conn: Connection, hospital: str) -> dict[str, tuple[int, datetime | None]]:
+    """Per source: rows held in quarantine and when the last one was seen (the console's 数据源)."""
+    q = quarantine
+    rows = conn.execute(select(q.c.source, func.count(), func.max(q.c.last_seen_at))
+                        .where(q.c.hospital_code == hospital).group_by(q.c.source)).all()
+    return {src: (int(n), last) for src, n, last in rows}

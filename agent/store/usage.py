@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, select, update
 
 from agent.store.schema.ingest import backfill_runs, usage_daily, usage_days
 
@@ -112,3 +112,33 @@ def advance_backfill_run(conn: Connection, hospital: str, source: str, day_from:
     ``finished_at`` is given)."""
     conn.execute(update(backfill_runs).where(_run_key(hospital, source, day_from, day_to)).values(
         next_day=next_day, rows=backfill_runs.c.rows + rows, finished_at=finished_at))
+
+
+@dataclass(frozen=True)
+class SourceRead:
+    """What one usage source delivered: its newest day read, when, and its rows over the days asked."""
+
+    source: str
+    last_day: date | None
+    last_read_at: datetime | None
+    lines: int
+    days: int
+
+
+def source_reads(conn: Connection, hospital: str, first: date) -> list[SourceRead]:
+    """Every usage source's reads since ``first`` (the console's 数据源)."""
+    t = usage_days
+    rows = conn.execute(select(t.c.source, func.max(t.c.day), func.max(t.c.read_at), func.sum(t.c.lines), func.count())
+                        .where(t.c.hospital_code == hospital, t.c.day >= first).group_by(t.c.source)).all()
+    return [SourceRead(src, day, at if at is None or at.tzinfo else at.replace(tzinfo=UTC), int(n or 0), int(d))
+            for src, day, at, n, d in rows]
+
+
+def items_used_by(conn: Connection, hospital: str, sources: Iterable[str], dept_code: str, first: date, last: date) -> set[str]:
+    """The item codes one department used in [first, last] (the product table's department filter);
+    naming the sources lets the primary key serve the day range."""
+    t = usage_daily
+    rows = conn.execute(select(t.c.item_code).distinct().where(
+        t.c.hospital_code == hospital, t.c.source.in_(list(sources)), t.c.day >= first, t.c.day <= last,
+        t.c.dept_code == dept_code))
+    return {code for (code,) in rows}

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Float, Integer, String, Table
+from sqlalchemy import Column, Date, Float, Index, Integer, String, Table
 
 from agent.store.ddl import add_column, create_tables
 from agent.store.types import AwareDateTime, metadata
@@ -40,6 +40,7 @@ progress_snapshots = Table(
     Column("evaluated_at", AwareDateTime, nullable=False),
     Column("accepted", Float),  # 已验收, smallest units; null without receipts for the product's items
     Column("accepted_completion", Float),  # 按验收完成进度
+    Index("ix_monitoring_progress_as_of", "hospital_code", "as_of"),
 )
 
 
@@ -54,4 +55,10 @@ def _v2(conn) -> None:  # type: ignore[no-untyped-def]
     add_column(conn, progress_snapshots, "accepted_completion")
 
 
-MIGRATIONS = [_v1, _v2]
+def _v3(conn) -> None:  # type: ignore[no-untyped-def]
+    """Snapshots by day (the console's 总览 and the digest read one day across every product)."""
+    for ix in progress_snapshots.indexes:
+        ix.create(conn, checkfirst=True)
+
+
+MIGRATIONS = [_v1, _v2, _v3]
