@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from agent.cli.common import clock_of, config_of, existing_runtime
+from agent.cli.common import clock_of, config_of, existing_runtime, runtime_of
 
 
 def register(app: typer.Typer) -> None:
