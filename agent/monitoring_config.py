@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,13 +21,15 @@ class DetectConfig(_Strict):
     baseline_days: int = Field(default=84, ge=14, le=365)
     window_days: int = Field(default=7, ge=1, le=28)
     fdr: float = Field(default=0.35, gt=0, lt=1)
-    fdr_per_group: float = Field(default=0.00175, ge=0, lt=1)
+    fdr_per_group: float = Field(default=0.0005, ge=0, lt=1)
     short_windows: list[int] = [5, 3]
+    long_windows: list[Annotated[int, Field(ge=8, le=56)]] = []  # e.g. [28]: a doubling seen in four weeks (opt-in)
     screen_p: float = Field(default=0.2, gt=0, le=1)  # no longer used: every cell is tested (kept so configs load)
     min_volume: float = Field(default=30.0, ge=0)
-    dept_min_volume: float = Field(default=0.0, ge=0)
+    dept_min_volume: float = Field(default=0.0, ge=0)  # a floor under cell_min_volume (kept so configs load)
+    cell_min_volume: float = Field(default=10.0, ge=0)  # units a cell's window needs (the group's: min_volume)
     min_effect: float = Field(default=0.2, ge=0)
-    persistence: int = Field(default=2, ge=1)
+    persistence: int = Field(default=1, ge=1)
     persistence_of: int = Field(default=3, ge=1)
     overwhelming: float = Field(default=0.07, ge=0, le=1)
     pool_dispersion: bool = True
@@ -85,10 +87,11 @@ class MonitoringConfig(_Strict):
         return DetectRules(baseline_days=d.baseline_days, window_days=d.window_days, fdr=d.fdr,
                            min_volume=d.min_volume, min_effect=d.min_effect, persistence=d.persistence,
                            persistence_of=d.persistence_of, short_windows=tuple(d.short_windows),
+                           long_windows=tuple(d.long_windows),
                            screen_p=d.screen_p, dept_min_volume=d.dept_min_volume, overwhelming=d.overwhelming,
                            fdr_per_group=d.fdr_per_group, pool_dispersion=d.pool_dispersion,
                            freeze_min_days=d.freeze_min_days, level_days=min(d.level_days, d.baseline_days),
-                           cell_min_baseline=d.cell_min_baseline)
+                           cell_min_baseline=d.cell_min_baseline, cell_min_volume=d.cell_min_volume)
 
     def deadline_rules(self) -> DeadlineRules:
         d = self.deadlines

@@ -21,15 +21,21 @@ class DetectRules:
     baseline_days: int = 84
     window_days: int = 7
     fdr: float = 0.35  # Benjamini-Hochberg level across groups, per evaluation (persistence does the rest) ...
-    fdr_per_group: float = 0.00175  # ... but at most this x the number of groups: a hospital with few groups
+    fdr_per_group: float = 0.0005  # ... but at most this x the number of groups: a hospital with few groups
     # gets a stricter level, so false alarms per group-week do not grow as the group count falls
     min_volume: float = 30.0  # observed non-winning units in the window
     min_effect: float = 0.2  # observed / expected - 1
-    persistence: int = 2  # flagged in at least this many ...
+    persistence: int = 1  # flagged in at least this many ... (1: a stricter level at once beats a looser one twice)
     persistence_of: int = 3  # ... of the last evaluations (this one included)
     short_windows: tuple[int, ...] = (5, 3)  # also tested, combined by Simes: early detection
+    long_windows: tuple[int, ...] = ()  # also tested, each against the level before it: a doubling too small to
+    # see in a week is seen in four (opt-in: it holds an alert up to that long after the rise ends)
+    long_min_effect: float = 0.5  # a long window's effect gate: its level is weeks older, so seasonal drift
+    # (up to a quarter a year) is not a rise there
     screen_p: float = 0.2  # unused since every cell is tested, without a screen (kept for old configs)
-    dept_min_volume: float = 0.0  # a department's window needs this many units (the group's needs min_volume)
+    dept_min_volume: float = 0.0  # a floor under cell_min_volume (kept for old configs)
+    cell_min_volume: float = 10.0  # a cell's window (product, department, prescriber) needs this many units (30
+    # would be 30 dispensings of an injection: a quiet department's tripling would wait a week for the gate)
     pool_dispersion: bool = True  # departments of a group share one (a, b) dispersion fit
     overwhelming: float = 0.07  # q at or below this x the BH level alerts without waiting for persistence
     freeze_min_days: int = 28  # a rise under alert keeps its pre-rise baseline while this many days of it remain

@@ -6,12 +6,15 @@ of one prescriber (医生, where the HIS gives prescribers). Every cell with use
 tested on every evaluation; there is no group-level screen in front, since a product that triples
 in one quiet department moves the group total by a third at most and would never pass one.
 
-The test of a cell (:func:`test_cell`) compares the last 7, 5 and 3 days (Simes across the
-nested windows) with what its baseline predicts for the same kinds of day (weekday profile pooled
-over the hospital; rest days and holidays at their own rate). The *level* comes from the last
-``level_days`` (6 weeks) of the 12-week baseline, so slow seasonal drift (a level that falls over
-the summer and comes back in the autumn) is followed, with a lag of three weeks rather than six; a
-tripling is still a tripling. The variance ``a·mu + b·mu²`` is fitted over the same 6 weeks,
+The test of a cell (:func:`test_cell`) compares the last 7, 5 and 3 days, and the last 28, with
+what its baseline predicts for the same kinds of day (weekday profile pooled over the hospital;
+rest days and holidays at their own rate), and combines the windows by Simes. The *level* comes
+from the ``level_days`` (6 weeks) before the window: the short windows share the six weeks before
+the week, the 28-day window has the six weeks before it. So slow seasonal drift (a level that
+falls over the summer and comes back in the autumn) is followed, with a lag of three weeks rather
+than six; a tripling is still a tripling; and a doubling too small to tell from noise in one week
+(a quiet cell of a dozen dispensings a week) is told in four, where a week's window, whose level
+by then holds the rise, would never tell it. The variance ``a·mu + b·mu²`` is fitted over the same 6 weeks,
 twice: across (at most 12 of) the group's cells, small to large, and on the cell alone; the larger
 of the two variances is used, with the quadratic term x1.5 (least squares on six weeks of noisy
 squared residuals underestimates it; without this margin busy cells were 2-4x anti-conservative
@@ -44,6 +47,8 @@ from agent.domain.stats import nbinom_sf, simes
 
 Z_BODY = 1.28
 MIN_EVENTS = 10.0  # dispensings a cell needs over its level span to be tested (fewer: new use, not a rise)
+LONG_MIN_EVENTS = 30.0  # ... for a long window: a level of a few dispensings a week, low by chance over
+# six weeks, would make an ordinary month look like a rise
 B_SAFETY = 1.5
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
 
@@ -144,12 +149,17 @@ class Frame:
     f_base: tuple[float, float]  # over [b0, b1)
     f2_base: tuple[float, float]
     windows: list[tuple[int, int, tuple[float, float], tuple[float, float]]] = field(default_factory=list)
+    min_effect: float = 0.0  # the effect gate of its windows (a long window's level is weeks older: it asks for
+    # more than seasonal drift gives)
+    min_events: float = MIN_EVENTS  # dispensings over the level span a cell needs to be tested here
     # (days, first index, summed profile weight per family, summed squared weight per family)
 
 
 def make_frame(classes: Sequence[int], profile: Sequence[float], end_i: int, rules: DetectRules,
-               windows: Sequence[int], frozen_at: int | None = None) -> Frame:
-    b1 = end_i - rules.window_days + 1
+               windows: Sequence[int], frozen_at: int | None = None, span: int | None = None) -> Frame:
+    """The frame of the windows ``windows`` (each ending on ``end_i``), whose baseline ends where
+    the longest of them, ``span`` days (default ``window_days``), begins."""
+    b1 = end_i - (span or rules.window_days) + 1
     if frozen_at is not None:
         b1 = min(b1, frozen_at)
     l0 = max(b1 - rules.level_days, 0)
@@ -170,8 +180,11 @@ def make_frame(classes: Sequence[int], profile: Sequence[float], end_i: int, rul
 
     f_level, f2_level = sums(l0, b1)
     f_base, f2_base = sums(b0, b1)
+    long = (span or rules.window_days) > rules.window_days
     frame = Frame(end_i, b0, b1, l0, work, rest, pw, pr, [c != REST for c in classes[l0:b1]],
-                  f_level, f2_level, f_base, f2_base)
+                  f_level, f2_level, f_base, f2_base,
+                  min_effect=max(rules.min_effect, rules.long_min_effect) if long else rules.min_effect,
+                  min_events=LONG_MIN_EVENTS if long else MIN_EVENTS)
     for w in windows:
         w0 = end_i - w + 1
         fw, fw2 = sums(w0, end_i + 1)
@@ -231,50 +244,59 @@ def window_figures(y: Sequence[float], fr: Frame, rates: tuple[float, float]) ->
     return [(w, sum(y[w0:fr.end_i + 1]), rw * fw[0] + rr * fw[1]) for w, w0, fw, _f2 in fr.windows]
 
 
-def hopeless(figures: Sequence[tuple[int, float, float]], rules: DetectRules, min_volume: float) -> bool:
+def hopeless(figures: Sequence[tuple[int, float, float]], min_effect: float, min_volume: float) -> bool:
     """No window passes both gates: the cell cannot carry a rise in this evaluation."""
-    return all(obs < min_volume or (exp > 0 and obs / exp - 1.0 < rules.min_effect) for _w, obs, exp in figures)
+    return all(obs < min_volume or (exp > 0 and obs / exp - 1.0 < min_effect) for _w, obs, exp in figures)
 
 
-def test_cell(cell: Cell, figures: Sequence[tuple[int, float, float]], fr: Frame, rates: tuple[float, float],
-              disps: Sequence[tuple[float, float]], rules: DetectRules, min_volume: float) -> CellTest:
-    """The cell's test from its :func:`window_figures` and level ``rates``; of the dispersions
-    ``disps`` (the group's pooled fit, the cell's own) the one giving the larger variance is used:
-    either alone, fitted on six weeks, is now and then too small, and a tail is only as good as
-    its variance."""
-    rw, rr = rates
+
+Part = tuple[Sequence[tuple[int, float, float]], Frame, tuple[float, float]]  # window figures, frame, level rates
+
+
+def test_cell(cell: Cell, parts: Sequence[Part], disps: Sequence[tuple[float, float]], rules: DetectRules,
+              min_volume: float) -> CellTest:
+    """The cell's test over every window of ``parts`` (each a frame with its :func:`window_figures`
+    and level rates: the short windows share the baseline before the week; a long window has its
+    own, before it), combined by Simes. Of the dispersions ``disps`` (the group's pooled fit, the
+    cell's own) the one giving the larger variance is used: either alone, fitted on six weeks, is
+    now and then too small, and a tail is only as good as its variance."""
     ps = []
-    best: tuple[float, int, float, float] | None = None
-    for (w, obs, exp), (_w, _w0, fw, fw2) in zip(figures, fr.windows, strict=True):
-        if obs < min_volume or (exp > 0 and obs / exp - 1.0 < rules.min_effect):
-            p = 1.0
-        elif exp <= 0:  # use where there was none: new for the group, not a rise for a cell of it
-            p = 0.0 if cell.kind == GROUP else 1.0
-        else:
-            var, scale = exp, 1.0
-            for a, b in disps:
-                v = a * exp + B_SAFETY * b * (rw * rw * fw2[0] + rr * rr * fw2[1])
-                for k in (0, 1):  # the level's own uncertainty
-                    if fr.f_level[k]:
-                        level_var = a * rates[k] * fr.f_level[k] + b * rates[k] ** 2 * fr.f2_level[k]
-                        v += (fw[k] / fr.f_level[k]) ** 2 * level_var
-                if v > var:
-                    var, scale = v, a
-            # far inside the body (z < 1.28, a normal tail above 0.1, a right-skewed one above that)
-            # the exact tail cannot matter at any level the procedure uses: 1 is conservative.
-            # The tail is taken on dispensings, not units (quasi-Poisson scaling by the pack term
-            # a, as Farrington's method scales by its dispersion): units come in packs, and a
-            # negative binomial spread over units would put a gamma's tail on a lattice of boxes
-            level_events = (rw * fr.f_level[0] + rr * fr.f_level[1]) / scale
-            if cell.kind != GROUP and level_events < MIN_EVENTS:
-                p = 1.0  # a handful of dispensings in six weeks is no level to rise from: new use
-            elif obs - exp < Z_BODY * math.sqrt(var):
-                p = 1.0
-            else:
-                p = nbinom_sf(obs / scale, exp / scale, var / (scale * scale))
-        ps.append(p)
-        if best is None or p < best[0]:
-            best = (p, w, obs, exp)
+    best: tuple[float, int, float, float, float] | None = None
+    for figures, fr, rates in parts:
+        for (w, obs, exp), (_w, _w0, fw, fw2) in zip(figures, fr.windows, strict=True):
+            p = _window_p(cell, obs, exp, fw, fw2, fr, rates, disps, min_volume)
+            ps.append(p)
+            if best is None or p < best[0]:
+                week = exp * rules.window_days / w if w >= rules.window_days else figures[0][2]
+                best = (p, w, obs, exp, week)
     assert best is not None
-    week = figures[0][2] if figures and figures[0][0] == rules.window_days else rw * 5 + rr * 2
-    return CellTest(cell, best[2], best[3], best[1], simes(ps), week)
+    return CellTest(cell, best[2], best[3], best[1], simes(ps), best[4])
+
+
+def _window_p(cell: Cell, obs: float, exp: float, fw: tuple[float, float], fw2: tuple[float, float], fr: Frame,
+              rates: tuple[float, float], disps: Sequence[tuple[float, float]], min_volume: float) -> float:
+    rw, rr = rates
+    if obs < min_volume or (exp > 0 and obs / exp - 1.0 < fr.min_effect):
+        return 1.0
+    if exp <= 0:  # use where there was none: new for the group, not a rise for a cell of it
+        return 0.0 if cell.kind == GROUP else 1.0
+    var, scale = exp, 1.0
+    for a, b in disps:
+        v = a * exp + B_SAFETY * b * (rw * rw * fw2[0] + rr * rr * fw2[1])
+        for k in (0, 1):  # the level's own uncertainty
+            if fr.f_level[k]:
+                level_var = a * rates[k] * fr.f_level[k] + b * rates[k] ** 2 * fr.f2_level[k]
+                v += (fw[k] / fr.f_level[k]) ** 2 * level_var
+        if v > var:
+            var, scale = v, a
+    # far inside the body (z < 1.28, a normal tail above 0.1, a right-skewed one above that)
+    # the exact tail cannot matter at any level the procedure uses: 1 is conservative.
+    # The tail is taken on dispensings, not units (quasi-Poisson scaling by the pack term
+    # a, as Farrington's method scales by its dispersion): units come in packs, and a
+    # negative binomial spread over units would put a gamma's tail on a lattice of boxes
+    level_events = (rw * fr.f_level[0] + rr * fr.f_level[1]) / scale
+    if cell.kind != GROUP and level_events < fr.min_events:
+        return 1.0  # a handful of dispensings in six weeks is no level to rise from: new use
+    if obs - exp < Z_BODY * math.sqrt(var):
+        return 1.0
+    return nbinom_sf(obs / scale, exp / scale, var / (scale * scale))

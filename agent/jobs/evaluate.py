@@ -114,9 +114,10 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
         return [], []
     history = _history(store, end, rules.persistence_of - 1)
     rivals = [lk.item_code for lk in links if not lk.winning and lk.factor is not None]
-    # the cells' level and dispersion come from the last level_days before the window (or before a
+    # the cells' level and dispersion come from the last level_days before each window (or before a
     # rise under alert began): only those days are read per department and prescriber
-    level_from = end - timedelta(days=rules.level_days + rules.window_days - 1)
+    longest = max((rules.window_days, *rules.long_windows))
+    level_from = end - timedelta(days=rules.level_days + longest - 1)
     if frozen:
         level_from = max(start, min(level_from, min(frozen.values()) - timedelta(days=rules.level_days)))
     rows = list(inputs.dept_usage(level_from, end, rivals)) if rivals else []
@@ -134,11 +135,12 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
             by_group.setdefault(link_map[row.item_code].group_id, []).append(row)
         products = {lk.item_code: lk.name for lk in links}
         units = {lk.group_id: lk.smallest_unit for lk in links if lk.winning and lk.smallest_unit}
-        baseline = (end - timedelta(days=rules.level_days + rules.window_days - 1), end - timedelta(days=rules.window_days))
         for t in alerts:
             group = groups.get(t.group_id) or GenericGroup(t.group_id, t.group_id, "")
             since = frozen.get(t.group_id)
-            span = (max(level_from, since - timedelta(days=rules.level_days)), since - timedelta(days=1)) if since else baseline
+            window = max(t.window_days, rules.window_days)  # the level before the window that gave the figures
+            since = min(since, end - timedelta(days=window - 1)) if since else end - timedelta(days=window - 1)
+            span = (max(level_from, since - timedelta(days=rules.level_days)), since - timedelta(days=1))
             evidence = contributors(by_group.get(t.group_id, []), link_map, t.group_id, span, t,
                                     mcfg.detect.top_departments)
             out.append(rise_finding(t, group, evidence, now, names, products, units.get(t.group_id) or "单位"))

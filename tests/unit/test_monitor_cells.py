@@ -8,6 +8,8 @@ import math
 import random
 from datetime import date, datetime, timedelta
 
+import pytest
+
 from agent.domain.detect import Cell, DetectRules, GroupSeries, detect_rises
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.prescriber_share import concentrated_prescribers, prescriber_finding
@@ -38,9 +40,10 @@ def nbinom(rng: random.Random, mu: float, k: float = 10.0) -> int:
 
 
 def hospital(seed: int, rise: float = 1.0, rise_days: int = 7, drift=lambda i: 1.0,  # type: ignore[no-untyped-def]
-             cal: Weekends = Weekends(), groups: int = 40) -> tuple[dict[str, GroupSeries], dict[Cell, list[float]]]:
+             cal: Weekends = Weekends(), groups: int = 40,
+             quiet: float = 2.0) -> tuple[dict[str, GroupSeries], dict[Cell, list[float]]]:
     """``groups`` groups, each with a busy department (0101: rivals A and B, 20 and 10 boxes of 7 a
-    working day) and three quiet ones (2 boxes of A each); in G0 product A of the quiet 急诊科
+    working day) and three quiet ones (``quiet`` boxes of A each); in G0 product A of the quiet 急诊科
     (0301) is multiplied by ``rise`` over the last ``rise_days``."""
     rng = random.Random(seed)
     links, rows = {}, []
@@ -48,8 +51,8 @@ def hospital(seed: int, rise: float = 1.0, rise_days: int = 7, drift=lambda i: 1
         gid = f"G{g}"
         for item in ("A", "B", "W"):
             links[f"{gid}{item}"] = ItemLink(f"{gid}{item}", gid, item, "P" if item == "W" else None, 7.0)
-        use = [("0101", "A", 20.0), ("0101", "B", 10.0), ("0101", "W", 60.0), ("0201", "A", 2.0), ("0202", "A", 2.0),
-               ("0301", "A", 2.0), ("0301", "W", 10.0)]
+        use = [("0101", "A", 20.0), ("0101", "B", 10.0), ("0101", "W", 60.0), ("0201", "A", quiet), ("0202", "A", quiet),
+               ("0301", "A", quiet), ("0301", "W", 10.0)]
         for i in range(DAYS):
             day = START + timedelta(days=i)
             level = (1.0 if cal.is_workday(day) else 0.3) * drift(i)
@@ -173,3 +176,31 @@ def test_a_prescriber_in_line_with_the_department_is_no_finding() -> None:
             rival = sum(rng.random() < 0.3 for _ in range(n))
             rows += [DailyUsage(day, "A", rival, 0.0, "0101", doc), DailyUsage(day, "W", n - rival, 0.0, "0101", doc)]
     assert concentrated_prescribers(rows, links, END) == []
+
+
+def test_a_four_week_window_reads_a_month_old_doubling_against_the_level_before_it() -> None:
+    # 急诊科's product A: 3 boxes of 7 a working day, 1 on rest days, doubled over the last four weeks;
+    # the busy department steady. A week's window, whose six-week level by then holds half the rise,
+    # reads +33% and lets it pass; the four-week window (opt-in: long_windows) reads the doubling
+    # against the six weeks before it
+    days = [START + timedelta(days=i) for i in range(DAYS)]
+    links = {c: ItemLink(c, "G0", c, None, 7.0) for c in ("A", "B")}
+    rows = []
+    for i, day in enumerate(days):
+        boxes = 3 if day.weekday() < 5 else 1
+        rows += [DailyUsage(day, "A", boxes * (2 if i >= DAYS - 28 else 1), 0.0, "0301"),
+                 DailyUsage(day, "B", boxes * 10, 0.0, "0101")]
+    cells = cell_series(rows, links, START, END)
+    total = [0.0] * DAYS
+    for r in rows:
+        total[(r.day - START).days] += r.qty * 7
+    series = {"G0": GroupSeries("G0", START, total, [3 * v for v in total])}
+    a = Cell("G0", "0301", "A")
+    (week,) = detect_rises(series, Weekends(), END, cells=cells)
+    (month,) = detect_rises(series, Weekends(), END, DetectRules(long_windows=(28,)), cells=cells)
+    assert not week.flagged_now
+    assert month.flagged_now
+    top = month.cells[0]
+    assert top.cell in (a, Cell("G0", "0301")) and top.window_days == 28
+    assert top.factor == pytest.approx(2.0, rel=0.02)
+    assert top.week_expected == pytest.approx((3 * 5 + 2) * 7, rel=0.02)  # "基线约 119 片/周"

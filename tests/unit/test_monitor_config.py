@@ -13,17 +13,21 @@ BASE = {"hospital": {"code": "H1", "name": "x"}}
 def test_defaults_follow_the_bureaus_calendar_day_time_progress() -> None:
     cfg = parse_config(BASE)
     assert cfg.monitoring.progress_rules().time_basis == "calendar"
-    assert cfg.monitoring.detect_rules().persistence == 2
+    assert cfg.monitoring.detect_rules().persistence == 1  # one flagged evaluation, at a strict level
+    assert cfg.monitoring.detect_rules().long_windows == ()
     assert cfg.monitoring.deadline_rules().online_rate_drug == 0.9
     assert cfg.monitoring.drift_points == 0.2  # 20 percentage points of the agreed volume
 
 
 def test_values_reach_the_rules() -> None:
     cfg = parse_config({**BASE, "monitoring": {"time_basis": "workdays", "behind_margin": 0.05, "drift_points": 0.3,
-                                               "detect": {"fdr": 0.05, "short_windows": []},
+                                               "detect": {"fdr": 0.05, "short_windows": [],
+                                                          "long_windows": [21, 35], "cell_min_volume": 14},
                                                "deadlines": {"payment": "30_days"}}})
     assert cfg.monitoring.progress_rules().behind_margin == 0.05
     assert cfg.monitoring.detect_rules().short_windows == ()
+    assert cfg.monitoring.detect_rules().long_windows == (21, 35)
+    assert cfg.monitoring.detect_rules().cell_min_volume == 14
     assert cfg.monitoring.deadline_rules().payment == "30_days"
     assert cfg.monitoring.drift_points == 0.3
 

@@ -142,7 +142,7 @@ def test_no_rise_raises_no_alert_over_many_groups_and_days() -> None:
 
 def test_an_alert_needs_two_of_the_last_three_evaluations() -> None:
     data = _many(2, {"G7": 1.0})
-    rules = DetectRules(overwhelming=0.0)
+    rules = DetectRules(persistence=2, overwhelming=0.0)
     (first,) = [t for t in detect_rises(data, Cal(), END, rules, history={}) if t.group_id == "G7"]
     assert first.flagged_now and not first.alert
     (second,) = [t for t in detect_rises(data, Cal(), END, rules, history={"G7": [False, True]}) if t.group_id == "G7"]
@@ -150,10 +150,17 @@ def test_an_alert_needs_two_of_the_last_three_evaluations() -> None:
 
 
 def test_overwhelming_evidence_alerts_on_its_first_evaluation_and_weak_evidence_waits() -> None:
-    data = _many(6, {"G7": 1.0, "G8": 0.48})
-    tests = {t.group_id: t for t in detect_rises(data, Cal(), END, history={})}
-    assert tests["G7"].alert
-    assert tests["G8"].flagged_now and not tests["G8"].alert
+    data = _many(6, {"G7": 0.7})
+    (g7,) = [t for t in detect_rises(data, Cal(), END, history={}) if t.group_id == "G7"]
+    level = min(DetectRules().fdr, DetectRules().fdr_per_group * len(data))
+    assert g7.flagged_now and 0 < g7.q_value <= level
+    bar = g7.q_value / level  # the same evidence, with the bar for "overwhelming" just under or over it
+    (waits,) = [t for t in detect_rises(data, Cal(), END, DetectRules(persistence=2, overwhelming=bar * 0.9), history={})
+                if t.group_id == "G7"]
+    (now,) = [t for t in detect_rises(data, Cal(), END, DetectRules(persistence=2, overwhelming=bar * 1.1), history={})
+              if t.group_id == "G7"]
+    assert waits.flagged_now and not waits.alert
+    assert now.alert
 
 
 def test_with_few_groups_the_level_per_group_stays_as_strict_as_with_many() -> None:

@@ -98,7 +98,7 @@ def test_a_rise_becomes_a_finding_on_its_second_flagged_evaluation_with_its_depa
     first_end = NOW.date() - timedelta(days=1)
     groups, links, rows = _rising_group(first_end + timedelta(days=1))
     inputs = InMemoryInputs(fx.products(), [*fx.groups(), *groups], [*fx.links(), *links], [*fx.usage(), *rows])
-    cfg = MonitoringConfig(detect=DetectConfig(overwhelming=0.0))  # persistence alone decides here
+    cfg = MonitoringConfig(detect=DetectConfig(persistence=2, overwhelming=0.0))  # persistence alone decides here
     first = evaluate(store, inputs, fx.Weekends(), clock, cfg)
     assert "non_winning_rise" not in {f.rule for f in first}
     with store.read() as conn:
