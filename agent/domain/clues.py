@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from agent.domain.findings import Finding
 
@@ -88,12 +89,23 @@ def _t(moment: datetime | None) -> str:
     return "无" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
 
 
+def _n(text: str | None) -> str:
+    """A decimal as staff write it: 5.0000 -> 5, 52.5000 -> 52.5; text that is no number as it is."""
+    if text is None:
+        return "?"
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    return format(value.normalize(), "f") if value.is_finite() else text
+
+
 def _order_evidence(o: OrderLine, rule_titles: list[str]) -> str:
-    parts = [f"订单 {o.order_id}，下单 {_t(o.ordered_at)}，{o.product} 订购 {o.quantity or '?'}"]
+    parts = [f"订单 {o.order_id}，下单 {_t(o.ordered_at)}，{o.product} 订购 {_n(o.quantity)}"]
     if o.price:
-        parts.append(f"单价 {o.price} 元")
+        parts.append(f"单价 {_n(o.price)} 元")
     parts.append(f"响应 {_t(o.responded_at)}")
-    parts.append(f"到货 {o.delivered_quantity or 0}（{_t(o.delivered_at)}）")
+    parts.append(f"到货 {_n(o.delivered_quantity or '0')}（{_t(o.delivered_at)}）")
     return "，".join(parts) + "；" + "；".join(rule_titles)
 
 
@@ -115,7 +127,7 @@ def clock_clues(findings: Iterable[Finding], orders: Mapping[str, OrderLine], re
                 continue
             listed = f.values.get("listed_price")
             held = f"挂网价 {listed:.4g} 元" if isinstance(listed, int | float) else "挂网价"
-            detail = "；".join(f"入库 {ln.line_id}，{_t(ln.accepted_at)}，数量 {ln.quantity}，单价 {ln.unit_price or '?'} 元"
+            detail = "；".join(f"入库 {ln.line_id}，{_t(ln.accepted_at)}，数量 {_n(ln.quantity)}，单价 {_n(ln.unit_price)} 元"
                               for ln in lines)
             out.append(Clue(f.evidence.get("supplier") or lines[0].supplier, ROLES[0], ABOVE_LISTED, lines[0].item,
                             f"{detail}；高于{held}，未经平台采购", lines[0].accepted_at, "时限监测",
