@@ -23,7 +23,7 @@ from agent.errors import ConfigError
 from agent.jobs.clues import clue_report, record_clue
 from agent.jobs.evaluate import evaluate
 from agent.reports.clues import CLUE_SHEET, INTERNAL_SHEET, clue_rows, write_clues
-from agent.store import Store
+from agent.store import Store, open_store
 from agent.store.findings import write_findings
 from agent.store.monitoring_inputs import StoreInputs
 from agent.store.receipts import store_lines
@@ -69,7 +69,15 @@ def plant(ref, store: Store) -> FakeClock:  # type: ignore[no-untyped-def]
     return clock
 
 
-def test_the_clue_report_names_each_supplier_s_clues_with_evidence_and_keeps_prescribers_internal(ref, store, tmp_path: Path) -> None:
+def test_the_clue_report_names_each_supplier_s_clues_with_evidence_and_keeps_prescribers_internal(ref, store_url, tmp_path: Path) -> None:
+    store = open_store(store_url, HOSPITAL)
+    try:
+        check_report(ref, store, tmp_path)
+    finally:
+        store.close()
+
+
+def check_report(ref, store: Store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clock = plant(ref, store)
     report = clue_report(store, clock, "2026-11", "测试医院")
 
@@ -115,3 +123,44 @@ def test_a_clue_type_outside_the_bureau_s_list_is_refused(store) -> None:
         record_clue(store, clock, "2026-11", "甲公司", "送货慢", "迟了", "王药师")
     with pytest.raises(ConfigError, match="企业类型"):
         record_clue(store, clock, "2026-11", "甲公司", "未签带量合同", "未签", "王药师", role="医院")
+
+
+def cli(tmp_path: Path, argv: list[str], clock: FakeClock) -> int:
+    from agent.cli import main
+
+    cfg = tmp_path / "agent.toml"
+    if not cfg.exists():
+        cfg.write_text(f'[hospital]\ncode = "{HOSPITAL}"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\n',
+                       encoding="utf-8")
+    return main(["-c", str(cfg), *argv], clock=clock)
+
+
+def test_clues_add_and_list_record_staff_clues_and_refuse_a_type_outside_the_list(tmp_path: Path, capsys) -> None:
+    clock = FakeClock(START, TZ)
+    assert cli(tmp_path, ["clues", "add", "--month", "2026-11", "--supplier", "乙医药公司", "--type", " 未提供伴随服务",
+                          "--detail", "11月20日起拒绝提供冷链配送记录", "--by", "李主任", "--product", "胰岛素注射液"], clock) == 0
+    assert "已登记线索 1：2026-11 乙医药公司「未提供伴随服务」（李主任）" in capsys.readouterr().out
+    assert cli(tmp_path, ["clues", "add", "--month", "2026-11", "--supplier", "甲公司", "--type", "送货慢",
+                          "--detail", "迟了", "--by", "李主任"], clock) == 2
+    err = capsys.readouterr().err
+    assert "线索类型“送货慢”不在医保部门的清单内" in err and "中选产品质量问题" in err
+    assert cli(tmp_path, ["clues", "add", "--month", "2026-13", "--supplier", "甲公司", "--type", "未签带量合同",
+                          "--detail", "未签", "--by", "李主任"], clock) == 2
+    assert cli(tmp_path, ["clues", "list", "--month", "2026-11"], clock) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["1\t乙医药公司\t配送企业\t未提供伴随服务\t胰岛素注射液\t11月20日起拒绝提供冷链配送记录\t李主任\t2026-11-23 09:00"]
+    assert cli(tmp_path, ["clues", "list", "--month", "2026-12"], clock) == 0
+    assert capsys.readouterr().out.strip() == "2026-12 没有人工登记的线索"
+
+
+def test_report_clues_writes_the_xlsx_and_the_draft_beside_it(tmp_path: Path, capsys) -> None:
+    clock = FakeClock(START, TZ)
+    assert cli(tmp_path, ["clues", "add", "--month", "2026-11", "--supplier", "丁药业有限公司", "--type", "未签带量合同",
+                          "--detail", "至11月底未签订带量购销合同", "--by", "王药师", "--role", "生产企业"], clock) == 0
+    out = tmp_path / "out" / "clues-2026-11.xlsx"
+    assert cli(tmp_path, ["report", "clues", "--month", "2026-11", "--out", str(out)], clock) == 0
+    said = capsys.readouterr().out
+    assert "1 家企业 1 条线索；内部处方集中 0 条（不上报）" in said
+    text = out.with_suffix(".txt").read_text(encoding="utf-8")
+    assert "生产企业：丁药业有限公司（1 条线索）" in text and "线索类型：未签带量合同" in text
+    assert load_workbook(out)[CLUE_SHEET].cell(2, 4).value == "未签带量合同"
