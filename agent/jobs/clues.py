@@ -4,22 +4,23 @@ and (apart, 内部) the prescriber concentration findings."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from agent.clock import Clock
 from agent.domain.clues import CLOCK_CLUES, Clue, ClueReport, check_clue_type, check_role, clock_clues, sort_clues
 from agent.domain.prescriber_share import RULE_PRESCRIBER
 from agent.domain.prices import RULE_PRICE
+from agent.domain.reporting import month_bounds
 from agent.errors import ConfigError
 from agent.store import Store
 from agent.store.clues import add_clue, clues_of_month, evidence_lines
 from agent.store.findings import findings_between
 
 
-def month_bounds(month: str, clock: Clock) -> tuple[datetime, datetime]:
-    year, mon = (int(x) for x in month.split("-"))
-    nxt = (year + 1, 1) if mon == 12 else (year, mon + 1)
-    return datetime(year, mon, 1, tzinfo=clock.tz), datetime(*nxt, 1, tzinfo=clock.tz)
+def month_moments(month: str, clock: Clock) -> tuple[datetime, datetime]:
+    """The month's first moment and the next month's, in the hospital's zone."""
+    first, last = month_bounds(month)
+    return datetime.combine(first, time(0), clock.tz), datetime.combine(last + timedelta(days=1), time(0), clock.tz)
 
 
 def record_clue(store: Store, clock: Clock, month: str, supplier: str, clue_type: str, detail: str, by: str,
@@ -38,7 +39,7 @@ def record_clue(store: Store, clock: Clock, month: str, supplier: str, clue_type
 
 
 def clue_report(store: Store, clock: Clock, month: str, hospital_name: str) -> ClueReport:
-    start, end = month_bounds(month, clock)
+    start, end = month_moments(month, clock)
     with store.read() as conn:
         hospital = store.hospital_code
         found = findings_between(conn, hospital, [*CLOCK_CLUES, RULE_PRICE], start, max(end, clock.now()) + timedelta(days=1))
