@@ -115,6 +115,25 @@ def register(app: typer.Typer) -> None:
         path = write_annual(rep, out or Path(f"年度报告-{year}.xlsx"))
         typer.echo(f"已生成 {path}：{len(rep.programmes)} 个批次（协议年度），{len(rep.products)} 个产品")
 
+    @report.command("clues")
+    def clues(
+        ctx: typer.Context,
+        month: str = typer.Option(..., "--month", help="YYYY-MM"),
+        out: Path | None = typer.Option(None, "--out", help="xlsx path (default 短缺违约线索-YYYY-MM.xlsx); the .txt draft goes beside it"),
+    ) -> None:
+        """Write the month's shortage and misconduct clues (短缺 / 违约线索) per supplier as xlsx, with
+        a plain-text draft to paste, and the internal prescriber sheet (内部, never sent upstream)."""
+        if not _MONTH.match(month):
+            raise ConfigError(f"--month {month!r}: use YYYY-MM, e.g. 2026-10")
+        from agent.jobs.clues import clue_report
+        from agent.reports.clues import write_clues
+
+        runtime = runtime_of(ctx)
+        rep = clue_report(runtime.store, runtime.clock, month, config_of(ctx).hospital.name)
+        path, text = write_clues(rep, out or Path(f"短缺违约线索-{month}.xlsx"))
+        typer.echo(f"已生成 {path} 和 {text}：{len(rep.by_supplier())} 家企业 {len(rep.clues)} 条线索；"
+                   f"内部处方集中 {len(rep.internal)} 条（不上报）")
+
     @report.command("group")
     def group(
         ctx: typer.Context,
