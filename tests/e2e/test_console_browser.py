@@ -6,7 +6,6 @@ a CSRF token, and read 总览 on a phone without scrolling sideways."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from agent.console.serve import Served, serve_in_thread
 from agent.console.views import Console
 from agent.store import console as audit_repo
 from agent.store import mappings
+from tests.e2e.demo_support import DemoRun
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = [
@@ -40,15 +40,13 @@ VIEWER = ("guest", "guest-password-1")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``vbp-agent demo`` once, not on a terminal: it prints the console's address and a login, and exits."""
-    where = tmp_path_factory.mktemp("console") / "demo"
-    out = subprocess.run([EXE, "demo", "--dir", str(where)], capture_output=True, text=True, timeout=900,
-                         stdin=subprocess.DEVNULL)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "药学部控制台 pharmacy console: http://127.0.0.1:" in out.stdout and "login: demo / vbp-demo-2026" in out.stdout
-    assert "not a terminal: stopped" in out.stdout
-    return where
+def demo(demo_run: DemoRun) -> Path:
+    """The session's demo run (tests/e2e/conftest.py): it printed the console's address and a login, and exited."""
+    assert demo_run.returncode == 0, demo_run.stderr[-3000:]
+    assert "药学部控制台 pharmacy console: http://127.0.0.1:" in demo_run.stdout
+    assert "login: demo / vbp-demo-2026" in demo_run.stdout
+    assert "not a terminal: stopped" in demo_run.stdout
+    return demo_run.workdir
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +86,17 @@ def _login(driver, url: str, user: str = "demo", password: str = "vbp-demo-2026"
     driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     assert driver.find_element(By.CSS_SELECTOR, "form.who span").text.startswith(("演示药师", "访客"))
+
+
+def _navigate(driver, element) -> None:  # type: ignore[no-untyped-def]
+    """Click what loads a new page and wait for it: elements of the old page go stale."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
 
 
 def _body(driver) -> str:  # type: ignore[no-untyped-def]
@@ -227,10 +236,10 @@ def test_a_product_s_page_has_its_curves_departments_and_group(served, browser) 
     s, _rt, _ = served
     _login(browser, s.url, then="/products")
     Select(browser.find_element(By.NAME, "status")).select_by_visible_text("低于序时进度")
-    browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    _navigate(browser, browser.find_element(By.CSS_SELECTOR, "form.filters button"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#table tbody tr")
     assert len(rows) == 1 and "硫酸氢氯吡格雷片" in rows[0].text
-    rows[0].find_element(By.TAG_NAME, "a").click()
+    _navigate(browser, rows[0].find_element(By.TAG_NAME, "a"))
     text = _body(browser)
     assert "低于序时进度" in text and "每日用量" in text and "使用科室（近90天）" in text
     departments = text.split("使用科室（近90天）")[1].split("同组其他品种")[0]

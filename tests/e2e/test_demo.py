@@ -4,18 +4,15 @@ nothing private leaks."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-EXE = str(Path(sys.executable).with_name("vbp-agent"))
+from tests.e2e.demo_support import DemoRun
 
 
 @pytest.mark.timeout(900)  # the demo alone takes about a minute and a half; several times that on a loaded machine
-def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(tmp_path: Path) -> None:
-    out = subprocess.run([EXE, "demo", "--dir", str(tmp_path / "demo")], capture_output=True, text=True, timeout=840)
+def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(demo_run: DemoRun) -> None:
+    out = demo_run
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout
     assert "every job healthy" in text
@@ -49,8 +46,7 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
                     r"\[报量偏低\] 苯磺酸氨氯地平片 报量 \d+：低于上一年度约定采购量"):
         assert len(re.findall(planted, clocks)) == 1, planted
     assert clocks.count("[线下采购备案超时]") == 1  # every other off-platform purchase was filed in time
-    reports = sorted((tmp_path / "demo" / "reports").glob("*.xlsx"))
-    assert [p.name[-12:] for p in reports] == ["2026-08.xlsx", "2026-09.xlsx", "2026-10.xlsx"]
+    assert [name[-12:] for name in demo_run.reports] == ["2026-08.xlsx", "2026-09.xlsx", "2026-10.xlsx"]
     # 对码 of the HIS dictionary: the items written as real dictionaries write them (forms HIS-style, a
     # blank 剂型, former names, trade names alone) each in its group or 非集采, nothing left to review;
     # the map check flags the one planted strength no winning product has (甲福明片 0.25g) and nothing else
@@ -61,6 +57,6 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
     check = text.split("分组检查 map check：")[1].splitlines()[0]
     assert check.count("请确认分组") == 1 and "Y00033（甲福明片）规格250mg" in check
     # patient identifiers planted in the simulated HIS never reach the store, the robot or the output
-    state = (tmp_path / "demo" / "state.db").read_bytes()
+    state = (demo_run.workdir / "state.db").read_bytes()
     assert b"CANARY" not in state and "CANARY" not in text
-    assert b"CANARY" in (tmp_path / "demo" / "hospital.sqlite").read_bytes()  # the canary was planted
+    assert b"CANARY" in (demo_run.workdir / "hospital.sqlite").read_bytes()  # the canary was planted
