@@ -48,11 +48,10 @@ test-tools:
 	@command -v systemd-analyze >/dev/null 2>&1 || { echo "installing systemd tools"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
 
-# The whole suite on today's clock, then the date-sensitive part (unit, contract, integration) with the
-# clock of the suite and of every Python process it starts moved a year ahead and a year back.
+# The whole suite on today's clock and, beside it, the date-sensitive part (unit, contract, integration)
+# with the clock of the suite and of every Python process it starts moved a year ahead and a year back.
 test: setup services test-tools lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory test-clock
+	bash scripts/test-all.sh $(BIN)/python $(PYTEST_ARGS)
 
 # The house rules as tools: ruff, mypy on the domain and the store, the import-linter layers.
 lint: setup
@@ -60,10 +59,8 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-CLOCK_TESTS := tests/unit tests/contract tests/integration
 test-clock: setup services
-	$(BIN)/python -m pytest -q -p no:cacheprovider --clock-shift-days=365 $(CLOCK_TESTS)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --clock-shift-days=-365 $(CLOCK_TESTS)
+	CLOCK_ONLY=1 bash scripts/test-all.sh $(BIN)/python
 
 demo: setup
 	$(BIN)/vbp-agent demo

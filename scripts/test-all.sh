@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make test`'s pytest part: the whole suite (shown as it runs) and, at the same time, the date-sensitive
+# part (unit, contract, integration) with the clock of the suite and of every Python process it starts
+# moved a year ahead and a year back (logged, shown at the end; in full when it fails). Each test makes
+# its own schema, cluster and ports, so the three runs do not meet. Usage: test-all.sh PYTHON [PYTEST ARGS...]
+# (CLOCK_ONLY=1: only the two clock runs, for `make test-clock`.)
+set -u
+py=$1; shift
+clock_tests=(tests/unit tests/contract tests/integration)
+logs=$(mktemp -d)
+"$py" -m pytest -q -p no:cacheprovider --clock-shift-days=365 "${clock_tests[@]}" >"$logs/plus.log" 2>&1 &
+plus=$!
+"$py" -m pytest -q -p no:cacheprovider --clock-shift-days=-365 "${clock_tests[@]}" >"$logs/minus.log" 2>&1 &
+minus=$!
+rc=0
+if [ "${CLOCK_ONLY:-0}" != 1 ]; then
+  "$py" -m pytest "$@" || rc=1
+fi
+for run in plus:365 minus:-365; do
+  name=${run%%:*}; days=${run#*:}
+  if [ "$name" = plus ]; then pid=$plus; else pid=$minus; fi
+  if wait "$pid"; then
+    echo "clock shifted ${days} days: $(tail -n 1 "$logs/$name.log")"
+  else
+    rc=1
+    echo "clock shifted ${days} days: FAILED"; cat "$logs/$name.log"
+  fi
+done
+rm -rf "$logs"
+exit $rc
