@@ -57,9 +57,12 @@ def components(target: Mapping[str, int] | None = None) -> list[Component]:
         if name:
             found.append(Component(name, tuple(module.MIGRATIONS)))
     found.sort(key=lambda c: (c.name != "core", c.name))
-    if target is not None:
-        found = [Component(c.name, c.migrations[: target.get(c.name, c.version)]) for c in found]
-    return found
+    return found if target is None else _cut(found, target)
+
+
+def _cut(comps: Sequence[Component], target: Mapping[str, int]) -> list[Component]:
+    """The components as an older vbp-agent knew them: each cut at its version in ``target``."""
+    return [Component(c.name, c.migrations[: target.get(c.name, c.version)]) for c in comps]
 
 
 def read_versions(conn: Connection) -> dict[str, int] | None:
@@ -98,10 +101,7 @@ def upgrade(conn: Connection, known: Sequence[Component] | None = None, *, targe
     ``target`` limits components to a given version (tests use it to build older stores).
     """
     _lock_for_upgrade(conn)
-    if known is None:
-        known = components(target)
-    elif target is not None:
-        known = [Component(c.name, c.migrations[: target.get(c.name, c.version)]) for c in known]
+    known = components(target) if known is None else (list(known) if target is None else _cut(known, target))
     stored = read_versions(conn)
     if stored is None:
         foreign = [t for t in inspect(conn).get_table_names() if t != "sqlite_sequence"]

@@ -295,18 +295,17 @@ class StoreInputs:
     def _mix(self, start: datetime, end: datetime) -> list[PurchaseMix]:
         """On-platform and total amounts of the lines accepted in [start, end), per kind; exempt items
         (麻醉/精神药品, 医疗机构制剂: ``offplatform exempt``) left out, as the notices count 网采率."""
-        with self.store.read() as conn:
-            exempt = sorted(ledgers.exempt_items(conn, self.hospital))
         amount = rc.c.quantity * func.coalesce(rc.c.unit_price, 0)
-        q = (
-            select(li.c.kind, rc.c.on_platform, func.sum(amount))
-            .select_from(rc.join(li, and_(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code), isouter=True))
-            .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= start,
-                   rc.c.accepted_at < end, rc.c.item_code.not_in(exempt))
-            .group_by(li.c.kind, rc.c.on_platform)
-        )
-        with self.store.read() as conn:
-            rows = conn.execute(q).all()
+        with self.store.read() as conn:  # one read: the exempt items and the amounts agree
+            exempt = sorted(ledgers.exempt_items(conn, self.hospital))
+            rows = conn.execute(
+                select(li.c.kind, rc.c.on_platform, func.sum(amount))
+                .select_from(rc.join(li, and_(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code),
+                                     isouter=True))
+                .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= start,
+                       rc.c.accepted_at < end, rc.c.item_code.not_in(exempt))
+                .group_by(li.c.kind, rc.c.on_platform)
+            ).all()
         mix: dict[str, list[float]] = {}
         for kind, on_platform, total in rows:
             k = "high_value_consumable" if kind == "consumable" else "drug"  # an unknown item counts as a drug
