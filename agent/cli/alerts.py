@@ -152,6 +152,7 @@ def register(app: typer.Typer) -> None:
     def notify_test(ctx: typer.Context, receiver: str) -> None:
         """Send a test message to RECEIVER and print the vendor's answer; resumes a stopped receiver."""
         from agent.alerts.delivery import needs_resume, resume_receiver
+        from agent.alerts.groups import console_url
         from agent.alerts.render import probe_message
         from agent.notify import build_sender
 
@@ -160,7 +161,7 @@ def register(app: typer.Typer) -> None:
             if receiver not in cfg.receivers:
                 raise ConfigError(f"{cfg.source_file}: receivers: no receiver named '{receiver}' (have: {', '.join(cfg.receivers) or 'none'})")
             sender = build_sender(receiver, cfg.receivers[receiver], clock)
-            answer = sender.send(probe_message(receiver, clock.now(), clock.tz))
+            answer = sender.send(probe_message(receiver, clock.now(), clock.tz, console_url(cfg)))
             typer.echo(f"{receiver}: ok {json.dumps(answer, ensure_ascii=False, default=str)}")
             if needs_resume(store, receiver):
                 n = resume_receiver(store, receiver, clock.now())

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from agent.alerts.render import SEVERITY_CN, VALUE_CN, facts
+from agent.alerts.render import SEVERITY_CN, evidence_lines, facts, shown_values
 from agent.catalogue.review import STATUS_ZH
 from agent.console import charts
 from agent.console.auth import may
@@ -30,7 +30,6 @@ RECENT_DAYS = 90
 DEPT_DAYS = 30  # the product table's department filter: what the department used in the last 30 days
 PAGE_SIZE = 100
 CLOCK_WORDS = ("hours_left", "days_left", "deadline", "due")
-HIDDEN = {"action", "summary", "p_value", "q_value"}  # statistics staff do not read: the title says it in words
 
 
 @dataclass
@@ -257,8 +256,8 @@ def alert(c: Console, key: str) -> dict[str, Any] | None:
         if a is None:
             return None
         sent = alert_repo.notifications_of(conn, c.hospital, key)
-    values = [(VALUE_CN.get(k, k), v) for k, v in a.values.items() if k not in HIDDEN]
-    evidence = [(VALUE_CN.get(k, k), v) for k, v in a.evidence.items() if k not in HIDDEN]
+    values = shown_values(a.values)  # in words: no statistics, numbers rounded
+    evidence = evidence_lines(a.evidence)
     return {"a": a, "row": _alert_row(a, now), "values": values, "evidence": evidence, "sent": sent,
             "acked": a.acknowledged(now), "matchers": {"rule": a.rule, "subject": a.subject, **a.labels}}
 
