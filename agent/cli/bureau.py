@@ -70,11 +70,10 @@ def register(app: typer.Typer) -> None:
         return rt, build_monitoring_inputs(rt)
 
     def _show(splits) -> None:  # type: ignore[no-untyped-def]
-        for p, split in splits:
-            total = sum(split.values())
-            parts = "；".join(f"{d} {q:,.0f}（{q / p.agreed_qty:.1%}）" for d, q in sorted(split.items()))
-            typer.echo(f"{p.product_id}\t{p.name}（{p.programme}，{p.year_start.isoformat()}起）约定量 {p.agreed_qty:,.0f}，"
-                       f"已分配 {total:,.0f}：{parts}")
+        echo_table(("中选产品", "名称", "批次", "协议年度起", "约定量", "已分配", "各科室分配"),
+                   [(p.product_id, p.name, p.programme, p.year_start.isoformat(), f"{p.agreed_qty:,.0f}", f"{sum(split.values()):,.0f}",
+                     "；".join(f"{d} {q:,.0f}（{q / p.agreed_qty:.1%}）" for d, q in sorted(split.items())))
+                    for p, split in splits], right={4, 5})
 
     @alloc.command("import")
     def alloc_import(
