@@ -183,6 +183,9 @@ directory = "{demo.workdir}"
 [logging]
 level = "warning"
 
+[console]
+external_url = "http://127.0.0.1:8470"  # chat messages end with their alert's page in the demo's console
+
 [[sources]]
 name = "his"
 kind = "his"
