@@ -97,7 +97,7 @@ def deadline_findings(inp: DeadlineInputs, now: datetime, calendar: WorkdayCalen
         labels = {"kind": "deadline", "distributor": o.distributor}
         if o.delivered_at is None or o.short:
             due = delivery_due(o, rules)
-            what = f"{o.distributor} 配送 {o.item}" + (f"（短送：到货 {_qty(o.delivered_qty)}/{_qty(o.quantity)}）" if o.short else "")
+            what = f"{o.distributor} 配送 {o.item}" + (f"（短送：到货 {_qty(o.delivered_qty or 0)}/{_qty(o.quantity)}）" if o.short else "")
             out.append(_clock("delivery", o.order_id, o.ordered_at, due, now, rules, what, labels))
         if o.responded_at is None and o.delivered_at is None:  # a delivery answers the order too
             due = o.ordered_at + rules.response_hours * h
