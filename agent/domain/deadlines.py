@@ -66,9 +66,9 @@ def _clock(rule: str, subject: str, start: datetime, due: datetime, now: datetim
     )
 
 
-def _qty(x: float) -> str:
+def _qty(x: float | None) -> str:
     """A quantity as staff read it: thousands separated, no trailing zeros (137,740 or 0.5)."""
-    return f"{float(x):,.2f}".rstrip("0").rstrip(".")
+    return "-" if x is None else f"{float(x):,.2f}".rstrip("0").rstrip(".")
 
 
 def end_of_next_month(moment: datetime) -> datetime:
@@ -97,7 +97,7 @@ def deadline_findings(inp: DeadlineInputs, now: datetime, calendar: WorkdayCalen
         labels = {"kind": "deadline", "distributor": o.distributor}
         if o.delivered_at is None or o.short:
             due = delivery_due(o, rules)
-            what = f"{o.distributor} 配送 {o.item}" + (f"（短送：到货 {_qty(o.delivered_qty or 0)}/{_qty(o.quantity)}）" if o.short else "")
+            what = f"{o.distributor} 配送 {o.item}" + (f"（短送：到货 {_qty(o.delivered_qty)}/{_qty(o.quantity)}）" if o.short else "")
             out.append(_clock("delivery", o.order_id, o.ordered_at, due, now, rules, what, labels))
         if o.responded_at is None and o.delivered_at is None:  # a delivery answers the order too
             due = o.ordered_at + rules.response_hours * h
