@@ -39,7 +39,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                  "delivery_note_no", "receipt_no"),
 }
 # Columns a query may add after its required ones (the adapter reads them when present).
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"receipts": ("pack_factor",)}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"receipts": ("pack_factor",), "items": ("registration_no",)}
 REQUIRED = {"his": ("usage", "day_totals", "items"), "prescription": ("usage", "day_totals"), "warehouse": ("receipts",)}
 
 

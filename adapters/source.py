@@ -177,7 +177,7 @@ class SqlSource:
 
     # -- ItemSource ----------------------------------------------------------------------------
     def read_items(self) -> Iterator[LocalItem | BadRow]:
-        names = COLUMNS["items"]
+        names = COLUMNS["items"] + OPTIONAL_COLUMNS["items"]
         for row in self._run("items", {}):
             r = dict(zip(names, row, strict=False))
             try:
@@ -190,6 +190,7 @@ class SqlSource:
                     pack_factor=opt_decimal(r["pack_factor"]), national_code=as_text(r["national_code"]),
                     price=opt_decimal(r["price"]),
                     kind="consumable" if (as_text(r["national_code"]) or "").startswith("C") else "drug",
+                    registration_no=as_text(r.get("registration_no")),
                 )
             except (ValueError, TypeError, InvalidOperation) as exc:
                 yield BadRow("item", str(r.get("code")), f"cannot convert: {exc}", raw_of(names, row))

@@ -107,7 +107,7 @@ def product_of(r: Any) -> WinningProduct:
     return WinningProduct(
         generic_name=r["generic_name"], dosage_form=r["dosage_form"], spec=r["spec"], manufacturer=r["manufacturer"],
         kind=Kind(r["kind"]), pack=_dec(r["pack"]), smallest_unit=r["smallest_unit"], national_code=r["national_code"],
-        price=_dec(r["price"]), category=r["category"])
+        price=_dec(r["price"]), category=r["category"], registration_no=r.get("registration_no"))
 
 
 def _dec(v: Any) -> Decimal | None:
@@ -117,7 +117,7 @@ def _dec(v: Any) -> Decimal | None:
 def product_values(p: WinningProduct) -> dict[str, Any]:
     return dict(kind=p.kind.value, generic_name=p.generic_name, dosage_form=p.dosage_form, spec=p.spec, pack=p.pack,
                 smallest_unit=p.smallest_unit, manufacturer=p.manufacturer, national_code=p.national_code,
-                price=p.price, category=p.category, group_key=p.group_key)
+                price=p.price, category=p.category, group_key=p.group_key, registration_no=p.registration_no)
 
 
 def same(old: dict[str, Any], new: dict[str, Any]) -> bool:
