@@ -97,6 +97,25 @@ def classify_value(code: str | None, unit_price: Decimal | None, threshold: Deci
     return ValueClass(UNKNOWN, f"{why}且无单价，请人工确认", "none")
 
 
+@dataclass(frozen=True, slots=True)
+class ValueRule:
+    """The hospital's 高值 line (``[catalogue] high_value_price``, ``high_value_classes``)."""
+
+    threshold: Decimal = Decimal(500)
+    high_classes: dict[str, str] | None = None
+
+    def classify(self, code: str | None, unit_price: Decimal | None, override: str | None = None,
+                 override_by: str | None = None) -> ValueClass:
+        return classify_value(code, unit_price, self.threshold, self.high_classes, override, override_by)
+
+
+def online_kind(value: ValueClass) -> str | None:
+    """The 网采率 line a consumable's purchases count in: high-value (高值医用耗材, 80%), and an
+    undecided one with them until a pharmacist says otherwise (watched rather than missed); a
+    low-value consumable has no line of its own (None)."""
+    return None if value.value == LOW else "high_value_consumable"
+
+
 def _yuan(v: Decimal) -> str:
     return format(v.quantize(Decimal("0.01")), "f")
 
