@@ -53,6 +53,7 @@ class Preset:
     ddl: tuple[str, ...] = ()  # tables the generator creates, with {ts} {dec} {text} placeholders
     index_tables: tuple[str, ...] = ()  # the big tables whose scans `check` and the benchmark watch
     line_id_is_int: bool = True
+    item_kind: str | None = None  # "consumable": a material dictionary (物资字典), every item a consumable
 
     def sql_for(self, name: str, engine: str) -> tuple[str, tuple[str, ...]]:
         """The query for an engine, with ``?`` placeholders, and the parameter names in order."""

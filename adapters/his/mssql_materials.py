@@ -54,4 +54,5 @@ PRESET = Preset(
     queries={"usage": USAGE, "day_totals": DAY_TOTALS, "items": ITEMS},
     ddl=DDL,
     index_tables=("fee_mat_detail",),
+    item_kind="consumable",
 )

@@ -62,4 +62,5 @@ PRESET = Preset(
     queries={"usage": USAGE, "day_totals": DAY_TOTALS, "items": ITEMS},
     ddl=DDL,
     index_tables=("wz_out_detail", "wz_out_bill"),
+    item_kind="consumable",
 )

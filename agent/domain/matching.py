@@ -206,7 +206,9 @@ class Matcher:
                                 "医保耗材代码的分类与通用名码与中选产品一致，企业或产品不同：非中选产品", ())
         if groups:
             return self._finish(item, REVIEW, None, None, 0.6, "医保耗材代码的分类与通用名码对应多个分组，请确认", ())
-        if coded and all(c is not None for _, c in coded):  # every winning consumable has its code: the code decides
+        uncoded = [p for p, c in coded if c is None]
+        if coded and max((ratio(compact(item.name), compact(p.generic_name)) for p in uncoded), default=0.0) < 0.6:
+            # the code decides against every coded winning consumable, and the name is near none of the others
             return self._finish(item, NONE, None, None, 0.95, "医保耗材代码的分类与通用名码与本院中选耗材均不同：非集采", ())
         return None
 
