@@ -252,3 +252,34 @@ def test_a_consumable_not_in_the_dictionaries_cannot_be_decided(hospital: Path, 
     code = main(["-c", str(hospital), "consumables", "set", "NOPE", "--value", "low", "--by", "王五"], clock=CLOCK)
     assert code != 0
     assert "no consumable" in capsys.readouterr().err
+
+
+def test_a_volume_row_naming_a_registration_of_two_products_without_its_spec_model_is_refused(hospital: Path,
+                                                                                              tmp_path: Path) -> None:
+    from agent.catalogue.volumes import plan_volumes
+
+    wb = Workbook()
+    wb.active.append(["注册证号", "产品名称", "规格型号", "约定采购量（个）"])
+    wb.active.append([REG_LEPU, "药物洗脱冠脉支架系统", None, 10])  # two 乐普 products hold this registration
+    wb.active.append([REG_LEPU, "药物洗脱冠脉支架系统", "3.5×24mm", "12套"])  # the spec/model settles it
+    wb.save(tmp_path / "v.xlsx")
+    runtime = build(load_config(hospital), CLOCK)
+    try:
+        plan = plan_volumes(runtime.store, tmp_path / "v.xlsx", PROGRAMME, 1)
+    finally:
+        runtime.close()
+    assert [(e.row, e.reason) for e in plan.errors] == [(2, "同一注册证号对应多个中选产品，请补充规格型号或医保耗材代码")]
+    assert [(r.payload["product_key"], r.payload["quantity"]) for r in plan.rows] == [(C2, 12)]
+
+
+def test_an_items_sheet_gives_consumables_their_registration(tmp_path: Path) -> None:
+    from agent.catalogue.items_file import read_items
+
+    wb = Workbook()
+    wb.active.append(["物资编码", "物资名称", "规格型号", "生产企业", "单位", "医保耗材代码", "注册证号"])
+    wb.active.append(["HC01", "冠脉支架", "3.0×18mm", LEPU, "个", C1, REG_LEPU])
+    wb.active.append(["HC02", "冠脉支架", "3.5×24mm", LEPU, "个", None, REG_LEPU])
+    wb.active.append(["Y01", "阿托伐他汀钙片", "20mg*7片", "齐鲁制药", "盒", "XC10AAA052A001010100001", None])
+    wb.save(tmp_path / "items.xlsx")
+    got = [(i.code, i.kind, i.registration_no) for i in read_items(tmp_path / "items.xlsx")]
+    assert got == [("HC01", "consumable", REG_LEPU), ("HC02", "consumable", REG_LEPU), ("Y01", "drug", None)]
