@@ -104,3 +104,13 @@ def test_another_makers_code_of_the_same_class_and_generic_is_a_rival_in_the_gro
 def test_a_code_of_another_class_is_no_vbp_consumable_when_every_winning_consumable_has_its_code() -> None:
     p = Matcher(WINNERS[:2]).propose(_item(code="C1104010000000000000000002A", name="医用脱脂纱布"))
     assert p.status == NONE and p.product_key is None
+
+
+def test_the_80_percent_line_takes_high_value_and_undecided_consumables_and_leaves_low_value_out() -> None:
+    from agent.domain.consumables import ValueRule, online_kind
+
+    rule = ValueRule(Decimal(1000))
+    assert online_kind(rule.classify(STENT, Decimal(469))) == "high_value_consumable"  # its class
+    assert online_kind(rule.classify(None, None)) == "high_value_consumable"  # undecided: watched, not missed
+    assert online_kind(rule.classify("C1104010000000000000000002A", Decimal(999))) is None  # under this hospital's line
+    assert online_kind(rule.classify("C1104010000000000000000002A", Decimal(999), override=HIGH)) == "high_value_consumable"
