@@ -6,8 +6,8 @@ What it adds to the simulated hospital, in the same SQLite file:
 - the HIS's material dictionary and charges (材料收费明细, the ``mssql_materials`` preset, a second
   ``[[sources]]`` block): 乐普 3.0×18mm with its code (对码 by code), 乐普 3.5×24mm without one (by
   注册证号 and 规格型号), 微创 (by 注册证号 alone) and a rival, 雅培, whose code shares class and
-  通用名码 (a non-winning product of the group); 乐普 3.5×24mm's agreed volume is set far above its use
-  (behind its 序时进度);
+  通用名码 (a non-winning product of the group); each on its usual pace against its 序时进度 (the demo's
+  one product behind stays 硫酸氢氯吡格雷片);
 - the warehouse's weekly restocks of the stents on the platform (with their delivery lines), and one
   off-platform purchase of two 乐普 stents above the winning price, filed (备案) the next day: the
   month's 高于挂网价线下供应 clue.
@@ -57,7 +57,7 @@ STENTS = [
     Stent("HC0001", "药物洗脱冠脉支架系统", "3.0×18mm", LEPU, "C0201010010100104744000012A", "C0201010010100104744000012A",
           REG_LEPU, Decimal(469), 0.8),
     Stent("HC0002", "冠脉药物支架（乐普）", "3.5×24mm", LEPU, None, "C0201010010100104744000013B", REG_LEPU, Decimal(469),
-          0.3, agreed_share=Decimal("2.5")),
+          0.3),
     Stent("HC0003", "钴基合金雷帕霉素洗脱支架系统", "2.75×18mm", MP, None, None, REG_MP, Decimal(590), 0.6),
     Stent("HC0004", "依维莫司洗脱支架（雅培）", "3.0×23mm", ABBOTT, "C0201010010100100001000001A", None,
           "国械注进20173130001", Decimal(3980), 0.15, winning=False),

@@ -65,9 +65,9 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
                    r"对码 HC0003 .* → 中选产品：注册证号一致（中选产品不分规格型号）（auto）",
                    r"对码 HC0004 .* → 非中选（同组）：医保耗材代码的分类与通用名码与中选产品一致"):
         assert re.search(mapped, bureau), mapped
-    assert re.search(r"药物洗脱冠脉支架系统 3\.5×24mm  约定 \d+ 个  已使用 \d+ 个  完成进度 [\d.]+%  序时进度 [\d.]+%  低于序时进度",
+    assert re.search(r"药物洗脱冠脉支架系统 3\.5×24mm  约定 \d+ 个  已使用 \d+ 个  完成进度 [\d.]+%  序时进度 [\d.]+%  正常",
                      bureau)
-    assert "带量执行报表：签约产品3，零采购0，低于序时进度1，超量0，正常2；对应非中选产品1，采购非中选1" in bureau
+    assert "带量执行报表：签约产品3，零采购0，低于序时进度0，超量0，正常3；对应非中选产品1，采购非中选1" in bureau
     rate = re.search(r"高值医用耗材网采率（2026-10）：([\d.]+)%（平台 [\d,.]+ 元 / 验收入库 [\d,.]+ 元，要求 ≥80%）", bureau)
     assert rate and 80 < float(rate[1]) < 100  # two stents bought off the platform, the rest on it
     clues = bureau.split("短缺违约线索 clue report for 2026-10")[1]
