@@ -283,3 +283,31 @@ def test_an_items_sheet_gives_consumables_their_registration(tmp_path: Path) -> 
     wb.save(tmp_path / "items.xlsx")
     got = [(i.code, i.kind, i.registration_no) for i in read_items(tmp_path / "items.xlsx")]
     assert got == [("HC01", "consumable", REG_LEPU), ("HC02", "consumable", REG_LEPU), ("Y01", "drug", None)]
+
+
+def test_an_older_store_regroups_a_coded_consumable_by_its_class_and_generic_code(store_url: str) -> None:
+    """Until catalogue v4 a consumable listed without a class was grouped by its name; v4 groups it by
+    its code's first 10 characters and moves the items mapped to it along."""
+    from sqlalchemy import insert, select
+
+    from agent.store import migrate, open_store
+    from agent.store.schema.catalogue import item_mappings, winning_products
+
+    latest = {c.name: c.version for c in migrate.components()}
+    old = open_store(store_url, "H1", target={**latest, "catalogue": 3})
+    now = datetime(2025, 1, 1, tzinfo=DEFAULT_TZ)
+    with old.begin() as conn:
+        conn.execute(insert(winning_products).values(
+            hospital_code="H1", programme=PROGRAMME, product_key=C1, kind="consumable", generic_name="药物洗脱冠脉支架系统",
+            spec="3.0×18mm", manufacturer=LEPU, national_code=C1, group_key="C|药物洗脱冠脉支架系统", updated_at=now))
+        conn.execute(insert(item_mappings).values(
+            hospital_code="H1", item_code="M1", item_name="支架", item={}, status="auto", product_key=C1,
+            group_key="C|药物洗脱冠脉支架系统", confidence=1.0, reason="", candidates=[], updated_at=now))
+    old.close()
+    store = open_store(store_url, "H1")
+    try:
+        with store.read() as conn:
+            assert conn.execute(select(winning_products.c.group_key)).scalars().all() == ["C|C020101001"]
+            assert conn.execute(select(item_mappings.c.group_key)).scalars().all() == ["C|C020101001"]
+    finally:
+        store.close()

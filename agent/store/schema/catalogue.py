@@ -202,8 +202,12 @@ def _v3(conn) -> None:  # type: ignore[no-untyped-def]
 
 
 def _v4(conn) -> None:  # type: ignore[no-untyped-def]
+    """Consumables (#21): ``winning_products.registration_no`` (注册证号), the reviewed 高值/低值 decisions,
+    and a consumable listed with its 27-character code and no class regrouped by the code's class and
+    通用名码 (its first 10 characters) instead of its name, as v2 regrouped (drugs are left as they are)."""
     add_column(conn, winning_products, "registration_no")
     create_tables(conn, [consumable_values])
+    _v2(conn)
 
 
 # 高值/低值 of a consumable as a pharmacist decided it (``consumables set``), over the class and price rule.
