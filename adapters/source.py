@@ -177,7 +177,7 @@ class SqlSource:
 
     # -- ItemSource ----------------------------------------------------------------------------
     def read_items(self) -> Iterator[LocalItem | BadRow]:
-        names = COLUMNS["items"]
+        names = COLUMNS["items"] + OPTIONAL_COLUMNS["items"]
         for row in self._run("items", {}):
             r = dict(zip(names, row, strict=False))
             try:
@@ -189,10 +189,18 @@ class SqlSource:
                     spec=as_text(r["spec"]), manufacturer=as_text(r["manufacturer"]), his_unit=as_text(r["his_unit"]),
                     pack_factor=opt_decimal(r["pack_factor"]), national_code=as_text(r["national_code"]),
                     price=opt_decimal(r["price"]),
-                    kind="consumable" if (as_text(r["national_code"]) or "").startswith("C") else "drug",
+                    kind=self._kind(as_text(r["national_code"]), as_text(r.get("registration_no"))),
+                    registration_no=as_text(r.get("registration_no")),
                 )
             except (ValueError, TypeError, InvalidOperation) as exc:
                 yield BadRow("item", str(r.get("code")), f"cannot convert: {exc}", raw_of(names, row))
+
+    def _kind(self, national_code: str | None, registration_no: str | None) -> str:
+        """A consumable: from a material dictionary, or by its 27-character code (C...), or by a medical
+        device registration (注册证号 国械注准 / 鲁械注准 / 械备); else a drug."""
+        if self.preset.item_kind == "consumable" or (national_code or "").startswith("C") or "械" in (registration_no or ""):
+            return "consumable"
+        return "drug"
 
     # -- DepartmentSource ----------------------------------------------------------------------
     def read_departments(self) -> Iterator[tuple[str, str] | BadRow]:

@@ -46,6 +46,7 @@ class LocalItem:
     national_code: str | None = None
     price: Decimal | None = None
     kind: str = "drug"  # drug | consumable
+    registration_no: str | None = None  # consumables: 注册证号 / 备案凭证号, when the dictionary holds it
 
 
 @dataclass(frozen=True, slots=True)
