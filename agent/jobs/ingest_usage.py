@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -130,9 +131,9 @@ def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: dat
 
 
 def write_window(store: Store, name: str, day_from: date, day_to: date, read: Read,
-                 now: datetime, extra: Callable[[Tx, UsageStats], None] | None = None) -> UsageStats:
+                 now: datetime, extra: Callable[[Tx, UsageStats], None] | None = None, conn: Tx | None = None) -> UsageStats:
     """Replace what the store holds for [day_from, day_to] with ``read`` (what :func:`read_window`
-    returned for those days), in one transaction."""
+    returned for those days), in one transaction (on ``conn`` when given: see ``Store.bulk``)."""
     merged, bad = read
     per_day: dict[date, list] = defaultdict(lambda: [0, Decimal(0), 0])
     for day, n in Counter(map(itemgetter(0), merged)).items():
@@ -154,12 +155,18 @@ def write_window(store: Store, name: str, day_from: date, day_to: date, read: Re
     stats = UsageStats(days=len(days), rows=len(merged), lines=sum(map(itemgetter(2), merged.values())), bad=len(bad))
     totals = [usage.DayTotal(d, per_day[d][0], per_day[d][1], per_day[d][2]) if d in per_day
               else usage.DayTotal(d, 0, Decimal(0), 0) for d in days]
-    with store.begin() as conn:
-        usage.replace_days(conn, hc, name, day_from, day_to, merged, totals, now)
-        quarantine.record(conn, hc, name, bad, now)
+    with store.begin() if conn is None else _begun(conn) as tx:
+        usage.replace_days(tx, hc, name, day_from, day_to, merged, totals, now)
+        quarantine.record(tx, hc, name, bad, now)
         if extra is not None:
-            extra(conn, stats)
+            extra(tx, stats)
     return stats
+
+
+@contextmanager
+def _begun(conn: Tx) -> Iterator[Tx]:
+    with conn.begin():
+        yield conn
 
 
 def poll_usage(store: Store, source: UsageSource, clock: Clock, lookback_days: int = 7) -> UsageStats:
