@@ -167,3 +167,20 @@ def test_a_failed_write_stops_the_reader_and_the_run_resumes_at_the_window_that_
     backfill_usage(store, source, clock, START, last, window_days=2)
     store.close()
     assert _totals(tmp_path / "state.db") == _totals(tmp_path / "whole.db")
+
+
+def test_a_backfill_stores_the_same_totals_in_either_state_store(tmp_path: Path, sqlite_odbc: str, store_url: str) -> None:
+    db = SourceDb("sqlite", sqlite_odbc)
+    db.load_his(HIS_PRESETS["mssql_his"], days=6, rows_per_day=20)
+    clock = FakeClock(datetime(2026, 11, 2, 22, 0, tzinfo=UTC), UTC)
+    last = START + timedelta(days=5)
+    reference = open_store(f"sqlite:///{tmp_path / 'reference.db'}", "H1")
+    backfill_usage(reference, db.source(HIS_PRESETS["mssql_his"]), clock, START, last, window_days=2, pause_s=1)
+    reference.close()
+    store = open_store(store_url, "H1")
+    stats = backfill_usage(store, db.source(HIS_PRESETS["mssql_his"]), clock, START, last, window_days=2)
+    with store.read() as conn:
+        n, q, lines = conn.execute(select(func.count(), func.sum(usage_daily.c.quantity), func.sum(usage_daily.c.lines))).one()
+    store.close()
+    assert stats.rows == n > 0
+    assert (n, Decimal(q), lines) == _totals(tmp_path / "reference.db")  # read ahead and written, or one by one
