@@ -22,7 +22,7 @@ from agent.ports import UsageSource
 from agent.store import Store, Tx, usage
 
 WAIT_STEP_S = 60.0
-READ_AHEAD = 2  # windows read and waiting to be written, at most
+READ_AHEAD = 1  # windows read and waiting to be written, at most (beside the one being read)
 
 
 class Window(Protocol):

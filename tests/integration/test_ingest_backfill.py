@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from agent.clock import FakeClock
 from agent.config import HoursWindow
 from agent.errors import SourceError
-from agent.jobs.backfill import backfill_usage
+from agent.jobs.backfill import READ_AHEAD, backfill_usage
 from agent.store import open_store
 from agent.store.schema.ingest import usage_daily
 from tests.ingest_support import HIS_PRESETS, START, SourceDb, backfill_config
@@ -160,7 +160,7 @@ def test_a_failed_write_stops_the_reader_and_the_run_resumes_at_the_window_that_
     with pytest.raises(Exception, match="disk is full"):
         backfill_usage(store, source, clock, START, last, window_days=2)
     assert _next_day(tmp_path / "state.db") == failing_day.isoformat()  # the windows before it, committed
-    assert len(source.reads) <= 4 + 1 + 2  # the reader stopped: the read in progress and at most READ_AHEAD waiting
+    assert len(source.reads) <= 4 + READ_AHEAD + 1  # the reader stopped: at most READ_AHEAD waiting and one in progress
 
     with sqlite3.connect(tmp_path / "state.db") as conn:
         conn.execute("DROP TRIGGER full_disk")
