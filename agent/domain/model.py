@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,6 +30,21 @@ class UsageRow:
     amount: Decimal  # yuan, net of returns
     lines: int = 0  # source rows behind the aggregate (for reconciliation)
     prescriber_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageColumns:
+    """One fetch of usage rows that came typed from the driver (dates, unpadded text, a known
+    setting, Decimal sums, int lines): the ingestion hot path takes it whole, column by column,
+    instead of row by row. ``keys[i]`` is ``(day, item, dept, setting, prescriber or "")`` and
+    ``values[i]`` is ``(quantity, amount, lines)``; ``days``, ``items`` and ``depts`` are the same
+    rows' columns."""
+
+    days: Sequence[date]
+    items: Sequence[str]
+    depts: Sequence[str]
+    keys: Sequence[tuple[date, str, str, str, str]]
+    values: Sequence[tuple[Decimal, Decimal, int]]
 
 
 @dataclass(frozen=True, slots=True)
