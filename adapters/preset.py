@@ -39,7 +39,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                  "delivery_note_no", "receipt_no"),
 }
 # Columns a query may add after its required ones (the adapter reads them when present).
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"receipts": ("pack_factor",)}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"receipts": ("pack_factor",), "items": ("registration_no",)}
 REQUIRED = {"his": ("usage", "day_totals", "items"), "prescription": ("usage", "day_totals"), "warehouse": ("receipts",)}
 
 
@@ -53,6 +53,7 @@ class Preset:
     ddl: tuple[str, ...] = ()  # tables the generator creates, with {ts} {dec} {text} placeholders
     index_tables: tuple[str, ...] = ()  # the big tables whose scans `check` and the benchmark watch
     line_id_is_int: bool = True
+    item_kind: str | None = None  # "consumable": a material dictionary (物资字典), every item a consumable
 
     def sql_for(self, name: str, engine: str) -> tuple[str, tuple[str, ...]]:
         """The query for an engine, with ``?`` placeholders, and the parameter names in order."""

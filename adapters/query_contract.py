@@ -65,6 +65,8 @@ SPECS: dict[str, QuerySpec] = {
             Column("pack_factor", "number", "smallest units per HIS unit (e.g. 14 for a 盒 of 14 片), blank if unknown"),
             Column("national_code", "text", "医保 / 国家药品代码 when the HIS holds it, else blank"),
             Column("price", "number", "retail price per HIS unit in yuan, may be blank"),
+            Column("registration_no", "text", "optional: the 注册证号 / 备案凭证号 of a consumable (对码 matches on it "
+                   "with the 27-character code and the 规格型号)", optional=True),
         )),
     "departments": QuerySpec(
         "departments", "the department dictionary (科室字典), so alerts name departments", (), (

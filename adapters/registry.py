@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from adapters.his import mssql_his, oracle_his
+from adapters.his import mssql_his, mssql_materials, oracle_his, spd_issues
 from adapters.odbc import OdbcSource
 from adapters.preset import REQUIRED, Preset, require_single_select
 from adapters.source import SqlSource
@@ -13,7 +13,8 @@ from adapters.warehouse import std
 from agent.errors import ConfigError
 from agent.ports import Clock
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (mssql_his.PRESET, oracle_his.PRESET, std.PRESET)}
+PRESETS: dict[str, Preset] = {p.name: p for p in (mssql_his.PRESET, oracle_his.PRESET, mssql_materials.PRESET,
+                                                  spd_issues.PRESET, std.PRESET)}
 
 
 class SourceTuning(Protocol):

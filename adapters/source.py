@@ -9,14 +9,16 @@ the batch.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 from typing import Any
 
 from adapters.odbc import OdbcSource
 from adapters.preset import COLUMNS, OPTIONAL_COLUMNS, Preset
-from agent.domain.model import BadRow, LocalItem, Receipt, Setting, UsageRow
+from agent.domain.model import BadRow, LocalItem, Receipt, Setting, UsageColumns, UsageRow
 from agent.domain.uploads import InsuranceUpload
 from agent.errors import SourceError
 from agent.ports import Clock, ReceiptCursor
@@ -24,6 +26,9 @@ from agent.ports import Clock, ReceiptCursor
 _TRUE = {"1", "y", "t", "true", "yes", "是"}
 _SETTINGS = {s.value: s for s in Setting}
 _SETTING_VALUES: dict[Any, str] = {s.value: s.value for s in Setting}
+_DATE, _STR, _DECIMAL, _INT = {date}, {str}, {Decimal}, {int}
+_SEP = "\ue000"  # joins a column's codes for one regex search (a private-use character)
+_PADDED = re.compile(f"{_SEP}\\s|\\s{_SEP}")
 UsageTuple = tuple[date, str, str, str, Decimal, Decimal, int, "str | None"]
 
 
@@ -73,6 +78,21 @@ def as_flag(v: Any, default: bool) -> bool:
 
 def raw_of(names: tuple[str, ...], row: tuple[Any, ...]) -> dict[str, str | None]:
     return {n: (None if v is None else str(v)) for n, v in zip(names, row, strict=False)}
+
+
+def _typed_columns(batch: list[Any]) -> UsageColumns | None:
+    """A ``usage`` batch as columns when every value already has its domain type (day a date,
+    codes unpadded text, a known setting, Decimal sums, int lines); None when one does not. Each
+    test runs over a whole column in C: no Python step per row."""
+    days, items, depts, settings, quantities, amounts, lines = zip(*batch, strict=True)
+    if not (set(map(type, days)) == _DATE and set(map(type, items)) == _STR and set(map(type, depts)) == _STR
+            and set(map(type, quantities)) == _DECIMAL and set(map(type, amounts)) == _DECIMAL
+            and set(map(type, lines)) == _INT and _SETTING_VALUES.keys() >= set(settings)):
+        return None
+    if _PADDED.search(_SEP + _SEP.join(items) + _SEP + _SEP.join(depts) + _SEP):
+        return None  # CHAR columns: padded codes go the row-by-row way, which strips them
+    return UsageColumns(days, items, depts, list(zip(days, items, depts, settings, repeat(""))),
+                        list(zip(quantities, amounts, lines, strict=True)))
 
 
 class SqlSource:
@@ -126,49 +146,55 @@ class SqlSource:
 
     def read_usage_tuples(self, day_from: date, day_to: date) -> Iterator[UsageTuple | BadRow]:
         """:meth:`read_usage` as plain tuples in UsageRow's field order, the setting as its value:
-        ``(day, item_code, dept_code, setting, quantity, amount, lines, prescriber_code)``. The
-        ingestion hot path: values already of the right type (the common case with PostgreSQL,
-        SQL Server and Oracle drivers) pass through without a call; the rest go through the
-        converters above."""
+        ``(day, item_code, dept_code, setting, quantity, amount, lines, prescriber_code)``."""
+        for batch in self.read_usage_batches(day_from, day_to):
+            if type(batch) is UsageColumns:
+                for (day, item, dept, setting, prescriber), (quantity, amount, lines) in zip(batch.keys, batch.values,
+                                                                                            strict=True):
+                    yield day, item, dept, setting, quantity, amount, lines, prescriber or None
+            else:
+                yield from batch
+
+    def read_usage_batches(self, day_from: date, day_to: date) -> Iterator[UsageColumns | list[UsageTuple | BadRow]]:
+        """The usage rows one ``fetchmany`` at a time: the ingestion hot path. A batch whose columns
+        all came typed from the driver (the common case with PostgreSQL, SQL Server and Oracle
+        drivers: checked a column at a time, in C) is passed on whole as :class:`UsageColumns`;
+        any other batch is converted row by row (tuples as :meth:`read_usage_tuples` yields them,
+        a row that cannot be converted as a BadRow)."""
         query = "usage_by_prescriber" if self.by_prescriber else "usage"
         names = COLUMNS[query]
-        prescribed = query == "usage_by_prescriber"
         text, params = self.sql(query, {"day_from": day_from, "day_to": day_to, "day_to_next": day_to + timedelta(days=1)})
-        settings, dec = _SETTING_VALUES, Decimal
         first = True
         for batch in self.odbc.batches(text, params):
             if first and len(batch[0]) != len(names):
                 raise SourceError(f"source {self.name}: query '{query}' returns {len(batch[0])} columns; expected "
                                   f"{len(names)}: {', '.join(names)}", transient=False)
             first = False
-            for row in batch:
-                if prescribed:
-                    day, item, dept, setting, prescriber, quantity, amount, lines = row
-                else:
-                    (day, item, dept, setting, quantity, amount, lines), prescriber = row, None
-                if (type(day) is date and type(item) is str and type(dept) is str and type(quantity) is dec
-                        and type(amount) is dec and type(lines) is int and setting in settings and prescriber is None):
-                    # the common case, typed by the driver: str.strip returns the same object when unpadded
-                    yield day, item.strip(), dept.strip(), settings[setting], quantity, amount, lines, None
-                    continue
-                try:
-                    prescriber = as_text(prescriber)
-                    yield (
-                        day if type(day) is date else as_date(day),
-                        item if type(item) is str and item and not item[0].isspace() and not item[-1].isspace()
-                        else as_text(item) or "",
-                        dept if type(dept) is str and dept and not dept[0].isspace() and not dept[-1].isspace()
-                        else as_text(dept) or "",
-                        settings.get(setting) or settings.get(as_text(setting) or "", "other"),
-                        quantity if type(quantity) is dec else as_decimal(quantity),
-                        amount if type(amount) is dec else as_decimal(amount if amount is not None else 0),
-                        lines if type(lines) is int else int(lines or 0),
-                        prescriber,
-                    )
-                except (ValueError, TypeError, InvalidOperation) as exc:
-                    raw = raw_of(names, tuple(row))
-                    key = "|".join(str(raw.get(k)) for k in ("day", "item_code", "dept_code", "setting"))
-                    yield BadRow("usage", key, f"cannot convert: {exc}", raw)
+            columns = None if query == "usage_by_prescriber" else _typed_columns(batch)
+            yield columns if columns is not None else [self._usage_tuple(names, row) for row in batch]
+
+    def _usage_tuple(self, names: tuple[str, ...], row: Any) -> UsageTuple | BadRow:
+        if len(row) == 8:
+            day, item, dept, setting, prescriber, quantity, amount, lines = row
+        else:
+            (day, item, dept, setting, quantity, amount, lines), prescriber = row, None
+        try:
+            return (
+                day if type(day) is date else as_date(day),
+                item if type(item) is str and item and not item[0].isspace() and not item[-1].isspace()
+                else as_text(item) or "",
+                dept if type(dept) is str and dept and not dept[0].isspace() and not dept[-1].isspace()
+                else as_text(dept) or "",
+                _SETTING_VALUES.get(setting) or _SETTING_VALUES.get(as_text(setting) or "", "other"),
+                quantity if type(quantity) is Decimal else as_decimal(quantity),
+                amount if type(amount) is Decimal else as_decimal(amount if amount is not None else 0),
+                lines if type(lines) is int else int(lines or 0),
+                as_text(prescriber),
+            )
+        except (ValueError, TypeError, InvalidOperation) as exc:
+            raw = raw_of(names, tuple(row))
+            key = "|".join(str(raw.get(k)) for k in ("day", "item_code", "dept_code", "setting"))
+            return BadRow("usage", key, f"cannot convert: {exc}", raw)
 
     def day_totals(self, day_from: date, day_to: date) -> Iterator[tuple[date, int, Decimal]]:
         values = {"day_from": day_from, "day_to": day_to, "day_to_next": day_to + timedelta(days=1)}
@@ -177,7 +203,7 @@ class SqlSource:
 
     # -- ItemSource ----------------------------------------------------------------------------
     def read_items(self) -> Iterator[LocalItem | BadRow]:
-        names = COLUMNS["items"]
+        names = COLUMNS["items"] + OPTIONAL_COLUMNS["items"]
         for row in self._run("items", {}):
             r = dict(zip(names, row, strict=False))
             try:
@@ -189,10 +215,18 @@ class SqlSource:
                     spec=as_text(r["spec"]), manufacturer=as_text(r["manufacturer"]), his_unit=as_text(r["his_unit"]),
                     pack_factor=opt_decimal(r["pack_factor"]), national_code=as_text(r["national_code"]),
                     price=opt_decimal(r["price"]),
-                    kind="consumable" if (as_text(r["national_code"]) or "").startswith("C") else "drug",
+                    kind=self._kind(as_text(r["national_code"]), as_text(r.get("registration_no"))),
+                    registration_no=as_text(r.get("registration_no")),
                 )
             except (ValueError, TypeError, InvalidOperation) as exc:
                 yield BadRow("item", str(r.get("code")), f"cannot convert: {exc}", raw_of(names, row))
+
+    def _kind(self, national_code: str | None, registration_no: str | None) -> str:
+        """A consumable: from a material dictionary, or by its 27-character code (C...), or by a medical
+        device registration (注册证号 国械注准 / 鲁械注准 / 械备); else a drug."""
+        if self.preset.item_kind == "consumable" or (national_code or "").startswith("C") or "械" in (registration_no or ""):
+            return "consumable"
+        return "drug"
 
     # -- DepartmentSource ----------------------------------------------------------------------
     def read_departments(self) -> Iterator[tuple[str, str] | BadRow]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.registry import build_source
 from agent.calendar import WorkCalendar
+from agent.catalogue.consumables import value_rule
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig, SourceConfig
 from agent.jobs.annual import annual_report_duty
@@ -72,7 +73,8 @@ def build_platform_link(cfg: AgentConfig) -> PlatformLink | None:
 
 def build_monitoring_inputs(runtime: Runtime) -> StoreInputs:
     """Monitoring's view of the catalogue and ingestion tables."""
-    return StoreInputs(runtime.store, usage_source_names(runtime.config.sources), runtime.config.hospital.tz)
+    return StoreInputs(runtime.store, usage_source_names(runtime.config.sources), runtime.config.hospital.tz,
+                       value_rule(runtime.config.catalogue))
 
 
 # -- the daemon's jobs ---------------------------------------------------------------------

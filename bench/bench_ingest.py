@@ -14,8 +14,10 @@ in PostgreSQL (a schema of its own, dropped at the end). Measured in one run:
 Also ``poll_s`` (one incremental poll: open day, 7-day lookback, new receipts), ``seq_scans``
 (preset queries whose plan scans a dispensing table sequentially), ``lines_per_stored_row`` and
 ``pyodbc_floor_s`` (the agent's own windowed queries streamed through pyodbc with nothing done to
-the rows: no pyodbc-based agent can be faster; ``ratio_to_floor`` = agent_s / pyodbc_floor_s). The
-last line is JSON.
+the rows: no pyodbc-based agent can be faster; ``ratio_to_floor`` = agent_s / pyodbc_floor_s).
+With the optional ``arrow`` extra installed, ``arrow_floor_s`` (the same queries through arrow-odbc's
+columnar fetch, nothing done) and ``arrow_columns_s`` (and turned into the Python columns the
+ingestion takes); ``load`` is the machine's 1-minute load average at the end. The last line is JSON.
 """
 
 from __future__ import annotations
@@ -169,6 +171,35 @@ def grouped_fetch(schema: str, window_days: int) -> float:
     return took
 
 
+def arrow_fetch(schema: str, window_days: int, to_columns: bool) -> float | None:
+    """The same windowed queries through arrow-odbc (the optional ``arrow`` extra; None when it is
+    not installed): columnar batches fetched in Rust without the GIL. With ``to_columns`` each batch
+    is also turned into the Python columns the agent's ingestion takes (``UsageColumns``: dates,
+    text, Decimal sums, keys and values), what an arrow-odbc source would hand over."""
+    try:
+        from arrow_odbc import read_arrow_batches_from_odbc
+    except ImportError:
+        return None
+    from itertools import repeat
+
+    from adapters.his import mssql_his
+    from adapters.odbc import FETCH_ROWS, _streaming
+
+    sql, names = mssql_his.PRESET.sql_for("usage", "postgresql")
+    cs = _streaming(odbc(schema, False), "postgresql", FETCH_ROWS)
+    start = time.perf_counter()
+    for w in range(0, DAYS, window_days):
+        values = {"day_from": START + timedelta(days=w), "day_to_next": START + timedelta(days=min(w + window_days, DAYS))}
+        reader = read_arrow_batches_from_odbc(query=sql, connection_string=cs, batch_size=FETCH_ROWS, max_text_size=256,
+                                              parameters=[values[n].isoformat() for n in names])
+        for batch in reader:
+            if to_columns:
+                days, items, depts, settings, quantities, amounts, lines = (c.to_pylist() for c in batch.columns)
+                list(zip(days, items, depts, settings, repeat("")))
+                list(zip(quantities, amounts, lines, strict=True))
+    return time.perf_counter() - start
+
+
 def db_groupby(schema: str) -> float:
     from adapters.his import mssql_his
 
@@ -259,6 +290,8 @@ def main() -> None:
         agent = json.loads(out.stdout.strip().splitlines()[-1])
         scans = seq_scans(schema)
         floor_s = grouped_fetch(schema, agent["window_days"])
+        arrow_s = arrow_fetch(schema, agent["window_days"], to_columns=False)
+        arrow_columns_s = arrow_fetch(schema, agent["window_days"], to_columns=True)
     finally:
         with psycopg.connect(**PG, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -274,6 +307,9 @@ def main() -> None:
         "lines_per_stored_row": round(agent["lines"] / max(agent["groups"], 1), 2), "pyodbc_floor_s": round(floor_s, 2),
         "row_copy_s": round(copy_s, 2), "speedup_vs_row_copy": round(copy_s / agent["agent_s"], 2),
         "ratio_to_floor": round(agent["agent_s"] / floor_s, 2),
+        "arrow_floor_s": None if arrow_s is None else round(arrow_s, 2),
+        "arrow_columns_s": None if arrow_columns_s is None else round(arrow_columns_s, 2),
+        "load": os.getloadavg()[0],
     }))
 
 

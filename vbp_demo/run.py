@@ -61,6 +61,7 @@ from agent.store import mappings
 from agent.store.bureau import open_findings
 from agent.store.monitoring import last_progress_day, progress_on
 from vbp_demo import clocks
+from vbp_demo import consumables as stents
 from vbp_demo.console import show_console
 
 START = date(2026, 8, 3)  # the agent is installed and starts running
@@ -75,6 +76,7 @@ ALLOC_ITEM, ALLOC_BEHIND = "Y00001", "0201"  # 阿托伐他汀钙片 split by us
 UPLOAD_LATE_DAY, UPLOAD_FAILED_DAY = 20, 50  # 医保进销存: a 3505 day uploaded two days late, a 3503 day failed
 LATE_DAY, LATE_HOUR, OUTAGE_H = 40, 10, 26  # the acceptance whose confirmation the outage delays
 DEMO_INTERVAL_S = 3600  # on the accelerated clock, a job runs at most hourly
+CLUE_MONTH = "2026-10"  # the month of the planted clues: an order unanswered, a late delivery, stents off the platform
 
 
 @dataclass
@@ -197,6 +199,16 @@ backfill_window_days = 14
 backfill_pause_s = 0
 
 [[sources]]
+name = "materials"
+kind = "his"
+preset = "mssql_materials"
+connection = "{conn}"
+poll_interval_s = 21600
+lookback_days = 7
+backfill_window_days = 30
+backfill_pause_s = 0
+
+[[sources]]
 name = "warehouse"
 kind = "warehouse"
 preset = "warehouse_std"
@@ -264,15 +276,20 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
                                      rest_day_factor=0.45, replenish=True)
     _say(f"  HIS + warehouse in {his_db}: {len(hospital.dispenses)} dispensing lines, {len(hospital.receipts)} receipt lines")
 
+    charges, stent_receipts, stent_off = stents.write_hospital(his_db, seed, first_day, HISTORY + DAYS, START)
+    _say(f"  材料收费明细 (mssql_materials) in the same file: {sum(len(v) for v in charges.values())} stent charge days, "
+         f"{len(stent_receipts) + 1} stent receipt lines")
+
     platform = start_reference_platform(apps={"demo-app": "demo-platform-secret"})
     receipts = [r for r in hospital.receipt_views(DEFAULT_TZ) if r.on_platform]  # 线下采购 has no delivery line
-    platform.seed_for_receipts(HOSPITAL[0], receipts)
+    platform.seed_for_receipts(HOSPITAL[0], [*receipts, *stent_receipts])
     sink = WeComSink(port=0).start()
     _say(f"  reference platform at {platform.url}, {len(receipts)} delivery lines; robot sink at {sink.url}")
 
     cfg_path = write_config(demo, his_db, platform, sink)
     _say("2. 安装 what the IT admin runs: import the bureau's spreadsheets, read the HIS history")
     winners, volumes = write_bureau_sheets(demo, hospital)
+    stent_winners, stent_volumes = stents.write_sheets(demo.workdir, HOSPITAL[1], charges, HISTORY + DAYS)
     events = clocks.platform_events(platform, HOSPITAL[0], START)
     split = write_bureau_extras(demo, hospital, his_db)
     cycle_end = first_day + timedelta(days=2 * 365 - 1)
@@ -281,6 +298,9 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
         ["import", "winners", str(winners), "--programme", PROGRAMME, "--cycle-start", first_day.isoformat(),
          "--cycle-end", cycle_end.isoformat(), "--yes"],
         ["import", "volumes", str(volumes), "--programme", PROGRAMME, "--year", "1", "--yes"],
+        ["import", "winners", str(stent_winners), "--programme", stents.PROGRAMME, "--kind", "consumable",
+         "--cycle-start", first_day.isoformat(), "--cycle-end", cycle_end.isoformat(), "--yes"],
+        ["import", "volumes", str(stent_volumes), "--programme", stents.PROGRAMME, "--year", "1", "--yes"],
         ["backfill", "--from", first_day.isoformat(), "--to", (START - timedelta(days=1)).isoformat()],
         ["import", "declared", str(clocks.declaration_sheet(demo.path("报量表.xlsx"), hospital, volumes)),
          "--programme", PROGRAMME, "--yes"],
@@ -296,6 +316,8 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
         if spec.interval_s is not None:
             spec.interval_s = max(spec.interval_s, DEMO_INTERVAL_S)
     clocks.file_off_platform(runtime.store, hospital, START, clock.now())
+    stents.file_off_platform(runtime.store, stent_off, datetime.combine(START + timedelta(days=stents.OFF_DAY),
+                                                                        datetime.min.time(), DEFAULT_TZ), clock.now())
     runner = JobRunner(runtime.store, clock, metrics)
     sim = SimulatedScheduler(specs, runner, clock)
     outage = (late.accepted_at, late.accepted_at + timedelta(hours=OUTAGE_H))
@@ -375,15 +397,27 @@ def show_results(runtime: Any, sink: Any, platform: Any) -> None:
          "overdue payment, an unfiled off-platform purchase, an over-priced receipt, a low 报量):")
     for line in clocks.clock_lines(store, DEFAULT_TZ):
         _say(line)
-    show_bureau(store)
+    show_bureau(runtime)
 
 
-def show_bureau(store: Any) -> None:
-    """The bureau's other tables (#21): departments far behind their split, 进销存 uploads still open."""
+def show_bureau(runtime: Any) -> None:
+    """The bureau's other tables (#21): departments far behind their split, 进销存 uploads still open,
+    the consumable programme, and the month's shortage and misconduct clues (短缺/违约线索)."""
+    from agent.jobs.clues import clue_report
+    from agent.reports.clues import write_clues
+
+    store = runtime.store
     with store.read() as conn:
         open_ = [title for _, _, title in open_findings(conn, store.hospital_code, ("dept_behind", "insurance_upload"))]
-    _say("\n11. 科室分配与医保进销存上传 departments behind their share, 进销存 uploads still open:\n  "
+    _say("\n11. 医保部门的其他报表 the bureau's other tables (#21)")
+    _say("  科室分配与医保进销存上传 departments behind their share, 进销存 uploads still open:\n  "
          + ("\n  ".join(open_) or "none") + "\n  （月报的“科室分配进度”“进销存上传”表另计迟报天数）")
+    for line in stents.show(runtime, CLUE_MONTH):
+        _say(line)
+    rep = clue_report(store, runtime.clock, CLUE_MONTH, HOSPITAL[1])
+    xlsx, text = write_clues(rep, Path(runtime.config.state.directory) / f"短缺违约线索-{CLUE_MONTH}.xlsx")
+    _say(f"  短缺违约线索 clue report for {CLUE_MONTH} ({xlsx.name}, the draft to paste: {text.name}):")
+    _say("  " + text.read_text(encoding="utf-8").rstrip().replace("\n", "\n  "))
 
 
 def show_mapping(store: Any) -> None:

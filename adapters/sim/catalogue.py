@@ -26,6 +26,7 @@ class SimItem:
     price: Decimal
     winning: bool
     weight: float  # relative daily demand
+    registration_no: str | None = None  # consumables: 注册证号
 
     @property
     def consumable(self) -> bool:
@@ -100,7 +101,7 @@ def catalogue(n_items: int | None = None) -> list[SimItem]:
                              Decimal(factor), base + "002", Decimal(rprice), False, 1.5))
     for j, (name, form, spec, unit, factor, code, price) in enumerate(_CONSUMABLES):
         items.append(SimItem(f"H{j + 1:05d}", f"{name} {spec}", name, form, spec, "山东威高集团医用高分子制品股份有限公司",
-                             unit, Decimal(factor), code + "1", Decimal(price), True, 3.0))
+                             unit, Decimal(factor), code + "1", Decimal(price), True, 3.0, f"鲁械注准2017{j + 2:07d}"))
     for name, generic, form, spec, maker, unit, factor, code, price, _group, _cls in DICTIONARY_NOISE:
         items.append(SimItem(f"Y{len(items) + 1:05d}", name, generic, form, spec, maker, unit, Decimal(factor), code,
                              Decimal(price), False, 0.0))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -309,6 +310,58 @@ class Hospital:
                            "PATIENT_ID"), ret),
         }
 
+    def _dictionary(self) -> list[tuple]:
+        """The item dictionary as a material dictionary holds it: the 10 item columns and the 注册证号."""
+        return [(i.code, i.name, i.generic_name, i.dosage_form, i.spec, i.manufacturer, i.his_unit, i.pack_factor,
+                 i.national_code, i.price, i.registration_no) for i in self.items]
+
+    def _returns(self) -> Iterator[tuple[int, int, datetime, int, str, str, Decimal, Decimal, int, int]]:
+        """Each dispensing line and, on its return day, its return: (row id, sign, when, item, dept,
+        setting, quantity, amount, patient number, line number)."""
+        for n, day, at, ix, dept, setting, qty, amt, pat, _doc, back in self.dispenses:
+            yield n * 2, 1, at, ix, dept, setting, qty, amt, pat, n
+            if back is not None:
+                yield n * 2 + 1, -1, at + timedelta(days=(back - day).days, minutes=30), ix, dept, setting, qty, amt, pat, n
+
+    def _materials_rows(self, items: list[tuple]) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+        """材料收费明细: one charged line per dispensing, a refund (退费) as a negative row on its own day."""
+        visit = {"outpatient": "O", "emergency": "E", "inpatient": "I"}
+        fees = [(rid, when.date(), when, self.items[ix].code, dept, dept, visit[setting], f"{CANARY}-PID-{pat:06d}",
+                 f"{CANARY}患者{pat % 97}", sign * qty, self.items[ix].his_unit, self.items[ix].price, sign * amt,
+                 f"UDI{n:010d}") for rid, sign, when, ix, dept, setting, qty, amt, pat, n in self._returns()]
+        return {
+            "mat_dict": (("mat_code", "mat_name", "generic_name", "mat_class", "spec_model", "manufacturer", "unit",
+                          "pack_qty", "yb_code", "price", "reg_no"), self._dictionary()),
+            "fee_mat_detail": (("fee_id", "fee_date", "fee_time", "mat_code", "order_dept_code", "exec_dept_code",
+                                "visit_type", "patient_id", "patient_name", "qty", "unit", "price", "amount", "barcode"),
+                               fees),
+        }
+
+    def _issue_rows(self, items: list[tuple]) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+        """出库明细: one issue bill (科室领用) per dispensing, a 科室退库 bill for each return; a draft bill
+        and a voided line beside them that must never count."""
+        ward = {"outpatient": "O", "emergency": "E", "inpatient": "I"}
+        bills, lines = [], []
+        for rid, sign, when, ix, dept, setting, qty, amt, pat, _n in self._returns():
+            bills.append((rid, f"CK{rid:010d}", when.date(), when, "1" if sign > 0 else "2", dept, ward[setting], "2", "KG01"))
+            lines.append((rid, rid, self.items[ix].code, qty, self.items[ix].his_unit, self.items[ix].price, amt,
+                          f"L{rid % 1000:03d}", f"{CANARY}{pat:08d}", f"{CANARY}患者{pat % 97}", "0"))
+        if self.dispenses:
+            day, code = self.dispenses[0][1], self.items[self.dispenses[0][3]].code
+            at = datetime.combine(day, datetime.min.time()) + timedelta(hours=8)
+            top = 2 * len(self.dispenses) + 10
+            bills.append((top, f"CK{top:010d}", day, at, "1", "0101", "I", "1", "KG01"))  # a draft (草稿): not issued
+            lines.append((top, top, code, Decimal(99), "个", Decimal(1), Decimal(99), "L000", None, None, "0"))
+            lines.append((top + 1, 2, code, Decimal(77), "个", Decimal(1), Decimal(77), "L000", None, None, "1"))  # voided
+        return {
+            "wz_dict": (("wz_code", "wz_name", "generic_name", "wz_class", "spec_model", "manufacturer", "unit", "pack_qty",
+                         "yb_code", "price", "reg_no"), self._dictionary()),
+            "wz_out_bill": (("bill_id", "bill_no", "out_date", "out_time", "out_type", "to_dept_code", "dept_type", "status",
+                             "operator"), bills),
+            "wz_out_detail": (("detail_id", "bill_id", "wz_code", "qty", "unit", "unit_price", "amount", "lot_no",
+                               "patient_no", "patient_name", "del_flag"), lines),
+        }
+
     def warehouse_rows(self) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
         bills: dict[int, tuple] = {}
         details = []
@@ -328,4 +381,5 @@ class Hospital:
 
 
 # HIS preset name -> how the simulator writes its tables (a new HIS preset adds a row here).
-HIS_ROW_WRITERS = {"mssql_his": Hospital._mssql_rows, "oracle_his": Hospital._oracle_rows}
+HIS_ROW_WRITERS = {"mssql_his": Hospital._mssql_rows, "oracle_his": Hospital._oracle_rows,
+                   "mssql_materials": Hospital._materials_rows, "spd_issues": Hospital._issue_rows}

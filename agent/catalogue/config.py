@@ -14,6 +14,12 @@ class CatalogueConfig(BaseModel):
     synonyms: dict[str, str] = Field(default_factory=dict, description=(
         "the hospital's own former, colloquial or trade names -> national generic name (with its form when "
         "the name implies one), on top of the built-in table: {\"扑热息痛\" = \"对乙酰氨基酚\"}"))
+    # 高值/低值 of a consumable whose 27-character code's class does not decide it (agent.domain.consumables)
+    high_value_price: float = Field(default=500.0, gt=0, description=(
+        "a consumable at or above this unit price (yuan) is high-value (高值耗材) when its code's class does not say"))
+    high_value_classes: dict[str, str] | None = Field(default=None, description=(
+        "the 27-character code's 一级分类 (2 digits) counted high-value whatever the price, with their names; "
+        "unset: the built-in table (C01 C02 C03 C09 C14)"))
 
     # A workbook is checked against these before it is parsed (an xlsx is a zip: a 600 KB file can
     # inflate to gigabytes of shared strings).

@@ -25,7 +25,9 @@ ITEM_SYNONYMS: dict[str, tuple[str, ...]] = {
     "manufacturer": ("生产企业", "生产厂家", "厂家", "产地"),
     "his_unit": ("单位", "his单位", "计价单位", "包装单位", "门诊单位"),
     "pack_factor": ("换算系数", "包装系数", "转换比", "最小单位数量"),
-    "national_code": ("医保代码", "国家医保代码", "国家医保药品代码", "医保编码", "耗材代码"),
+    "national_code": ("医保代码", "国家医保代码", "国家医保药品代码", "医保编码", "耗材代码", "医保耗材代码",
+                      "医保医用耗材代码", "27位码"),
+    "registration_no": ("注册证号", "注册证编号", "医疗器械注册证号", "注册备案号", "备案凭证号"),
     "kind": ("类别", "类型"),
 }
 _LOOKUP = {s: f for f, syns in ITEM_SYNONYMS.items() for s in syns}
@@ -61,7 +63,10 @@ def _rows(rows: list[list], cols: dict[str, int]) -> Iterator[LocalItem]:
                 factor = number_of(raw)
             except ValueError:
                 factor = None
-        kind = "consumable" if (get(row, "kind") or "") in ("耗材", "医用耗材", "consumable") else "drug"
+        national, registration = get(row, "national_code"), get(row, "registration_no")
+        consumable = ((get(row, "kind") or "") in ("耗材", "医用耗材", "consumable") or (national or "").upper().startswith("C")
+                      or "械" in (registration or ""))
         yield LocalItem(code=code, name=name, generic_name=get(row, "generic_name"), dosage_form=get(row, "dosage_form"),
                         spec=get(row, "spec"), manufacturer=get(row, "manufacturer"), his_unit=get(row, "his_unit"),
-                        pack_factor=factor, national_code=get(row, "national_code"), kind=kind)
+                        pack_factor=factor, national_code=national, kind="consumable" if consumable else "drug",
+                        registration_no=registration)

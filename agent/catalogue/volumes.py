@@ -25,6 +25,7 @@ from agent.catalogue.importing import (
 )
 from agent.catalogue.sheets import Sheet, file_sha256
 from agent.domain.catalogue import Kind, group_key, normal_code
+from agent.domain.consumables import normal_registration
 from agent.domain.normalise import compact, manufacturer_similarity
 from agent.domain.spec import parse_spec, strength_similarity
 from agent.errors import DataError
@@ -41,8 +42,24 @@ def _find_product(row: dict[str, str | None], products: dict[str, dict[str, Any]
         hit = [p for p in products.values() if p["national_code"] == code]
         if hit:
             return hit[0], ""
+    reg = normal_registration(row.get("registration_no"))
+    if reg and kind == Kind.CONSUMABLE:  # a consumable: its 注册证号, and its 规格型号 when one registration has several
+        same = [p for p in products.values() if normal_registration(p.get("registration_no")) == reg]
+        if len(same) > 1 and row["spec"]:
+            same = [p for p in same if compact(p["spec"]) == compact(row["spec"])]
+        if len(same) == 1:
+            return same[0], ""
+        if same:
+            return None, "同一注册证号对应多个中选产品，请补充规格型号或医保耗材代码"
     if not row["generic_name"]:
         return None, "既无匹配的医保代码，也无通用名"
+    if kind == Kind.CONSUMABLE:  # no code, no registration: the name, spec/model and maker must all agree
+        hits = [p for p in products.values() if compact(p["generic_name"]) == compact(row["generic_name"])
+                and (not row["spec"] or compact(p["spec"]) == compact(row["spec"]))
+                and (not row["manufacturer"] or manufacturer_similarity(row["manufacturer"], p["manufacturer"]) >= 0.9)]
+        if len(hits) == 1:
+            return hits[0], ""
+        return None, "对应多个中选产品，请补充规格型号、注册证号或医保耗材代码" if hits else "在本批次中选产品中找不到对应产品"
     key = group_key(kind, row["generic_name"], row["dosage_form"])
     spec = parse_spec(row["spec"])
     hits = [p for p in products.values() if p["group_key"] == key
@@ -119,7 +136,10 @@ def _ours(row: list[Any], h: Header, hospital: str, names: tuple[str, ...]) -> b
 def _parse(sheet: Sheet, i: int, row: list[Any], h: Header, products: dict, kind: str, path: Path,
            limits: CatalogueConfig) -> tuple[PreviewRow | None, list[RowError]]:
     c = h.columns
-    fields = {f: text_of(cell(row, c.get(f))) or None for f in ("generic_name", "dosage_form", "spec", "manufacturer", "national_code", "unit")}
+    fields = {f: text_of(cell(row, c.get(f))) or None for f in ("generic_name", "dosage_form", "spec", "manufacturer", "national_code", "unit",
+                                                            "registration_no", "model")}
+    if fields["model"] and fields["model"] != fields["spec"]:
+        fields["spec"] = " ".join(x for x in (fields["spec"], fields["model"]) if x)
     raw = cell(row, c["quantity"])
     try:
         qty, written = number_and_unit(raw)  # 1200盒: the unit written in the cell

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.catalogue.config import CatalogueConfig
-from agent.catalogue.headers import Header, cell, number_and_unit, number_of, text_of, unit_kind
+from agent.catalogue.headers import Column, Header, cell, number_and_unit, number_of, text_of, unit_kind
 from agent.catalogue.importing import (
     DEFAULT_LIMITS,
     ImportPlan,
@@ -27,13 +27,14 @@ from agent.domain.catalogue import (
     national_code_problem,
     normal_code,
 )
+from agent.domain.consumables import normal_registration
 from agent.domain.normalise import parse_generic
 from agent.domain.spec import parse_spec
 from agent.errors import DataError
 from agent.store import Store
 from agent.store import catalogue as repo
 
-COLUMNS = ["通用名", "剂型", "规格", "包装数量", "最小单位", "生产企业", "医保代码", "中选价格"]
+COLUMNS = ["通用名", "剂型", "规格", "包装数量", "最小单位", "生产企业", "医保代码", "中选价格", "注册证号"]
 REQUIRED = ("generic_name", "manufacturer")
 
 
@@ -59,6 +60,8 @@ def parse_row(sheet: Sheet, i: int, row: list[Any], h: Header, kind: Kind, path:
         return value
 
     generic, maker, spec = text("generic_name"), text("manufacturer"), text("spec")
+    if text("model") and text("model") != spec:  # 规格 and 型号 in two columns: one spec/model (规格型号)
+        spec = " ".join(x for x in (spec, text("model")) if x)
     if not generic:
         errors.append(row_error(sheet, i, c.get("generic_name"), None, "通用名为空"))
     if not maker:
@@ -69,7 +72,9 @@ def parse_row(sheet: Sheet, i: int, row: list[Any], h: Header, kind: Kind, path:
     if code and (problem := national_code_problem(code, kind)):
         errors.append(row_error(sheet, i, c.get("national_code"), cell(row, c.get("national_code")), problem))
     price, pack = number("price"), number("pack")
-    parsed = parse_spec(spec)
+    parsed = parse_spec(spec) if kind == Kind.DRUG else parse_spec(None)
+    if kind == Kind.CONSUMABLE and pack is None:
+        pack = Decimal(1)  # a consumable is bought and used by the piece (个/套/支): its price and volume count pieces
     if price is not None:  # 中选价格 is per pack; a price per smallest unit (0.43元/片) is made one with the pack
         price = _per_pack(price, cell(row, c.get("price")), c["price"].hint, pack if pack is not None else parsed.per_pack,
                           text("smallest_unit") or parsed.dose_unit or "", lambda why: errors.append(
@@ -81,11 +86,21 @@ def parse_row(sheet: Sheet, i: int, row: list[Any], h: Header, kind: Kind, path:
     if errors or not generic or not maker:
         return None, errors
     form = text("dosage_form") or (parse_generic(generic).form if kind == Kind.DRUG else None)
+    smallest = text("smallest_unit") or parsed.dose_unit
+    if kind == Kind.CONSUMABLE and not smallest:
+        smallest = text("unit") or _unit_in(c.get("price")) or _unit_in(c.get("quantity"))
     return WinningProduct(
         generic_name=generic, dosage_form=form, spec=spec, manufacturer=maker, kind=kind,
-        pack=pack if pack is not None else parsed.per_pack, smallest_unit=text("smallest_unit") or parsed.dose_unit,
+        pack=pack if pack is not None else parsed.per_pack, smallest_unit=smallest,
         national_code=code, price=price, category=text("category"),
+        registration_no=normal_registration(text("registration_no")) or None if kind == Kind.CONSUMABLE else None,
     ), []
+
+
+def _unit_in(col: Column | None) -> str | None:
+    """The piece a consumable sheet counts in, from a header such as 中选价（元/个） or 约定采购量（套）."""
+    hint = (col.hint if col else "").removeprefix("元").lstrip("/／每")
+    return hint if hint in ("个", "套", "支", "根", "片", "条", "只", "块", "副", "台", "把", "盒") else None
 
 
 def _per_pack(price: Decimal, raw: Any, hint: str, pack: Decimal | None, smallest: str,
@@ -142,7 +157,7 @@ def _cells(p: WinningProduct) -> list[str]:
         return "" if v is None else (format(v.normalize(), "f") if isinstance(v, Decimal) else str(v))
 
     return [p.generic_name, s(p.dosage_form), s(p.spec), s(p.pack), s(p.smallest_unit), p.manufacturer,
-            s(p.national_code), s(p.price)]
+            s(p.national_code), s(p.price), s(p.registration_no)]
 
 
 def commit_winners(store: Store, plan: ImportPlan, programme: Programme | None, now: datetime) -> dict[str, int]:

@@ -41,7 +41,7 @@ from agent.store import console as audit_repo
 HERE = Path(__file__).parent
 COOKIE, LOGIN_COOKIE = "vbp_session", "vbp_login"
 NAV = [("/", "总览"), ("/products", "产品"), ("/alerts", "预警"), ("/receipts", "到货确认"), ("/mapping", "对码审核"),
-       ("/reports", "报表"), ("/sources", "数据源"), ("/audit", "操作记录")]
+       ("/reports", "报表"), ("/sources", "数据源"), ("/group", "集团"), ("/audit", "操作记录")]
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -285,6 +285,7 @@ def create_app(console: Console) -> Starlette:
         Route("/reports/annual-sent", action("pharmacist", do_annual_sent, lambda f: "/reports"), methods=["POST"]),
         Route("/reports/file/{name}", download),
         Route("/sources", page("sources.html", views.sources)),
+        Route("/group", page("group.html", views.group, q("month"))),
         Route("/audit", page("audit.html", views.audit, q("action"))),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -4,6 +4,7 @@ patient data: the store holds none)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from agent.catalogue.review import STATUS_ZH
 from agent.console import charts
 from agent.console.auth import may
 from agent.domain.progress import Status
+from agent.jobs.group import group_month, stale
 from agent.logging import redact_text
 from agent.runtime import Runtime
 from agent.store import alerts as alert_repo
@@ -29,6 +31,7 @@ CHART_POINTS = 24
 RECENT_DAYS = 90
 DEPT_DAYS = 30  # the product table's department filter: what the department used in the last 30 days
 PAGE_SIZE = 100
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 CLOCK_WORDS = ("hours_left", "days_left", "deadline", "due")
 
 
@@ -365,3 +368,36 @@ def audit(c: Console, action: str = "") -> dict[str, Any]:
     with c.store.read() as conn:
         entries = console_repo.audit_log(conn, c.hospital, limit=300, action=action or None)
     return {"entries": entries, "actions": ACTION_CN, "action": action}
+
+
+# -- 集团 ------------------------------------------------------------------------------------------
+
+
+def group(c: Console, month: str = "") -> dict[str, Any]:
+    """Every hospital of the shared store side by side for a month (default this month), as
+    ``report group`` prints it: each hospital's latest figures of the month, stale ones named."""
+    today = c.now().astimezone(c.runtime.clock.tz).date()
+    this_month = today.strftime("%Y-%m")
+    if not _MONTH.match(month or "") or month > this_month:
+        month = this_month
+    snaps = group_month(c.store, month, today)
+    late = set(stale(snaps, month, today))
+    hospitals: dict[str, dict[str, Any]] = {}
+    for s in snaps:
+        f = s.figures
+        money = float(f.get("winning_amount") or 0) + float(f.get("non_winning_amount") or 0)
+        h = hospitals.setdefault(s.hospital_code, {"code": s.hospital_code, "name": s.hospital_name, "day": s.day,
+                                                   "stale": s.hospital_code in late, "mine": s.hospital_code == c.hospital,
+                                                   "rows": []})
+        completion, tp = f.get("completion"), f.get("time_progress")
+        h["rows"].append({"programme": s.programme, "completion": completion, "time_progress": tp,
+                          "behind_time": completion is not None and tp is not None and completion < tp,
+                          "signed": f.get("signed"), "zero": f.get("zero"), "behind": f.get("behind"), "over": f.get("over"),
+                          "non_winning_used": f.get("non_winning_used"),
+                          "winning_share": float(f.get("winning_amount") or 0) / money if money else None})
+    months = [this_month]
+    y, m = today.year, today.month
+    for _ in range(11):
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+        months.append(f"{y:04d}-{m:02d}")
+    return {"month": month, "months": months, "hospitals": list(hospitals.values()), "stale": sorted(late)}

@@ -100,9 +100,14 @@ class WinningProduct:
     national_code: str | None = None
     price: Decimal | None = None
     category: str | None = None  # consumables: the class (耗材分类)
+    registration_no: str | None = None  # consumables: 注册证号 / 备案凭证号
 
     @property
     def group_key(self) -> str:
+        if self.kind == Kind.CONSUMABLE and not self.category and self.national_code:
+            code = compact(self.national_code).upper()
+            if _CONSUMABLE_CODE.match(code):  # class and 通用名码: what competes with it (agent.domain.consumables)
+                return "C|" + code[:10]
         return group_key(self.kind, self.generic_name, self.dosage_form, self.category)
 
     @property

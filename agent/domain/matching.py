@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from agent.domain.catalogue import Kind, WinningProduct, code_form, code_molecule, national_code_problem, normal_code
+from agent.domain.consumables import ConsumableCode, normal_registration
 from agent.domain.forms import form_class, infer_form, qualifiers_in_brackets
 from agent.domain.model import LocalItem
 from agent.domain.normalise import (
@@ -109,6 +110,10 @@ class Matcher:
                 self._by_gram[gram].add(key)
 
     def propose(self, item: LocalItem) -> Proposal:
+        if item.kind == Kind.CONSUMABLE:
+            found = self._consumable(item)
+            if found is not None:
+                return found
         code = normal_code(item.national_code)
         problem = national_code_problem(code, item.kind) if code else None
         coded_base: str | None = None
@@ -162,6 +167,50 @@ class Matcher:
                     f"通用名“{g.full}”与相近的中选通用名（{'、'.join(sorted(near))}）是不同药物（复方、异构体或另一化合物），"
                     "非集采品种"), cands)
         return self._decide(item, cands, note, who)
+
+    def _consumable(self, item: LocalItem) -> Proposal | None:
+        """A consumable by its 27-character code (医保医用耗材代码), its 注册证号 and its 规格型号; None
+        when none of them says anything (the item then goes through the name ranking, and review).
+        Sure only when the whole code agrees, or the registration and the spec/model do; a code that
+        shares only class and 通用名码 with the winning ones is a rival in their group."""
+        code = ConsumableCode.parse(item.national_code)
+        reg = normal_registration(item.registration_no)
+        spec = compact(item.spec)
+        mine = [p for p in self.products.values() if p.kind == Kind.CONSUMABLE]
+        if code is not None and (exact := self._by_code.get(code.code)) is not None:
+            return self._finish(item, AUTO, exact, exact.group_key, 1.0, "医保耗材代码（27位）一致", ())
+        if reg:
+            same = [p for p in mine if p.registration_no and normal_registration(p.registration_no) == reg]
+            fits = [p for p in same if spec and compact(p.spec) == spec]
+            if len(fits) == 1:
+                return self._finish(item, AUTO, fits[0], fits[0].group_key, 0.98, "注册证号、规格型号一致", ())
+            if len(same) == 1 and not compact(same[0].spec):
+                return self._finish(item, AUTO, same[0], same[0].group_key, 0.95, "注册证号一致（中选产品不分规格型号）", ())
+            if same:
+                groups = {p.group_key for p in same}
+                return self._finish(item, REVIEW, same[0] if len(same) == 1 else None,
+                                    next(iter(groups)) if len(groups) == 1 else None, 0.8,
+                                    "注册证号一致，但规格型号不同或对应多个中选产品，请核对规格型号", ())
+        if code is None:
+            return None
+        coded = [(p, ConsumableCode.parse(p.national_code)) for p in mine]
+        product = [p for p, c in coded if c is not None and c.product == code.product]
+        if product:
+            groups = {p.group_key for p in product}
+            return self._finish(item, REVIEW, product[0] if len(product) == 1 else None,
+                                next(iter(groups)) if len(groups) == 1 else None, 0.8,
+                                "医保耗材代码前20位（分类、通用名、材质特征、企业）与中选产品一致，规格型号码不同，请核对规格型号", ())
+        groups = {p.group_key for p, c in coded if c is not None and c.generic == code.generic}
+        if len(groups) == 1:
+            return self._finish(item, AUTO, None, next(iter(groups)), 0.95,
+                                "医保耗材代码的分类与通用名码与中选产品一致，企业或产品不同：非中选产品", ())
+        if groups:
+            return self._finish(item, REVIEW, None, None, 0.6, "医保耗材代码的分类与通用名码对应多个分组，请确认", ())
+        uncoded = [p for p, c in coded if c is None]
+        if coded and max((ratio(compact(item.name), compact(p.generic_name)) for p in uncoded), default=0.0) < 0.6:
+            # the code decides against every coded winning consumable, and the name is near none of the others
+            return self._finish(item, NONE, None, None, 0.95, "医保耗材代码的分类与通用名码与本院中选耗材均不同：非集采", ())
+        return None
 
     def _review_doubt(self, item: LocalItem, note: str, who: Identity) -> Proposal:
         """Evidence disagrees: review, with the likely group when the name and form are sure."""

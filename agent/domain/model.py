@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +33,21 @@ class UsageRow:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageColumns:
+    """One fetch of usage rows that came typed from the driver (dates, unpadded text, a known
+    setting, Decimal sums, int lines): the ingestion hot path takes it whole, column by column,
+    instead of row by row. ``keys[i]`` is ``(day, item, dept, setting, prescriber or "")`` and
+    ``values[i]`` is ``(quantity, amount, lines)``; ``days``, ``items`` and ``depts`` are the same
+    rows' columns."""
+
+    days: Sequence[date]
+    items: Sequence[str]
+    depts: Sequence[str]
+    keys: Sequence[tuple[date, str, str, str, str]]
+    values: Sequence[tuple[Decimal, Decimal, int]]
+
+
+@dataclass(frozen=True, slots=True)
 class LocalItem:
     """An item of the hospital's own catalogue (HIS 药品字典 / 物资字典)."""
 
@@ -46,6 +62,7 @@ class LocalItem:
     national_code: str | None = None
     price: Decimal | None = None
     kind: str = "drug"  # drug | consumable
+    registration_no: str | None = None  # consumables: 注册证号 / 备案凭证号, when the dictionary holds it
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,21 +9,25 @@ returns (退药), late commits and corrections.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 from agent.clock import Clock
-from agent.domain.model import BadRow, Setting, UsageRow
+from agent.domain.model import BadRow, Setting, UsageColumns, UsageRow
 from agent.domain.validate import usage_problem
 from agent.ports import UsageSource
 from agent.store import Store, Tx, quarantine, usage
 
 # Wider than validate's test for undecodable text: a hit only sends the row to usage_problem.
 _SUSPECT = re.compile("[\x00-\x1f\ufffd]")
+_SEP = "\ue000"  # joins a fetch's codes for one search (a private-use character)
+_SUSPECT_CODES = re.compile(f"[\\x00-\\x1f\\ufffd]|{_SEP}(?:\\s|{_SEP})")  # ... or an empty or left-padded item code
 
 
 @dataclass
@@ -47,21 +51,54 @@ def _num(raw: dict[str, str | None], key: str) -> Decimal:
         return Decimal(0)
 
 
-Read = tuple[dict[tuple, list], list[BadRow]]  # a window's rows merged by key, and its rows to quarantine
+Read = tuple[dict[tuple, tuple], list[BadRow]]  # a window's rows merged by key, and its rows to quarantine
 
 
 def read_window(source: UsageSource, day_from: date, day_to: date) -> Read:
     """The window's rows merged by key ``(day, item, dept, setting, prescriber or "")`` into
-    ``[quantity, amount, lines]``, and the rows to quarantine. Plain tuples from end to end: a
-    source with ``read_usage_tuples`` (the SQL sources) yields them directly; any other
-    UsageSource's rows are unpacked. ``usage_problem`` stays the judge: the cheap test below
-    only decides which rows it has to look at."""
-    fast = getattr(source, "read_usage_tuples", None)
-    rows: Iterable[Any] = fast(day_from, day_to) if fast is not None else (
-        r if type(r) is BadRow else (r.day, r.item_code, r.dept_code, r.setting.value, r.quantity, r.amount, r.lines,
-                                     r.prescriber_code) for r in source.read_usage(day_from, day_to))
-    merged: dict[tuple, list] = {}
+    ``(quantity, amount, lines)``, and the rows to quarantine. Plain tuples from end to end: a
+    source with ``read_usage_batches`` (the SQL sources) hands over whole typed fetches
+    (:class:`UsageColumns`), taken in a few C-level steps when the cheap tests below find nothing
+    to look at; any other row is unpacked and merged one by one. ``usage_problem`` stays the judge:
+    the cheap tests only decide which rows it has to look at."""
+    batches = getattr(source, "read_usage_batches", None)
+    merged: dict[tuple, tuple] = {}
     bad: list[BadRow] = []
+    if batches is None:
+        _merge_rows(((r if type(r) is BadRow else (r.day, r.item_code, r.dept_code, r.setting.value, r.quantity, r.amount,
+                                                  r.lines, r.prescriber_code)) for r in source.read_usage(day_from, day_to)),
+                    day_from, day_to, merged, bad)
+        return merged, bad
+    for batch in batches(day_from, day_to):
+        if type(batch) is not UsageColumns:
+            _merge_rows(batch, day_from, day_to, merged, bad)
+        elif not _take_whole(batch, day_from, day_to, merged):
+            _merge_rows(((k[0], k[1], k[2], k[3], v[0], v[1], v[2], k[4] or None) for k, v in zip(batch.keys, batch.values,
+                                                                                                   strict=True)),
+                        day_from, day_to, merged, bad)
+    return merged, bad
+
+
+def _take_whole(batch: UsageColumns, day_from: date, day_to: date, merged: dict[tuple, tuple]) -> bool:
+    """Merge a typed fetch in one ``dict.update`` when none of its rows needs a look (every day in
+    the window, no empty, padded or suspect code, no key seen before); False, with ``merged``
+    untouched, when one does."""
+    if not (day_from <= min(batch.days) and max(batch.days) <= day_to):
+        return False
+    if _SUSPECT_CODES.search(_SEP + _SEP.join(batch.items) + _SEP) or _SUSPECT.search(_SEP.join(batch.depts)):
+        return False
+    if not merged.keys().isdisjoint(batch.keys):
+        return False
+    before = len(merged)
+    merged.update(zip(batch.keys, batch.values, strict=True))
+    if len(merged) != before + len(batch.keys):  # a key twice inside the fetch: merge it row by row
+        for key in batch.keys:
+            merged.pop(key, None)
+        return False
+    return True
+
+
+def _merge_rows(rows: Iterable[Any], day_from: date, day_to: date, merged: dict[tuple, tuple], bad: list[BadRow]) -> None:
     suspect = _SUSPECT.search
     for r in rows:
         if type(r) is BadRow:
@@ -79,12 +116,9 @@ def read_window(source: UsageSource, day_from: date, day_to: date) -> Read:
         key = (day, item, dept, setting, prescriber or "")
         acc = merged.get(key)
         if acc is None:
-            merged[key] = [quantity, amount, lines]
+            merged[key] = (quantity, amount, lines)
         else:  # the source returned the key twice (text that differed only in padding, two settings as 'other')
-            acc[0] += quantity
-            acc[1] += amount
-            acc[2] += lines
-    return merged, bad
+            merged[key] = (acc[0] + quantity, acc[1] + amount, acc[2] + lines)
 
 
 def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: date, now: datetime,
@@ -97,16 +131,17 @@ def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: dat
 
 
 def write_window(store: Store, name: str, day_from: date, day_to: date, read: Read,
-                 now: datetime, extra: Callable[[Tx, UsageStats], None] | None = None) -> UsageStats:
+                 now: datetime, extra: Callable[[Tx, UsageStats], None] | None = None, conn: Tx | None = None) -> UsageStats:
     """Replace what the store holds for [day_from, day_to] with ``read`` (what :func:`read_window`
-    returned for those days), in one transaction."""
+    returned for those days), in one transaction (on ``conn`` when given: see ``Store.bulk``)."""
     merged, bad = read
     per_day: dict[date, list] = defaultdict(lambda: [0, Decimal(0), 0])
+    for day, n in Counter(map(itemgetter(0), merged)).items():
+        per_day[day][2] = n
     for key, (quantity, _amount, lines) in merged.items():
         acc = per_day[key[0]]
         acc[0] += lines
         acc[1] += quantity
-        acc[2] += 1
     for b in bad:  # quarantined rows still count in the source's own totals (reconciliation)
         try:
             day = date.fromisoformat(str(b.raw.get("day"))[:10])
@@ -117,15 +152,21 @@ def write_window(store: Store, name: str, day_from: date, day_to: date, read: Re
             per_day[day][1] += _num(b.raw, "quantity")
     hc = store.hospital_code
     days = [day_from + timedelta(days=i) for i in range((day_to - day_from).days + 1)]
-    stats = UsageStats(days=len(days), rows=len(merged), lines=sum(v[2] for v in merged.values()), bad=len(bad))
+    stats = UsageStats(days=len(days), rows=len(merged), lines=sum(map(itemgetter(2), merged.values())), bad=len(bad))
     totals = [usage.DayTotal(d, per_day[d][0], per_day[d][1], per_day[d][2]) if d in per_day
               else usage.DayTotal(d, 0, Decimal(0), 0) for d in days]
-    with store.begin() as conn:
-        usage.replace_days(conn, hc, name, day_from, day_to, merged, totals, now)
-        quarantine.record(conn, hc, name, bad, now)
+    with store.begin() if conn is None else _begun(conn) as tx:
+        usage.replace_days(tx, hc, name, day_from, day_to, merged, totals, now)
+        quarantine.record(tx, hc, name, bad, now)
         if extra is not None:
-            extra(conn, stats)
+            extra(tx, stats)
     return stats
+
+
+@contextmanager
+def _begun(conn: Tx) -> Iterator[Tx]:
+    with conn.begin():
+        yield conn
 
 
 def poll_usage(store: Store, source: UsageSource, clock: Clock, lookback_days: int = 7) -> UsageStats:

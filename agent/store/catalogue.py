@@ -25,8 +25,8 @@ from agent.domain.normalise import parse_generic
 from agent.store.mappings import ACCEPTED, mapped_item  # ACCEPTED is also asked for here (monitoring)
 from agent.store.schema.catalogue import agreed_volumes as av
 from agent.store.schema.catalogue import agreement_years as ay
+from agent.store.schema.catalogue import consumable_values, imports
 from agent.store.schema.catalogue import generic_groups as gg
-from agent.store.schema.catalogue import imports
 from agent.store.schema.catalogue import item_mappings as im
 from agent.store.schema.catalogue import programmes as pg
 from agent.store.schema.catalogue import winning_products as wp
@@ -107,7 +107,7 @@ def product_of(r: Any) -> WinningProduct:
     return WinningProduct(
         generic_name=r["generic_name"], dosage_form=r["dosage_form"], spec=r["spec"], manufacturer=r["manufacturer"],
         kind=Kind(r["kind"]), pack=_dec(r["pack"]), smallest_unit=r["smallest_unit"], national_code=r["national_code"],
-        price=_dec(r["price"]), category=r["category"])
+        price=_dec(r["price"]), category=r["category"], registration_no=r.get("registration_no"))
 
 
 def _dec(v: Any) -> Decimal | None:
@@ -117,7 +117,7 @@ def _dec(v: Any) -> Decimal | None:
 def product_values(p: WinningProduct) -> dict[str, Any]:
     return dict(kind=p.kind.value, generic_name=p.generic_name, dosage_form=p.dosage_form, spec=p.spec, pack=p.pack,
                 smallest_unit=p.smallest_unit, manufacturer=p.manufacturer, national_code=p.national_code,
-                price=p.price, category=p.category, group_key=p.group_key)
+                price=p.price, category=p.category, group_key=p.group_key, registration_no=p.registration_no)
 
 
 def same(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -309,3 +309,22 @@ def finish_import(conn: Connection, import_id: int, counts: dict[str, int]) -> N
 def import_history(conn: Connection, hospital: str) -> list[dict[str, Any]]:
     rows = conn.execute(select(imports).where(imports.c.hospital_code == hospital).order_by(imports.c.id))
     return [dict(r) for r in rows.mappings()]
+
+
+# -- 高值/低值 of consumables (reviewed) ------------------------------------------------------
+
+def consumable_overrides(conn: Connection, hospital: str) -> dict[str, dict[str, Any]]:
+    """Item code -> the pharmacist's decision (value high|low, decided_by, decided_at, note)."""
+    t = consumable_values
+    rows = conn.execute(select(t).where(t.c.hospital_code == hospital)).mappings()
+    return {r["item_code"]: dict(r) for r in rows}
+
+
+def set_consumable_value(conn: Connection, hospital: str, item_code: str, value: str | None, by: str, now: datetime,
+                         note: str | None = None) -> None:
+    """Record (or, with ``value`` None, withdraw) a pharmacist's 高值/低值 decision for one item."""
+    t = consumable_values
+    conn.execute(delete(t).where(and_(t.c.hospital_code == hospital, t.c.item_code == item_code)))
+    if value is not None:
+        conn.execute(insert(t).values(hospital_code=hospital, item_code=item_code, value=value, decided_by=by,
+                                      decided_at=now, note=note))

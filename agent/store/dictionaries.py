@@ -22,7 +22,7 @@ def replace_items(conn: Connection, hospital: str, source: str, items: Iterable[
     return _replace(conn, _local_items, hospital, source, now, [
         dict(code=i.code, name=i.name, generic_name=i.generic_name, dosage_form=i.dosage_form, spec=i.spec,
              manufacturer=i.manufacturer, his_unit=i.his_unit, pack_factor=i.pack_factor, national_code=i.national_code,
-             price=i.price, kind=i.kind) for i in items])
+             price=i.price, kind=i.kind, registration_no=i.registration_no) for i in items])
 
 
 def replace_departments(conn: Connection, hospital: str, source: str, departments: Iterable[tuple[str, str]],
@@ -55,6 +55,6 @@ def local_items(conn: Connection, hospital: str) -> list[LocalItem]:
         seen.setdefault(r["code"], LocalItem(
             code=r["code"], name=r["name"], generic_name=r["generic_name"], dosage_form=r["dosage_form"], spec=r["spec"],
             manufacturer=r["manufacturer"], his_unit=r["his_unit"], pack_factor=r["pack_factor"],
-            national_code=r["national_code"], price=r["price"], kind=r["kind"],
+            national_code=r["national_code"], price=r["price"], kind=r["kind"], registration_no=r["registration_no"],
         ))
     return list(seen.values())

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from agent.clock import DEFAULT_TZ
+from agent.domain.consumables import ValueRule, online_kind
 from agent.domain.monitoring_model import (
     AcceptedTotal,
     DailyUsage,
@@ -32,6 +33,7 @@ from agent.domain.monitoring_model import (
 )
 from agent.domain.prices import PricedReceipt
 from agent.store import Store, declarations, ledgers
+from agent.store import catalogue as catalogue_repo
 from agent.store.bureau import substitutes
 from agent.store.catalogue import ACCEPTED, generic_groups
 from agent.store.schema.catalogue import agreed_volumes as av
@@ -70,8 +72,10 @@ def as_order(o: ledgers.OrderRecord, tz: tzinfo) -> Order:
 
 
 class StoreInputs:
-    def __init__(self, store: Store, usage_sources: Sequence[str], tz: tzinfo = DEFAULT_TZ) -> None:
+    def __init__(self, store: Store, usage_sources: Sequence[str], tz: tzinfo = DEFAULT_TZ,
+                 value_rule: ValueRule | None = None) -> None:
         self.store = store
+        self.value_rule = value_rule or ValueRule()  # 高值/低值 of consumables, for the 80% 网采率 line
         self.hospital = store.hospital_code
         self.usage_sources = list(usage_sources)
         self.tz = tz  # the hospital's day, for acceptance dates
@@ -294,23 +298,42 @@ class StoreInputs:
 
     def _mix(self, start: datetime, end: datetime) -> list[PurchaseMix]:
         """On-platform and total amounts of the lines accepted in [start, end), per kind; exempt items
-        (麻醉/精神药品, 医疗机构制剂: ``offplatform exempt``) left out, as the notices count 网采率."""
+        (麻醉/精神药品, 医疗机构制剂: ``offplatform exempt``) left out, as the notices count 网采率. A
+        consumable counts in the high-value line (80%) unless it is low-value (its code's class, its
+        price, or a pharmacist's decision: ``consumables set``), which has no line."""
         amount = rc.c.quantity * func.coalesce(rc.c.unit_price, 0)
-        with self.store.read() as conn:  # one read: the exempt items and the amounts agree
+        with self.store.read() as conn:  # one read: the exempt items, the dictionary and the amounts agree
             exempt = sorted(ledgers.exempt_items(conn, self.hospital))
             rows = conn.execute(
-                select(li.c.kind, rc.c.on_platform, func.sum(amount))
-                .select_from(rc.join(li, and_(li.c.hospital_code == rc.c.hospital_code, li.c.code == rc.c.item_code),
-                                     isouter=True))
+                select(rc.c.item_code, rc.c.on_platform, func.sum(amount))
                 .where(rc.c.hospital_code == self.hospital, rc.c.deleted.is_(False), rc.c.accepted_at >= start,
                        rc.c.accepted_at < end, rc.c.item_code.not_in(exempt))
-                .group_by(li.c.kind, rc.c.on_platform)
+                .group_by(rc.c.item_code, rc.c.on_platform)
             ).all()
+            items = self._consumable_items(conn, {r[0] for r in rows})
+            decided = catalogue_repo.consumable_overrides(conn, self.hospital) if items else {}
+        line: dict[str, str | None] = {}
+        for code, (national, price) in items.items():
+            o = decided.get(code)
+            line[code] = online_kind(self.value_rule.classify(national, price, o["value"] if o else None))
         mix: dict[str, list[float]] = {}
-        for kind, on_platform, total in rows:
-            k = "high_value_consumable" if kind == "consumable" else "drug"  # an unknown item counts as a drug
+        for code, on_platform, total in rows:
+            k = line[code] if code in line else "drug"  # an unknown item counts as a drug
+            if k is None:
+                continue
             acc = mix.setdefault(k, [0.0, 0.0])
             acc[1] += _f(total)
             if on_platform:
                 acc[0] += _f(total)
         return [PurchaseMix(k, on, tot) for k, (on, tot) in sorted(mix.items()) if tot > 0]
+
+    def _consumable_items(self, conn: Connection, codes: set[str]) -> dict[str, tuple[str | None, Decimal | None]]:
+        """Item code -> (national code, price per HIS unit) of the consumables among ``codes``, one row
+        per code however many sources' dictionaries hold it."""
+        if not codes:
+            return {}
+        rows = conn.execute(
+            select(li.c.code, func.max(li.c.national_code), func.max(li.c.price))
+            .where(li.c.hospital_code == self.hospital, li.c.kind == "consumable", li.c.code.in_(sorted(codes)))
+            .group_by(li.c.code)).all()
+        return {code: (national, None if price is None else Decimal(price)) for code, national, price in rows}

@@ -89,3 +89,14 @@ def test_preset_sql_never_names_a_patient_column(preset) -> None:
         columns = {c.name.lower() for c in require_single_select(sql, preset.dialect, name).find_all(exp.Column)}
         assert columns and not [c for c in columns if any(p in c for p in ("patient", "id_card", "inpatient_no", "bed_no"))]
     assert COLUMNS["usage"][:4] == ("day", "item_code", "dept_code", "setting")
+
+
+def test_a_material_dictionary_carries_each_consumables_27_character_code_and_registration(source_db: SourceDb, preset) -> None:
+    if "registration_no" not in preset.queries["items"]:
+        pytest.skip(f"{preset.name}'s dictionary holds no 注册证号")
+    hospital = source_db.load_his(preset, days=1)
+    items = {i.code: i for i in source_db.source(preset).read_items() if not isinstance(i, BadRow)}
+    truth = {i.code: i.registration_no for i in hospital.items if i.consumable}
+    assert truth and {c: items[c].registration_no for c in truth} == truth
+    assert all(items[c].kind == "consumable" and len(items[c].national_code or "") == 27 for c in truth)
+    assert items["Y00001"].registration_no is None

@@ -68,3 +68,53 @@ def test_a_month_nobody_recorded_says_why(store_url: str, tmp_path: Path, capsys
 @pytest.mark.parametrize("month", ["2028-2", "02-2028"])
 def test_a_malformed_month_is_refused(store_url: str, tmp_path: Path, month: str) -> None:
     assert main(["-c", str(_config(tmp_path, store_url)), "report", "group", "--month", month]) == 2
+
+
+def test_the_console_group_page_shows_each_hospital_side_by_side(store_url: str, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import re
+    import warnings
+
+    from agent.bootstrap import build, build_monitoring_inputs
+    from agent.config import load_config
+    from agent.console.app import create_app
+    from agent.console.views import Console
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    first = store_inputs(tmp_path, store_url, hospital="H001")
+    second = store_inputs(tmp_path, store_url, hospital="H002")
+    with second.store.begin() as tx:
+        tx.execute(usage_daily.delete().where(usage_daily.c.hospital_code == "H002"))
+    late = store_inputs(tmp_path, store_url, hospital="H003")
+    snapshot(first.store, first, CAL, FakeClock(DAY), "第一医院")
+    snapshot(second.store, second, CAL, FakeClock(DAY), "第二医院")
+    snapshot(late.store, late, CAL, FakeClock(datetime(2028, 2, 3, 9, 0, tzinfo=UTC)), "第三医院")
+    for s in (first, second, late):
+        s.store.close()
+    cfg = _config(tmp_path, store_url)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["-c", str(cfg), "users", "add", "wang", "--role", "viewer"], clock=FakeClock(DAY)) == 0
+    rt = build(load_config(cfg), FakeClock(DAY))
+    try:
+        client = TestClient(create_app(Console(rt, build_monitoring_inputs(rt))))
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+        client.post("/login", data={"username": "wang", "password": "a long enough password", "csrf": csrf, "next": "/"})
+        page = client.get("/group", params={"month": "2028-02"})
+        assert page.status_code == 200
+        text = re.sub(r"<[^>]+>", " ", page.text)
+        for name in ("第一医院", "第二医院", "第三医院"):
+            assert name in text
+        assert "超过 2 天未更新：H003" in text
+        assert text.count(fx.NINTH) >= 3 and "本院" in text
+        rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page.text, re.S)
+        second_rows = [r for r in rows if "第二医院" in r]
+        assert second_rows and "0.0%" in second_rows[0]  # nothing used: its completion is zero
+        # a month nobody recorded says why; a month in the future falls back to this month
+        assert "没有任何医院的记录" in client.get("/group", params={"month": "2027-06"}).text
+        assert "集团汇总 2028-02" in client.get("/group", params={"month": "2031-01"}).text
+    finally:
+        rt.close()

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from agent.clock import FakeClock
 from agent.config import HoursWindow
 from agent.errors import SourceError
-from agent.jobs.backfill import backfill_usage
+from agent.jobs.backfill import READ_AHEAD, backfill_usage
 from agent.store import open_store
 from agent.store.schema.ingest import usage_daily
 from tests.ingest_support import HIS_PRESETS, START, SourceDb, backfill_config
@@ -128,3 +128,59 @@ def test_a_window_read_ahead_that_fails_leaves_the_windows_before_it_committed(t
     backfill_usage(store, failing, clock, START, last, window_days=2)
     store.close()
     assert _totals(tmp_path / "state.db") == _totals(tmp_path / "whole.db")
+
+
+class _CountsReads:
+    """The real source, counting the windows read (through the typed-fetch path it offers)."""
+
+    def __init__(self, source):  # type: ignore[no-untyped-def]
+        self.source, self.name, self.reads = source, source.name, []
+
+    def read_usage_batches(self, day_from, day_to):  # type: ignore[no-untyped-def]
+        self.reads.append(day_from)
+        return self.source.read_usage_batches(day_from, day_to)
+
+
+def test_a_failed_write_stops_the_reader_and_the_run_resumes_at_the_window_that_failed(tmp_path: Path,
+                                                                                       sqlite_odbc: str) -> None:
+    db = SourceDb("sqlite", sqlite_odbc)
+    db.load_his(HIS_PRESETS["mssql_his"], days=DAYS, rows_per_day=10)
+    clock = FakeClock(datetime(2026, 11, 2, 22, 0, tzinfo=UTC), UTC)
+    last = START + timedelta(days=DAYS - 1)
+    whole = open_store(f"sqlite:///{tmp_path / 'whole.db'}", "H1")
+    backfill_usage(whole, db.source(HIS_PRESETS["mssql_his"]), clock, START, last, window_days=2)
+    whole.close()
+
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
+    failing_day = START + timedelta(days=6)  # the fourth window's first day: the state store refuses it
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        conn.execute(f"CREATE TRIGGER full_disk BEFORE INSERT ON usage_days WHEN NEW.day = '{failing_day.isoformat()}' "
+                     "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    source = _CountsReads(db.source(HIS_PRESETS["mssql_his"]))
+    with pytest.raises(Exception, match="disk is full"):
+        backfill_usage(store, source, clock, START, last, window_days=2)
+    assert _next_day(tmp_path / "state.db") == failing_day.isoformat()  # the windows before it, committed
+    assert len(source.reads) <= 4 + READ_AHEAD + 1  # the reader stopped: at most READ_AHEAD waiting and one in progress
+
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        conn.execute("DROP TRIGGER full_disk")
+    backfill_usage(store, source, clock, START, last, window_days=2)
+    store.close()
+    assert _totals(tmp_path / "state.db") == _totals(tmp_path / "whole.db")
+
+
+def test_a_backfill_stores_the_same_totals_in_either_state_store(tmp_path: Path, sqlite_odbc: str, store_url: str) -> None:
+    db = SourceDb("sqlite", sqlite_odbc)
+    db.load_his(HIS_PRESETS["mssql_his"], days=6, rows_per_day=20)
+    clock = FakeClock(datetime(2026, 11, 2, 22, 0, tzinfo=UTC), UTC)
+    last = START + timedelta(days=5)
+    reference = open_store(f"sqlite:///{tmp_path / 'reference.db'}", "H1")
+    backfill_usage(reference, db.source(HIS_PRESETS["mssql_his"]), clock, START, last, window_days=2, pause_s=1)
+    reference.close()
+    store = open_store(store_url, "H1")
+    stats = backfill_usage(store, db.source(HIS_PRESETS["mssql_his"]), clock, START, last, window_days=2)
+    with store.read() as conn:
+        n, q, lines = conn.execute(select(func.count(), func.sum(usage_daily.c.quantity), func.sum(usage_daily.c.lines))).one()
+    store.close()
+    assert stats.rows == n > 0
+    assert (n, Decimal(q), lines) == _totals(tmp_path / "reference.db")  # read ahead and written, or one by one

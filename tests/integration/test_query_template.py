@@ -60,7 +60,8 @@ def test_a_his_filled_to_the_contract_reads_back_exactly(tmp_path: Path) -> None
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE your_table (day DATE, item_code TEXT, dept_code TEXT, setting TEXT, prescriber_code TEXT,"
                      " qty DECIMAL, amount DECIMAL, code TEXT, name TEXT, generic_name TEXT, dosage_form TEXT, spec TEXT,"
-                     " manufacturer TEXT, his_unit TEXT, pack_factor DECIMAL, national_code TEXT, price DECIMAL)")
+                     " manufacturer TEXT, his_unit TEXT, pack_factor DECIMAL, national_code TEXT, price DECIMAL,"
+                     " registration_no TEXT)")
         rows = [("2026-11-03", "Y1", "0101", "outpatient", "D01", "2", "5.60"),
                 ("2026-11-03", "Y1", "0101", "outpatient", "D02", "-1", "-2.80"),  # a return (退药)
                 ("2026-11-04", "Y1", "0201", "inpatient", "D03", "3", "8.40")]

@@ -134,3 +134,19 @@ def test_undecodable_bytes_become_replacement_characters_that_validation_refuses
     assert text.startswith("阿托") and "\ufffd" in text
     row = UsageRow(date(2026, 10, 3), text, "0101", Setting.OUTPATIENT, Decimal(1), Decimal(2), 1)
     assert usage_problem(row, row.day, row.day) == "undecodable text"
+
+
+@pytest.mark.parametrize("name", ["mssql_materials", "spd_issues"])
+def test_the_consumable_presets_aggregate_inside_the_database_over_a_bounded_day_window(name: str) -> None:
+    """材料收费明细 and 出库明细: GROUP BY day x item x department x setting, only between :day_from and
+    :day_to_next, and the same SQL reads on SQL Server and, transpiled, on Oracle (an SPD on Oracle)."""
+    preset = PRESETS[name]
+    assert preset.item_kind == "consumable"
+    for query in ("usage", "day_totals"):
+        tree = sqlglot.parse_one(preset.queries[query], read="tsql")
+        assert tree.args.get("group") is not None, query
+        where = tree.args["where"].sql(dialect="tsql")
+        assert "day_from" in where and "day_to_next" in where
+        oracle = sqlglot.transpile(preset.queries[query], read="tsql", write="oracle")[0]
+        sqlglot.parse_one(oracle, read="oracle")
+    assert "registration_no" in preset.queries["items"]

@@ -24,7 +24,7 @@ from sqlalchemy import (
 
 from agent.domain.catalogue import Kind, WinningProduct
 from agent.domain.normalise import parse_generic
-from agent.store.ddl import create_tables
+from agent.store.ddl import add_column, create_tables
 from agent.store.types import AwareDateTime, Json, metadata
 
 COMPONENT = "catalogue"
@@ -74,6 +74,7 @@ winning_products = Table(
     Column("source_ref", String(200)),  # sheet!row of the import that last wrote it
     Column("import_id", Integer),
     Column("updated_at", AwareDateTime, nullable=False),
+    Column("registration_no", String(100)),  # consumables: 注册证号 / 备案凭证号 (v4)
     UniqueConstraint("hospital_code", "programme", "product_key"),
     Index("ix_winning_products_group", "hospital_code", "group_key"),
 )
@@ -200,4 +201,26 @@ def _v3(conn) -> None:  # type: ignore[no-untyped-def]
     create_tables(conn, [volume_declarations])
 
 
-MIGRATIONS = [_v1, _v2, _v3]
+def _v4(conn) -> None:  # type: ignore[no-untyped-def]
+    """Consumables (#21): ``winning_products.registration_no`` (注册证号), the reviewed 高值/低值 decisions,
+    and a consumable listed with its 27-character code and no class regrouped by the code's class and
+    通用名码 (its first 10 characters) instead of its name, as v2 regrouped (drugs are left as they are)."""
+    add_column(conn, winning_products, "registration_no")
+    create_tables(conn, [consumable_values])
+    _v2(conn)
+
+
+# 高值/低值 of a consumable as a pharmacist decided it (``consumables set``), over the class and price rule.
+consumable_values = Table(
+    "consumable_values",
+    metadata,
+    Column("hospital_code", String(32), primary_key=True),
+    Column("item_code", String(100), primary_key=True),  # the local item (HIS / 物资字典 code)
+    Column("value", String(8), nullable=False),  # high | low
+    Column("decided_by", String(100), nullable=False),
+    Column("decided_at", AwareDateTime, nullable=False),
+    Column("note", Text),
+)
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4]

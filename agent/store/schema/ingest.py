@@ -64,6 +64,7 @@ local_items = Table(
     Column("price", Qty),
     Column("kind", String(16), nullable=False),
     Column("read_at", AwareDateTime, nullable=False),
+    Column("registration_no", String(100)),  # consumables: 注册证号 (v5)
 )
 
 local_departments = Table(
@@ -159,4 +160,9 @@ def _v4(conn) -> None:  # type: ignore[no-untyped-def]
     add_column(conn, receipts, "pack_factor")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4]
+def _v5(conn) -> None:  # type: ignore[no-untyped-def]
+    """Add ``local_items.registration_no``: a consumable's 注册证号, which 对码 matches on."""
+    add_column(conn, local_items, "registration_no")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5]
