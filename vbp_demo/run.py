@@ -49,6 +49,7 @@ from adapters.sim.sqlite_hospital import Plan, PlantedReceipt, build_sqlite_hosp
 from agent.bootstrap import build, build_jobs, build_monitoring_inputs
 from agent.catalogue.checks import group_findings
 from agent.cli import main as cli
+from agent.cli.table import table
 from agent.clock import DEFAULT_TZ, FakeClock
 from agent.config import load_config
 from agent.logging import configure
@@ -183,6 +184,9 @@ directory = "{demo.workdir}"
 
 [logging]
 level = "warning"
+
+[console]
+external_url = "http://127.0.0.1:8470"  # chat messages end with their alert's page in the demo's console
 
 [[sources]]
 name = "his"
@@ -357,13 +361,12 @@ def show_results(runtime: Any, sink: Any, platform: Any) -> None:
     names = {p.product_id: p.name for p in inputs.product_years(as_of, as_of)} if as_of else {}
     _say(f"\n4. 执行进度 progress of each winning product, as of {as_of}: 按使用 (usage, the early warning) "
          "beside 按验收 (acceptance, what the bureau sees)")
-    _say(f"  {'中选产品':<14}{'约定采购量':>10}{'已使用':>10}{'完成进度':>9}{'已验收':>10}{'验收完成进度':>9}{'序时进度':>9}  状态")
-    for r in rows:
-        name = names.get(r.product_id, r.product_id)
-        by_acceptance = (f"{r.accepted:>13,.0f}{r.accepted_completion:>15.1%}" if r.accepted_completion is not None
-                         else f"{'-':>13}{'-':>15}")
-        _say(f"  {name:<14}{r.agreed:>12,.0f}{r.used:>12,.0f}{r.completion:>10.1%}{by_acceptance}"
-             f"{r.time_progress:>10.1%}  {r.status}")
+    for line in table(("中选产品", "约定采购量", "已使用", "完成进度", "已验收", "验收完成进度", "序时进度", "状态"),
+                      [(names.get(r.product_id, r.product_id), f"{r.agreed:,.0f}", f"{r.used:,.0f}", f"{r.completion:.1%}",
+                        f"{r.accepted:,.0f}" if r.accepted_completion is not None else "-",
+                        f"{r.accepted_completion:.1%}" if r.accepted_completion is not None else "-", f"{r.time_progress:.1%}",
+                        r.status) for r in rows], right={1, 2, 3, 4, 5, 6}, indent="  "):
+        _say(line)
 
     _say("\n5. 触发的预警 alerts that fired, as the pharmacy group first read them")
     first_seen: dict[str, str] = {}

@@ -54,7 +54,7 @@ def _stopped_finding(name: str, exc: NotifyError, now: datetime) -> Finding:
         title=f"通知渠道“{name}”停止发送（错误码 {code}）", observed_at=now,
         values={"receiver": name, "error": str(exc)[:200]},
         labels={"kind": "notify"},
-        evidence={"action": f"请检查“{name}”的{checks}，改好后运行 vbp-agent notify test {name} 恢复发送。"},
+        evidence={"action": f"请信息科检查“{name}”的{checks}；改好后由信息科向“{name}”发一条测试消息，成功即恢复发送。"},
     )
 
 
@@ -65,8 +65,8 @@ def _refused_finding(name: str, item: outbox.OutboxItem, exc: NotifyError, now: 
         title=f"通知渠道“{name}”拒收了一条消息（错误码 {code}）", observed_at=now,
         values={"receiver": name, "error": str(exc)[:200], "message": str(item.payload.get("title", ""))[:100]},
         labels={"kind": "notify"},
-        evidence={"action": f"这条消息已搁置，其余消息照常发送；被拒原因见上（厂商原话）。请用 vbp-agent alerts list 查看相关预警，"
-                            f"处理后运行 vbp-agent notify test {name} 清除此提示。"},
+        evidence={"action": f"这条消息已搁置，其余消息照常发送；被拒原因见上（厂商原话）。相关预警请在控制台“预警”页查看；"
+                            f"请信息科处理后向“{name}”发一条测试消息，清除此提示。"},
     )
 
 

@@ -38,7 +38,7 @@ def console_url(cfg: Any) -> str | None:
 def enqueue_message(conn: Tx, hospital: str, cfg: Any, receiver: str, idem: str, msg: dict[str, Any], now: datetime) -> int:
     """Queue ``msg`` for ``receiver`` in parts that fit its size limit; returns the parts queued."""
     rcfg = cfg.receivers.get(receiver)
-    parts = split_message(rcfg, msg) if rcfg is not None else [msg["text"]]
+    parts = split_message(rcfg, msg, render.more_text(console_url(cfg))) if rcfg is not None else [msg["text"]]
     queued = 0
     for i, text in enumerate(parts, 1):
         title = msg["title"] if len(parts) == 1 else f"{msg['title']} ({i}/{len(parts)})"

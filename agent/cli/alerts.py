@@ -8,6 +8,7 @@ import typer
 
 from agent.alerts.render import SEVERITY_CN
 from agent.cli.common import runtime_of
+from agent.cli.table import echo_table, table
 from agent.errors import ConfigError, DataError
 
 STATUS_CN = {"firing": "告警中", "pending": "待触发", "inactive": "已恢复"}
@@ -23,8 +24,9 @@ def unrouted_notice(findings: list, source_file: object) -> str:  # type: ignore
     lines = [f"有 {len(findings)} 条发现尚未发送：{source_file} 中没有配置接收人（[receivers.NAME]）或路由（[[routes]]），"
              "预警不会发到任何群或邮箱。加入一个接收人和一条路由（见 README「Alerts」一节）后重载：systemctl reload vbp-agent"]
     order = {"critical": 0, "warning": 1, "info": 2}
-    for f in sorted(findings, key=lambda f: (order.get(str(f.severity), 3), f.rule, f.subject)):
-        lines.append(f"  {SEVERITY_CN.get(str(f.severity), str(f.severity))}  {f.title}\n    {f.key}")
+    ordered = sorted(findings, key=lambda f: (order.get(str(f.severity), 3), f.rule, f.subject))
+    lines += table(("级别", "发现", "编号"), [(SEVERITY_CN.get(str(f.severity), str(f.severity)), f.title, f.key) for f in ordered],
+                   limits={1: 64}, indent="  ")
     return "\n".join(lines)
 
 
@@ -49,18 +51,21 @@ def register(app: typer.Typer) -> None:
                 typer.echo(unrouted_notice(unsent, cfg.source_file))
             elif not shown:
                 typer.echo("没有未处理的预警。")
+            rows = []
             for a in sorted(shown, key=lambda a: (a.status != "firing", -{"critical": 2, "warning": 1}.get(a.severity, 0), a.key)):
                 ack = f" 已确认({a.ack_by})" if a.acknowledged(clock.now()) else ""
                 flap = " 状态反复" if a.flapping else ""
-                typer.echo(f"{STATUS_CN.get(a.status, a.status)}  {SEVERITY_CN.get(a.severity, a.severity)}  "
-                           f"{when(a.fired_at or a.pending_since, clock.tz)}  {a.title}{ack}{flap}\n    {a.key}")
+                rows.append((f"{STATUS_CN.get(a.status, a.status)}{ack}{flap}", SEVERITY_CN.get(a.severity, a.severity),
+                             when(a.fired_at or a.pending_since, clock.tz), a.title, a.key))
+            if rows:
+                echo_table(("状态", "级别", "开始", "预警", "编号（alerts show 编号）"), rows, limits={3: 64})
         finally:
             store.close()
 
     @alerts.command("show")
     def alerts_show(ctx: typer.Context, key: str) -> None:
         """Show one alert: its values, evidence, acknowledgement and the notices sent."""
-        from agent.alerts.render import SEVERITY_CN, facts, when
+        from agent.alerts.render import SEVERITY_CN, evidence_lines, facts, when
         from agent.store import alerts as repo
 
         cfg, store, clock = _runtime(ctx)
@@ -74,7 +79,8 @@ def register(app: typer.Typer) -> None:
                        f"开始 {when(a.fired_at or a.pending_since, clock.tz)}  恢复 {when(a.resolved_at, clock.tz)}")
             typer.echo(f"情况 {facts(a, limit=20) or '-'}")
             typer.echo(f"标签 {json.dumps(a.labels, ensure_ascii=False)}")
-            typer.echo(f"依据 {json.dumps(a.evidence, ensure_ascii=False, default=str)}")
+            for label, lines in evidence_lines(a.evidence):
+                typer.echo(f"依据 {label}：{'；'.join(lines)}")
             if a.ack_by:
                 typer.echo(f"确认 {a.ack_by} {when(a.ack_at, clock.tz)} 至 {when(a.ack_until, clock.tz) if a.ack_until else '恢复为止'}")
             for r in sent:
@@ -137,10 +143,11 @@ def register(app: typer.Typer) -> None:
         try:
             with store.read() as conn:
                 current = repo.silences(conn, store.hospital_code, clock.now())
-            for s in current:
-                typer.echo(f"#{s['id']}  {json.dumps(s['matchers'], ensure_ascii=False)}  至 {when(s['ends_at'], clock.tz)}  "
-                           f"{s['created_by']}：{s['comment']}")
-            if not current:
+            if current:
+                echo_table(("编号", "匹配条件", "截止", "操作人", "原因"),
+                           [(f"#{s['id']}", json.dumps(s["matchers"], ensure_ascii=False), when(s["ends_at"], clock.tz),
+                             s["created_by"], s["comment"]) for s in current])
+            else:
                 typer.echo("没有生效的屏蔽。")
         finally:
             store.close()
@@ -152,6 +159,7 @@ def register(app: typer.Typer) -> None:
     def notify_test(ctx: typer.Context, receiver: str) -> None:
         """Send a test message to RECEIVER and print the vendor's answer; resumes a stopped receiver."""
         from agent.alerts.delivery import needs_resume, resume_receiver
+        from agent.alerts.groups import console_url
         from agent.alerts.render import probe_message
         from agent.notify import build_sender
 
@@ -160,7 +168,7 @@ def register(app: typer.Typer) -> None:
             if receiver not in cfg.receivers:
                 raise ConfigError(f"{cfg.source_file}: receivers: no receiver named '{receiver}' (have: {', '.join(cfg.receivers) or 'none'})")
             sender = build_sender(receiver, cfg.receivers[receiver], clock)
-            answer = sender.send(probe_message(receiver, clock.now(), clock.tz))
+            answer = sender.send(probe_message(receiver, clock.now(), clock.tz, console_url(cfg)))
             typer.echo(f"{receiver}: ok {json.dumps(answer, ensure_ascii=False, default=str)}")
             if needs_resume(store, receiver):
                 n = resume_receiver(store, receiver, clock.now())

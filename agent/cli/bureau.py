@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from agent.cli.common import runtime_of
+from agent.cli.table import echo_table
 
 
 def register(app: typer.Typer) -> None:
@@ -55,8 +56,8 @@ def register(app: typer.Typer) -> None:
             marked = substitutes(conn, rt.store.hospital_code)
         if not marked:
             typer.echo("没有标记为可替代的品种")
-        for code, group in sorted(marked.items()):
-            typer.echo(f"{code}\t{group}")
+        else:
+            echo_table(("院内编码", "集采分组"), sorted(marked.items()))
 
 
     alloc = typer.Typer(help="department allocation of agreed volumes (科室分配)", no_args_is_help=True)
@@ -69,11 +70,10 @@ def register(app: typer.Typer) -> None:
         return rt, build_monitoring_inputs(rt)
 
     def _show(splits) -> None:  # type: ignore[no-untyped-def]
-        for p, split in splits:
-            total = sum(split.values())
-            parts = "；".join(f"{d} {q:,.0f}（{q / p.agreed_qty:.1%}）" for d, q in sorted(split.items()))
-            typer.echo(f"{p.product_id}\t{p.name}（{p.programme}，{p.year_start.isoformat()}起）约定量 {p.agreed_qty:,.0f}，"
-                       f"已分配 {total:,.0f}：{parts}")
+        echo_table(("中选产品", "名称", "批次", "协议年度起", "约定量", "已分配", "各科室分配"),
+                   [(p.product_id, p.name, p.programme, p.year_start.isoformat(), f"{p.agreed_qty:,.0f}", f"{sum(split.values()):,.0f}",
+                     "；".join(f"{d} {q:,.0f}（{q / p.agreed_qty:.1%}）" for d, q in sorted(split.items())))
+                    for p, split in splits], right={4, 5})
 
     @alloc.command("import")
     def alloc_import(
@@ -128,7 +128,8 @@ def register(app: typer.Typer) -> None:
             rows = allocations(conn, rt.store.hospital_code)
         if not rows:
             typer.echo("没有科室分配")
-        for a in rows:
-            state = f"已确认（{a.confirmed_by}）" if a.confirmed_by else "待确认"
-            typer.echo(f"{a.programme}\t{a.product_key}\t{a.year_start.isoformat()}\t{a.dept_code}\t{a.quantity:,.0f}\t"
-                       f"{'导入' if a.source == 'sheet' else '建议'}\t{state}")
+        else:
+            echo_table(("批次", "中选产品", "协议年度起", "科室", "分配量", "来源", "状态"),
+                       [(a.programme, a.product_key, a.year_start.isoformat(), a.dept_code, f"{a.quantity:,.0f}",
+                         "导入" if a.source == "sheet" else "建议", f"已确认（{a.confirmed_by}）" if a.confirmed_by else "待确认")
+                        for a in rows], right={4})

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from agent.cli.common import parse_day, runtime_of
+from agent.cli.table import echo_table
 
 
 def _runtime(ctx: typer.Context):  # type: ignore[no-untyped-def]
@@ -192,12 +193,14 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"“{group}”不是已知的集采分组（写作 通用名|剂型 或 通用名+剂型，如 阿托伐他汀钙片）", err=True)
             raise typer.Exit(1)
         typer.echo(f"分组 {key}：{len(rows)}个品种")
+        listed = []
         for r in rows:
             item = r["item"] or {}
             role = "中选" if r["product_key"] else "非中选"
             factor = "未知" if r["factor"] is None else format(r["factor"], "f").rstrip("0").rstrip(".")
-            typer.echo("\t".join((r["item_code"], r["item_name"], item.get("spec") or "-", item.get("manufacturer") or "-",
-                                  STATUS_ZH.get(r["status"], r["status"]), role, r["product_key"] or "-", f"换算系数{factor}")))
+            listed.append((r["item_code"], r["item_name"], item.get("spec") or "-", item.get("manufacturer") or "-",
+                           STATUS_ZH.get(r["status"], r["status"]), role, r["product_key"] or "-", factor))
+        echo_table(("院内编码", "院内名称", "规格", "生产企业", "状态", "中选/非中选", "中选产品", "换算系数"), listed, right={7})
 
     @mapping.command("check")
     def map_check(ctx: typer.Context) -> None:

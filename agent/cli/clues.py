@@ -7,6 +7,7 @@ import re
 import typer
 
 from agent.cli.common import runtime_of
+from agent.cli.table import echo_table
 from agent.errors import ConfigError
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -51,6 +52,7 @@ def register(app: typer.Typer) -> None:
             rows = clues_of_month(conn, rt.store.hospital_code, _month(month))
         if not rows:
             typer.echo(f"{month} 没有人工登记的线索")
-        for c in rows:
-            typer.echo(f"{c.id}\t{c.supplier}\t{c.role}\t{c.clue_type}\t{c.product or '—'}\t{c.detail}\t"
-                       f"{c.recorded_by}\t{c.recorded_at.astimezone(rt.clock.tz):%Y-%m-%d %H:%M}")
+            return
+        echo_table(("编号", "企业名称", "企业类型", "线索类型", "产品", "情况", "登记人", "登记时间"),
+                   [(c.id, c.supplier, c.role, c.clue_type, c.product or "—", c.detail, c.recorded_by,
+                     f"{c.recorded_at.astimezone(rt.clock.tz):%Y-%m-%d %H:%M}") for c in rows], right={0}, limits={5: 40})

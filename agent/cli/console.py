@@ -8,6 +8,7 @@ import sys
 import typer
 
 from agent.cli.common import runtime_of
+from agent.cli.table import echo_table
 
 ROLE_HELP = "viewer (只读) | pharmacist (药师：确认、屏蔽、对码、报表) | admin"
 
@@ -94,7 +95,8 @@ def register(app: typer.Typer) -> None:
         rt = runtime_of(ctx)
         with rt.store.read() as conn:
             found = repo.users(conn, rt.store.hospital_code)
-        for u in found:
-            typer.echo(f"{u.username}\t{u.display_name}\t{ROLE_CN.get(u.role, u.role)}\t{'已停用' if u.disabled else '正常'}")
+        if found:
+            echo_table(("用户名", "姓名", "角色", "状态"),
+                       [(u.username, u.display_name, ROLE_CN.get(u.role, u.role), "已停用" if u.disabled else "正常") for u in found])
         if not found:
             typer.echo("还没有账号：vbp-agent users add NAME --role pharmacist")

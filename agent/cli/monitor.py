@@ -19,6 +19,7 @@ from typing import Any
 import typer
 
 from agent.cli.common import clock_of, config_of, existing_runtime, parse_day, runtime_of
+from agent.cli.table import echo_table, table
 from agent.errors import ConfigError
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -155,10 +156,10 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         late = stale(snaps, month, today)
         path = write_group(month, snaps, out or Path(f"集团汇总-{month}.xlsx"), late)
-        for s in snaps:
-            f = s.figures
-            typer.echo(f"{s.hospital_code} {s.hospital_name}｜{s.programme}｜截至 {s.day}｜完成 {f['completion']:.1%} "
-                       f"序时 {f['time_progress']:.1%}｜零采购 {f['zero']} 低于序时 {f['behind']} 超量 {f['over']}")
+        echo_table(("医院编码", "医院名称", "批次", "截至", "完成进度", "序时进度", "零采购", "低于序时", "超量"),
+                   [(s.hospital_code, s.hospital_name, s.programme, s.day, f"{s.figures['completion']:.1%}",
+                     f"{s.figures['time_progress']:.1%}", s.figures["zero"], s.figures["behind"], s.figures["over"]) for s in snaps],
+                   right={4, 5, 6, 7, 8})
         hospitals = len({s.hospital_code for s in snaps})
         typer.echo(f"已生成 {path}：{hospitals} 家医院，{len(snaps)} 行" + (f"；超过 2 天未更新：{'、'.join(late)}" if late else ""))
 
@@ -167,11 +168,36 @@ def register(app: typer.Typer) -> None:
         """Print the progress table, 网采率 and every monitoring finding as of a day (default now);
         changes nothing in the store (the daemon's evaluation job is what stores findings)."""
         from agent.bootstrap import build_monitoring_inputs
-        from agent.service.evaluation import render_evaluation
 
         day = as_of_day(ctx, as_of)
         rt = existing_runtime(ctx)
         typer.echo(render_evaluation(rt, build_monitoring_inputs(rt), day))
+
+
+PROGRESS_HEADINGS = ("批次", "产品", "约定量", "已使用", "完成进度", "序时进度", "按验收", "状态")
+
+
+def progress_table(progress: list[Any]) -> list[str]:
+    """One line per product-year (``ProductProgress``): agreed, used, completion against 序时进度 (and
+    by acceptance), status."""
+    if not progress:
+        return ["  （无执行中的协议年度）"]
+    rows = [(p.product.programme, p.product.name, f"{p.product.agreed_qty:,.0f}", f"{p.used:,.0f}", f"{p.completion:.1%}",
+             f"{p.time_progress:.1%}", f"{p.accepted_completion:.1%}" if p.accepted_completion is not None else "-", p.status)
+            for p in progress]
+    return table(PROGRESS_HEADINGS, rows, right={2, 3, 4, 5, 6}, limits={0: 24, 1: 24}, indent="  ")
+
+
+def render_evaluation(rt: Any, inputs: Any, day: date | None) -> str:
+    """``vbp-agent evaluate``: the progress table, 网采率 and every finding as of the day."""
+    from agent.service.evaluation import assess_day, counts_line, findings_lines, online_rate_block
+
+    a = assess_day(rt, inputs, day)
+    as_of = a.now.date()
+    lines = [f"医院 {rt.config.hospital.code} {rt.config.hospital.name}　统计截至 {as_of.isoformat()}"
+             f"（{a.now:%H:%M}；只读计算，状态库未改动）", "", "协议进度：", *progress_table(a.progress), "",
+             *online_rate_block(inputs, rt, as_of), "", f"发现：{counts_line(a.found)}", *findings_lines(a.found)]
+    return "\n".join(lines)
 
 
 def _clock_findings(ctx: typer.Context, year: int) -> list:  # type: ignore[type-arg]

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import typer
 
 from agent.cli.common import runtime_of
+from agent.cli.table import echo_table
 from agent.errors import DataError
 
 LIST_DAYS = 90
@@ -29,15 +30,15 @@ def register(app: typer.Typer) -> None:
         with rt.store.read() as conn:
             lines = ledgers.off_platform_lines(conn, rt.store.hospital_code, rt.clock.now() - timedelta(days=days))
         shown = [ln for ln in lines if all_ or ln.filed_at is None]
-        typer.echo(f"{'入库明细':<16} {'验收时间':<16} {'药品':<20} {'数量':>8}  {'供应商':<16} 备案")
+        rows = []
         for ln in shown:
             when = ln.accepted_at.astimezone(rt.clock.tz).strftime("%Y-%m-%d %H:%M")
             state = (f"已备案 {ln.reference}（{ln.filed_by}，{ln.filed_at.astimezone(rt.clock.tz):%Y-%m-%d}）"
                      if ln.filed_at else "未备案")
             if ln.emergency:
                 state += "  紧急采购"
-            typer.echo(f"{ln.line_id:<16} {when:<16} {(ln.item_name or ln.item_code):<20} {ln.quantity:>8}  "
-                       f"{(ln.supplier or ''):<16} {state}")
+            rows.append((ln.line_id, when, ln.item_name or ln.item_code, ln.quantity, ln.supplier or "", state))
+        echo_table(("入库明细", "验收时间", "药品", "数量", "供应商", "备案"), rows, right={3})
         if not shown:
             typer.echo("没有未备案的线下采购。" if not all_ else "没有线下采购。")
 

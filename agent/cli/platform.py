@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from agent.cli.common import parse_day, runtime_of
+from agent.cli.table import echo_table
 from agent.errors import ConfigError
 from agent.upstream.signers import sm3_implementation
 
@@ -46,11 +47,12 @@ def _backlog(ctx: typer.Context, since: str | None, option: str):  # type: ignor
         found = backlog(conn, rt.store.hospital_code, since=start, item_map=pcfg.item_map,
                         min_confidence=pcfg.match_min_confidence)
     now = rt.clock.now()
-    typer.echo(f"{'配送单号':<20} {'入库明细':<16} {'品种':<12} {'数量':>8}  {'验收时间':<16}  到货确认时限")
-    for ln in found.lines:
-        r = ln.receipt
-        when = r.accepted_at.astimezone(rt.clock.tz).strftime("%Y-%m-%d %H:%M") if r.accepted_at else "-"
-        typer.echo(f"{ln.delivery_id:<20} {r.line_id:<16} {r.item_code:<12} {r.quantity:>8}  {when:<16}  {_late(ln.late_by(now))}")
+    def when(r):  # type: ignore[no-untyped-def]
+        return r.accepted_at.astimezone(rt.clock.tz).strftime("%Y-%m-%d %H:%M") if r.accepted_at else "-"
+
+    echo_table(("配送单号", "入库明细", "品种", "数量", "验收时间", "到货确认时限"),
+               [(ln.delivery_id, ln.receipt.line_id, ln.receipt.item_code, ln.receipt.quantity, when(ln.receipt),
+                 _late(ln.late_by(now))) for ln in found.lines], right={3})
     if not found.lines:
         typer.echo("（无）")
     limit = pcfg.auto_confirm_max_age_days
@@ -143,12 +145,10 @@ def register(app: typer.Typer) -> None:
         rt = runtime_of(ctx)
         with rt.store.read() as conn:
             rows = listing(conn, rt.store.hospital_code, state, limit)
-        typer.echo(f"{'配送单号':<20} {'入库明细':<16} {'确认数量':>8}  {'验收时间':<16}  状态")
-        for r in rows:
-            when = r.accepted_at.astimezone(rt.clock.tz).strftime("%Y-%m-%d %H:%M")
-            note = f"  {r.platform_message}" if r.platform_message else ""
-            typer.echo(f"{r.delivery_id:<20} {r.receipt_line_id:<16} {r.quantity:>8}  {when:<16}  "
-                       f"{STATE_LABELS.get(r.state, r.state)}{note}")
+        echo_table(("配送单号", "入库明细", "确认数量", "验收时间", "状态"),
+                   [(r.delivery_id, r.receipt_line_id, r.quantity, r.accepted_at.astimezone(rt.clock.tz).strftime("%Y-%m-%d %H:%M"),
+                     STATE_LABELS.get(r.state, r.state) + (f"  {r.platform_message}" if r.platform_message else "")) for r in rows],
+                   right={2})
         if not rows:
             typer.echo("（无）")
 
@@ -173,9 +173,9 @@ def register_distributors(platform: typer.Typer) -> None:
         d = rt.config.monitoring.deadlines
         rules = DeadlineRules(remote_area=d.remote_area, delivery_hours_urban=d.delivery_hours_urban,
                               delivery_hours_other=d.delivery_hours_other)
-        typer.echo(f"{'配送企业':<20} {'订单':>5} {'未按时响应':>10} {'迟送':>5} {'短送':>5}")
-        for r in distributor_records(orders, now, rules):
-            typer.echo(f"{r.distributor:<20} {r.orders:>5} {r.unanswered:>10} {r.late:>5} {r.short:>5}")
+        echo_table(("配送企业", "订单", "未按时响应", "迟送", "短送"),
+                   [(r.distributor, r.orders, r.unanswered, r.late, r.short) for r in distributor_records(orders, now, rules)],
+                   right={1, 2, 3, 4})
         if not orders:
             typer.echo(f"近 {days} 天没有平台订单。")
         for o in orders:

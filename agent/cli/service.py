@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         for a person; with --as-of, the figures and findings of that day (computed, nothing stored)."""
         from agent.bootstrap import build_monitoring_inputs
         from agent.cli.monitor import as_of_day
-        from agent.service.status import render_status
+        from agent.cli.status import render_status
 
         day = as_of_day(ctx, as_of) if as_of is not None else None
         rt = existing_runtime(ctx)  # status reads; it never creates a store

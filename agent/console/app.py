@@ -30,8 +30,11 @@ from agent.console import auth, views
 from agent.console.auth import ROLE_CN, LoggedIn
 from agent.console.views import Console
 from agent.errors import AgentError
+from agent.jobs.annual import mark_sent
+from agent.jobs.clues import clue_report
 from agent.jobs.reporting import annual_report, monthly_report
 from agent.reports.annual import write_annual
+from agent.reports.clues import write_clues
 from agent.reports.monthly import write_monthly
 from agent.store import console as audit_repo
 
@@ -98,7 +101,7 @@ def create_app(console: Console) -> Starlette:
         return await run_in_threadpool(auth.session_user, console.store, token, console.now())
 
     def page(template: str, view: Callable[..., Any], params: Callable[[Request], dict[str, Any]] = lambda r: {},
-             role: str = "viewer") -> Callable[[Request], Awaitable[Response]]:
+             role: str = "viewer", pass_role: bool = False) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             user = await who(request)
             if user is None:
@@ -106,7 +109,8 @@ def create_app(console: Console) -> Starlette:
                     "?" + request.url.query if request.url.query else "")}), status_code=303)
             if not auth.may(user.role, role):
                 return html(request, "error.html", user, 403, message="你的账号没有查看此页的权限。")
-            data = await run_in_threadpool(view, console, **params(request))
+            extra = {"role": user.role} if pass_role else {}
+            data = await run_in_threadpool(view, console, **params(request), **extra)
             if data is None:
                 return html(request, "error.html", user, 404, message="没有找到这一项：可能已被清理，或链接不完整。")
             return html(request, template, user, **data)
@@ -212,19 +216,31 @@ def create_app(console: Console) -> Starlette:
         folder = console.reports_dir
         folder.mkdir(parents=True, exist_ok=True)
         hosp = rt.config.hospital
-        if form.get("kind") == "annual":
-            year = int(form.get("year", "0"))
-            if not 2000 <= year <= 2100:
-                raise ValueError(f"年份 {year} 不对")
+        kind = form.get("kind", "monthly")
+        if kind == "annual":
+            year = _year(form.get("year", ""))
             rep = annual_report(console.inputs, rt.calendar, year, hosp.code, hosp.name, rt.config.monitoring)
             path = write_annual(rep, folder / f"年度报告_{hosp.code}_{year}.xlsx")
-        else:
-            month = form.get("month", "")
-            if not _MONTH.match(month):
-                raise ValueError(f"月份“{month}”请写作 YYYY-MM，如 2026-10")
-            rep = monthly_report(console.inputs, rt.calendar, month, hosp.code, hosp.name, rt.config.monitoring)
-            path = write_monthly(rep, folder / f"带量执行报表_{hosp.code}_{month}.xlsx")
-        return "report", path.name, {"kind": form.get("kind", "monthly")}, f"已生成 {path.name}"
+            return "report", path.name, {"kind": kind, "year": year}, f"已生成 {path.name}"
+        month = form.get("month", "")
+        if not _MONTH.match(month):
+            raise ValueError(f"月份“{month}”请写作 YYYY-MM，如 2026-10")
+        if kind == "clues":  # the internal prescriber sheet rides along: pharmacist+ only, never uploaded
+            clues = clue_report(rt.store, rt.clock, month, hosp.name)
+            path, _text = write_clues(clues, folder / f"{views.CLUE_PREFIX}_{hosp.code}_{month}.xlsx")
+            detail = {"kind": kind, "month": month, "suppliers": len(clues.by_supplier()), "clues": len(clues.clues),
+                      "internal": len(clues.internal)}
+            return "report", path.name, detail, (f"已生成 {path.name}：{len(clues.by_supplier())} 家企业 {len(clues.clues)} 条线索，"
+                                                 f"内部处方集中 {len(clues.internal)} 条（不上报）")
+        rep = monthly_report(console.inputs, rt.calendar, month, hosp.code, hosp.name, rt.config.monitoring)
+        path = write_monthly(rep, folder / f"带量执行报表_{hosp.code}_{month}.xlsx")
+        return "report", path.name, {"kind": "monthly", "month": month}, f"已生成 {path.name}"
+
+    def do_annual_sent(form: dict[str, str], user: LoggedIn) -> tuple[str, str, dict[str, Any], str]:
+        year = _year(form.get("year", ""))
+        by = form.get("by", "").strip() or user.display_name
+        mark_sent(console.store, console.runtime.clock, year, by)
+        return "annual_sent", f"{year}", {"by": by}, f"已登记：{year}年度报告由 {by} 报送，提醒停止"
 
     async def download(request: Request) -> Response:
         user = await who(request)
@@ -233,9 +249,13 @@ def create_app(console: Console) -> Starlette:
         path = views.report_file(console, request.path_params["name"])
         if path is None:
             return html(request, "error.html", user, 404, message="没有这份报表。")
+        if views.restricted(path.name) and not auth.may(user.role, "pharmacist"):
+            return html(request, "error.html", user, 403, message="短缺违约线索含内部处方资料，仅药师及以上账号可下载。")
         await run_in_threadpool(_audit, user.username, "download", path.name, {}, address(request))
+        media = "text/plain; charset=utf-8" if path.suffix == ".txt" else \
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return FileResponse(path, filename=path.name, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
-                            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                            media_type=media)
 
     def q(*names: str) -> Callable[[Request], dict[str, Any]]:
         return lambda r: {n: r.query_params.get(n, "") for n in names}
@@ -260,8 +280,9 @@ def create_app(console: Console) -> Starlette:
         Route("/receipts", page("receipts.html", views.receipts)),
         Route("/mapping", page("mapping.html", views.mapping)),
         Route("/mapping/decide", action("pharmacist", do_review, lambda f: "/mapping"), methods=["POST"]),
-        Route("/reports", page("reports.html", views.reports)),
+        Route("/reports", page("reports.html", views.reports, pass_role=True)),
         Route("/reports/generate", action("pharmacist", do_report, lambda f: "/reports"), methods=["POST"]),
+        Route("/reports/annual-sent", action("pharmacist", do_annual_sent, lambda f: "/reports"), methods=["POST"]),
         Route("/reports/file/{name}", download),
         Route("/sources", page("sources.html", views.sources)),
         Route("/group", page("group.html", views.group, q("month"))),
@@ -273,6 +294,13 @@ def create_app(console: Console) -> Starlette:
 
 def _with(url: str, **params: str) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _year(text: str) -> int:
+    year = int(text) if text.strip().isdigit() else 0
+    if not 2000 <= year <= 2100:
+        raise ValueError(f"年份“{text}”不对，请写作四位数字，如 2026")
+    return year
 
 
 def _short(exc: Exception) -> str:

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from agent.alerts.render import SEVERITY_CN, VALUE_CN, facts
+from agent.alerts.render import SEVERITY_CN, evidence_lines, facts, shown_values
 from agent.catalogue.review import STATUS_ZH
 from agent.console import charts
+from agent.console.auth import may
 from agent.domain.progress import Status
 from agent.jobs.group import group_month, stale
 from agent.logging import redact_text
@@ -32,7 +33,6 @@ DEPT_DAYS = 30  # the product table's department filter: what the department use
 PAGE_SIZE = 100
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 CLOCK_WORDS = ("hours_left", "days_left", "deadline", "due")
-HIDDEN = {"action", "summary", "p_value", "q_value"}  # statistics staff do not read: the title says it in words
 
 
 @dataclass
@@ -259,8 +259,8 @@ def alert(c: Console, key: str) -> dict[str, Any] | None:
         if a is None:
             return None
         sent = alert_repo.notifications_of(conn, c.hospital, key)
-    values = [(VALUE_CN.get(k, k), v) for k, v in a.values.items() if k not in HIDDEN]
-    evidence = [(VALUE_CN.get(k, k), v) for k, v in a.evidence.items() if k not in HIDDEN]
+    values = shown_values(a.values)  # in words: no statistics, numbers rounded
+    evidence = evidence_lines(a.evidence)
     return {"a": a, "row": _alert_row(a, now), "values": values, "evidence": evidence, "sent": sent,
             "acked": a.acknowledged(now), "matchers": {"rule": a.rule, "subject": a.subject, **a.labels}}
 
@@ -295,20 +295,32 @@ def mapping(c: Console) -> dict[str, Any]:
 # -- 报表 ------------------------------------------------------------------------------------------
 
 
-def reports(c: Console) -> dict[str, Any]:
+CLUE_PREFIX = "短缺违约线索"  # its xlsx holds the internal prescriber sheet: pharmacist and admin only
+
+
+def restricted(name: str) -> bool:
+    """A file a viewer may neither see listed nor download: the clue report and its draft."""
+    return name.startswith(CLUE_PREFIX)
+
+
+def reports(c: Console, role: str = "viewer") -> dict[str, Any]:
     folder = c.reports_dir
-    files = sorted(folder.glob("*.xlsx"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    found = [p for p in folder.glob("*.xlsx") if may(role, "pharmacist") or not restricted(p.name)] if folder.is_dir() else []
+    files = sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
     today = c.runtime.clock.today()
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     return {"files": [{"name": p.name, "size_kb": max(1, p.stat().st_size // 1024),
-                       "at": datetime.fromtimestamp(p.stat().st_mtime, c.runtime.clock.tz)} for p in files],
-            "last_month": last_month, "last_year": today.year - 1}
+                       "at": datetime.fromtimestamp(p.stat().st_mtime, c.runtime.clock.tz),
+                       "draft": p.with_suffix(".txt").name if p.with_suffix(".txt").is_file() else None} for p in files],
+            "last_month": last_month, "last_year": today.year - 1, "hidden": not may(role, "pharmacist")}
 
 
 def report_file(c: Console, name: str) -> Path | None:
-    """A report of the reports folder by its bare file name, never a path outside it."""
+    """A report of the reports folder by its bare file name (xlsx, or a clue report's txt draft), never a
+    path outside it."""
     folder = c.reports_dir
-    if "/" in name or "\\" in name or name.startswith(".") or not name.endswith(".xlsx"):
+    if "/" in name or "\\" in name or name.startswith(".") or not (name.endswith(".xlsx") or
+                                                                    (name.endswith(".txt") and restricted(name))):
         return None
     path = folder / name
     return path if path.is_file() and path.resolve().parent == folder.resolve() else None
@@ -348,6 +360,7 @@ def _link(link: Any) -> dict[str, Any] | None:
 
 ACTION_CN = {"login": "登录", "login_failed": "登录失败", "logout": "退出", "ack": "确认预警", "silence": "屏蔽",
              "unsilence": "解除屏蔽", "review": "对码审核", "report": "生成报表", "download": "下载报表",
+             "annual_sent": "登记年报已报送",
              "user_add": "新增用户", "user_passwd": "修改密码", "user_disable": "停用用户", "user_enable": "启用用户"}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import PurePath
 
 from agent.domain.findings import Finding, Severity
 from agent.domain.workdays import WorkdayCalendar, count_workdays
@@ -67,8 +68,9 @@ def annual_findings(duty: AnnualDuty, today: date, observed_at: datetime, *, sen
     if sent or not duty.in_season(today):
         return []
     left = count_workdays(calendar, today, duty.due)  # today and the due day included
-    how = f"报送后请执行 vbp-agent report annual --year {duty.year} --mark-sent --by 姓名"
-    draft = f"草稿已生成：{draft_path}" if draft_path else f"草稿将于 {duty.draft_on.isoformat()}（1月首个工作日）生成"
+    how = "报送后请在控制台“报表”页登记已报送，提醒即停止"
+    draft = f"草稿已生成：{PurePath(draft_path).name}（控制台“报表”页可下载）" if draft_path else \
+        f"草稿将于 {duty.draft_on.isoformat()}（1月首个工作日）生成"
     if today > duty.due:
         subject, severity = f"{duty.year}:overdue", Severity.CRITICAL
         title = f"{duty.year}年度集采工作报告已超过 {duty.due.isoformat()} 报送期限，尚未标记报送"

@@ -126,7 +126,7 @@ def clock_clues(findings: Iterable[Finding], orders: Mapping[str, OrderLine], re
             if not lines:
                 continue
             listed = f.values.get("listed_price")
-            held = f"挂网价 {listed:.4g} 元" if isinstance(listed, int | float) else "挂网价"
+            held = f"挂网价 {listed:,.4f}".rstrip("0").rstrip(".") + " 元" if isinstance(listed, int | float) else "挂网价"
             detail = "；".join(f"入库 {ln.line_id}，{_t(ln.accepted_at)}，数量 {_n(ln.quantity)}，单价 {_n(ln.unit_price)} 元"
                               for ln in lines)
             out.append(Clue(f.evidence.get("supplier") or lines[0].supplier, ROLES[0], ABOVE_LISTED, lines[0].item,

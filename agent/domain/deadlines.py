@@ -66,6 +66,11 @@ def _clock(rule: str, subject: str, start: datetime, due: datetime, now: datetim
     )
 
 
+def _qty(x: float | None) -> str:
+    """A quantity as staff read it: thousands separated, no trailing zeros (137,740 or 0.5)."""
+    return "-" if x is None else f"{float(x):,.2f}".rstrip("0").rstrip(".")
+
+
 def end_of_next_month(moment: datetime) -> datetime:
     year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
     last = _cal.monthrange(year, month)[1]
@@ -92,7 +97,7 @@ def deadline_findings(inp: DeadlineInputs, now: datetime, calendar: WorkdayCalen
         labels = {"kind": "deadline", "distributor": o.distributor}
         if o.delivered_at is None or o.short:
             due = delivery_due(o, rules)
-            what = f"{o.distributor} 配送 {o.item}" + (f"（短送：到货 {o.delivered_qty:g}/{o.quantity:g}）" if o.short else "")
+            what = f"{o.distributor} 配送 {o.item}" + (f"（短送：到货 {_qty(o.delivered_qty)}/{_qty(o.quantity)}）" if o.short else "")
             out.append(_clock("delivery", o.order_id, o.ordered_at, due, now, rules, what, labels))
         if o.responded_at is None and o.delivered_at is None:  # a delivery answers the order too
             due = o.ordered_at + rules.response_hours * h
@@ -109,11 +114,11 @@ def deadline_findings(inp: DeadlineInputs, now: datetime, calendar: WorkdayCalen
             due = (end_of_next_month(p.accepted_at) if rules.payment == "month_end"
                    else p.accepted_at + timedelta(days=30))
             out.append(_clock("payment", p.bill_id, p.accepted_at, due, now, rules,
-                              f"{p.supplier} 货款 {p.amount:.2f} 元回款（账单 {p.bill_id}）", {"kind": "deadline"}))
+                              f"{p.supplier} 货款 {p.amount:,.2f} 元回款（账单 {p.bill_id}）", {"kind": "deadline"}))
         if p.checkable and p.checked_at is None:
             issued = p.issued_at or p.accepted_at
             out.append(_clock("bill_check", p.bill_id, issued, issued + timedelta(days=rules.bill_check_days), now, rules,
-                              f"{p.supplier} 账单 {p.bill_id}（{p.amount:.2f} 元）核对上传", {"kind": "deadline"}))
+                              f"{p.supplier} 账单 {p.bill_id}（{p.amount:,.2f} 元）核对上传", {"kind": "deadline"}))
     for f in inp.off_platform:
         if f.filed_on is None:
             start = datetime.combine(f.purchased_on, time(0), now.tzinfo)
@@ -196,13 +201,13 @@ def _volume_plan(v: VolumePlan, now: datetime, rules: DeadlineRules) -> Finding 
         return None
     reasons = []
     if below_last:
-        reasons.append(f"低于上一年度约定采购量 {v.last_year_qty:g}")
+        reasons.append(f"低于上一年度约定采购量 {_qty(v.last_year_qty)}")
     if below_history:
         reasons.append(f"低于历史采购量的{rules.plan_history_floor:.0%}且未作说明")
     return Finding(
         rule="volume_plan", subject=v.product_id,
         severity=Severity.CRITICAL if below_history else Severity.WARNING,
-        title=f"{v.name} 报量 {v.planned_qty:g}：" + "；".join(reasons), observed_at=now,
+        title=f"{v.name} 报量 {_qty(v.planned_qty)}：" + "；".join(reasons), observed_at=now,
         values={"planned": v.planned_qty, "last_year": v.last_year_qty, "history": v.history_qty,
                 "explained": v.explained},
         labels={"kind": "volume_plan"},

@@ -77,6 +77,11 @@ def net_negative_usage(rows: Iterable[DailyUsage], end: date, recent_days: int =
     return out
 
 
+def _qty(x: float) -> str:
+    """A quantity as staff read it: thousands separated, no trailing zeros (1,150 or 0.5)."""
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
 def net_negative_finding(n: NetNegative, now: datetime, departments: Mapping[str, str],
                          items: Mapping[str, str]) -> Finding:
     """A warning naming the department, the item and the day, with every day's net behind it."""
@@ -86,8 +91,8 @@ def net_negative_finding(n: NetNegative, now: datetime, departments: Mapping[str
     issued = sum(q for _d, q in n.rows if q > 0)
     return Finding(
         rule=RULE_NET_NEGATIVE, subject=f"{n.item_code}|{n.dept}", severity=Severity.WARNING, observed_at=now,
-        title=(f"用量数据有误：{dept} {item} {day:%m月%d日}退药 {abs(qty):g}，多于此前{SPAN_DAYS}天该科室的全部发药"
-               f"（{SPAN_DAYS}天合计 {n.span_net:g}），请核对 HIS 退药记录的科室、品种和单位"),
+        title=(f"用量数据有误：{dept} {item} {day:%m月%d日}退药 {_qty(abs(qty))}，多于此前{SPAN_DAYS}天该科室的全部发药"
+               f"（{SPAN_DAYS}天合计 {_qty(n.span_net)}），请核对 HIS 退药记录的科室、品种和单位"),
         values={"span_net": n.span_net, "issued": issued, "days": len(n.days)},
         evidence={"item_code": n.item_code, "dept_code": n.dept, "span_days": SPAN_DAYS,
                   "negative_days": [{"day": d.isoformat(), "net": q} for d, q in n.days],

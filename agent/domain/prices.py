@@ -38,6 +38,11 @@ class PricedReceipt:
         return self.winning_price or (self.listed_price if not self.on_platform else None)
 
 
+def _yuan(x: float) -> str:
+    """A price as staff read it: thousands separated, to 4 decimals at most (1,047.6; 0.0735; 52)."""
+    return f"{x:,.4f}".rstrip("0").rstrip(".")
+
+
 def price_findings(lines: list[PricedReceipt], now: datetime) -> list[Finding]:
     """One finding per (item, supplier) bought above the winning price, and per item sold above its
     purchase price; each names the supplier and the lines."""
@@ -54,10 +59,10 @@ def price_findings(lines: list[PricedReceipt], now: datetime) -> list[Finding]:
         off = any(not ln.on_platform for ln in found)
         what = "线下供应高于挂网价" if off else "采购价高于中选价格"
         top = max(ln.unit_price for ln in found)
-        held = f"中选价 {first.winning_price:.4g}" if first.winning_price else f"挂网价 {first.listed_price:.4g}"
+        held = f"中选价 {_yuan(first.winning_price)}" if first.winning_price else f"挂网价 {_yuan(first.listed_price or 0)}"
         out.append(Finding(
             rule=RULE_PRICE, subject=f"{code}:{supplier}", severity=Severity.CRITICAL, observed_at=now,
-            title=f"{first.item}（{supplier}）{what}：{top:.4g} 元，{held} 元，{len(found)} 条入库",
+            title=f"{first.item}（{supplier}）{what}：{_yuan(top)} 元，{held} 元，{len(found)} 条入库",
             values={"unit_price": top, "winning_price": first.winning_price, "listed_price": first.listed_price,
                     "lines": len(found), "off_platform": off},
             evidence={"lines": [ln.line_id for ln in found], "supplier": supplier,
@@ -68,7 +73,7 @@ def price_findings(lines: list[PricedReceipt], now: datetime) -> list[Finding]:
         first = found[0]
         out.append(Finding(
             rule=RULE_MARKUP, subject=code, severity=Severity.WARNING, observed_at=now,
-            title=f"{first.item} 销售价 {first.sale_price:.4g} 元高于采购价 {first.unit_price:.4g} 元（零差率）",
+            title=f"{first.item} 销售价 {_yuan(first.sale_price or 0)} 元高于采购价 {_yuan(first.unit_price)} 元（零差率）",
             values={"sale_price": first.sale_price, "unit_price": first.unit_price, "lines": len(found)},
             evidence={"lines": [ln.line_id for ln in found], "suppliers": sorted({ln.supplier for ln in found})},
             labels={"kind": "price"},

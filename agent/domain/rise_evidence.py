@@ -76,11 +76,12 @@ def where_label(test: CellTest, names: Mapping[str, str]) -> str:
 
 
 def cell_line(test: CellTest, names: Mapping[str, str], products: Mapping[str, str], unit: str) -> str:
-    """``急诊科：某非中选产品 近7日 310 片，基线约 100 片/周，约 3.1 倍``."""
+    """``急诊科：某非中选产品 平时约 100 片/周，近7日 310 片，约 3.1 倍``."""
     product = products.get(test.cell.product, test.cell.product) if test.cell.product else "非中选产品合计"
-    factor = "新出现" if test.expected <= 0 else f"约 {test.factor:.1f} 倍"
-    return (f"{where_label(test, names)}：{product} 近{test.window_days}日 {test.observed:,.0f} {unit}，"
-            f"基线约 {test.week_expected:,.0f} {unit}/周，{factor}")
+    if test.expected <= 0:
+        return f"{where_label(test, names)}：{product} 平时几乎不用，近{test.window_days}日 {test.observed:,.0f} {unit}，新出现"
+    return (f"{where_label(test, names)}：{product} 平时约 {test.week_expected:,.0f} {unit}/周，"
+            f"近{test.window_days}日 {test.observed:,.0f} {unit}，约 {test.factor:.1f} 倍")
 
 
 def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[dict]], observed_at: datetime,

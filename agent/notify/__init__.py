@@ -41,7 +41,8 @@ def max_bytes(cfg: Any) -> int:
     return int(SENDERS[cfg.type].max_bytes(cfg))
 
 
-def split_message(cfg: Any, msg: dict[str, Any]) -> list[str]:
-    """``msg["text"]`` in parts that each fit the receiver's limit, counted on the body that is sent."""
+def split_message(cfg: Any, msg: dict[str, Any], more: str | None = None) -> list[str]:
+    """``msg["text"]`` in parts that each fit the receiver's limit, counted on the body that is sent;
+    ``more`` ends a message cut short (where to read all of it)."""
     budget = SENDERS[cfg.type].budget(cfg, msg)
-    return split_text(msg["text"], budget.limit, cost=budget.cost)
+    return split_text(msg["text"], budget.limit, cost=budget.cost, **({"more": more} if more else {}))

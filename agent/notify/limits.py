@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 KEYWORD = "集采"  # the custom keyword the robots are set up with (README, "Alerts")
-TAIL = "……其余 {n} 字未显示，请运行 vbp-agent alerts list 查看全部。"
+TAIL = "……其余 {n} 字未显示。{more}"
+MORE = "全部内容请在药学部集采控制台查看（控制台地址请问信息科）。"  # the sender's caller names the console's address
 
 
 def nbytes(text: str) -> int:
@@ -68,15 +69,17 @@ def _fit(text: str, budget: int, cost: Cost, seps: tuple[str, ...] = ("\n\n", "\
     return parts
 
 
-def split_text(text: str, max_bytes: int, max_parts: int = 5, cost: Cost = nbytes) -> list[str]:
+def split_text(text: str, max_bytes: int, max_parts: int = 5, cost: Cost = nbytes, more: str = MORE) -> list[str]:
     """Parts of ``text``, each at most ``max_bytes`` as counted by ``cost``; when split, each starts
-    with ``【集采 i/n】``."""
+    with ``【集采 i/n】``; past ``max_parts``, the last part says how much is left out and ``more``
+    (where to read it all: the console's page)."""
     if cost(text) <= max_bytes:
         return [text]
     reserve = cost(part_header(max_parts, max_parts))
+    tail = TAIL.replace("{more}", more)
     parts = _fit(text, max(16, max_bytes - reserve), cost)
     if len(parts) > max_parts:
         hidden = sum(len(p) for p in parts[max_parts - 1:])
-        parts = parts[: max_parts - 1] + [TAIL.format(n=hidden)]
+        parts = parts[: max_parts - 1] + [tail.replace("{n}", f"{hidden:,}")]
     n = len(parts)
     return [f"{part_header(i, n)}{p}" for i, p in enumerate(parts, 1)]

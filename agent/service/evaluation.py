@@ -1,5 +1,6 @@
-"""``vbp-agent evaluate`` and the figures ``status`` shows: every monitoring rule as of a day, the
-progress table and 网采率, computed from the store and printed, never stored.
+"""The figures ``vbp-agent evaluate`` and ``status`` show: every monitoring rule as of a day,
+progress per programme and 网采率, computed from the store and printed, never stored (the progress
+table itself is printed by the CLI, ``agent.cli.monitor``, which aligns its columns).
 
 Audits and the regulator's questions are about past days: ``--as-of DAY`` computes what the
 evaluation job would have found at the end of that day, with the data the store holds now.
@@ -7,7 +8,6 @@ evaluation job would have found at the end of that day, with the data the store 
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 
 from agent.domain.findings import Finding
@@ -27,35 +27,6 @@ def assess_day(rt: Runtime, inputs: MonitoringInputs, day: date | None) -> Asses
     """The evaluation as of the end of ``day`` (now when it is today or not given); reads only."""
     now = rt.clock.now()
     return assess(rt.store, inputs, rt.calendar, as_of_moment(day or now.date(), now), rt.config.monitoring)
-
-
-def _cell(text: str, width: int, right: bool = False) -> str:
-    """``text`` padded to ``width`` terminal columns (a Chinese character takes two), cut if longer."""
-    out, used = "", 0
-    for ch in text:
-        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        if used + w > width:
-            break
-        out, used = out + ch, used + w
-    pad = " " * (width - used)
-    return pad + out if right else out + pad
-
-
-PROGRESS_COLUMNS = (("批次", 24, False), ("产品", 20, False), ("约定量", 10, True), ("已使用", 10, True),
-                    ("完成进度", 9, True), ("序时进度", 9, True), ("按验收", 8, True))
-
-
-def progress_table(progress: list[ProductProgress]) -> list[str]:
-    """One line per product-year: agreed, used, completion against 序时进度 (and by acceptance), status."""
-    def row(cells: list[str]) -> str:
-        return "  " + " ".join(_cell(c, w, right) for c, (_n, w, right) in zip(cells, PROGRESS_COLUMNS, strict=True))
-
-    lines = [row([name for name, _w, _r in PROGRESS_COLUMNS]) + "  状态"]
-    for p in progress:
-        accepted = f"{p.accepted_completion:.1%}" if p.accepted_completion is not None else "-"
-        lines.append(row([p.product.programme, p.product.name, f"{p.product.agreed_qty:,.0f}", f"{p.used:,.0f}",
-                          f"{p.completion:.1%}", f"{p.time_progress:.1%}", accepted]) + f"  {p.status}")
-    return lines if progress else ["  （无执行中的协议年度）"]
 
 
 def programme_lines(inputs: MonitoringInputs, rt: Runtime, progress: list[ProductProgress]) -> list[str]:
@@ -80,13 +51,3 @@ def findings_lines(found: list[Finding]) -> list[str]:
 def counts_line(found: list[Finding]) -> str:
     n = {s: sum(1 for f in found if str(f.severity) == s) for s in SEVERITY_ZH}
     return f"严重 {n['critical']}, 警告 {n['warning']}, 提示 {n['info']}"
-
-
-def render_evaluation(rt: Runtime, inputs: MonitoringInputs, day: date | None) -> str:
-    """``vbp-agent evaluate``: the progress table, 网采率 and every finding as of the day."""
-    a = assess_day(rt, inputs, day)
-    as_of = a.now.date()
-    lines = [f"医院 {rt.config.hospital.code} {rt.config.hospital.name}　统计截至 {as_of.isoformat()}"
-             f"（{a.now:%H:%M}；只读计算，状态库未改动）", "", "协议进度 progress:", *progress_table(a.progress), "",
-             *online_rate_block(inputs, rt, as_of), "", f"发现 findings: {counts_line(a.found)}", *findings_lines(a.found)]
-    return "\n".join(lines)

@@ -184,6 +184,33 @@ def test_a_monthly_report_generated_and_downloaded_opens_in_openpyxl(served, bro
     assert len(wb.sheetnames) >= 2 and any("一院一档" in n for n in wb.sheetnames)
 
 
+def test_the_month_s_clue_report_is_generated_and_downloaded_and_a_viewer_never_sees_it(served, browser) -> None:
+    from selenium.webdriver.common.by import By
+
+    from agent.reports.clues import CLUE_SHEET, INTERNAL_SHEET
+
+    s, _rt, _ = served
+    _login(browser, s.url, then="/reports")
+    form = browser.find_element(By.CSS_SELECTOR, "form input[name=kind][value=clues]").find_element(By.XPATH, "..")
+    month = form.find_element(By.NAME, "month")
+    month.clear()
+    month.send_keys("2026-10")
+    month.submit()
+    name = "短缺违约线索_H22010200001_2026-10.xlsx"
+    assert f"已生成 {name}" in browser.find_element(By.CSS_SELECTOR, ".flash.ok").text
+    browser.find_element(By.LINK_TEXT, name).click()
+    target = browser.download_dir / name
+    deadline = time.monotonic() + 20
+    while not target.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    wb = openpyxl.load_workbook(target)
+    assert wb.sheetnames == [CLUE_SHEET, INTERNAL_SHEET]
+    assert any(r[3] == "不响应采购订单" for r in wb[CLUE_SHEET].iter_rows(min_row=2, values_only=True))  # the planted late response
+    browser.delete_all_cookies()
+    _login(browser, s.url, *VIEWER, then="/reports")
+    assert "短缺违约线索" not in browser.find_element(By.TAG_NAME, "table").text
+
+
 def _post_from_page(browser, action: str, fields: dict[str, str], keep_csrf: bool) -> None:  # type: ignore[no-untyped-def]
     """Submit a form built in the page, as a crafted or stale form would be (with or without the token)."""
     browser.execute_script("""

@@ -24,7 +24,7 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
     # dictionary name), with that cell's figures and the group's beside them; the only rise raised
     # (the quiet 国庆 holidays raise nothing) and no prescriber finding (the demo's HIS gives none)
     assert re.search(r"阿托伐他汀钙（片）：非中选产品使用量上升（近\d天），心血管内科：阿托伐他汀钙片\(立普妥\)[^，]* "
-                     r"近\d日 [\d,]+ 片，基线约 [\d,]+ 片/周，约 [\d.]+ 倍；全组非中选 \+\d+%", text)
+                     r"平时约 [\d,]+ 片/周，近\d日 [\d,]+ 片，约 [\d.]+ 倍；全组非中选 \+\d+%", text)
     fired = text.split("5. 触发的预警")[1].split("6. 药学部")[0]
     assert len(re.findall(r"非中选产品使用量上升", fired)) == 1
     assert "医生" not in fired
@@ -45,7 +45,7 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
                     r"\[回款超时\] .*JS202608001.*已超时.*（未解决）",
                     r"\[线下采购备案超时\] 恩替卡韦片 .*某大药房.*已超时.*（未解决）",
                     r"\[采购价高于中选价或挂网价\] 厄贝沙坦片 .*某医药商贸有限公司.*2\.24 元，中选价 1\.87 元",
-                    r"\[报量偏低\] 苯磺酸氨氯地平片 报量 \d+：低于上一年度约定采购量"):
+                    r"\[报量偏低\] 苯磺酸氨氯地平片 报量 [\d,]+：低于上一年度约定采购量"):
         assert len(re.findall(planted, clocks)) == 1, planted
     assert clocks.count("[线下采购备案超时]") == 1  # every other off-platform purchase was filed in time
     assert [name[-12:] for name in demo_run.reports] == ["2026-08.xlsx", "2026-09.xlsx", "2026-10.xlsx"]

@@ -148,7 +148,9 @@ def test_clues_add_and_list_record_staff_clues_and_refuse_a_type_outside_the_lis
                           "--detail", "未签", "--by", "李主任"], clock) == 2
     assert cli(tmp_path, ["clues", "list", "--month", "2026-11"], clock) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == ["1\t乙医药公司\t配送企业\t未提供伴随服务\t胰岛素注射液\t11月20日起拒绝提供冷链配送记录\t李主任\t2026-11-23 09:00"]
+    assert [line.split() for line in out] == [
+        ["编号", "企业名称", "企业类型", "线索类型", "产品", "情况", "登记人", "登记时间"],
+        ["1", "乙医药公司", "配送企业", "未提供伴随服务", "胰岛素注射液", "11月20日起拒绝提供冷链配送记录", "李主任", "2026-11-23", "09:00"]]
     assert cli(tmp_path, ["clues", "list", "--month", "2026-12"], clock) == 0
     assert capsys.readouterr().out.strip() == "2026-12 没有人工登记的线索"
 

@@ -8,6 +8,7 @@ import re
 import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -182,3 +183,59 @@ def test_login_redirects_only_inside_the_console(console, target: str) -> None:
     client, *_ = console
     page = client.get("/login", params={"next": target.replace("%09", "\t")})
     assert 'name="next" value="/"' in page.text
+
+
+def test_a_pharmacist_generates_the_month_s_clue_report_and_a_viewer_never_sees_it(console) -> None:
+    """短缺违约线索 for a chosen month: generated and downloaded like the monthly report, audited; its
+    internal prescriber sheet makes the whole file pharmacist-only, and nothing of it is queued upstream."""
+    from openpyxl import load_workbook
+
+    from agent.reports.clues import CLUE_SHEET, INTERNAL_SHEET
+    from agent.store import outbox
+
+    client, rt, cfg_path, _clock = console
+    assert main(["-c", str(cfg_path), "clues", "add", "--month", "2026-09", "--supplier", "甲医药配送公司",
+                 "--type", "未提供伴随服务", "--detail", "9月未派驻库管员", "--by", "李药师"], clock=FakeClock(NOW)) == 0
+    login(client, "li")
+    r = client.post("/reports/generate", data={"csrf": csrf_of(client, "/reports"), "kind": "clues", "month": "2026-09"})
+    assert r.status_code == 200 and "已生成 短缺违约线索_H7_2026-09.xlsx：1 家企业 1 条线索" in r.text
+    page = client.get("/reports").text
+    assert "短缺违约线索_H7_2026-09.xlsx" in page and quote("短缺违约线索_H7_2026-09.txt") in page
+    got = client.get("/reports/file/短缺违约线索_H7_2026-09.xlsx")
+    assert got.status_code == 200
+    wb = load_workbook(io.BytesIO(got.content))
+    assert wb.sheetnames == [CLUE_SHEET, INTERNAL_SHEET] and wb[CLUE_SHEET].cell(2, 2).value == "甲医药配送公司"
+    draft = client.get("/reports/file/短缺违约线索_H7_2026-09.txt")
+    assert draft.status_code == 200 and "甲医药配送公司" in draft.text and "处方" not in draft.text
+    with rt.store.read() as conn:
+        entry = audit_repo.audit_log(conn, "H7", action="report")[0]
+        queued = outbox.depth(conn, "H7")
+    assert (entry.username, entry.target, entry.detail["kind"], entry.detail["clues"]) == \
+        ("li", "短缺违约线索_H7_2026-09.xlsx", "clues", 1)
+    assert not any(ch.startswith("platform:") for ch in queued)
+
+    client.cookies.clear()
+    login(client, "wang")
+    page = client.get("/reports").text
+    assert "短缺违约线索_H7_2026-09" not in page and "仅药师及以上账号可见" in page
+    for name in ("短缺违约线索_H7_2026-09.xlsx", "短缺违约线索_H7_2026-09.txt"):
+        assert client.get(f"/reports/file/{name}").status_code == 403
+
+
+def test_a_bad_month_for_the_clue_report_is_refused_in_chinese(console) -> None:
+    client, *_ = console
+    login(client, "li")
+    r = client.post("/reports/generate", data={"csrf": csrf_of(client, "/reports"), "kind": "clues", "month": "2026-13"})
+    assert "请写作 YYYY-MM" in r.text and "短缺违约线索_H7" not in r.text
+
+
+def test_the_annual_report_is_marked_sent_from_the_reports_page(console) -> None:
+    from agent.store.bureau import annual_state
+
+    client, rt, *_ = console
+    login(client, "li")
+    r = client.post("/reports/annual-sent", data={"csrf": csrf_of(client, "/reports"), "year": "2025", "by": "张药师"})
+    assert "已登记：2025年度报告由 张药师 报送" in r.text
+    with rt.store.read() as conn:
+        assert annual_state(conn, "H7", 2025)["sent_at"] is not None
+        assert audit_repo.audit_log(conn, "H7", action="annual_sent")[0].detail == {"by": "张药师"}

@@ -327,7 +327,8 @@ def test_a_stopped_receiver_is_reported_through_another_receiver_and_no_key_is_l
             tick(store, cfg, clock, None, senders)  # type: ignore[arg-type]
     assert [m["key"] for m in sink.messages] == [KEY]
     assert "通知渠道“pharmacy”停止发送（错误码 93000）" in sink.messages[0]["content"]
-    assert "vbp-agent notify test pharmacy" in sink.messages[0]["content"]
+    assert "由信息科向“pharmacy”发一条测试消息" in sink.messages[0]["content"]
+    assert "vbp-agent" not in sink.messages[0]["content"]
     assert [e["event"] for e in logs].count("receiver stopped") == 1
     assert revoked not in repr(logs)
     with store.read() as conn:

@@ -93,7 +93,7 @@ def test_an_unpaid_bill_breaches_at_the_end_of_the_next_month_and_resolves_when_
     assert found_rules(step(store, client, clock)) == {("payment", "warning")}
     clock.set(START + timedelta(days=39))
     found = step(store, client, clock)
-    assert found[("payment", "JS001")]["severity"] == "critical" and "15230.40" in found[("payment", "JS001")]["title"]
+    assert found[("payment", "JS001")]["severity"] == "critical" and "15,230.40 元" in found[("payment", "JS001")]["title"]
     ref.seed_bill(HOSPITAL, "JS001", "15230.40", accepted, distributor_name="乙医药公司",
                   checked_at=START + timedelta(hours=5), paid_at=START + timedelta(days=39, hours=1))
     clock.set(START + timedelta(days=39, hours=2))

@@ -63,9 +63,9 @@ def test_a_seven_day_outage_loses_nothing_and_the_backlog_drains_in_order_within
 
 def test_during_an_outage_status_shows_the_link_down_since_when_and_what_is_held(store, clock) -> None:
     from agent.bootstrap import build_calendar
+    from agent.cli.status import render_status
     from agent.config import AgentConfig
     from agent.runtime import Runtime
-    from agent.service.status import render_status
 
     clock.set(START + timedelta(hours=1))
     receipts = [receipt(n, delivery_id=f"SHP{n:04d}") for n in range(1, 4)]

@@ -35,7 +35,10 @@ def test_every_part_fits_the_byte_limit_and_no_character_is_cut(text: str, limit
 def test_a_long_message_is_summarised_after_a_few_parts() -> None:
     text = "\n".join(f"{i}. 阿托伐他汀钙片 20mg 完成进度落后序时进度（自11月20日）" for i in range(400))
     parts = split_text(text, 2048, max_parts=3)
-    assert len(parts) == 3 and parts[0].startswith("【集采 1/3】") and "其余" in parts[-1] and "vbp-agent alerts list" in parts[-1]
+    assert len(parts) == 3 and parts[0].startswith("【集采 1/3】") and "其余" in parts[-1]
+    assert parts[-1].endswith("全部内容请在药学部集采控制台查看（控制台地址请问信息科）。") and "vbp-agent" not in parts[-1]
+    linked = split_text(text, 2048, max_parts=3, more="全部内容请在控制台查看：https://vbp.h.cn/alerts")
+    assert linked[-1].endswith("https://vbp.h.cn/alerts")
     assert all(nbytes(p) <= 2048 for p in parts)
 
 
@@ -60,9 +63,14 @@ def test_a_firing_message_says_what_how_much_since_when_and_what_to_do() -> None
     assert "建议：" in msg["text"]
 
 
-def test_a_rise_beyond_double_reads_as_a_percentage_and_units_stay_units() -> None:
-    shown = facts(alert(observed=1862.0, expected=505.94, effect=2.68, completion=2.5))
-    assert shown == "近期用量 1,862，基线预期 505.94，增幅 268.0%，完成进度 250.0%"
+def test_a_rise_reads_as_usual_against_recent_usage_and_a_ratio_beyond_double_stays_a_percentage() -> None:
+    shown = facts(alert(observed=1320.0, expected=505.94, effect=1.61, window_days=7, p_value=0.0, q_value=0.0, completion=2.5))
+    assert shown == "全组非中选 近7日 1,320，平时约 506，约 2.6 倍，完成进度 250.0%"
+
+
+def test_quantities_are_rounded_with_thousands_separators_and_money_keeps_its_fen() -> None:
+    shown = facts(alert(used=12345.678, daily_needed=41.256, unit_price=1234.5, due="2026-11-24T09:00:00+08:00"), limit=9)
+    assert shown == "已用量 12,346，需日均用量 41.26，单价(元) 1,234.50，截止 11月24日 09:00"
 
 
 def test_the_digest_lists_critical_first_and_counts_the_rest() -> None:
@@ -71,7 +79,8 @@ def test_the_digest_lists_critical_first_and_counts_the_rest() -> None:
     print("\n" + msg["text"])
     lines = msg["text"].splitlines()
     assert lines[0] == "**集采晨报 11月23日（星期一）**"
-    assert lines[3].startswith("1. [严重]") and "另有 16 条" in lines[-1]
+    assert lines[3].startswith("1. [严重]") and "另有 16 条" in lines[-2]
+    assert lines[-1] == "详情请打开药学部集采控制台查看（控制台地址请问信息科）。"
 
 
 def cfg(**extra):

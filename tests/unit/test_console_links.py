@@ -1,5 +1,5 @@
 """Chat messages end with the alert's page in the console when ``[console] external_url`` is set,
-and keep the CLI command only when it is not; the console's config section is checked at start."""
+and with a plain Chinese pointer to the console when it is not; the console's config section is checked at start."""
 
 from __future__ import annotations
 
@@ -33,14 +33,16 @@ def test_a_message_ends_with_the_alert_s_page_not_a_cli_command(kind: str) -> No
     assert "vbp-agent" not in text
 
 
-def test_without_a_console_address_the_message_names_the_cli_command() -> None:
-    text = group_message([Notice("escalate", _alert(), T0 + timedelta(hours=5))], TZ)["text"]
-    assert "vbp-agent alerts ack zero_purchase" in text and "http" not in text
+@pytest.mark.parametrize("kind", ["firing", "repeat", "escalate", "resolved", "flapping"])
+def test_without_a_console_address_a_message_ends_with_where_to_look_in_plain_chinese(kind: str) -> None:
+    text = group_message([Notice(kind, _alert(), T0 + timedelta(hours=5))], TZ)["text"]
+    assert text.splitlines()[-1] == "详情请打开药学部集采控制台查看（控制台地址请问信息科）。"
+    assert "vbp-agent" not in text and "http" not in text
 
 
 def test_the_digest_sends_staff_to_the_console_for_the_rest() -> None:
     many = [_alert(f"k{i}") for i in range(20)]
-    assert f"{BASE}/alerts" in digest_message(many, None, T0, TZ, limit=5, console_url=BASE)["text"]
+    assert digest_message(many, None, T0, TZ, limit=5, console_url=BASE)["text"].endswith(f"{BASE}/alerts")
 
 
 @pytest.mark.parametrize(("section", "says"), [

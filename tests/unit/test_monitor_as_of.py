@@ -57,7 +57,7 @@ def test_evaluate_as_of_a_past_day_prints_that_days_progress_and_findings_and_ch
     # A1: 300 boxes of 7 by 2028-02-10 = 2100 of 36600 (5.7%) against 41/366 days (11.2%)
     assert "5.7%" in _product_line(out, "阿托伐他汀钙片") and "11.2%" in _product_line(out, "阿托伐他汀钙片")
     assert "零采购" in _product_line(out, "恩替卡韦分散片")  # its 700 came on 2028-02-15
-    assert "[严重]" in out and "恩替卡韦分散片" in out.split("发现 findings")[1]
+    assert "[严重]" in out and "恩替卡韦分散片" in out.split("发现：")[1]
     assert main(["-c", str(cfg), "evaluate"], clock=LATER) == 0  # without --as-of: now
     now = capsys.readouterr().out
     assert "统计截至 2028-03-05" in now and "正常" in _product_line(now, "恩替卡韦分散片")

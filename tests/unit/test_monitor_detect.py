@@ -227,8 +227,8 @@ def test_the_rise_title_says_where_by_the_department_dictionary_name_with_the_ce
     ev = {"departments": [{"code": "0101", "excess": 210.0}, {"code": "0999", "excess": 10.0}], "prescribers": [], "items": []}
     finding = rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), ev, START, {"0101": "心血管内科"},
                            {"Y2": "阿托伐他汀钙片(立普妥)"}, "片")
-    assert finding.title == ("阿托伐他汀钙片：非中选产品使用量上升（近7天），心血管内科：阿托伐他汀钙片(立普妥) 近7日 310 片，"
-                             "基线约 100 片/周，约 3.1 倍；全组非中选 +29%")
+    assert finding.title == ("阿托伐他汀钙片：非中选产品使用量上升（近7天），心血管内科：阿托伐他汀钙片(立普妥) 平时约 100 片/周，"
+                             "近7日 310 片，约 3.1 倍；全组非中选 +29%")
     assert finding.values["observed"] == 900.0 and finding.values["expected"] == 700.0  # the group's figures beside
     assert finding.values["departments"] == "心血管内科(0101)、0999"
     assert [d.get("name") for d in finding.evidence["departments"]] == ["心血管内科", None]
@@ -236,14 +236,14 @@ def test_the_rise_title_says_where_by_the_department_dictionary_name_with_the_ce
     (where,) = finding.evidence["cells"]
     assert (where["kind"], where["dept"], where["product"], where["observed"]) == ("product_dept", "0101", "Y2", 310.0)
     unnamed = rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), ev, START)
-    assert "，0101：Y2 近7日 310 单位，" in unnamed.title
+    assert "，0101：Y2 平时约 100 单位/周，近7日 310 单位，" in unnamed.title
 
 
 def test_a_prescribers_rise_is_told_by_the_his_code_alone() -> None:
     cell = CellTest(Cell("G1", "", "Y2", "D0101-07"), 84.0, 28.0, 5, 1e-6, 36.0, 1e-4, True)
     test = RiseTest("G1", END, 300.0, 250.0, 0.2, 1e-5, 1e-4, 0.1, 0.12, True, True, True, 7, (cell,), None)
     finding = rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), {}, START, {}, {"Y2": "立普妥"}, "片")
-    assert "，医生D0101-07：立普妥 近5日 84 片，基线约 36 片/周，约 3.0 倍；" in finding.title
+    assert "，医生D0101-07：立普妥 平时约 36 片/周，近5日 84 片，约 3.0 倍；" in finding.title
 
 
 def test_a_quiet_holiday_of_few_packs_is_not_read_as_a_rise() -> None:

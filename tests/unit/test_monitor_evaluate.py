@@ -111,7 +111,7 @@ def test_a_rise_becomes_a_finding_on_its_second_flagged_evaluation_with_its_depa
     (rise,) = [f for f in second if f.rule == "non_winning_rise"]
     assert rise.subject == "R"
     assert rise.evidence["departments"][0] == {**rise.evidence["departments"][0], "code": "0105", "name": "老年病科"}
-    assert "），老年病科：可定 近" in rise.title  # where: the department by its dictionary name, the product
+    assert "），老年病科：可定 平时约" in rise.title  # where: the department by its dictionary name, the product
     assert rise.values["departments"].startswith("老年病科(0105)")
     assert rise.values["observed"] > rise.values["expected"]
     assert _rows(store)[("non_winning_rise", "R")]["active"] == 1

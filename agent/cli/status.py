@@ -1,10 +1,12 @@
-"""``vbp-agent status``: what /metrics says, for a person (Chinese labels where staff read)."""
+"""``vbp-agent status``: what /metrics says, for a person (Chinese labels where staff read; the
+jobs as an aligned table)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
 from agent.alerts.delivery import status_lines
+from agent.cli.table import table
 from agent.domain.deadlines import CLOCK_NAMES
 from agent.jobs.figures import progress_of
 from agent.ports import MonitoringInputs
@@ -49,10 +51,11 @@ def render_status(rt: Runtime, inputs: MonitoringInputs | None = None, day: date
     lines.append("任务 jobs:")
     if not jobs:
         lines.append("  (尚未运行 no run yet)")
-    for j in jobs:
-        mark = "正常" if j.state == "up" else "故障"
-        tail = "" if j.state == "up" else f"  {j.last_error_class}: {(j.last_error or '')[:120]}"
-        lines.append(f"  {j.job:28} {mark}  上次成功 {_ago(now, j.last_success_at)}  连续失败 {j.failures}{tail}")
+    if jobs:
+        lines += table(("任务", "状态", "上次成功", "连续失败", "最近错误"),
+                       [(j.job, "正常" if j.state == "up" else "故障", _ago(now, j.last_success_at), j.failures,
+                         "" if j.state == "up" else f"{j.last_error_class}: {(j.last_error or '')[:120]}") for j in jobs],
+                       right={3}, indent="  ")
     if rt.config.platform is not None or link is not None:
         lines.extend(["", *_link_lines(now, link, depth, oldest)])
     lines.append("")
