@@ -37,6 +37,10 @@ class DetectConfig(_Strict):
     top_departments: int = Field(default=3, ge=1, le=20)
     level_days: int = Field(default=42, ge=14, le=365)  # the expected level follows slow seasonal drift over this
     cell_min_baseline: float = Field(default=1.0, ge=0)  # a cell without this much baseline use is new use, not a rise
+    # each family's share of a group's weight in its weighted Simes: group total, products, departments, products in
+    # departments, products of prescribers
+    family_shares: Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=5, max_length=5)] = list(
+        DetectRules().family_shares)
 
 
 class DeadlineConfig(_Strict):
@@ -91,7 +95,8 @@ class MonitoringConfig(_Strict):
                            screen_p=d.screen_p, dept_min_volume=d.dept_min_volume, overwhelming=d.overwhelming,
                            fdr_per_group=d.fdr_per_group, pool_dispersion=d.pool_dispersion,
                            freeze_min_days=d.freeze_min_days, level_days=min(d.level_days, d.baseline_days),
-                           cell_min_baseline=d.cell_min_baseline, cell_min_volume=d.cell_min_volume)
+                           cell_min_baseline=d.cell_min_baseline, cell_min_volume=d.cell_min_volume,
+                           family_shares=tuple(d.family_shares))
 
     def deadline_rules(self) -> DeadlineRules:
         d = self.deadlines

@@ -1,18 +1,29 @@
 """Non-winning rise detection on synthetic usage with seasonal drift: detection of planted rises
 of four shapes, and false alarms on the same hospital with no rise. Evaluated daily, as the job runs.
 
-Shapes (a quarter of the planted groups each): ``group``, +50% of a group's non-winning use carried
-by 1-2 of its departments; ``dept_x2`` and ``dept_x3``, one non-winning product x2 or x3 in one
-department where that product is at most a third of the department's non-winning use of the group
-and the department at most a quarter of the group's (the group moves by at most about +17% / +33%);
-``prescriber``, one prescriber's use of such a product x3. Every planted cell had at least
-``MIN_WEEKLY`` (10) dispensings a week before (the issue's department used about 100 tablets a
-week, 14 boxes of 7; two boxes of 28 a week tripled is six boxes, which no test can tell from
-noise in 7 days). Prescribers are given (HIS codes). The
-last line is one JSON object: per shape the share detected within 7 days and the median days to
-detect, and false alarms (alerts of every kind, one per episode) per 100 group-weeks of the null
-run. ``BENCH_SEED`` picks the synthetic hospital, ``DETECT_RULES`` (JSON) overrides
-``DetectRules`` fields, ``SCAN_CELLS=0`` tests the group totals alone.
+Shapes: ``group``, +50% of a group's non-winning use carried by 1-2 of its departments;
+``dept_x2`` and ``dept_x3``, one non-winning product x2 or x3 in one department where that product
+is at most a third of the department's non-winning use of the group and the department at most a
+quarter of the group's (the group moves by at most about +17% / +33%); ``prescriber``, one
+prescriber's use of a product x3, that use at most a third of the department's.
+
+Planted cell sizes (the lead's decision on issue #16). The issue's scenario is a product at about
+100 units a week tripling; a cell of 10 dispensings a week doubling cannot be told from noise in 7
+days by any statistic: ``oracle_ceiling_within_7_days`` (a test that knows the cell's rate
+exactly, at the same false-alarm budget; see :func:`ceiling`) is about 0.2 there. So the headline
+figures are for cells an oracle sees (ceiling >= 0.95): at least ``MIN_WEEKLY`` dispensings a week
+before the rise, 50 for x2, 20 for x3 and a prescriber x3, 100 for a group's non-winning total
+(+50%). Such concentrated cells need large groups: the hospital has, besides its 200 ordinary
+groups (8-80 non-winning dispensings a working day), 40 large ones (120-360, 6-10 departments, see
+:func:`synth.make_hospital`); the null run is on the same 240 groups. The small cells (10 up to
+``MIN_WEEKLY``) are planted too and reported apart, under ``small_cells``, with their own
+detected share and oracle ceiling: nothing is hidden.
+
+The last line is one JSON object: per shape the share detected within 7 days and the median days
+to detect, and false alarms (alerts of every kind, one per episode) per 100 group-weeks of the
+null run. ``BENCH_SEED`` picks the synthetic hospital, ``BENCH_LARGE`` the number of large groups,
+``DETECT_RULES`` (JSON) overrides ``DetectRules`` fields, ``SCAN_CELLS=0`` tests the group totals
+alone.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ from agent.domain.rise_cells import (
     test_cell,
     window_figures,
 )
-from agent.domain.stats import benjamini_hochberg, simes
+from agent.domain.stats import benjamini_hochberg, weighted_benjamini_hochberg, weighted_simes
 from agent.domain.workdays import WorkdayCalendar
 
 __all__ = ["REST", "Cell", "CellTest", "DetectRules", "GroupSeries", "RiseTest", "build_series", "day_classes",
@@ -158,14 +158,22 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
     ``history`` holds each group's earlier ``flagged_now`` values, oldest first.
 
     Multiplicity, across every cell of the evaluation, by the hierarchical procedure of
-    Benjamini and Bogomolov (2014): each group's p-value is the Simes combination of its cells'
-    p-values (valid for the positively dependent, nested cells of one group), Benjamini-Hochberg
-    runs across groups at ``fdr`` (capped at ``fdr_per_group`` x the number of groups), and within
-    each of the R selected groups out of G, BH at level ``fdr`` x R / G names the cells that carry
-    the rise. This controls the FDR over groups and the average FDR over the cells of the selected
-    groups; it keeps the group (the unit an incident is raised for) as the family, so a group with
-    50 cells pays for its 50 cells and not for the hospital's 20,000; and it needs no Monte Carlo
-    null (a scan statistic's thousand replicates per evaluation would not fit in seconds).
+    Benjamini and Bogomolov (2014): each group's p-value is the *weighted* Simes combination of its
+    cells' p-values (Benjamini-Hochberg 1997, Genovese-Roeder-Wasserman 2006; valid for the
+    positively dependent, nested cells of one group), Benjamini-Hochberg runs across groups at
+    ``fdr`` (capped at ``fdr_per_group`` x the number of groups), and within each of the R selected
+    groups out of G, weighted BH at level ``fdr`` x R / G names the cells that carry the rise. This
+    controls the FDR over groups and the average FDR over the cells of the selected groups; it
+    keeps the group (the unit an incident is raised for) as the family, so a group with 50 cells
+    pays for its 50 cells and not for the hospital's 20,000; and it needs no Monte Carlo null (a
+    scan statistic's thousand replicates per evaluation would not fit in seconds).
+    The weights (:func:`family_weights`, ``family_shares``) give each family of cells (the group
+    total, products, departments, products in departments, products of prescribers) its share of
+    the group's weight, split over its cells. Weights are fixed before the data are seen, so the
+    error control holds whatever they are; they decide who pays: with equal weights per cell a
+    large group's hundred prescriber cells made its one group total and its few departments pay
+    for a hundred tests, and its many small prescriber cells, the noisiest, raised most false
+    alarms (``make bench-detect``).
 
     ``frozen`` (group id -> the day a rise still under alert began) keeps those groups' baselines
     before that day, while at least ``freeze_min_days`` of it lie inside the series: a rise that
@@ -199,7 +207,8 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
             group_frames.append(fr)
         group_tests[gid] = _test_group(members, group_frames, rules)
     gids = list(series)
-    p_group = {gid: simes([t.p_value for t in group_tests[gid]]) for gid in gids}
+    weights = {gid: family_weights([t.cell.kind for t in group_tests[gid]], rules.family_shares) for gid in gids}
+    p_group = {gid: weighted_simes([t.p_value for t in group_tests[gid]], weights[gid]) for gid in gids}
     q = benjamini_hochberg([p_group[g] for g in gids])
     level = min(rules.fdr, rules.fdr_per_group * len(gids)) if rules.fdr_per_group > 0 else rules.fdr
     selected = sum(qv <= level for qv in q)
@@ -209,7 +218,7 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
         s = series[gid]
         tests = group_tests[gid]
         if qv <= level:
-            inner = benjamini_hochberg([t.p_value for t in tests])
+            inner = weighted_benjamini_hochberg([t.p_value for t in tests], weights[gid])
             scale = len(gids) / selected
             tests = [replace(t, q_value=min(1.0, qi * scale), flagged=qi * scale <= level)
                      for t, qi in zip(tests, inner, strict=True)]
@@ -224,6 +233,21 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
                             _share(s, *baseline_span(end_i, rules, fz.get(gid))), _share(s, n - g.window_days, n),
                             eligible, flagged, alert, g.window_days, carrying, g))
     return out
+
+
+FAMILIES = (GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER)  # the order of DetectRules.family_shares
+
+
+def family_weights(kinds: Sequence[str], shares: Sequence[float]) -> list[float]:
+    """Each cell's weight in its group's weighted Simes: every family of cells present (the group
+    total, products, departments, products in departments, products of prescribers) gets its
+    share of the group's weight, split evenly over its cells."""
+    share = dict(zip(FAMILIES, shares, strict=True))
+    counts: dict[str, int] = {}
+    for k in kinds:
+        counts[k] = counts.get(k, 0) + 1
+    total = sum(share[k] for k in counts)
+    return [share[k] / (counts[k] * total) if total > 0 else 1.0 for k in kinds]
 
 
 POOL_MAX = 12  # cells per group the dispersion is fitted on (small to large)

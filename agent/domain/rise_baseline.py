@@ -41,6 +41,10 @@ class DetectRules:
     freeze_min_days: int = 28  # a rise under alert keeps its pre-rise baseline while this many days of it remain
     level_days: int = 42  # the expected level comes from the last this-many baseline days (slow seasonal drift);
     # the dispersion from all ``baseline_days``
+    level_drift: float = 0.05  # relative sd of seasonal drift between the level's weeks and the window: the
+    # level of a busy cell is precise, but three to six weeks old (without it busy cells' tails were 3-8x too thin)
+    family_shares: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)  # each family's share of a group's weight in
+    # its weighted Simes: group total, products, departments, products in departments, products of prescribers
     cell_min_baseline: float = 1.0  # a cell (department, product, prescriber) with less baseline use than this is
     # new use, not a rise: it is not tested (the prescriber finding covers a prescriber's sudden new use)
 
