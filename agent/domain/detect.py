@@ -241,7 +241,9 @@ FAMILIES = (GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER)  # the order
 def family_weights(kinds: Sequence[str], shares: Sequence[float]) -> list[float]:
     """Each cell's weight in its group's weighted Simes: every family of cells present (the group
     total, products, departments, products in departments, products of prescribers) gets its
-    share of the group's weight, split evenly over its cells."""
+    share of the group's weight, split evenly over its cells; no ``shares``: every cell weight 1."""
+    if not shares:
+        return [1.0] * len(kinds)
     share = dict(zip(FAMILIES, shares, strict=True))
     counts: dict[str, int] = {}
     for k in kinds:

@@ -4,6 +4,7 @@ Benjamini-Hochberg, persistence, and the departments behind a rise."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import random
 from datetime import date, timedelta
 
@@ -180,14 +181,15 @@ def test_an_alert_needs_two_of_the_last_three_evaluations() -> None:
 
 def test_overwhelming_evidence_alerts_on_its_first_evaluation_and_weak_evidence_waits() -> None:
     data = _many(6, {"G7": 0.7})
-    (g7,) = [t for t in detect_rises(data, Cal(), END, history={}) if t.group_id == "G7"]
-    level = min(DetectRules().fdr, DetectRules().fdr_per_group * len(data))
+    rules = DetectRules(fdr_per_group=0.0005)
+    (g7,) = [t for t in detect_rises(data, Cal(), END, rules, history={}) if t.group_id == "G7"]
+    level = min(rules.fdr, rules.fdr_per_group * len(data))
     assert g7.flagged_now and 0 < g7.q_value <= level
     bar = g7.q_value / level  # the same evidence, with the bar for "overwhelming" just under or over it
-    (waits,) = [t for t in detect_rises(data, Cal(), END, DetectRules(persistence=2, overwhelming=bar * 0.9), history={})
-                if t.group_id == "G7"]
-    (now,) = [t for t in detect_rises(data, Cal(), END, DetectRules(persistence=2, overwhelming=bar * 1.1), history={})
-              if t.group_id == "G7"]
+    (waits,) = [t for t in detect_rises(data, Cal(), END, replace(rules, persistence=2, overwhelming=bar * 0.9),
+                                        history={}) if t.group_id == "G7"]
+    (now,) = [t for t in detect_rises(data, Cal(), END, replace(rules, persistence=2, overwhelming=bar * 1.1),
+                                      history={}) if t.group_id == "G7"]
     assert waits.flagged_now and not waits.alert
     assert now.alert
 
