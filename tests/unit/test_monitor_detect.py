@@ -4,8 +4,8 @@ Benjamini-Hochberg, persistence, and the departments behind a rise."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
