@@ -167,13 +167,14 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
     keeps the group (the unit an incident is raised for) as the family, so a group with 50 cells
     pays for its 50 cells and not for the hospital's 20,000; and it needs no Monte Carlo null (a
     scan statistic's thousand replicates per evaluation would not fit in seconds).
-    The weights (:func:`family_weights`, ``family_shares``) give each family of cells (the group
-    total, products, departments, products in departments, products of prescribers) its share of
-    the group's weight, split over its cells. Weights are fixed before the data are seen, so the
-    error control holds whatever they are; they decide who pays: with equal weights per cell a
-    large group's hundred prescriber cells made its one group total and its few departments pay
-    for a hundred tests, and its many small prescriber cells, the noisiest, raised most false
-    alarms (``make bench-detect``).
+    The weights (:func:`family_weights`, ``family_shares``; opt-in, default every cell weight 1)
+    give each family of cells (the group total, products, departments, products in departments,
+    products of prescribers) its share of the group's weight, split over its cells. Weights are
+    fixed before the data are seen, so the error control holds whatever they are; they only decide
+    who pays for the many cells. On ``make bench-detect`` equal shares per family, or more for the
+    products in departments, did no better than equal weights per cell at the same false alarms:
+    the big cells a family share favours are the ones whose tails are too thin (see
+    ``DetectRules.level_drift``).
 
     ``frozen`` (group id -> the day a rise still under alert began) keeps those groups' baselines
     before that day, while at least ``freeze_min_days`` of it lie inside the series: a rise that
