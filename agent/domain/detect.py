@@ -12,8 +12,9 @@ the level taken from the last 6 of the 12 baseline weeks so slow seasonal drift 
 negative binomial tail whose dispersion is fitted per group and kind of cell. Multiplicity across
 all cells: hierarchical BH (see :func:`detect_rises`); the volume and effect gates apply to the
 cell. One flagged evaluation alerts (``persistence`` 1) at a strict level (``fdr_per_group``
-0.0005 x the groups): measured on ``make bench-detect``, that finds more rises sooner than 2 of 3
-evaluations at a level 3.5 times looser, for the same false alarms.
+0.0003 x the groups; 0.0005 before the bench had large groups): measured on ``make bench-detect``,
+that finds more rises sooner than 2 of 3 evaluations at a level 3.5 times looser, for the same
+false alarms.
 """
 
 from __future__ import annotations
