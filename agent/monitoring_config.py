@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.domain.deadlines import DeadlineRules
 from agent.domain.detect import DetectRules
@@ -21,7 +21,7 @@ class DetectConfig(_Strict):
     baseline_days: int = Field(default=84, ge=14, le=365)
     window_days: int = Field(default=7, ge=1, le=28)
     fdr: float = Field(default=0.35, gt=0, lt=1)
-    fdr_per_group: float = Field(default=0.0005, ge=0, lt=1)
+    fdr_per_group: float = Field(default=0.0003, ge=0, lt=1)
     short_windows: list[int] = [5, 3]
     long_windows: list[Annotated[int, Field(ge=8, le=56)]] = []  # e.g. [28]: a doubling seen in four weeks (opt-in)
     screen_p: float = Field(default=0.2, gt=0, le=1)  # no longer used: every cell is tested (kept so configs load)
@@ -37,6 +37,18 @@ class DetectConfig(_Strict):
     top_departments: int = Field(default=3, ge=1, le=20)
     level_days: int = Field(default=42, ge=14, le=365)  # the expected level follows slow seasonal drift over this
     cell_min_baseline: float = Field(default=1.0, ge=0)  # a cell without this much baseline use is new use, not a rise
+    # each family's share of a group's weight in its weighted Simes: group total, products, departments, products in
+    # departments, products of prescribers ([]: every cell weight 1)
+    family_shares: Annotated[list[Annotated[float, Field(ge=0)]], Field(max_length=5)] = []
+    level_drift: float = Field(default=0.0, ge=0, le=1)  # relative sd of the level's drift up to the window (opt-in)
+
+    @field_validator("family_shares")
+    @classmethod
+    def _five_shares(cls, v: list[float]) -> list[float]:
+        if v and (len(v) != 5 or sum(v) <= 0):
+            raise ValueError("five shares (group, products, departments, products in departments, prescribers), "
+                             "not all 0, or none")
+        return v
 
 
 class DeadlineConfig(_Strict):
@@ -91,7 +103,8 @@ class MonitoringConfig(_Strict):
                            screen_p=d.screen_p, dept_min_volume=d.dept_min_volume, overwhelming=d.overwhelming,
                            fdr_per_group=d.fdr_per_group, pool_dispersion=d.pool_dispersion,
                            freeze_min_days=d.freeze_min_days, level_days=min(d.level_days, d.baseline_days),
-                           cell_min_baseline=d.cell_min_baseline, cell_min_volume=d.cell_min_volume)
+                           cell_min_baseline=d.cell_min_baseline, cell_min_volume=d.cell_min_volume,
+                           family_shares=tuple(d.family_shares), level_drift=d.level_drift)
 
     def deadline_rules(self) -> DeadlineRules:
         d = self.deadlines

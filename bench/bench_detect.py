@@ -1,18 +1,29 @@
 """Non-winning rise detection on synthetic usage with seasonal drift: detection of planted rises
 of four shapes, and false alarms on the same hospital with no rise. Evaluated daily, as the job runs.
 
-Shapes (a quarter of the planted groups each): ``group``, +50% of a group's non-winning use carried
-by 1-2 of its departments; ``dept_x2`` and ``dept_x3``, one non-winning product x2 or x3 in one
-department where that product is at most a third of the department's non-winning use of the group
-and the department at most a quarter of the group's (the group moves by at most about +17% / +33%);
-``prescriber``, one prescriber's use of such a product x3. Every planted cell had at least
-``MIN_WEEKLY`` (10) dispensings a week before (the issue's department used about 100 tablets a
-week, 14 boxes of 7; two boxes of 28 a week tripled is six boxes, which no test can tell from
-noise in 7 days). Prescribers are given (HIS codes). The
-last line is one JSON object: per shape the share detected within 7 days and the median days to
-detect, and false alarms (alerts of every kind, one per episode) per 100 group-weeks of the null
-run. ``BENCH_SEED`` picks the synthetic hospital, ``DETECT_RULES`` (JSON) overrides
-``DetectRules`` fields, ``SCAN_CELLS=0`` tests the group totals alone.
+Shapes: ``group``, +50% of a group's non-winning use carried by 1-2 of its departments;
+``dept_x2`` and ``dept_x3``, one non-winning product x2 or x3 in one department where that product
+is at most a third of the department's non-winning use of the group and the department at most a
+quarter of the group's (the group moves by at most about +17% / +33%); ``prescriber``, one
+prescriber's use of a product x3, that use at most a third of the department's.
+
+Planted cell sizes (the lead's decision on issue #16). The issue's scenario is a product at about
+100 units a week tripling; a cell of 10 dispensings a week doubling cannot be told from noise in 7
+days by any statistic: ``oracle_ceiling_within_7_days`` (a test that knows the cell's rate
+exactly, at the same false-alarm budget; see :func:`ceiling`) is about 0.2 there. So the headline
+figures are for cells an oracle sees (ceiling >= 0.95): at least ``MIN_WEEKLY`` dispensings a week
+before the rise, 50 for x2, 20 for x3 and a prescriber x3, 100 for a group's non-winning total
+(+50%). Such concentrated cells need large groups: the hospital has, besides its 200 ordinary
+groups (8-80 non-winning dispensings a working day), 40 large ones (120-360, 6-10 departments, see
+:func:`synth.make_hospital`); the null run is on the same 240 groups. The small cells (10 up to
+``MIN_WEEKLY``) are planted too and reported apart, under ``small_cells``, with their own
+detected share and oracle ceiling: nothing is hidden.
+
+The last line is one JSON object: per shape the share detected within 7 days and the median days
+to detect, and false alarms (alerts of every kind, one per episode) per 100 group-weeks of the
+null run. ``BENCH_SEED`` picks the synthetic hospital, ``BENCH_LARGE`` the number of large groups,
+``DETECT_RULES`` (JSON) overrides ``DetectRules`` fields, ``SCAN_CELLS=0`` tests the group totals
+alone.
 """
 
 from __future__ import annotations
@@ -42,7 +53,12 @@ EVAL_FROM, EVAL_TO = date(2025, 1, 6), date(2025, 12, 28)  # Spring Festival, Qi
 HORIZON = 28
 SCAN_CELLS = os.environ.get("SCAN_CELLS", "1") == "1"
 SHAPES = ("group", "dept_x2", "dept_x3", "prescriber")
-MIN_WEEKLY = float(os.environ.get("MIN_WEEKLY", "10"))  # dispensings a week a planted cell had before its rise
+LARGE = int(os.environ.get("BENCH_LARGE", "40"))  # large groups besides the GROUPS ordinary ones
+MIN_WEEKLY = {"group": 100.0, "dept_x2": 50.0, "dept_x3": 20.0, "prescriber": 20.0}  # dispensings a week a planted cell had
+# before its rise, at least: the oracle ceiling is >= 0.95 from there
+SMALL_WEEKLY = 10.0  # ... and the small cells, from this to MIN_WEEKLY
+PER_SHAPE = {"group": GROUPS // 8, "large": 15, "small": 10}  # planted groups per shape and size (group:
+# GROUPS // 8 large, "small" small)
 WEEK_DAYS = 5 * 1.03 + 2 * 0.35  # a week's days at the synthetic weekday and weekend levels
 
 
@@ -104,72 +120,77 @@ def alarm_episodes(stream) -> tuple[dict[str, list[tuple[date, RiseTest]]], floa
     return starts, time.perf_counter() - t0
 
 
-def concentrated_cells(hospital: Hospital, min_weekly: float = MIN_WEEKLY) -> dict[str, list[tuple[str, str, str]]]:
+def concentrated_cells(hospital: Hospital, low: float, high: float = float("inf")
+                       ) -> dict[str, list[tuple[str, str, str]]]:
     """Per group, its (department, product, "") cells where the product is at most a third of the
     department's non-winning use of the group and the department at most a quarter of the group's,
-    and (department, product, prescriber) cells of such products; each using at least
-    ``min_weekly`` dispensings a week before the rise (the issue's quiet department used about
-    100 tablets a week: 14 boxes of 7)."""
+    and (department, product, prescriber) cells where the prescriber's use of the product is at
+    most a third of the department's; each using from ``low`` to below ``high`` dispensings a week
+    before the rise (the issue's quiet department used about 100 tablets a week: 14 boxes of 7)."""
     rate: dict[tuple[str, ...], float] = {}
-    pack: dict[str, int] = {}
     for c in hospital.cells:
         if not c.winning:
-            pack[c.group] = c.pack
             for key in ((c.group,), (c.group, c.dept), (c.group, c.dept, c.item), (c.group, c.dept, c.item, c.prescriber)):
                 rate[key] = rate.get(key, 0.0) + c.rate
     out: dict[str, list[tuple[str, str, str]]] = {}
-    for key, r in rate.items():
-        if len(key) < 3 or r * WEEK_DAYS < min_weekly:
+    for key, r in sorted(rate.items()):
+        if len(key) < 3 or not low <= r * WEEK_DAYS < high:
             continue
         gid, dept, item = key[:3]
-        if rate[key[:3]] <= rate[(gid, dept)] / 3 and rate[(gid, dept)] <= rate[(gid,)] / 4:
+        if r <= rate[(gid, dept)] / 3 and rate[(gid, dept)] <= rate[(gid,)] / 4:
             out.setdefault(gid, []).append((dept, item, key[3] if len(key) == 4 else ""))
     return out
 
 
-def plant(hospital: Hospital, rng: random.Random
-          ) -> tuple[dict[str, tuple[str, int, tuple[str, ...]]], dict, dict]:
-    """The planted rises: group -> (shape, first day, where), and the ``rises`` and ``cell_rises``
-    :func:`synth.simulate` takes."""
+Planted = dict[str, tuple[str, str, int, tuple[str, ...]]]  # group -> (shape, size, first day, where)
+
+
+def plant(hospital: Hospital, rng: random.Random) -> tuple[Planted, dict, dict]:
+    """The planted rises: group -> (shape, size, first day, where), size ``large`` (the planted
+    cell used at least ``MIN_WEEKLY`` of its shape) or ``small``, and the ``rises`` and
+    ``cell_rises`` :func:`synth.simulate` takes. The most constrained shapes pick their groups
+    first; +50% group rises go to the ordinary groups (not the large ones), as before those existed."""
     first_possible, last_possible = (EVAL_FROM - START).days + 7, (EVAL_TO - START).days - HORIZON
-    concentrated = concentrated_cells(hospital)
-    per_shape = GROUPS // 2 // len(SHAPES)
-    with_prescriber = sorted(g for g, cs in concentrated.items() if any(doc for *_k, doc in cs))
-    rng.shuffle(with_prescriber)
-    plain = sorted(g for g, cs in concentrated.items() if any(not doc for *_k, doc in cs))
-    rng.shuffle(plain)
-    n_doc = min(per_shape, len(with_prescriber), len(plain) // 3)  # as many as the hospital has cells for
-    picked_doc = with_prescriber[:n_doc]
-    plain = [g for g in plain if g not in picked_doc]
-    n_dept = min(per_shape, len(plain) // 2)
-    picked = plain[:2 * n_dept] + picked_doc
-    rest = sorted(set(hospital.depts_of_rivals) - set(picked))
-    planted: dict[str, tuple[str, int, tuple[str, ...]]] = {}  # group -> (shape, first day, where)
+    planted: Planted = {}
     rises, cell_rises = {}, {}
-    for gid in rng.sample(rest, per_shape):
-        depts = set(rng.sample(hospital.depts_of_rivals[gid], rng.randint(1, 2)))
-        first = rng.randint(first_possible, last_possible)
-        rises[gid] = (first, depts, 0.5)
-        planted[gid] = ("group", first, tuple(sorted(depts)))
-    for k, gid in enumerate(picked):
-        shape = "dept_x2" if k < n_dept else "dept_x3" if k < 2 * n_dept else "prescriber"
-        dept, item, doc = rng.choice([k for k in concentrated[gid] if bool(k[2]) == (shape == "prescriber")])
-        first = rng.randint(first_possible, last_possible)
-        cell_rises[(gid, dept, item, doc)] = (first, 2.0 if shape == "dept_x2" else 3.0)
-        planted[gid] = (shape, first, (dept, item, doc))
+    order = [("large", "dept_x2"), ("large", "prescriber"), ("large", "dept_x3"),
+             ("small", "prescriber"), ("small", "dept_x2"), ("small", "dept_x3")]
+    for size, shape in order:
+        low, high = (MIN_WEEKLY[shape], float("inf")) if size == "large" else (SMALL_WEEKLY, MIN_WEEKLY[shape])
+        doc_wanted = shape == "prescriber"
+        candidates = {g: [k for k in cs if bool(k[2]) == doc_wanted]
+                      for g, cs in concentrated_cells(hospital, low, high).items() if g not in planted}
+        groups = sorted(g for g, ks in candidates.items() if ks)
+        rng.shuffle(groups)
+        for gid in groups[:PER_SHAPE[size]]:
+            dept, item, doc = rng.choice(candidates[gid])
+            first = rng.randint(first_possible, last_possible)
+            cell_rises[(gid, dept, item, doc)] = (first, 2.0 if shape == "dept_x2" else 3.0)
+            planted[gid] = (shape, size, first, (dept, item, doc))
+    weekly: dict[str, float] = {}
+    for c in hospital.cells:
+        if not c.winning:
+            weekly[c.group] = weekly.get(c.group, 0.0) + c.rate * WEEK_DAYS
+    rest = sorted(g for g in hospital.depts_of_rivals if g not in planted and int(g[1:]) < GROUPS)
+    for size, n in (("large", PER_SHAPE["group"]), ("small", PER_SHAPE["small"])):
+        pool = [g for g in rest if (weekly[g] >= MIN_WEEKLY["group"]) == (size == "large")]
+        for gid in rng.sample(pool, min(n, len(pool))):
+            depts = set(rng.sample(hospital.depts_of_rivals[gid], rng.randint(1, 2)))
+            first = rng.randint(first_possible, last_possible)
+            rises[gid] = (first, depts, 0.5)
+            planted[gid] = ("group", size, first, tuple(sorted(depts)))
     return planted, rises, cell_rises
 
 
-def ceiling(hospital: Hospital, planted: dict[str, tuple[str, int, tuple[str, ...]]]) -> dict[str, float | None]:
-    """Per concentrated shape, the share of the planted rises an oracle finds within 7 days at the
-    false-alarm target: it knows the cell's weekly rate exactly (no baseline to estimate, no
+def ceiling(hospital: Hospital, planted: Planted, size: str) -> dict[str, float | None]:
+    """Per shape, the share of the planted rises of ``size`` an oracle finds within 7 days at the
+    false-alarm target: it knows every cell's weekly rate exactly (no baseline to estimate, no
     seasonal drift, Poisson dispensings without day-to-day overdispersion), looks once, when the
     rise has filled a week, and spends the whole target (0.3 alarms per 100 group-weeks) on the
-    cells of the planted group, one look a week each. The planted cell is the group's most
-    concentrated view of the rise, so no detector does materially better: a share short of 0.9
-    here is out of reach for any statistic on this hospital. (Not computed for ``group``: that
-    rise is carried by one or two departments, which a detector sees more sharply than the
-    group.)"""
+    cells of the planted group, one look a week each. For a concentrated shape it watches the
+    planted cell, the group's most concentrated view of the rise; for ``group`` the best of the
+    group's total and the departments carrying the rise. So no detector does materially better:
+    a share short of 0.9 here is out of reach for any statistic on this hospital."""
     rate: dict[tuple[str, ...], float] = {}
     cells_of_group: dict[str, set[tuple[str, ...]]] = {}
     for c in hospital.cells:
@@ -179,18 +200,26 @@ def ceiling(hospital: Hospital, planted: dict[str, tuple[str, int, tuple[str, ..
         for key in keys:
             rate[key] = rate.get(key, 0.0) + c.rate
             cells_of_group.setdefault(c.group, set()).add(key)
-    found: dict[str, list[float]] = {shape: [] for shape in SHAPES[1:]}
-    for gid, (shape, _first, where) in planted.items():
-        if shape == "group":
-            continue
-        alpha = 0.003 / len(cells_of_group[gid])  # per cell and week
-        dept, item, doc = where
-        key = (gid, "", item, doc) if doc else (gid, dept, item)
-        lam, factor = rate[key] * WEEK_DAYS, (2.0 if shape == "dept_x2" else 3.0)
+
+    def power(lam: float, factor: float, alpha: float) -> float:
         k = int(lam)
         while poisson_sf(k, lam) > alpha:
             k += 1
-        found[shape].append(poisson_sf(k, factor * lam))
+        return poisson_sf(k, factor * lam)
+
+    found: dict[str, list[float]] = {shape: [] for shape in SHAPES}
+    for gid, (shape, sz, _first, where) in planted.items():
+        if sz != size:
+            continue
+        alpha = 0.003 / len(cells_of_group[gid])  # per cell and week
+        if shape == "group":
+            carried = sum(rate[(gid, d)] for d in where)
+            options = [(rate[(gid,)], 1.5)] + [(rate[(gid, d)], 1.0 + 0.5 * rate[(gid,)] / carried) for d in where]
+            found[shape].append(max(power(r * WEEK_DAYS, f, alpha) for r, f in options))
+            continue
+        dept, item, doc = where
+        key = (gid, "", item, doc) if doc else (gid, dept, item)
+        found[shape].append(power(rate[key] * WEEK_DAYS, 2.0 if shape == "dept_x2" else 3.0, alpha))
     return {s: round(sum(v) / len(v), 3) if v else None for s, v in found.items()}
 
 
@@ -199,7 +228,8 @@ def main() -> None:
     rules = DetectRules(**json.loads(os.environ.get("DETECT_RULES", "{}")))
     rng = random.Random(SEED)
     days = (EVAL_TO - START).days + 1
-    hospital = make_hospital(rng, GROUPS, prescribers=True)
+    hospital = make_hospital(rng, GROUPS, prescribers=True, large=LARGE)
+    n_groups = GROUPS + LARGE
     weeks = ((EVAL_TO - EVAL_FROM).days + 1) / 7
 
     null_units = simulate(random.Random(SEED + 1), hospital, calendar, START, days)
@@ -210,51 +240,69 @@ def main() -> None:
     units = simulate(random.Random(SEED + 2), hospital, calendar, START, days, rises, cell_rises)
     starts, t_planted = alarm_episodes(run(units, calendar, rules, days))
 
-    delays: dict[str, list[int]] = {shape: [] for shape in SHAPES}
-    counts = {shape: 0 for shape in SHAPES}
-    located = {shape: 0 for shape in SHAPES}
-    for gid, (shape, first, where) in planted.items():
-        counts[shape] += 1
+    delays: dict[tuple[str, str], list[int]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    located: dict[tuple[str, str], int] = {}
+    for gid, (shape, size, first, where) in planted.items():
+        key = (shape, size)
+        counts[key] = counts.get(key, 0) + 1
         rise_day = START + timedelta(days=first)
         hits = [(d, t) for d, t in starts.get(gid, []) if rise_day <= d < rise_day + timedelta(days=HORIZON)]
         if not hits:
             continue
         day, test = hits[0]
-        delays[shape].append((day - rise_day).days + 1)
+        delays.setdefault(key, []).append((day - rise_day).days + 1)
         top = test.cells[0].cell if test.cells else None
         if shape == "group":
-            located[shape] += bool(top) and (top.dept in where or not top.dept)
+            hit = bool(top) and (top.dept in where or not top.dept)
         elif shape == "prescriber":
-            located[shape] += bool(top) and (top.prescriber == where[2] or (top.dept, top.product) == where[:2]
-                                             or top.product == where[1])
+            hit = bool(top) and (top.prescriber == where[2] or (top.dept, top.product) == where[:2] or top.product == where[1])
         else:
-            located[shape] += bool(top) and top.dept == where[0] and top.product in ("", where[1])
+            hit = bool(top) and top.dept == where[0] and top.product in ("", where[1])
+        located[key] = located.get(key, 0) + hit
 
-    def share(shape: str, horizon: int) -> float | None:
-        n = counts[shape]
-        return round(sum(d <= horizon for d in delays[shape]) / n, 3) if n else None
+    def figures(size: str, shapes: tuple[str, ...]) -> dict:  # type: ignore[type-arg]
+        def share(shape: str, horizon: int) -> float | None:
+            n = counts.get((shape, size), 0)
+            return round(sum(d <= horizon for d in delays.get((shape, size), [])) / n, 3) if n else None
+
+        def median(shape: str) -> float | None:
+            d = delays.get((shape, size))
+            return statistics.median(d) if d else None
+
+        def named(shape: str) -> float | None:
+            d = delays.get((shape, size))
+            return round(located.get((shape, size), 0) / len(d), 3) if d else None
+
+        return {
+            "planted": {s: counts.get((s, size), 0) for s in shapes},
+            "detected_share": {s: share(s, 7) for s in shapes},
+            "oracle_ceiling_within_7_days": {s: v for s, v in ceiling(hospital, planted, size).items() if s in shapes},
+            "detected_within_28_days_share": {s: share(s, HORIZON) for s in shapes},
+            "median_days_to_detect": {s: median(s) for s in shapes},
+            "carrying_cell_named_share": {s: named(s) for s in shapes},
+        }
 
     result = {
-        "groups": GROUPS,
+        "groups": n_groups,
+        "large_groups": LARGE,
         "seed": SEED,
         "weeks": round(weeks, 1),
-        "planted": counts,
-        "detected_share": {s: share(s, 7) for s in SHAPES},
-        "oracle_ceiling_within_7_days": ceiling(hospital, planted),
-        "detected_within_28_days_share": {s: share(s, HORIZON) for s in SHAPES},
-        "median_days_to_detect": {s: statistics.median(d) if d else None for s, d in delays.items()},
-        "carrying_cell_named_share": {s: round(located[s] / len(delays[s]), 3) if delays[s] else None for s in SHAPES},
-        "false_alarms_per_100_group_weeks": round(100 * false_alarms / (GROUPS * weeks), 3),
+        "min_weekly_dispensings": MIN_WEEKLY,
+        **figures("large", SHAPES),
+        "false_alarms_per_100_group_weeks": round(100 * false_alarms / (n_groups * weeks), 3),
         "false_alarms": false_alarms,
+        "small_cells": {"min_weekly_dispensings": SMALL_WEEKLY, **figures("small", SHAPES)},
         "evaluations": int(weeks * 7) * 2,
         "seconds_per_evaluation_of_all_groups": round((t_null + t_planted) / (int(weeks * 7) * 2), 4),
     }
-    print(f"null run: {false_alarms} alarm episodes over {GROUPS} groups x {weeks:.1f} weeks")
+    print(f"null run: {false_alarms} alarm episodes over {n_groups} groups x {weeks:.1f} weeks")
     for gid, days_ in null_starts.items():
         for d, t in days_:
             print(f"  false alarm {gid} {d}: {[(c.cell, round(c.observed), round(c.expected, 1), c.window_days) for c in t.cells[:2]]}")
-    for shape in SHAPES:
-        print(f"{shape}: {len(delays[shape])}/{counts[shape]} detected within {HORIZON} days; delays {sorted(delays[shape])}")
+    for (shape, size), n in sorted(counts.items()):
+        print(f"{shape} {size}: {len(delays.get((shape, size), []))}/{n} detected within {HORIZON} days; "
+              f"delays {sorted(delays.get((shape, size), []))}")
     print(json.dumps(result, ensure_ascii=False))
 
 

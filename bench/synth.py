@@ -67,27 +67,33 @@ class Hospital:
 
 
 RIVAL_RATE = tuple(float(x) for x in os.environ.get("SYNTH_RIVAL_RATE", "8,80").split(","))
+LARGE_RATE = (120.0, 360.0)  # non-winning dispensings per normal workday of a large group
 SEASON = float(os.environ.get("SYNTH_SEASON", "0.25"))  # amplitude of each group's yearly drift
 
 
 def make_hospital(rng: random.Random, groups: int, depts: int = 60, rival_rate: tuple[float, ...] = RIVAL_RATE,
-                  prescribers: bool = False) -> Hospital:
+                  prescribers: bool = False, large: int = 0) -> Hospital:
     """Groups used by 2-8 departments with uneven weights, 1-4 rival products of uneven use;
     with ``prescribers`` each department's rival use is split among 2-5 prescribers (HIS codes);
-    each group drifts over the year by up to ``SEASON`` (a sine of random phase)."""
+    each group drifts over the year by up to ``SEASON`` (a sine of random phase). Then ``large``
+    groups more (a big hospital's commonest generics: ``LARGE_RATE`` non-winning dispensings a
+    working day, 6-10 departments, 3-4 rival products, 2-4 prescribers each), numbered after the
+    others, so the first ``groups`` are the same with or without them."""
     h = Hospital()
-    for g in range(groups):
+    for g in range(groups + large):
         gid = f"G{g:04d}"
-        total = math.exp(rng.uniform(math.log(rival_rate[0]), math.log(rival_rate[1])))
-        chosen = rng.sample(range(depts), rng.randint(2, 8))
-        weights = [rng.random() + 0.2 for _ in chosen]
-        rivals = [f"{gid}-N{j}" for j in range(rng.randint(1, 4))]
-        product_w = [rng.random() + 0.3 for _ in rivals]
+        big = g >= groups
+        low, high = LARGE_RATE if big else rival_rate
+        total = math.exp(rng.uniform(math.log(low), math.log(high)))
+        chosen = rng.sample(range(depts), rng.randint(6, 10) if big else rng.randint(2, 8))
+        weights = [rng.random() + (0.5 if big else 0.2) for _ in chosen]
+        rivals = [f"{gid}-N{j}" for j in range(rng.randint(3, 4) if big else rng.randint(1, 4))]
+        product_w = [rng.random() + (0.5 if big else 0.3) for _ in rivals]
         pack = rng.choice([7, 14, 28, 1])
         for d, w in zip(chosen, weights, strict=True):
             dept = f"D{d:02d}"
-            docs = [f"{dept}{k:02d}" for k in range(rng.randint(2, 5))] if prescribers else [""]
-            doc_w = [rng.random() + 0.2 for _ in docs]
+            docs = [f"{dept}{k:02d}" for k in range(rng.randint(2, 4) if big else rng.randint(2, 5))] if prescribers else [""]
+            doc_w = [rng.random() + (0.5 if big else 0.2) for _ in docs]
             for item, pw in zip(rivals, product_w, strict=True):
                 rate = total * w / sum(weights) * pw / sum(product_w)
                 for doc, dw in zip(docs, doc_w, strict=True):

@@ -12,8 +12,9 @@ the level taken from the last 6 of the 12 baseline weeks so slow seasonal drift 
 negative binomial tail whose dispersion is fitted per group and kind of cell. Multiplicity across
 all cells: hierarchical BH (see :func:`detect_rises`); the volume and effect gates apply to the
 cell. One flagged evaluation alerts (``persistence`` 1) at a strict level (``fdr_per_group``
-0.0005 x the groups): measured on ``make bench-detect``, that finds more rises sooner than 2 of 3
-evaluations at a level 3.5 times looser, for the same false alarms.
+0.0003 x the groups; 0.0005 before the bench had large groups): measured on ``make bench-detect``,
+that finds more rises sooner than 2 of 3 evaluations at a level 3.5 times looser, for the same
+false alarms.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from agent.domain.rise_cells import (
     test_cell,
     window_figures,
 )
-from agent.domain.stats import benjamini_hochberg, simes
+from agent.domain.stats import benjamini_hochberg, weighted_benjamini_hochberg, weighted_simes
 from agent.domain.workdays import WorkdayCalendar
 
 __all__ = ["REST", "Cell", "CellTest", "DetectRules", "GroupSeries", "RiseTest", "build_series", "day_classes",
@@ -158,14 +159,23 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
     ``history`` holds each group's earlier ``flagged_now`` values, oldest first.
 
     Multiplicity, across every cell of the evaluation, by the hierarchical procedure of
-    Benjamini and Bogomolov (2014): each group's p-value is the Simes combination of its cells'
-    p-values (valid for the positively dependent, nested cells of one group), Benjamini-Hochberg
-    runs across groups at ``fdr`` (capped at ``fdr_per_group`` x the number of groups), and within
-    each of the R selected groups out of G, BH at level ``fdr`` x R / G names the cells that carry
-    the rise. This controls the FDR over groups and the average FDR over the cells of the selected
-    groups; it keeps the group (the unit an incident is raised for) as the family, so a group with
-    50 cells pays for its 50 cells and not for the hospital's 20,000; and it needs no Monte Carlo
-    null (a scan statistic's thousand replicates per evaluation would not fit in seconds).
+    Benjamini and Bogomolov (2014): each group's p-value is the *weighted* Simes combination of its
+    cells' p-values (Benjamini-Hochberg 1997, Genovese-Roeder-Wasserman 2006; valid for the
+    positively dependent, nested cells of one group), Benjamini-Hochberg runs across groups at
+    ``fdr`` (capped at ``fdr_per_group`` x the number of groups), and within each of the R selected
+    groups out of G, weighted BH at level ``fdr`` x R / G names the cells that carry the rise. This
+    controls the FDR over groups and the average FDR over the cells of the selected groups; it
+    keeps the group (the unit an incident is raised for) as the family, so a group with 50 cells
+    pays for its 50 cells and not for the hospital's 20,000; and it needs no Monte Carlo null (a
+    scan statistic's thousand replicates per evaluation would not fit in seconds).
+    The weights (:func:`family_weights`, ``family_shares``; opt-in, default every cell weight 1)
+    give each family of cells (the group total, products, departments, products in departments,
+    products of prescribers) its share of the group's weight, split over its cells. Weights are
+    fixed before the data are seen, so the error control holds whatever they are; they only decide
+    who pays for the many cells. On ``make bench-detect`` equal shares per family, or more for the
+    products in departments, did no better than equal weights per cell at the same false alarms:
+    the big cells a family share favours are the ones whose tails are too thin (see
+    ``DetectRules.level_drift``).
 
     ``frozen`` (group id -> the day a rise still under alert began) keeps those groups' baselines
     before that day, while at least ``freeze_min_days`` of it lie inside the series: a rise that
@@ -199,7 +209,8 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
             group_frames.append(fr)
         group_tests[gid] = _test_group(members, group_frames, rules)
     gids = list(series)
-    p_group = {gid: simes([t.p_value for t in group_tests[gid]]) for gid in gids}
+    weights = {gid: family_weights([t.cell.kind for t in group_tests[gid]], rules.family_shares) for gid in gids}
+    p_group = {gid: weighted_simes([t.p_value for t in group_tests[gid]], weights[gid]) for gid in gids}
     q = benjamini_hochberg([p_group[g] for g in gids])
     level = min(rules.fdr, rules.fdr_per_group * len(gids)) if rules.fdr_per_group > 0 else rules.fdr
     selected = sum(qv <= level for qv in q)
@@ -209,7 +220,7 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
         s = series[gid]
         tests = group_tests[gid]
         if qv <= level:
-            inner = benjamini_hochberg([t.p_value for t in tests])
+            inner = weighted_benjamini_hochberg([t.p_value for t in tests], weights[gid])
             scale = len(gids) / selected
             tests = [replace(t, q_value=min(1.0, qi * scale), flagged=qi * scale <= level)
                      for t, qi in zip(tests, inner, strict=True)]
@@ -224,6 +235,23 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
                             _share(s, *baseline_span(end_i, rules, fz.get(gid))), _share(s, n - g.window_days, n),
                             eligible, flagged, alert, g.window_days, carrying, g))
     return out
+
+
+FAMILIES = (GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER)  # the order of DetectRules.family_shares
+
+
+def family_weights(kinds: Sequence[str], shares: Sequence[float]) -> list[float]:
+    """Each cell's weight in its group's weighted Simes: every family of cells present (the group
+    total, products, departments, products in departments, products of prescribers) gets its
+    share of the group's weight, split evenly over its cells; no ``shares``: every cell weight 1."""
+    if not shares:
+        return [1.0] * len(kinds)
+    share = dict(zip(FAMILIES, shares, strict=True))
+    counts: dict[str, int] = {}
+    for k in kinds:
+        counts[k] = counts.get(k, 0) + 1
+    total = sum(share[k] for k in counts)
+    return [share[k] / (counts[k] * total) if total > 0 else 1.0 for k in kinds]
 
 
 POOL_MAX = 12  # cells per group the dispersion is fitted on (small to large)

@@ -152,6 +152,7 @@ class Frame:
     min_effect: float = 0.0  # the effect gate of its windows (a long window's level is weeks older: it asks for
     # more than seasonal drift gives)
     min_events: float = MIN_EVENTS  # dispensings over the level span a cell needs to be tested here
+    drift: float = 0.0  # relative sd of the level's drift between its span and the windows (DetectRules.level_drift)
     # (days, first index, summed profile weight per family, summed squared weight per family)
 
 
@@ -184,7 +185,7 @@ def make_frame(classes: Sequence[int], profile: Sequence[float], end_i: int, rul
     frame = Frame(end_i, b0, b1, l0, work, rest, pw, pr, [c != REST for c in classes[l0:b1]],
                   f_level, f2_level, f_base, f2_base,
                   min_effect=max(rules.min_effect, rules.long_min_effect) if long else rules.min_effect,
-                  min_events=LONG_MIN_EVENTS if long else MIN_EVENTS)
+                  min_events=LONG_MIN_EVENTS if long else MIN_EVENTS, drift=rules.level_drift)
     for w in windows:
         w0 = end_i - w + 1
         fw, fw2 = sums(w0, end_i + 1)
@@ -287,6 +288,7 @@ def _window_p(cell: Cell, obs: float, exp: float, fw: tuple[float, float], fw2: 
             if fr.f_level[k]:
                 level_var = a * rates[k] * fr.f_level[k] + b * rates[k] ** 2 * fr.f2_level[k]
                 v += (fw[k] / fr.f_level[k]) ** 2 * level_var
+        v += (fr.drift * exp) ** 2  # and its drift since: a busy cell's level is precise, not current
         if v > var:
             var, scale = v, a
     # far inside the body (z < 1.28, a normal tail above 0.1, a right-skewed one above that)

@@ -122,6 +122,28 @@ def simes(p_values: Sequence[float]) -> float:
     return min(1.0, min((n * p / (i + 1) for i, p in enumerate(ordered)), default=1.0))
 
 
+def weighted_simes(p_values: Sequence[float], weights: Sequence[float]) -> float:
+    """Simes' combination with weights (Benjamini and Hochberg 1997; Genovese, Roeder and
+    Wasserman 2006): each p is divided by its weight, weights averaging 1, then Simes. Equal
+    weights give :func:`simes`; a test with weight w pays for m / w tests instead of m."""
+    n = len(p_values)
+    total = sum(weights)
+    if not n or total <= 0:
+        return 1.0
+    ordered = sorted(p * total / (n * w) if w > 0 else float("inf") for p, w in zip(p_values, weights, strict=True))
+    return min(1.0, min(n * r / (i + 1) for i, r in enumerate(ordered)))
+
+
+def weighted_benjamini_hochberg(p_values: Sequence[float], weights: Sequence[float]) -> list[float]:
+    """Adjusted p-values of the weighted Benjamini-Hochberg procedure (weights averaging 1, as in
+    :func:`weighted_simes`), in the input order."""
+    n = len(p_values)
+    total = sum(weights)
+    if not n or total <= 0:
+        return [1.0] * n
+    return benjamini_hochberg([p * total / (n * w) if w > 0 else float("inf") for p, w in zip(p_values, weights, strict=True)])
+
+
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     """Adjusted p-values (q-values), in the input order."""
     n = len(p_values)

@@ -81,6 +81,14 @@ def test_a_product_tripling_in_one_quiet_department_of_a_busy_group_is_found_the
     assert [g for g, t in tests.items() if t.flagged_now] == ["G0"]
 
 
+def test_a_drift_allowance_on_the_level_costs_a_quiet_departments_tripling_little() -> None:
+    series, cells = hospital(1, rise=3.0)
+    plain = {t.group_id: t for t in detect_rises(series, Weekends(), END, cells=cells)}["G0"]
+    drifting = {t.group_id: t for t in detect_rises(series, Weekends(), END, DetectRules(level_drift=0.05),
+                                                    cells=cells)}["G0"]
+    assert plain.p_value <= drifting.p_value < 1.5 * plain.p_value  # a quiet cell's tail is its counts', not its drift's
+
+
 def test_without_its_cells_the_same_group_is_not_found() -> None:
     series, _cells = hospital(1, rise=3.0)
     tests = {t.group_id: t for t in detect_rises(series, Weekends(), END)}

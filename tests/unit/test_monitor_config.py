@@ -22,12 +22,15 @@ def test_defaults_follow_the_bureaus_calendar_day_time_progress() -> None:
 def test_values_reach_the_rules() -> None:
     cfg = parse_config({**BASE, "monitoring": {"time_basis": "workdays", "behind_margin": 0.05, "drift_points": 0.3,
                                                "detect": {"fdr": 0.05, "short_windows": [],
-                                                          "long_windows": [21, 35], "cell_min_volume": 14},
+                                                          "long_windows": [21, 35], "cell_min_volume": 14,
+                                                          "family_shares": [1, 1, 1, 3, 1], "level_drift": 0.05},
                                                "deadlines": {"payment": "30_days"}}})
     assert cfg.monitoring.progress_rules().behind_margin == 0.05
     assert cfg.monitoring.detect_rules().short_windows == ()
     assert cfg.monitoring.detect_rules().long_windows == (21, 35)
     assert cfg.monitoring.detect_rules().cell_min_volume == 14
+    assert cfg.monitoring.detect_rules().family_shares == (1, 1, 1, 3, 1)
+    assert cfg.monitoring.detect_rules().level_drift == 0.05
     assert cfg.monitoring.deadline_rules().payment == "30_days"
     assert cfg.monitoring.drift_points == 0.3
 
@@ -39,6 +42,7 @@ def test_values_reach_the_rules() -> None:
     ({"typo": 1}, "monitoring.typo"),
     ({"drift_points": 0}, "monitoring.drift_points"),
     ({"drift_points": 20}, "monitoring.drift_points"),  # a share, not percentage points
+    ({"detect": {"family_shares": [1, 1]}}, "monitoring.detect.family_shares"),  # five families, or none
 ])
 def test_a_bad_value_names_its_key(section: dict, key: str) -> None:
     with pytest.raises(ConfigError) as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -17,13 +18,23 @@ from agent.domain.detect import (
     RiseTest,
     day_classes,
     detect_rises,
+    family_weights,
     pooled_dispersion,
     weekday_profile,
 )
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.rise_baseline import tail_p, window_test
 from agent.domain.rise_evidence import contributors, rise_finding
-from agent.domain.stats import benjamini_hochberg, betainc, binom_sf, nbinom_sf, poisson_sf, simes
+from agent.domain.stats import (
+    benjamini_hochberg,
+    betainc,
+    binom_sf,
+    nbinom_sf,
+    poisson_sf,
+    simes,
+    weighted_benjamini_hochberg,
+    weighted_simes,
+)
 
 START = date(2026, 1, 5)  # a Monday
 DAYS = 70
@@ -83,6 +94,25 @@ def test_simes_rewards_agreeing_windows_and_never_exceeds_bonferroni() -> None:
     assert simes([0.01, 0.012, 0.011]) == pytest.approx(0.012)
     assert simes([0.01, 0.5, 0.9]) == pytest.approx(0.03)
     assert simes([]) == 1.0
+
+
+def test_weighted_simes_with_equal_weights_is_simes_and_a_heavier_test_pays_for_fewer_tests() -> None:
+    ps = [0.001, 0.2, 0.5, 0.9]
+    assert weighted_simes(ps, [1, 1, 1, 1]) == pytest.approx(simes(ps))
+    assert weighted_simes(ps, [5, 1, 1, 1]) == pytest.approx(0.001 * 4 / 2.5)  # weight 2.5 of a mean 1: pays for 4 / 2.5 tests
+    assert weighted_benjamini_hochberg(ps, [1, 1, 1, 1]) == pytest.approx(benjamini_hochberg(ps))
+    assert weighted_simes(ps, [0, 1, 1, 1]) == pytest.approx(simes(ps[1:]))  # a test of weight 0 counts for nothing
+    assert weighted_simes([], []) == 1.0
+
+
+def test_each_family_of_cells_shares_the_groups_weight_so_the_group_total_does_not_pay_for_every_prescriber() -> None:
+    kinds = ["group", "dept", "dept"] + ["product_prescriber"] * 40
+    w = family_weights(kinds, (1.0, 1.0, 1.0, 1.0, 1.0))
+    assert sum(w) == pytest.approx(1.0)
+    assert w[0] == pytest.approx(1 / 3) and w[1] == pytest.approx(1 / 6) and w[3] == pytest.approx(1 / 120)
+    ps = [0.002] + [0.5] * 42
+    assert weighted_simes(ps, w) == pytest.approx(0.006)  # 3 families, not 43 cells
+    assert simes(ps) == pytest.approx(0.086)
 
 
 def test_departments_sharing_packs_and_overdispersion_get_both_terms_of_their_variance() -> None:
@@ -151,14 +181,15 @@ def test_an_alert_needs_two_of_the_last_three_evaluations() -> None:
 
 def test_overwhelming_evidence_alerts_on_its_first_evaluation_and_weak_evidence_waits() -> None:
     data = _many(6, {"G7": 0.7})
-    (g7,) = [t for t in detect_rises(data, Cal(), END, history={}) if t.group_id == "G7"]
-    level = min(DetectRules().fdr, DetectRules().fdr_per_group * len(data))
+    rules = DetectRules(fdr_per_group=0.0005)
+    (g7,) = [t for t in detect_rises(data, Cal(), END, rules, history={}) if t.group_id == "G7"]
+    level = min(rules.fdr, rules.fdr_per_group * len(data))
     assert g7.flagged_now and 0 < g7.q_value <= level
     bar = g7.q_value / level  # the same evidence, with the bar for "overwhelming" just under or over it
-    (waits,) = [t for t in detect_rises(data, Cal(), END, DetectRules(persistence=2, overwhelming=bar * 0.9), history={})
-                if t.group_id == "G7"]
-    (now,) = [t for t in detect_rises(data, Cal(), END, DetectRules(persistence=2, overwhelming=bar * 1.1), history={})
-              if t.group_id == "G7"]
+    (waits,) = [t for t in detect_rises(data, Cal(), END, replace(rules, persistence=2, overwhelming=bar * 0.9),
+                                        history={}) if t.group_id == "G7"]
+    (now,) = [t for t in detect_rises(data, Cal(), END, replace(rules, persistence=2, overwhelming=bar * 1.1),
+                                      history={}) if t.group_id == "G7"]
     assert waits.flagged_now and not waits.alert
     assert now.alert
 
