@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import typer
 
 from agent.cli.common import runtime_of
 from agent.cli.table import echo_table
+from agent.domain.reporting import MONTH as _MONTH
 from agent.errors import ConfigError
-
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def _month(text: str) -> str:

@@ -11,7 +11,6 @@ root builds (``agent.bootstrap.build_monitoring_inputs``).
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,8 @@ import typer
 
 from agent.cli.common import clock_of, config_of, existing_runtime, parse_day, runtime_of
 from agent.cli.table import echo_table, table
+from agent.domain.reporting import MONTH as _MONTH
 from agent.errors import ConfigError
-
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def _inputs(ctx: typer.Context, fixture: Path | None) -> tuple[Any, Any]:

@@ -29,6 +29,7 @@ from agent.catalogue.review import decide_item
 from agent.console import auth, views
 from agent.console.auth import ROLE_CN, LoggedIn
 from agent.console.views import Console
+from agent.domain.reporting import MONTH as _MONTH
 from agent.errors import AgentError
 from agent.jobs.annual import mark_sent
 from agent.jobs.clues import clue_report
@@ -42,7 +43,6 @@ HERE = Path(__file__).parent
 COOKIE, LOGIN_COOKIE = "vbp_session", "vbp_login"
 NAV = [("/", "总览"), ("/products", "产品"), ("/alerts", "预警"), ("/receipts", "到货确认"), ("/mapping", "对码审核"),
        ("/reports", "报表"), ("/sources", "数据源"), ("/group", "集团"), ("/audit", "操作记录")]
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",

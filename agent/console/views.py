@@ -4,7 +4,6 @@ patient data: the store holds none)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from agent.catalogue.review import STATUS_ZH
 from agent.console import charts
 from agent.console.auth import may
 from agent.domain.progress import Status
+from agent.domain.reporting import MONTH as _MONTH
 from agent.jobs.group import group_month, stale
 from agent.logging import redact_text
 from agent.runtime import Runtime
@@ -31,7 +31,6 @@ CHART_POINTS = 24
 RECENT_DAYS = 90
 DEPT_DAYS = 30  # the product table's department filter: what the department used in the last 30 days
 PAGE_SIZE = 100
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 CLOCK_WORDS = ("hours_left", "days_left", "deadline", "due")
 
 

@@ -10,6 +10,7 @@ drift between completion by acceptance (按验收, what the bureau sees) and by 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -165,6 +166,9 @@ def programme_spans(progress: Iterable[ProductProgress]) -> dict[str, tuple[date
         starts[p.product.programme] = (min(s[0], p.product.year_start) if s else p.product.year_start,
                                        max(s[1], p.as_of) if s else p.as_of)
     return starts
+
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")  # YYYY-MM, as every month option and field is written
 
 
 def month_bounds(month: str) -> tuple[date, date]:
