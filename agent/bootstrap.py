@@ -19,7 +19,6 @@ from agent.config import AgentConfig, SourceConfig
 from agent.jobs.annual import annual_report_duty
 from agent.jobs.departments import check_departments
 from agent.jobs.evaluate import evaluate
-from agent.jobs.group import snapshot
 from agent.jobs.ingest import poll_source, reconcile_source, refresh_items_and_map
 from agent.jobs.notify import drain_notifications, process_findings, progress_headline
 from agent.jobs.platform import (
@@ -181,13 +180,10 @@ def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpe
             queue_platform_report(store, link, clock, month, upload_rows(rep))
 
     return [
-        # after the first polls have landed
-        JobSpec("evaluate", lambda: evaluate(store, inputs, calendar, clock, cfg.monitoring), interval_s=every, timeout_s=600,
-                first_run_s=120),
+        # after the first polls have landed; also records today's programme figures for the group's side by side
+        JobSpec("evaluate", lambda: evaluate(store, inputs, calendar, clock, cfg.monitoring, cfg.hospital.name),
+                interval_s=every, timeout_s=600, first_run_s=120),
         JobSpec("monthly-report", report, cron={"day": 1, "hour": 6, "minute": 30}, timeout_s=1800, first_run_s=None),
-        # today's programme figures, for the group's side by side (report group) when the store is shared
-        JobSpec("group-snapshot", lambda: snapshot(store, inputs, calendar, clock, cfg.hospital.name, cfg.monitoring),
-                interval_s=3600, timeout_s=600, first_run_s=300),
         # 科室分配: a department far behind its confirmed share, once a day after the morning polls
         JobSpec("departments", lambda: check_departments(store, inputs, calendar, clock, cfg.monitoring),
                 cron={"hour": 7, "minute": 50}, timeout_s=900, first_run_s=240),

@@ -35,6 +35,7 @@ from agent.domain.reporting import PROGRESS_RULES, drift_findings, progress_find
 from agent.domain.rise_cells import cell_series
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
 from agent.jobs.figures import progress_of
+from agent.jobs.group import record_snapshot
 from agent.jobs.ingest_items import department_names
 from agent.monitoring_config import MonitoringConfig
 from agent.ports import MonitoringInputs, WorkdayCalendar
@@ -78,14 +79,20 @@ def assess(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, no
 
 
 def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, clock: Clock,
-             cfg: Any = None) -> list[Finding]:
-    """Run every monitoring rule as of now; store and return the active findings."""
+             cfg: Any = None, hospital_name: str | None = None) -> list[Finding]:
+    """Run every monitoring rule as of now; store and return the active findings. With
+    ``hospital_name`` (the daemon's), today's programme figures are recorded too, for the group's
+    side by side (``report group``), from the progress just computed."""
     now = clock.now()
     a = assess(store, inputs, calendar, now, cfg)
+    mcfg: MonitoringConfig = getattr(cfg, "monitoring", cfg) or MonitoringConfig()
     with store.begin() as conn:
         record_rise_tests(conn, store.hospital_code, a.end, a.tests, now)
         write_findings(conn, store.hospital_code, a.found, now, replace_rules=RULES)
         write_progress(conn, store.hospital_code, a.progress, now)
+        if hospital_name is not None:
+            record_snapshot(conn, store.hospital_code, hospital_name, inputs, calendar, a.progress,
+                            inputs.item_links(), now, mcfg)
     return a.found
 
 

@@ -4,15 +4,17 @@ configuration, and nothing below programme level is shared: aggregates only."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from agent.clock import Clock
+from agent.domain.monitoring_model import ItemLink
+from agent.domain.progress import ProductProgress
 from agent.domain.reporting import ProgrammeSummary, month_bounds, programme_summaries
 from agent.jobs.figures import progress_of, year_to_date_shares
 from agent.monitoring_config import MonitoringConfig
 from agent.ports import MonitoringInputs, WorkdayCalendar
-from agent.store import Store
+from agent.store import Store, Tx
 from agent.store import group as group_repo
 from agent.store.group import Snapshot
 
@@ -36,10 +38,19 @@ def snapshot(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, 
     links = inputs.item_links()
     progress = progress_of(inputs, inputs.product_years(today, today), today, rules, calendar,
                            {lk.item_code: lk for lk in links})
-    summaries = programme_summaries(progress, year_to_date_shares(inputs, progress, links), rules, calendar)
     with store.begin() as tx:
-        group_repo.save_day(tx, store.hospital_code, hospital_name, today,
-                            {s.programme: figures_of(s) for s in summaries}, clock.now())
+        return record_snapshot(tx, store.hospital_code, hospital_name, inputs, calendar, progress, links, clock.now(), cfg)
+
+
+def record_snapshot(tx: Tx, hospital_code: str, hospital_name: str, inputs: MonitoringInputs,
+                    calendar: WorkdayCalendar, progress: list[ProductProgress], links: list[ItemLink],
+                    now: datetime, cfg: MonitoringConfig | None = None) -> int:
+    """Record the programme figures of ``progress`` (today's, as the evaluation computed them) in
+    ``tx``; returns how many programmes."""
+    rules = (cfg or MonitoringConfig()).progress_rules()
+    summaries = programme_summaries(progress, year_to_date_shares(inputs, progress, links), rules, calendar)
+    group_repo.save_day(tx, hospital_code, hospital_name, now.date(),
+                        {s.programme: figures_of(s) for s in summaries}, now)
     return len(summaries)
 
 

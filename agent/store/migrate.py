@@ -19,6 +19,7 @@ import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from types import ModuleType
 
 from sqlalchemy import Connection, inspect, text
@@ -49,6 +50,13 @@ class Component:
 def components(target: Mapping[str, int] | None = None) -> list[Component]:
     """Every component of the store, ``core`` first, the rest by name; ``target`` cuts them at older versions
     (the schema an older vbp-agent knows: tests use it to build older stores and older agents)."""
+    found = list(_discovered())
+    return found if target is None else _cut(found, target)
+
+
+@cache
+def _discovered() -> tuple[Component, ...]:
+    """The schema package's components, found once per process (the runner asks before every job run)."""
     pkg = schema_package
     found: list[Component] = []
     for info in pkgutil.iter_modules(pkg.__path__):
@@ -57,7 +65,7 @@ def components(target: Mapping[str, int] | None = None) -> list[Component]:
         if name:
             found.append(Component(name, tuple(module.MIGRATIONS)))
     found.sort(key=lambda c: (c.name != "core", c.name))
-    return found if target is None else _cut(found, target)
+    return tuple(found)
 
 
 def _cut(comps: Sequence[Component], target: Mapping[str, int]) -> list[Component]:
