@@ -72,6 +72,29 @@ def test_late_commit_inside_lookback_is_counted_once(his: SourceDb, store) -> No
     assert stored(store, late_day, late_day) == expected
 
 
+def test_a_poll_rereads_the_open_day_and_only_the_lookback_days_whose_totals_moved_and_the_sweep_all(
+        his: SourceDb, store) -> None:
+    his.load_his(MSSQL, days=10)
+    clock = clock_at(START + timedelta(days=9))
+    source = his.source(MSSQL)
+    assert poll_usage(store, source, clock).days == 8  # never read: every lookback day
+    assert poll_usage(store, source, clock).days == 1  # nothing moved: the open day alone
+    day = START + timedelta(days=5)
+
+    def amount() -> Decimal:
+        with store.read() as conn:
+            return Decimal(conn.execute(select(func.sum(usage_daily.c.amount)).where(usage_daily.c.day == day)).scalar())
+
+    before = amount()
+    his.run("UPDATE op_dispense SET amount = amount + 100 WHERE disp_id = (SELECT MIN(disp_id) FROM op_dispense "
+            "WHERE disp_date = ?)", (day,))  # a correction that moves neither the rows nor the quantity
+    assert poll_usage(store, source, clock).days == 1 and amount() == before
+    assert poll_usage(store, source, clock, sweep=True).days == 8 and amount() == before + 100
+    his.run("UPDATE op_dispense SET qty = qty + 1 WHERE disp_id = (SELECT MIN(disp_id) FROM op_dispense "
+            "WHERE disp_date = ?)", (day,))
+    assert poll_usage(store, source, clock).days == 2  # the day whose quantity moved, and the open day
+
+
 def test_reconciliation_rereads_only_the_days_that_differ(his: SourceDb, store) -> None:
     hospital = his.load_his(MSSQL, days=10)
     clock = clock_at(START + timedelta(days=9))
