@@ -150,24 +150,27 @@ def row_copy(schema: str, state: Path) -> float:
     return took
 
 
-def grouped_fetch(schema: str, window_days: int) -> float:
-    """The floor of any agent on pyodbc: the agent's own windowed GROUP BY queries, over the
-    agent's connection options, streamed through ``fetchmany`` with nothing done to the rows."""
-    import pyodbc
-
+def grouped_fetch(schema: str, window_days: int, packed: bool = True) -> float:
+    """The floor of any agent on pyodbc: the agent's own windowed queries (``SqlSource.usage_query``:
+    packed by day x department on PostgreSQL), over the agent's connection options, streamed
+    through ``fetchmany`` with nothing done to the rows. ``packed=False``: the preset's plain
+    GROUP BY, one row per stored row (``plain_floor_s``)."""
     from adapters.his import mssql_his
-    from adapters.odbc import FETCH_ROWS, _streaming
+    from adapters.odbc import FETCH_ROWS, OdbcSource
+    from adapters.source import SqlSource
 
-    sql, names = mssql_his.PRESET.sql_for("usage", "postgresql")
-    conn = pyodbc.connect(_streaming(odbc(schema, False), "postgresql", FETCH_ROWS), autocommit=True)
+    src = SqlSource("his", mssql_his.PRESET, OdbcSource("his", odbc(schema, False), query_timeout_s=600), UTC, packed=packed)
+    conn = src.odbc.connect()
     start = time.perf_counter()
     for w in range(0, DAYS, window_days):
-        values = {"day_from": START + timedelta(days=w), "day_to_next": START + timedelta(days=min(w + window_days, DAYS))}
-        cur = conn.cursor().execute(sql, [values[n] for n in names])
+        sql, params = src.usage_query(START + timedelta(days=w), START + timedelta(days=min(w + window_days, DAYS) - 1))
+        cur = conn.cursor().execute(sql, params)
         while cur.fetchmany(FETCH_ROWS):
             pass
+        cur.close()
+        conn.rollback()
     took = time.perf_counter() - start
-    conn.close()
+    src.close()
     return took
 
 
@@ -290,6 +293,7 @@ def main() -> None:
         agent = json.loads(out.stdout.strip().splitlines()[-1])
         scans = seq_scans(schema)
         floor_s = grouped_fetch(schema, agent["window_days"])
+        plain_floor_s = grouped_fetch(schema, agent["window_days"], packed=False)
         arrow_s = arrow_fetch(schema, agent["window_days"], to_columns=False)
         arrow_columns_s = arrow_fetch(schema, agent["window_days"], to_columns=True)
     finally:
@@ -305,6 +309,7 @@ def main() -> None:
         "speedup_vs_raw": round(raw_s / agent["agent_s"], 2), "ratio_to_db": round(agent["agent_s"] / db_s, 2),
         "peak_rss_mb": round(agent["peak_rss_mb"], 1), "poll_s": round(agent["poll_s"], 3), "seq_scans": scans,
         "lines_per_stored_row": round(agent["lines"] / max(agent["groups"], 1), 2), "pyodbc_floor_s": round(floor_s, 2),
+        "plain_floor_s": round(plain_floor_s, 2),
         "row_copy_s": round(copy_s, 2), "speedup_vs_row_copy": round(copy_s / agent["agent_s"], 2),
         "ratio_to_floor": round(agent["agent_s"] / floor_s, 2),
         "arrow_floor_s": None if arrow_s is None else round(arrow_s, 2),
