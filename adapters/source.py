@@ -119,6 +119,17 @@ PACKED: dict[str, str] = {
 }
 
 
+def _typed_unpacked(rows: list[Any], columns: tuple[list[Any], ...]) -> bool:
+    """What :func:`_checked_columns` tells of a plain fetch, for unpacked columns: the numbers are
+    Decimal and int by construction and the codes text, so only the packed rows' days and
+    departments, the settings and the padding are looked at (each distinct code once)."""
+    if not rows:
+        return True
+    days, depts = {r[0] for r in rows}, {r[1] for r in rows}
+    return (set(map(type, days)) == _DATE and set(map(type, depts)) == _STR and _SETTING_VALUES.keys() >= set(columns[3])
+            and not _PADDED.search(_SEP + _SEP.join(set(columns[1])) + _SEP + _SEP.join(depts) + _SEP))
+
+
 def _unpack(rows: list[Any]) -> tuple[list[Any], ...] | None:
     """Packed rows ``(day, dept, n, text)`` as the seven usage columns, or None when they do not
     unpack to exactly the rows counted (a NULL, a separator inside a value, a value that is not a
@@ -233,11 +244,15 @@ class SqlSource:
             rows = [r for batch in self.odbc.batches(text, params) for r in batch]
             unpacked = _unpack(rows) if not rows or len(rows[0]) == 4 else None
             if unpacked is not None:
-                names = COLUMNS["usage"]
+                names, typed = COLUMNS["usage"], _typed_unpacked(rows, unpacked)
                 for i in range(0, len(unpacked[0]), self.odbc.fetch_rows):
-                    part = tuple(c[i:i + self.odbc.fetch_rows] for c in unpacked)
-                    checked = _checked_columns(*part)
-                    yield checked if checked is not None else [self._usage_tuple(names, row) for row in zip(*part, strict=True)]
+                    days, items, depts, settings, quantities, amounts, lines = (c[i:i + self.odbc.fetch_rows] for c in unpacked)
+                    if typed:
+                        yield UsageColumns(days, items, depts, list(zip(days, items, depts, settings, repeat(""))),
+                                           list(zip(quantities, amounts, lines, strict=True)))
+                    else:
+                        yield [self._usage_tuple(names, row) for row in
+                               zip(days, items, depts, settings, quantities, amounts, lines, strict=True)]
                 return
         query = "usage_by_prescriber" if self.by_prescriber else "usage"
         names = COLUMNS[query]

@@ -90,7 +90,7 @@ def _take_whole(batch: UsageColumns, day_from: date, day_to: date, merged: dict[
     untouched, when one does."""
     if not (day_from <= min(batch.days) and max(batch.days) <= day_to):
         return False
-    if _SUSPECT_CODES.search(_SEP + _SEP.join(batch.items) + _SEP) or _SUSPECT.search(_SEP.join(batch.depts)):
+    if _SUSPECT_CODES.search(_SEP + _SEP.join(set(batch.items)) + _SEP) or _SUSPECT.search(_SEP.join(set(batch.depts))):
         return False
     if not merged.keys().isdisjoint(batch.keys):
         return False
