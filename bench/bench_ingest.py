@@ -255,6 +255,33 @@ def agent_phase(schema: str, state: str) -> None:
                       "window_days": his_cfg.backfill_window_days}))
 
 
+def breakdown_phase(schema: str, state: str) -> None:
+    """Child process: the same backfill one window after another, with no reader thread, timing the
+    read (query, fetch, unpack, checks, merge: ``read_window``) apart from the store (SQLite
+    insert and commit: ``write_window``); prints JSON. ``read_s`` - ``pyodbc_floor_s`` is the
+    conversion; ``read_s`` + ``store_s`` against ``agent_s`` is what the threads overlap."""
+    from adapters.registry import build_source
+    from agent.clock import FakeClock
+    from agent.config import SourceConfig
+    from agent.jobs.ingest_usage import read_window, write_window
+    from agent.store import open_store
+
+    clock = FakeClock(datetime.combine(START + timedelta(days=DAYS - 1), datetime.min.time(), UTC) + timedelta(hours=20), UTC)
+    store = open_store(f"sqlite:///{state}", "BENCH")
+    cfg = SourceConfig(name="his", kind="his", preset="mssql_his", connection=odbc(schema, False), query_timeout_s=600)
+    his = build_source(cfg, clock)
+    read_s = store_s = 0.0
+    with store.bulk() as tx:
+        for w in range(0, DAYS, cfg.backfill_window_days):
+            first, end = START + timedelta(days=w), START + timedelta(days=min(w + cfg.backfill_window_days, DAYS) - 1)
+            t0 = time.perf_counter()
+            read = read_window(his, first, end)
+            t1 = time.perf_counter()
+            write_window(store, his.name, first, end, read, clock.now(), conn=tx)
+            read_s, store_s = read_s + t1 - t0, store_s + time.perf_counter() - t1
+    print(json.dumps({"read_s": read_s, "store_s": store_s}))
+
+
 def seq_scans(schema: str) -> int:
     from adapters.explain import full_scans
     from adapters.his import mssql_his
@@ -291,6 +318,12 @@ def main() -> None:
             if out.returncode:
                 sys.exit(f"the agent's backfill failed:\n{out.stderr}")
         agent = json.loads(out.stdout.strip().splitlines()[-1])
+        with tempfile.TemporaryDirectory() as tmp:
+            out = subprocess.run([sys.executable, __file__, "--breakdown", schema, str(Path(tmp) / "state.db")],
+                                 capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(f"the breakdown run failed:\n{out.stderr}")
+        parts = json.loads(out.stdout.strip().splitlines()[-1])
         scans = seq_scans(schema)
         floor_s = grouped_fetch(schema, agent["window_days"])
         plain_floor_s = grouped_fetch(schema, agent["window_days"], packed=False)
@@ -312,6 +345,8 @@ def main() -> None:
         "plain_floor_s": round(plain_floor_s, 2),
         "row_copy_s": round(copy_s, 2), "speedup_vs_row_copy": round(copy_s / agent["agent_s"], 2),
         "ratio_to_floor": round(agent["agent_s"] / floor_s, 2),
+        "read_s": round(parts["read_s"], 2), "convert_s": round(parts["read_s"] - floor_s, 2),
+        "store_s": round(parts["store_s"], 2),
         "arrow_floor_s": None if arrow_s is None else round(arrow_s, 2),
         "arrow_columns_s": None if arrow_columns_s is None else round(arrow_columns_s, 2),
         "load": os.getloadavg()[0],
@@ -321,5 +356,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--agent":
         agent_phase(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "--breakdown":
+        breakdown_phase(sys.argv[2], sys.argv[3])
     else:
         main()
