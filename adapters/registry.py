@@ -27,6 +27,7 @@ class SourceTuning(Protocol):
     retries: int
     timezone: str | None
     by_prescriber: bool
+    packed_usage: bool
 
 
 class SourceSettings(Protocol):
@@ -84,4 +85,4 @@ def build_source(cfg: SourceSettings, clock: Clock) -> SqlSource:
         query_timeout_s=cfg.query_timeout_s, encoding=cfg.encoding, fetch_rows=opts.fetch_rows, retries=opts.retries,
     )
     tz = ZoneInfo(opts.timezone) if opts.timezone else clock.tz
-    return SqlSource(cfg.name, preset, odbc, tz, by_prescriber=opts.by_prescriber, clock=clock)
+    return SqlSource(cfg.name, preset, odbc, tz, by_prescriber=opts.by_prescriber, clock=clock, packed=opts.packed_usage)

@@ -10,10 +10,10 @@ the batch.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any
 
 from adapters.odbc import OdbcSource
@@ -84,7 +84,11 @@ def _typed_columns(batch: list[Any]) -> UsageColumns | None:
     """A ``usage`` batch as columns when every value already has its domain type (day a date,
     codes unpadded text, a known setting, Decimal sums, int lines); None when one does not. Each
     test runs over a whole column in C: no Python step per row."""
-    days, items, depts, settings, quantities, amounts, lines = zip(*batch, strict=True)
+    return _checked_columns(*zip(*batch, strict=True))
+
+
+def _checked_columns(days: Sequence[Any], items: Sequence[Any], depts: Sequence[Any], settings: Sequence[Any],
+                     quantities: Sequence[Any], amounts: Sequence[Any], lines: Sequence[Any]) -> UsageColumns | None:
     if not (set(map(type, days)) == _DATE and set(map(type, items)) == _STR and set(map(type, depts)) == _STR
             and set(map(type, quantities)) == _DECIMAL and set(map(type, amounts)) == _DECIMAL
             and set(map(type, lines)) == _INT and _SETTING_VALUES.keys() >= set(settings)):
@@ -95,17 +99,73 @@ def _typed_columns(batch: list[Any]) -> UsageColumns | None:
                         list(zip(quantities, amounts, lines, strict=True)))
 
 
+# The packed read (PostgreSQL): the preset's usage query wrapped in one more GROUP BY inside the
+# database, one row per day x department: (day, dept, rows packed, the rows as text). The row
+# cost of ODBC is per row and per column (psqlODBC and pyodbc build a Python object per value), so
+# a window crosses in ~25-75x fewer rows and the client's fetch almost vanishes (bench-ingest:
+# plain_floor_s against pyodbc_floor_s). Unit (31) and record (30) separators cannot be in a
+# valid code (validate refuses control characters); a NULL in a row drops its text from
+# STRING_AGG, so the row count beside it tells: any count, type or setting that does not check
+# out reads the window again with the plain query, whose rows go the usual way (quarantine).
+_UNIT, _RECORD = "\x1f", "\x1e"
+PACKED: dict[str, str] = {
+    "postgresql": (
+        "SELECT p.day, p.dept_code, COUNT(*) AS n, STRING_AGG(p.item_code || CHR(31) || p.setting || CHR(31) || "
+        "CAST(CAST(p.quantity AS NUMERIC) AS TEXT) || CHR(31) || CAST(CAST(p.amount AS NUMERIC) AS TEXT) || CHR(31) || "
+        "CAST(p.lines AS TEXT), CHR(30)) AS packed\n"
+        "FROM (\n{sql}\n) AS p (day, item_code, dept_code, setting, quantity, amount, lines)\n"
+        "GROUP BY p.day, p.dept_code"
+    ),
+}
+
+
+def _typed_unpacked(rows: list[Any], columns: tuple[list[Any], ...]) -> bool:
+    """What :func:`_checked_columns` tells of a plain fetch, for unpacked columns: the numbers are
+    Decimal and int by construction and the codes text, so only the packed rows' days and
+    departments, the settings and the padding are looked at (each distinct code once)."""
+    if not rows:
+        return True
+    days, depts = {r[0] for r in rows}, {r[1] for r in rows}
+    return (set(map(type, days)) == _DATE and set(map(type, depts)) == _STR and _SETTING_VALUES.keys() >= set(columns[3])
+            and not _PADDED.search(_SEP + _SEP.join(set(columns[1])) + _SEP + _SEP.join(depts) + _SEP))
+
+
+def _unpack(rows: list[Any]) -> tuple[list[Any], ...] | None:
+    """Packed rows ``(day, dept, n, text)`` as the seven usage columns, or None when they do not
+    unpack to exactly the rows counted (a NULL, a separator inside a value, a value that is not a
+    number): all in C-level steps, no Python step per usage row."""
+    if not rows:
+        return ([],) * 7
+    days, depts, counts, texts = zip(*rows, strict=True)
+    if None in texts or set(map(type, counts)) != _INT:
+        return None
+    total = sum(counts)
+    fields = _RECORD.join(texts).replace(_RECORD, _UNIT).split(_UNIT)
+    if len(fields) != 5 * total:
+        return None
+    try:
+        quantities = list(map(Decimal, fields[2::5]))
+        amounts = list(map(Decimal, fields[3::5]))
+        lines = list(map(int, fields[4::5]))
+    except (ValueError, ArithmeticError):
+        return None
+    return (list(chain.from_iterable(map(repeat, days, counts))), fields[0::5],
+            list(chain.from_iterable(map(repeat, depts, counts))), fields[1::5], quantities, amounts, lines)
+
+
 class SqlSource:
     """One configured source: an ODBC connection plus the preset's SQL for its engine."""
 
     def __init__(self, name: str, preset: Preset, odbc: OdbcSource, tz: tzinfo, *, by_prescriber: bool = False,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, packed: bool = True) -> None:
         self.name = name
         self.clock = clock
         self.preset = preset
         self.odbc = odbc
         self.tz = tz
         self.by_prescriber = by_prescriber and "usage_by_prescriber" in preset.queries
+        self.packed = packed and not self.by_prescriber and odbc.engine in PACKED
+        self._packed_checked: bool | None = None
         self._sql: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     def has(self, query: str) -> bool:
@@ -155,12 +215,45 @@ class SqlSource:
             else:
                 yield from batch
 
+    def usage_query(self, day_from: date, day_to: date) -> tuple[str, list[Any]]:
+        """The usage query this source runs for [day_from, day_to] (packed where the engine has it)
+        and its parameters: what bench-ingest streams for the agent's own floor."""
+        query = "usage_by_prescriber" if self.by_prescriber else "usage"
+        text, params = self.sql(query, {"day_from": day_from, "day_to": day_to, "day_to_next": day_to + timedelta(days=1)})
+        return (PACKED[self.odbc.engine].format(sql=text) if self.packed else text), params
+
+    def _packable(self, day_from: date, day_to: date) -> bool:
+        """Whether the usage query returns the seven columns the packed query names (checked once,
+        planned with no rows read): with more, ``AS p (...)`` would name only the first seven."""
+        if self._packed_checked is None:
+            text, params = self.sql("usage", {"day_from": day_from, "day_to": day_to, "day_to_next": day_to})
+            names, _ = self.odbc.sample(f"SELECT * FROM (\n{text}\n) AS p LIMIT 0", params, limit=1)
+            self._packed_checked = len(names) == len(COLUMNS["usage"])
+            self.packed = self._packed_checked
+        return self.packed
+
     def read_usage_batches(self, day_from: date, day_to: date) -> Iterator[UsageColumns | list[UsageTuple | BadRow]]:
         """The usage rows one ``fetchmany`` at a time: the ingestion hot path. A batch whose columns
         all came typed from the driver (the common case with PostgreSQL, SQL Server and Oracle
         drivers: checked a column at a time, in C) is passed on whole as :class:`UsageColumns`;
         any other batch is converted row by row (tuples as :meth:`read_usage_tuples` yields them,
-        a row that cannot be converted as a BadRow)."""
+        a row that cannot be converted as a BadRow). Packed (see ``PACKED``), the window's packed
+        rows are read whole first and unpacked: one that does not unpack reads the window plain."""
+        if self.packed and self._packable(day_from, day_to):
+            text, params = self.usage_query(day_from, day_to)
+            rows = [r for batch in self.odbc.batches(text, params) for r in batch]
+            unpacked = _unpack(rows) if not rows or len(rows[0]) == 4 else None
+            if unpacked is not None:
+                names, typed = COLUMNS["usage"], _typed_unpacked(rows, unpacked)
+                for i in range(0, len(unpacked[0]), self.odbc.fetch_rows):
+                    days, items, depts, settings, quantities, amounts, lines = (c[i:i + self.odbc.fetch_rows] for c in unpacked)
+                    if typed:
+                        yield UsageColumns(days, items, depts, list(zip(days, items, depts, settings, repeat(""))),
+                                           list(zip(quantities, amounts, lines, strict=True)))
+                    else:
+                        yield [self._usage_tuple(names, row) for row in
+                               zip(days, items, depts, settings, quantities, amounts, lines, strict=True)]
+                return
         query = "usage_by_prescriber" if self.by_prescriber else "usage"
         names = COLUMNS[query]
         text, params = self.sql(query, {"day_from": day_from, "day_to": day_to, "day_to_next": day_to + timedelta(days=1)})

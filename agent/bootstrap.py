@@ -8,6 +8,7 @@ one that makes a system clock. Each builder takes the typed config section it ne
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +103,16 @@ def _source_jobs(runtime: Runtime, link: PlatformLink | None, metrics: Metrics) 
     metrics.describe("vbp_rows_read_total", "counter", "aggregate rows and receipt lines read per source")
     metrics.describe("vbp_source_last_success_timestamp_seconds", "gauge", "last successful poll per source")
     specs = []
+    swept: dict[str, date] = {}  # source -> the day of its last lookback sweep
     for sc in cfg.sources:
         src = sources[sc.name]
         on_stored = link.on_stored(clock) if (link is not None and sc.kind == "warehouse") else None
         deadline = sc.query_timeout_s * 4 + 60
 
         def poll(src: Any = src, sc: SourceConfig = sc, on_stored: Any = on_stored) -> None:
-            stats = poll_source(store, src, sc, clock, on_stored=on_stored)
+            today = clock.today()  # a usage source's first poll of the day (and at start) is its lookback sweep
+            stats = poll_source(store, src, sc, clock, on_stored=on_stored, sweep=swept.get(sc.name) != today)
+            swept[sc.name] = today
             metrics.inc("vbp_rows_read_total", float(getattr(stats, "rows", 0) or getattr(stats, "read", 0) or 0), {"source": sc.name})
             metrics.set("vbp_source_last_success_timestamp_seconds", clock.now().timestamp(), {"source": sc.name})
 
@@ -133,7 +137,7 @@ def _source_jobs(runtime: Runtime, link: PlatformLink | None, metrics: Metrics) 
 
 def poll_once(runtime: Runtime, only: str | None = None) -> list[tuple[str, Any]]:
     """Each source read once now, as the daemon does at start: a HIS's item dictionary and 对码 first,
-    then its usage (open day and lookback) or the warehouse's new receipt lines (their arrival
+    then its usage (open day and the whole lookback: a sweep) or the warehouse's new receipt lines (their arrival
     confirmations queued as the daemon would). Returns (source, stats) in config order."""
     cfg, store, clock = runtime.config, runtime.store, runtime.clock
     chosen = [sc for sc in cfg.sources if only in (None, sc.name)]
@@ -146,7 +150,7 @@ def poll_once(runtime: Runtime, only: str | None = None) -> list[tuple[str, Any]
             if sc.kind == "his":
                 refresh_items_and_map(store, src, sc, clock, cfg.catalogue)
             on_stored = link.on_stored(clock) if (link is not None and sc.kind == "warehouse") else None
-            out.append((sc.name, poll_source(store, src, sc, clock, on_stored=on_stored)))
+            out.append((sc.name, poll_source(store, src, sc, clock, on_stored=on_stored, sweep=True)))
     finally:
         for src in sources.values():
             src.close()

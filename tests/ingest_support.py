@@ -44,9 +44,9 @@ class SourceDb:
             t.close()
 
     def source(self, preset: Preset, name: str = "his", **kw: Any) -> SqlSource:
-        by_prescriber = kw.pop("by_prescriber", False)
+        by_prescriber, packed = kw.pop("by_prescriber", False), kw.pop("packed", True)
         kw.setdefault("retries", 1)
-        return SqlSource(name, preset, OdbcSource(name, self.odbc, **kw), UTC, by_prescriber=by_prescriber)
+        return SqlSource(name, preset, OdbcSource(name, self.odbc, **kw), UTC, by_prescriber=by_prescriber, packed=packed)
 
     def load_his(self, preset: Preset, days: int = 10, rows_per_day: int = 40, seed: int = 3,
                  plan: Plan | None = None) -> Hospital:

@@ -1,6 +1,7 @@
 """One poll of one configured source, by kind: usage (HIS, prescription) or receipts (warehouse).
 
-The scheduler calls :func:`poll_source` every ``poll_interval_s``; reconciliation and the HIS
+The scheduler calls :func:`poll_source` every ``poll_interval_s`` (a usage source's lookback
+sweep at start and nightly); reconciliation and the HIS
 dictionaries (items, departments) run less often (:func:`reconcile_source`, :func:`refresh_items`,
 :func:`refresh_departments`).
 Per-source tuning lives in ``[sources.options]``: ``settle_lag_s`` (120), ``receipt_lookback_h`` (24),
@@ -24,14 +25,15 @@ from agent.store import Store, dictionaries
 
 
 def poll_source(store: Store, source: Any, cfg: SourceConfig, clock: Clock,
-                on_stored: OnStored | None = None) -> UsageStats | ReceiptStats:
+                on_stored: OnStored | None = None, *, sweep: bool = False) -> UsageStats | ReceiptStats:
+    """One poll; for a usage source with ``sweep``, every lookback day re-read (see :func:`poll_usage`)."""
     opts = cfg.options
     if cfg.kind == "warehouse":
         return ingest_receipts(
             store, source, clock, settle_lag=timedelta(seconds=opts.settle_lag_s),
             lookback=timedelta(hours=opts.receipt_lookback_h),
             page_size=opts.page_size, on_stored=on_stored)
-    return poll_usage(store, source, clock, cfg.lookback_days)
+    return poll_usage(store, source, clock, cfg.lookback_days, sweep=sweep)
 
 
 def reconcile_source(store: Store, source: Any, cfg: SourceConfig, clock: Clock) -> list:

@@ -5,35 +5,14 @@ day read while the HIS was half-written)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from agent.clock import Clock
-from agent.jobs.ingest_usage import ingest_window
+from agent.jobs.ingest_usage import differing_days, ingest_window
 from agent.logging import get_logger
 from agent.ports import UsageSource
-from agent.store import Store, usage
+from agent.store import Store
 
 log = get_logger("agent.ingest")
-TOLERANCE = Decimal("0.001")
-
-
-def differing_days(store: Store, source: UsageSource, day_from: date, day_to: date) -> list[date]:
-    """Days whose source totals differ from the totals recorded when the day was last read."""
-    theirs = {d: (n, q) for d, n, q in source.day_totals(day_from, day_to)}
-    with store.read() as conn:
-        ours = usage.day_totals(conn, store.hospital_code, source.name, day_from, day_to)
-    out = []
-    for i in range((day_to - day_from).days + 1):
-        day = day_from + timedelta(days=i)
-        n_src, q_src = theirs.get(day, (0, Decimal(0)))
-        if day not in ours:
-            if n_src:
-                out.append(day)
-            continue
-        n_our, q_our = ours[day]
-        if n_src != n_our or abs(q_src - q_our) > TOLERANCE:
-            out.append(day)
-    return out
 
 
 def reconcile_usage(store: Store, source: UsageSource, clock: Clock, days: int = 90) -> list[date]:

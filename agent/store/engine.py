@@ -22,6 +22,7 @@ from agent.logging import redact_text
 from agent.store import migrate
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+BULK_CHECKPOINT_PAGES = 10_000  # WAL pages between checkpoints inside Store.bulk (4 KiB pages: 40 MB)
 
 
 class Store:
@@ -49,16 +50,22 @@ class Store:
         (``synchronous = NORMAL``: in WAL mode a power cut can lose the last commits, whole, never
         part of one, and a killed process loses nothing; the backfill's progress commits with its
         rows, so it resumes before what was lost). The WAL is checkpointed (synced) at the end and
-        the connection goes back to the pool as it came. (A larger page cache gained nothing in
-        bench-ingest: a window's inserts land in the last pages of the primary key.)"""
+        the connection goes back to the pool as it came. The WAL is checkpointed every
+        ``BULK_CHECKPOINT_PAGES`` (40 MB) rather than every 1,000 pages (4 MB): fewer, larger
+        checkpoints, each synced as before. (A larger page cache gained nothing in bench-ingest: a
+        window's inserts land in the last pages of the primary key. ``synchronous = OFF`` is not
+        used: a power cut during a checkpoint could then corrupt the file, not only lose commits.)"""
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection if self.is_sqlite else None
             if raw is not None:
                 raw.execute("PRAGMA synchronous = NORMAL")
+                pages = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+                raw.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
             try:
                 yield conn
             finally:
                 if raw is not None:
+                    raw.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
                     raw.execute("PRAGMA synchronous = FULL")
                     raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 

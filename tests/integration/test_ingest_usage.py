@@ -72,6 +72,48 @@ def test_late_commit_inside_lookback_is_counted_once(his: SourceDb, store) -> No
     assert stored(store, late_day, late_day) == expected
 
 
+def test_a_poll_rereads_the_open_day_and_only_the_lookback_days_whose_totals_moved_and_the_sweep_all(
+        his: SourceDb, store) -> None:
+    his.load_his(MSSQL, days=10)
+    clock = clock_at(START + timedelta(days=9))
+    source = his.source(MSSQL)
+    assert poll_usage(store, source, clock).days == 8  # never read: every lookback day
+    assert poll_usage(store, source, clock).days == 1  # nothing moved: the open day alone
+    day = START + timedelta(days=5)
+
+    def amount() -> Decimal:
+        with store.read() as conn:
+            return Decimal(conn.execute(select(func.sum(usage_daily.c.amount)).where(usage_daily.c.day == day)).scalar())
+
+    before = amount()
+    his.run("UPDATE op_dispense SET amount = amount + 100 WHERE disp_id = (SELECT MIN(disp_id) FROM op_dispense "
+            "WHERE disp_date = ?)", (day,))  # a correction that moves neither the rows nor the quantity
+    assert poll_usage(store, source, clock).days == 1 and amount() == before
+    assert poll_usage(store, source, clock, sweep=True).days == 8 and amount() == before + 100
+    his.run("UPDATE op_dispense SET qty = qty + 1 WHERE disp_id = (SELECT MIN(disp_id) FROM op_dispense "
+            "WHERE disp_date = ?)", (day,))
+    assert poll_usage(store, source, clock).days == 2  # the day whose quantity moved, and the open day
+
+
+@pytest.mark.postgres
+def test_the_packed_read_gives_the_plain_reads_rows_and_reads_plain_a_window_that_does_not_unpack(request) -> None:
+    db = make_source_db(request, "postgresql")
+    db.load_his(MSSQL, days=3)
+    packed, plain = db.source(MSSQL), db.source(MSSQL, packed=False)
+
+    def rows(src) -> list[str]:
+        return sorted(map(repr, src.read_usage(START, START + timedelta(days=2))))
+
+    assert rows(packed) == rows(plain) and len(rows(plain)) > 10
+    assert packed.packed and not plain.packed
+    day = START + timedelta(days=1)
+    for disp_id, code, dept in ((999990, "Y\x1f0001", "0102"), (999991, None, "0102"), (999992, "Y00002", " 0102")):
+        db.run("INSERT INTO op_dispense (disp_id, disp_date, disp_time, drug_code, dept_code, visit_type, qty, unit, amount)"
+               " VALUES (?, ?, ?, ?, ?, 'O', 2, '盒', 6.1)", (disp_id, day, datetime.combine(day, datetime.min.time()),
+                                                             code, dept))
+        assert rows(packed) == rows(plain)  # a separator in a code, no code, a padded code: judged alike
+
+
 def test_reconciliation_rereads_only_the_days_that_differ(his: SourceDb, store) -> None:
     hospital = his.load_his(MSSQL, days=10)
     clock = clock_at(START + timedelta(days=9))
