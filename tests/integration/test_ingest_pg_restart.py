@@ -23,6 +23,8 @@ from agent.store import open_store
 from tests.conftest import PgCluster
 from tests.ingest_support import HIS_PRESETS, START, SourceDb
 
+pytestmark = pytest.mark.clock_free  # processes killed, servers restarted: no date decides anything
+
 
 def _wait_up(cluster: PgCluster, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds

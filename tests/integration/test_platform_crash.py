@@ -33,6 +33,8 @@ from agent.upstream.deliveries import sync_deliveries
 from agent.upstream.drain import Drainer
 from agent.upstream.profiles import PROFILES
 
+pytestmark = pytest.mark.clock_free  # processes killed, servers restarted: no date decides anything
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
