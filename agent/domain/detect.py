@@ -14,13 +14,16 @@ a negative binomial tail on dispensings whose variance is the larger of two fits
 pooled over its cells of every size and one pooled over the group's cells of the same kind (its
 prescribers, its products in departments, ...) with the group's pack term (``kind_dispersion``:
 a cell's own six weeks, fitted alone, put the variance in the quadratic term now and then and
-cost a tripled cell three orders of magnitude of p), and at most the exact conditional
+cost a tripled cell two orders of magnitude of p); and a p never below the exact conditional
 (binomial) tail of the window against the level span (``exact_level``).
 
 Opt-in, ``share_test``: the conditional share test also reads each cell against the rest of its
 group (the group's whole use, winning products included, less the cell), per kind of day:
 expected = the cell's baseline odds to the rest x the rest in the window, so what moves the whole
 group (season, weekday, holiday, an epidemic) cancels (:func:`agent.domain.rise_cells.share_part`).
+For Poisson counts this is the binomial test of the cell's count given its group's total at the
+baseline share; with dispensings in packs and day-to-day overdispersion its tail is the negative
+binomial on dispensings with the cell's fitted variance, the noise of the rest and of the odds added.
 Its windows join the rate test's in the cell's Simes combination (positively dependent tests of
 one cell, so Simes stays valid), and the multiplicity procedure across cells below is unchanged.
 Measured on ``make bench-detect`` (seed 20251) it found no more rises than the rate test alone
