@@ -21,7 +21,7 @@ class DetectConfig(_Strict):
     baseline_days: int = Field(default=84, ge=14, le=365)
     window_days: int = Field(default=7, ge=1, le=28)
     fdr: float = Field(default=0.35, gt=0, lt=1)
-    fdr_per_group: float = Field(default=0.0003, ge=0, lt=1)
+    fdr_per_group: float = Field(default=0.0005, ge=0, lt=1)
     short_windows: list[int] = [5, 3]
     long_windows: list[Annotated[int, Field(ge=8, le=56)]] = []  # e.g. [28]: a doubling seen in four weeks (opt-in)
     screen_p: float = Field(default=0.2, gt=0, le=1)  # no longer used: every cell is tested (kept so configs load)
@@ -40,7 +40,10 @@ class DetectConfig(_Strict):
     # each family's share of a group's weight in its weighted Simes: group total, products, departments, products in
     # departments, products of prescribers ([]: every cell weight 1)
     family_shares: Annotated[list[Annotated[float, Field(ge=0)]], Field(max_length=5)] = []
-    level_drift: float = Field(default=0.0, ge=0, le=1)  # relative sd of the level's drift up to the window (opt-in)
+    level_drift: float = Field(default=0.05, ge=0, le=1)  # relative sd of the level's drift up to the window
+    kind_dispersion: bool = True  # the second dispersion fit pools the cells of one kind (else each cell's own)
+    exact_level: bool = True  # also the exact (binomial) tail of the window against the level span; the wider is kept
+    share_test: bool = False  # also each cell's share of the rest of its group (opt-in)
 
     @field_validator("family_shares")
     @classmethod
@@ -104,7 +107,8 @@ class MonitoringConfig(_Strict):
                            fdr_per_group=d.fdr_per_group, pool_dispersion=d.pool_dispersion,
                            freeze_min_days=d.freeze_min_days, level_days=min(d.level_days, d.baseline_days),
                            cell_min_baseline=d.cell_min_baseline, cell_min_volume=d.cell_min_volume,
-                           family_shares=tuple(d.family_shares), level_drift=d.level_drift)
+                           family_shares=tuple(d.family_shares), level_drift=d.level_drift,
+                           kind_dispersion=d.kind_dispersion, exact_level=d.exact_level, share_test=d.share_test)
 
     def deadline_rules(self) -> DeadlineRules:
         d = self.deadlines

@@ -21,9 +21,9 @@ class DetectRules:
     baseline_days: int = 84
     window_days: int = 7
     fdr: float = 0.35  # Benjamini-Hochberg level across groups, per evaluation (persistence does the rest) ...
-    fdr_per_group: float = 0.0003  # ... but at most this x the number of groups: a hospital with few groups
-    # gets a stricter level, so false alarms per group-week do not grow as the group count falls (0.0005 gave
-    # 0.35-0.40 false alarms per 100 group-weeks on bench-detect once it had large groups)
+    fdr_per_group: float = 0.0005  # ... but at most this x the number of groups: a hospital with few groups
+    # gets a stricter level, so false alarms per group-week do not grow as the group count falls (0.0003 while the
+    # level's drift was not allowed for: 0.0005 then gave 0.35-0.40 false alarms per 100 group-weeks on bench-detect)
     min_volume: float = 30.0  # observed non-winning units in the window
     min_effect: float = 0.2  # observed / expected - 1
     persistence: int = 1  # flagged in at least this many ... (1: a stricter level at once beats a looser one twice)
@@ -42,11 +42,19 @@ class DetectRules:
     freeze_min_days: int = 28  # a rise under alert keeps its pre-rise baseline while this many days of it remain
     level_days: int = 42  # the expected level comes from the last this-many baseline days (slow seasonal drift);
     # the dispersion from all ``baseline_days``
-    level_drift: float = 0.0  # relative sd of seasonal drift between the level's weeks and the window (opt-in,
-    # e.g. 0.05): a busy cell's level is precise but three to six weeks old; on bench-detect's null runs the
-    # group totals' p-values below 1e-5 were 3-8x more frequent than nominal
+    level_drift: float = 0.05  # relative sd of seasonal drift between the level's weeks and the window: a busy
+    # cell's level is precise but three to six weeks old; on bench-detect's null runs the group totals' p-values below
+    # 1e-5 were 3-8x more frequent than nominal without it, and it halved the false alarms (busy cells' 1.4-1.8x weeks)
     family_shares: tuple[float, ...] = ()  # each family's share of a group's weight in its weighted Simes: group
     # total, products, departments, products in departments, products of prescribers; () = every cell weight 1
+    kind_dispersion: bool = True  # the second dispersion fit (beside the group's pooled one) pools the cells of the
+    # same kind (prescribers, products in departments, ...) with the group's pack term, instead of each cell's own
+    # six weeks: fitted alone, a lumpy series of boxes reads now and then as a small pack term and a large quadratic
+    # one, and its tail is then far too wide (a tripled cell at p 1e-4 instead of 1e-7)
+    exact_level: bool = True  # a cell's tail is also the exact conditional one of its window against its level span
+    # (binomial, two Poisson rates compared), and the wider is kept: few dispensings a week make a level uncertain
+    share_test: bool = False  # each cell also read against the rest of its group (the conditional share test, see
+    # agent.domain.rise_cells.share_part; opt-in: on bench-detect it found no more and cost half again the time)
     cell_min_baseline: float = 1.0  # a cell (department, product, prescriber) with less baseline use than this is
     # new use, not a rise: it is not tested (the prescriber finding covers a prescriber's sudden new use)
 

@@ -15,8 +15,9 @@ falls over the summer and comes back in the autumn) is followed, with a lag of t
 than six; a tripling is still a tripling; and a doubling too small to tell from noise in one week
 (a quiet cell of a dozen dispensings a week) is told in four, where a week's window, whose level
 by then holds the rise, would never tell it. The variance ``a·mu + b·mu²`` is fitted over the same 6 weeks,
-twice: across (at most 12 of) the group's cells, small to large, and on the cell alone; the larger
-of the two variances is used, with the quadratic term x1.5 (least squares on six weeks of noisy
+twice: across (at most 12 of) the group's cells, small to large, and across (at most 12 of) its
+cells of the same kind with the first fit's pack term (``DetectRules.kind_dispersion``; else on the
+cell alone); the larger of the two variances is used, with the quadratic term x1.5 (least squares on six weeks of noisy
 squared residuals underestimates it; without this margin busy cells were 2-4x anti-conservative
 at p < 0.001 on simulated null series), plus the uncertainty of the level itself. The tail is
 negative binomial *on dispensings*: units and variance are divided by the pack term ``a`` first
@@ -25,7 +26,9 @@ boxes of 7 or 28 and a negative binomial spread over units would put a gamma's t
 of boxes. A cell below the volume gate (``min_volume`` units in the window) or the effect gate
 (``min_effect``) in every window gets p = 1: the gates apply to the cell that carries the rise,
 not to the group total; a cell without baseline use (``cell_min_baseline``) is new use, not a
-rise, and is not tested.
+rise, and is not tested. Below p 0.001 the exact conditional tail of the window against the level
+span (binomial on dispensings, ``DetectRules.exact_level``) is computed too and the wider kept.
+The conditional share test (opt-in, :func:`share_part`) reads a cell against the rest of its group.
 
 Everything is computed with sums over slices (``sum(map(mul, ...))``, C loops of the standard
 library): a hospital has tens of thousands of cells and the evaluation stays within its seconds.
@@ -43,13 +46,14 @@ from operator import add, mul, truediv
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
 from agent.domain.rise_baseline import REST, DetectRules, dispersion_from_sums
-from agent.domain.stats import nbinom_sf, simes
+from agent.domain.stats import binom_sf, nbinom_sf, simes
 
 Z_BODY = 1.28
 MIN_EVENTS = 10.0  # dispensings a cell needs over its level span to be tested (fewer: new use, not a rise)
 LONG_MIN_EVENTS = 30.0  # ... for a long window: a level of a few dispensings a week, low by chance over
 # six weeks, would make an ordinary month look like a rise
 B_SAFETY = 1.5
+EXACT_BELOW = 1e-3  # the exact conditional tail is checked below this p (above it, it cannot matter)
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
 
 
@@ -152,6 +156,8 @@ class Frame:
     min_effect: float = 0.0  # the effect gate of its windows (a long window's level is weeks older: it asks for
     # more than seasonal drift gives)
     min_events: float = MIN_EVENTS  # dispensings over the level span a cell needs to be tested here
+    window_masks: list[list[bool]] = field(default_factory=list)  # working days of each window
+    exact_level: bool = False  # DetectRules.exact_level
     drift: float = 0.0  # relative sd of the level's drift between its span and the windows (DetectRules.level_drift)
     # (days, first index, summed profile weight per family, summed squared weight per family)
 
@@ -185,11 +191,13 @@ def make_frame(classes: Sequence[int], profile: Sequence[float], end_i: int, rul
     frame = Frame(end_i, b0, b1, l0, work, rest, pw, pr, [c != REST for c in classes[l0:b1]],
                   f_level, f2_level, f_base, f2_base,
                   min_effect=max(rules.min_effect, rules.long_min_effect) if long else rules.min_effect,
-                  min_events=LONG_MIN_EVENTS if long else MIN_EVENTS, drift=rules.level_drift)
+                  min_events=LONG_MIN_EVENTS if long else MIN_EVENTS, drift=rules.level_drift,
+                  exact_level=rules.exact_level)
     for w in windows:
         w0 = end_i - w + 1
         fw, fw2 = sums(w0, end_i + 1)
         frame.windows.append((w, w0, fw, fw2))
+        frame.window_masks.append([c != REST for c in classes[w0:end_i + 1]])
     return frame
 
 
@@ -239,6 +247,15 @@ def dispersion(fits: Iterable[Fit]) -> tuple[float, float]:
     return dispersion_from_sums(n, sx, sz, sxx, sxz)
 
 
+def quadratic_given_pack(fit: Fit, a: float) -> tuple[float, float]:
+    """(a, b) of one cell with the pack term ``a`` given (its group's pooled fit: the same products
+    come in the same packs), b by least squares of z - a on mu through the origin. A cell's own
+    six weeks cannot tell a pack term from a quadratic one: fitted freely, a lumpy series of
+    boxes of 14 now and then reads as a = 4, b = 0.27, and its tail is then far too wide."""
+    _n, sx, sz, sxx, sxz = fit
+    return a, max((sxz - a * sx) / sxx, 0.0) if sxx > 0 else 0.0
+
+
 def window_figures(y: Sequence[float], fr: Frame, rates: tuple[float, float]) -> list[tuple[int, float, float]]:
     """(days, observed, expected) of each window."""
     rw, rr = rates
@@ -254,8 +271,56 @@ def hopeless(figures: Sequence[tuple[int, float, float]], min_effect: float, min
 Part = tuple[Sequence[tuple[int, float, float]], Frame, tuple[float, float]]  # window figures, frame, level rates
 
 
+@dataclass(frozen=True)
+class Parent:
+    """The group's whole use (winning products included) over one frame, by kind of day (working,
+    rest): what the share test (:func:`share_part`) reads a cell's share of."""
+
+    level: tuple[float, float]  # units over the level span [l0, b1)
+    level_sq: tuple[float, float]  # summed squared daily units there
+    windows: list[tuple[tuple[float, float], tuple[float, float]]]  # (units, summed squares) of each window
+    disp: tuple[float, float]  # the total's own (a, b): the noise of the rest of the group
+
+
+def _kind_sums(y: Sequence[float], a: int, b: int, mask: Sequence[bool]) -> tuple[tuple[float, float], tuple[float, float]]:
+    seg = y[a:b]
+    sq = list(map(mul, seg, seg))
+    work, work_sq = sum(compress(seg, mask)), sum(compress(sq, mask))
+    return (work, sum(seg) - work), (work_sq, sum(sq) - work_sq)
+
+
+def parent_of(total: Sequence[float], fr: Frame, disp: tuple[float, float]) -> Parent:
+    level, level_sq = _kind_sums(total, fr.l0, fr.b1, fr.level_mask)
+    return Parent(level, level_sq, [_kind_sums(total, w0, fr.end_i + 1, mask)
+                                    for (_w, w0, _f, _f2), mask in zip(fr.windows, fr.window_masks, strict=True)], disp)
+
+
+SharePart = tuple[Frame, Parent, tuple[float, float], list[tuple[int, float, float, tuple[float, float]]]]
+# frame, parent, the cell's level units by kind of day, and per window (days, observed, expected, its rest of
+# the group by kind of day)
+
+
+def share_part(y: Sequence[float], fr: Frame, parent: Parent, rates: tuple[float, float]) -> SharePart | None:
+    """The cell's windows read against the rest of its group (the group's whole use less the cell):
+    the expected is the cell's baseline odds to the rest, per kind of day, times the rest in the
+    window. ``None`` when the cell is the whole group on some kind of day (no rest to read against)."""
+    lvl = (rates[0] * fr.f_level[0], rates[1] * fr.f_level[1])
+    rest_l = (parent.level[0] - lvl[0], parent.level[1] - lvl[1])
+    if rest_l[0] <= 0 or rest_l[1] <= 0:
+        return None
+    odds = (lvl[0] / rest_l[0], lvl[1] / rest_l[1])
+    figures = []
+    for (w, w0, _f, _f2), mask, (units, _sq) in zip(fr.windows, fr.window_masks, parent.windows, strict=True):
+        seg = y[w0:fr.end_i + 1]
+        obs = sum(seg)
+        work = sum(compress(seg, mask))
+        rest = (max(units[0] - work, 0.0), max(units[1] - obs + work, 0.0))
+        figures.append((w, obs, odds[0] * rest[0] + odds[1] * rest[1], rest))
+    return fr, parent, lvl, figures
+
+
 def test_cell(cell: Cell, parts: Sequence[Part], disps: Sequence[tuple[float, float]], rules: DetectRules,
-              min_volume: float) -> CellTest:
+              min_volume: float, shares: Sequence[SharePart] = ()) -> CellTest:
     """The cell's test over every window of ``parts`` (each a frame with its :func:`window_figures`
     and level rates: the short windows share the baseline before the week; a long window has its
     own, before it), combined by Simes. Of the dispersions ``disps`` (the group's pooled fit, the
@@ -269,6 +334,13 @@ def test_cell(cell: Cell, parts: Sequence[Part], disps: Sequence[tuple[float, fl
             ps.append(p)
             if best is None or p < best[0]:
                 week = exp * rules.window_days / w if w >= rules.window_days else figures[0][2]
+                best = (p, w, obs, exp, week)
+    for fr, parent, lvl, share_figures in shares:
+        for (w, obs, exp, rest), (_units, sq) in zip(share_figures, parent.windows, strict=True):
+            p = _share_p(cell, obs, exp, rest, sq, fr, parent, lvl, disps, min_volume)
+            ps.append(p)
+            if best is None or p < best[0]:
+                week = exp * rules.window_days / w if w >= rules.window_days else share_figures[0][2]
                 best = (p, w, obs, exp, week)
     assert best is not None
     return CellTest(cell, best[2], best[3], best[1], simes(ps), best[4])
@@ -299,6 +371,47 @@ def _window_p(cell: Cell, obs: float, exp: float, fw: tuple[float, float], fw2: 
     level_events = (rw * fr.f_level[0] + rr * fr.f_level[1]) / scale
     if cell.kind != GROUP and level_events < fr.min_events:
         return 1.0  # a handful of dispensings in six weeks is no level to rise from: new use
+    if obs - exp < Z_BODY * math.sqrt(var):
+        return 1.0
+    p = nbinom_sf(obs / scale, exp / scale, var / (scale * scale))
+    if fr.exact_level and p < EXACT_BELOW:
+        # the level is an estimate: given the dispensings of the window and of the level span
+        # together, the window's are binomial (two Poisson rates compared exactly); at a few
+        # dispensings a week this tail is wider than the negative binomial with the level's variance
+        # added, and the wider of the two is kept
+        level_units = rw * fr.f_level[0] + rr * fr.f_level[1]
+        p = max(p, binom_sf(obs / scale, (obs + level_units) / scale, exp / (exp + level_units)))
+    return p
+
+
+def _share_p(cell: Cell, obs: float, exp: float, rest: tuple[float, float], sq: tuple[float, float], fr: Frame,
+             parent: Parent, lvl: tuple[float, float], disps: Sequence[tuple[float, float]], min_volume: float) -> float:
+    """The share test of one window: the cell's units against its baseline odds to the rest of the
+    group times the rest's units in the window, per kind of day. Season, weekday and holiday shape
+    move the cell and the rest of its group together and cancel; what is left is the cell's own
+    noise in the window, the uncertainty of its baseline odds (its level's noise and the rest's),
+    and the rest's noise in the window, with the cell's (a, b) and the group total's own."""
+    if obs < min_volume or exp <= 0 or obs / exp - 1.0 < fr.min_effect:
+        return 1.0
+    var, scale = exp, 1.0
+    a_p, b_p = parent.disp
+    for a, b in disps:
+        v = a * exp
+        for k in (0, 1):
+            rest_l = parent.level[k] - lvl[k]
+            odds = lvl[k] / rest_l
+            r = rest[k] / rest_l  # the window's rest against the level's
+            share_w = 1.0 - lvl[k] / parent.level[k]  # the rest's part of the group's squared days (about)
+            sq_w = sq[k] * share_w * share_w
+            sq_l = parent.level_sq[k] * share_w * share_w
+            v += B_SAFETY * b * odds * odds * sq_w  # the cell's own noise in the window
+            v += r * r * (a * lvl[k] + b * odds * odds * sq_l)  # its level's
+            v += odds * odds * (a_p * rest[k] + B_SAFETY * b_p * sq_w + r * r * (a_p * rest_l + b_p * sq_l))  # the rest's
+        if v > var:
+            var, scale = v, a
+    level_events = (lvl[0] + lvl[1]) / scale
+    if cell.kind != GROUP and level_events < fr.min_events:
+        return 1.0
     if obs - exp < Z_BODY * math.sqrt(var):
         return 1.0
     return nbinom_sf(obs / scale, exp / scale, var / (scale * scale))

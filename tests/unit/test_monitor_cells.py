@@ -83,7 +83,8 @@ def test_a_product_tripling_in_one_quiet_department_of_a_busy_group_is_found_the
 
 def test_a_drift_allowance_on_the_level_costs_a_quiet_departments_tripling_little() -> None:
     series, cells = hospital(1, rise=3.0)
-    plain = {t.group_id: t for t in detect_rises(series, Weekends(), END, cells=cells)}["G0"]
+    plain = {t.group_id: t for t in detect_rises(series, Weekends(), END, DetectRules(level_drift=0.0),
+                                                 cells=cells)}["G0"]
     drifting = {t.group_id: t for t in detect_rises(series, Weekends(), END, DetectRules(level_drift=0.05),
                                                     cells=cells)}["G0"]
     assert plain.p_value <= drifting.p_value < 1.5 * plain.p_value  # a quiet cell's tail is its counts', not its drift's

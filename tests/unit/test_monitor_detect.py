@@ -181,7 +181,7 @@ def test_an_alert_needs_two_of_the_last_three_evaluations() -> None:
 
 def test_overwhelming_evidence_alerts_on_its_first_evaluation_and_weak_evidence_waits() -> None:
     data = _many(6, {"G7": 0.7})
-    rules = DetectRules(fdr_per_group=0.0005)
+    rules = DetectRules(fdr_per_group=0.0005, level_drift=0.0)  # the persistence bar, not the drift allowance
     (g7,) = [t for t in detect_rises(data, Cal(), END, rules, history={}) if t.group_id == "G7"]
     level = min(rules.fdr, rules.fdr_per_group * len(data))
     assert g7.flagged_now and 0 < g7.q_value <= level
