@@ -10,7 +10,7 @@ the batch.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from itertools import chain, repeat
@@ -239,9 +239,24 @@ class SqlSource:
         any other batch is converted row by row (tuples as :meth:`read_usage_tuples` yields them,
         a row that cannot be converted as a BadRow). Packed (see ``PACKED``), the window's packed
         rows are read whole first and unpacked: one that does not unpack reads the window plain."""
+        yield from self.prefetch_usage(day_from, day_to)()
+
+    def prefetch_usage(self, day_from: date, day_to: date) -> Callable[[], Iterator[UsageColumns | list[UsageTuple | BadRow]]]:
+        """:meth:`read_usage_batches` in two steps: packed, the window's query runs and its packed
+        rows are fetched now, in the caller's thread (the backfill's reader: the wait for the
+        database, without the GIL); the function returned unpacks and checks them where it is
+        called (the backfill's writer), so the next window's query does not wait for this one's
+        unpacking. Not packed, everything happens when the function is called."""
         if self.packed and self._packable(day_from, day_to):
             text, params = self.usage_query(day_from, day_to)
             rows = [r for batch in self.odbc.batches(text, params) for r in batch]
+            return lambda: self._usage_batches(day_from, day_to, rows)
+        return lambda: self._usage_batches(day_from, day_to, None)
+
+    def _usage_batches(self, day_from: date, day_to: date,
+                       packed: list[Any] | None) -> Iterator[UsageColumns | list[UsageTuple | BadRow]]:
+        if packed is not None:
+            rows = packed
             unpacked = _unpack(rows) if not rows or len(rows[0]) == 4 else None
             if unpacked is not None:
                 names, typed = COLUMNS["usage"], _typed_unpacked(rows, unpacked)

@@ -28,11 +28,20 @@ Why ``ratio_to_floor`` <= 1.3 is not reached (measured, 1M, shared 2-core machin
 the floor is 2.61 s of which nearly all is PostgreSQL grouping and packing (the client waits,
 without the GIL); the agent's own client work is convert_s 0.66 s + store_s 3.82 s, on the one
 core the database leaves, and agent_s (4.67 s) is that sum: the reader thread hides the
-database's time, not the client's. ``store_s`` alone is 1.46x the floor: SQLite's executemany of
-558,512 rows into ``usage_daily`` (primary key of seven text columns) is about 2.3 s of it in
-cProfile, commits 0.23 s, building the rows' tuples and the per-day totals 0.5 s. At 5M (load 3.4): floor 14.02 s, convert_s 3.54 s, store_s 15.31 s
-(1.09x the floor; executemany 7 us a row), agent_s 21.6 s. An agent that stores every grouped row
-in SQLite cannot come within 1.3x of a floor the database does alone.
+database's time, not the client's. At 5M (load 3.4): floor 14.02 s, convert_s 3.54 s, store_s
+15.31 s, agent_s 21.6 s (main at e2760c2).
+
+Since (branch scale3): ``usage_daily`` is a WITHOUT ROWID table on SQLite (one B-tree per insert,
+not two), its rows go in 200 to a statement with the hospital, source and time as literals, and
+the reader thread of a packed source only fetches (the writer unpacks). Same runs, main beside:
+store_s 2.38 s against 3.49 s at 1M, 9.38-11.31 s against 13.09 s at 5M; agent_s 3.5-4.3 s
+against 4.87 s at 1M. But the floor itself ran faster in those runs (1.8-2.2 s at 1M, 9.3-10.2 s
+at 5M, against 2.6 and 14.0 before), so ratio_to_floor stays at 1.9-2.0 at 1M and 1.6-1.9 at 5M
+(main: 2.7 at 1M, 1.8 at 5M): the client's Python and SQLite work (convert_s + store_s, ~3.3 s at
+1M, ~14 s at 5M) holds one core and the GIL longer than the database takes. Tried and dropped: a
+third thread converting windows while the writer inserts (no gain at 1M, +10-25 MB peak RSS: the
+work holds the GIL), SQLite's json_each over a window as one parameter (slower than binding),
+rows sorted by primary key before the insert (the sort costs what the insert saves).
 """
 
 from __future__ import annotations

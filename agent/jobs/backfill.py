@@ -128,9 +128,14 @@ def _read_ahead(source: UsageSource, windows: list[tuple[date, date]], clock: Cl
                 pause_hours: Sequence[Window]) -> Iterator[tuple[date, date, Read]]:
     """The windows' reads, in order, from a reader thread that stays at most ``READ_AHEAD`` windows
     ahead of the caller. The reader's error comes out after the windows read before it; when the
-    caller stops early (its write failed), the reader stops after the read it is in."""
+    caller stops early (its write failed), the reader stops after the read it is in. A source
+    with ``prefetch_usage`` (the packed SQL sources) has only its query run and fetched in the
+    reader; the rows are unpacked, checked and merged here, in the caller's thread, while the
+    reader waits for the next window's query (bench-ingest: the reader's own Python work was on
+    the path of every query)."""
     out: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
     stop = threading.Event()
+    prefetch = getattr(source, "prefetch_usage", None)
 
     def put(item: Any) -> bool:
         while not stop.is_set():
@@ -146,7 +151,7 @@ def _read_ahead(source: UsageSource, windows: list[tuple[date, date]], clock: Cl
             for first, end in windows:
                 if not _wait_until_allowed(clock, off_peak, pause_hours, stop) or stop.is_set():
                     return
-                if not put((first, end, read_window(source, first, end))):
+                if not put((first, end, read_window(source, first, end) if prefetch is None else prefetch(first, end))):
                     return
         except BaseException as exc:  # handed to the writer, which raises it in its own thread
             put(_Failed(exc))
@@ -159,7 +164,8 @@ def _read_ahead(source: UsageSource, windows: list[tuple[date, date]], clock: Cl
         while (item := out.get()) is not _DONE:
             if type(item) is _Failed:
                 raise item.error
-            yield item
+            first, end, read = item
+            yield (first, end, read) if prefetch is None else (first, end, read_window(source, first, end, fetched=read()))
     finally:
         stop.set()
         thread.join()  # the read in progress ends within the source's query timeout

@@ -59,14 +59,16 @@ def _num(raw: dict[str, str | None], key: str) -> Decimal:
 Read = tuple[dict[tuple, tuple], list[BadRow]]  # a window's rows merged by key, and its rows to quarantine
 
 
-def read_window(source: UsageSource, day_from: date, day_to: date) -> Read:
+def read_window(source: UsageSource, day_from: date, day_to: date,
+                fetched: Iterable[UsageColumns | list[Any]] | None = None) -> Read:
     """The window's rows merged by key ``(day, item, dept, setting, prescriber or "")`` into
     ``(quantity, amount, lines)``, and the rows to quarantine. Plain tuples from end to end: a
     source with ``read_usage_batches`` (the SQL sources) hands over whole typed fetches
     (:class:`UsageColumns`), taken in a few C-level steps when the cheap tests below find nothing
     to look at; any other row is unpacked and merged one by one. ``usage_problem`` stays the judge:
-    the cheap tests only decide which rows it has to look at."""
-    batches = getattr(source, "read_usage_batches", None)
+    the cheap tests only decide which rows it has to look at. ``fetched``: the window's batches as
+    the source's ``prefetch_usage`` left them to be converted (the backfill's reader ran the query)."""
+    batches = getattr(source, "read_usage_batches", None) if fetched is None else (lambda _f, _t: fetched)
     merged: dict[tuple, tuple] = {}
     bad: list[BadRow] = []
     if batches is None:

@@ -9,12 +9,15 @@ from sqlalchemy.schema import CreateColumn
 
 
 def create_tables(
-    conn: Connection, tables: Iterable[Table], without: Mapping[str, Iterable[str]] | None = None
+    conn: Connection, tables: Iterable[Table], without: Mapping[str, Iterable[str]] | None = None,
+    with_rowid: Iterable[str] = (),
 ) -> None:
-    """Create tables as they were at this migration: ``without`` names columns added later."""
+    """Create tables as they were at this migration: ``without`` names columns added later,
+    ``with_rowid`` tables made ``WITHOUT ROWID`` on SQLite later (a copy carries no dialect options)."""
+    rowid = set(with_rowid)
     for table in tables:
         dropped = set((without or {}).get(table.name, ()))
-        (_copy_without(table, dropped) if dropped else table).create(conn, checkfirst=True)
+        (_copy_without(table, dropped) if dropped or table.name in rowid else table).create(conn, checkfirst=True)
 
 
 def _copy_without(table: Table, dropped: set[str]) -> Table:

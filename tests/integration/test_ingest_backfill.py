@@ -106,7 +106,20 @@ class _FailsOn:
         return self.source.read_usage(day_from, day_to)
 
 
-def test_a_window_read_ahead_that_fails_leaves_the_windows_before_it_committed(tmp_path: Path, sqlite_odbc: str) -> None:
+class _PrefetchFailsOn(_FailsOn):
+    """The same through ``prefetch_usage``: the reader thread only fetches, the writer converts."""
+
+    def prefetch_usage(self, day_from, day_to):  # type: ignore[no-untyped-def]
+        self.reads.append(day_from)
+        if day_from == self.day:
+            self.day = None
+            raise SourceError("source his: HYT00 timeout expired", transient=True)
+        return self.source.prefetch_usage(day_from, day_to)
+
+
+@pytest.mark.parametrize("failing_source", [_FailsOn, _PrefetchFailsOn])
+def test_a_window_read_ahead_that_fails_leaves_the_windows_before_it_committed(tmp_path: Path, sqlite_odbc: str,
+                                                                               failing_source: type) -> None:
     db = SourceDb("sqlite", sqlite_odbc)
     db.load_his(HIS_PRESETS["mssql_his"], days=8, rows_per_day=20)
     clock = FakeClock(datetime(2026, 11, 2, 22, 0, tzinfo=UTC), UTC)
@@ -115,7 +128,7 @@ def test_a_window_read_ahead_that_fails_leaves_the_windows_before_it_committed(t
     backfill_usage(whole, db.source(HIS_PRESETS["mssql_his"]), clock, START, last, window_days=2)
     whole.close()
 
-    failing = _FailsOn(db.source(HIS_PRESETS["mssql_his"]), START + timedelta(days=4))
+    failing = failing_source(db.source(HIS_PRESETS["mssql_his"]), START + timedelta(days=4))
     store = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H1")
     with pytest.raises(SourceError):
         backfill_usage(store, failing, clock, START, last, window_days=2)
@@ -141,8 +154,17 @@ class _CountsReads:
         return self.source.read_usage_batches(day_from, day_to)
 
 
-def test_a_failed_write_stops_the_reader_and_the_run_resumes_at_the_window_that_failed(tmp_path: Path,
-                                                                                       sqlite_odbc: str) -> None:
+class _CountsPrefetches(_CountsReads):
+    """The same through ``prefetch_usage``: the reader thread only fetches, the writer converts."""
+
+    def prefetch_usage(self, day_from, day_to):  # type: ignore[no-untyped-def]
+        self.reads.append(day_from)
+        return self.source.prefetch_usage(day_from, day_to)
+
+
+@pytest.mark.parametrize("counting", [_CountsReads, _CountsPrefetches])
+def test_a_failed_write_stops_the_reader_and_the_run_resumes_at_the_window_that_failed(tmp_path: Path, sqlite_odbc: str,
+                                                                                       counting: type) -> None:
     db = SourceDb("sqlite", sqlite_odbc)
     db.load_his(HIS_PRESETS["mssql_his"], days=DAYS, rows_per_day=10)
     clock = FakeClock(datetime(2026, 11, 2, 22, 0, tzinfo=UTC), UTC)
@@ -156,7 +178,7 @@ def test_a_failed_write_stops_the_reader_and_the_run_resumes_at_the_window_that_
     with sqlite3.connect(tmp_path / "state.db") as conn:
         conn.execute(f"CREATE TRIGGER full_disk BEFORE INSERT ON usage_days WHEN NEW.day = '{failing_day.isoformat()}' "
                      "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
-    source = _CountsReads(db.source(HIS_PRESETS["mssql_his"]))
+    source = counting(db.source(HIS_PRESETS["mssql_his"]))
     with pytest.raises(Exception, match="disk is full"):
         backfill_usage(store, source, clock, START, last, window_days=2)
     assert _next_day(tmp_path / "state.db") == failing_day.isoformat()  # the windows before it, committed

@@ -213,3 +213,29 @@ def test_an_ingest_store_from_version_1_loses_the_item_major_usage_index(store_u
         indexes = {ix["name"] for ix in inspect(conn).get_indexes("usage_daily")}
     store.close()
     assert "ix_usage_daily_item_day" not in indexes
+
+
+@pytest.mark.postgres
+def test_a_backfill_reading_ahead_from_a_packed_source_stores_what_one_window_at_a_time_stores(request, tmp_path) -> None:
+    """The reader thread only fetches the packed rows (``prefetch_usage``); the writer unpacks them,
+    and a window that does not unpack is read plain there, its bad row quarantined."""
+    from agent.jobs.backfill import backfill_usage
+
+    db = make_source_db(request, "postgresql")
+    db.load_his(MSSQL, days=6)
+    day = START + timedelta(days=3)
+    db.run("INSERT INTO op_dispense (disp_id, disp_date, disp_time, drug_code, dept_code, visit_type, qty, unit, amount)"
+           " VALUES (999990, ?, ?, NULL, '0102', 'O', 2, '盒', 6.1)", (day, datetime.combine(day, datetime.min.time())))
+    clock = clock_at(START + timedelta(days=7))
+    results = []
+    for name, pause in (("ahead", 0.0), ("one_by_one", 0.001)):
+        st = open_store(f"sqlite:///{tmp_path / name}.db", "H1")
+        stats = backfill_usage(st, db.source(MSSQL), clock, START, START + timedelta(days=5), window_days=2, pause_s=pause)
+        with st.read() as conn:
+            rows = sorted(map(tuple, conn.execute(select(usage_daily.c.day, usage_daily.c.item_code, usage_daily.c.dept_code,
+                                                        usage_daily.c.setting, usage_daily.c.quantity, usage_daily.c.lines))))
+            quarantined = len(listing(conn, "H1"))
+        st.close()
+        results.append((stats.rows, stats.bad, rows, quarantined))
+    assert results[0] == results[1]
+    assert results[0][1] == 1 and results[0][3] == 1 and len(results[0][2]) > 10

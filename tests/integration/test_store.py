@@ -199,3 +199,53 @@ def test_stored_times_come_back_timezone_aware(store_url: str) -> None:
     assert item.created_at == NOW and item.created_at.tzinfo is not None
     store.close()
     time.sleep(0)
+
+
+def test_usage_rows_survive_the_move_to_a_table_without_rowid(store_url: str) -> None:
+    """ingest v6: on SQLite ``usage_daily`` is rebuilt WITHOUT ROWID, its rows kept; PostgreSQL is untouched."""
+    from datetime import date
+    from decimal import Decimal
+
+    from agent.store import usage
+
+    old = open_store(store_url, "H1", target={c.name: c.version for c in migrate.components()} | {"ingest": 5})
+    merged = {(date(2026, 11, 2), "A1", "0101", "outpatient", ""): (Decimal("3"), Decimal("16.8"), 2),
+              (date(2026, 11, 3), "A1", "0101", "inpatient", ""): (Decimal("1.5"), Decimal("8.4"), 1)}
+    totals = [usage.DayTotal(date(2026, 11, 2), 2, Decimal(3), 1), usage.DayTotal(date(2026, 11, 3), 1, Decimal("1.5"), 1)]
+    with old.begin() as conn:
+        usage.replace_days(conn, "H1", "his", date(2026, 11, 2), date(2026, 11, 3), merged, totals, NOW)
+    old.close()
+    store = open_store(store_url, "H1")
+    with store.read() as conn:
+        rows = conn.execute(text("SELECT day, item_code, setting, quantity, amount, lines FROM usage_daily "
+                                 "ORDER BY day")).all()
+        ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'usage_daily'")).scalar() if store.is_sqlite else ""
+    store.close()
+    assert [(str(r[0]), r[1], r[2], Decimal(str(r[3])), Decimal(str(r[4])), r[5]) for r in rows] == [
+        ("2026-11-02", "A1", "outpatient", Decimal(3), Decimal("16.8"), 2),
+        ("2026-11-03", "A1", "inpatient", Decimal("1.5"), Decimal("8.4"), 1)]
+    assert ("WITHOUT ROWID" in ddl) == store.is_sqlite
+
+
+@pytest.mark.parametrize("n", [1, 200, 451])
+def test_a_window_of_usage_rows_is_stored_whole_and_exactly(store_url: str, n: int) -> None:
+    """Every row of a window lands, with its values, whatever its size against the rows SQLite takes
+    per statement, and a hospital or source written with a quote is stored as it is."""
+    from datetime import date
+    from decimal import Decimal
+
+    from agent.store import usage
+
+    store = open_store(store_url, "H'1")
+    day = date(2026, 11, 2)
+    merged = {(day, f"A{i:04d}", "0101", "outpatient", ""): (Decimal(i) / 4, Decimal("16.8") * i, i) for i in range(n)}
+    with store.begin() as conn:
+        usage.replace_days(conn, "H'1", "his'x", day, day, merged, [usage.DayTotal(day, n, Decimal(0), n)], NOW)
+        usage.replace_days(conn, "H'1", "his'x", day, day, merged, [usage.DayTotal(day, n, Decimal(0), n)], NOW)
+    with store.read() as conn:
+        rows = conn.execute(text("SELECT hospital_code, source, day, item_code, quantity, amount, lines, read_at "
+                                 "FROM usage_daily")).all()
+    store.close()
+    assert sorted((r[3], Decimal(str(r[4])), Decimal(str(r[5])), r[6]) for r in rows) == sorted(
+        (k[1], q, a, n_) for k, (q, a, n_) in merged.items())
+    assert {(r[0], r[1], str(r[2]), str(r[7])[:19]) for r in rows} == {("H'1", "his'x", "2026-11-02", "2026-11-25 08:30:00")}
