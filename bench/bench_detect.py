@@ -10,7 +10,7 @@ prescriber's use of a product x3, that use at most a third of the department's.
 Planted cell sizes (the lead's decision on issue #16). The issue's scenario is a product at about
 100 units a week tripling; a cell of 10 dispensings a week doubling cannot be told from noise in 7
 days by any statistic: ``oracle_ceiling_within_7_days`` (a test that knows the cell's rate
-exactly, at the same false-alarm budget; see :func:`ceiling`) is about 0.2 there. So the headline
+exactly, at the same false-alarm budget; see :func:`ceilings`) is about 0.2 there. So the headline
 figures are for cells an oracle sees (ceiling >= 0.95): at least ``MIN_WEEKLY`` dispensings a week
 before the rise, 50 for x2, 20 for x3 and a prescriber x3, 100 for a group's non-winning total
 (+50%). Such concentrated cells need large groups: the hospital has, besides its 200 ordinary
@@ -19,9 +19,24 @@ groups (8-80 non-winning dispensings a working day), 40 large ones (120-360, 6-1
 ``MIN_WEEKLY``) are planted too and reported apart, under ``small_cells``, with their own
 detected share and oracle ceiling: nothing is hidden.
 
-The last line is one JSON object: per shape the share detected within 7 days and the median days
-to detect, and false alarms (alerts of every kind, one per episode) per 100 group-weeks of the
-null run. ``BENCH_SEED`` picks the synthetic hospital, ``BENCH_LARGE`` the number of large groups,
+The oracle is per planting: its ceiling is computed on the expected count of the planted cell over
+the actual 7 days from the rise's start, as synth shapes them (weekday, weekend and holiday levels,
+the group's seasonal level on those dates), so a rise starting on the first day of 春节 or 国庆, whose
+week carries about a quarter of a normal week's dispensings, gets the low ceiling it has.
+``oracle_ceiling_within_7_days`` is the mean of these per shape; ``oracle_ceiling_normal_week``
+the mean of the same oracle given a normal week at the yearly mean level (``WEEK_DAYS``, what
+this figure was before: it overstated what any statistic could see of a rise in a holiday).
+
+The last line is one JSON object: per shape the share detected within 7 days
+(``detected_share``, over all plantings) and, beside it, ``detected_share_seen``, the share
+detected among plantings whose own oracle ceiling is at least ``SEEN`` (0.95), with ``unseen``
+listing the others (their number, start dates, ceilings and whether they were detected all the
+same); ``oracle_ceiling_overdispersed``, the same per-planting oracle on synth's own negative
+binomial days (variance mu + mu^2 / ``synth.K`` per cell and day: what the data really carry, the
+Poisson oracle is optimistic), with ``seen_overdispersed`` plantings at or above ``SEEN`` there and
+``detected_share_seen_overdispersed`` the share detected among them; the median days to detect, and false alarms (alerts of every kind, one per episode) per
+100 group-weeks of the null run. Lines before it name each planting missed within 7 days, with
+its ceiling and the weight of its 7 days. ``BENCH_SEED`` picks the synthetic hospital, ``BENCH_LARGE`` the number of large groups,
 ``DETECT_RULES`` (JSON) overrides ``DetectRules`` fields, ``SCAN_CELLS=0`` tests the group totals
 alone.
 """
@@ -29,6 +44,7 @@ alone.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import statistics
@@ -40,11 +56,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import Hospital, make_hospital, simulate
+import synth
+from synth import Hospital, day_level, make_hospital, simulate
 
 from agent.calendar import WorkCalendar
 from agent.domain.detect import Cell, DetectRules, GroupSeries, RiseTest, day_classes, detect_rises
-from agent.domain.stats import poisson_sf
+from agent.domain.stats import nbinom_sf, poisson_sf
 
 GROUPS = int(os.environ.get("BENCH_GROUPS", "200"))
 SEED = int(os.environ.get("BENCH_SEED", "20251"))  # tuned on 20251; validate on another seed
@@ -60,6 +77,7 @@ SMALL_WEEKLY = 10.0  # ... and the small cells, from this to MIN_WEEKLY
 PER_SHAPE = {"group": GROUPS // 8, "large": 15, "small": 10}  # planted groups per shape and size (group:
 # GROUPS // 8 large, "small" small)
 WEEK_DAYS = 5 * 1.03 + 2 * 0.35  # a week's days at the synthetic weekday and weekend levels
+SEEN = 0.95  # a planting whose own oracle ceiling is at least this is one a statistic can see
 
 
 def series_of(units: dict, start: date, days: int) -> dict[str, GroupSeries]:
@@ -182,16 +200,39 @@ def plant(hospital: Hospital, rng: random.Random) -> tuple[Planted, dict, dict]:
     return planted, rises, cell_rises
 
 
-def ceiling(hospital: Hospital, planted: Planted, size: str) -> dict[str, float | None]:
-    """Per shape, the share of the planted rises of ``size`` an oracle finds within 7 days at the
-    false-alarm target: it knows every cell's weekly rate exactly (no baseline to estimate, no
-    seasonal drift, Poisson dispensings without day-to-day overdispersion), looks once, when the
-    rise has filled a week, and spends the whole target (0.3 alarms per 100 group-weeks) on the
-    cells of the planted group, one look a week each. For a concentrated shape it watches the
-    planted cell, the group's most concentrated view of the rise; for ``group`` the best of the
-    group's total and the departments carrying the rise. So no detector does materially better:
-    a share short of 0.9 here is out of reach for any statistic on this hospital."""
+def day_weights(hospital: Hospital, calendar: WorkCalendar, gid: str, first: int) -> list[float]:
+    """The planted group's level on each of the 7 days from day index ``first``, as
+    :func:`synth.simulate` shapes them: the day's weekday, weekend or holiday level times the
+    group's seasonal drift on that day."""
+    amp, phase = hospital.season.get(gid, (0.0, 0.0))
+    return [day_level(calendar, START + timedelta(days=i)) * (1.0 + amp * math.sin(2 * math.pi * (i + phase) / 365.0))
+            for i in range(first, first + 7)]
+
+
+def planted_days(hospital: Hospital, calendar: WorkCalendar, gid: str, first: int) -> float:
+    """The weight of those 7 days: a normal week at the yearly mean is ``WEEK_DAYS``; a week of
+    春节 or 国庆 rest days about a quarter of it."""
+    return sum(day_weights(hospital, calendar, gid, first))
+
+
+def ceilings(hospital: Hospital, planted: Planted, calendar: WorkCalendar | None = None,
+             overdispersed: bool = False) -> dict[str, float]:
+    """Per planted group, the probability an oracle finds its rise within 7 days at the
+    false-alarm target: it knows every cell's rate exactly and the shape of the 7 days from the
+    rise's start (weekdays, weekend, holidays, the group's seasonal level on those dates: the
+    expected count :func:`synth.simulate` draws around; no baseline to estimate, Poisson
+    dispensings without day-to-day overdispersion), looks once, when the rise has filled those 7
+    days, and spends the whole target (0.3 alarms per 100 group-weeks) on the cells of the planted
+    group, one look a week each. For a concentrated shape it watches the planted cell, the group's
+    most concentrated view of the rise; for ``group`` the best of the group's total and the
+    departments carrying the rise. So no detector does materially better: a planting whose ceiling
+    is short of 0.95 is out of reach for any statistic. Without ``calendar`` every planting gets a
+    normal week (``WEEK_DAYS``) at the yearly mean level, as this oracle did before (#16).
+    ``overdispersed`` (with ``calendar``): the same oracle, but the dispensings are synth's own,
+    negative binomial day by day (variance mu + mu^2 / ``synth.K`` per cell and day, the rise's
+    extra a draw of its own): what the data really carry, so a lower ceiling."""
     rate: dict[tuple[str, ...], float] = {}
+    square: dict[tuple[str, ...], float] = {}  # sum of the squared rates of the synthetic cells under a key
     cells_of_group: dict[str, set[tuple[str, ...]]] = {}
     for c in hospital.cells:
         if c.winning:
@@ -199,6 +240,7 @@ def ceiling(hospital: Hospital, planted: Planted, size: str) -> dict[str, float 
         keys = ((c.group,), (c.group, "", c.item), (c.group, c.dept), (c.group, c.dept, c.item), (c.group, "", c.item, c.prescriber))
         for key in keys:
             rate[key] = rate.get(key, 0.0) + c.rate
+            square[key] = square.get(key, 0.0) + c.rate * c.rate
             cells_of_group.setdefault(c.group, set()).add(key)
 
     def power(lam: float, factor: float, alpha: float) -> float:
@@ -207,20 +249,40 @@ def ceiling(hospital: Hospital, planted: Planted, size: str) -> dict[str, float 
             k += 1
         return poisson_sf(k, factor * lam)
 
-    found: dict[str, list[float]] = {shape: [] for shape in SHAPES}
-    for gid, (shape, sz, _first, where) in planted.items():
-        if sz != size:
-            continue
+    def nb_power(null: tuple[float, float], risen: tuple[float, float], alpha: float) -> float:
+        k = int(null[0])
+        while nbinom_sf(k, *null) > alpha:
+            k += 1
+        return nbinom_sf(k, *risen)
+
+    out: dict[str, float] = {}
+    for gid, (shape, _sz, first, where) in planted.items():
+        weights = day_weights(hospital, calendar, gid, first) if calendar else []
+        week = sum(weights) if calendar else WEEK_DAYS
+        week2 = sum(w * w for w in weights) / synth.K  # the quadratic term's days
         alpha = 0.003 / len(cells_of_group[gid])  # per cell and week
         if shape == "group":
             carried = sum(rate[(gid, d)] for d in where)
-            options = [(rate[(gid,)], 1.5)] + [(rate[(gid, d)], 1.0 + 0.5 * rate[(gid,)] / carried) for d in where]
-            found[shape].append(max(power(r * WEEK_DAYS, f, alpha) for r, f in options))
+            more = 0.5 * rate[(gid,)] / carried
+            if overdispersed:
+                views = [((gid,), carried, sum(square[(gid, d)] for d in where))] + [((gid, d), rate[(gid, d)], square[(gid, d)]) for d in where]
+                out[gid] = max(nb_power((rate[k] * week, rate[k] * week + square[k] * week2),
+                                        (rate[k] * week + more * c * week,
+                                         rate[k] * week + square[k] * week2 + more * c * week + more * more * q * week2), alpha)
+                               for k, c, q in views)
+                continue
+            options = [(rate[(gid,)], 1.5)] + [(rate[(gid, d)], 1.0 + more) for d in where]
+            out[gid] = max(power(r * week, f, alpha) for r, f in options)
             continue
         dept, item, doc = where
         key = (gid, "", item, doc) if doc else (gid, dept, item)
-        found[shape].append(power(rate[key] * WEEK_DAYS, 2.0 if shape == "dept_x2" else 3.0, alpha))
-    return {s: round(sum(v) / len(v), 3) if v else None for s, v in found.items()}
+        factor = 2.0 if shape == "dept_x2" else 3.0
+        if overdispersed:
+            lam, quad = rate[key] * week, square[key] * week2
+            out[gid] = nb_power((lam, lam + quad), (factor * lam, factor * lam + (1 + (factor - 1) ** 2) * quad), alpha)
+        else:
+            out[gid] = power(rate[key] * week, factor, alpha)
+    return out
 
 
 def main() -> None:
@@ -243,6 +305,7 @@ def main() -> None:
     delays: dict[tuple[str, str], list[int]] = {}
     counts: dict[tuple[str, str], int] = {}
     located: dict[tuple[str, str], int] = {}
+    found_in_7: dict[str, int | None] = {}  # planted group -> days to detect, None if not within 7
     for gid, (shape, size, first, where) in planted.items():
         key = (shape, size)
         counts[key] = counts.get(key, 0) + 1
@@ -252,6 +315,7 @@ def main() -> None:
             continue
         day, test = hits[0]
         delays.setdefault(key, []).append((day - rise_day).days + 1)
+        found_in_7[gid] = (day - rise_day).days + 1 if (day - rise_day).days < 7 else None
         top = test.cells[0].cell if test.cells else None
         if shape == "group":
             hit = bool(top) and (top.dept in where or not top.dept)
@@ -261,7 +325,28 @@ def main() -> None:
             hit = bool(top) and top.dept == where[0] and top.product in ("", where[1])
         located[key] = located.get(key, 0) + hit
 
+    seen_by_oracle = ceilings(hospital, planted, calendar)
+    normal_week = ceilings(hospital, planted)
+    overdispersed = ceilings(hospital, planted, calendar, overdispersed=True)
+
     def figures(size: str, shapes: tuple[str, ...]) -> dict:  # type: ignore[type-arg]
+        def of(shape: str) -> list[str]:
+            return sorted(g for g, p in planted.items() if p[:2] == (shape, size))
+
+        def mean(values: dict[str, float], shape: str) -> float | None:
+            v = [values[g] for g in of(shape)]
+            return round(sum(v) / len(v), 3) if v else None
+
+        def share_seen(shape: str, oracle: dict[str, float]) -> float | None:
+            seen = [g for g in of(shape) if oracle[g] >= SEEN]
+            return round(sum(found_in_7.get(g) is not None for g in seen) / len(seen), 3) if seen else None
+
+        def unseen(shape: str) -> dict[str, list[object] | int]:
+            out = sorted((str(START + timedelta(days=planted[g][2])), round(seen_by_oracle[g], 3), found_in_7.get(g) is not None)
+                         for g in of(shape) if seen_by_oracle[g] < SEEN)
+            return {"n": len(out), "starts": [d for d, _, _ in out], "ceilings": [c for _, c, _ in out],
+                    "detected": [f for _, _, f in out]}
+
         def share(shape: str, horizon: int) -> float | None:
             n = counts.get((shape, size), 0)
             return round(sum(d <= horizon for d in delays.get((shape, size), [])) / n, 3) if n else None
@@ -277,7 +362,13 @@ def main() -> None:
         return {
             "planted": {s: counts.get((s, size), 0) for s in shapes},
             "detected_share": {s: share(s, 7) for s in shapes},
-            "oracle_ceiling_within_7_days": {s: v for s, v in ceiling(hospital, planted, size).items() if s in shapes},
+            "detected_share_seen": {s: share_seen(s, seen_by_oracle) for s in shapes},
+            "unseen": {s: unseen(s) for s in shapes},
+            "oracle_ceiling_within_7_days": {s: mean(seen_by_oracle, s) for s in shapes},
+            "oracle_ceiling_normal_week": {s: mean(normal_week, s) for s in shapes},
+            "oracle_ceiling_overdispersed": {s: mean(overdispersed, s) for s in shapes},
+            "detected_share_seen_overdispersed": {s: share_seen(s, overdispersed) for s in shapes},
+            "seen_overdispersed": {s: sum(overdispersed[g] >= SEEN for g in of(s)) for s in shapes},
             "detected_within_28_days_share": {s: share(s, HORIZON) for s in shapes},
             "median_days_to_detect": {s: median(s) for s in shapes},
             "carrying_cell_named_share": {s: named(s) for s in shapes},
@@ -303,6 +394,13 @@ def main() -> None:
     for (shape, size), n in sorted(counts.items()):
         print(f"{shape} {size}: {len(delays.get((shape, size), []))}/{n} detected within {HORIZON} days; "
               f"delays {sorted(delays.get((shape, size), []))}")
+    for gid, (shape, size, first, where) in sorted(planted.items(), key=lambda kv: kv[1][:3]):
+        if found_in_7.get(gid) is None:
+            rise_day = START + timedelta(days=first)
+            print(f"  missed within 7 days: {shape} {size} {gid} {where} from {rise_day} ({rise_day:%a}), "
+                  f"oracle ceiling {seen_by_oracle[gid]:.3f} (normal week {normal_week[gid]:.3f}, "
+                  f"overdispersed {overdispersed[gid]:.3f}), "
+                  f"day shape {planted_days(hospital, calendar, gid, first):.2f} of {WEEK_DAYS:.2f}")
     print(json.dumps(result, ensure_ascii=False))
 
 
