@@ -35,12 +35,13 @@ from agent.domain.reporting import PROGRESS_RULES, drift_findings, progress_find
 from agent.domain.rise_cells import cell_series
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
 from agent.jobs.figures import progress_of
-from agent.jobs.group import record_snapshot
+from agent.jobs.group import programme_figures
 from agent.jobs.ingest_items import department_names
 from agent.monitoring_config import MonitoringConfig
 from agent.ports import MonitoringInputs, WorkdayCalendar
 from agent.store import Store
 from agent.store.findings import write_findings
+from agent.store.group import save_day
 from agent.store.monitoring import flags_under_alert, record_rise_tests, rise_flags, write_progress
 
 RULES = (*PROGRESS_RULES, RULE_RISE, RULE_PRESCRIBER, RULE_NET_NEGATIVE, *DEADLINE_RULES)
@@ -50,13 +51,16 @@ MAX_SPAN = timedelta(days=400)  # how far back a rise under alert keeps its base
 @dataclass(frozen=True)
 class Assessment:
     """Every monitoring rule's view of one moment: the findings, the progress table and the rise
-    tests (the last closed day ``end``), computed without writing anything."""
+    tests (the last closed day ``end``), computed without writing anything, with the item links
+    and settings they were computed from."""
 
     now: datetime
     found: list[Finding]
     progress: list[ProductProgress]
     tests: list[RiseTest]
     end: date
+    links: list[ItemLink]
+    config: MonitoringConfig
 
 
 def assess(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, now: datetime,
@@ -75,7 +79,7 @@ def assess(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, no
     found += rises
     found += _net_negative(store, inputs, links, now, end)
     found += deadline_findings(inputs.deadline_inputs(now), now, calendar, mcfg.deadline_rules())
-    return Assessment(now, found, progress, tests, end)
+    return Assessment(now, found, progress, tests, end, links, mcfg)
 
 
 def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, clock: Clock,
@@ -85,14 +89,13 @@ def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, 
     side by side (``report group``), from the progress just computed."""
     now = clock.now()
     a = assess(store, inputs, calendar, now, cfg)
-    mcfg: MonitoringConfig = getattr(cfg, "monitoring", cfg) or MonitoringConfig()
+    figures = None if hospital_name is None else programme_figures(inputs, calendar, a.progress, a.links, a.config)
     with store.begin() as conn:
         record_rise_tests(conn, store.hospital_code, a.end, a.tests, now)
         write_findings(conn, store.hospital_code, a.found, now, replace_rules=RULES)
         write_progress(conn, store.hospital_code, a.progress, now)
-        if hospital_name is not None:
-            record_snapshot(conn, store.hospital_code, hospital_name, inputs, calendar, a.progress,
-                            inputs.item_links(), now, mcfg)
+        if hospital_name is not None and figures is not None:
+            save_day(conn, store.hospital_code, hospital_name, now.date(), figures, now)
     return a.found
 
 

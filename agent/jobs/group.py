@@ -4,7 +4,7 @@ configuration, and nothing below programme level is shared: aggregates only."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from agent.clock import Clock
@@ -14,7 +14,7 @@ from agent.domain.reporting import ProgrammeSummary, month_bounds, programme_sum
 from agent.jobs.figures import progress_of, year_to_date_shares
 from agent.monitoring_config import MonitoringConfig
 from agent.ports import MonitoringInputs, WorkdayCalendar
-from agent.store import Store, Tx
+from agent.store import Store
 from agent.store import group as group_repo
 from agent.store.group import Snapshot
 
@@ -38,20 +38,18 @@ def snapshot(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, 
     links = inputs.item_links()
     progress = progress_of(inputs, inputs.product_years(today, today), today, rules, calendar,
                            {lk.item_code: lk for lk in links})
+    figures = programme_figures(inputs, calendar, progress, links, cfg)
     with store.begin() as tx:
-        return record_snapshot(tx, store.hospital_code, hospital_name, inputs, calendar, progress, links, clock.now(), cfg)
+        group_repo.save_day(tx, store.hospital_code, hospital_name, today, figures, clock.now())
+    return len(figures)
 
 
-def record_snapshot(tx: Tx, hospital_code: str, hospital_name: str, inputs: MonitoringInputs,
-                    calendar: WorkdayCalendar, progress: list[ProductProgress], links: list[ItemLink],
-                    now: datetime, cfg: MonitoringConfig | None = None) -> int:
-    """Record the programme figures of ``progress`` (today's, as the evaluation computed them) in
-    ``tx``; returns how many programmes."""
+def programme_figures(inputs: MonitoringInputs, calendar: WorkdayCalendar, progress: list[ProductProgress],
+                      links: list[ItemLink], cfg: MonitoringConfig | None = None) -> dict[str, dict[str, Any]]:
+    """Each programme's figures from ``progress`` (today's, as the evaluation computed them), as stored."""
     rules = (cfg or MonitoringConfig()).progress_rules()
     summaries = programme_summaries(progress, year_to_date_shares(inputs, progress, links), rules, calendar)
-    group_repo.save_day(tx, hospital_code, hospital_name, now.date(),
-                        {s.programme: figures_of(s) for s in summaries}, now)
-    return len(summaries)
+    return {s.programme: figures_of(s) for s in summaries}
 
 
 def group_month(store: Store, month: str, today: date) -> list[Snapshot]:

@@ -5,7 +5,6 @@ found; a busy department's ordinary weeks and a quiet holiday week are not rises
 
 from __future__ import annotations
 
-import math
 import random
 from datetime import date, timedelta
 
@@ -13,31 +12,13 @@ from agent.domain.detect import Cell, DetectRules, GroupSeries, day_classes, det
 from agent.domain.rise_cells import dispersion as fit_dispersion
 from agent.domain.rise_cells import fit_sums, make_frame, parent_of, quadratic_given_pack, share_part
 from agent.domain.rise_cells import test_cell as cell_test
+from tests.unit.test_monitor_cells import Weekends, nbinom
 from tests.unit.test_monitor_cells import hospital as cells_hospital
 
 START = date(2026, 1, 5)  # a Monday
 DAYS = 91
 END = START + timedelta(days=DAYS - 1)
 SHARE = DetectRules(share_test=True)
-
-
-class Weekends:
-    def __init__(self, holidays: frozenset[date] = frozenset()) -> None:
-        self.holidays = holidays
-
-    def is_workday(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self.holidays
-
-
-def nbinom(rng: random.Random, mu: float, k: float = 10.0) -> int:
-    if mu <= 0:
-        return 0
-    lam = rng.gammavariate(k, mu / k)
-    limit, n, p = math.exp(-lam), 0, rng.random()
-    while p > limit:
-        n += 1
-        p *= rng.random()
-    return n
 
 
 def hospital(seed: int, rise: float = 1.0, surge: float = 1.0, groups: int = 40, quiet: float = 2.0,

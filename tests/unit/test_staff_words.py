@@ -46,11 +46,6 @@ RAW = (re.compile(r"\d\.\d{3,}"),  # unrounded figures (505.9412)
        re.compile(r"\b[a-z]+_[a-z_]+\b"))  # a value's key shown instead of its Chinese label
 
 
-class Weekends:
-    def is_workday(self, day: date) -> bool:
-        return day.weekday() < 5
-
-
 def _fixture_findings(tmp_path: Path) -> list[Finding]:
     """The monitoring fixture's hospital evaluated (progress, clocks) with a rising group beside it."""
     store = open_store(f"sqlite:///{tmp_path / 'state.db'}", "H001")
@@ -77,7 +72,7 @@ def _rule_findings() -> list[Finding]:
     rise = RiseTest("G1", NOW.date(), 1862.0, 505.94, 1862 / 505.94 - 1, 0.0, 0.0, 0.1, 0.31, True, True, True, 7, (cell,), group)
     evidence = {"departments": [{"code": "0101", "current": 1320.0, "expected": 505.94, "excess": 814.06, "share_of_rise": 0.9}],
                 "prescribers": [], "items": []}
-    duty = annual_duty(2027, Weekends())
+    duty = annual_duty(2027, fx.Weekends())
     stopped = NotifyError("robot key revoked")
     item = OutboxItem(1, "notify:pharmacy", "k", {"title": "集采预警"}, 0, NOW)
     return [
@@ -90,7 +85,7 @@ def _rule_findings() -> list[Finding]:
         *price_findings([PricedReceipt("RK1", "YP1", "阿托伐他汀钙片", "某医药商行", False, 1252.0, listed_price=1047.6),
                          PricedReceipt("RK2", "YP2", "氨氯地平片", "乙医药", True, 2.0, winning_price=2.0, sale_price=2.4)], NOW),
         *annual_findings(duty, date(2028, 1, 20), NOW, sent=False, draft_path="/var/lib/vbp-agent/reports/年度报告_H001_2027.xlsx",
-                         calendar=Weekends()),
+                         calendar=fx.Weekends()),
         _stopped_finding("pharmacy", stopped, NOW),
         _refused_finding("pharmacy", item, stopped, NOW),
     ]
