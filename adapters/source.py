@@ -18,7 +18,7 @@ from typing import Any
 
 from adapters.odbc import OdbcSource
 from adapters.preset import COLUMNS, OPTIONAL_COLUMNS, Preset
-from agent.domain.model import BadRow, LocalItem, Receipt, Setting, UsageColumns, UsageRow
+from agent.domain.model import TEXT_FIELDS, BadRow, LocalItem, Receipt, Setting, UsageColumns, UsageRow, UsageText
 from agent.domain.uploads import InsuranceUpload
 from agent.errors import SourceError
 from agent.ports import Clock, ReceiptCursor
@@ -100,57 +100,121 @@ def _checked_columns(days: Sequence[Any], items: Sequence[Any], depts: Sequence[
 
 
 # The packed read (PostgreSQL): the preset's usage query wrapped in one more GROUP BY inside the
-# database, one row per day x department: (day, dept, rows packed, the rows as text). The row
-# cost of ODBC is per row and per column (psqlODBC and pyodbc build a Python object per value), so
-# a window crosses in ~25-75x fewer rows and the client's fetch almost vanishes (bench-ingest:
-# plain_floor_s against pyodbc_floor_s). Unit (31) and record (30) separators cannot be in a
-# valid code (validate refuses control characters); a NULL in a row drops its text from
-# STRING_AGG, so the row count beside it tells: any count, type or setting that does not check
-# out reads the window again with the plain query, whose rows go the usual way (quarantine).
+# database, one row per day: (day, rows packed, the rows as text, their quantity and lines: the
+# day's totals without a number unpacked). The row cost of ODBC is per row and per column
+# (psqlODBC and pyodbc build a Python object per value), so a window crosses in a handful of rows
+# and the client's fetch almost vanishes (bench-ingest: plain_floor_s against pyodbc_floor_s).
+# The rows are packed in the order of the store's primary key (item, department, setting, by
+# byte: COLLATE "C", SQLite's BINARY), so a backfill's inserts are appends (bench-ingest: a third
+# less SQLite time than the same rows in the database's grouping order). Unit (31) and record
+# (30) separators cannot be in a valid code (validate refuses control characters); a NULL in a
+# row drops its text from STRING_AGG, so the row count beside it tells: any count, type or
+# setting that does not check out reads the window again with the plain query, whose rows go the
+# usual way (quarantine).
 _UNIT, _RECORD = "\x1f", "\x1e"
+_NUMERALS = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:\x1f-?[0-9]+(?:\.[0-9]+)?)*")  # PostgreSQL's numeric text
+_INTEGERS = re.compile(r"-?[0-9]+(?:\x1f-?[0-9]+)*")
 PACKED: dict[str, str] = {
     "postgresql": (
-        "SELECT p.day, p.dept_code, COUNT(*) AS n, STRING_AGG(p.item_code || CHR(31) || p.setting || CHR(31) || "
-        "CAST(CAST(p.quantity AS NUMERIC) AS TEXT) || CHR(31) || CAST(CAST(p.amount AS NUMERIC) AS TEXT) || CHR(31) || "
-        "CAST(p.lines AS TEXT), CHR(30)) AS packed\n"
+        "SELECT p.day, COUNT(*) AS n, STRING_AGG(CAST(p.item_code AS TEXT) || CHR(31) || CAST(p.dept_code AS TEXT) || "
+        "CHR(31) || CAST(p.setting AS TEXT) || CHR(31) || CAST(CAST(p.quantity AS NUMERIC) AS TEXT) || CHR(31) || "
+        "CAST(CAST(p.amount AS NUMERIC) AS TEXT) || CHR(31) || CAST(p.lines AS TEXT), CHR(30) "
+        'ORDER BY CAST(p.item_code AS TEXT) COLLATE "C", CAST(p.dept_code AS TEXT) COLLATE "C", '
+        'CAST(p.setting AS TEXT) COLLATE "C") AS packed, '
+        "SUM(CAST(p.quantity AS NUMERIC)) AS quantity, CAST(SUM(p.lines) AS BIGINT) AS lines\n"
         "FROM (\n{sql}\n) AS p (day, item_code, dept_code, setting, quantity, amount, lines)\n"
-        "GROUP BY p.day, p.dept_code"
+        "GROUP BY p.day ORDER BY p.day"
     ),
 }
 
 
-def _typed_unpacked(rows: list[Any], columns: tuple[list[Any], ...]) -> bool:
+def _split(rows: list[Any]) -> tuple[list[Any], list[int], list[str]] | None:
+    """Packed rows' days and counts, and their text split into the rows' fields as ``TEXT_FIELDS``
+    orders them (the day in ISO form written into each row); None when the text does not split
+    into exactly the rows counted (a NULL, a separator inside a value). Packed rows of the
+    per-department form ``(day, dept, n, text)`` (records of item, setting and numbers) split
+    alike. C-level steps: one replace per packed row, one split."""
+    days: Sequence[Any]
+    if len(rows[0]) == 4:
+        days, depts, counts, texts = zip(*rows, strict=True)
+        if None in texts or set(map(type, counts)) != _INT:
+            return None
+        parts = _UNIT.join(texts).replace(_RECORD, _UNIT).split(_UNIT)
+        if len(parts) != 5 * sum(counts):
+            return None
+        dept_col = list(chain.from_iterable(map(repeat, depts, counts)))
+        day_col = [str(d) for d in chain.from_iterable(map(repeat, days, counts))]
+        fields = list(chain.from_iterable(zip(day_col, parts[0::5], dept_col, parts[1::5], parts[2::5], parts[3::5],
+                                              parts[4::5], strict=True)))
+        return list(days), list(counts), fields
+    days, counts, texts = list(zip(*rows, strict=True))[:3]
+    if None in texts or set(map(type, counts)) != _INT or set(map(type, days)) != _DATE:
+        return None
+    heads = [f"{d.isoformat()}{_UNIT}" for d in days]
+    fields = _UNIT.join([h + t.replace(_RECORD, _UNIT + h) for h, t in zip(heads, texts, strict=True)]).split(_UNIT)
+    if len(fields) != len(TEXT_FIELDS) * sum(counts):
+        return None
+    return list(days), list(counts), fields
+
+
+def _as_text(rows: list[Any]) -> UsageText | None:
+    """Packed rows ``(day, n, text, quantity, lines)`` as :class:`UsageText`, every value left as
+    the text the database wrote (ISO days, its numerals), when every value's form checks out
+    (known settings, unpadded codes, numerals); None when one does not (the rows are then
+    unpacked and converted: :func:`_unpack`). Whole columns at a time, no Python step per usage
+    row."""
+    if not rows or len(rows[0]) != 5:
+        return None
+    split = _split(rows)
+    if split is None:
+        return None
+    days, counts, fields = split
+    _, _, _, quantities, lines = zip(*rows, strict=True)
+    if set(map(type, quantities)) != _DECIMAL or set(map(type, lines)) != _INT:
+        return None
+    w = len(TEXT_FIELDS)
+    if not _SETTING_VALUES.keys() >= set(fields[3::w]):
+        return None
+    if _PADDED.search(_SEP + _SEP.join(set(fields[1::w])) + _SEP + _SEP.join(set(fields[2::w])) + _SEP):
+        return None
+    if not (_NUMERALS.fullmatch(_UNIT.join(fields[4::w])) and _NUMERALS.fullmatch(_UNIT.join(fields[5::w]))
+            and _INTEGERS.fullmatch(_UNIT.join(fields[6::w]))):
+        return None
+    totals: dict[date, tuple[int, Decimal, int]] = {}
+    for d, n, q, k in zip(days, counts, quantities, lines, strict=True):
+        acc = totals.get(d)
+        totals[d] = (k, q, n) if acc is None else (acc[0] + k, acc[1] + q, acc[2] + n)
+    return UsageText(fields, totals)
+
+
+def _typed_unpacked(columns: tuple[list[Any], ...]) -> bool:
     """What :func:`_checked_columns` tells of a plain fetch, for unpacked columns: the numbers are
-    Decimal and int by construction and the codes text, so only the packed rows' days and
-    departments, the settings and the padding are looked at (each distinct code once)."""
-    if not rows:
-        return True
-    days, depts = {r[0] for r in rows}, {r[1] for r in rows}
-    return (set(map(type, days)) == _DATE and set(map(type, depts)) == _STR and _SETTING_VALUES.keys() >= set(columns[3])
-            and not _PADDED.search(_SEP + _SEP.join(set(columns[1])) + _SEP + _SEP.join(depts) + _SEP))
+    Decimal and int by construction and the codes text, so only the days, the settings and the
+    padding are looked at (each distinct value once)."""
+    items, depts = set(columns[1]), set(columns[2])
+    return (set(map(type, set(columns[0]))) <= _DATE and _SETTING_VALUES.keys() >= set(columns[3])
+            and not _PADDED.search(_SEP + _SEP.join(items) + _SEP + _SEP.join(depts) + _SEP))
 
 
 def _unpack(rows: list[Any]) -> tuple[list[Any], ...] | None:
-    """Packed rows ``(day, dept, n, text)`` as the seven usage columns, or None when they do not
-    unpack to exactly the rows counted (a NULL, a separator inside a value, a value that is not a
-    number): all in C-level steps, no Python step per usage row."""
+    """Packed rows as the seven usage columns (days as the driver gave them, numbers as Decimal
+    and int), or None when they do not unpack to exactly the rows counted (a NULL, a separator
+    inside a value, a value that is not a number): whole columns at a time."""
     if not rows:
         return ([],) * 7
-    days, depts, counts, texts = zip(*rows, strict=True)
-    if None in texts or set(map(type, counts)) != _INT:
+    split = _split(rows)
+    if split is None:
         return None
-    total = sum(counts)
-    fields = _RECORD.join(texts).replace(_RECORD, _UNIT).split(_UNIT)
-    if len(fields) != 5 * total:
-        return None
+    days, counts, fields = split
+    w = len(TEXT_FIELDS)
     try:
-        quantities = list(map(Decimal, fields[2::5]))
-        amounts = list(map(Decimal, fields[3::5]))
-        lines = list(map(int, fields[4::5]))
+        quantities = list(map(Decimal, fields[4::w]))
+        amounts = list(map(Decimal, fields[5::w]))
+        lines = list(map(int, fields[6::w]))
     except (ValueError, ArithmeticError):
         return None
-    return (list(chain.from_iterable(map(repeat, days, counts))), fields[0::5],
-            list(chain.from_iterable(map(repeat, depts, counts))), fields[1::5], quantities, amounts, lines)
+    return (list(chain.from_iterable(map(repeat, days, counts))), fields[1::w], fields[2::w], fields[3::w], quantities,
+            amounts, lines)
 
 
 class SqlSource:
@@ -208,6 +272,8 @@ class SqlSource:
         """:meth:`read_usage` as plain tuples in UsageRow's field order, the setting as its value:
         ``(day, item_code, dept_code, setting, quantity, amount, lines, prescriber_code)``."""
         for batch in self.read_usage_batches(day_from, day_to):
+            if type(batch) is UsageText:
+                batch = batch.columns()
             if type(batch) is UsageColumns:
                 for (day, item, dept, setting, prescriber), (quantity, amount, lines) in zip(batch.keys, batch.values,
                                                                                             strict=True):
@@ -232,16 +298,17 @@ class SqlSource:
             self.packed = self._packed_checked
         return self.packed
 
-    def read_usage_batches(self, day_from: date, day_to: date) -> Iterator[UsageColumns | list[UsageTuple | BadRow]]:
+    def read_usage_batches(self, day_from: date, day_to: date) -> Iterator[UsageText | UsageColumns | list[UsageTuple | BadRow]]:
         """The usage rows one ``fetchmany`` at a time: the ingestion hot path. A batch whose columns
         all came typed from the driver (the common case with PostgreSQL, SQL Server and Oracle
         drivers: checked a column at a time, in C) is passed on whole as :class:`UsageColumns`;
         any other batch is converted row by row (tuples as :meth:`read_usage_tuples` yields them,
         a row that cannot be converted as a BadRow). Packed (see ``PACKED``), the window's packed
-        rows are read whole first and unpacked: one that does not unpack reads the window plain."""
+        rows are read whole first and handed over as one :class:`UsageText` when every value's form
+        checks out, else unpacked and converted: one that does not unpack reads the window plain."""
         yield from self.prefetch_usage(day_from, day_to)()
 
-    def prefetch_usage(self, day_from: date, day_to: date) -> Callable[[], Iterator[UsageColumns | list[UsageTuple | BadRow]]]:
+    def prefetch_usage(self, day_from: date, day_to: date) -> Callable[[], Iterator[UsageText | UsageColumns | list[UsageTuple | BadRow]]]:
         """:meth:`read_usage_batches` in two steps: packed, the window's query runs and its packed
         rows are fetched now, in the caller's thread (the backfill's reader: the wait for the
         database, without the GIL); the function returned unpacks and checks them where it is
@@ -254,12 +321,16 @@ class SqlSource:
         return lambda: self._usage_batches(day_from, day_to, None)
 
     def _usage_batches(self, day_from: date, day_to: date,
-                       packed: list[Any] | None) -> Iterator[UsageColumns | list[UsageTuple | BadRow]]:
+                       packed: list[Any] | None) -> Iterator[UsageText | UsageColumns | list[UsageTuple | BadRow]]:
         if packed is not None:
             rows = packed
-            unpacked = _unpack(rows) if not rows or len(rows[0]) == 4 else None
+            as_text = _as_text(rows)
+            if as_text is not None:
+                yield as_text
+                return
+            unpacked = _unpack(rows) if not rows or len(rows[0]) in (4, 5) else None
             if unpacked is not None:
-                names, typed = COLUMNS["usage"], _typed_unpacked(rows, unpacked)
+                names, typed = COLUMNS["usage"], _typed_unpacked(unpacked)
                 for i in range(0, len(unpacked[0]), self.odbc.fetch_rows):
                     days, items, depts, settings, quantities, amounts, lines = (c[i:i + self.odbc.fetch_rows] for c in unpacked)
                     if typed:

@@ -47,6 +47,57 @@ class UsageColumns:
     values: Sequence[tuple[Decimal, Decimal, int]]
 
 
+TEXT_FIELDS = ("day", "item_code", "dept_code", "setting", "quantity", "amount", "lines")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageText:
+    """A whole window's usage rows as text, as a packed source delivered them: ``fields`` holds
+    ``TEXT_FIELDS`` for each row one after another (the day in ISO form, the codes, the setting's
+    value, the sums and the line count as decimal numerals), so a store can take them as they
+    are, with no Python object built per value. ``totals`` is, per day, the source's own
+    ``(lines, quantity, rows)`` over those rows. The source has checked the form of every value
+    (numerals, known settings, unpadded codes, the counts adding up); the ingestion still judges
+    the days and codes (:func:`agent.jobs.ingest_usage.read_window`). A key may come twice (two
+    source values mapped to one setting): a store refuses the text then, and :meth:`merged`
+    sums them."""
+
+    fields: list[str]
+    totals: dict[date, tuple[int, Decimal, int]]
+
+    @property
+    def rows(self) -> int:
+        return len(self.fields) // len(TEXT_FIELDS)
+
+    @property
+    def items(self) -> list[str]:
+        return self.fields[1::7]
+
+    @property
+    def depts(self) -> list[str]:
+        return self.fields[2::7]
+
+    def columns(self) -> UsageColumns:
+        """The same rows typed, as a typed fetch hands them over."""
+        iso = {d.isoformat(): d for d in self.totals}
+        f = self.fields
+        days = [iso.get(d) or date.fromisoformat(d) for d in f[0::7]]
+        items, depts = f[1::7], f[2::7]
+        values = list(zip(map(Decimal, f[4::7]), map(Decimal, f[5::7]), map(int, f[6::7]), strict=True))
+        return UsageColumns(days, items, depts, list(zip(days, items, depts, f[3::7], ["" for _ in days], strict=True)),
+                            values)
+
+    def merged(self) -> dict[tuple, tuple]:
+        """The rows by key ``(day, item, dept, setting, "")`` as ``(quantity, amount, lines)``, a key
+        that came twice summed."""
+        cols = self.columns()
+        out: dict[tuple, tuple] = {}
+        for key, (q, a, n) in zip(cols.keys, cols.values, strict=True):
+            acc = out.get(key)
+            out[key] = (q, a, n) if acc is None else (acc[0] + q, acc[1] + a, acc[2] + n)
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class LocalItem:
     """An item of the hospital's own catalogue (HIS 药品字典 / 物资字典)."""

@@ -24,7 +24,7 @@ from operator import itemgetter
 from typing import Any
 
 from agent.clock import Clock
-from agent.domain.model import BadRow, Setting, UsageColumns, UsageRow
+from agent.domain.model import BadRow, Setting, UsageColumns, UsageRow, UsageText
 from agent.domain.validate import usage_problem
 from agent.ports import UsageSource
 from agent.store import Store, Tx, quarantine, usage
@@ -56,34 +56,61 @@ def _num(raw: dict[str, str | None], key: str) -> Decimal:
         return Decimal(0)
 
 
-Read = tuple[dict[tuple, tuple], list[BadRow]]  # a window's rows merged by key, and its rows to quarantine
+# A window's rows merged by key (or, from a packed source, as the text a store takes as it is: UsageText),
+# and its rows to quarantine.
+Read = tuple[dict[tuple, tuple] | UsageText, list[BadRow]]
 
 
 def read_window(source: UsageSource, day_from: date, day_to: date,
-                fetched: Iterable[UsageColumns | list[Any]] | None = None) -> Read:
+                fetched: Iterable[UsageText | UsageColumns | list[Any]] | None = None) -> Read:
     """The window's rows merged by key ``(day, item, dept, setting, prescriber or "")`` into
     ``(quantity, amount, lines)``, and the rows to quarantine. Plain tuples from end to end: a
     source with ``read_usage_batches`` (the SQL sources) hands over whole typed fetches
     (:class:`UsageColumns`), taken in a few C-level steps when the cheap tests below find nothing
     to look at; any other row is unpacked and merged one by one. ``usage_problem`` stays the judge:
     the cheap tests only decide which rows it has to look at. ``fetched``: the window's batches as
-    the source's ``prefetch_usage`` left them to be converted (the backfill's reader ran the query)."""
+    the source's ``prefetch_usage`` left them to be converted (the backfill's reader ran the query).
+    A window a packed source hands over whole as :class:`UsageText` is returned as it is when the
+    same cheap tests find nothing to look at (every day in the window, no empty, padded or
+    suspect code): the store then takes its text with no Python object per value."""
     batches = getattr(source, "read_usage_batches", None) if fetched is None else (lambda _f, _t: fetched)
     merged: dict[tuple, tuple] = {}
     bad: list[BadRow] = []
+    text: UsageText | None = None
     if batches is None:
         _merge_rows(((r if type(r) is BadRow else (r.day, r.item_code, r.dept_code, r.setting.value, r.quantity, r.amount,
                                                   r.lines, r.prescriber_code)) for r in source.read_usage(day_from, day_to)),
                     day_from, day_to, merged, bad)
         return merged, bad
     for batch in batches(day_from, day_to):
-        if type(batch) is not UsageColumns:
-            _merge_rows(batch, day_from, day_to, merged, bad)
-        elif not _take_whole(batch, day_from, day_to, merged):
-            _merge_rows(((k[0], k[1], k[2], k[3], v[0], v[1], v[2], k[4] or None) for k, v in zip(batch.keys, batch.values,
-                                                                                                   strict=True)),
-                        day_from, day_to, merged, bad)
-    return merged, bad
+        if type(batch) is UsageText:
+            if text is None and not merged and not bad and _text_clean(batch, day_from, day_to):
+                text = batch
+                continue
+            batch = batch.columns()
+        if text is not None:  # more after a whole window's text: merge it all as columns
+            _take_columns(text.columns(), day_from, day_to, merged, bad)
+            text = None
+        _take_columns(batch, day_from, day_to, merged, bad)
+    return (merged, bad) if text is None else (text, bad)
+
+
+def _take_columns(batch: UsageColumns | list[Any], day_from: date, day_to: date, merged: dict[tuple, tuple],
+                  bad: list[BadRow]) -> None:
+    if type(batch) is not UsageColumns:
+        _merge_rows(batch, day_from, day_to, merged, bad)
+    elif not _take_whole(batch, day_from, day_to, merged):
+        _merge_rows(((k[0], k[1], k[2], k[3], v[0], v[1], v[2], k[4] or None) for k, v in zip(batch.keys, batch.values,
+                                                                                               strict=True)),
+                    day_from, day_to, merged, bad)
+
+
+def _text_clean(text: UsageText, day_from: date, day_to: date) -> bool:
+    """What :func:`_take_whole` tests, for a window's text: every day in the window, no empty,
+    padded or suspect code (the source has checked the rest of its form)."""
+    if text.totals and not (day_from <= min(text.totals) and max(text.totals) <= day_to):
+        return False
+    return not (_SUSPECT_CODES.search(_SEP + _SEP.join(set(text.items)) + _SEP) or _SUSPECT.search(_SEP.join(set(text.depts))))
 
 
 def _take_whole(batch: UsageColumns, day_from: date, day_to: date, merged: dict[tuple, tuple]) -> bool:
@@ -140,26 +167,44 @@ def ingest_window(store: Store, source: UsageSource, day_from: date, day_to: dat
 def write_window(store: Store, name: str, day_from: date, day_to: date, read: Read,
                  now: datetime, extra: Callable[[Tx, UsageStats], None] | None = None, conn: Tx | None = None) -> UsageStats:
     """Replace what the store holds for [day_from, day_to] with ``read`` (what :func:`read_window`
-    returned for those days), in one transaction (on ``conn`` when given: see ``Store.bulk``)."""
+    returned for those days), in one transaction (on ``conn`` when given: see ``Store.bulk``).
+    A window's :class:`UsageText` the store refuses (not SQLite, or a key twice) is rolled back
+    and written again merged."""
     merged, bad = read
-    per_day: dict[date, list] = defaultdict(lambda: [0, Decimal(0), 0])
+    if type(merged) is UsageText:
+        text = merged
+        per_day = {d: list(t) for d, t in text.totals.items()}
+        try:
+            return _write(store, name, day_from, day_to, text, text.rows, sum(t[0] for t in text.totals.values()), bad,
+                          per_day, now, extra, conn)
+        except usage.TextRefused:
+            merged = text.merged()
+    per_day = defaultdict(lambda: [0, Decimal(0), 0])
     for day, n in Counter(map(itemgetter(0), merged)).items():
         per_day[day][2] = n
     for key, (quantity, _amount, lines) in merged.items():
         acc = per_day[key[0]]
         acc[0] += lines
         acc[1] += quantity
+    return _write(store, name, day_from, day_to, merged, len(merged), sum(map(itemgetter(2), merged.values())), bad, per_day,
+                  now, extra, conn)
+
+
+def _write(store: Store, name: str, day_from: date, day_to: date, merged: dict[tuple, tuple] | UsageText, rows: int,
+           lines: int, bad: list[BadRow], per_day: dict[date, list], now: datetime,
+           extra: Callable[[Tx, UsageStats], None] | None, conn: Tx | None) -> UsageStats:
     for b in bad:  # quarantined rows still count in the source's own totals (reconciliation)
         try:
             day = date.fromisoformat(str(b.raw.get("day"))[:10])
         except ValueError:
             continue
         if day_from <= day <= day_to:
-            per_day[day][0] += int(_num(b.raw, "lines"))
-            per_day[day][1] += _num(b.raw, "quantity")
+            acc = per_day.setdefault(day, [0, Decimal(0), 0])
+            acc[0] += int(_num(b.raw, "lines"))
+            acc[1] += _num(b.raw, "quantity")
     hc = store.hospital_code
     days = [day_from + timedelta(days=i) for i in range((day_to - day_from).days + 1)]
-    stats = UsageStats(days=len(days), rows=len(merged), lines=sum(map(itemgetter(2), merged.values())), bad=len(bad))
+    stats = UsageStats(days=len(days), rows=rows, lines=lines, bad=len(bad))
     totals = [usage.DayTotal(d, per_day[d][0], per_day[d][1], per_day[d][2]) if d in per_day
               else usage.DayTotal(d, 0, Decimal(0), 0) for d in days]
     with store.begin() if conn is None else _begun(conn) as tx:

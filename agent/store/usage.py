@@ -16,7 +16,9 @@ from decimal import Decimal
 from itertools import chain, islice
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
+from agent.domain.model import TEXT_FIELDS, UsageText
 from agent.store.schema.ingest import backfill_runs, usage_daily, usage_days
 
 Merged = dict[tuple, tuple]  # (day, item, dept, setting, prescriber or "") -> (quantity, amount, lines)
@@ -40,12 +42,22 @@ class BackfillRun:
     finished_at: datetime | None
 
 
-def replace_days(conn: Connection, hospital: str, source: str, day_from: date, day_to: date, merged: Merged,
+class TextRefused(Exception):
+    """The store cannot take a window's :class:`UsageText` as it is (not SQLite, or a key in it
+    twice); the caller rolls the transaction back and writes the rows merged."""
+
+
+def replace_days(conn: Connection, hospital: str, source: str, day_from: date, day_to: date, merged: Merged | UsageText,
                  totals: Iterable[DayTotal], now: datetime) -> None:
     """Replace what the store holds of ``source`` for [day_from, day_to]: the aggregates ``merged``
+    (or a window's text, SQLite only: else :class:`TextRefused` before anything is written)
     and one ``usage_days`` row per day of ``totals``."""
+    if isinstance(merged, UsageText) and (conn.dialect.name != "sqlite" or "\x00" in hospital + source):
+        raise TextRefused("the store takes usage rows as text on SQLite only")
     _delete_days(conn, hospital, source, day_from, day_to)
-    if merged:
+    if isinstance(merged, UsageText):
+        _insert_text(conn, hospital, source, merged, now)
+    elif merged:
         _insert_usage(conn, hospital, source, merged, now)
     conn.execute(usage_days.insert(), [
         dict(hospital_code=hospital, source=source, day=t.day, lines=t.lines, quantity=t.quantity, groups=t.groups,
@@ -87,6 +99,30 @@ def _insert_usage(conn: Connection, hc: str, name: str, merged: Merged, now: dat
                              list(zip(*[head] * (per * 8), strict=False)))
     if len(days) > full * per:
         conn.exec_driver_sql(f"INSERT INTO usage_daily ({cols}) VALUES {row}", list(zip(*[values] * 8, strict=False)))
+
+
+def _insert_text(conn: Connection, hc: str, name: str, text: UsageText, now: datetime) -> None:
+    """A window's text (SQLite): its values bound as they are, ``ROWS_PER_INSERT`` rows to a
+    statement, fed from C-level iterators over the one flat list: no Python object per row or
+    value. SQLite stores each as :func:`_insert_usage` would have: the ISO day and the codes as
+    text, the numerals by their columns' affinity (NUMERIC: integer or real, as
+    ``str(Decimal)`` is; INTEGER: integer). A key twice raises :class:`TextRefused` (the
+    statement's rows are undone by SQLite, the window's earlier ones by the caller's rollback)."""
+    width = len(TEXT_FIELDS)
+    cols = f"hospital_code, source, prescriber_code, read_at, {', '.join(TEXT_FIELDS)}"
+    at = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    row = f"({_literal(hc)}, {_literal(name)}, '', {_literal(at)}, {', '.join('?' * width)})"
+    per = max(1, min(ROWS_PER_INSERT, _variable_limit(conn) // width))
+    values = iter(text.fields)
+    full = text.rows // per
+    try:
+        if full:
+            conn.exec_driver_sql(f"INSERT INTO usage_daily ({cols}) VALUES {', '.join([row] * per)}",
+                                 list(zip(*[islice(values, full * per * width)] * (per * width), strict=False)))
+        if text.rows > full * per:
+            conn.exec_driver_sql(f"INSERT INTO usage_daily ({cols}) VALUES {row}", list(zip(*[values] * width, strict=False)))
+    except IntegrityError as exc:
+        raise TextRefused("a usage key came twice") from exc
 
 
 def _variable_limit(conn: Connection) -> int:
