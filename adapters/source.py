@@ -112,8 +112,15 @@ def _checked_columns(days: Sequence[Any], items: Sequence[Any], depts: Sequence[
 # setting that does not check out reads the window again with the plain query, whose rows go the
 # usual way (quarantine).
 _UNIT, _RECORD = "\x1f", "\x1e"
-_NUMERALS = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:\x1f-?[0-9]+(?:\.[0-9]+)?)*")  # PostgreSQL's numeric text
-_INTEGERS = re.compile(r"-?[0-9]+(?:\x1f-?[0-9]+)*")
+# Not a numeral: a numeric cast's text is digits, sign and point or NaN/Infinity; an integer's, no point.
+_NOT_NUMERAL, _NOT_INTEGER = re.compile("[^-.0-9\x1f]"), re.compile("[^-0-9\x1f]")
+
+
+def _numerals(values: list[str], integers: bool = False) -> bool:
+    """Whether every value has a numeral's characters and none is empty (one scan of the column)."""
+    text = _UNIT.join(values)
+    return not ((_NOT_INTEGER if integers else _NOT_NUMERAL).search(text) or _UNIT + _UNIT in text
+                or text[:1] == _UNIT or text[-1:] == _UNIT or "" in values[:1])
 PACKED: dict[str, str] = {
     "postgresql": (
         "SELECT p.day, COUNT(*) AS n, STRING_AGG(CAST(p.item_code AS TEXT) || CHR(31) || CAST(p.dept_code AS TEXT) || "
@@ -177,8 +184,7 @@ def _as_text(rows: list[Any]) -> UsageText | None:
         return None
     if _PADDED.search(_SEP + _SEP.join(set(fields[1::w])) + _SEP + _SEP.join(set(fields[2::w])) + _SEP):
         return None
-    if not (_NUMERALS.fullmatch(_UNIT.join(fields[4::w])) and _NUMERALS.fullmatch(_UNIT.join(fields[5::w]))
-            and _INTEGERS.fullmatch(_UNIT.join(fields[6::w]))):
+    if not (_numerals(fields[4::w]) and _numerals(fields[5::w]) and _numerals(fields[6::w], integers=True)):
         return None
     totals: dict[date, tuple[int, Decimal, int]] = {}
     for d, n, q, k in zip(days, counts, quantities, lines, strict=True):
