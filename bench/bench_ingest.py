@@ -19,7 +19,9 @@ through pyodbc with nothing done to the rows: no pyodbc-based agent can be faste
 ``ratio_to_floor`` = agent_s / pyodbc_floor_s); ``plain_floor_s``: the same windows unpacked (one
 ODBC row per stored row), the floor before packing. The breakdown, from a second child running
 the windows one after another with no reader thread: ``read_s`` (query, fetch, unpack, checks,
-merge), ``convert_s`` = read_s - pyodbc_floor_s, ``store_s`` (SQLite inserts and commits).
+merge), ``convert_s`` = read_s - pyodbc_floor_s, ``store_s`` (SQLite inserts and commits);
+``agent_cpu_s``: the agent's own CPU seconds in its backfill (both threads), what competes with
+the database for the machine's cores.
 With the optional ``arrow`` extra installed, ``arrow_floor_s`` (the plain queries through arrow-odbc's
 columnar fetch, nothing done) and ``arrow_columns_s`` (and turned into the Python columns the
 ingestion takes); ``load`` is the machine's 1-minute load average at the end. The last line is JSON.
@@ -265,17 +267,17 @@ def agent_phase(schema: str, state: str) -> None:
                            backfill_pause_s=0)
     his = build_source(his_cfg, clock)
     wh = build_source(SourceConfig(name="wh", kind="warehouse", preset="warehouse_std", connection=odbc(schema, False)), clock)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     stats = backfill_usage(store, his, clock, START, START + timedelta(days=DAYS - 1), window_days=his_cfg.backfill_window_days,
                            pause_s=his_cfg.backfill_pause_s)
-    agent_s = time.perf_counter() - start
+    agent_s, agent_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     ingest_receipts(store, wh, clock, settle_lag=timedelta(minutes=2))  # the receipts history, before the poll
     start = time.perf_counter()
     poll_usage(store, his, clock, lookback_days=his_cfg.lookback_days)
     ingest_receipts(store, wh, clock, settle_lag=timedelta(minutes=2))
     poll_s = time.perf_counter() - start
     peak = peak_rss_mb()
-    print(json.dumps({"agent_s": agent_s, "poll_s": poll_s, "peak_rss_mb": peak, "groups": stats.rows, "lines": stats.lines,
+    print(json.dumps({"agent_s": agent_s, "agent_cpu_s": agent_cpu_s, "poll_s": poll_s, "peak_rss_mb": peak, "groups": stats.rows, "lines": stats.lines,
                       "window_days": his_cfg.backfill_window_days}))
 
 
@@ -370,7 +372,7 @@ def main() -> None:
         "row_copy_s": round(copy_s, 2), "speedup_vs_row_copy": round(copy_s / agent["agent_s"], 2),
         "ratio_to_floor": round(agent["agent_s"] / floor_s, 2),
         "read_s": round(parts["read_s"], 2), "convert_s": round(parts["read_s"] - floor_s, 2),
-        "store_s": round(parts["store_s"], 2),
+        "store_s": round(parts["store_s"], 2), "agent_cpu_s": round(agent["agent_cpu_s"], 2),
         "arrow_floor_s": None if arrow_s is None else round(arrow_s, 2),
         "arrow_columns_s": None if arrow_columns_s is None else round(arrow_columns_s, 2),
         "load": os.getloadavg()[0],
