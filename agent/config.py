@@ -130,7 +130,7 @@ class SourceOptions(_Strict):
     retries: int = Field(default=3, ge=0, le=20)
     timezone: str | None = Field(default=None, description="the database's zone, when not the hospital's")
     by_prescriber: bool = False
-    packed_usage: bool = Field(default=True, description="PostgreSQL: usage read packed by day x department (fewer ODBC rows)")
+    packed_usage: bool = Field(default=True, description="PostgreSQL: usage read packed by day (fewer ODBC rows, stored as text)")
     settle_lag_s: float = Field(default=120, ge=0, le=86400)
     receipt_lookback_h: float = Field(default=24, ge=0, le=24 * 31)
     page_size: int = Field(default=1000, ge=1, le=100_000)

@@ -4,7 +4,7 @@ Scale: ``BENCH_ROWS`` dispensing rows (default 5,000,000) over 365 days, 2,000 i
 in PostgreSQL (a schema of its own, dropped at the end). Measured in one run:
 (a) ``agent_s``: the agent's usage backfill as ``vbp-agent backfill`` runs it (the source built
     from a default ``[[sources]]`` block: ``backfill_window_days`` windows, GROUP BY in the
-    database, packed by day x department on PostgreSQL, rows stored in a SQLite state store;
+    database, packed by day on PostgreSQL, rows stored in a SQLite state store;
     pause 0), in a child process so its peak RSS is its own;
 (b) ``raw_stream_s``: the baseline a row-copying tool gets, the same rows streamed through pyodbc
     ``fetchmany`` with no processing;
@@ -44,6 +44,16 @@ at 5M, against 2.6 and 14.0 before), so ratio_to_floor stays at 1.9-2.0 at 1M an
 third thread converting windows while the writer inserts (no gain at 1M, +10-25 MB peak RSS: the
 work holds the GIL), SQLite's json_each over a window as one parameter (slower than binding),
 rows sorted by primary key before the insert (the sort costs what the insert saves).
+
+Since (branch scale4): the packed query groups by day, its rows in the primary key's order
+(COLLATE "C"), with the day's totals; the writer splits the window's text once and SQLite binds
+it as it is (``UsageText``: no Decimal, no tuple per row) and appends in key order. Main and the
+branch back to back at load 3.4-6.4: store_s 1.73-1.97 s against 4.12-6.11 s and agent_s
+4.32-5.43 s against 5.37-7.80 s at 1M; store_s 5.8-6.9 s against 21.2 s and ratio_to_floor
+1.0-1.31 (main 1.31) at 5M. At 1M the
+agent is bound by its reader (its queries take most of the run, the agent's own CPU is 1.6-2.3 s):
+on a machine whose cores are shared, the client's CPU slows the database's queries in the run,
+so ratio_to_floor stayed 1.42-2.24 there (main 1.5-2.46). See docs/BACKFILL.md.
 """
 
 from __future__ import annotations
@@ -178,7 +188,7 @@ def row_copy(schema: str, state: Path) -> float:
 
 def grouped_fetch(schema: str, window_days: int, packed: bool = True) -> float:
     """The floor of any agent on pyodbc: the agent's own windowed queries (``SqlSource.usage_query``:
-    packed by day x department on PostgreSQL), over the agent's connection options, streamed
+    packed by day on PostgreSQL), over the agent's connection options, streamed
     through ``fetchmany`` with nothing done to the rows. ``packed=False``: the preset's plain
     GROUP BY, one row per stored row (``plain_floor_s``)."""
     from adapters.his import mssql_his
