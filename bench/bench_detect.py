@@ -34,7 +34,11 @@ listing the others (their number, start dates, ceilings and whether they were de
 same); ``oracle_ceiling_overdispersed``, the same per-planting oracle on synth's own negative
 binomial days (variance mu + mu^2 / ``synth.K`` per cell and day: what the data really carry, the
 Poisson oracle is optimistic), with ``seen_overdispersed`` plantings at or above ``SEEN`` there and
-``detected_share_seen_overdispersed`` the share detected among them; the median days to detect, and false alarms (alerts of every kind, one per episode) per
+``detected_share_seen_overdispersed`` the share detected among them, ``oracle_expected_detected_overdispersed``
+the number of plantings that oracle expects to detect (the sum of its ceilings) and
+``oracle_odds_of_target_overdispersed`` the probability that it detects at least ``TARGET`` (0.9) of them
+(Poisson-binomial over its ceilings: what a target on this many plantings asks even of an oracle);
+the median days to detect, and false alarms (alerts of every kind, one per episode) per
 100 group-weeks of the null run. Lines before it name each planting missed within 7 days, with
 its ceiling and the weight of its 7 days. ``BENCH_SEED`` picks the synthetic hospital, ``BENCH_LARGE`` the number of large groups,
 ``DETECT_RULES`` (JSON) overrides ``DetectRules`` fields, ``SCAN_CELLS=0`` tests the group totals
@@ -78,6 +82,7 @@ PER_SHAPE = {"group": GROUPS // 8, "large": 15, "small": 10}  # planted groups p
 # GROUPS // 8 large, "small" small)
 WEEK_DAYS = 5 * 1.03 + 2 * 0.35  # a week's days at the synthetic weekday and weekend levels
 SEEN = 0.95  # a planting whose own oracle ceiling is at least this is one a statistic can see
+TARGET = 0.9  # issue #16's detected share per shape (``oracle_odds_of_target_overdispersed``)
 
 
 def series_of(units: dict, start: date, days: int) -> dict[str, GroupSeries]:
@@ -347,6 +352,18 @@ def main() -> None:
             return {"n": len(out), "starts": [d for d, _, _ in out], "ceilings": [c for _, c, _ in out],
                     "detected": [f for _, _, f in out]}
 
+        def odds(shape: str) -> float | None:
+            """The probability that the overdispersed oracle itself, planting by planting, detects at
+            least ``TARGET`` of the plantings (Poisson-binomial over its per-planting ceilings)."""
+            gs = of(shape)
+            if not gs:
+                return None
+            dist = [1.0]
+            for g in gs:
+                p = overdispersed[g]
+                dist = [a * (1 - p) + b * p for a, b in zip([*dist, 0.0], [0.0, *dist], strict=True)]
+            return round(sum(dist[math.ceil(TARGET * len(gs) - 1e-9):]), 3)
+
         def share(shape: str, horizon: int) -> float | None:
             n = counts.get((shape, size), 0)
             return round(sum(d <= horizon for d in delays.get((shape, size), [])) / n, 3) if n else None
@@ -368,6 +385,9 @@ def main() -> None:
             "oracle_ceiling_normal_week": {s: mean(normal_week, s) for s in shapes},
             "oracle_ceiling_overdispersed": {s: mean(overdispersed, s) for s in shapes},
             "detected_share_seen_overdispersed": {s: share_seen(s, overdispersed) for s in shapes},
+            "oracle_expected_detected_overdispersed": {s: round(sum(overdispersed[g] for g in of(s)), 2) if of(s) else None
+                                                       for s in shapes},
+            "oracle_odds_of_target_overdispersed": {s: odds(s) for s in shapes},
             "seen_overdispersed": {s: sum(overdispersed[g] >= SEEN for g in of(s)) for s in shapes},
             "detected_within_28_days_share": {s: share(s, HORIZON) for s in shapes},
             "median_days_to_detect": {s: median(s) for s in shapes},

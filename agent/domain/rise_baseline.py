@@ -55,6 +55,7 @@ class DetectRules:
     # (binomial, two Poisson rates compared), and the wider is kept: few dispensings a week make a level uncertain
     share_test: bool = False  # each cell also read against the rest of its group (the conditional share test, see
     # agent.domain.rise_cells.share_part; opt-in: on bench-detect it found no more and cost half again the time)
+    b_safety: float = 1.5  # the quadratic variance term's margin (agent.domain.rise_cells.B_SAFETY)
     cell_min_baseline: float = 1.0  # a cell (department, product, prescriber) with less baseline use than this is
     # new use, not a rise: it is not tested (the prescriber finding covers a prescriber's sudden new use)
 

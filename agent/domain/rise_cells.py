@@ -159,6 +159,7 @@ class Frame:
     window_masks: list[list[bool]] = field(default_factory=list)  # working days of each window
     exact_level: bool = False  # DetectRules.exact_level
     drift: float = 0.0  # relative sd of the level's drift between its span and the windows (DetectRules.level_drift)
+    b_safety: float = B_SAFETY  # DetectRules.b_safety
     # (days, first index, summed profile weight per family, summed squared weight per family)
 
 
@@ -192,7 +193,7 @@ def make_frame(classes: Sequence[int], profile: Sequence[float], end_i: int, rul
                   f_level, f2_level, f_base, f2_base,
                   min_effect=max(rules.min_effect, rules.long_min_effect) if long else rules.min_effect,
                   min_events=LONG_MIN_EVENTS if long else MIN_EVENTS, drift=rules.level_drift,
-                  exact_level=rules.exact_level)
+                  exact_level=rules.exact_level, b_safety=rules.b_safety)
     for w in windows:
         w0 = end_i - w + 1
         fw, fw2 = sums(w0, end_i + 1)
@@ -355,7 +356,7 @@ def _window_p(cell: Cell, obs: float, exp: float, fw: tuple[float, float], fw2: 
         return 0.0 if cell.kind == GROUP else 1.0
     var, scale = exp, 1.0
     for a, b in disps:
-        v = a * exp + B_SAFETY * b * (rw * rw * fw2[0] + rr * rr * fw2[1])
+        v = a * exp + fr.b_safety * b * (rw * rw * fw2[0] + rr * rr * fw2[1])
         for k in (0, 1):  # the level's own uncertainty
             if fr.f_level[k]:
                 level_var = a * rates[k] * fr.f_level[k] + b * rates[k] ** 2 * fr.f2_level[k]
