@@ -58,6 +58,7 @@ from agent.domain.rise_cells import (
     dispersion,
     fit_sums,
     hopeless,
+    lattice,
     level_rates,
     make_frame,
     parent_of,
@@ -319,7 +320,7 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
         return f
 
     out = []
-    kinds: dict[str, tuple[float, float]] = {}
+    kinds: dict[str, tuple[tuple[float, float], Fit]] = {}
     for cell, y, parts, volume, lost, _units, shares in prepared:
         if lost:
             w, obs, exp = parts[0][0][0]
@@ -332,17 +333,26 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
                 disp = dispersion([fitted(other) for other, _lv in same[::step]])
             else:
                 disp = (1.0, 0.0)
+        g = lattice(y[fr.b0:fr.b1])
         if rules.kind_dispersion:
-            own = kinds.get(cell.kind)
-            if own is None:
+            known = kinds.get(cell.kind)
+            if known is None:
                 same = sorted(((other, lv) for c, other, _p, _v, _l, lv, _s in prepared if c.kind == cell.kind),
                               key=lambda m: m[1])
                 step = max(1, len(same) // POOL_MAX)
-                own = kinds[cell.kind] = quadratic_given_pack(_summed(fitted(other) for other, _lv in same[::step]),
-                                                              disp[0])
+                pooled = _summed(fitted(other) for other, _lv in same[::step])
+                known = kinds[cell.kind] = (quadratic_given_pack(pooled, disp[0]), pooled)
+            own, pooled = known
+            if g > disp[0]:
+                # the cell comes in a bigger box than the group's pack term (rival products in
+                # different boxes): its box is the pack term, both quadratic terms given it
+                disps = (quadratic_given_pack(pooled, g), quadratic_given_pack(fitted(y), g))
+            else:
+                disps = (disp, own)
         else:
             own = dispersion([fitted(y)])
-        out.append(test_cell(cell, parts, (disp, own), rules, volume, shares))
+            disps = ((max(disp[0], g), disp[1]), (max(own[0], g), own[1]))
+        out.append(test_cell(cell, parts, disps, rules, volume, shares))
     return out
 
 
