@@ -68,6 +68,7 @@ class Hospital:
 
 RIVAL_RATE = tuple(float(x) for x in os.environ.get("SYNTH_RIVAL_RATE", "8,80").split(","))
 LARGE_RATE = (120.0, 360.0)  # non-winning dispensings per normal workday of a large group
+PACKS = os.environ.get("SYNTH_PACKS", "group")  # "product": each rival product its own box (7, 14, 28 or by the unit)
 SEASON = float(os.environ.get("SYNTH_SEASON", "0.25"))  # amplitude of each group's yearly drift
 
 
@@ -90,14 +91,15 @@ def make_hospital(rng: random.Random, groups: int, depts: int = 60, rival_rate: 
         rivals = [f"{gid}-N{j}" for j in range(rng.randint(3, 4) if big else rng.randint(1, 4))]
         product_w = [rng.random() + (0.5 if big else 0.3) for _ in rivals]
         pack = rng.choice([7, 14, 28, 1])
+        packs = [pack if PACKS == "group" else rng.choice([7, 14, 28, 1]) for _ in rivals]
         for d, w in zip(chosen, weights, strict=True):
             dept = f"D{d:02d}"
             docs = [f"{dept}{k:02d}" for k in range(rng.randint(2, 4) if big else rng.randint(2, 5))] if prescribers else [""]
             doc_w = [rng.random() + (0.5 if big else 0.2) for _ in docs]
-            for item, pw in zip(rivals, product_w, strict=True):
+            for item, pw, item_pack in zip(rivals, product_w, packs, strict=True):
                 rate = total * w / sum(weights) * pw / sum(product_w)
                 for doc, dw in zip(docs, doc_w, strict=True):
-                    h.cells.append(Cell(gid, dept, item, False, rate * dw / sum(doc_w), pack, doc))
+                    h.cells.append(Cell(gid, dept, item, False, rate * dw / sum(doc_w), item_pack, doc))
             h.cells.append(Cell(gid, dept, f"{gid}-W", True, 3 * total * w / sum(weights), pack))
         h.depts_of_rivals[gid] = [f"D{d:02d}" for d in chosen]
         h.season[gid] = (SEASON * rng.random(), rng.uniform(0, 365))

@@ -58,6 +58,7 @@ from agent.domain.rise_cells import (
     dispersion,
     fit_sums,
     hopeless,
+    lattice,
     level_rates,
     make_frame,
     parent_of,
@@ -318,6 +319,12 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
             f = fits[id(y)] = fit_sums(y, frames[-1])
         return f
 
+    boxes = _boxes(prepared, fr)
+
+    def normal(y: Sequence[float], box: float) -> Fit:  # the fit of y counted in its boxes
+        f = fitted(y)
+        return f if box == 1.0 else (f[0], f[1] / box, f[2] / box, f[3] / (box * box), f[4] / (box * box))
+
     out = []
     kinds: dict[str, tuple[float, float]] = {}
     for cell, y, parts, volume, lost, _units, shares in prepared:
@@ -327,22 +334,49 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
             continue
         if disp is None:
             if rules.pool_dispersion:
-                same = sorted(((other, lv) for _c, other, _p, _v, _l, lv, _s in prepared), key=lambda m: m[1])
+                same = sorted(((c, other, lv) for c, other, _p, _v, _l, lv, _s in prepared), key=lambda m: m[2])
                 step = max(1, len(same) // POOL_MAX)  # at most about POOL_MAX cells, small to large, fix both terms
-                disp = dispersion([fitted(other) for other, _lv in same[::step]])
+                disp = dispersion([normal(other, boxes[c]) for c, other, _lv in same[::step]])
             else:
                 disp = (1.0, 0.0)
+        box = boxes[cell]
         if rules.kind_dispersion:
             own = kinds.get(cell.kind)
             if own is None:
-                same = sorted(((other, lv) for c, other, _p, _v, _l, lv, _s in prepared if c.kind == cell.kind),
-                              key=lambda m: m[1])
+                same = sorted(((c, other, lv) for c, other, _p, _v, _l, lv, _s in prepared if c.kind == cell.kind),
+                              key=lambda m: m[2])
                 step = max(1, len(same) // POOL_MAX)
-                own = kinds[cell.kind] = quadratic_given_pack(_summed(fitted(other) for other, _lv in same[::step]),
+                own = kinds[cell.kind] = quadratic_given_pack(_summed(normal(other, boxes[c]) for c, other, _lv in same[::step]),
                                                               disp[0])
         else:
-            own = dispersion([fitted(y)])
-        out.append(test_cell(cell, parts, (disp, own), rules, volume, shares))
+            own = dispersion([normal(y, box)])
+        # in boxes var = m * mu + b * mu^2; in units (mu x box) the pack term is m x box, b unchanged
+        out.append(test_cell(cell, parts, ((disp[0] * box, disp[1]), (own[0] * box, own[1])), rules, volume, shares))
+    return out
+
+
+def _boxes(prepared: Sequence[tuple], fr: Frame) -> dict[Cell, float]:
+    """Each cell's box: the units one dispensing of it comes in. A product in a department or of a
+    prescriber has its own (:func:`agent.domain.rise_cells.lattice` of its baseline days: rival
+    products of one group come in boxes of 7, 14, 28 or by the unit, and a ward may dispense by
+    the unit what the clinic dispenses by the box); a product, a department or the group, being
+    sums of products in departments, the box of its use on average (their boxes weighted by
+    their use over the level span), as the variance of a sum is the sum of its parts'. The
+    dispersion is fitted on every cell counted in its boxes, so one pooled fit serves cells whose
+    boxes differ (one pack term for the group made a box of 28 read a normal week as a rise)."""
+    own = {cell: lattice(y[fr.l0:fr.b1]) for cell, y, *_rest in prepared}
+    fine = [(cell, lv) for cell, _y, _p, _v, _l, lv, _s in prepared if cell.kind == PRODUCT_DEPT]
+    if not fine:  # no departments: the group is the sum of its products
+        fine = [(cell, lv) for cell, _y, _p, _v, _l, lv, _s in prepared if cell.kind == PRODUCT]
+    out = {}
+    for cell, *_rest in prepared:
+        if cell.kind in (PRODUCT_DEPT, PRODUCT_PRESCRIBER) or (cell.kind == PRODUCT and fine and fine[0][0].kind == PRODUCT):
+            out[cell] = own[cell]
+            continue
+        parts = [(c, lv) for c, lv in fine if (cell.kind == GROUP or (cell.kind == DEPT and c.dept == cell.dept)
+                                               or (cell.kind == PRODUCT and c.product == cell.product))]
+        weight = sum(lv for _c, lv in parts)
+        out[cell] = sum(own[c] * lv for c, lv in parts) / weight if weight > 0 else own[cell]
     return out
 
 

@@ -263,6 +263,18 @@ def window_figures(y: Sequence[float], fr: Frame, rates: tuple[float, float]) ->
     return [(w, sum(y[w0:fr.end_i + 1]), rw * fw[0] + rr * fw[1]) for w, w0, fw, _f2 in fr.windows]
 
 
+def lattice(units: Sequence[float]) -> float:
+    """The box a cell's units come in: the greatest common divisor of its daily units (a product
+    dispensed by the box of 28 has every day a multiple of 28), 1 where a day is not whole or
+    nothing was used. A cell on a lattice of g units has at least g times the variance of its
+    dispensings (Poisson boxes), so g is a floor under its pack term: a group whose rival products
+    come in different boxes fits one pack term for all, too small for the largest box."""
+    whole = list(map(int, units))
+    if sum(whole) != sum(units):
+        return 1.0
+    return float(math.gcd(*whole) or 1)
+
+
 def hopeless(figures: Sequence[tuple[int, float, float]], min_effect: float, min_volume: float) -> bool:
     """No window passes both gates: the cell cannot carry a rise in this evaluation."""
     return all(obs < min_volume or (exp > 0 and obs / exp - 1.0 < min_effect) for _w, obs, exp in figures)
