@@ -41,6 +41,8 @@ the number of plantings that oracle expects to detect (the sum of its ceilings) 
 the median days to detect, and false alarms (alerts of every kind, one per episode) per
 100 group-weeks of the null run. Lines before it name each planting missed within 7 days, with
 its ceiling and the weight of its 7 days. ``BENCH_SEED`` picks the synthetic hospital, ``BENCH_LARGE`` the number of large groups,
+``SYNTH_PACKS=product`` gives each rival product of a group its own box (7, 14, 28 or by the unit, as
+real rivals come; default ``group``: one box for the group, the bench as it was),
 ``DETECT_RULES`` (JSON) overrides ``DetectRules`` fields, ``SCAN_CELLS=0`` tests the group totals
 alone.
 """

@@ -23,7 +23,10 @@ at p < 0.001 on simulated null series), plus the uncertainty of the level itself
 negative binomial *on dispensings*: units and variance are divided by the pack term ``a`` first
 (quasi-Poisson scaling, as Farrington's method scales by its dispersion), since units come in
 boxes of 7 or 28 and a negative binomial spread over units would put a gamma's tail on a lattice
-of boxes. A cell below the volume gate (``min_volume`` units in the window) or the effect gate
+of boxes. Rival products of one group come in different boxes (7, 14, 28, or by the unit; a ward
+may dispense by the unit what the clinic dispenses by the box), so the fits are made on each
+cell counted in its own boxes (:func:`lattice`; a sum of products, their boxes weighted by use)
+and a cell's pack term is its box times the fitted one. A cell below the volume gate (``min_volume`` units in the window) or the effect gate
 (``min_effect``) in every window gets p = 1: the gates apply to the cell that carries the rise,
 not to the group total; a cell without baseline use (``cell_min_baseline``) is new use, not a
 rise, and is not tested. Below p 0.001 the exact conditional tail of the window against the level
