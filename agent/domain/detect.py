@@ -364,19 +364,23 @@ def _boxes(prepared: Sequence[tuple], fr: Frame) -> dict[Cell, float]:
     their use over the level span), as the variance of a sum is the sum of its parts'. The
     dispersion is fitted on every cell counted in its boxes, so one pooled fit serves cells whose
     boxes differ (one pack term for the group made a box of 28 read a normal week as a rise)."""
-    own = {cell: lattice(y[fr.l0:fr.b1]) for cell, y, *_rest in prepared}
-    fine = [(cell, lv) for cell, _y, _p, _v, _l, lv, _s in prepared if cell.kind == PRODUCT_DEPT]
-    if not fine:  # no departments: the group is the sum of its products
-        fine = [(cell, lv) for cell, _y, _p, _v, _l, lv, _s in prepared if cell.kind == PRODUCT]
-    out = {}
-    for cell, *_rest in prepared:
-        if cell.kind in (PRODUCT_DEPT, PRODUCT_PRESCRIBER) or (cell.kind == PRODUCT and fine and fine[0][0].kind == PRODUCT):
-            out[cell] = own[cell]
+    fine_kind = PRODUCT_DEPT if any(p[0].kind == PRODUCT_DEPT for p in prepared) else PRODUCT  # no departments:
+    # the group is the sum of its products
+    sums: dict[tuple[str, str], list[float]] = {}  # ("dept"|"product"|"", code) -> [box x use, use]
+    out: dict[Cell, float] = {}
+    for cell, y, _p, _v, _l, lv, _s in prepared:
+        if cell.kind in (fine_kind, PRODUCT_PRESCRIBER):
+            box = out[cell] = lattice(y[fr.l0:fr.b1])
+            if cell.kind == fine_kind:
+                for key in (("", ""), ("dept", cell.dept), ("product", cell.product)):
+                    acc = sums.setdefault(key, [0.0, 0.0])
+                    acc[0] += box * lv
+                    acc[1] += lv
+    for cell, y, *_rest in prepared:
+        if cell in out:
             continue
-        parts = [(c, lv) for c, lv in fine if (cell.kind == GROUP or (cell.kind == DEPT and c.dept == cell.dept)
-                                               or (cell.kind == PRODUCT and c.product == cell.product))]
-        weight = sum(lv for _c, lv in parts)
-        out[cell] = sum(own[c] * lv for c, lv in parts) / weight if weight > 0 else own[cell]
+        acc = sums.get(("", "") if cell.kind == GROUP else ("dept", cell.dept) if cell.kind == DEPT else ("product", cell.product))
+        out[cell] = acc[0] / acc[1] if acc and acc[1] > 0 else lattice(y[fr.l0:fr.b1])
     return out
 
 
