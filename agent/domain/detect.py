@@ -379,8 +379,8 @@ def _boxes(prepared: Sequence[tuple], fr: Frame) -> dict[Cell, float]:
     for cell, y, *_rest in prepared:
         if cell in out:
             continue
-        acc = sums.get(("", "") if cell.kind == GROUP else ("dept", cell.dept) if cell.kind == DEPT else ("product", cell.product))
-        out[cell] = acc[0] / acc[1] if acc and acc[1] > 0 else lattice(y[fr.l0:fr.b1])
+        part = sums.get(("", "") if cell.kind == GROUP else ("dept", cell.dept) if cell.kind == DEPT else ("product", cell.product))
+        out[cell] = part[0] / part[1] if part and part[1] > 0 else lattice(y[fr.l0:fr.b1])
     return out
 
 

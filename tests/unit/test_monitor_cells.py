@@ -234,9 +234,9 @@ def _boxes_apart(seed: int, groups: int = 100, quiet_boxes: float = 1.5) -> tupl
         for (dept, item), y in ys.items():
             cells[Cell(gid, dept, f"{gid}{item}")] = y
         for item in "AB":
-            cells[Cell(gid, "", f"{gid}{item}")] = [sum(v) for v in zip(*(y for (_d, i), y in ys.items() if i == item))]
+            cells[Cell(gid, "", f"{gid}{item}")] = [sum(v) for v in zip(*(y for (_d, i), y in ys.items() if i == item), strict=True)]
         for dept in ("0101", "0201", "0301"):
-            cells[Cell(gid, dept)] = [sum(v) for v in zip(*(y for (d, _i), y in ys.items() if d == dept))]
+            cells[Cell(gid, dept)] = [sum(v) for v in zip(*(y for (d, _i), y in ys.items() if d == dept), strict=True)]
     return series, cells
 
 
