@@ -251,6 +251,17 @@ def db_groupby(schema: str) -> float:
         return time.perf_counter() - start
 
 
+def child(phase: str, schema: str, what: str) -> dict:
+    """Run ``phase`` in a child process of its own (its own peak RSS) on a fresh state store; its
+    last line of output, as JSON."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, __file__, phase, schema, str(Path(tmp) / "state.db")],
+                             capture_output=True, text=True)
+        if out.returncode:
+            sys.exit(f"{what} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def peak_rss_mb() -> float:
     """This process's own peak RSS (VmHWM; ru_maxrss would carry the parent's peak over fork+exec)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -348,18 +359,8 @@ def main() -> None:
         db_s = db_groupby(schema)
         with tempfile.TemporaryDirectory() as tmp:
             copy_s = row_copy(schema, Path(tmp) / "copy.db")
-        with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run([sys.executable, __file__, "--agent", schema, str(Path(tmp) / "state.db")],
-                                 capture_output=True, text=True)
-            if out.returncode:
-                sys.exit(f"the agent's backfill failed:\n{out.stderr}")
-        agent = json.loads(out.stdout.strip().splitlines()[-1])
-        with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run([sys.executable, __file__, "--breakdown", schema, str(Path(tmp) / "state.db")],
-                                 capture_output=True, text=True)
-            if out.returncode:
-                sys.exit(f"the breakdown run failed:\n{out.stderr}")
-        parts = json.loads(out.stdout.strip().splitlines()[-1])
+        agent = child("--agent", schema, "the agent's backfill")
+        parts = child("--breakdown", schema, "the breakdown run")
         scans = seq_scans(schema)
         floor_s = grouped_fetch(schema, agent["window_days"])
         plain_floor_s = grouped_fetch(schema, agent["window_days"], packed=False)

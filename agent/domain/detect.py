@@ -58,6 +58,7 @@ from agent.domain.rise_cells import (
     dispersion,
     fit_sums,
     hopeless,
+    in_boxes,
     lattice,
     level_rates,
     make_frame,
@@ -321,9 +322,8 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
 
     boxes = _boxes(prepared, fr)
 
-    def normal(y: Sequence[float], box: float) -> Fit:  # the fit of y counted in its boxes
-        f = fitted(y)
-        return f if box == 1.0 else (f[0], f[1] / box, f[2] / box, f[3] / (box * box), f[4] / (box * box))
+    def normal(y: Sequence[float], box: float) -> Fit:
+        return in_boxes(fitted(y), box)
 
     out = []
     kinds: dict[str, tuple[float, float]] = {}

@@ -252,8 +252,8 @@ def dispersion(fits: Iterable[Fit]) -> tuple[float, float]:
 
 
 def quadratic_given_pack(fit: Fit, a: float) -> tuple[float, float]:
-    """(a, b) of one cell with the pack term ``a`` given (its group's pooled fit: the same products
-    come in the same packs), b by least squares of z - a on mu through the origin. A cell's own
+    """(a, b) of one cell with the pack term ``a`` given (its group's pooled fit, every cell counted
+    in its own boxes: see :func:`in_boxes`), b by least squares of z - a on mu through the origin. A cell's own
     six weeks cannot tell a pack term from a quadratic one: fitted freely, a lumpy series of
     boxes of 14 now and then reads as a = 4, b = 0.27, and its tail is then far too wide."""
     _n, sx, sz, sxx, sxz = fit
@@ -269,13 +269,23 @@ def window_figures(y: Sequence[float], fr: Frame, rates: tuple[float, float]) ->
 def lattice(units: Sequence[float]) -> float:
     """The box a cell's units come in: the greatest common divisor of its daily units (a product
     dispensed by the box of 28 has every day a multiple of 28), 1 where a day is not whole or
-    nothing was used. A cell on a lattice of g units has at least g times the variance of its
-    dispensings (Poisson boxes), so g is a floor under its pack term: a group whose rival products
-    come in different boxes fits one pack term for all, too small for the largest box."""
+    nothing was used. Rival products of one group come in different boxes, so each cell's fit is
+    counted in its own (:func:`in_boxes`): one pack term for the group was too small for the
+    largest box and too large for the smallest."""
     whole = list(map(int, units))
     if sum(whole) != sum(units):
         return 1.0
     return float(math.gcd(*whole) or 1)
+
+
+def in_boxes(fit: Fit, box: float) -> Fit:
+    """The sums of :func:`fit_sums` for the same series counted in boxes of ``box`` units (mu and z
+    scale by 1 / box, their squares and products by 1 / box^2): fitted so, ``var = m * mu + b *
+    mu^2`` in boxes is ``m * box`` as the pack term in units, ``b`` unchanged."""
+    if box == 1.0:
+        return fit
+    n, sx, sz, sxx, sxz = fit
+    return n, sx / box, sz / box, sxx / (box * box), sxz / (box * box)
 
 
 def hopeless(figures: Sequence[tuple[int, float, float]], min_effect: float, min_volume: float) -> bool:
@@ -420,9 +430,9 @@ def _share_p(cell: Cell, obs: float, exp: float, rest: tuple[float, float], sq: 
             share_w = 1.0 - lvl[k] / parent.level[k]  # the rest's part of the group's squared days (about)
             sq_w = sq[k] * share_w * share_w
             sq_l = parent.level_sq[k] * share_w * share_w
-            v += B_SAFETY * b * odds * odds * sq_w  # the cell's own noise in the window
+            v += fr.b_safety * b * odds * odds * sq_w  # the cell's own noise in the window
             v += r * r * (a * lvl[k] + b * odds * odds * sq_l)  # its level's
-            v += odds * odds * (a_p * rest[k] + B_SAFETY * b_p * sq_w + r * r * (a_p * rest_l + b_p * sq_l))  # the rest's
+            v += odds * odds * (a_p * rest[k] + fr.b_safety * b_p * sq_w + r * r * (a_p * rest_l + b_p * sq_l))  # the rest's
         if v > var:
             var, scale = v, a
     level_events = (lvl[0] + lvl[1]) / scale
