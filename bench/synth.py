@@ -91,7 +91,8 @@ def make_hospital(rng: random.Random, groups: int, depts: int = 60, rival_rate: 
         rivals = [f"{gid}-N{j}" for j in range(rng.randint(3, 4) if big else rng.randint(1, 4))]
         product_w = [rng.random() + (0.5 if big else 0.3) for _ in rivals]
         pack = rng.choice([7, 14, 28, 1])
-        packs = [pack if PACKS == "group" else rng.choice([7, 14, 28, 1]) for _ in rivals]
+        own = random.Random(f"{gid}:{total!r}")  # drawn apart from rng: the same hospital as with one box per group
+        packs = [pack if PACKS == "group" else own.choice([7, 14, 28, 1]) for _ in rivals]
         for d, w in zip(chosen, weights, strict=True):
             dept = f"D{d:02d}"
             docs = [f"{dept}{k:02d}" for k in range(rng.randint(2, 4) if big else rng.randint(2, 5))] if prescribers else [""]
