@@ -280,3 +280,31 @@ def test_the_box_a_cell_comes_in_is_the_greatest_common_divisor_of_its_days() ->
     assert lattice([28.0, 3.0]) == 1.0  # one loose-unit day: by the unit
     assert lattice([7.0, 3.5]) == 1.0  # not whole: no box
     assert lattice([0.0, 0.0]) == 1.0
+
+
+def test_a_department_s_first_box_of_a_rival_it_never_used_is_not_read_as_a_flood_of_its_usual_one() -> None:
+    # 0401 dispenses rival A by the unit (a few a week); rival C comes in boxes of 14 and is used in
+    # 0101 only, until 0401 dispenses its first box in the last three days. The department's box was
+    # that of the rivals it used in the level span (1), so the 14 units read as 14 dispensings
+    # against 1 expected: p 2e-9 and an alert. Weighted by the window's use too, its box is about 7.
+    rng = random.Random(5)
+    use = {("0101", "A"): (40.0, 1), ("0101", "C"): (3.0, 14), ("0401", "A"): (0.6, 1)}
+    ys = {key: [float(pack * nbinom(rng, rate * (1.0 if Weekends().is_workday(START + timedelta(days=i)) else 0.3)))
+                for i in range(DAYS)] for key, (rate, pack) in use.items()}
+    ys[("0401", "C")] = [0.0] * DAYS
+    ys[("0401", "C")][DAYS - 2] = 14.0  # one box, the day before yesterday
+    ys[("0401", "A")][DAYS - 3:] = [1.0, 0.0, 1.0]
+    cells: dict[Cell, list[float]] = {}
+    for (dept, item), y in ys.items():
+        cells[Cell("G0", dept, item)] = y
+    for key in ("A", "C"):
+        cells[Cell("G0", "", key)] = [sum(v) for v in zip(*(y for (_d, i), y in ys.items() if i == key), strict=True)]
+    for key in ("0101", "0401"):
+        cells[Cell("G0", key)] = [sum(v) for v in zip(*(y for (d, _i), y in ys.items() if d == key), strict=True)]
+    total = [sum(y[i] for y in ys.values()) for i in range(DAYS)]
+    dept = cells[Cell("G0", "0401")]
+    assert sum(dept[DAYS - 45:DAYS - 7]) >= 10 and sum(dept[DAYS - 3:]) == 16  # tested: a level of 10 dispensings or more
+    series = {"G0": GroupSeries("G0", START, [2 * v for v in total], total)}
+    for back in range(3):
+        (t,) = detect_rises(series, Weekends(), END - timedelta(days=back), cells=cells)
+        assert not t.flagged_now, t.cells
