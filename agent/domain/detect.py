@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import partial
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
 from agent.domain.rise_baseline import REST, DetectRules, baseline_span, pooled_dispersion
@@ -62,6 +63,7 @@ from agent.domain.rise_cells import (
     lattice,
     level_rates,
     make_frame,
+    own_pack,
     parent_of,
     quadratic_given_pack,
     share_part,
@@ -322,6 +324,9 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
 
     boxes = _boxes(members, prepared, fr)
 
+    def own_days(y: Sequence[float], b: float) -> float:  # the cell's own pack term, asked for where it may rise
+        return own_pack(fitted(y), b)
+
     def normal(y: Sequence[float], box: float) -> Fit:
         return in_boxes(fitted(y), box)
 
@@ -351,7 +356,8 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
         else:
             own = dispersion([normal(y, box)])
         # in boxes var = m * mu + b * mu^2; in units (mu x box) the pack term is m x box, b unchanged
-        out.append(test_cell(cell, parts, ((disp[0] * box, disp[1]), (own[0] * box, own[1])), rules, volume, shares))
+        out.append(test_cell(cell, parts, ((disp[0] * box, disp[1]), (own[0] * box, own[1])), rules, volume, shares,
+                             partial(own_days, y)))
     return out
 
 

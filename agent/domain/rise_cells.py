@@ -40,7 +40,7 @@ library): a hospital has tens of thousands of cells and the evaluation stays wit
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -346,17 +346,18 @@ def share_part(y: Sequence[float], fr: Frame, parent: Parent, rates: tuple[float
 
 
 def test_cell(cell: Cell, parts: Sequence[Part], disps: Sequence[tuple[float, float]], rules: DetectRules,
-              min_volume: float, shares: Sequence[SharePart] = ()) -> CellTest:
+              min_volume: float, shares: Sequence[SharePart] = (), own: Callable[[float], float] | None = None) -> CellTest:
     """The cell's test over every window of ``parts`` (each a frame with its :func:`window_figures`
     and level rates: the short windows share the baseline before the week; a long window has its
     own, before it), combined by Simes. Of the dispersions ``disps`` (the group's pooled fit, the
     cell's own) the one giving the larger variance is used: either alone, fitted on six weeks, is
-    now and then too small, and a tail is only as good as its variance."""
+    now and then too small, and a tail is only as good as its variance. ``own`` (:func:`own_pack`)
+    checks the pack term against the cell's own days where a window would be called a rise."""
     ps = []
     best: tuple[float, int, float, float, float] | None = None
     for figures, fr, rates in parts:
         for (w, obs, exp), (_w, _w0, fw, fw2) in zip(figures, fr.windows, strict=True):
-            p = _window_p(cell, obs, exp, fw, fw2, fr, rates, disps, min_volume)
+            p = _window_p(cell, obs, exp, fw, fw2, fr, rates, disps, min_volume, own)
             ps.append(p)
             if best is None or p < best[0]:
                 week = exp * rules.window_days / w if w >= rules.window_days else figures[0][2]
@@ -373,29 +374,50 @@ def test_cell(cell: Cell, parts: Sequence[Part], disps: Sequence[tuple[float, fl
 
 
 def _window_p(cell: Cell, obs: float, exp: float, fw: tuple[float, float], fw2: tuple[float, float], fr: Frame,
-              rates: tuple[float, float], disps: Sequence[tuple[float, float]], min_volume: float) -> float:
-    rw, rr = rates
+              rates: tuple[float, float], disps: Sequence[tuple[float, float]], min_volume: float,
+              own_pack: Callable[[float], float] | None = None) -> float:
     if obs < min_volume or (exp > 0 and obs / exp - 1.0 < fr.min_effect):
         return 1.0
     if exp <= 0:  # use where there was none: new for the group, not a rise for a cell of it
         return 0.0 if cell.kind == GROUP else 1.0
-    var, scale = exp, 1.0
+    var, scale, quad = exp, 1.0, 0.0
     for a, b in disps:
-        v = a * exp + fr.b_safety * b * (rw * rw * fw2[0] + rr * rr * fw2[1])
-        for k in (0, 1):  # the level's own uncertainty
-            if fr.f_level[k]:
-                level_var = a * rates[k] * fr.f_level[k] + b * rates[k] ** 2 * fr.f2_level[k]
-                v += (fw[k] / fr.f_level[k]) ** 2 * level_var
-        v += (fr.drift * exp) ** 2  # and its drift since: a busy cell's level is precise, not current
+        v = _variance(a, b, exp, fw, fw2, fr, rates)
         if v > var:
-            var, scale = v, a
+            var, scale, quad = v, a, b
+    p = _tail(cell, obs, exp, var, scale, fr, rates)
+    if own_pack is not None and p < EXACT_BELOW:
+        # the box is the lattice of the cell's days, which one split box (拆零) in six weeks breaks:
+        # a cell of boxes of 28 read as by the unit took a box for 28 dispensings. Before it is
+        # called a rise, its pack term is checked against its own days' spread (given the
+        # quadratic term), and the wider tail kept
+        own = own_pack(quad)
+        if own > scale:
+            p = max(p, _tail(cell, obs, exp, _variance(own, quad, exp, fw, fw2, fr, rates), own, fr, rates))
+    return p
+
+
+def _variance(a: float, b: float, exp: float, fw: tuple[float, float], fw2: tuple[float, float], fr: Frame,
+              rates: tuple[float, float]) -> float:
+    """The variance of a window's units about what its level predicts, with ``var = a * mu + b * mu^2``."""
+    rw, rr = rates
+    v = a * exp + fr.b_safety * b * (rw * rw * fw2[0] + rr * rr * fw2[1])
+    for k in (0, 1):  # the level's own uncertainty
+        if fr.f_level[k]:
+            level_var = a * rates[k] * fr.f_level[k] + b * rates[k] ** 2 * fr.f2_level[k]
+            v += (fw[k] / fr.f_level[k]) ** 2 * level_var
+    return v + (fr.drift * exp) ** 2  # and its drift since: a busy cell's level is precise, not current
+
+
+def _tail(cell: Cell, obs: float, exp: float, var: float, scale: float, fr: Frame, rates: tuple[float, float]) -> float:
     # far inside the body (z < 1.28, a normal tail above 0.1, a right-skewed one above that)
     # the exact tail cannot matter at any level the procedure uses: 1 is conservative.
     # The tail is taken on dispensings, not units (quasi-Poisson scaling by the pack term
     # a, as Farrington's method scales by its dispersion): units come in packs, and a
     # negative binomial spread over units would put a gamma's tail on a lattice of boxes
-    level_events = (rw * fr.f_level[0] + rr * fr.f_level[1]) / scale
-    if cell.kind != GROUP and level_events < fr.min_events:
+    rw, rr = rates
+    level_units = rw * fr.f_level[0] + rr * fr.f_level[1]
+    if cell.kind != GROUP and level_units / scale < fr.min_events:
         return 1.0  # a handful of dispensings in six weeks is no level to rise from: new use
     if obs - exp < Z_BODY * math.sqrt(var):
         return 1.0
@@ -405,9 +427,15 @@ def _window_p(cell: Cell, obs: float, exp: float, fw: tuple[float, float], fw2: 
         # together, the window's are binomial (two Poisson rates compared exactly); at a few
         # dispensings a week this tail is wider than the negative binomial with the level's variance
         # added, and the wider of the two is kept
-        level_units = rw * fr.f_level[0] + rr * fr.f_level[1]
         p = max(p, binom_sf(obs / scale, (obs + level_units) / scale, exp / (exp + level_units)))
     return p
+
+
+def own_pack(fit: Fit, b: float) -> float:
+    """A cell's own pack term in units from its :func:`fit_sums`, given the quadratic term ``b``:
+    the mean of ``z - b * mu`` over its days."""
+    n, sx, sz, _sxx, _sxz = fit
+    return (sz - b * sx) / n if n else 0.0
 
 
 def _share_p(cell: Cell, obs: float, exp: float, rest: tuple[float, float], sq: tuple[float, float], fr: Frame,
