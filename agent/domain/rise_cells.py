@@ -56,6 +56,7 @@ MIN_EVENTS = 10.0  # dispensings a cell needs over its level span to be tested (
 LONG_MIN_EVENTS = 30.0  # ... for a long window: a level of a few dispensings a week, low by chance over
 # six weeks, would make an ordinary month look like a rise
 B_SAFETY = 1.5
+BROKEN_BOX = 2.0  # a cell's own pack term this many times the one its lattice gave: the lattice is broken
 EXACT_BELOW = 1e-3  # the exact conditional tail is checked below this p (above it, it cannot matter)
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
 
@@ -392,7 +393,8 @@ def _window_p(cell: Cell, obs: float, exp: float, fw: tuple[float, float], fw2: 
         # called a rise, its pack term is checked against its own days' spread (given the
         # quadratic term), and the wider tail kept
         own = own_pack(quad)
-        if own > scale:
+        if own > BROKEN_BOX * scale:  # the spread says the boxes are larger than the lattice; six weeks of one
+            own *= fr.b_safety  # cell's days tell it roughly, with the quadratic term's margin
             p = max(p, _tail(cell, obs, exp, _variance(own, quad, exp, fw, fw2, fr, rates), own, fr, rates))
     return p
 

@@ -264,7 +264,7 @@ def test_a_split_box_now_and_then_does_not_make_a_department_of_boxes_of_28_read
     # 0301 dispenses B by the box of 28 and, every twelfth day, 10 units of a split box (拆零). The
     # lattice of its days is then 2, so an ordinary day of two boxes read as 28 dispensings: 64
     # alerts over these 800 group-weeks. Its pack term is checked against its own days' spread
-    # before a rise is called: within the target's 2.4.
+    # before a rise is called: none.
     alerts = []
     for seed in (1, 2):
         series, cells = _boxes_apart(seed, split_every=12)
