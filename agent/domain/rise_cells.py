@@ -40,6 +40,7 @@ library): a hospital has tens of thousands of cells and the evaluation stays wit
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -56,6 +57,8 @@ MIN_EVENTS = 10.0  # dispensings a cell needs over its level span to be tested (
 LONG_MIN_EVENTS = 30.0  # ... for a long window: a level of a few dispensings a week, low by chance over
 # six weeks, would make an ordinary month look like a rise
 B_SAFETY = 1.5
+SPLIT_MIN_DAYS = 8  # days with use a cell needs before a split box is told from its lattice
+SPLIT_SHARE = 0.1  # of its days and of its units, at most this off its box (split boxes)
 BROKEN_BOX = 2.0  # a cell's own pack term this many times the one its lattice gave: the lattice is broken
 EXACT_BELOW = 1e-3  # the exact conditional tail is checked below this p (above it, it cannot matter)
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
@@ -276,7 +279,26 @@ def lattice(units: Sequence[float]) -> float:
     whole = list(map(int, units))
     if sum(whole) != sum(units):
         return 1.0
-    return float(math.gcd(*whole) or 1)
+    g = math.gcd(*whole) or 1
+    days = [u for u in whole if u > 0]
+    if len(days) < SPLIT_MIN_DAYS:
+        return float(g)
+    # a split box now and then (拆零: 10 of a box of 28) must not make the cell "by the unit": the
+    # largest divisor of its commonest day that leaves at most SPLIT_SHARE of its days and of its
+    # units off the lattice (twice the box leaves every odd day off it, and is refused)
+    counts = Counter(days)
+    mode = max(counts, key=lambda u: (counts[u], -u))
+    if mode == g:
+        return float(g)
+    total = sum(days)
+    small = [d for d in range(1, math.isqrt(mode) + 1) if mode % d == 0]
+    for d in sorted({*small, *(mode // d for d in small)}, reverse=True):
+        if d <= g:
+            break
+        off = [u % d for u in days if u % d]
+        if len(off) <= SPLIT_SHARE * len(days) and sum(off) <= SPLIT_SHARE * total:
+            return float(d)
+    return float(g)
 
 
 def in_boxes(fit: Fit, box: float) -> Fit:
