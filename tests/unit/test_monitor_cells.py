@@ -260,14 +260,16 @@ def test_rivals_in_different_boxes_raise_no_more_than_the_false_alarm_target_ove
     assert len(alerts) <= 2, alerts
 
 
-def test_a_split_box_now_and_then_does_not_make_a_department_of_boxes_of_28_read_as_by_the_unit() -> None:
-    # 0301 dispenses B by the box of 28 and, every twelfth day, 10 units of a split box (拆零). The
-    # lattice of its days is then 2, so an ordinary day of two boxes read as 28 dispensings: 64
-    # alerts over these 800 group-weeks. Its pack term is checked against its own days' spread
-    # before a rise is called: none.
+@pytest.mark.parametrize("split_every", [12, 3])
+def test_a_split_box_now_and_then_does_not_make_a_department_of_boxes_of_28_read_as_by_the_unit(split_every: int) -> None:
+    # 0301 dispenses B by the box of 28 and, every twelfth (or third) day, 10 units of a split box
+    # (拆零). The lattice of its days was then 2, so an ordinary day of two boxes read as 28
+    # dispensings: 64 (and 54) alerts over these 800 group-weeks, 1 (and 1) now. Every twelfth day, the box
+    # tolerates it (a tenth of its days and units may be off it); every third day it does not,
+    # and the pack term is checked against the cell's own days' spread before a rise is called.
     alerts = []
     for seed in (1, 2):
-        series, cells = _boxes_apart(seed, split_every=12)
+        series, cells = _boxes_apart(seed, split_every=split_every)
         history: dict[str, list[bool]] = {}
         for back in range(27, -1, -1):
             for t in detect_rises(series, Weekends(), END - timedelta(days=back), history=history, cells=cells):
@@ -301,6 +303,10 @@ def test_the_box_a_cell_comes_in_is_the_greatest_common_divisor_of_its_days() ->
     assert lattice([28.0, 3.0]) == 1.0  # one loose-unit day: by the unit
     assert lattice([7.0, 3.5]) == 1.0  # not whole: no box
     assert lattice([0.0, 0.0]) == 1.0
+    assert lattice([28.0] * 10 + [38.0] + [56.0] * 3) == 28.0  # one split box (拆零) in 14 days: still 28
+    assert lattice([28.0, 56.0] * 6) == 28.0  # twice the box leaves every odd day off it
+    assert lattice([14.0, 28.0, 42.0] * 5) == 14.0
+    assert lattice([28.0, 38.0, 56.0] * 4) == 2.0  # a third of the days split: no box to tolerate
 
 
 def test_a_department_s_first_box_of_a_rival_it_never_used_is_not_read_as_a_flood_of_its_usual_one() -> None:
