@@ -60,7 +60,7 @@ LONG_MIN_EVENTS = 30.0  # ... for a long window: a level of a few dispensings a 
 # six weeks, would make an ordinary month look like a rise
 B_SAFETY = 1.5
 SPLIT_MIN_DAYS = 8  # days with use a cell needs before a split box is told from its lattice
-SPLIT_SHARE = 0.1  # of its days and of its units, at most this off its box (split boxes)
+SPLIT_DAYS, SPLIT_UNITS = 0.2, 0.1  # of its days and of its units, at most these shares off its box (split boxes)
 BROKEN_BOX = 2.0  # a cell's own pack term this many times the one its lattice gave: the lattice is broken
 EXACT_BELOW = 1e-3  # the exact conditional tail is checked below this p (above it, it cannot matter)
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
@@ -283,11 +283,11 @@ def lattice(units: Sequence[float]) -> float:
         return 1.0
     g = math.gcd(*whole) or 1
     days = [u for u in whole if u > 0]
-    if len(days) < SPLIT_MIN_DAYS:
+    if len(days) < SPLIT_MIN_DAYS or g == min(days):  # the smallest day is the box: nothing split
         return float(g)
     # a split box now and then (拆零: 10 of a box of 28) must not make the cell "by the unit": the
-    # largest divisor of its commonest day that leaves at most SPLIT_SHARE of its days and of its
-    # units off the lattice (twice the box leaves every odd day off it, and is refused)
+    # largest divisor of its commonest day that leaves at most a fifth of its days and a tenth of
+    # its units off the lattice (twice the box leaves every odd day off it, and is refused)
     counts = Counter(days)
     mode = max(counts, key=lambda u: (counts[u], -u))
     if mode == g:
@@ -298,7 +298,7 @@ def lattice(units: Sequence[float]) -> float:
         if d <= g:
             break
         off = [u % d for u in days if u % d]
-        if len(off) <= SPLIT_SHARE * len(days) and sum(off) <= SPLIT_SHARE * total:
+        if len(off) <= SPLIT_DAYS * len(days) and sum(off) <= SPLIT_UNITS * total:
             return float(d)
     return float(g)
 

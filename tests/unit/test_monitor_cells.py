@@ -265,7 +265,7 @@ def test_a_split_box_now_and_then_does_not_make_a_department_of_boxes_of_28_read
     # 0301 dispenses B by the box of 28 and, every twelfth (or third) day, 10 units of a split box
     # (拆零). The lattice of its days was then 2, so an ordinary day of two boxes read as 28
     # dispensings: 64 (and 54) alerts over these 800 group-weeks, 1 (and 1) now. Every twelfth day, the box
-    # tolerates it (a tenth of its days and units may be off it); every third day it does not,
+    # tolerates it (a fifth of its days and a tenth of its units may be off it); every third day it does not,
     # and the pack term is checked against the cell's own days' spread before a rise is called.
     alerts = []
     for seed in (1, 2):
