@@ -42,7 +42,9 @@ the median days to detect, and false alarms (alerts of every kind, one per episo
 100 group-weeks of the null run. Lines before it name each planting missed within 7 days, with
 its ceiling and the weight of its 7 days. ``BENCH_SEED`` picks the synthetic hospital, ``BENCH_LARGE`` the number of large groups,
 ``SYNTH_PACKS=product`` gives each rival product of a group its own box (7, 14, 28 or by the unit, as
-real rivals come; default ``group``: one box for the group, the bench as it was),
+real rivals come; default ``group``: one box for the group, the bench as it was; both modes simulate
+the same hospital and the same dispensings, only the boxes differ), ``SYNTH_SPLIT`` the share of
+dispensings split from their box (拆零, 1 to box - 1 units; default 0),
 ``DETECT_RULES`` (JSON) overrides ``DetectRules`` fields, ``SCAN_CELLS=0`` tests the group totals
 alone.
 """

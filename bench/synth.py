@@ -3,7 +3,9 @@
 Prescriptions per (group, department, item, day) are negative binomial (gamma-Poisson, k=4)
 around a level that follows the weekday (Monday busiest), drops on weekends and more on
 holidays, and is normal on adjusted working weekends (调休). A prescription is one pack of the
-item (7, 14 or 28 smallest units, or 1 for injections).
+item (7, 14 or 28 smallest units, or 1 for injections): one box for the group, or with
+``SYNTH_PACKS=product`` each rival its own (the same hospital and dispensings either way); with
+``SYNTH_SPLIT`` a share of dispensings is split from the box (拆零).
 """
 
 from __future__ import annotations
@@ -70,6 +72,15 @@ RIVAL_RATE = tuple(float(x) for x in os.environ.get("SYNTH_RIVAL_RATE", "8,80").
 LARGE_RATE = (120.0, 360.0)  # non-winning dispensings per normal workday of a large group
 PACKS = os.environ.get("SYNTH_PACKS", "group")  # "product": each rival product its own box (7, 14, 28 or by the unit)
 SEASON = float(os.environ.get("SYNTH_SEASON", "0.25"))  # amplitude of each group's yearly drift
+SPLIT = float(os.environ.get("SYNTH_SPLIT", "0"))  # share of dispensings split from their box (拆零: 1 to box - 1 units)
+
+
+def units_of(split: random.Random, dispensings: int, pack: int) -> int:
+    """The units of ``dispensings`` of a ``pack``: each, with probability ``SPLIT``, a split one
+    (drawn from ``split``, apart from the dispensings' own stream, so the counts stay the same)."""
+    if not SPLIT or pack == 1:
+        return dispensings * pack
+    return sum(split.randint(1, pack - 1) if split.random() < SPLIT else pack for _ in range(dispensings))
 
 
 def make_hospital(rng: random.Random, groups: int, depts: int = 60, rival_rate: tuple[float, ...] = RIVAL_RATE,
@@ -134,11 +145,12 @@ def simulate(rng: random.Random, h: Hospital, calendar, start: date, days: int, 
     for c in h.cells:
         amp, phase = h.season.get(c.group, (0.0, 0.0))
         drift = [1.0 + amp * math.sin(2 * math.pi * (i + phase) / 365.0) for i in range(days)]
-        series = [nbinom(rng, c.rate * lv * dr) * c.pack for lv, dr in zip(levels, drift, strict=True)]
+        split = random.Random(repr(c.key))
+        series = [units_of(split, nbinom(rng, c.rate * lv * dr), c.pack) for lv, dr in zip(levels, drift, strict=True)]
         bump = extra_share.get(c.key)
         if bump:
             first, more = bump
             for i in range(first, days):
-                series[i] += nbinom(rng, c.rate * levels[i] * drift[i] * more) * c.pack
+                series[i] += units_of(split, nbinom(rng, c.rate * levels[i] * drift[i] * more), c.pack)
         out[c.key] = series
     return out

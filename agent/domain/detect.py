@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import partial
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
 from agent.domain.rise_baseline import REST, DetectRules, baseline_span, pooled_dispersion
@@ -62,6 +63,7 @@ from agent.domain.rise_cells import (
     lattice,
     level_rates,
     make_frame,
+    own_pack,
     parent_of,
     quadratic_given_pack,
     share_part,
@@ -320,7 +322,10 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
             f = fits[id(y)] = fit_sums(y, frames[-1])
         return f
 
-    boxes = _boxes(prepared, fr)
+    boxes = _boxes(members, prepared, fr)
+
+    def own_days(y: Sequence[float], b: float) -> float:  # the cell's own pack term, asked for where it may rise
+        return own_pack(fitted(y), b)
 
     def normal(y: Sequence[float], box: float) -> Fit:
         return in_boxes(fitted(y), box)
@@ -334,7 +339,7 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
             continue
         if disp is None:
             if rules.pool_dispersion:
-                same = sorted(((c, other, lv) for c, other, _p, _v, _l, lv, _s in prepared), key=lambda m: m[2])
+                same = sorted(((c, other, lv / boxes[c]) for c, other, _p, _v, _l, lv, _s in prepared), key=lambda m: m[2])
                 step = max(1, len(same) // POOL_MAX)  # at most about POOL_MAX cells, small to large, fix both terms
                 disp = dispersion([normal(other, boxes[c]) for c, other, _lv in same[::step]])
             else:
@@ -343,7 +348,7 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
         if rules.kind_dispersion:
             own = kinds.get(cell.kind)
             if own is None:
-                same = sorted(((c, other, lv) for c, other, _p, _v, _l, lv, _s in prepared if c.kind == cell.kind),
+                same = sorted(((c, other, lv / boxes[c]) for c, other, _p, _v, _l, lv, _s in prepared if c.kind == cell.kind),
                               key=lambda m: m[2])
                 step = max(1, len(same) // POOL_MAX)
                 own = kinds[cell.kind] = quadratic_given_pack(_summed(normal(other, boxes[c]) for c, other, _lv in same[::step]),
@@ -351,31 +356,42 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
         else:
             own = dispersion([normal(y, box)])
         # in boxes var = m * mu + b * mu^2; in units (mu x box) the pack term is m x box, b unchanged
-        out.append(test_cell(cell, parts, ((disp[0] * box, disp[1]), (own[0] * box, own[1])), rules, volume, shares))
+        out.append(test_cell(cell, parts, ((disp[0] * box, disp[1]), (own[0] * box, own[1])), rules, volume, shares,
+                             partial(own_days, y)))
     return out
 
 
-def _boxes(prepared: Sequence[tuple], fr: Frame) -> dict[Cell, float]:
-    """Each cell's box: the units one dispensing of it comes in. A product in a department or of a
-    prescriber has its own (:func:`agent.domain.rise_cells.lattice` of its baseline days: rival
-    products of one group come in boxes of 7, 14, 28 or by the unit, and a ward may dispense by
-    the unit what the clinic dispenses by the box); a product, a department or the group, being
-    sums of products in departments, the box of its use on average (their boxes weighted by
-    their use over the level span), as the variance of a sum is the sum of its parts'. The
-    dispersion is fitted on every cell counted in its boxes, so one pooled fit serves cells whose
-    boxes differ (one pack term for the group made a box of 28 read a normal week as a rise)."""
-    fine_kind = PRODUCT_DEPT if any(p[0].kind == PRODUCT_DEPT for p in prepared) else PRODUCT  # no departments:
+def _boxes(members: Sequence[tuple[Cell, Sequence[float]]], prepared: Sequence[tuple], fr: Frame) -> dict[Cell, float]:
+    """Each tested cell's box: the units one dispensing of it comes in. A product in a department or
+    of a prescriber has its own (:func:`agent.domain.rise_cells.lattice` of its level span, or of
+    its window where it had no use before: rival products of one group come in boxes of 7, 14, 28
+    or by the unit, and a ward may dispense by the unit what the clinic dispenses by the box); a
+    product, a department or the group, being sums of products in departments, the box of its use
+    on average (their boxes weighted by their use over the level span and the window, as the
+    variance of a sum is the sum of its parts'). The window counts: a department that dispenses
+    one product by the unit and, now and then, a box of 14 of another, which had no use in the
+    level span, would otherwise read that box as 14 dispensings of the first (a false alarm of
+    ``make bench-detect`` with ``SYNTH_PACKS=product``). The dispersion is fitted on every cell
+    counted in its boxes, so one pooled fit serves cells whose boxes differ (one pack term for the
+    group made a box of 28 read a normal week as a rise)."""
+    tested = {p[0] for p in prepared}
+    fine_kind = PRODUCT_DEPT if any(c.kind == PRODUCT_DEPT for c, _y in members) else PRODUCT  # no departments:
     # the group is the sum of its products
     sums: dict[tuple[str, str], list[float]] = {}  # ("dept"|"product"|"", code) -> [box x use, use]
     out: dict[Cell, float] = {}
-    for cell, y, _p, _v, _l, lv, _s in prepared:
-        if cell.kind in (fine_kind, PRODUCT_PRESCRIBER):
-            box = out[cell] = lattice(y[fr.l0:fr.b1])
-            if cell.kind == fine_kind:
-                for key in (("", ""), ("dept", cell.dept), ("product", cell.product)):
-                    acc = sums.setdefault(key, [0.0, 0.0])
-                    acc[0] += box * lv
-                    acc[1] += lv
+    for cell, y in members:
+        if cell.kind not in (fine_kind, PRODUCT_PRESCRIBER):
+            continue
+        level = y[fr.l0:fr.b1]
+        box = lattice(level if any(level) else y[fr.b1:fr.end_i + 1])
+        if cell in tested:
+            out[cell] = box
+        if cell.kind == fine_kind:
+            use = sum(y[fr.l0:fr.end_i + 1])
+            for key in (("", ""), ("dept", cell.dept), ("product", cell.product)):
+                acc = sums.setdefault(key, [0.0, 0.0])
+                acc[0] += box * use
+                acc[1] += use
     for cell, y, *_rest in prepared:
         if cell in out:
             continue

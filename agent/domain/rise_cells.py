@@ -25,8 +25,10 @@ negative binomial *on dispensings*: units and variance are divided by the pack t
 boxes of 7 or 28 and a negative binomial spread over units would put a gamma's tail on a lattice
 of boxes. Rival products of one group come in different boxes (7, 14, 28, or by the unit; a ward
 may dispense by the unit what the clinic dispenses by the box), so the fits are made on each
-cell counted in its own boxes (:func:`lattice`; a sum of products, their boxes weighted by use)
-and a cell's pack term is its box times the fitted one. A cell below the volume gate (``min_volume`` units in the window) or the effect gate
+cell counted in its own boxes (:func:`lattice`, which tolerates a split box now and then; a sum
+of products, their boxes weighted by use) and a cell's pack term is its box times the fitted one;
+where a window would be called a rise, the pack term is checked against the cell's own days'
+spread too (a cell split often enough has no lattice left). A cell below the volume gate (``min_volume`` units in the window) or the effect gate
 (``min_effect``) in every window gets p = 1: the gates apply to the cell that carries the rise,
 not to the group total; a cell without baseline use (``cell_min_baseline``) is new use, not a
 rise, and is not tested. Below p 0.001 the exact conditional tail of the window against the level
@@ -40,7 +42,8 @@ library): a hospital has tens of thousands of cells and the evaluation stays wit
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -56,6 +59,9 @@ MIN_EVENTS = 10.0  # dispensings a cell needs over its level span to be tested (
 LONG_MIN_EVENTS = 30.0  # ... for a long window: a level of a few dispensings a week, low by chance over
 # six weeks, would make an ordinary month look like a rise
 B_SAFETY = 1.5
+SPLIT_MIN_DAYS = 8  # days with use a cell needs before a split box is told from its lattice
+SPLIT_DAYS, SPLIT_UNITS = 0.2, 0.1  # of its days and of its units, at most these shares off its box (split boxes)
+BROKEN_BOX = 2.0  # a cell's own pack term this many times the one its lattice gave: the lattice is broken
 EXACT_BELOW = 1e-3  # the exact conditional tail is checked below this p (above it, it cannot matter)
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
 
@@ -275,7 +281,26 @@ def lattice(units: Sequence[float]) -> float:
     whole = list(map(int, units))
     if sum(whole) != sum(units):
         return 1.0
-    return float(math.gcd(*whole) or 1)
+    g = math.gcd(*whole) or 1
+    days = [u for u in whole if u > 0]
+    if len(days) < SPLIT_MIN_DAYS or g == min(days):  # the smallest day is the box: nothing split
+        return float(g)
+    # a split box now and then (拆零: 10 of a box of 28) must not make the cell "by the unit": the
+    # largest divisor of its commonest day that leaves at most a fifth of its days and a tenth of
+    # its units off the lattice (twice the box leaves every odd day off it, and is refused)
+    counts = Counter(days)
+    mode = max(counts, key=lambda u: (counts[u], -u))
+    if mode == g:
+        return float(g)
+    total = sum(days)
+    small = [d for d in range(1, math.isqrt(mode) + 1) if mode % d == 0]
+    for d in sorted({*small, *(mode // d for d in small)}, reverse=True):
+        if d <= g:
+            break
+        off = [u % d for u in days if u % d]
+        if len(off) <= SPLIT_DAYS * len(days) and sum(off) <= SPLIT_UNITS * total:
+            return float(d)
+    return float(g)
 
 
 def in_boxes(fit: Fit, box: float) -> Fit:
@@ -346,17 +371,18 @@ def share_part(y: Sequence[float], fr: Frame, parent: Parent, rates: tuple[float
 
 
 def test_cell(cell: Cell, parts: Sequence[Part], disps: Sequence[tuple[float, float]], rules: DetectRules,
-              min_volume: float, shares: Sequence[SharePart] = ()) -> CellTest:
+              min_volume: float, shares: Sequence[SharePart] = (), own: Callable[[float], float] | None = None) -> CellTest:
     """The cell's test over every window of ``parts`` (each a frame with its :func:`window_figures`
     and level rates: the short windows share the baseline before the week; a long window has its
     own, before it), combined by Simes. Of the dispersions ``disps`` (the group's pooled fit, the
     cell's own) the one giving the larger variance is used: either alone, fitted on six weeks, is
-    now and then too small, and a tail is only as good as its variance."""
+    now and then too small, and a tail is only as good as its variance. ``own`` (:func:`own_pack`)
+    checks the pack term against the cell's own days where a window would be called a rise."""
     ps = []
     best: tuple[float, int, float, float, float] | None = None
     for figures, fr, rates in parts:
         for (w, obs, exp), (_w, _w0, fw, fw2) in zip(figures, fr.windows, strict=True):
-            p = _window_p(cell, obs, exp, fw, fw2, fr, rates, disps, min_volume)
+            p = _window_p(cell, obs, exp, fw, fw2, fr, rates, disps, min_volume, own)
             ps.append(p)
             if best is None or p < best[0]:
                 week = exp * rules.window_days / w if w >= rules.window_days else figures[0][2]
@@ -373,29 +399,51 @@ def test_cell(cell: Cell, parts: Sequence[Part], disps: Sequence[tuple[float, fl
 
 
 def _window_p(cell: Cell, obs: float, exp: float, fw: tuple[float, float], fw2: tuple[float, float], fr: Frame,
-              rates: tuple[float, float], disps: Sequence[tuple[float, float]], min_volume: float) -> float:
-    rw, rr = rates
+              rates: tuple[float, float], disps: Sequence[tuple[float, float]], min_volume: float,
+              own_pack: Callable[[float], float] | None = None) -> float:
     if obs < min_volume or (exp > 0 and obs / exp - 1.0 < fr.min_effect):
         return 1.0
     if exp <= 0:  # use where there was none: new for the group, not a rise for a cell of it
         return 0.0 if cell.kind == GROUP else 1.0
-    var, scale = exp, 1.0
+    var, scale, quad = exp, 1.0, 0.0
     for a, b in disps:
-        v = a * exp + fr.b_safety * b * (rw * rw * fw2[0] + rr * rr * fw2[1])
-        for k in (0, 1):  # the level's own uncertainty
-            if fr.f_level[k]:
-                level_var = a * rates[k] * fr.f_level[k] + b * rates[k] ** 2 * fr.f2_level[k]
-                v += (fw[k] / fr.f_level[k]) ** 2 * level_var
-        v += (fr.drift * exp) ** 2  # and its drift since: a busy cell's level is precise, not current
+        v = _variance(a, b, exp, fw, fw2, fr, rates)
         if v > var:
-            var, scale = v, a
+            var, scale, quad = v, a, b
+    p = _tail(cell, obs, exp, var, scale, fr, rates)
+    if own_pack is not None and p < EXACT_BELOW:
+        # the box is the lattice of the cell's days, which one split box (拆零) in six weeks breaks:
+        # a cell of boxes of 28 read as by the unit took a box for 28 dispensings. Before it is
+        # called a rise, its pack term is checked against its own days' spread (given the
+        # quadratic term), and the wider tail kept
+        own = own_pack(quad)
+        if own > BROKEN_BOX * scale:  # the spread says the boxes are larger than the lattice; six weeks of one
+            own *= fr.b_safety  # cell's days tell it roughly, with the quadratic term's margin
+            p = max(p, _tail(cell, obs, exp, _variance(own, quad, exp, fw, fw2, fr, rates), own, fr, rates))
+    return p
+
+
+def _variance(a: float, b: float, exp: float, fw: tuple[float, float], fw2: tuple[float, float], fr: Frame,
+              rates: tuple[float, float]) -> float:
+    """The variance of a window's units about what its level predicts, with ``var = a * mu + b * mu^2``."""
+    rw, rr = rates
+    v = a * exp + fr.b_safety * b * (rw * rw * fw2[0] + rr * rr * fw2[1])
+    for k in (0, 1):  # the level's own uncertainty
+        if fr.f_level[k]:
+            level_var = a * rates[k] * fr.f_level[k] + b * rates[k] ** 2 * fr.f2_level[k]
+            v += (fw[k] / fr.f_level[k]) ** 2 * level_var
+    return v + (fr.drift * exp) ** 2  # and its drift since: a busy cell's level is precise, not current
+
+
+def _tail(cell: Cell, obs: float, exp: float, var: float, scale: float, fr: Frame, rates: tuple[float, float]) -> float:
     # far inside the body (z < 1.28, a normal tail above 0.1, a right-skewed one above that)
     # the exact tail cannot matter at any level the procedure uses: 1 is conservative.
     # The tail is taken on dispensings, not units (quasi-Poisson scaling by the pack term
     # a, as Farrington's method scales by its dispersion): units come in packs, and a
     # negative binomial spread over units would put a gamma's tail on a lattice of boxes
-    level_events = (rw * fr.f_level[0] + rr * fr.f_level[1]) / scale
-    if cell.kind != GROUP and level_events < fr.min_events:
+    rw, rr = rates
+    level_units = rw * fr.f_level[0] + rr * fr.f_level[1]
+    if cell.kind != GROUP and level_units / scale < fr.min_events:
         return 1.0  # a handful of dispensings in six weeks is no level to rise from: new use
     if obs - exp < Z_BODY * math.sqrt(var):
         return 1.0
@@ -405,9 +453,15 @@ def _window_p(cell: Cell, obs: float, exp: float, fw: tuple[float, float], fw2: 
         # together, the window's are binomial (two Poisson rates compared exactly); at a few
         # dispensings a week this tail is wider than the negative binomial with the level's variance
         # added, and the wider of the two is kept
-        level_units = rw * fr.f_level[0] + rr * fr.f_level[1]
         p = max(p, binom_sf(obs / scale, (obs + level_units) / scale, exp / (exp + level_units)))
     return p
+
+
+def own_pack(fit: Fit, b: float) -> float:
+    """A cell's own pack term in units from its :func:`fit_sums`, given the quadratic term ``b``:
+    the mean of ``z - b * mu`` over its days."""
+    n, sx, sz, _sxx, _sxz = fit
+    return (sz - b * sx) / n if n else 0.0
 
 
 def _share_p(cell: Cell, obs: float, exp: float, rest: tuple[float, float], sq: tuple[float, float], fr: Frame,

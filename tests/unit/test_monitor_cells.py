@@ -217,10 +217,12 @@ def test_a_four_week_window_reads_a_month_old_doubling_against_the_level_before_
     assert top.week_expected == pytest.approx((3 * 5 + 2) * 7, rel=0.02)  # "基线约 119 片/周"
 
 
-def _boxes_apart(seed: int, groups: int = 100, quiet_boxes: float = 1.5) -> tuple[dict[str, GroupSeries], dict[Cell, list[float]]]:
+def _boxes_apart(seed: int, groups: int = 100, quiet_boxes: float = 1.5,
+                 split_every: int = 0) -> tuple[dict[str, GroupSeries], dict[Cell, list[float]]]:
     """Rival A dispensed by the unit (40 and 15 a working day in two departments), rival B by the
     box of 28 (3 boxes a working day in 0101, ``quiet_boxes`` in 0301, which uses B alone): one
-    pack term cannot fit both."""
+    pack term cannot fit both. ``split_every``: every so many days 0301 also dispenses 10 units of
+    a split box of B (拆零)."""
     rng = random.Random(seed)
     use = {("0101", "A"): (40.0, 1), ("0201", "A"): (15.0, 1), ("0101", "B"): (3.0, 28), ("0301", "B"): (quiet_boxes, 28)}
     series: dict[str, GroupSeries] = {}
@@ -229,6 +231,8 @@ def _boxes_apart(seed: int, groups: int = 100, quiet_boxes: float = 1.5) -> tupl
         gid = f"G{g}"
         ys = {key: [float(pack * nbinom(rng, rate * (1.0 if Weekends().is_workday(START + timedelta(days=i)) else 0.3)))
                     for i in range(DAYS)] for key, (rate, pack) in use.items()}
+        for i in range(split_every - 1, DAYS, split_every or DAYS + 1):
+            ys[("0301", "B")][i] += 10.0
         total = [sum(y[i] for y in ys.values()) for i in range(DAYS)]
         series[gid] = GroupSeries(gid, START, [2 * v for v in total], total)
         for (dept, item), y in ys.items():
@@ -256,6 +260,25 @@ def test_rivals_in_different_boxes_raise_no_more_than_the_false_alarm_target_ove
     assert len(alerts) <= 2, alerts
 
 
+@pytest.mark.parametrize("split_every", [12, 3])
+def test_a_split_box_now_and_then_does_not_make_a_department_of_boxes_of_28_read_as_by_the_unit(split_every: int) -> None:
+    # 0301 dispenses B by the box of 28 and, every twelfth (or third) day, 10 units of a split box
+    # (拆零). The lattice of its days was then 2, so an ordinary day of two boxes read as 28
+    # dispensings: 64 (and 54) alerts over these 800 group-weeks, 1 (and 1) now. Every twelfth day, the box
+    # tolerates it (a fifth of its days and a tenth of its units may be off it); every third day it does not,
+    # and the pack term is checked against the cell's own days' spread before a rise is called.
+    alerts = []
+    for seed in (1, 2):
+        series, cells = _boxes_apart(seed, split_every=split_every)
+        history: dict[str, list[bool]] = {}
+        for back in range(27, -1, -1):
+            for t in detect_rises(series, Weekends(), END - timedelta(days=back), history=history, cells=cells):
+                history.setdefault(t.group_id, []).append(t.flagged_now)
+                if t.alert:
+                    alerts.append((seed, t.group_id, t.cells[0].cell))
+    assert len(alerts) <= 2, (len(alerts), alerts[:3])
+
+
 def test_a_product_by_the_box_of_28_tripling_in_one_department_of_a_group_by_the_unit_is_found() -> None:
     # 8 boxes a working day, 40 a week (bench-detect plants x2 from 50 a week, x3 from 20)
     series, cells = _boxes_apart(4, groups=20, quiet_boxes=8.0)
@@ -280,3 +303,35 @@ def test_the_box_a_cell_comes_in_is_the_greatest_common_divisor_of_its_days() ->
     assert lattice([28.0, 3.0]) == 1.0  # one loose-unit day: by the unit
     assert lattice([7.0, 3.5]) == 1.0  # not whole: no box
     assert lattice([0.0, 0.0]) == 1.0
+    assert lattice([28.0] * 10 + [38.0] + [56.0] * 3) == 28.0  # one split box (拆零) in 14 days: still 28
+    assert lattice([28.0, 56.0] * 6) == 28.0  # twice the box leaves every odd day off it
+    assert lattice([14.0, 28.0, 42.0] * 5) == 14.0
+    assert lattice([28.0, 38.0, 56.0] * 4) == 2.0  # a third of the days split: no box to tolerate
+
+
+def test_a_department_s_first_box_of_a_rival_it_never_used_is_not_read_as_a_flood_of_its_usual_one() -> None:
+    # 0401 dispenses rival A by the unit (a few a week); rival C comes in boxes of 14 and is used in
+    # 0101 only, until 0401 dispenses its first box in the last three days. The department's box was
+    # that of the rivals it used in the level span (1), so the 14 units read as 14 dispensings
+    # against 1 expected: p 2e-9 and an alert. Weighted by the window's use too, its box is about 7.
+    rng = random.Random(5)
+    use = {("0101", "A"): (40.0, 1), ("0101", "C"): (3.0, 14), ("0401", "A"): (0.6, 1)}
+    ys = {key: [float(pack * nbinom(rng, rate * (1.0 if Weekends().is_workday(START + timedelta(days=i)) else 0.3)))
+                for i in range(DAYS)] for key, (rate, pack) in use.items()}
+    ys[("0401", "C")] = [0.0] * DAYS
+    ys[("0401", "C")][DAYS - 2] = 14.0  # one box, the day before yesterday
+    ys[("0401", "A")][DAYS - 3:] = [1.0, 0.0, 1.0]
+    cells: dict[Cell, list[float]] = {}
+    for (dept, item), y in ys.items():
+        cells[Cell("G0", dept, item)] = y
+    for key in ("A", "C"):
+        cells[Cell("G0", "", key)] = [sum(v) for v in zip(*(y for (_d, i), y in ys.items() if i == key), strict=True)]
+    for key in ("0101", "0401"):
+        cells[Cell("G0", key)] = [sum(v) for v in zip(*(y for (d, _i), y in ys.items() if d == key), strict=True)]
+    total = [sum(y[i] for y in ys.values()) for i in range(DAYS)]
+    dept = cells[Cell("G0", "0401")]
+    assert sum(dept[DAYS - 45:DAYS - 7]) >= 10 and sum(dept[DAYS - 3:]) == 16  # tested: a level of 10 dispensings or more
+    series = {"G0": GroupSeries("G0", START, [2 * v for v in total], total)}
+    for back in range(3):
+        (t,) = detect_rises(series, Weekends(), END - timedelta(days=back), cells=cells)
+        assert not t.flagged_now, t.cells
