@@ -324,8 +324,8 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
 
     boxes = _boxes(members, prepared, fr)
 
-    def own_days(y: Sequence[float], b: float) -> float:  # the cell's own pack term, asked for where it may rise
-        return own_pack(fitted(y), b)
+    def own_days(y: Sequence[float], box: float, b: float) -> float:  # the cell's own pack term where its
+        return own_pack(fitted(y), b, box)  # lattice is broken, asked for where it may rise
 
     def normal(y: Sequence[float], box: float) -> Fit:
         return in_boxes(fitted(y), box)
@@ -357,7 +357,7 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
             own = dispersion([normal(y, box)])
         # in boxes var = m * mu + b * mu^2; in units (mu x box) the pack term is m x box, b unchanged
         out.append(test_cell(cell, parts, ((disp[0] * box, disp[1]), (own[0] * box, own[1])), rules, volume, shares,
-                             partial(own_days, y)))
+                             partial(own_days, y, box)))
     return out
 
 

@@ -61,7 +61,8 @@ LONG_MIN_EVENTS = 30.0  # ... for a long window: a level of a few dispensings a 
 B_SAFETY = 1.5
 SPLIT_MIN_DAYS = 8  # days with use a cell needs before a split box is told from its lattice
 SPLIT_DAYS, SPLIT_UNITS = 0.2, 0.1  # of its days and of its units, at most these shares off its box (split boxes)
-BROKEN_BOX = 2.0  # a cell's own pack term this many times the one its lattice gave: the lattice is broken
+BROKEN_BOX = 4.0  # a cell's own pack term this many times its box (the lattice): the lattice is broken (at twice the
+# pack term its box gave, busy clean cells tripped it now and then and lost two of seed 77's x2 plantings on bench-detect)
 EXACT_BELOW = 1e-3  # the exact conditional tail is checked below this p (above it, it cannot matter)
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
 
@@ -416,9 +417,8 @@ def _window_p(cell: Cell, obs: float, exp: float, fw: tuple[float, float], fw2: 
         # a cell of boxes of 28 read as by the unit took a box for 28 dispensings. Before it is
         # called a rise, its pack term is checked against its own days' spread (given the
         # quadratic term), and the wider tail kept
-        own = own_pack(quad)
-        if own > BROKEN_BOX * scale:  # the spread says the boxes are larger than the lattice; six weeks of one
-            own *= fr.b_safety  # cell's days tell it roughly, with the quadratic term's margin
+        own = own_pack(quad) * fr.b_safety  # six weeks of one cell's days tell it roughly: the quadratic term's margin
+        if own > scale:
             p = max(p, _tail(cell, obs, exp, _variance(own, quad, exp, fw, fw2, fr, rates), own, fr, rates))
     return p
 
@@ -457,11 +457,13 @@ def _tail(cell: Cell, obs: float, exp: float, var: float, scale: float, fr: Fram
     return p
 
 
-def own_pack(fit: Fit, b: float) -> float:
-    """A cell's own pack term in units from its :func:`fit_sums`, given the quadratic term ``b``:
-    the mean of ``z - b * mu`` over its days."""
+def own_pack(fit: Fit, b: float, box: float) -> float:
+    """A cell's own pack term in units from its :func:`fit_sums`, given the quadratic term ``b``
+    (the mean of ``z - b * mu`` over its days), where it is at least ``BROKEN_BOX`` times its
+    ``box``: the lattice is broken; else 0."""
     n, sx, sz, _sxx, _sxz = fit
-    return (sz - b * sx) / n if n else 0.0
+    own = (sz - b * sx) / n if n else 0.0
+    return own if own >= BROKEN_BOX * box else 0.0
 
 
 def _share_p(cell: Cell, obs: float, exp: float, rest: tuple[float, float], sq: tuple[float, float], fr: Frame,
