@@ -275,7 +275,8 @@ def window_figures(y: Sequence[float], fr: Frame, rates: tuple[float, float]) ->
 
 def lattice(units: Sequence[float]) -> float:
     """The box a cell's units come in: the greatest common divisor of its daily units (a product
-    dispensed by the box of 28 has every day a multiple of 28), 1 where a day is not whole or
+    dispensed by the box of 28 has every day a multiple of 28), or a larger divisor of its
+    commonest day where a few split boxes (拆零) broke that; 1 where a day is not whole or
     nothing was used. Rival products of one group come in different boxes, so each cell's fit is
     counted in its own (:func:`in_boxes`): one pack term for the group was too small for the
     largest box and too large for the smallest."""
