@@ -1,6 +1,6 @@
 """Synthetic hospital usage with weekly and holiday patterns, for the monitoring benchmarks.
 
-Prescriptions per (group, department, item, day) are negative binomial (gamma-Poisson, k=4)
+Prescriptions per (group, department, item, day) are negative binomial (gamma-Poisson, k=``K``)
 around a level that follows the weekday (Monday busiest), drops on weekends and more on
 holidays, and is normal on adjusted working weekends (调休). A prescription is one pack of the
 item (7, 14 or 28 smallest units, or 1 for injections): one box for the group, or with

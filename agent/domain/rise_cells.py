@@ -292,8 +292,6 @@ def lattice(units: Sequence[float]) -> float:
     # its units off the lattice (twice the box leaves every odd day off it, and is refused)
     counts = Counter(days)
     mode = max(counts, key=lambda u: (counts[u], -u))
-    if mode == g:
-        return float(g)
     total = sum(days)
     small = [d for d in range(1, math.isqrt(mode) + 1) if mode % d == 0]
     for d in sorted({*small, *(mode // d for d in small)}, reverse=True):
