@@ -36,7 +36,7 @@ _USAGE_COLUMNS = {
     "prescriber_code": Column("prescriber_code", "text", "the HIS code of the prescriber (医生工号), never a name"),
     "quantity": Column("quantity", "number", "SUM of dispensed quantity in the HIS unit of the item (his_unit), returns negative"),
     "amount": Column("amount", "number", "SUM of the amount in yuan (金额, 元)"),
-    "lines": Column("lines", "integer", "COUNT(*) of source lines in the group"),
+    "lines": Column("lines", "integer", "COUNT(*) of source lines in the group: one per prescription line (dispensing)"),
 }
 SPECS: dict[str, QuerySpec] = {
     "usage": QuerySpec(

@@ -119,7 +119,8 @@ class MonitoringInputs(Protocol):
         ...
 
     def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:
-        """Per day x item x department (x prescriber when recorded) for the given items."""
+        """Per day x item x department (x prescriber when recorded) for the given items, with the
+        source lines behind each (its dispensings: rise detection counts in them)."""
         ...
 
     def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:

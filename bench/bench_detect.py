@@ -45,6 +45,8 @@ its ceiling and the weight of its 7 days. ``BENCH_SEED`` picks the synthetic hos
 real rivals come; default ``group``: one box for the group, the bench as it was; both modes simulate
 the same hospital and the same dispensings, only the boxes differ), ``SYNTH_SPLIT`` the share of
 dispensings split from their box (拆零, 1 to box - 1 units; default 0),
+``SYNTH_LINES=0`` withholds the dispensings (the source lines every HIS preset counts beside the units,
+which detection takes each product's box from; without them the box is the lattice of its days),
 ``DETECT_RULES`` (JSON) overrides ``DetectRules`` fields, ``SCAN_CELLS=0`` tests the group totals
 alone.
 """
@@ -77,6 +79,7 @@ START = date(2024, 9, 1)
 EVAL_FROM, EVAL_TO = date(2025, 1, 6), date(2025, 12, 28)  # Spring Festival, Qingming, May Day, National Day inside
 HORIZON = 28
 SCAN_CELLS = os.environ.get("SCAN_CELLS", "1") == "1"
+LINES = os.environ.get("SYNTH_LINES", "1") == "1"  # the store gives each cell's source lines (dispensings) beside its units
 SHAPES = ("group", "dept_x2", "dept_x3", "prescriber")
 LARGE = int(os.environ.get("BENCH_LARGE", "40"))  # large groups besides the GROUPS ordinary ones
 MIN_WEEKLY = {"group": 100.0, "dept_x2": 50.0, "dept_x3": 20.0, "prescriber": 20.0}  # dispensings a week a planted cell had
@@ -102,14 +105,15 @@ def series_of(units: dict, start: date, days: int) -> dict[str, GroupSeries]:
     return out
 
 
-def cells_of(units: dict, days: int) -> dict[Cell, list[float]]:
-    """Every product, department, product x department and product x prescriber cell."""
+def cells_of(units: dict, days: int, fine_only: bool = False) -> dict[Cell, list[float]]:
+    """Every product, department, product x department and product x prescriber cell (``fine_only``:
+    not the departments, the cells whose lines the store gives)."""
     out: dict[Cell, list[float]] = {}
     for (gid, dept, item, doc), values in units.items():
         if "-N" not in item:
             continue
-        keys = [Cell(gid, "", item), Cell(gid, dept), Cell(gid, dept, item)] + ([Cell(gid, "", item, doc)] if doc else [])
-        for key in keys:
+        keys = [Cell(gid, "", item), Cell(gid, dept, item)] + ([] if fine_only else [Cell(gid, dept)])
+        for key in keys + ([Cell(gid, "", item, doc)] if doc else []):
             y = out.setdefault(key, [0.0] * days)
             for i, v in enumerate(values):
                 if v:
@@ -117,15 +121,17 @@ def cells_of(units: dict, days: int) -> dict[Cell, list[float]]:
     return out
 
 
-def run(units: dict, calendar: WorkCalendar, rules: DetectRules, days: int):  # type: ignore[no-untyped-def]
+def run(units: dict, calendar: WorkCalendar, rules: DetectRules, days: int,  # type: ignore[no-untyped-def]
+        lines: dict | None = None):
     """Evaluate every day of [EVAL_FROM, EVAL_TO]; yield (day, tests)."""
     series = series_of(units, START, days)
     cells = cells_of(units, days) if SCAN_CELLS else None
+    counts = cells_of(lines, days, fine_only=True) if SCAN_CELLS and lines else None
     classes = day_classes(calendar, START, days)
     history: dict[str, list[bool]] = {}
     day = EVAL_FROM
     while day <= EVAL_TO:
-        tests = detect_rises(series, calendar, day, rules, history, classes, cells)
+        tests = detect_rises(series, calendar, day, rules, history, classes, cells, lines=counts)
         for t in tests:
             history.setdefault(t.group_id, []).append(t.flagged_now)
             del history[t.group_id][:-2]
@@ -303,13 +309,15 @@ def main() -> None:
     n_groups = GROUPS + LARGE
     weeks = ((EVAL_TO - EVAL_FROM).days + 1) / 7
 
-    null_units = simulate(random.Random(SEED + 1), hospital, calendar, START, days)
-    null_starts, t_null = alarm_episodes(run(null_units, calendar, rules, days))
+    null_lines: dict | None = {} if LINES else None
+    null_units = simulate(random.Random(SEED + 1), hospital, calendar, START, days, lines=null_lines)
+    null_starts, t_null = alarm_episodes(run(null_units, calendar, rules, days, null_lines))
     false_alarms = sum(len(v) for v in null_starts.values())
 
     planted, rises, cell_rises = plant(hospital, rng)
-    units = simulate(random.Random(SEED + 2), hospital, calendar, START, days, rises, cell_rises)
-    starts, t_planted = alarm_episodes(run(units, calendar, rules, days))
+    lines: dict | None = {} if LINES else None
+    units = simulate(random.Random(SEED + 2), hospital, calendar, START, days, rises, cell_rises, lines)
+    starts, t_planted = alarm_episodes(run(units, calendar, rules, days, lines))
 
     delays: dict[tuple[str, str], list[int]] = {}
     counts: dict[tuple[str, str], int] = {}

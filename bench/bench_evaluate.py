@@ -57,7 +57,11 @@ class ArrayInputs:
             for v in values:
                 c.append(c[-1] + v)
             self.cum[code] = c
-        self.dept_split = dept_split  # item -> [(dept, weight)]
+        # item -> [(dept, units, lines)] per day, as the store holds them (the last DEPT_DAYS days)
+        first = len(self.days) - DEPT_DAYS
+        self.depts = {code: [(dept, q, [max(1, round(x * 0.6)) if x else 0 for x in q])
+                             for dept, w in split for q in [[0] * first + [round(x * w) for x in daily[code][first:]]]]
+                      for code, split in dept_split.items()}
 
     def product_years(self, a: date, b: date) -> list[ProductYear]:
         return [p for p in self._p if p.year_start <= b and p.year_end >= a]
@@ -85,11 +89,10 @@ class ArrayInputs:
 
     def dept_usage(self, a: date, b: date, items) -> list[DailyUsage]:  # type: ignore[no-untyped-def]
         i, j = self._range(max(a, TODAY - timedelta(days=DEPT_DAYS - 1)), b)
-        out = []
+        days, out = self.days, []
         for code in items:
-            v = self.daily[code]
-            for dept, w in self.dept_split.get(code, ()):
-                out += [DailyUsage(self.days[k], code, round(v[k] * w), 0.0, dept) for k in range(i, j) if v[k]]
+            for dept, qty, lines in self.depts.get(code, ()):
+                out += [DailyUsage(days[k], code, qty[k], 0.0, dept, "", lines[k]) for k in range(i, j) if qty[k]]
         return out
 
     def negative_days(self, a: date, b: date, items) -> list[DailyUsage]:  # type: ignore[no-untyped-def]

@@ -121,8 +121,10 @@ def make_hospital(rng: random.Random, groups: int, depts: int = 60, rival_rate: 
 def simulate(rng: random.Random, h: Hospital, calendar, start: date, days: int,  # type: ignore[no-untyped-def]
              rises: dict[str, tuple[int, set[str], float]] | None = None,
              cell_rises: dict[tuple[str, str, str, str], tuple[int, float]] | None = None,
+             lines: dict[tuple[str, str, str, str], list[int]] | None = None,
              ) -> dict[tuple[str, str, str, str], list[int]]:
-    """Units per (group, dept, item, prescriber) per day. ``rises``: group -> (first day index,
+    """Units per (group, dept, item, prescriber) per day; into ``lines``, when given, the
+    dispensings behind them (the source lines a HIS query counts). ``rises``: group -> (first day index,
     departments, relative rise of the group's non-winning usage), carried by those departments.
     ``cell_rises``: (group, dept, item, prescriber or "" for every prescriber) -> (first day
     index, factor): that product in that department (or of that prescriber) multiplied by factor."""
@@ -146,11 +148,16 @@ def simulate(rng: random.Random, h: Hospital, calendar, start: date, days: int, 
         amp, phase = h.season.get(c.group, (0.0, 0.0))
         drift = [1.0 + amp * math.sin(2 * math.pi * (i + phase) / 365.0) for i in range(days)]
         split = random.Random(repr(c.key))
-        series = [units_of(split, nbinom(rng, c.rate * lv * dr), c.pack) for lv, dr in zip(levels, drift, strict=True)]
+        counts = [nbinom(rng, c.rate * lv * dr) for lv, dr in zip(levels, drift, strict=True)]
+        series = [units_of(split, k, c.pack) for k in counts]
         bump = extra_share.get(c.key)
         if bump:
             first, more = bump
             for i in range(first, days):
-                series[i] += units_of(split, nbinom(rng, c.rate * levels[i] * drift[i] * more), c.pack)
+                k = nbinom(rng, c.rate * levels[i] * drift[i] * more)
+                counts[i] += k
+                series[i] += units_of(split, k, c.pack)
         out[c.key] = series
+        if lines is not None:
+            lines[c.key] = counts
     return out

@@ -56,6 +56,7 @@ from agent.domain.rise_cells import (
     Fit,
     Frame,
     Part,
+    box_of,
     dispersion,
     fit_sums,
     hopeless,
@@ -178,11 +179,12 @@ CellSeries = Mapping[Cell, Sequence[float]]  # cell -> daily non-winning units (
 def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, end: date,
                  rules: DetectRules = DetectRules(), history: Mapping[str, Sequence[bool]] | None = None,
                  classes: Sequence[int] | None = None, cells: CellSeries | None = None,
-                 frozen: Mapping[str, date] | None = None) -> list[RiseTest]:
+                 frozen: Mapping[str, date] | None = None, lines: CellSeries | None = None) -> list[RiseTest]:
     """One test per group for the window ending on ``end``, over every cell of the group: the
     group's own non-winning total and each of ``cells`` (its products, departments, products in
     departments, products of prescribers; from :func:`agent.domain.rise_cells.cell_series`).
-    ``history`` holds each group's earlier ``flagged_now`` values, oldest first.
+    ``history`` holds each group's earlier ``flagged_now`` values, oldest first. ``lines``: the
+    fine cells' daily source lines (their dispensings; see :func:`_boxes`), where the source gives them.
 
     Multiplicity, across every cell of the evaluation, by the hierarchical procedure of
     Benjamini and Bogomolov (2014): each group's p-value is the *weighted* Simes combination of its
@@ -233,7 +235,8 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
                 fr = frames[(at, span)] = make_frame(classes, profile, end_i, rules,
                                                      windows if span == rules.window_days else [span], at, span)
             group_frames.append(fr)
-        group_tests[gid] = _test_group(members, group_frames, rules, series[gid].total if rules.share_test else None)
+        group_tests[gid] = _test_group(members, group_frames, rules, series[gid].total if rules.share_test else None,
+                                       lines or {})
     gids = list(series)
     weights = {gid: family_weights([t.cell.kind for t in group_tests[gid]], rules.family_shares) for gid in gids}
     p_group = {gid: weighted_simes([t.p_value for t in group_tests[gid]], weights[gid]) for gid in gids}
@@ -286,7 +289,8 @@ SPECIFIC = {PRODUCT_DEPT: 0, PRODUCT_PRESCRIBER: 1, DEPT: 2, PRODUCT: 3, GROUP: 
 
 
 def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequence[Frame],
-                rules: DetectRules, total: Sequence[float] | None = None) -> list[CellTest]:
+                rules: DetectRules, total: Sequence[float] | None = None,
+                lines: CellSeries | None = None) -> list[CellTest]:
     """Every cell of one group (the group cell first) over the ``frames`` (the week's, then each
     long window's). A cell that cannot pass the gates in any window is not tested. The dispersion
     is fitted on the earliest frame's six weeks (those before the longest window: a rise some
@@ -322,7 +326,7 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
             f = fits[id(y)] = fit_sums(y, frames[-1])
         return f
 
-    boxes = _boxes(members, prepared, fr)
+    boxes = _boxes(members, prepared, fr, lines or {})
 
     def own_days(y: Sequence[float], box: float, b: float) -> float:  # the cell's own pack term where its
         return own_pack(fitted(y), b, box)  # lattice is broken, asked for where it may rise
@@ -361,11 +365,13 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
     return out
 
 
-def _boxes(members: Sequence[tuple[Cell, Sequence[float]]], prepared: Sequence[tuple], fr: Frame) -> dict[Cell, float]:
+def _boxes(members: Sequence[tuple[Cell, Sequence[float]]], prepared: Sequence[tuple], fr: Frame,
+           lines: CellSeries) -> dict[Cell, float]:
     """Each tested cell's box: the units one dispensing of it comes in. A product in a department or
-    of a prescriber has its own (:func:`agent.domain.rise_cells.lattice` of its level span, or of
-    its window where it had no use before: rival products of one group come in boxes of 7, 14, 28
-    or by the unit, and a ward may dispense by the unit what the clinic dispenses by the box); a
+    of a prescriber has its own, from its level span, or from its window where it had no use
+    before (:func:`agent.domain.rise_cells.box_of`: its units per source line where the source
+    gives lines, else the lattice of its days; rival products of one group come in boxes of 7, 14,
+    28 or by the unit, and a ward may dispense by the unit what the clinic dispenses by the box). A
     product, a department or the group, being sums of products in departments, the box of its use
     on average (their boxes weighted by their use over the level span and the window, as the
     variance of a sum is the sum of its parts'). The window counts: a department that dispenses
@@ -382,8 +388,9 @@ def _boxes(members: Sequence[tuple[Cell, Sequence[float]]], prepared: Sequence[t
     for cell, y in members:
         if cell.kind not in (fine_kind, PRODUCT_PRESCRIBER):
             continue
-        level = y[fr.l0:fr.b1]
-        box = lattice(level if any(level) else y[fr.b1:fr.end_i + 1])
+        a, b = (fr.l0, fr.b1) if any(y[fr.l0:fr.b1]) else (fr.b1, fr.end_i + 1)
+        k = lines.get(cell)
+        box = box_of(y[a:b], k[a:b] if k is not None else None)
         if cell in tested:
             out[cell] = box
         if cell.kind == fine_kind:

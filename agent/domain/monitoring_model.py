@@ -90,6 +90,7 @@ class DailyUsage:
     amount: float
     dept: str = ""
     prescriber: str = ""
+    lines: int = 0  # the source lines behind it (prescription lines: its dispensings); 0 where not read
 
 
 @dataclass(slots=True)

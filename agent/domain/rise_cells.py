@@ -25,10 +25,11 @@ negative binomial *on dispensings*: units and variance are divided by the pack t
 boxes of 7 or 28 and a negative binomial spread over units would put a gamma's tail on a lattice
 of boxes. Rival products of one group come in different boxes (7, 14, 28, or by the unit; a ward
 may dispense by the unit what the clinic dispenses by the box), so the fits are made on each
-cell counted in its own boxes (:func:`lattice`, which tolerates a split box now and then; a sum
+cell counted in its own boxes (:func:`box_of`: its units per source line, a dispensing, where the
+source gives lines, else its :func:`lattice`, which tolerates a split box now and then; a sum
 of products, their boxes weighted by use) and a cell's pack term is its box times the fitted one;
 where a window would be called a rise, the pack term is checked against the cell's own days'
-spread too (a cell split often enough has no lattice left). A cell below the volume gate (``min_volume`` units in the window) or the effect gate
+spread too (without lines, a cell split often enough has no lattice left). A cell below the volume gate (``min_volume`` units in the window) or the effect gate
 (``min_effect``) in every window gets p = 1: the gates apply to the cell that carries the rise,
 not to the group total; a cell without baseline use (``cell_min_baseline``) is new use, not a
 rise, and is not tested. Below p 0.001 the exact conditional tail of the window against the level
@@ -102,15 +103,25 @@ class CellTest:
         return self.observed / self.expected if self.expected > 0 else float("inf")
 
 
+@dataclass
+class CellUse:
+    """What :func:`cell_series` gives: each cell's daily units, and the fine cells' (a product in a
+    department, of a prescriber, or alone) daily source lines, their dispensings."""
+
+    units: dict[Cell, list[float]]
+    lines: dict[Cell, list[float]]
+
+
 def cell_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start: date, end: date,
-                by_prescriber: bool = True) -> dict[Cell, list[float]]:
+                by_prescriber: bool = True) -> CellUse:
     """Daily non-winning units (smallest units) of every product, department, product x
     department and (rows with a prescriber) product x prescriber cell, index 0 = ``start``; the
     group cell is the group's own series. ``rows``: :meth:`MonitoringInputs.dept_usage` rows;
-    winning items skipped."""
+    winning items skipped. Beside them, the source lines (dispensings) of the products, products
+    in departments and products of prescribers, where the rows carry them."""
     n = (end - start).days + 1
     start_ord = start.toordinal()
-    base: dict[tuple[str, str, str], list[float]] = {}  # (item, department, prescriber) -> units
+    base: dict[tuple[str, str, str], tuple[list[float], list[float]]] = {}  # (item, department, prescriber) -> units, lines
     factors: dict[str, float | None] = {}
     index: dict[date, int] = {}
     for row in rows:
@@ -126,22 +137,24 @@ def cell_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start
             i = index[row.day] = row.day.toordinal() - start_ord
         if 0 <= i < n:
             key = (code, row.dept, row.prescriber if by_prescriber else "")
-            y = base.get(key)
-            if y is None:
-                y = base[key] = [0.0] * n
-            y[i] += row.qty * factor
-    out: dict[Cell, list[float]] = {}
-    for (code, dept, doc), y in base.items():
+            acc = base.get(key)
+            if acc is None:
+                acc = base[key] = ([0.0] * n, [0.0] * n)
+            acc[0][i] += row.qty * factor
+            acc[1][i] += row.lines
+    units: dict[Cell, list[float]] = {}
+    lines: dict[Cell, list[float]] = {}
+    for (code, dept, doc), (y, k) in base.items():
         g = links[code].group_id
-        cells = [Cell(g, "", code)]
-        if dept:
-            cells += [Cell(g, dept), Cell(g, dept, code)]
-        if doc:
-            cells.append(Cell(g, "", code, doc))
-        for c in cells:
-            acc = out.get(c)
-            out[c] = y if acc is None else list(map(add, acc, y))  # shared while one series makes the cell
-    return out
+        fine = [Cell(g, "", code)] + ([Cell(g, dept, code)] if dept else []) + ([Cell(g, "", code, doc)] if doc else [])
+        for c in (fine + [Cell(g, dept)]) if dept else fine:
+            u = units.get(c)
+            units[c] = y if u is None else list(map(add, u, y))  # shared while one series makes the cell
+        if any(k):
+            for c in fine:
+                have = lines.get(c)
+                lines[c] = k if have is None else list(map(add, have, k))
+    return CellUse(units, lines)
 
 
 @dataclass
@@ -271,6 +284,29 @@ def window_figures(y: Sequence[float], fr: Frame, rates: tuple[float, float]) ->
     """(days, observed, expected) of each window."""
     rw, rr = rates
     return [(w, sum(y[w0:fr.end_i + 1]), rw * fw[0] + rr * fw[1]) for w, w0, fw, _f2 in fr.windows]
+
+
+def box_of(units: Sequence[float], lines: Sequence[float] | None = None) -> float:
+    """The units one dispensing of a cell comes in, over the days of ``units``, as its variance
+    counts them: ``E[s^2] / E[s]`` of its dispensings' sizes s (the index of dispersion of a
+    compound Poisson sum), from its source lines (prescription lines, one per dispensing) where
+    ``lines`` gives them, else its :func:`lattice`. E[s] is its units per line; the sizes' variance
+    is the spread of each day's units per line about it, each day weighted by its lines (one-way
+    analysis of variance: days of one line tell a size each, busy days their mean). A split box
+    (拆零) broke a busy cell's lattice, its box of 28 read as by the unit and a doubling drowned in
+    what :func:`own_pack` had to allow; one patient given five boxes where others get one is a
+    lumpier dispensing than either, and the mean size alone read an ordinary week of three such
+    as a rise (the demo's 洛赛克 in 呼吸内科). Never below the lattice: a dispensing and its return
+    (退药) are two lines and no units, and a box read too small reads ordinary weeks as rises."""
+    box = lattice(units)
+    n, total = (sum(lines) if lines else 0.0), sum(units)
+    if n <= 0 or total <= 0:
+        return box
+    assert lines is not None
+    mean = total / n
+    days = [(u, k) for u, k in zip(units, lines, strict=True) if k > 0]
+    spread = sum((u - k * mean) ** 2 / k for u, k in days) / (len(days) - 1) if len(days) > 1 else 0.0
+    return max(box, mean + spread / mean)
 
 
 def lattice(units: Sequence[float]) -> float:

@@ -132,7 +132,7 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
         level_from = max(start, min(level_from, min(frozen.values()) - timedelta(days=rules.level_days)))
     rows = list(inputs.dept_usage(level_from, end, rivals)) if rivals else []
     cells = cell_series(rows, link_map, start, end)
-    tests = detect_rises(series, calendar, end, rules, history, cells=cells, frozen=frozen)
+    tests = detect_rises(series, calendar, end, rules, history, cells=cells.units, frozen=frozen, lines=cells.lines)
     alerts = [t for t in tests if t.alert]
     groups = {g.group_id: g for g in inputs.groups()}
     shares = _prescriber_shares(inputs, rows, links, link_map, end)

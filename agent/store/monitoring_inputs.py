@@ -178,12 +178,14 @@ class StoreInputs:
             return [DailyUsage(d, code, _f(q_), _f(a)) for d, code, q_, a in conn.execute(q)]
 
     def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
-        q = (select(ud.c.day, ud.c.item_code, ud.c.dept_code, ud.c.prescriber_code, func.sum(ud.c.quantity), func.sum(ud.c.amount))
+        q = (select(ud.c.day, ud.c.item_code, ud.c.dept_code, ud.c.prescriber_code, func.sum(ud.c.quantity), func.sum(ud.c.amount),
+                    func.sum(ud.c.lines))
              .where(self._usage_where(day_from, day_to, items))
              .group_by(ud.c.day, ud.c.item_code, ud.c.dept_code, ud.c.prescriber_code)
              .order_by(ud.c.day, ud.c.item_code, ud.c.dept_code))
         with self.store.read() as conn:
-            return [DailyUsage(d, code, _f(q_), _f(a), dept or "", pres or "") for d, code, dept, pres, q_, a in conn.execute(q)]
+            return [DailyUsage(d, code, _f(q_), _f(a), dept or "", pres or "", int(n or 0))
+                    for d, code, dept, pres, q_, a, n in conn.execute(q)]
 
     def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
         total = func.sum(ud.c.quantity)

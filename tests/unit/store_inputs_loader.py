@@ -64,7 +64,8 @@ def store_inputs(tmp_path: Path, url: str | None = None, hospital: str = "H1") -
         for u in fx.usage():
             conn.execute(usage_daily.insert().values(
                 hospital_code=hospital, source="his", day=u.day, item_code=u.item_code, dept_code=u.dept, setting="outpatient",
-                prescriber_code="", quantity=Decimal(str(u.qty)), amount=Decimal(str(u.amount)), lines=1, read_at=NOW))
+                prescriber_code="", quantity=Decimal(str(u.qty)), amount=Decimal(str(u.amount)), lines=u.lines or 1,
+                read_at=NOW))
             # a second source of another kind must not be counted
             conn.execute(usage_daily.insert().values(
                 hospital_code=hospital, source="rx", day=u.day, item_code=u.item_code, dept_code=u.dept, setting="outpatient",

@@ -13,7 +13,7 @@ import pytest
 from agent.domain.detect import Cell, DetectRules, GroupSeries, detect_rises
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.prescriber_share import concentrated_prescribers, prescriber_finding
-from agent.domain.rise_cells import cell_series, lattice
+from agent.domain.rise_cells import box_of, cell_series, lattice
 
 START = date(2026, 1, 5)  # a Monday
 DAYS = 91
@@ -68,7 +68,7 @@ def hospital(seed: int, rise: float = 1.0, rise_days: int = 7, drift=lambda i: 1
         s.total[(r.day - START).days] += r.qty * 7
         if not links[r.item_code].winning:
             s.non_winning[(r.day - START).days] += r.qty * 7
-    return series, cell_series(rows, links, START, END)
+    return series, cell_series(rows, links, START, END).units
 
 
 def test_a_product_tripling_in_one_quiet_department_of_a_busy_group_is_found_there() -> None:
@@ -201,7 +201,7 @@ def test_a_four_week_window_reads_a_month_old_doubling_against_the_level_before_
         boxes = 3 if day.weekday() < 5 else 1
         rows += [DailyUsage(day, "A", boxes * (2 if i >= DAYS - 28 else 1), 0.0, "0301"),
                  DailyUsage(day, "B", boxes * 10, 0.0, "0101")]
-    cells = cell_series(rows, links, START, END)
+    cells = cell_series(rows, links, START, END).units
     total = [0.0] * DAYS
     for r in rows:
         total[(r.day - START).days] += r.qty * 7
@@ -217,42 +217,58 @@ def test_a_four_week_window_reads_a_month_old_doubling_against_the_level_before_
     assert top.week_expected == pytest.approx((3 * 5 + 2) * 7, rel=0.02)  # "基线约 119 片/周"
 
 
-def _boxes_apart(seed: int, groups: int = 100, quiet_boxes: float = 1.5,
-                 split_every: int = 0) -> tuple[dict[str, GroupSeries], dict[Cell, list[float]]]:
+def _boxes_apart(seed: int, groups: int = 100, quiet_boxes: float = 1.5, split_every: int = 0,
+                 split: float = 0.0, rise: float = 1.0) -> tuple[dict[str, GroupSeries], dict[Cell, list[float]], dict[Cell, list[float]]]:
     """Rival A dispensed by the unit (40 and 15 a working day in two departments), rival B by the
     box of 28 (3 boxes a working day in 0101, ``quiet_boxes`` in 0301, which uses B alone): one
     pack term cannot fit both. ``split_every``: every so many days 0301 also dispenses 10 units of
-    a split box of B (拆零)."""
-    rng = random.Random(seed)
+    a split box of B (拆零); ``split``: each of its dispensings of B is split (1 to 27 units) with
+    this probability. In G0, 0301's B is multiplied by ``rise`` over the last 7 days. Returns the
+    groups, the cells' units, and the products' (in departments, and alone) source lines: their
+    dispensings."""
+    rng, cuts = random.Random(seed), random.Random(-seed)  # the splits apart: the same dispensings with or without
     use = {("0101", "A"): (40.0, 1), ("0201", "A"): (15.0, 1), ("0101", "B"): (3.0, 28), ("0301", "B"): (quiet_boxes, 28)}
     series: dict[str, GroupSeries] = {}
     cells: dict[Cell, list[float]] = {}
+    lines: dict[Cell, list[float]] = {}
     for g in range(groups):
         gid = f"G{g}"
-        ys = {key: [float(pack * nbinom(rng, rate * (1.0 if Weekends().is_workday(START + timedelta(days=i)) else 0.3)))
-                    for i in range(DAYS)] for key, (rate, pack) in use.items()}
+        ys: dict[tuple[str, str], list[float]] = {}
+        ks: dict[tuple[str, str], list[float]] = {}
+        for key, (rate, pack) in use.items():
+            ys[key], ks[key] = [], []
+            for i in range(DAYS):
+                up = rise if g == 0 and key == ("0301", "B") and i >= DAYS - 7 else 1.0
+                n = nbinom(rng, rate * up * (1.0 if Weekends().is_workday(START + timedelta(days=i)) else 0.3))
+                cut = split if pack > 1 else 0.0
+                ys[key].append(float(sum(cuts.randint(1, pack - 1) if cut and cuts.random() < cut else pack for _ in range(n))))
+                ks[key].append(float(n))
         for i in range(split_every - 1, DAYS, split_every or DAYS + 1):
             ys[("0301", "B")][i] += 10.0
+            ks[("0301", "B")][i] += 1.0
         total = [sum(y[i] for y in ys.values()) for i in range(DAYS)]
         series[gid] = GroupSeries(gid, START, [2 * v for v in total], total)
         for (dept, item), y in ys.items():
             cells[Cell(gid, dept, f"{gid}{item}")] = y
+            lines[Cell(gid, dept, f"{gid}{item}")] = ks[(dept, item)]
         for item in "AB":
-            cells[Cell(gid, "", f"{gid}{item}")] = [sum(v) for v in zip(*(y for (_d, i), y in ys.items() if i == item), strict=True)]
+            for out, of in ((cells, ys), (lines, ks)):
+                out[Cell(gid, "", f"{gid}{item}")] = [sum(v) for v in zip(*(y for (_d, i), y in of.items() if i == item), strict=True)]
         for dept in ("0101", "0201", "0301"):
             cells[Cell(gid, dept)] = [sum(v) for v in zip(*(y for (d, _i), y in ys.items() if d == dept), strict=True)]
-    return series, cells
+    return series, cells, lines
 
 
-def _a_month_of_alerts(split_every: int) -> list[tuple[int, str, Cell]]:
+def _a_month_of_alerts(split_every: int, with_lines: bool = False, split: float = 0.0) -> list[tuple[int, str, Cell]]:
     """The alerts of 28 daily evaluations of :func:`_boxes_apart`'s ordinary use, seeds 1 and 2
     (800 group-weeks): (seed, group, the cell named first)."""
     alerts = []
     for seed in (1, 2):
-        series, cells = _boxes_apart(seed, split_every=split_every)
+        series, cells, lines = _boxes_apart(seed, split_every=split_every, split=split)
         history: dict[str, list[bool]] = {}
         for back in range(27, -1, -1):
-            for t in detect_rises(series, Weekends(), END - timedelta(days=back), history=history, cells=cells):
+            for t in detect_rises(series, Weekends(), END - timedelta(days=back), history=history, cells=cells,
+                                  lines=lines if with_lines else None):
                 history.setdefault(t.group_id, []).append(t.flagged_now)
                 if t.alert:
                     alerts.append((seed, t.group_id, t.cells[0].cell))
@@ -267,21 +283,24 @@ def test_rivals_in_different_boxes_raise_no_more_than_the_false_alarm_target_ove
     assert len(alerts) <= 2, alerts
 
 
+@pytest.mark.parametrize("with_lines", [False, True], ids=["lattice", "lines"])
 @pytest.mark.parametrize("split_every", [12, 3])
-def test_a_split_box_now_and_then_does_not_make_a_department_of_boxes_of_28_read_as_by_the_unit(split_every: int) -> None:
+def test_a_split_box_now_and_then_does_not_make_a_department_of_boxes_of_28_read_as_by_the_unit(split_every: int,
+                                                                                               with_lines: bool) -> None:
     # 0301 dispenses B by the box of 28 and, every twelfth (or third) day, 10 units of a split box
     # (拆零). The lattice of its days was then 2, so an ordinary day of two boxes read as 28
     # dispensings: 64 (and 54) alerts over these 800 group-weeks, 1 (and 1) now. Every twelfth
     # day, the box tolerates it (a fifth of its days and a tenth of its units may be off it);
     # every third day it does not, and the pack term is checked against the cell's own days'
-    # spread before a rise is called.
-    alerts = _a_month_of_alerts(split_every=split_every)
+    # spread before a rise is called. With the source lines (a split box is one more line) the box is
+    # the units per dispensing: 1 and 1 alerts.
+    alerts = _a_month_of_alerts(split_every=split_every, with_lines=with_lines)
     assert len(alerts) <= 2, (len(alerts), alerts[:3])
 
 
 def test_a_product_by_the_box_of_28_tripling_in_one_department_of_a_group_by_the_unit_is_found() -> None:
     # 8 boxes a working day, 40 a week (bench-detect plants x2 from 50 a week, x3 from 20)
-    series, cells = _boxes_apart(4, groups=20, quiet_boxes=8.0)
+    series, cells, _lines = _boxes_apart(4, groups=20, quiet_boxes=8.0)
     n = DAYS - 7
     y = cells[Cell("G0", "0301", "G0B")]
     rise = [28.0 * 2 * 8.0 if Weekends().is_workday(START + timedelta(days=i)) else 0.0 for i in range(n, DAYS)]
@@ -295,6 +314,45 @@ def test_a_product_by_the_box_of_28_tripling_in_one_department_of_a_group_by_the
     g0 = tests["G0"]
     assert g0.flagged_now and g0.cells[0].cell in (Cell("G0", "0301", "G0B"), Cell("G0", "0301"), Cell("G0", "", "G0B"))
     assert [g for g, t in tests.items() if t.flagged_now] == ["G0"]
+
+
+def test_split_boxes_counted_by_their_lines_cost_a_busy_products_tripling_little() -> None:
+    # 0301 dispenses B by the box of 28, 8 a working day, and triples in the last week; one dispensing of
+    # B in ten is a split box (拆零, 1 to 27 units), the same dispensings either way. Its days keep
+    # no lattice, so from the lattice its tripling read up to 1000x weaker than unsplit (p 5e-4
+    # against 5e-7, seed 4). Counted by its lines (what a dispensing weighs, about 27), it reads
+    # within 4x of unsplit on every seed (3.4x on seed 8, 0.1x to 2x on the others).
+    def p(seed: int, split: float, with_lines: bool) -> float:
+        series, cells, lines = _boxes_apart(seed, groups=20, quiet_boxes=8.0, split=split, rise=3.0)
+        (g0,) = [t for t in detect_rises(series, Weekends(), END, cells=cells, lines=lines if with_lines else None)
+                 if t.group_id == "G0"]
+        return g0.p_value
+
+    clean = {seed: p(seed, 0.0, False) for seed in range(1, 9)}
+    assert max(clean.values()) < 1e-3
+    assert all(p(seed, 0.1, True) <= 4 * clean[seed] for seed in clean)
+    assert max(p(seed, 0.1, False) / clean[seed] for seed in clean) > 100
+
+
+def test_split_boxes_counted_by_their_lines_raise_no_more_than_the_false_alarm_target_over_a_month() -> None:
+    # one dispensing of B in ten split (拆零), every department: 3 alerts from the lattice, 1 by the lines
+    alerts = _a_month_of_alerts(split_every=0, with_lines=True, split=0.1)
+    assert len(alerts) <= 2, alerts
+
+
+def test_a_products_box_is_what_its_dispensings_weigh_from_its_lines_and_never_below_its_lattice() -> None:
+    split = [28.0, 38.0, 56.0] * 4  # every third day one split box of 10 besides a box or two
+    assert lattice(split) == 2.0
+    sizes = [28.0, 28.0, 10.0, 28.0, 28.0] * 4  # the same dispensings, one size each
+    by_lines = box_of(split, [1.0, 2.0, 2.0] * 4)
+    assert 122 / 5 < by_lines < sum(s * s for s in sizes) / sum(sizes) * 1.15  # above the mean size, about E[s^2] / E[s]
+    assert box_of(split) == lattice(split)  # no lines: the lattice
+    assert box_of([28.0, 56.0, 28.0, 84.0], [1.0, 2.0, 1.0, 3.0]) == 28.0  # every dispensing a box: the box
+    lumpy = [14.0, 70.0, 14.0, 14.0, 70.0, 28.0]  # one patient in three given five boxes
+    assert box_of(lumpy, [1.0] * 6) == pytest.approx(sum(s * s for s in lumpy) / sum(lumpy), rel=0.15)  # 53, its mean 35
+    assert box_of([28.0, 28.0, 28.0], [2.0, 2.0, 2.0]) == 28.0  # a box and a line of nothing (退药 of another): no half boxes
+    assert box_of([28.0, 0.0, 28.0], [1.0, 2.0, 1.0]) >= 28.0  # a box and its return: two lines, no units
+    assert box_of([0.0, 0.0], [0.0, 0.0]) == 1.0
 
 
 def test_the_box_a_cell_comes_in_is_the_greatest_common_divisor_of_its_days() -> None:

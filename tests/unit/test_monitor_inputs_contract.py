@@ -72,8 +72,8 @@ def test_daily_usage_sums_departments_per_day_and_item(inputs: MonitoringInputs)
 
 
 def test_dept_usage_keeps_departments_apart(inputs: MonitoringInputs) -> None:
-    rows = sorted((r.dept, r.qty) for r in inputs.dept_usage(date(2028, 2, 3), date(2028, 2, 3), ["I2"]))
-    assert rows == [("心内科", 50), ("老年病科", -80)]
+    rows = sorted((r.dept, r.qty, r.lines) for r in inputs.dept_usage(date(2028, 2, 3), date(2028, 2, 3), ["I2"]))
+    assert rows == [("心内科", 50, 4), ("老年病科", -80, 2)]  # with the source lines behind them (dispensings)
 
 
 def test_accepted_totals_sum_receipt_lines_per_item_unit_and_platform_flag(inputs: MonitoringInputs) -> None:
