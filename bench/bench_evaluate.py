@@ -57,10 +57,12 @@ class ArrayInputs:
             for v in values:
                 c.append(c[-1] + v)
             self.cum[code] = c
-        # item -> [(dept, units, lines)] per day, as the store holds them (the last DEPT_DAYS days)
+        # item -> [(dept, units, lines)] per day, as the store holds them (the last DEPT_DAYS days),
+        # the departments' units summing to the item's
         first = len(self.days) - DEPT_DAYS
         self.depts = {code: [(dept, q, [max(1, round(x * 0.6)) if x else 0 for x in q])
-                             for dept, w in split for q in [[0] * first + [round(x * w) for x in daily[code][first:]]]]
+                             for dept, q in zip([d for d, _w in split], _shares(daily[code], [w for _d, w in split], first),
+                                                strict=True)]
                       for code, split in dept_split.items()}
 
     def product_years(self, a: date, b: date) -> list[ProductYear]:
@@ -107,6 +109,18 @@ class ArrayInputs:
 
     def deadline_inputs(self, as_of: datetime) -> DeadlineInputs:
         return self._d
+
+
+def _shares(values: array, weights: list[float], first: int) -> list[list[float]]:
+    """``values`` from index ``first`` split by ``weights`` into whole units that sum to them."""
+    out: list[list[float]] = [[0.0] * len(values) for _ in weights]
+    for k in range(first, len(values)):
+        left = values[k]
+        for part, w in zip(out[:-1], weights, strict=False):
+            part[k] = min(left, float(round(values[k] * w)))
+            left -= part[k]
+        out[-1][k] = left
+    return out
 
 
 def build(rng: random.Random, calendar: WorkCalendar) -> ArrayInputs:

@@ -42,6 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import partial
+from operator import add
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
 from agent.domain.rise_baseline import REST, DetectRules, baseline_span, pooled_dispersion
@@ -145,6 +146,21 @@ def build_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], star
             if rival is not None:
                 rival[i] += qty
     return out
+
+
+def add_products(series: dict[str, GroupSeries], cells: CellSeries, start: date, end: date) -> None:
+    """Add the product cells' units (:func:`agent.domain.rise_cells.cell_series`) to their groups'
+    non-winning and total series: the days of the rivals read per department need not be read
+    again for the groups (the evaluation reads the rivals' daily usage before those days only)."""
+    n = (end - start).days + 1
+    for cell, y in cells.items():
+        if cell.kind != PRODUCT:
+            continue
+        s = series.get(cell.group_id)
+        if s is None:
+            s = series[cell.group_id] = GroupSeries(cell.group_id, start, [0.0] * n, [0.0] * n)
+        s.non_winning[:] = map(add, s.non_winning, y)
+        s.total[:] = map(add, s.total, y)
 
 
 SPIKE_CLIP = 4.0  # a day above this x its group's median working day counts as this much in the profile

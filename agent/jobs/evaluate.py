@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.clock import Clock
 from agent.domain.deadlines import DEADLINE_RULES, deadline_findings
-from agent.domain.detect import RiseTest, build_series, detect_rises, rise_starts
+from agent.domain.detect import RiseTest, add_products, build_series, detect_rises, rise_starts
 from agent.domain.findings import Finding
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.net_negative import (
@@ -118,20 +118,23 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
         frozen = rise_starts(flags_under_alert(conn, store.hospital_code, end - MAX_SPAN, end), rules)
     if frozen:  # a rise under alert is still measured against the weeks before it began
         start = min(start, max(min(frozen.values()) - timedelta(days=rules.baseline_days), end - MAX_SPAN))
-    grouped = [lk.item_code for lk in links if lk.factor is not None]
-    series = build_series(inputs.daily_usage(start, end, grouped), link_map, start, end)
-    if not series:
-        return [], []
-    history = _history(store, end, rules.persistence_of - 1)
     rivals = [lk.item_code for lk in links if not lk.winning and lk.factor is not None]
+    winning = [lk.item_code for lk in links if lk.winning and lk.factor is not None]
     # the cells' level and dispersion come from the last level_days before each window (or before a
     # rise under alert began): only those days are read per department and prescriber
     longest = max((rules.window_days, *rules.long_windows))
-    level_from = end - timedelta(days=rules.level_days + longest - 1)
+    level_from = max(start, end - timedelta(days=rules.level_days + longest - 1))
     if frozen:
         level_from = max(start, min(level_from, min(frozen.values()) - timedelta(days=rules.level_days)))
     rows = list(inputs.dept_usage(level_from, end, rivals)) if rivals else []
     cells = cell_series(rows, link_map, start, end)
+    # the groups' series: the rivals' days from level_from are their products' cells, read once
+    older = inputs.daily_usage(start, level_from - timedelta(days=1), rivals) if rivals and level_from > start else []
+    series = build_series([*(inputs.daily_usage(start, end, winning) if winning else []), *older], link_map, start, end)
+    add_products(series, cells.units, start, end)
+    if not series:
+        return [], []
+    history = _history(store, end, rules.persistence_of - 1)
     tests = detect_rises(series, calendar, end, rules, history, cells=cells.units, frozen=frozen, lines=cells.lines)
     alerts = [t for t in tests if t.alert]
     groups = {g.group_id: g for g in inputs.groups()}

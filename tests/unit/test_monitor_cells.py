@@ -393,3 +393,29 @@ def test_a_department_s_first_box_of_a_rival_it_never_used_is_not_read_as_a_floo
     for back in range(3):
         (t,) = detect_rises(series, Weekends(), END - timedelta(days=back), cells=cells)
         assert not t.flagged_now, t.cells
+
+
+def test_a_groups_series_takes_its_rivals_recent_days_from_their_product_cells_as_from_the_items_daily_usage() -> None:
+    # the evaluation reads the rivals per department from level_from on, and their daily usage
+    # only before it: the groups' series must be what every item's daily usage gives
+    from agent.domain.detect import add_products, build_series
+
+    rng = random.Random(9)
+    links = {c: ItemLink(c, g, c, "P" if c.endswith("W") else None, f) for g, f in (("G0", 7.0), ("G1", 28.0))
+             for c in (f"{g}W", f"{g}A", f"{g}B")}
+    links["LOOSE"] = ItemLink("LOOSE", "G1", "LOOSE", None, None)  # no factor: in neither
+    rows = [DailyUsage(START + timedelta(days=i), code, float(rng.randint(-1, 9)), 0.0, dept, doc, 1)
+            for i in range(DAYS) for code in links for dept in ("0101", "0301", "") for doc in ("", "D7")
+            if rng.random() < 0.4]
+    daily: dict[tuple[date, str], float] = {}
+    for r in rows:
+        daily[(r.day, r.item_code)] = daily.get((r.day, r.item_code), 0.0) + r.qty
+    whole = build_series([DailyUsage(d, c, q, 0.0) for (d, c), q in daily.items()], links, START, END)
+    cut = START + timedelta(days=40)
+    rivals = {c for c, lk in links.items() if not lk.winning}
+    series = build_series([DailyUsage(d, c, q, 0.0) for (d, c), q in daily.items() if c not in rivals or d < cut],
+                          links, START, END)
+    add_products(series, cell_series([r for r in rows if r.day >= cut], links, START, END).units, START, END)
+    assert sorted(series) == sorted(whole) == ["G0", "G1"]
+    for gid, s in whole.items():
+        assert series[gid].non_winning == pytest.approx(s.non_winning) and series[gid].total == pytest.approx(s.total)
