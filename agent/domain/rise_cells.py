@@ -47,9 +47,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
 from itertools import compress
 from operator import add, mul, truediv
+from typing import NamedTuple
 
 from agent.domain.monitoring_model import DailyUsage, ItemLink
 from agent.domain.rise_baseline import REST, DetectRules, dispersion_from_sums
@@ -68,17 +68,17 @@ EXACT_BELOW = 1e-3  # the exact conditional tail is checked below this p (above 
 GROUP, PRODUCT, DEPT, PRODUCT_DEPT, PRODUCT_PRESCRIBER = "group", "product", "dept", "product_dept", "product_prescriber"
 
 
-@dataclass(frozen=True, order=True)
-class Cell:
+class Cell(NamedTuple):
     """Where a rise may sit: ``dept`` and ``product`` empty for all departments / all non-winning
-    products; ``prescriber`` is the HIS's own code."""
+    products; ``prescriber`` is the HIS's own code. A tuple: an evaluation hashes tens of thousands
+    of cells hundreds of thousands of times, and a tuple's hash is the interpreter's own."""
 
     group_id: str
     dept: str = ""
     product: str = ""  # a non-winning local item code
     prescriber: str = ""
 
-    @cached_property
+    @property
     def kind(self) -> str:
         if self.prescriber:
             return PRODUCT_PRESCRIBER
@@ -304,9 +304,12 @@ def box_of(units: Sequence[float], lines: Sequence[float] | None = None) -> floa
         return box
     assert lines is not None
     mean = total / n
-    days = [(u, k) for u, k in zip(units, lines, strict=True) if k > 0]
-    spread = sum((u - k * mean) ** 2 / k for u, k in days) / (len(days) - 1) if len(days) > 1 else 0.0
-    return max(box, mean + spread / mean)
+    us, ks = list(compress(units, lines)), list(compress(lines, lines))  # the days with lines
+    if len(ks) < 2:
+        return max(box, mean)
+    # sum over those days of (u - k * mean)^2 / k, in C loops
+    spread = sum(map(truediv, map(mul, us, us), ks)) - 2 * mean * sum(us) + mean * mean * sum(ks)
+    return max(box, mean + max(spread, 0.0) / (len(ks) - 1) / mean)
 
 
 def lattice(units: Sequence[float]) -> float:
