@@ -59,9 +59,9 @@ class ArrayInputs:
             self.cum[code] = c
         # item -> [(dept, units, lines)] per day, as the store holds them (the last DEPT_DAYS days),
         # the departments' units summing to the item's
-        first = len(self.days) - DEPT_DAYS
-        self.depts = {code: [(dept, q, [max(1, round(x * 0.6)) if x else 0 for x in q])
-                             for dept, q in zip([d for d, _w in split], _shares(daily[code], [w for _d, w in split], first),
+        self.first = first = len(self.days) - DEPT_DAYS
+        self.depts = {code: [(dept, q, array("d", [max(1, round(x * 0.6)) if x else 0 for x in q]))
+                             for dept, q in zip([d for d, _w in split], _shares(daily[code][first:], [w for _d, w in split]),
                                                 strict=True)]
                       for code, split in dept_split.items()}
 
@@ -91,10 +91,11 @@ class ArrayInputs:
 
     def dept_usage(self, a: date, b: date, items) -> list[DailyUsage]:  # type: ignore[no-untyped-def]
         i, j = self._range(max(a, TODAY - timedelta(days=DEPT_DAYS - 1)), b)
-        days, out = self.days, []
+        days, out = self.days[self.first:], []
+        i, j = i - self.first, j - self.first
         for code in items:
             for dept, qty, lines in self.depts.get(code, ()):
-                out += [DailyUsage(days[k], code, qty[k], 0.0, dept, "", lines[k]) for k in range(i, j) if qty[k]]
+                out += [DailyUsage(days[k], code, qty[k], 0.0, dept, "", int(lines[k])) for k in range(i, j) if qty[k]]
         return out
 
     def negative_days(self, a: date, b: date, items) -> list[DailyUsage]:  # type: ignore[no-untyped-def]
@@ -111,10 +112,10 @@ class ArrayInputs:
         return self._d
 
 
-def _shares(values: array, weights: list[float], first: int) -> list[list[float]]:
-    """``values`` from index ``first`` split by ``weights`` into whole units that sum to them."""
-    out: list[list[float]] = [[0.0] * len(values) for _ in weights]
-    for k in range(first, len(values)):
+def _shares(values: array, weights: list[float]) -> list[array]:
+    """``values`` split by ``weights`` into whole units that sum to them."""
+    out = [array("d", bytes(8 * len(values))) for _ in weights]
+    for k in range(len(values)):
         left = values[k]
         for part, w in zip(out[:-1], weights, strict=False):
             part[k] = min(left, float(round(values[k] * w)))
