@@ -38,6 +38,7 @@ _NOT_NULL = {
 }
 TYPE_ZH = {"date": "日期", "number": "数字", "integer": "整数", "timestamp": "日期时间", "flag": "是/否标记", "text": "文字"}
 TOLERANCE = 0.05  # how close amount per unit must come to a multiple of the dictionary price
+LINES_SAMPLE = 30  # groups of a day with use, every one of them of one line: the lines are not counted
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def check_source(source: SqlSource, day: date, items: Mapping[str, LocalItem] | 
     usage = "usage_by_prescriber" if "usage_by_prescriber" in samples else "usage"
     if usage in samples and not _broken(problems, usage):
         problems += _usage_units(usage, samples[usage], known)
+        problems += _usage_lines(usage, samples[usage])
         if "day_totals" in samples and samples[usage].complete and not _broken(problems, "day_totals"):
             problems += _day_totals(samples["day_totals"], samples[usage])
     if "receipts" in samples and not _broken(problems, "receipts"):
@@ -251,6 +253,18 @@ def _usage_units(query: str, sample: Sample, items: Mapping[str, LocalItem]) -> 
                 else "数量似乎按最小单位计，应按 items.his_unit（包装）计")
         out.append(Problem(query, "quantity", f"单位不对：{hint}，共 {len(found)} 个药品：" + "；".join(named)))
     return out
+
+
+def _usage_lines(query: str, sample: Sample) -> list[Problem]:
+    """A warning where every group of a busy day counts one line: ``lines`` should count the
+    prescription lines (发药明细) behind each group, and rise detection weighs a dispensing by them;
+    from a table already summed per day, one line a group reads a day's use as one dispensing."""
+    used = [r for r in sample.dicts() if (_number(r["quantity"]) or 0) > 0]
+    if len(used) < LINES_SAMPLE or any(_number(r["lines"]) != 1 for r in used):
+        return []
+    return [Problem(query, "lines", f"{len(used)} 组用量的 lines 都是 1：lines 应为每组背后的处方明细行数（COUNT(*)，一行一次发药）；"
+                                    "若查询读的是已按天汇总的表，上升预警会把一天的用量当作一次发药，发现得更迟",
+                    warning=True)]
 
 
 def _day_totals(totals: Sample, usage: Sample) -> list[Problem]:

@@ -127,3 +127,31 @@ def test_receipt_lines_whose_unit_cannot_be_converted_are_listed_as_a_warning(ho
     assert p.message.startswith("入库单位无法换算为最小单位 1 行，这些行不计入按验收完成进度：行 2 药品 C03（注射用头孢曲松钠 1g）单位“盒”")
     problems, _ = _check(hospital, "warehouse", {"receipts": RECEIPTS})
     assert [x.message.split("：")[0] for x in problems] == ["无法判断入库单位能否换算"]
+
+
+def test_a_usage_query_over_a_table_summed_per_day_is_warned_that_its_lines_are_no_dispensings(tmp_path: Path) -> None:
+    # rise detection weighs a dispensing by the lines: one line a group would read a day's use as one
+    db = tmp_path / "summed.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE fy_hz (rq DATE, ypbm TEXT, ksbm TEXT, sl DECIMAL, je DECIMAL)")
+        conn.execute("CREATE TABLE fy_mx (fyrq DATE, ypbm TEXT, ksbm TEXT, sl DECIMAL, je DECIMAL)")
+        for dept in range(40):
+            conn.execute("INSERT INTO fy_hz VALUES ('2026-11-03', 'A01', ?, 6, 16.8)", (f"{dept:04d}",))
+            conn.executemany("INSERT INTO fy_mx VALUES ('2026-11-03', 'A01', ?, 3, 8.4)", [(f"{dept:04d}",)] * 2)
+    where = "WHERE {d} >= :day_from AND {d} < :day_to_next"
+    summed = ("SELECT rq AS day, ypbm AS item_code, ksbm AS dept_code, 'outpatient' AS setting, SUM(sl) AS quantity, "
+              "SUM(je) AS amount, COUNT(*) AS lines FROM fy_hz " + where.format(d="rq") + " GROUP BY rq, ypbm, ksbm")
+    items = ("SELECT ypbm AS code, ypbm AS name, NULL AS generic_name, NULL AS dosage_form, NULL AS spec, NULL AS manufacturer, "
+             "NULL AS his_unit, NULL AS pack_factor, NULL AS national_code, NULL AS price FROM fy_hz")
+    totals = "SELECT rq AS day, COUNT(*) AS lines, SUM(sl) AS quantity FROM fy_hz " + where.format(d="rq") + " GROUP BY rq"
+
+    def check(usage: str) -> list:  # type: ignore[type-arg]
+        queries = {"usage": usage, "day_totals": totals if "fy_hz" in usage else totals.replace("rq", "fyrq").replace("fy_hz", "fy_mx"),
+                   "items": items}
+        return _check(db, "his", queries)[0]
+
+    problems = check(summed)
+    (warned,) = [p for p in problems if (p.query, p.column) == ("usage", "lines")]
+    assert warned.warning and warned.message.startswith("40 组用量的 lines 都是 1：lines 应为每组背后的处方明细行数")
+    detail = summed.replace("rq", "fyrq").replace("fy_hz", "fy_mx")
+    assert not [p for p in check(detail) if p.column == "lines"]
