@@ -385,8 +385,8 @@ def _boxes(members: Sequence[tuple[Cell, Sequence[float]]], prepared: Sequence[t
            lines: CellSeries) -> dict[Cell, float]:
     """Each tested cell's box: the units one dispensing of it comes in. A product in a department or
     of a prescriber has its own, from its level span, or from its window where it had no use
-    before (:func:`agent.domain.rise_cells.box_of`: its units per source line where the source
-    gives lines, else the lattice of its days; rival products of one group come in boxes of 7, 14,
+    before (:func:`agent.domain.rise_cells.box_of`: what one dispensing weighs in its variance,
+    from its source lines where the source gives them, else the lattice of its days; rival products of one group come in boxes of 7, 14,
     28 or by the unit, and a ward may dispense by the unit what the clinic dispenses by the box). A
     product, a department or the group, being sums of products in departments, the box of its use
     on average (their boxes weighted by their use over the level span and the window, as the

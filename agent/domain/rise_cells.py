@@ -25,8 +25,8 @@ negative binomial *on dispensings*: units and variance are divided by the pack t
 boxes of 7 or 28 and a negative binomial spread over units would put a gamma's tail on a lattice
 of boxes. Rival products of one group come in different boxes (7, 14, 28, or by the unit; a ward
 may dispense by the unit what the clinic dispenses by the box), so the fits are made on each
-cell counted in its own boxes (:func:`box_of`: its units per source line, a dispensing, where the
-source gives lines, else its :func:`lattice`, which tolerates a split box now and then; a sum
+cell counted in its own boxes (:func:`box_of`: what one dispensing weighs, from its source lines,
+one per dispensing, where the source gives them, else its :func:`lattice`, which tolerates a split box now and then; a sum
 of products, their boxes weighted by use) and a cell's pack term is its box times the fitted one;
 where a window would be called a rise, the pack term is checked against the cell's own days'
 spread too (without lines, a cell split often enough has no lattice left). A cell below the volume gate (``min_volume`` units in the window) or the effect gate
