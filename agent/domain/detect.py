@@ -305,8 +305,7 @@ SPECIFIC = {PRODUCT_DEPT: 0, PRODUCT_PRESCRIBER: 1, DEPT: 2, PRODUCT: 3, GROUP: 
 
 
 def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequence[Frame],
-                rules: DetectRules, total: Sequence[float] | None = None,
-                lines: CellSeries | None = None) -> list[CellTest]:
+                rules: DetectRules, total: Sequence[float] | None, lines: CellSeries) -> list[CellTest]:
     """Every cell of one group (the group cell first) over the ``frames`` (the week's, then each
     long window's). A cell that cannot pass the gates in any window is not tested. The dispersion
     is fitted on the earliest frame's six weeks (those before the longest window: a rise some
@@ -342,7 +341,7 @@ def _test_group(members: Sequence[tuple[Cell, Sequence[float]]], frames: Sequenc
             f = fits[id(y)] = fit_sums(y, frames[-1])
         return f
 
-    boxes = _boxes(members, prepared, fr, lines or {})
+    boxes = _boxes(members, prepared, fr, lines)
 
     def own_days(y: Sequence[float], box: float, b: float) -> float:  # the cell's own pack term where its
         return own_pack(fitted(y), b, box)  # lattice is broken, asked for where it may rise

@@ -300,9 +300,8 @@ def box_of(units: Sequence[float], lines: Sequence[float] | None = None) -> floa
     (退药) are two lines and no units, and a box read too small reads ordinary weeks as rises."""
     box = lattice(units)
     n, total = (sum(lines) if lines else 0.0), sum(units)
-    if n <= 0 or total <= 0:
+    if not lines or n <= 0 or total <= 0:
         return box
-    assert lines is not None
     mean = total / n
     us, ks = list(compress(units, lines)), list(compress(lines, lines))  # the days with lines
     if len(ks) < 2:
