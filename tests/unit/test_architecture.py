@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from clockproof import clock_calls, clock_proof
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT = Path(sys.executable).with_name("lint-imports")
@@ -56,3 +57,30 @@ def test_a_wrong_arrow_breaks_its_contract(tree: Path, where: str, code: str, co
     broken = [line for line in out.stdout.splitlines() if line.rstrip().endswith("BROKEN")]
     assert any(contract in line for line in broken), out.stdout
     assert where.removesuffix(".py").replace("/", ".") in out.stdout
+
+
+def test_the_domain_never_reads_the_clock() -> None:
+    """Every date the domain sees is handed to it; the clock-shifted runs of ``make test`` rely on
+    it to leave out the tests of the domain alone (``tests/clockproof.py``)."""
+    found = [f"{path.relative_to(ROOT)}:{where}" for path in sorted((ROOT / "agent" / "domain").rglob("*.py"))
+             for where in clock_calls(path.read_text(encoding="utf-8"))]
+    assert found == []
+
+
+@pytest.mark.parametrize("code", ["from datetime import date\nd = date.today()\n", "import time\nt = time.time()\n",
+                                  "from datetime import datetime\nn = datetime.now(tz)\n", "from time import monotonic\n"])
+def test_a_clock_read_is_seen(code: str) -> None:
+    assert clock_calls(code)
+
+
+def test_only_tests_of_the_domain_alone_without_a_clock_are_clock_proof(tmp_path: Path) -> None:
+    cases = {
+        "test_pure.py": ("from agent.domain.stats import nbinom_sf\nfrom datetime import date\n", True),
+        "test_store.py": ("from agent.domain.stats import nbinom_sf\nfrom agent.store import open_store\n", False),
+        "test_today.py": ("from agent.domain.stats import nbinom_sf\nfrom datetime import date\nx = date.today()\n", False),
+        "test_fake.py": ("from agent.domain.stats import nbinom_sf\n\ndef test_x(clock):\n    pass\n", False),
+        "test_none.py": ("import math\n", False),
+    }
+    for name, (code, proof) in cases.items():
+        (tmp_path / name).write_text(code, encoding="utf-8")
+        assert clock_proof(tmp_path / name) is proof, name
