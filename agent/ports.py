@@ -25,6 +25,7 @@ from agent.domain.monitoring_model import (
     UsageTotal,
 )
 from agent.domain.uploads import InsuranceUpload
+from agent.domain.usage_series import UsageSeries
 from agent.domain.workdays import WorkdayCalendar  # declared in the domain, which imports nothing of agent/
 
 __all__ = [
@@ -121,6 +122,12 @@ class MonitoringInputs(Protocol):
     def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:
         """Per day x item x department (x prescriber when recorded) for the given items, with the
         source lines behind each (its dispensings: rise detection counts in them)."""
+        ...
+
+    def usage_series(self, day_from: date, day_to: date, items: Iterable[str], departments: bool = True) -> UsageSeries:
+        """What :meth:`dept_usage` gives (``departments=False``: :meth:`daily_usage`'s, with the
+        lines), as series over [day_from, day_to] per (item, department, prescriber): rise
+        detection reads a million such figures an evaluation (:mod:`agent.domain.usage_series`)."""
         ...
 
     def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:

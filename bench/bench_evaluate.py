@@ -34,6 +34,7 @@ from agent.domain.monitoring_model import (
     PurchaseMix,
     UsageTotal,
 )
+from agent.domain.usage_series import UsageSeries
 from agent.jobs.evaluate import evaluate
 from agent.store import open_store
 
@@ -97,6 +98,19 @@ class ArrayInputs:
             for dept, qty, lines in self.depts.get(code, ()):
                 out += [DailyUsage(days[k], code, qty[k], 0.0, dept, "", int(lines[k])) for k in range(i, j) if qty[k]]
         return out
+
+    def usage_series(self, a: date, b: date, items, departments=True) -> UsageSeries:  # type: ignore[no-untyped-def]
+        """Slices of the arrays: what filling series from the store's rows costs is timed apart (``read_s``)."""
+        n = (b - a).days + 1
+        if not departments:
+            i, j = self._range(a, b)
+            pad = [0.0] * (self.days[i] - a).days if i < len(self.days) else []
+            return {(code, "", ""): ((pad + self.daily[code][i:j].tolist())[:n], [0.0] * n) for code in items}
+        i, j = self._range(max(a, self.days[self.first]), b)
+        pad = [0.0] * (self.days[i] - a).days if i < len(self.days) else []
+        i, j = i - self.first, j - self.first
+        return {(code, dept, ""): ((pad + qty[i:j].tolist())[:n], (pad + lines[i:j].tolist())[:n])
+                for code in items for dept, qty, lines in self.depts.get(code, ())}
 
     def negative_days(self, a: date, b: date, items) -> list[DailyUsage]:  # type: ignore[no-untyped-def]
         """What the store's HAVING returns: the synthetic hospital books no return above a day's issues."""

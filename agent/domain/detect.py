@@ -44,7 +44,7 @@ from datetime import date, timedelta
 from functools import partial
 from operator import add
 
-from agent.domain.monitoring_model import DailyUsage, ItemLink
+from agent.domain.monitoring_model import ItemLink
 from agent.domain.rise_baseline import REST, DetectRules, baseline_span, pooled_dispersion
 from agent.domain.rise_cells import (
     DEPT,
@@ -73,6 +73,7 @@ from agent.domain.rise_cells import (
     window_figures,
 )
 from agent.domain.stats import benjamini_hochberg, weighted_benjamini_hochberg, weighted_simes
+from agent.domain.usage_series import UsageSeries
 from agent.domain.workdays import WorkdayCalendar
 
 __all__ = ["REST", "Cell", "CellTest", "DetectRules", "GroupSeries", "RiseTest", "build_series", "day_classes",
@@ -117,34 +118,24 @@ def day_classes(calendar: WorkdayCalendar, start: date, n: int) -> list[int]:
     return out
 
 
-def build_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start: date, end: date) -> dict[str, GroupSeries]:
+def build_series(series: UsageSeries, links: Mapping[str, ItemLink], start: date, end: date) -> dict[str, GroupSeries]:
+    """Each group's daily total and non-winning units (smallest units), index 0 = ``start``, from
+    its items' series (:meth:`MonitoringInputs.usage_series`, index 0 = ``start`` too); items
+    without a factor are skipped."""
     n = (end - start).days + 1
-    start_ord = start.toordinal()
     out: dict[str, GroupSeries] = {}
-    where: dict[str, tuple[list[float], list[float] | None, float] | None] = {}
-    for row in rows:
-        code = row.item_code
-        if code in where:
-            target = where[code]
-        else:
-            link = links.get(code)
-            if link is None or link.factor is None:
-                target = None
-            else:
-                s = out.get(link.group_id)
-                if s is None:
-                    s = out[link.group_id] = GroupSeries(link.group_id, start, [0.0] * n, [0.0] * n)
-                target = (s.total, None if link.winning else s.non_winning, link.factor)
-            where[code] = target
-        if target is None:
+    for (code, _dept, _doc), (qty, _lines) in series.items():
+        link = links.get(code)
+        if link is None or link.factor is None:
             continue
-        i = row.day.toordinal() - start_ord
-        if 0 <= i < n:
-            total, rival, factor = target
-            qty = row.qty * factor
-            total[i] += qty
-            if rival is not None:
-                rival[i] += qty
+        s = out.get(link.group_id)
+        if s is None:
+            s = out[link.group_id] = GroupSeries(link.group_id, start, [0.0] * n, [0.0] * n)
+        factor = link.factor
+        y = [q * factor for q in qty[:n]]
+        s.total[:len(y)] = map(add, s.total[:len(y)], y)
+        if not link.winning:
+            s.non_winning[:len(y)] = map(add, s.non_winning[:len(y)], y)
     return out
 
 

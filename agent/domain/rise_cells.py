@@ -51,9 +51,10 @@ from itertools import compress
 from operator import add, mul, truediv
 from typing import NamedTuple
 
-from agent.domain.monitoring_model import DailyUsage, ItemLink
+from agent.domain.monitoring_model import ItemLink
 from agent.domain.rise_baseline import REST, DetectRules, dispersion_from_sums
 from agent.domain.stats import binom_sf, nbinom_sf, simes
+from agent.domain.usage_series import UsageSeries
 
 Z_BODY = 1.28
 MIN_EVENTS = 10.0  # dispensings a cell needs over its level span to be tested (fewer: new use, not a rise)
@@ -112,36 +113,30 @@ class CellUse:
     lines: dict[Cell, list[float]]
 
 
-def cell_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start: date, end: date,
-                by_prescriber: bool = True) -> CellUse:
+def cell_series(series: UsageSeries, links: Mapping[str, ItemLink], start: date, end: date,
+                first: date | None = None, by_prescriber: bool = True) -> CellUse:
     """Daily non-winning units (smallest units) of every product, department, product x
-    department and (rows with a prescriber) product x prescriber cell, index 0 = ``start``; the
-    group cell is the group's own series. ``rows``: :meth:`MonitoringInputs.dept_usage` rows;
-    winning items skipped. Beside them, the source lines (dispensings) of the products, products
-    in departments and products of prescribers, where the rows carry them."""
+    department and (keys with a prescriber) product x prescriber cell, index 0 = ``start``; the
+    group cell is the group's own series. ``series``: :meth:`MonitoringInputs.usage_series` by
+    department, index 0 = ``first`` (default ``start``; not before it), days before ``first`` are
+    0; winning items skipped. Beside them, the source lines (dispensings) of the products, products
+    in departments and products of prescribers, where the series carry them."""
     n = (end - start).days + 1
-    start_ord = start.toordinal()
-    base: dict[tuple[str, str, str], tuple[list[float], list[float]]] = {}  # (item, department, prescriber) -> units, lines
-    factors: dict[str, float | None] = {}
-    index: dict[date, int] = {}
-    for row in rows:
-        code = row.item_code
-        factor = factors.get(code, -1.0)
-        if factor == -1.0:
-            link = links.get(code)
-            factor = factors[code] = None if link is None or link.winning else link.factor
-        if factor is None:
+    pad = [0.0] * ((first - start).days if first is not None else 0)
+    base: dict[tuple[str, str, str], tuple[list[float], list[float]]] = {}
+    for (code, dept, doc), (qty, k) in series.items():
+        link = links.get(code)
+        if link is None or link.winning or link.factor is None:
             continue
-        i = index.get(row.day)
-        if i is None:
-            i = index[row.day] = row.day.toordinal() - start_ord
-        if 0 <= i < n:
-            key = (code, row.dept, row.prescriber if by_prescriber else "")
-            acc = base.get(key)
-            if acc is None:
-                acc = base[key] = ([0.0] * n, [0.0] * n)
-            acc[0][i] += row.qty * factor
-            acc[1][i] += row.lines
+        factor = link.factor
+        y = (pad + [q * factor for q in qty])[:n]
+        k = (pad + k)[:n]
+        if len(y) < n:
+            y += [0.0] * (n - len(y))
+            k += [0.0] * (n - len(k))
+        key = (code, dept, doc if by_prescriber else "")
+        have = base.get(key)
+        base[key] = (y, k) if have is None else (list(map(add, have[0], y)), list(map(add, have[1], k)))
     units: dict[Cell, list[float]] = {}
     lines: dict[Cell, list[float]] = {}
     for (code, dept, doc), (y, k) in base.items():
@@ -152,8 +147,8 @@ def cell_series(rows: Iterable[DailyUsage], links: Mapping[str, ItemLink], start
             units[c] = y if u is None else list(map(add, u, y))  # shared while one series makes the cell
         if any(k):
             for c in fine:
-                have = lines.get(c)
-                lines[c] = k if have is None else list(map(add, have, k))
+                have_k = lines.get(c)
+                lines[c] = k if have_k is None else list(map(add, have_k, k))
     return CellUse(units, lines)
 
 

@@ -34,6 +34,7 @@ from agent.domain.progress import ProductProgress
 from agent.domain.reporting import PROGRESS_RULES, drift_findings, progress_findings, year_end_findings
 from agent.domain.rise_cells import cell_series
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
+from agent.domain.usage_series import UsageSeries, series_rows
 from agent.jobs.figures import progress_of
 from agent.jobs.group import programme_figures
 from agent.jobs.ingest_items import department_names
@@ -126,11 +127,13 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
     level_from = max(start, end - timedelta(days=rules.level_days + longest - 1))
     if frozen:
         level_from = max(start, min(level_from, min(frozen.values()) - timedelta(days=rules.level_days)))
-    rows = list(inputs.dept_usage(level_from, end, rivals)) if rivals else []
-    cells = cell_series(rows, link_map, start, end)
+    got = inputs.usage_series(level_from, end, rivals) if rivals else {}
+    cells = cell_series(got, link_map, start, end, level_from)
     # the groups' series: the rivals' days from level_from are their products' cells, read once
-    older = inputs.daily_usage(start, level_from - timedelta(days=1), rivals) if rivals and level_from > start else []
-    series = build_series([*(inputs.daily_usage(start, end, winning) if winning else []), *older], link_map, start, end)
+    items = inputs.usage_series(start, end, winning, departments=False) if winning else {}
+    if rivals and level_from > start:
+        items.update(inputs.usage_series(start, level_from - timedelta(days=1), rivals, departments=False))
+    series = build_series(items, link_map, start, end)
     add_products(series, cells.units, start, end)
     if not series:
         return [], []
@@ -138,13 +141,14 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
     tests = detect_rises(series, calendar, end, rules, history, cells=cells.units, frozen=frozen, lines=cells.lines)
     alerts = [t for t in tests if t.alert]
     groups = {g.group_id: g for g in inputs.groups()}
-    shares = _prescriber_shares(inputs, rows, links, link_map, end)
+    shares = _prescriber_shares(inputs, got, level_from, links, link_map, end)
     names = department_names(store) if alerts or shares else {}
     out = [prescriber_finding(sh, groups.get(sh.group_id) or GenericGroup(sh.group_id, sh.group_id, ""), now,
                               ShareRules().days, names) for sh in shares]
     if alerts:
+        alerted = {t.group_id for t in alerts}
         by_group: dict[str, list[DailyUsage]] = {}
-        for row in rows:
+        for row in series_rows(got, level_from, lambda key: link_map[key[0]].group_id in alerted):
             by_group.setdefault(link_map[row.item_code].group_id, []).append(row)
         products = {lk.item_code: lk.name for lk in links}
         units = {lk.group_id: lk.smallest_unit for lk in links if lk.winning and lk.smallest_unit}
@@ -176,13 +180,14 @@ def _net_negative(store: Store, inputs: MonitoringInputs, links: list[ItemLink],
     return [net_negative_finding(n, now, names, products) for n in found]
 
 
-def _prescriber_shares(inputs: MonitoringInputs, rows: list[DailyUsage], links: list[ItemLink],
+def _prescriber_shares(inputs: MonitoringInputs, got: UsageSeries, got_from: date, links: list[ItemLink],
                        link_map: dict[str, ItemLink], end: date) -> list[PrescriberShare]:
     """Prescribers whose non-winning share of a group stands far above their department's, where
-    the source gives prescribers: the winning items of those groups are read for their shares."""
+    the source gives prescribers (``got``: the rivals' series from ``got_from``): the winning items
+    of those groups are read for their shares."""
     rules = ShareRules()
     first = end - timedelta(days=rules.days - 1)
-    recent = [r for r in rows if r.prescriber and r.day >= first]
+    recent = series_rows(got, got_from, lambda key: bool(key[2]), since=first)
     if not recent:
         return []
     gids = {link_map[r.item_code].group_id for r in recent}

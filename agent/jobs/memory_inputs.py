@@ -32,6 +32,7 @@ from agent.domain.monitoring_model import (
     VolumePlan,
 )
 from agent.domain.net_negative import negative_days
+from agent.domain.usage_series import UsageSeries, series_of
 
 
 class _ItemDays:
@@ -107,6 +108,9 @@ class InMemoryInputs:
             if it is not None:
                 out += [r for r in it.rows if day_from <= r.day <= day_to]
         return out
+
+    def usage_series(self, day_from: date, day_to: date, items: Iterable[str], departments: bool = True) -> UsageSeries:
+        return series_of(self.dept_usage(day_from, day_to, items), day_from, day_to, departments)
 
     def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
         return negative_days(self.dept_usage(day_from, day_to, items))

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, literal, select
 
 from agent.clock import DEFAULT_TZ
 from agent.domain.consumables import ValueRule, online_kind
@@ -32,6 +32,7 @@ from agent.domain.monitoring_model import (
     VolumePlan,
 )
 from agent.domain.prices import PricedReceipt
+from agent.domain.usage_series import UsageSeries, fill_series
 from agent.store import Store, declarations, ledgers
 from agent.store import catalogue as catalogue_repo
 from agent.store.bureau import substitutes
@@ -186,6 +187,15 @@ class StoreInputs:
         with self.store.read() as conn:
             return [DailyUsage(d, code, _f(q_), _f(a), dept or "", pres or "", int(n or 0))
                     for d, code, dept, pres, q_, a, n in conn.execute(q)]
+
+    def usage_series(self, day_from: date, day_to: date, items: Iterable[str], departments: bool = True) -> UsageSeries:
+        dept = ud.c.dept_code if departments else literal("")
+        doc = ud.c.prescriber_code if departments else literal("")
+        q = (select(ud.c.day, ud.c.item_code, dept, doc, func.sum(ud.c.quantity), func.sum(ud.c.lines))
+             .where(self._usage_where(day_from, day_to, items))
+             .group_by(ud.c.day, ud.c.item_code, *((ud.c.dept_code, ud.c.prescriber_code) if departments else ())))
+        with self.store.read() as conn:
+            return fill_series(conn.execute(q), day_from, day_to)
 
     def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
         total = func.sum(ud.c.quantity)

@@ -14,6 +14,7 @@ from agent.domain.detect import Cell, DetectRules, GroupSeries, detect_rises
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.prescriber_share import concentrated_prescribers, prescriber_finding
 from agent.domain.rise_cells import box_of, cell_series, lattice
+from agent.domain.usage_series import series_of
 
 START = date(2026, 1, 5)  # a Monday
 DAYS = 91
@@ -68,7 +69,7 @@ def hospital(seed: int, rise: float = 1.0, rise_days: int = 7, drift=lambda i: 1
         s.total[(r.day - START).days] += r.qty * 7
         if not links[r.item_code].winning:
             s.non_winning[(r.day - START).days] += r.qty * 7
-    return series, cell_series(rows, links, START, END).units
+    return series, cell_series(series_of(rows, START, END), links, START, END).units
 
 
 def test_a_product_tripling_in_one_quiet_department_of_a_busy_group_is_found_there() -> None:
@@ -201,7 +202,7 @@ def test_a_four_week_window_reads_a_month_old_doubling_against_the_level_before_
         boxes = 3 if day.weekday() < 5 else 1
         rows += [DailyUsage(day, "A", boxes * (2 if i >= DAYS - 28 else 1), 0.0, "0301"),
                  DailyUsage(day, "B", boxes * 10, 0.0, "0101")]
-    cells = cell_series(rows, links, START, END).units
+    cells = cell_series(series_of(rows, START, END), links, START, END).units
     total = [0.0] * DAYS
     for r in rows:
         total[(r.day - START).days] += r.qty * 7
@@ -407,15 +408,15 @@ def test_a_groups_series_takes_its_rivals_recent_days_from_their_product_cells_a
     rows = [DailyUsage(START + timedelta(days=i), code, float(rng.randint(-1, 9)), 0.0, dept, doc, 1)
             for i in range(DAYS) for code in links for dept in ("0101", "0301", "") for doc in ("", "D7")
             if rng.random() < 0.4]
-    daily: dict[tuple[date, str], float] = {}
-    for r in rows:
-        daily[(r.day, r.item_code)] = daily.get((r.day, r.item_code), 0.0) + r.qty
-    whole = build_series([DailyUsage(d, c, q, 0.0) for (d, c), q in daily.items()], links, START, END)
+    whole = build_series(series_of(rows, START, END, departments=False), links, START, END)
     cut = START + timedelta(days=40)
     rivals = {c for c, lk in links.items() if not lk.winning}
-    series = build_series([DailyUsage(d, c, q, 0.0) for (d, c), q in daily.items() if c not in rivals or d < cut],
-                          links, START, END)
-    add_products(series, cell_series([r for r in rows if r.day >= cut], links, START, END).units, START, END)
+    items = series_of([r for r in rows if r.item_code not in rivals], START, END, departments=False)
+    items.update(series_of([r for r in rows if r.item_code in rivals and r.day < cut], START, cut - timedelta(days=1),
+                           departments=False))
+    series = build_series(items, links, START, END)
+    cells = cell_series(series_of([r for r in rows if r.day >= cut], cut, END), links, START, END, first=cut)
+    add_products(series, cells.units, START, END)
     assert sorted(series) == sorted(whole) == ["G0", "G1"]
     for gid, s in whole.items():
         assert series[gid].non_winning == pytest.approx(s.non_winning) and series[gid].total == pytest.approx(s.total)

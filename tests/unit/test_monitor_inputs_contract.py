@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.domain.usage_series import series_of
 from agent.jobs.memory_inputs import InMemoryInputs
 from agent.ports import MonitoringInputs
 from tests.unit import monitor_fixture as fx
@@ -74,6 +75,20 @@ def test_daily_usage_sums_departments_per_day_and_item(inputs: MonitoringInputs)
 def test_dept_usage_keeps_departments_apart(inputs: MonitoringInputs) -> None:
     rows = sorted((r.dept, r.qty, r.lines) for r in inputs.dept_usage(date(2028, 2, 3), date(2028, 2, 3), ["I2"]))
     assert rows == [("心内科", 50, 4), ("老年病科", -80, 2)]  # with the source lines behind them (dispensings)
+
+
+def test_usage_series_are_the_dept_usage_and_the_daily_usage_as_lists_of_days(inputs: MonitoringInputs) -> None:
+    first, last = date(2028, 2, 2), date(2028, 2, 4)
+    by_dept = inputs.usage_series(first, last, ["I2"])
+    assert by_dept == {("I2", "心内科", ""): ([0.0, 50.0, 0.0], [0.0, 4.0, 0.0]),
+                       ("I2", "老年病科", ""): ([0.0, -80.0, 0.0], [0.0, 2.0, 0.0])}
+    assert inputs.usage_series(first, last, ["I2"], departments=False) == {("I2", "", ""): ([0.0, -30.0, 0.0], [0.0, 6.0, 0.0])}
+    # over a longer range, every item: what the rows give, day for day
+    first, last = date(2028, 1, 1), date(2028, 2, 29)
+    items = ["I1", "I2", "I5", "IB1"]
+    assert inputs.usage_series(first, last, items) == series_of(inputs.dept_usage(first, last, items), first, last)
+    assert inputs.usage_series(first, last, items, departments=False) == series_of(
+        inputs.dept_usage(first, last, items), first, last, departments=False)
 
 
 def test_accepted_totals_sum_receipt_lines_per_item_unit_and_platform_flag(inputs: MonitoringInputs) -> None:

@@ -1,0 +1,68 @@
+"""Daily usage as series: what rise detection reads, one list per day range instead of one object
+per day.
+
+An evaluation reads about a million day x item x department figures; as :class:`DailyUsage`
+objects each costs an allocation on the store's side and a second pass in the domain. As series,
+the store fills the lists once from its rows (:func:`fill_series`) and the domain sums slices.
+Rows come back (:func:`series_rows`) only where an alert or a prescriber's share wants them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from agent.domain.monitoring_model import DailyUsage
+
+UsageKey = tuple[str, str, str]  # (item code, department code, prescriber code); "" where not recorded or summed
+UsageSeries = dict[UsageKey, tuple[list[float], list[float]]]
+"""Per key, the daily HIS units and the daily source lines (dispensings) over a day range, index 0
+= its first day. A key has at least one day with a row."""
+
+
+def fill_series(rows: Iterable[tuple[date, str, str | None, str | None, Any, Any]], first: date, last: date) -> UsageSeries:
+    """``rows`` of (day, item, department, prescriber, units, lines) over [first, last] as series;
+    a day outside the range is skipped; units and lines may come as ``Decimal`` or ``None`` (a store's SUM)."""
+    n = (last - first).days + 1
+    first_ord = first.toordinal()
+    index: dict[date, int] = {}
+    out: UsageSeries = {}
+    for day, code, dept, doc, qty, lines in rows:
+        i = index.get(day)
+        if i is None:
+            i = index[day] = day.toordinal() - first_ord
+        if not 0 <= i < n:
+            continue
+        key = (code, dept or "", doc or "")
+        acc = out.get(key)
+        if acc is None:
+            acc = out[key] = ([0.0] * n, [0.0] * n)
+        if qty:
+            acc[0][i] += float(qty)
+        if lines:
+            acc[1][i] += float(lines)
+    return out
+
+
+def series_of(rows: Iterable[DailyUsage], first: date, last: date, departments: bool = True) -> UsageSeries:
+    """:func:`fill_series` of :class:`DailyUsage` rows; ``departments=False`` sums them per item."""
+    if departments:
+        return fill_series(((r.day, r.item_code, r.dept, r.prescriber, r.qty, r.lines) for r in rows), first, last)
+    return fill_series(((r.day, r.item_code, "", "", r.qty, r.lines) for r in rows), first, last)
+
+
+def series_rows(series: UsageSeries, first: date, keep: Callable[[UsageKey], bool] | None = None,
+                since: date | None = None) -> list[DailyUsage]:
+    """The rows back from ``series`` (index 0 = ``first``), the keys ``keep`` keeps, the days from
+    ``since``: a day with units or lines is a row (no amount)."""
+    skip = 0 if since is None else max(0, (since - first).days)
+    out: list[DailyUsage] = []
+    for key, (qty, lines) in series.items():
+        if keep is not None and not keep(key):
+            continue
+        code, dept, doc = key
+        for i in range(skip, len(qty)):
+            if qty[i] or lines[i]:
+                out.append(DailyUsage(first + timedelta(days=i), code, qty[i], 0.0, dept, doc, int(lines[i])))
+    return out
