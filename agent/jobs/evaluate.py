@@ -36,6 +36,7 @@ from agent.domain.rise_cells import cell_series
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
 from agent.domain.usage_series import UsageSeries, series_rows
 from agent.jobs.figures import progress_of
+from agent.jobs.gcpause import collection_paused
 from agent.jobs.group import programme_figures
 from agent.jobs.ingest_items import department_names
 from agent.monitoring_config import MonitoringConfig
@@ -89,7 +90,8 @@ def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, 
     ``hospital_name`` (the daemon's), today's programme figures are recorded too, for the group's
     side by side (``report group``), from the progress just computed."""
     now = clock.now()
-    a = assess(store, inputs, calendar, now, cfg)
+    with collection_paused():
+        a = assess(store, inputs, calendar, now, cfg)
     figures = None if hospital_name is None else programme_figures(inputs, calendar, a.progress, a.links, a.config)
     with store.begin() as conn:
         record_rise_tests(conn, store.hospital_code, a.end, a.tests, now)
