@@ -8,6 +8,7 @@ agreement year. The last line is one JSON object.
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
 import sys
@@ -16,6 +17,7 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,6 +39,7 @@ from agent.domain.monitoring_model import (
 )
 from agent.domain.usage_series import UsageSeries, fill_series
 from agent.jobs.evaluate import evaluate
+from agent.monitoring_config import MonitoringConfig
 from agent.store import open_store
 
 PRODUCTS, ITEMS, DEPTS = 2000, 5000, 60
@@ -102,17 +105,21 @@ class ArrayInputs:
         return out
 
     def usage_series(self, a: date, b: date, items, departments=True) -> UsageSeries:  # type: ignore[no-untyped-def]
-        """The rows a store's GROUP BY returns, as tuples, filled into series as the store fills them."""
+        """The rows a store returns, as tuples, filled into series as the store fills them: by
+        department, the rivals' departments (the winning items are given without one)."""
+        i, j = self._range(a, b)
+        days = self.days
         if not departments:
-            i, j = self._range(a, b)
-            days = self.days
             return fill_series([(days[k], code, "", "", v[k], 0) for code in items for v in (self.daily[code],)
                                 for k in range(i, j) if v[k]], a, b)
-        i, j = self._range(max(a, TODAY - timedelta(days=DEPT_DAYS - 1)), b)
-        days = self.days[self.first:]
+        i = max(i, self.first)
+        rows = [(days[k], code, "", "", v[k], max(1, round(v[k] * 0.6))) for code in items if code not in self.depts
+                for v in (self.daily[code],) for k in range(i, j) if v[k]]
         i, j = i - self.first, j - self.first
-        return fill_series([(days[k], code, dept, "", qty[k], lines[k]) for code in items
-                            for dept, qty, lines in self.depts.get(code, ()) for k in range(i, j) if qty[k]], a, b)
+        days = days[self.first:]
+        rows += [(days[k], code, dept, "", qty[k], lines[k]) for code in items
+                 for dept, qty, lines in self.depts.get(code, ()) for k in range(i, j) if qty[k]]
+        return fill_series(rows, a, b)
 
     def negative_days(self, a: date, b: date, items) -> list[DailyUsage]:  # type: ignore[no-untyped-def]
         """What the store's HAVING returns: the synthetic hospital books no return above a day's issues."""
@@ -189,6 +196,47 @@ def naive(inputs: ArrayInputs, today: date) -> int:
     return len(used)
 
 
+def store_reads(inputs: ArrayInputs, tmp: str) -> tuple[float, float, int]:
+    """``BENCH_STORE=1``: rise detection's two reads of an evaluation (every item by department over
+    the level span, every item per day before it) from a SQLite store holding the same rows, and
+    from the stand-in; seconds each, and the rows read."""
+    from agent.store.monitoring_inputs import StoreInputs
+    from agent.store.usage import DayTotal, replace_days
+
+    store = open_store(f"sqlite:///{tmp}/reads.db", "BENCH")
+    first = inputs.days[inputs.first]
+    merged: dict[tuple, tuple] = {}
+    for lk in inputs.item_links():
+        if lk.winning:
+            v = inputs.daily[lk.item_code]
+            merged.update({(inputs.days[k], lk.item_code, "", "outpatient", ""): (v[k], 0.0, max(1, round(v[k] * 0.6)))
+                           for k in range(inputs.first, len(v)) if v[k]})
+        for dept, qty, lines in inputs.depts.get(lk.item_code, ()):
+            merged.update({(first + timedelta(days=k), lk.item_code, dept, "outpatient", ""): (qty[k], 0.0, int(lines[k]))
+                           for k in range(len(qty)) if qty[k]})
+    with store.begin() as conn:
+        replace_days(conn, "BENCH", "his", first, TODAY, merged, [DayTotal(d, 0, Decimal(0), 0) for d in inputs.days[inputs.first:]],
+                     datetime(2026, 10, 31, 1, tzinfo=FakeClock(datetime(2026, 10, 31, 1)).tz))
+    reader = StoreInputs(store, ["his"])
+    rules = MonitoringConfig().detect_rules()
+    end = TODAY - timedelta(days=1)
+    start = end - timedelta(days=rules.baseline_days + rules.window_days - 1)
+    level_from = end - timedelta(days=rules.level_days + max((rules.window_days, *rules.long_windows)) - 1)
+    rivals = [lk.item_code for lk in inputs.item_links() if not lk.winning]
+    winning = [lk.item_code for lk in inputs.item_links() if lk.winning]
+    took, got = [], []
+    for source in (reader, inputs):
+        t0 = time.perf_counter()
+        got.append([source.usage_series(level_from, end, winning + rivals),
+                    source.usage_series(start, level_from - timedelta(days=1), winning + rivals, departments=False)])
+        took.append(time.perf_counter() - t0)
+    store.close()
+    for mine, theirs in zip(got[0], got[1], strict=True):  # the stand-in reads what the store reads
+        assert mine.keys() == theirs.keys() and all(mine[k][0] == theirs[k][0] for k in mine)
+    rows = sum(1 for part in got[0] for qty, _lines in part.values() for q in qty if q)
+    return took[0], took[1], rows
+
+
 def main() -> None:
     calendar = WorkCalendar()
     t0 = time.perf_counter()
@@ -212,6 +260,12 @@ def main() -> None:
         naive(inputs, TODAY)
         naives.append(time.perf_counter() - t0)
     t_eval, t_naive = statistics.median(evals), statistics.median(naives)
+    reads = None
+    if os.environ.get("BENCH_STORE") == "1":
+        with tempfile.TemporaryDirectory() as tmp:
+            reads = store_reads(inputs, tmp)
+        print(f"rise detection's reads, {reads[2]:,} rows: from a SQLite store {reads[0]:.2f} s, "
+              f"from the stand-in {reads[1]:.2f} s")
     rules: dict[str, int] = {}
     for f in found:
         rules[f.rule] = rules.get(f.rule, 0) + 1
@@ -221,7 +275,8 @@ def main() -> None:
           f"ratio naive/evaluate {t_naive / t_eval:.1f}x")
     print(json.dumps({"products": PRODUCTS, "items": len(inputs.item_links()), "departments": DEPTS, "days": 730,
                       "evaluate_s": round(t_eval, 3), "evaluate_runs_s": [round(t, 3) for t in evals], "naive_progress_only_s": round(t_naive, 3),
-                      "naive_over_evaluate": round(t_naive / t_eval, 2)}))
+                      "naive_over_evaluate": round(t_naive / t_eval, 2),
+                      **({"store_reads_s": round(reads[0], 3), "stand_in_reads_s": round(reads[1], 3)} if reads else {})}))
 
 
 if __name__ == "__main__":

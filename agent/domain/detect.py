@@ -118,12 +118,15 @@ def day_classes(calendar: WorkdayCalendar, start: date, n: int) -> list[int]:
     return out
 
 
-def build_series(series: UsageSeries, links: Mapping[str, ItemLink], start: date, end: date) -> dict[str, GroupSeries]:
+def build_series(series: UsageSeries, links: Mapping[str, ItemLink], start: date, end: date,
+                 first: date | None = None, into: dict[str, GroupSeries] | None = None) -> dict[str, GroupSeries]:
     """Each group's daily total and non-winning units (smallest units), index 0 = ``start``, from
-    its items' series (:meth:`MonitoringInputs.usage_series`, index 0 = ``start`` too); items
-    without a factor are skipped."""
+    its items' series (:meth:`MonitoringInputs.usage_series`, by department or not: every key of
+    an item is added), index 0 = ``first`` (default ``start``; not before it); items without a
+    factor are skipped. ``into``: groups' series to add to."""
     n = (end - start).days + 1
-    out: dict[str, GroupSeries] = {}
+    at = (first - start).days if first is not None else 0
+    out: dict[str, GroupSeries] = {} if into is None else into
     for (code, _dept, _doc), (qty, _lines) in series.items():
         link = links.get(code)
         if link is None or link.factor is None:
@@ -132,10 +135,11 @@ def build_series(series: UsageSeries, links: Mapping[str, ItemLink], start: date
         if s is None:
             s = out[link.group_id] = GroupSeries(link.group_id, start, [0.0] * n, [0.0] * n)
         factor = link.factor
-        y = [q * factor for q in qty[:n]]
-        s.total[:len(y)] = map(add, s.total[:len(y)], y)
+        y = [q * factor for q in qty[:n - at]]
+        j = at + len(y)
+        s.total[at:j] = map(add, s.total[at:j], y)
         if not link.winning:
-            s.non_winning[:len(y)] = map(add, s.non_winning[:len(y)], y)
+            s.non_winning[at:j] = map(add, s.non_winning[at:j], y)
     return out
 
 

@@ -21,18 +21,20 @@ UsageSeries = dict[UsageKey, tuple[list[float], list[float]]]
 = its first day. A key has at least one day with a row."""
 
 
-def fill_series(rows: Iterable[tuple[date, str, str | None, str | None, Any, Any]], first: date, last: date) -> UsageSeries:
-    """``rows`` of (day, item, department, prescriber, units, lines) over [first, last] as series;
-    a day outside the range is skipped; units and lines may come as ``Decimal`` or ``None`` (a store's SUM)."""
+def fill_series(rows: Iterable[tuple[date | str, str, str | None, str | None, Any, Any]], first: date, last: date) -> UsageSeries:
+    """``rows`` of (day, item, department, prescriber, units, lines) over [first, last] as series,
+    rows of one key and day summed; a day outside the range is skipped. A day may come as a
+    ``date`` or as ISO text (SQLite's own form: parsing a million of them would cost more than
+    the rest), units and lines as ``Decimal`` or ``None`` (a store's SUM)."""
     n = (last - first).days + 1
-    first_ord = first.toordinal()
-    index: dict[date, int] = {}
+    index: dict[date | str, int] = {}
+    for k in range(n):
+        d = first + timedelta(days=k)
+        index[d] = index[d.isoformat()] = k
     out: UsageSeries = {}
     for day, code, dept, doc, qty, lines in rows:
         i = index.get(day)
         if i is None:
-            i = index[day] = day.toordinal() - first_ord
-        if not 0 <= i < n:
             continue
         key = (code, dept or "", doc or "")
         acc = out.get(key)

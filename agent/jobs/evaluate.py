@@ -129,13 +129,15 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
     level_from = max(start, end - timedelta(days=rules.level_days + longest - 1))
     if frozen:
         level_from = max(start, min(level_from, min(frozen.values()) - timedelta(days=rules.level_days)))
-    got = inputs.usage_series(level_from, end, rivals) if rivals else {}
+    # one read per span of days (the store reads by day first): from level_from, every item by
+    # department; before it, every item per day
+    got = inputs.usage_series(level_from, end, [*winning, *rivals]) if winning or rivals else {}
     cells = cell_series(got, link_map, start, end, level_from)
-    # the groups' series: the rivals' days from level_from are their products' cells, read once
-    items = inputs.usage_series(start, end, winning, departments=False) if winning else {}
-    if rivals and level_from > start:
-        items.update(inputs.usage_series(start, level_from - timedelta(days=1), rivals, departments=False))
-    series = build_series(items, link_map, start, end)
+    before = inputs.usage_series(start, level_from - timedelta(days=1), [*winning, *rivals], departments=False) \
+        if (winning or rivals) and level_from > start else {}
+    series = build_series(before, link_map, start, end)
+    # the groups' series from level_from: the winning items' departments, and the rivals' product cells
+    build_series({k: v for k, v in got.items() if link_map[k[0]].winning}, link_map, start, end, level_from, series)
     add_products(series, cells.units, start, end)
     if not series:
         return [], []
