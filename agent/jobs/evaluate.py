@@ -129,16 +129,18 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
     level_from = max(start, end - timedelta(days=rules.level_days + longest - 1))
     if frozen:
         level_from = max(start, min(level_from, min(frozen.values()) - timedelta(days=rules.level_days)))
-    # one read per span of days (the store reads by day first): from level_from, every item by
-    # department; before it, every item per day
-    got = inputs.usage_series(level_from, end, [*winning, *rivals]) if winning or rivals else {}
+    # the store reads by day first: the level span once for the rivals by department and once for
+    # the winning items' daily sums (their departments and prescribers are many and not needed),
+    # the days before it once for every item's daily sums
+    got = inputs.usage_series(level_from, end, rivals) if rivals else {}
     cells = cell_series(got, link_map, start, end, level_from)
     before = inputs.usage_series(start, level_from - timedelta(days=1), [*winning, *rivals], departments=False) \
         if (winning or rivals) and level_from > start else {}
     series = build_series(before, link_map, start, end)
-    # the groups' series from level_from: the winning items' departments, and the rivals' product cells
-    build_series({k: v for k, v in got.items() if link_map[k[0]].winning}, link_map, start, end, level_from, series)
-    add_products(series, cells.units, start, end)
+    if winning:
+        build_series(inputs.usage_series(level_from, end, winning, departments=False), link_map, start, end, level_from,
+                     series)
+    add_products(series, cells.units, start, end)  # the rivals' days from level_from: their product cells
     if not series:
         return [], []
     history = _history(store, end, rules.persistence_of - 1)
