@@ -115,19 +115,15 @@ class MonitoringInputs(Protocol):
         """Per local item, summed over [day_from, day_to] (SUM in the store)."""
         ...
 
-    def daily_usage(self, day_from: date, day_to: date, items: Iterable[str] | None = None) -> Iterable[DailyUsage]:
-        """Per day x item over [day_from, day_to], departments summed (``dept`` empty)."""
-        ...
-
     def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:
         """Per day x item x department (x prescriber when recorded) for the given items, with the
         source lines behind each (its dispensings: rise detection counts in them)."""
         ...
 
     def usage_series(self, day_from: date, day_to: date, items: Iterable[str], departments: bool = True) -> UsageSeries:
-        """What :meth:`dept_usage` gives (``departments=False``: :meth:`daily_usage`'s, with the
-        lines), as series over [day_from, day_to] per (item, department, prescriber): rise
-        detection reads a million such figures an evaluation (:mod:`agent.domain.usage_series`)."""
+        """What :meth:`dept_usage` gives (``departments=False``: summed per day and item), as series
+        over [day_from, day_to] per (item, department, prescriber): rise detection reads a million
+        such figures an evaluation (:mod:`agent.domain.usage_series`)."""
         ...
 
     def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> Iterable[DailyUsage]:

@@ -88,14 +88,6 @@ class ArrayInputs:
         i, j = self._range(a, b)
         return [UsageTotal(code, c[j] - c[i], (c[j] - c[i]) * 0.5) for code, c in self.cum.items() if c[j] != c[i]]
 
-    def daily_usage(self, a: date, b: date, items=None) -> list[DailyUsage]:  # type: ignore[no-untyped-def]
-        i, j = self._range(a, b)
-        days, out = self.days, []
-        for code in items if items is not None else self.daily:
-            v = self.daily[code]
-            out += [DailyUsage(days[k], code, v[k], v[k] * 0.5) for k in range(i, j) if v[k]]
-        return out
-
     def dept_usage(self, a: date, b: date, items) -> list[DailyUsage]:  # type: ignore[no-untyped-def]
         i, j = self._range(max(a, TODAY - timedelta(days=DEPT_DAYS - 1)), b)
         days, out = self.days[self.first:], []

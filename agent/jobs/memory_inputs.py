@@ -36,12 +36,10 @@ from agent.domain.usage_series import UsageSeries, series_of
 
 
 class _ItemDays:
-    __slots__ = ("days", "qty", "amount", "cum_qty", "cum_amount", "rows")
+    __slots__ = ("days", "cum_qty", "cum_amount", "rows")
 
     def __init__(self) -> None:
         self.days: list[date] = []
-        self.qty: list[float] = []
-        self.amount: list[float] = []
         self.cum_qty: list[float] = [0.0]
         self.cum_amount: list[float] = [0.0]
         self.rows: list[DailyUsage] = []
@@ -69,8 +67,6 @@ class InMemoryInputs:
             for day in sorted(days):
                 q, a = days[day]
                 it.days.append(day)
-                it.qty.append(q)
-                it.amount.append(a)
                 it.cum_qty.append(it.cum_qty[-1] + q)
                 it.cum_amount.append(it.cum_amount[-1] + a)
 
@@ -89,16 +85,6 @@ class InMemoryInputs:
             i, j = bisect_left(it.days, day_from), bisect_right(it.days, day_to)
             if j > i:
                 out.append(UsageTotal(code, it.cum_qty[j] - it.cum_qty[i], it.cum_amount[j] - it.cum_amount[i]))
-        return out
-
-    def daily_usage(self, day_from: date, day_to: date, items: Iterable[str] | None = None) -> list[DailyUsage]:
-        out = []
-        for code in (self._items if items is None else items):
-            it = self._items.get(code)
-            if it is None:
-                continue
-            i, j = bisect_left(it.days, day_from), bisect_right(it.days, day_to)
-            out += [DailyUsage(it.days[k], code, it.qty[k], it.amount[k]) for k in range(i, j)]
         return out
 
     def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:

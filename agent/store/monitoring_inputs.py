@@ -171,13 +171,6 @@ class StoreInputs:
         with self.store.read() as conn:
             return [UsageTotal(code, _f(q_), _f(a)) for code, q_, a in conn.execute(q)]
 
-    def daily_usage(self, day_from: date, day_to: date, items: Iterable[str] | None = None) -> list[DailyUsage]:
-        q = (select(ud.c.day, ud.c.item_code, func.sum(ud.c.quantity), func.sum(ud.c.amount))
-             .where(self._usage_where(day_from, day_to, items))
-             .group_by(ud.c.day, ud.c.item_code).order_by(ud.c.day, ud.c.item_code))
-        with self.store.read() as conn:
-            return [DailyUsage(d, code, _f(q_), _f(a)) for d, code, q_, a in conn.execute(q)]
-
     def dept_usage(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
         q = (select(ud.c.day, ud.c.item_code, ud.c.dept_code, ud.c.prescriber_code, func.sum(ud.c.quantity), func.sum(ud.c.amount),
                     func.sum(ud.c.lines))

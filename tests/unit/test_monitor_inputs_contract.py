@@ -67,11 +67,6 @@ def test_usage_totals_sum_net_of_returns_in_the_his_unit(inputs: MonitoringInput
     assert "IB1" in totals and "I3" not in totals
 
 
-def test_daily_usage_sums_departments_per_day_and_item(inputs: MonitoringInputs) -> None:
-    rows = list(inputs.daily_usage(date(2028, 2, 3), date(2028, 2, 3), ["I2"]))
-    assert [(r.day, r.item_code, r.qty) for r in rows] == [(date(2028, 2, 3), "I2", -30)]
-
-
 def test_dept_usage_keeps_departments_apart(inputs: MonitoringInputs) -> None:
     rows = sorted((r.dept, r.qty, r.lines) for r in inputs.dept_usage(date(2028, 2, 3), date(2028, 2, 3), ["I2"]))
     assert rows == [("心内科", 50, 4), ("老年病科", -80, 2)]  # with the source lines behind them (dispensings)
