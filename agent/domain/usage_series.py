@@ -24,17 +24,21 @@ UsageSeries = dict[UsageKey, tuple[list[float], list[float]]]
 def fill_series(rows: Iterable[tuple[date | str, str, str | None, str | None, Any, Any]], first: date, last: date) -> UsageSeries:
     """``rows`` of (day, item, department, prescriber, units, lines) over [first, last] as series,
     rows of one key and day summed; a day outside the range is skipped. A day may come as a
-    ``date`` or as ISO text (SQLite's own form: parsing a million of them would cost more than
-    the rest), units and lines as ``Decimal`` or ``None`` (a store's SUM)."""
+    ``date`` (or a ``datetime``) or as ISO text (SQLite's own form: parsing a million of them
+    would cost more than the rest; text that is no date raises ``ValueError``), units and lines as
+    ``Decimal`` or ``None`` (a store's SUM)."""
     n = (last - first).days + 1
     index: dict[date | str, int] = {}
     for k in range(n):
         d = first + timedelta(days=k)
         index[d] = index[d.isoformat()] = k
     out: UsageSeries = {}
+    first_ord = first.toordinal()
     for day, code, dept, doc, qty, lines in rows:
         i = index.get(day)
-        if i is None:
+        if i is None:  # outside the range, or another form of a day (a timestamp, "2026-03-01 00:00:00")
+            i = index[day] = (day if isinstance(day, date) else date.fromisoformat(day[:10])).toordinal() - first_ord
+        if not 0 <= i < n:
             continue
         key = (code, dept or "", doc or "")
         acc = out.get(key)

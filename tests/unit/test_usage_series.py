@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+
+import pytest
 
 from agent.domain.monitoring_model import DailyUsage
 from agent.domain.usage_series import fill_series, series_of, series_rows
@@ -21,12 +23,21 @@ def test_rows_as_a_store_gives_them_are_summed_per_key_and_day() -> None:
         (date(2026, 3, 4), "B", "0202", "D7", 28, 1),
         (date(2026, 2, 28), "B", "0202", "D7", 99, 9),  # outside the range
         ("2026-03-05", "B", "0202", "D7", 99, 9),
+        ("2026-03-02 00:00:00", "C", "0303", "", 1, 1),  # a day written as a timestamp
+        (datetime(2026, 3, 2, 0, 0), "C", "0303", "", 2, 1),
+        ("2026-03-09T00:00:00", "C", "0303", "", 5, 1),  # outside the range, in another form
     ]
     assert fill_series(rows, FIRST, LAST) == {
         ("A", "0101", ""): ([5.5, 0.0, -1.0, 0.0], [3.0, 0.0, 1.0, 0.0]),
         ("A", "", ""): ([0.0, 0.0, 7.0, 0.0], [0.0, 0.0, 0.0, 0.0]),
         ("B", "0202", "D7"): ([0.0, 0.0, 0.0, 28.0], [0.0, 0.0, 0.0, 1.0]),
+        ("C", "0303", ""): ([0.0, 3.0, 0.0, 0.0], [0.0, 2.0, 0.0, 0.0]),
     }
+
+
+def test_a_day_that_is_no_date_is_refused_not_skipped() -> None:
+    with pytest.raises(ValueError):
+        fill_series([("03/02/2026", "A", "0101", "", 1, 1)], FIRST, LAST)
 
 
 def test_summed_per_item_the_departments_and_prescribers_are_one_series() -> None:
