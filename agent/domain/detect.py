@@ -131,9 +131,7 @@ def build_series(series: UsageSeries, links: Mapping[str, ItemLink], start: date
         link = links.get(code)
         if link is None or link.factor is None:
             continue
-        s = out.get(link.group_id)
-        if s is None:
-            s = out[link.group_id] = GroupSeries(link.group_id, start, [0.0] * n, [0.0] * n)
+        s = _group_of(out, link.group_id, start, n)
         factor = link.factor
         y = [q * factor for q in qty[:n - at]]
         j = at + len(y)
@@ -151,11 +149,17 @@ def add_products(series: dict[str, GroupSeries], cells: CellSeries, start: date,
     for cell, y in cells.items():
         if cell.kind != PRODUCT:
             continue
-        s = series.get(cell.group_id)
-        if s is None:
-            s = series[cell.group_id] = GroupSeries(cell.group_id, start, [0.0] * n, [0.0] * n)
+        s = _group_of(series, cell.group_id, start, n)
         s.non_winning[:] = map(add, s.non_winning, y)
         s.total[:] = map(add, s.total, y)
+
+
+def _group_of(series: dict[str, GroupSeries], gid: str, start: date, n: int) -> GroupSeries:
+    """The group's series in ``series``, empty (``n`` days from ``start``) when it had none."""
+    s = series.get(gid)
+    if s is None:
+        s = series[gid] = GroupSeries(gid, start, [0.0] * n, [0.0] * n)
+    return s
 
 
 SPIKE_CLIP = 4.0  # a day above this x its group's median working day counts as this much in the profile

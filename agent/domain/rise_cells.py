@@ -122,18 +122,19 @@ def cell_series(series: UsageSeries, links: Mapping[str, ItemLink], start: date,
     0; winning items skipped. Beside them, the source lines (dispensings) of the products, products
     in departments and products of prescribers, where the series carry them."""
     n = (end - start).days + 1
-    pad = [0.0] * ((first - start).days if first is not None else 0)
+    at = (first - start).days if first is not None else 0
+
+    def placed(values: Iterable[float]) -> list[float]:  # n days from start, ``values`` from first on
+        out = [0.0] * at + list(values)[:n - at]
+        return out + [0.0] * (n - len(out))
+
     base: dict[tuple[str, str, str], tuple[list[float], list[float]]] = {}
-    for (code, dept, doc), (qty, k) in series.items():
+    for (code, dept, doc), (qty, lines_of) in series.items():
         link = links.get(code)
         if link is None or link.winning or link.factor is None:
             continue
         factor = link.factor
-        y = (pad + [q * factor for q in qty])[:n]
-        k = (pad + k)[:n]
-        if len(y) < n:
-            y += [0.0] * (n - len(y))
-            k += [0.0] * (n - len(k))
+        y, k = placed(q * factor for q in qty), placed(lines_of)
         key = (code, dept, doc if by_prescriber else "")
         have = base.get(key)
         base[key] = (y, k) if have is None else (list(map(add, have[0], y)), list(map(add, have[1], k)))
