@@ -37,7 +37,7 @@ def fill_series(rows: Iterable[tuple[date | str, str, str | None, str | None, An
     for day, code, dept, doc, qty, lines in rows:
         i = index.get(day)
         if i is None:  # outside the range, or another form of a day (a timestamp, "2026-03-01 00:00:00")
-            i = index[day] = (day if isinstance(day, date) else date.fromisoformat(day[:10])).toordinal() - first_ord
+            i = index[day] = _day_of(day, code).toordinal() - first_ord
         if not 0 <= i < n:
             continue
         key = (code, dept or "", doc or "")
@@ -49,6 +49,15 @@ def fill_series(rows: Iterable[tuple[date | str, str, str | None, str | None, An
         if lines:
             acc[1][i] += float(lines)
     return out
+
+
+def _day_of(day: date | str, code: str) -> date:
+    if isinstance(day, date):
+        return day
+    try:
+        return date.fromisoformat(day[:10])
+    except ValueError:
+        raise ValueError(f"usage of item {code}: day {day!r} is no date (YYYY-MM-DD)") from None
 
 
 def series_of(rows: Iterable[DailyUsage], first: date, last: date, departments: bool = True) -> UsageSeries:

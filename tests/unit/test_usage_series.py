@@ -36,7 +36,7 @@ def test_rows_as_a_store_gives_them_are_summed_per_key_and_day() -> None:
 
 
 def test_a_day_that_is_no_date_is_refused_not_skipped() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"item A: day '03/02/2026' is no date"):
         fill_series([("03/02/2026", "A", "0101", "", 1, 1)], FIRST, LAST)
 
 
