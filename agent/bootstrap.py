@@ -71,10 +71,11 @@ def build_platform_link(cfg: AgentConfig) -> PlatformLink | None:
     return build_platform(cfg.platform, cfg.hospital.code)
 
 
-def build_monitoring_inputs(runtime: Runtime) -> StoreInputs:
-    """Monitoring's view of the catalogue and ingestion tables."""
+def build_monitoring_inputs(runtime: Runtime, keep_series: bool = False) -> StoreInputs:
+    """Monitoring's view of the catalogue and ingestion tables; ``keep_series`` for the daemon, whose
+    evaluations read the same days every poll interval (:mod:`agent.store.series_cache`)."""
     return StoreInputs(runtime.store, usage_source_names(runtime.config.sources), runtime.config.hospital.tz,
-                       value_rule(runtime.config.catalogue))
+                       value_rule(runtime.config.catalogue), keep_series)
 
 
 # -- the daemon's jobs ---------------------------------------------------------------------
@@ -174,7 +175,7 @@ def _platform_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpec]
 def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpec]:
     """Evaluation after the polls; the monthly report on the 1st (xlsx, and upstream when supported)."""
     cfg, store, clock, calendar = runtime.config, runtime.store, runtime.clock, runtime.calendar
-    inputs = build_monitoring_inputs(runtime)
+    inputs = build_monitoring_inputs(runtime, keep_series=True)
     every = min([s.poll_interval_s for s in cfg.sources if s.kind != "warehouse"] or [900])
 
     def report() -> None:

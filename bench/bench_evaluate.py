@@ -189,11 +189,13 @@ def naive(inputs: ArrayInputs, today: date) -> int:
     return len(used)
 
 
-def store_reads(inputs: ArrayInputs, tmp: str) -> tuple[float, float, int]:
+def store_reads(inputs: ArrayInputs, tmp: str) -> dict[str, float | int]:
     """``BENCH_STORE=1``: rise detection's three reads of an evaluation (the rivals by department
     over the level span, the winning items' daily sums over it, every item's daily sums before it)
     from a SQLite store holding the same rows, the winning items' in six departments each, and
-    from the stand-in; seconds each, and the figures read by department."""
+    from the stand-in; then as the daemon reads them (``keep_series``): its first evaluation, the
+    next an hour later (nothing rewritten), and the first after midnight (yesterday polled again,
+    the range a day on). Seconds each, the figures read by department, the days the last re-read."""
     from agent.store.monitoring_inputs import StoreInputs
     from agent.store.usage import DayTotal, replace_days
 
@@ -210,28 +212,52 @@ def store_reads(inputs: ArrayInputs, tmp: str) -> tuple[float, float, int]:
         for dept, qty, lines in inputs.depts.get(lk.item_code, ()):
             merged.update({(first + timedelta(days=k), lk.item_code, dept, "outpatient", ""): (qty[k], 0.0, int(lines[k]))
                            for k in range(len(qty)) if qty[k]})
-    with store.begin() as conn:
-        replace_days(conn, "BENCH", "his", first, TODAY, merged, [DayTotal(d, 0, Decimal(0), 0) for d in inputs.days[inputs.first:]],
-                     datetime(2026, 10, 31, 1, tzinfo=FakeClock(datetime(2026, 10, 31, 1)).tz))
-    reader = StoreInputs(store, ["his"])
+    tz = FakeClock(datetime(2026, 10, 31, 1)).tz
+
+    def write(day_from: date, day_to: date, at: datetime) -> None:
+        rows = {k: v for k, v in merged.items() if day_from <= k[0] <= day_to}
+        days = [day_from + timedelta(days=k) for k in range((day_to - day_from).days + 1)]
+        with store.begin() as conn:
+            replace_days(conn, "BENCH", "his", day_from, day_to, rows, [DayTotal(d, 0, Decimal(0), 0) for d in days], at)
+
+    write(first, TODAY, datetime(2026, 10, 31, 1, tzinfo=tz))
     rules = MonitoringConfig().detect_rules()
-    end = TODAY - timedelta(days=1)
-    start = end - timedelta(days=rules.baseline_days + rules.window_days - 1)
-    level_from = end - timedelta(days=rules.level_days + max((rules.window_days, *rules.long_windows)) - 1)
     rivals = [lk.item_code for lk in inputs.item_links() if not lk.winning]
     winning = [lk.item_code for lk in inputs.item_links() if lk.winning]
-    took, got = [], []
-    for source in (reader, inputs):
+
+    def three(source: StoreInputs | ArrayInputs, end: date) -> list:
+        start = end - timedelta(days=rules.baseline_days + rules.window_days - 1)
+        level_from = end - timedelta(days=rules.level_days + max((rules.window_days, *rules.long_windows)) - 1)
+        return [source.usage_series(level_from, end, rivals),
+                source.usage_series(level_from, end, winning, departments=False),
+                source.usage_series(start, level_from - timedelta(days=1), winning + rivals, departments=False)]
+
+    def timed(source: StoreInputs | ArrayInputs, end: date) -> tuple[float, list]:
         t0 = time.perf_counter()
-        got.append([source.usage_series(level_from, end, rivals),
-                    source.usage_series(level_from, end, winning, departments=False),
-                    source.usage_series(start, level_from - timedelta(days=1), winning + rivals, departments=False)])
-        took.append(time.perf_counter() - t0)
+        got = three(source, end)
+        return time.perf_counter() - t0, got
+
+    end = TODAY - timedelta(days=1)
+    took_store, got_store = timed(StoreInputs(store, ["his"]), end)
+    took_stand_in, got_stand_in = timed(inputs, end)
+    kept = StoreInputs(store, ["his"], keep_series=True)
+    took_cold, got_cold = timed(kept, end)
+    took_hour, got_hour = timed(kept, end)
+    write(end, TODAY, datetime(2026, 11, 1, 1, tzinfo=tz))  # after midnight: yesterday and today polled again
+    assert kept.series_cache is not None
+    before = kept.series_cache.stats.days_read
+    took_day, got_day = timed(kept, TODAY)
+    days_read = kept.series_cache.stats.days_read - before
+    kept_mb = kept.series_cache.kept_bytes() / 2**20
+    got_fresh = three(StoreInputs(store, ["his"]), TODAY)
     store.close()
-    for mine, theirs in zip(got[0], got[1], strict=True):  # the stand-in reads what the store reads
+    for mine, theirs in zip(got_store, got_stand_in, strict=True):  # the stand-in reads what the store reads
         assert mine.keys() == theirs.keys() and all(mine[k][0] == theirs[k][0] for k in mine)
-    rows = sum(1 for part in got[0] for qty, _lines in part.values() for q in qty if q)
-    return took[0], took[1], rows
+    assert got_cold == got_store and got_hour == got_store and got_day == got_fresh  # kept: what a fresh read gives
+    figures = sum(1 for part in got_store for qty, _lines in part.values() for q in qty if q)
+    return {"store_reads_s": took_store, "stand_in_reads_s": took_stand_in, "kept_first_s": took_cold,
+            "kept_next_hour_s": took_hour, "kept_after_midnight_s": took_day, "kept_days_read": days_read,
+            "kept_mb": kept_mb, "figures": figures}
 
 
 def main() -> None:
@@ -261,8 +287,11 @@ def main() -> None:
     if os.environ.get("BENCH_STORE") == "1":
         with tempfile.TemporaryDirectory() as tmp:
             reads = store_reads(inputs, tmp)
-        print(f"rise detection's reads, {reads[2]:,} figures by department: from a SQLite store {reads[0]:.2f} s, "
-              f"from the stand-in {reads[1]:.2f} s")
+        print(f"rise detection's reads, {reads['figures']:,} figures by department: from a SQLite store "
+              f"{reads['store_reads_s']:.2f} s, from the stand-in {reads['stand_in_reads_s']:.2f} s; as the daemon keeps "
+              f"them: first evaluation {reads['kept_first_s']:.2f} s, an hour later {reads['kept_next_hour_s']:.2f} s, "
+              f"after midnight {reads['kept_after_midnight_s']:.2f} s ({reads['kept_days_read']} days read again over the three; "
+              f"{reads['kept_mb']:.0f} MB kept)")
     rules: dict[str, int] = {}
     for f in found:
         rules[f.rule] = rules.get(f.rule, 0) + 1
@@ -273,7 +302,7 @@ def main() -> None:
     print(json.dumps({"products": PRODUCTS, "items": len(inputs.item_links()), "departments": DEPTS, "days": 730,
                       "evaluate_s": round(t_eval, 3), "evaluate_runs_s": [round(t, 3) for t in evals], "naive_progress_only_s": round(t_naive, 3),
                       "naive_over_evaluate": round(t_naive / t_eval, 2),
-                      **({"store_reads_s": round(reads[0], 3), "stand_in_reads_s": round(reads[1], 3)} if reads else {})}))
+                      **({k: round(v, 3) for k, v in reads.items()} if reads else {})}))
 
 
 if __name__ == "__main__":

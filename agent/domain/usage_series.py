@@ -18,7 +18,8 @@ from agent.domain.monitoring_model import DailyUsage
 UsageKey = tuple[str, str, str]  # (item code, department code, prescriber code); "" where not recorded or summed
 UsageSeries = dict[UsageKey, tuple[list[float], list[float]]]
 """Per key, the daily HIS units and the daily source lines (dispensings) over a day range, index 0
-= its first day. A key has at least one day with a row."""
+= its first day. A key has at least one day with units or lines; keys come in their sorted order
+(what is summed over them adds up the same, whatever order a store gave its rows in)."""
 
 
 def fill_series(rows: Iterable[tuple[date | str, str, str | None, str | None, Any, Any]], first: date, last: date) -> UsageSeries:
@@ -26,7 +27,8 @@ def fill_series(rows: Iterable[tuple[date | str, str, str | None, str | None, An
     rows of one key and day summed; a day outside the range is skipped. A day may come as a
     ``date`` (or a ``datetime``) or as ISO text (SQLite's own form: parsing a million of them
     would cost more than the rest; text that is no date raises ``ValueError``), units and lines as
-    ``Decimal`` or ``None`` (a store's SUM)."""
+    ``Decimal`` or ``None`` (a store's SUM). A key whose units and lines are zero on every day
+    (its rows net to nothing) is left out, and the keys are sorted (see :data:`UsageSeries`)."""
     n = (last - first).days + 1
     index: dict[date | str, int] = {}
     for k in range(n):
@@ -48,7 +50,12 @@ def fill_series(rows: Iterable[tuple[date | str, str, str | None, str | None, An
             acc[0][i] += float(qty)
         if lines:
             acc[1][i] += float(lines)
-    return out
+    return in_order(out)
+
+
+def in_order(series: UsageSeries) -> UsageSeries:
+    """``series`` by sorted key, without the keys that carry nothing (see :data:`UsageSeries`)."""
+    return {k: v for k, v in sorted(series.items()) if any(v[0]) or any(v[1])}
 
 
 def _day_of(day: date | str, code: str) -> date:

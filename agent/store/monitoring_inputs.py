@@ -44,6 +44,8 @@ from agent.store.schema.catalogue import winning_products as wp
 from agent.store.schema.ingest import local_items as li
 from agent.store.schema.ingest import receipts as rc
 from agent.store.schema.ingest import usage_daily as ud
+from agent.store.series_cache import SeriesCache
+from agent.store.usage import day_stamps
 
 ORDER_DAYS = timedelta(days=60)  # orders older than this are out of every clock
 BILL_DAYS = timedelta(days=400)  # bills unpaid longer than this are the finance office's, not a clock
@@ -74,8 +76,11 @@ def as_order(o: ledgers.OrderRecord, tz: tzinfo) -> Order:
 
 class StoreInputs:
     def __init__(self, store: Store, usage_sources: Sequence[str], tz: tzinfo = DEFAULT_TZ,
-                 value_rule: ValueRule | None = None) -> None:
+                 value_rule: ValueRule | None = None, keep_series: bool = False) -> None:
+        """``keep_series``: keep usage series between reads (:class:`SeriesCache`): the daemon's,
+        whose evaluations read the same days again every poll interval."""
         self.store = store
+        self.series_cache = SeriesCache() if keep_series else None
         self.value_rule = value_rule or ValueRule()  # 高值/低值 of consumables, for the 80% 网采率 line
         self.hospital = store.hospital_code
         self.usage_sources = list(usage_sources)
@@ -187,16 +192,28 @@ class StoreInputs:
         :func:`fill_series` sums the rest (one department's 门诊 and 住院, two sources). Per item,
         the server sums the departments. Days and numbers come as the driver gives them (on
         SQLite, ISO text and plain numbers): converting each to ``date`` and ``Decimal`` first
-        took twice as long as the query (``BENCH_STORE=1 make bench-evaluate``)."""
-        day, qty = type_coerce(ud.c.day, String), type_coerce(ud.c.quantity, Float)
-        where = self._usage_where(day_from, day_to, items)
-        if departments:
-            q = select(day, ud.c.item_code, ud.c.dept_code, ud.c.prescriber_code, qty, ud.c.lines).where(where)
-        else:
-            q = (select(day, ud.c.item_code, literal(""), literal(""), func.sum(qty), func.sum(ud.c.lines))
-                 .where(where).group_by(ud.c.day, ud.c.item_code))
+        took twice as long as the query (``BENCH_STORE=1 make bench-evaluate``). With
+        ``keep_series``, only the days ingestion rewrote since the last read of the same items are
+        read again (:mod:`agent.store.series_cache`)."""
+        items = list(items)
+
+        def read(conn: Connection, first: date, last: date) -> UsageSeries:
+            day, qty = type_coerce(ud.c.day, String), type_coerce(ud.c.quantity, Float)
+            where = self._usage_where(first, last, items)
+            if departments:
+                q = select(day, ud.c.item_code, ud.c.dept_code, ud.c.prescriber_code, qty, ud.c.lines).where(where)
+            else:
+                q = (select(day, ud.c.item_code, literal(""), literal(""), func.sum(qty), func.sum(ud.c.lines))
+                     .where(where).group_by(ud.c.day, ud.c.item_code))
+            return fill_series(conn.execute(q), first, last)
+
         with self.store.read() as conn:
-            return fill_series(conn.execute(q), day_from, day_to)
+            if self.series_cache is None:
+                return read(conn, day_from, day_to)
+            return self.series_cache.series(conn, day_from, day_to, items, departments, self._day_stamps, read)
+
+    def _day_stamps(self, conn: Connection, day_from: date, day_to: date) -> dict[date, tuple]:
+        return day_stamps(conn, self.hospital, self.usage_sources, day_from, day_to)
 
     def negative_days(self, day_from: date, day_to: date, items: Iterable[str]) -> list[DailyUsage]:
         total = func.sum(ud.c.quantity)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import chain, islice
 
@@ -51,7 +51,14 @@ def replace_days(conn: Connection, hospital: str, source: str, day_from: date, d
                  totals: Iterable[DayTotal], now: datetime) -> None:
     """Replace what the store holds of ``source`` for [day_from, day_to]: the aggregates ``merged``
     (or a window's text, SQLite only: else :class:`TextRefused` before anything is written)
-    and one ``usage_days`` row per day of ``totals``."""
+    and one ``usage_days`` row per day of ``totals``, which names every day of the range once and no
+    other (ValueError before anything is written): what a day's ``usage_days`` row says is what
+    tells the daemon's kept series (:mod:`agent.store.series_cache`) the day was rewritten."""
+    totals = list(totals)
+    want = [day_from + timedelta(days=k) for k in range((day_to - day_from).days + 1)]
+    if sorted(t.day for t in totals) != want:
+        raise ValueError(f"usage of {source} for {day_from}..{day_to}: the day totals must name each of its days once, "
+                         f"got {sorted(str(t.day) for t in totals)}")
     if isinstance(merged, UsageText) and (conn.dialect.name != "sqlite" or "\x00" in hospital + source):
         raise TextRefused("the store takes usage rows as text on SQLite only")
     _delete_days(conn, hospital, source, day_from, day_to)
@@ -59,9 +66,10 @@ def replace_days(conn: Connection, hospital: str, source: str, day_from: date, d
         _insert_text(conn, hospital, source, merged, now)
     elif merged:
         _insert_usage(conn, hospital, source, merged, now)
-    conn.execute(usage_days.insert(), [
-        dict(hospital_code=hospital, source=source, day=t.day, lines=t.lines, quantity=t.quantity, groups=t.groups,
-             read_at=now) for t in totals])
+    stamps = [dict(hospital_code=hospital, source=source, day=t.day, lines=t.lines, quantity=t.quantity, groups=t.groups,
+                   read_at=now) for t in totals]
+    if stamps:  # an empty list would be one row of defaults (INSERT ... DEFAULT VALUES), refused
+        conn.execute(usage_days.insert(), stamps)
 
 
 ROWS_PER_INSERT = 200  # SQLite: rows per INSERT statement at most (8 parameters each), within the build's limit
@@ -148,6 +156,20 @@ def day_totals(conn: Connection, hospital: str, source: str, day_from: date, day
         usage_days.c.hospital_code == hospital, usage_days.c.source == source,
         usage_days.c.day >= day_from, usage_days.c.day <= day_to))).all()
     return {r.day: (int(r.lines), Decimal(r.quantity)) for r in rows}
+
+
+def day_stamps(conn: Connection, hospital: str, sources: Iterable[str], day_from: date, day_to: date) -> dict[date, tuple]:
+    """Day -> its ``usage_days`` rows of ``sources`` (source, when read, lines, quantity, groups),
+    sorted: what :func:`replace_days` writes anew each time it rewrites a day, so a day whose
+    stamp is unchanged holds the rows it held."""
+    rows = conn.execute(select(usage_days.c.day, usage_days.c.source, usage_days.c.read_at, usage_days.c.lines,
+                               usage_days.c.quantity, usage_days.c.groups).where(and_(
+        usage_days.c.hospital_code == hospital, usage_days.c.source.in_(list(sources)),
+        usage_days.c.day >= day_from, usage_days.c.day <= day_to)))
+    out: dict[date, list[tuple]] = {}
+    for day, *stamp in rows:
+        out.setdefault(day, []).append(tuple(stamp))
+    return {day: tuple(sorted(s)) for day, s in out.items()}
 
 
 # -- backfill progress (历史数据补录) -----------------------------------------------------------
