@@ -170,3 +170,37 @@ def test_a_product_tripling_in_one_quiet_department_reaches_the_group_by_departm
     assert not re.search(r"基线|P值|统计窗口|\d\.\d\d\d", message), message
     assert not [f for f in found if f.rule == "prescriber_concentration"]  # the rise is the department's, not one doctor's
     store.close()
+
+
+def test_the_daemons_kept_series_see_a_rise_the_his_records_between_its_evaluations(tmp_path, store_url: str) -> None:
+    """The daemon keeps its usage series between evaluations (agent.store.series_cache): the HIS
+    books the rise's dispensings late (the last ten days read again), and the next evaluation
+    finds what one reading everything afresh finds."""
+    from agent.jobs.evaluate import assess
+
+    store = open_store(store_url, "H1")
+    load_catalogue(store)
+    clock = FakeClock(NOW)
+    ingest_departments(store, Departments(), clock)
+    last = TODAY + timedelta(days=2)
+    ingest_window(store, RowsSource(his_rows(last, 112, rise_days=0)), last - timedelta(days=111), last, NOW)
+    kept = StoreInputs(store, ["his"], keep_series=True)
+
+    def titles(inputs: StoreInputs) -> list[tuple[str, str, str]]:
+        return sorted((f.rule, f.subject, f.title) for f in assess(store, inputs, fx.Weekends(), clock.now(), None).found)
+
+    quiet = evaluate(store, kept, fx.Weekends(), clock, None)
+    assert not [f for f in quiet if f.rule == "non_winning_rise"]
+    clock.advance(timedelta(hours=1))
+    ingest_window(store, RowsSource(his_rows(last, 112, rise_days=10)), last - timedelta(days=9), last, clock.now())
+    rises = []
+    for _morning in range(3):
+        assert titles(kept) == titles(StoreInputs(store, ["his"]))
+        rises = [f for f in evaluate(store, kept, fx.Weekends(), clock, None) if f.rule == "non_winning_rise"]
+        if rises:
+            break
+        clock.advance(timedelta(days=1))
+    (rise,) = rises
+    assert (rise.evidence["cells"][0]["dept"], rise.evidence["cells"][0]["product"]) == RISE
+    assert kept.series_cache is not None and kept.series_cache.stats.kept >= 3  # served from what it kept
+    store.close()

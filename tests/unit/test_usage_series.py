@@ -35,6 +35,22 @@ def test_rows_as_a_store_gives_them_are_summed_per_key_and_day() -> None:
     }
 
 
+def test_keys_come_sorted_and_a_key_whose_rows_net_to_nothing_is_left_out() -> None:
+    rows = [
+        ("2026-03-02", "B", "0202", "", 28, 1),
+        ("2026-03-01", "A", "0303", "", 5, 1),
+        ("2026-03-01", "A", "0101", "D9", 7, 0),  # a day's issue and its return, lines not read: nothing
+        ("2026-03-01", "A", "0101", "D9", -7, 0),
+        ("2026-03-03", "A", "0101", "", 7, 1),  # issued and returned, lines read: two dispensings, no units
+        ("2026-03-03", "A", "0101", "", -7, 1),
+        ("2026-03-04", "A", "0202", "", 0, None),
+    ]
+    got = fill_series(rows, FIRST, LAST)
+    assert list(got) == [("A", "0101", ""), ("A", "0303", ""), ("B", "0202", "")]
+    assert got[("A", "0101", "")] == ([0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 2.0, 0.0])
+    assert list(fill_series(reversed(rows), FIRST, LAST).items()) == list(got.items())
+
+
 def test_a_day_that_is_no_date_is_refused_not_skipped() -> None:
     with pytest.raises(ValueError, match=r"item A: day '03/02/2026' is no date"):
         fill_series([("03/02/2026", "A", "0101", "", 1, 1)], FIRST, LAST)
