@@ -20,7 +20,8 @@ Staleness is what a cache risks, and the day's ``usage_days`` rows are what tell
 The series it returns equal a fresh read's exactly: the same keys in the same order (a key whose
 days all went to zero is dropped, as :func:`fill_series` drops it) and the same figures. It keeps them as arrays
 of doubles (8 bytes a figure, not a float object each) and hands out fresh lists, so what a
-caller does with them never reaches the cache. One lock: the daemon's jobs run in threads.
+caller does with them never reaches the cache. One lock: the daemon's jobs run in threads. It
+holds at most ``KEPT_BYTES``: a hospital too large for that reads afresh, as without the cache.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ Reader = Callable[[Connection, date, date], UsageSeries]  # the rows of [first, 
 StampReader = Callable[[Connection, date, date], Stamps]
 
 KEPT_READS = 3  # an evaluation's three reads (the rivals by department, the winning items, every item before the level)
+KEPT_BYTES = 256 * 2**20  # at most this much kept (the bench's 2,000 products keep 11 MB); a read larger than that
+# is not kept, and the next is read afresh
+KEY_BYTES = 200  # what a key costs beside its figures: its tuple, two arrays' heads, its place in the dict
 
 
 @dataclass
@@ -50,6 +54,10 @@ class _Kept:
     series: dict[UsageKey, tuple[array, array]]
     stamps: Stamps
 
+    @property
+    def size(self) -> int:
+        return len(self.series) * (KEY_BYTES + 16 * ((self.last - self.first).days + 1))
+
 
 @dataclass
 class CacheStats:
@@ -58,11 +66,12 @@ class CacheStats:
     kept: int = 0
     days_read: int = 0
     full: int = 0
+    too_large: int = 0  # reads not kept: larger than the cache may hold
 
 
 class SeriesCache:
-    def __init__(self, reads: int = KEPT_READS) -> None:
-        self._reads = reads
+    def __init__(self, reads: int = KEPT_READS, max_bytes: int = KEPT_BYTES) -> None:
+        self._reads, self._max_bytes = reads, max_bytes
         self._kept: OrderedDict[tuple[bool, frozenset[str]], _Kept] = OrderedDict()
         self._lock = threading.Lock()
         self.stats = CacheStats()
@@ -87,11 +96,15 @@ class SeriesCache:
                     self._kept.move_to_end(key)
                     return {k: (q.tolist(), ln.tolist()) for k, (q, ln) in kept.series.items()}
                 out = _patched(kept, first, last, stale, conn, read)
-            self._kept[key] = _Kept(first, last, {k: (array("d", q), array("d", ln)) for k, (q, ln) in out.items()},
-                                    stamps)
-            self._kept.move_to_end(key)
-            while len(self._kept) > self._reads:
-                self._kept.popitem(last=False)
+            self._kept.pop(key, None)
+            entry = _Kept(first, last, {}, stamps)
+            if len(out) * (KEY_BYTES + 16 * n) > self._max_bytes:
+                self.stats.too_large += 1
+                return out
+            entry.series = {k: (array("d", q), array("d", ln)) for k, (q, ln) in out.items()}
+            self._kept[key] = entry
+            while len(self._kept) > self._reads or sum(e.size for e in self._kept.values()) > self._max_bytes:
+                self._kept.popitem(last=False)  # the least recently read first
             return out
 
     def kept_bytes(self) -> int:

@@ -106,6 +106,23 @@ def test_a_write_whose_day_totals_miss_a_day_is_refused_before_anything_is_writt
     assert fresh.usage_series(D0, D0 + timedelta(days=2), ITEMS) == before
 
 
+def test_a_read_larger_than_the_cache_may_hold_is_read_afresh_every_time(store: Store) -> None:
+    from agent.store.series_cache import KEY_BYTES, SeriesCache
+
+    write(store, "his", D0, D0 + timedelta(days=29), day_rows(D0, D0 + timedelta(days=29)), T0)
+    kept, fresh = both(store)
+    keys = len(fresh.usage_series(D0, D0 + timedelta(days=29), ITEMS))
+    kept.series_cache = SeriesCache(max_bytes=keys * (KEY_BYTES + 16 * 30) - 1)  # one key short
+    for _ in range(2):
+        same(kept, fresh, D0, D0 + timedelta(days=29), ITEMS)
+    assert (kept.series_cache.stats.full, kept.series_cache.stats.too_large, kept.series_cache.kept_bytes()) == (2, 2, 0)
+    same(kept, fresh, D0, D0 + timedelta(days=28), ITEMS)  # a day fewer fits
+    same(kept, fresh, D0, D0 + timedelta(days=28), ITEMS)
+    assert kept.series_cache.stats.kept == 1 and kept.series_cache.kept_bytes() > 0
+    same(kept, fresh, D0, D0 + timedelta(days=28), ["A1"])  # a second read: the two do not fit, the older goes
+    assert kept.series_cache.kept_bytes() == sum(8 * 29 * 2 for _ in fresh.usage_series(D0, D0 + timedelta(days=28), ["A1"]))
+
+
 def test_what_a_caller_does_with_the_lists_never_reaches_the_cache(store: Store) -> None:
     kept, fresh = both(store)
     write(store, "his", D0, D0 + timedelta(days=9), day_rows(D0, D0 + timedelta(days=9)), T0)
