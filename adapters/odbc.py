@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import date, datetime
@@ -148,7 +149,11 @@ def _streaming(cs: str, engine: str, fetch: int) -> str:
 
 
 class OdbcSource:
-    """One connection per source, opened lazily, reopened after a transient failure."""
+    """One connection per source, opened lazily, reopened after a transient failure. One thread at
+    a time uses it: a query holds the source from its execute until its cursor is closed, so a
+    backfill's writer reading a window plain (a packed window that did not unpack) waits for the
+    reader thread's query instead of sharing its connection (unixODBC: HY010, function sequence
+    error). The same thread may hold several queries open at once."""
 
     def __init__(self, name: str, connection_string: str, *, engine: str | None = None, login_timeout_s: int = 10,
                  query_timeout_s: int = 60, encoding: str = "utf-8", fetch_rows: int = FETCH_ROWS, retries: int = 3) -> None:
@@ -166,6 +171,7 @@ class OdbcSource:
         self._conn: pyodbc.Connection | None = None
         self._read_only_tx = READ_ONLY_TRANSACTION.get(self.engine)
         self._open_queries = 0  # queries whose rows are still being read inside the current transaction
+        self._lock = threading.RLock()  # held by the thread whose queries are open
 
     # -- connection ------------------------------------------------------------------------
     def connect(self) -> pyodbc.Connection:
@@ -205,13 +211,14 @@ class OdbcSource:
         return conn
 
     def close(self) -> None:
-        self._open_queries = 0
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except pyodbc.Error:
-                pass
-            self._conn = None
+        with self._lock:  # another thread's query in progress ends first (within its timeout)
+            self._open_queries = 0
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                except pyodbc.Error:
+                    pass
+                self._conn = None
 
     # -- queries ---------------------------------------------------------------------------
     def bind(self, params: Sequence[Any]) -> list[Any]:
@@ -252,17 +259,19 @@ class OdbcSource:
 
     @contextmanager
     def _cursor(self, sql: str, params: Sequence[Any]) -> Iterator[pyodbc.Cursor]:
-        """One query's cursor, closed (and the read-only transaction ended) however reading ends."""
-        cursor = self._execute(sql, params)
-        self._open_queries += 1
-        try:
-            yield cursor
-        finally:
+        """One query's cursor, closed (and the read-only transaction ended) however reading ends;
+        the source is this thread's until then."""
+        with self._lock:
+            cursor = self._execute(sql, params)
+            self._open_queries += 1
             try:
-                cursor.close()
-            except pyodbc.Error:
-                pass
-            self._end_query()
+                yield cursor
+            finally:
+                try:
+                    cursor.close()
+                except pyodbc.Error:
+                    pass
+                self._end_query()
 
     def _fetch(self, cursor: pyodbc.Cursor, rows: int) -> list[Any]:
         try:
