@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test`'s pytest part: the whole suite (shown as it runs) and, at the same time, the date-sensitive
 # part (unit, integration, less the tests marked clock_free: a process killed, a server restarted; the contract tests take their dates from fixtures and compare a server's
-# clock with the machine's, so a shifted clock changes nothing there; and the tests of the domain alone, which
-# never reads the clock: tests/clockproof.py) with the clock of the suite and of every Python process it starts
+# clock with the machine's, so a shifted clock changes nothing there; the tests of the domain alone, which
+# never reads the clock; and the PostgreSQL twins of the state store's tests, whose store never asks its server
+# for the time: tests/clockproof.py) with the clock of the suite and of every Python process it starts
 # moved a year ahead and a year back (logged, shown at the end; in full when it fails). Each test makes
 # its own schema, cluster and ports, so the three runs do not meet. Usage: test-all.sh PYTHON [PYTEST ARGS...]
 # (CLOCK_ONLY=1: only the two clock runs, for `make test-clock`.)

@@ -1,8 +1,13 @@
-"""Which test modules a moved clock cannot touch, so that the clock-shifted runs of ``make test``
-leave them out: a module that reaches our code only through ``agent.domain`` and reads no clock
-itself. The domain never reads the clock (``test_architecture`` holds it to that, with
-:func:`clock_calls`): every date it sees is handed to it, so the same test gives the same answer
-a year from now."""
+"""What a moved clock cannot touch, so that the clock-shifted runs of ``make test`` leave it out:
+
+- a test module that reaches our code only through ``agent.domain`` and reads no clock itself. The
+  domain never reads the clock (``test_architecture`` holds it to that, with :func:`clock_calls`):
+  every date it sees is handed to it, so the same test gives the same answer a year from now;
+- the PostgreSQL run of a test parametrized over the state store's backend (``store_url``): its
+  SQLite run stays. The store never asks its server for the time (:func:`server_clock_calls`, held
+  by ``test_architecture``): every time it writes or compares comes from our clock, the same on
+  both backends. Tests of a source database (a HIS on PostgreSQL, whose server keeps the machine's
+  time while ours moves) keep every run."""
 
 from __future__ import annotations
 
@@ -15,6 +20,10 @@ CLOCK_ATTRS = frozenset({"now", "today", "utcnow", "fromtimestamp", "utcfromtime
 CLOCK_MODULES = frozenset({"time", "time_machine"})
 OURS = ("agent", "adapters", "refplatform", "vbp_demo", "bench", "synth", "tests")
 MENTIONS_A_CLOCK = re.compile(r"clock", re.IGNORECASE)  # a clock fixture, FakeClock, --clock-shift-days
+SERVER_CLOCK = re.compile(  # SQL that asks the database server for the time
+    r"\b(current_timestamp|current_date|current_time|localtimestamp|localtime|clock_timestamp|statement_timestamp|"
+    r"transaction_timestamp|sysdate|systimestamp|sysdatetime|getdate|getutcdate|utc_timestamp)\b|\bfunc\.now\b|(?<![.\w])now\(\)",
+    re.IGNORECASE)
 
 
 def clock_calls(source: str) -> list[str]:
@@ -29,6 +38,17 @@ def clock_calls(source: str) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in CLOCK_MODULES:
             found.append(f"{node.lineno} from {node.module} import ...")
     return found
+
+
+def server_clock_calls(source: str) -> list[str]:
+    """Where ``source`` asks a database server for the time (``now()``, ``CURRENT_TIMESTAMP``,
+    ``func.now`` ...): ``line what``."""
+    return [f"{n} {m.group(0)}" for n, line in enumerate(source.splitlines(), 1) for m in SERVER_CLOCK.finditer(line)]
+
+
+def store_twin(params: dict[str, object]) -> bool:
+    """A test's parameters make it the PostgreSQL run of a test over both state store backends."""
+    return params.get("store_url") == "postgresql"
 
 
 @cache

@@ -40,16 +40,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In a clock-shifted run, leave out the test modules a moved clock cannot touch (pure domain,
-    no clock of their own: ``tests/clockproof.py``)."""
+    """In a clock-shifted run, leave out what a moved clock cannot touch (``tests/clockproof.py``):
+    the test modules of the domain alone, and the PostgreSQL twins of the state store's tests."""
     if config.getoption("--clock-shift-days") is None:
         return
-    from clockproof import clock_proof
+    from clockproof import clock_proof, store_twin
 
-    proof = [item for item in items if clock_proof(Path(str(item.path)))]
-    if proof:
-        config.hook.pytest_deselected(items=proof)
-        items[:] = [item for item in items if not clock_proof(Path(str(item.path)))]
+    def untouched(item: pytest.Item) -> bool:
+        callspec = getattr(item, "callspec", None)
+        return clock_proof(Path(str(item.path))) or (callspec is not None and store_twin(callspec.params))
+
+    left_out = [item for item in items if untouched(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not untouched(item)]
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clockproof import clock_calls, clock_proof
+from clockproof import clock_calls, clock_proof, server_clock_calls, store_twin
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT = Path(sys.executable).with_name("lint-imports")
@@ -71,6 +71,30 @@ def test_the_domain_never_reads_the_clock() -> None:
                                   "from datetime import datetime\nn = datetime.now(tz)\n", "from time import monotonic\n"])
 def test_a_clock_read_is_seen(code: str) -> None:
     assert clock_calls(code)
+
+
+def test_the_state_store_never_asks_its_server_for_the_time() -> None:
+    """Every time the store writes or compares is our clock's; the clock-shifted runs of ``make
+    test`` rely on it to run the state store's tests on SQLite only (``tests/clockproof.py``)."""
+    found = [f"{path.relative_to(ROOT)}:{where}" for path in sorted((ROOT / "agent" / "store").rglob("*.py"))
+             for where in server_clock_calls(path.read_text(encoding="utf-8"))]
+    assert found == []
+
+
+@pytest.mark.parametrize("code", ["q = select(func.now())\n", "conn.exec_driver_sql('SELECT now()')\n",
+                                  "Column('at', server_default=text('CURRENT_TIMESTAMP'))\n",
+                                  "text('WHERE day < current_date')\n", "'SELECT GETDATE()'\n", "'SELECT SYSDATE FROM dual'\n"])
+def test_a_server_clock_read_is_seen(code: str) -> None:
+    assert server_clock_calls(code)
+
+
+def test_our_own_clock_is_not_taken_for_the_servers() -> None:
+    assert server_clock_calls("now = datetime.now(UTC)\nat = clock.now()\nnow_local = 1\n") == []
+
+
+def test_only_the_postgresql_run_of_a_state_store_test_is_its_twin() -> None:
+    assert store_twin({"store_url": "postgresql"})
+    assert not store_twin({"store_url": "sqlite"}) and not store_twin({"backend": "postgresql"}) and not store_twin({})
 
 
 def test_only_tests_of_the_domain_alone_without_a_clock_are_clock_proof(tmp_path: Path) -> None:
