@@ -142,7 +142,7 @@ def _patched(kept: _Kept, first: date, last: date, stale: list[date], conn: Conn
     n = (last - first).days + 1
     off = (first - kept.first).days  # index in the kept series of this range's first day (may be < 0)
     lead, src = max(0, -off), max(0, off)  # zeros before the kept days; where in them to start
-    take = max(0, min(n - lead, len(next(iter(kept.series.values()))[0]) - src)) if kept.series else 0
+    take = max(0, min(n - lead, (kept.last - kept.first).days + 1 - src))  # kept days that fall in this range
     zeros = [0.0] * n
 
     def moved(values: array) -> list[float]:
