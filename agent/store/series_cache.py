@@ -56,7 +56,12 @@ class _Kept:
 
     @property
     def size(self) -> int:
-        return len(self.series) * (KEY_BYTES + 16 * ((self.last - self.first).days + 1))
+        return _size(len(self.series), (self.last - self.first).days + 1)
+
+
+def _size(keys: int, days: int) -> int:
+    """What ``keys`` series of ``days`` days cost kept: two arrays of doubles each, and the key."""
+    return keys * (KEY_BYTES + 16 * days)
 
 
 @dataclass
@@ -98,7 +103,7 @@ class SeriesCache:
                 out = _patched(kept, first, last, stale, conn, read)
             self._kept.pop(key, None)
             entry = _Kept(first, last, {}, stamps)
-            if len(out) * (KEY_BYTES + 16 * n) > self._max_bytes:
+            if _size(len(out), n) > self._max_bytes:
                 self.stats.too_large += 1
                 return out
             entry.series = {k: (array("d", q), array("d", ln)) for k, (q, ln) in out.items()}
