@@ -10,9 +10,10 @@ time the same items are read the same way, reads only the days it does not hold 
 Staleness is what a cache risks, and the day's ``usage_days`` rows are what tells it:
 - every write of ``usage_daily`` goes through :func:`agent.store.usage.replace_days`, which deletes
   a source's days and their ``usage_days`` rows and writes new ones in the same transaction;
-- a day is re-read when any of its rows (per source: when it was read, its lines, quantity and
-  aggregate rows) differs from what the cache saw, appears or is gone; equality, not a later
-  ``read_at``, so two writes within one clock tick are not missed when their totals differ;
+- a day is re-read when any of its rows (per source: the write's token, when it was read, its
+  lines, quantity and aggregate rows) differs from what the cache saw, appears or is gone;
+  equality, not a later ``read_at``; each write draws its own token, so two writes within one
+  clock tick are told apart even when their totals are the same;
 - the day stamps are read *before* the rows: a day rewritten between the two reads is kept with
   its older stamp and read again next time, never kept stale;
 - when more than half of the range would be re-read, all of it is (a backfill, a restored store).

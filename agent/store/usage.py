@@ -9,6 +9,7 @@ progress in it.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -66,8 +67,9 @@ def replace_days(conn: Connection, hospital: str, source: str, day_from: date, d
         _insert_text(conn, hospital, source, merged, now)
     elif merged:
         _insert_usage(conn, hospital, source, merged, now)
+    written = uuid.uuid4().hex  # new with each write, so two writes of a day never leave it the same stamp
     stamps = [dict(hospital_code=hospital, source=source, day=t.day, lines=t.lines, quantity=t.quantity, groups=t.groups,
-                   read_at=now) for t in totals]
+                   read_at=now, written=written) for t in totals]
     if stamps:  # an empty list would be one row of defaults (INSERT ... DEFAULT VALUES), refused
         conn.execute(usage_days.insert(), stamps)
 
@@ -159,11 +161,12 @@ def day_totals(conn: Connection, hospital: str, source: str, day_from: date, day
 
 
 def day_stamps(conn: Connection, hospital: str, sources: Iterable[str], day_from: date, day_to: date) -> dict[date, tuple]:
-    """Day -> its ``usage_days`` rows of ``sources`` (source, when read, lines, quantity, groups),
-    sorted: what :func:`replace_days` writes anew each time it rewrites a day, so a day whose
-    stamp is unchanged holds the rows it held."""
-    rows = conn.execute(select(usage_days.c.day, usage_days.c.source, usage_days.c.read_at, usage_days.c.lines,
-                               usage_days.c.quantity, usage_days.c.groups).where(and_(
+    """Day -> its ``usage_days`` rows of ``sources`` (source, the write's token, when read, lines, quantity,
+    groups), sorted: what :func:`replace_days` writes anew each time it rewrites a day, so a day whose
+    stamp is unchanged holds the rows it held. The token tells two writes apart that read the same
+    totals at the same moment (a day's rows moved to another department)."""
+    rows = conn.execute(select(usage_days.c.day, usage_days.c.source, usage_days.c.written, usage_days.c.read_at,
+                               usage_days.c.lines, usage_days.c.quantity, usage_days.c.groups).where(and_(
         usage_days.c.hospital_code == hospital, usage_days.c.source.in_(list(sources)),
         usage_days.c.day >= day_from, usage_days.c.day <= day_to)))
     out: dict[date, list[tuple]] = {}

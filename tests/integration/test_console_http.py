@@ -17,6 +17,7 @@ from agent.bootstrap import build, build_monitoring_inputs
 from agent.cli import main
 from agent.clock import FakeClock
 from agent.config import load_config
+from agent.console import auth
 from agent.console.app import NAV, create_app
 from agent.console.views import Console
 from agent.domain.findings import Finding, Severity
@@ -42,6 +43,9 @@ def _users(cfg_path: Path, monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
 @pytest.fixture
 def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str):
     monkeypatch.setenv("T_CONSOLE_WECOM", ROBOT_KEY)
+    # The accounts' passwords are hashed at a 32nd of the cost: a hash carries its cost and is checked at
+    # it (tests/unit/test_console_auth.py); each test here saves half a second of scrypt.
+    monkeypatch.setattr(auth, "SCRYPT_N", 2**10)
     cfg_path = tmp_path / "agent.toml"
     cfg_path.write_text(
         f'[hospital]\ncode = "H7"\nname = "测试医院"\n[state]\ndirectory = "{tmp_path}"\nurl = "{store_url}"\n'

@@ -42,6 +42,60 @@ def test_reopening_is_a_no_op(store_url: str) -> None:
     store.close()
 
 
+def _schema_of(url: str) -> dict[str, object]:
+    """Every table's columns, keys, indexes and (SQLite) its CREATE statement, the schema name left out."""
+    from sqlalchemy import create_engine
+
+    eng = create_engine(url)
+    try:
+        with eng.connect() as conn:
+            ins = inspect(conn)
+            schema = conn.dialect.default_schema_name or ""
+            out: dict[str, object] = {}
+            for t in sorted(ins.get_table_names()):
+                cols = [{k: str(v).replace(f"{schema}.", "") for k, v in c.items()} for c in ins.get_columns(t)]
+                out[t] = (cols, ins.get_pk_constraint(t), sorted(map(str, ins.get_indexes(t))),
+                          sorted(map(str, ins.get_unique_constraints(t))), sorted(map(str, ins.get_foreign_keys(t))))
+            if conn.dialect.name == "sqlite":
+                out["sqlite_master"] = conn.exec_driver_sql("SELECT type, name, sql FROM sqlite_master ORDER BY name").all()
+            return out
+    finally:
+        eng.dispose()
+
+
+def test_an_empty_store_given_the_noted_statements_is_the_store_its_migrations_make(
+        store_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """An empty store is created from the statements the first one's migrations wrote in this process
+    (migrate._create): the same tables, columns, keys and indexes as running the migrations."""
+    if store_url.startswith("sqlite"):
+        second = f"sqlite:///{tmp_path / 'second.db'}"
+    else:
+        import psycopg
+
+        from tests.conftest import PG_HOST, PG_USER
+
+        name = f"t2_{tmp_path.name[-20:].lower().replace('-', '_')}"
+        with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as c:
+            c.execute(f'CREATE SCHEMA "{name}"')
+
+        def drop() -> None:
+            with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as c:
+                c.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+        request.addfinalizer(drop)
+        second = store_url.split("?")[0] + f"?options=-csearch_path%3D{name}"
+    migrate._CREATED.clear()  # the first store runs its migrations and notes what they write
+    open_store(store_url, "H1").close()
+    assert len(migrate._CREATED) == 1
+    open_store(second, "H2").close()  # the second is given those statements
+    made, given = _schema_of(store_url), _schema_of(second)
+    assert set(made) >= set(metadata.tables)
+    assert given == made
+    store = open_store(second, "H2")
+    assert store.versions() == {c.name: c.version for c in migrate.components()}
+    store.close()
+
+
 def _older_targets() -> list[dict[str, int]]:
     """Every earlier version of every component, the others at zero or latest."""
     targets = []

@@ -46,6 +46,8 @@ usage_days = Table(
     Column("quantity", Qty, nullable=False),
     Column("groups", Integer, nullable=False),  # aggregate rows stored
     Column("read_at", AwareDateTime, nullable=False),
+    Column("written", String(32)),  # a token new with each write of the day (v7): its stamp changes even when
+    # what was read did not (the same moment, the same totals, rows in another department)
 )
 
 local_items = Table(
@@ -188,4 +190,9 @@ def _v6(conn) -> None:  # type: ignore[no-untyped-def]
     conn.exec_driver_sql("ALTER TABLE usage_daily_v6 RENAME TO usage_daily")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(conn) -> None:  # type: ignore[no-untyped-def]
+    """Add ``usage_days.written``: a token each write of a day draws anew, for the kept series' stamps."""
+    add_column(conn, usage_days, "written")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
