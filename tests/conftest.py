@@ -135,19 +135,27 @@ def pg_cluster() -> Iterator[PgCluster]:
                        timeout=120)
 
 
-@pytest.fixture
-def pg_schema(services: None) -> Iterator[str]:
-    """A fresh PostgreSQL schema in database ``test``; dropped after the test."""
+def new_pg_schema(request: pytest.FixtureRequest, prefix: str = "t") -> str:
+    """A fresh PostgreSQL schema in database ``test``, dropped when the test ends."""
     import psycopg
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
+    request.getfixturevalue("services")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{name}"')
-    try:
-        yield name
-    finally:
+
+    def drop() -> None:
         with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+    request.addfinalizer(drop)
+    return name
+
+
+@pytest.fixture
+def pg_schema(request: pytest.FixtureRequest) -> str:
+    """A fresh PostgreSQL schema in database ``test``; dropped after the test."""
+    return new_pg_schema(request)
 
 
 @pytest.fixture

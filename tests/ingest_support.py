@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date
 from pathlib import Path
@@ -70,20 +69,9 @@ def make_source_db(request: pytest.FixtureRequest, engine: str) -> SourceDb:
     """A source database of its own (on PostgreSQL a separate schema, so a PostgreSQL store can sit beside it)."""
     if engine != "postgresql":
         return SourceDb(engine, request.getfixturevalue(ENGINE_FIXTURE[engine]))
-    import psycopg
+    from tests.conftest import PG_HOST, PG_USER, new_pg_schema
 
-    from tests.conftest import PG_HOST, PG_USER
-
-    request.getfixturevalue("services")
-    name = f"src_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-
-    request.addfinalizer(drop)
+    name = new_pg_schema(request, "src")
     return SourceDb(engine, f"Driver={{PostgreSQL Unicode}};Server={PG_HOST};Port=5432;Database=test;UID={PG_USER};"
                             f"UseDeclareFetch=1;Fetch=10000;ConnSettings=SET search_path TO {name};")
 

@@ -70,20 +70,9 @@ def test_an_empty_store_given_the_noted_statements_is_the_store_its_migrations_m
     if store_url.startswith("sqlite"):
         second = f"sqlite:///{tmp_path / 'second.db'}"
     else:
-        import psycopg
+        from tests.conftest import new_pg_schema
 
-        from tests.conftest import PG_HOST, PG_USER
-
-        name = f"t2_{tmp_path.name[-20:].lower().replace('-', '_')}"
-        with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as c:
-            c.execute(f'CREATE SCHEMA "{name}"')
-
-        def drop() -> None:
-            with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="test", autocommit=True) as c:
-                c.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-
-        request.addfinalizer(drop)
-        second = store_url.split("?")[0] + f"?options=-csearch_path%3D{name}"
+        second = store_url.split("?")[0] + f"?options=-csearch_path%3D{new_pg_schema(request)}"
     migrate._CREATED.clear()  # the first store runs its migrations and notes what they write
     open_store(store_url, "H1").close()
     assert len(migrate._CREATED) == 1
