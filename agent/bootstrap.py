@@ -17,6 +17,7 @@ from agent.calendar import WorkCalendar
 from agent.catalogue.consumables import value_rule
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig, SourceConfig
+from agent.domain.kept_tests import KeptTests
 from agent.jobs.annual import annual_report_duty
 from agent.jobs.departments import check_departments
 from agent.jobs.evaluate import evaluate
@@ -176,6 +177,7 @@ def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpe
     """Evaluation after the polls; the monthly report on the 1st (xlsx, and upstream when supported)."""
     cfg, store, clock, calendar = runtime.config, runtime.store, runtime.clock, runtime.calendar
     inputs = build_monitoring_inputs(runtime, keep_series=True)
+    kept = KeptTests()  # the rise tests of groups whose figures did not change are not computed again
     every = min([s.poll_interval_s for s in cfg.sources if s.kind != "warehouse"] or [900])
 
     def report() -> None:
@@ -186,7 +188,7 @@ def _monitoring_jobs(runtime: Runtime, link: PlatformLink | None) -> list[JobSpe
 
     return [
         # after the first polls have landed; also records today's programme figures for the group's side by side
-        JobSpec("evaluate", lambda: evaluate(store, inputs, calendar, clock, cfg.monitoring, cfg.hospital.name),
+        JobSpec("evaluate", lambda: evaluate(store, inputs, calendar, clock, cfg.monitoring, cfg.hospital.name, kept),
                 interval_s=every, timeout_s=600, first_run_s=120),
         JobSpec("monthly-report", report, cron={"day": 1, "hour": 6, "minute": 30}, timeout_s=1800, first_run_s=None),
         # 科室分配: a department far behind its confirmed share, once a day after the morning polls

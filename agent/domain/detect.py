@@ -44,6 +44,7 @@ from datetime import date, timedelta
 from functools import partial
 from operator import add
 
+from agent.domain.kept_tests import KeptTests, common_digest, group_digest
 from agent.domain.monitoring_model import ItemLink
 from agent.domain.rise_baseline import REST, DetectRules, baseline_span, pooled_dispersion
 from agent.domain.rise_cells import (
@@ -194,7 +195,8 @@ CellSeries = Mapping[Cell, Sequence[float]]  # cell -> daily non-winning units (
 def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, end: date,
                  rules: DetectRules = DetectRules(), history: Mapping[str, Sequence[bool]] | None = None,
                  classes: Sequence[int] | None = None, cells: CellSeries | None = None,
-                 frozen: Mapping[str, date] | None = None, lines: CellSeries | None = None) -> list[RiseTest]:
+                 frozen: Mapping[str, date] | None = None, lines: CellSeries | None = None,
+                 kept: KeptTests | None = None) -> list[RiseTest]:
     """One test per group for the window ending on ``end``, over every cell of the group: the
     group's own non-winning total and each of ``cells`` (its products, departments, products in
     departments, products of prescribers; from :func:`agent.domain.rise_cells.cell_series`).
@@ -222,7 +224,10 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
 
     ``frozen`` (group id -> the day a rise still under alert began) keeps those groups' baselines
     before that day, while at least ``freeze_min_days`` of it lie inside the series: a rise that
-    goes on stays a rise instead of becoming, week by week, its own baseline."""
+    goes on stays a rise instead of becoming, week by week, its own baseline.
+
+    ``kept`` (the daemon's): each group's cell tests from the last evaluation, given again where
+    nothing they were computed from changed (:mod:`agent.domain.kept_tests`); the result is the same."""
     if not series:
         return []
     start = next(iter(series.values())).start
@@ -241,6 +246,10 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
         if cell.group_id in by_group:
             by_group[cell.group_id].append((cell, y))
     group_tests: dict[str, list[CellTest]] = {}
+    common = b""
+    if kept is not None:
+        kept.start()
+        common = common_digest(classes, profile, start.toordinal(), end_i, rules)
     for gid, members in by_group.items():
         at = fz.get(gid)
         group_frames = []
@@ -250,8 +259,16 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
                 fr = frames[(at, span)] = make_frame(classes, profile, end_i, rules,
                                                      windows if span == rules.window_days else [span], at, span)
             group_frames.append(fr)
-        group_tests[gid] = _test_group(members, group_frames, rules, series[gid].total if rules.share_test else None,
-                                       lines or {})
+        total = series[gid].total if rules.share_test else None
+        digest = group_digest(common, at, members, total, lines or {}) if kept is not None else b""
+        tests = kept.get(gid, digest) if kept is not None else None
+        if tests is None:
+            tests = _test_group(members, group_frames, rules, total, lines or {})
+            if kept is not None:
+                kept.keep(gid, digest, tests)
+        group_tests[gid] = tests
+    if kept is not None:
+        kept.only(by_group)
     gids = list(series)
     weights = {gid: family_weights([t.cell.kind for t in group_tests[gid]], rules.family_shares) for gid in gids}
     p_group = {gid: weighted_simes([t.p_value for t in group_tests[gid]], weights[gid]) for gid in gids}

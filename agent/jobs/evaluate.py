@@ -16,6 +16,7 @@ from agent.clock import Clock
 from agent.domain.deadlines import DEADLINE_RULES, deadline_findings
 from agent.domain.detect import RiseTest, add_products, build_series, detect_rises, rise_starts
 from agent.domain.findings import Finding
+from agent.domain.kept_tests import KeptTests
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
 from agent.domain.net_negative import (
     RULE_NET_NEGATIVE,
@@ -66,9 +67,10 @@ class Assessment:
 
 
 def assess(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, now: datetime,
-           cfg: Any = None) -> Assessment:
+           cfg: Any = None, kept: KeptTests | None = None) -> Assessment:
     """Run every monitoring rule as of ``now``; reads the store, writes nothing (``vbp-agent
-    evaluate --as-of`` shows a past day with it)."""
+    evaluate --as-of`` shows a past day with it). ``kept``: the daemon's rise tests from its last
+    evaluation, given again where nothing they were computed from changed."""
     mcfg: MonitoringConfig = getattr(cfg, "monitoring", cfg) or MonitoringConfig()
     today = now.date()
     links = inputs.item_links()
@@ -77,7 +79,7 @@ def assess(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, no
     found = progress_findings(progress, now) + year_end_findings(progress, now)
     found += drift_findings(progress, now, mcfg.drift_points)
     end = today - timedelta(days=1)  # the last closed day
-    rises, tests = _rises(store, inputs, calendar, mcfg, now, end, links, link_map)
+    rises, tests = _rises(store, inputs, calendar, mcfg, now, end, links, link_map, kept)
     found += rises
     found += _net_negative(store, inputs, links, now, end)
     found += deadline_findings(inputs.deadline_inputs(now), now, calendar, mcfg.deadline_rules())
@@ -85,13 +87,15 @@ def assess(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, no
 
 
 def evaluate(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, clock: Clock,
-             cfg: Any = None, hospital_name: str | None = None) -> list[Finding]:
+             cfg: Any = None, hospital_name: str | None = None, kept: KeptTests | None = None) -> list[Finding]:
     """Run every monitoring rule as of now; store and return the active findings. With
     ``hospital_name`` (the daemon's), today's programme figures are recorded too, for the group's
-    side by side (``report group``), from the progress just computed."""
+    side by side (``report group``), from the progress just computed; with ``kept`` (the
+    daemon's), the rise tests of groups whose figures did not change since its last evaluation are
+    not computed again."""
     now = clock.now()
     with collection_paused():
-        a = assess(store, inputs, calendar, now, cfg)
+        a = assess(store, inputs, calendar, now, cfg, kept)
     figures = None if hospital_name is None else programme_figures(inputs, calendar, a.progress, a.links, a.config)
     with store.begin() as conn:
         record_rise_tests(conn, store.hospital_code, a.end, a.tests, now)
@@ -111,7 +115,7 @@ def as_of_moment(day: date, now: datetime) -> datetime:
 
 def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mcfg: MonitoringConfig,
            now: datetime, end: date, links: list[ItemLink],
-           link_map: dict[str, ItemLink]) -> tuple[list[Finding], list[RiseTest]]:
+           link_map: dict[str, ItemLink], kept: KeptTests | None = None) -> tuple[list[Finding], list[RiseTest]]:
     """Read, then detect: the flags, the groups' daily usage and every non-winning item's usage
     per department (and prescriber) first; the domain computes on what was read and calls
     nothing back. Every cell of every group is tested: there is no screen deciding what to read."""
@@ -144,7 +148,8 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
     if not series:
         return [], []
     history = _history(store, end, rules.persistence_of - 1)
-    tests = detect_rises(series, calendar, end, rules, history, cells=cells.units, frozen=frozen, lines=cells.lines)
+    tests = detect_rises(series, calendar, end, rules, history, cells=cells.units, frozen=frozen, lines=cells.lines,
+                         kept=kept)
     alerts = [t for t in tests if t.alert]
     groups = {g.group_id: g for g in inputs.groups()}
     shares = _prescriber_shares(inputs, got, level_from, links, link_map, end)

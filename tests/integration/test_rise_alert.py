@@ -176,6 +176,7 @@ def test_the_daemons_kept_series_see_a_rise_the_his_records_between_its_evaluati
     """The daemon keeps its usage series between evaluations (agent.store.series_cache): the HIS
     books the rise's dispensings late (the last ten days read again), and the next evaluation
     finds what one reading everything afresh finds."""
+    from agent.domain.kept_tests import KeptTests
     from agent.jobs.evaluate import assess
 
     store = open_store(store_url, "H1")
@@ -185,18 +186,20 @@ def test_the_daemons_kept_series_see_a_rise_the_his_records_between_its_evaluati
     last = TODAY + timedelta(days=2)
     ingest_window(store, RowsSource(his_rows(last, 112, rise_days=0)), last - timedelta(days=111), last, NOW)
     kept = StoreInputs(store, ["his"], keep_series=True)
+    tests = KeptTests()  # and, as the daemon, the rise tests of groups whose figures did not change
 
-    def titles(inputs: StoreInputs) -> list[tuple[str, str, str]]:
-        return sorted((f.rule, f.subject, f.title) for f in assess(store, inputs, fx.Weekends(), clock.now(), None).found)
+    def titles(inputs: StoreInputs, kept_tests: KeptTests | None = None) -> list[tuple[str, str, str]]:
+        return sorted((f.rule, f.subject, f.title)
+                      for f in assess(store, inputs, fx.Weekends(), clock.now(), None, kept_tests).found)
 
-    quiet = evaluate(store, kept, fx.Weekends(), clock, None)
+    quiet = evaluate(store, kept, fx.Weekends(), clock, None, None, tests)
     assert not [f for f in quiet if f.rule == "non_winning_rise"]
     clock.advance(timedelta(hours=1))
     ingest_window(store, RowsSource(his_rows(last, 112, rise_days=10)), last - timedelta(days=9), last, clock.now())
     rises = []
     for _morning in range(3):
-        assert titles(kept) == titles(StoreInputs(store, ["his"]))
-        rises = [f for f in evaluate(store, kept, fx.Weekends(), clock, None) if f.rule == "non_winning_rise"]
+        assert titles(kept, tests) == titles(StoreInputs(store, ["his"]))
+        rises = [f for f in evaluate(store, kept, fx.Weekends(), clock, None, None, tests) if f.rule == "non_winning_rise"]
         if rises:
             break
         clock.advance(timedelta(days=1))
