@@ -28,7 +28,7 @@ class KeptTests:
     """Per group: the digest of what its tests were computed from, and the tests."""
 
     def __init__(self) -> None:
-        self._kept: dict[str, tuple[bytes, list[Any]]] = {}
+        self._kept: dict[str, tuple[bytes, tuple[Any, ...]]] = {}  # the tests are frozen; a caller gets a new list
         self._lock = threading.Lock()
         self.computed = 0  # groups computed by the last evaluation
         self.reused = 0  # groups given their kept tests by the last evaluation
@@ -38,13 +38,13 @@ class KeptTests:
             kept = self._kept.get(group_id)
         if kept is not None and kept[0] == digest:
             self.reused += 1
-            return kept[1]
+            return list(kept[1])
         self.computed += 1
         return None
 
     def keep(self, group_id: str, digest: bytes, tests: list[Any]) -> None:
         with self._lock:
-            self._kept[group_id] = (digest, tests)
+            self._kept[group_id] = (digest, tuple(tests))
 
     def start(self) -> None:
         """A new evaluation: its counts start at zero."""
