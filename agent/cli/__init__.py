@@ -8,10 +8,12 @@ so the agent never imports them.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import sys
 from importlib.metadata import entry_points
+from typing import Any
 
 import typer
 
@@ -32,7 +34,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def build_app(clock: Clock | None = None) -> typer.Typer:
+def build_app() -> typer.Typer:
     app = typer.Typer(
         name="vbp-agent",
         help="In-hospital early warning for volume-based procurement (集中带量采购).",
@@ -50,7 +52,7 @@ def build_app(clock: Clock | None = None) -> typer.Typer:
         ),
         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version and exit"),
     ) -> None:
-        ctx.obj = {"config_path": config, "clock": clock}
+        ctx.obj = {"config_path": config, "clock": (ctx.obj or {}).get("clock")}  # main(clock=...) hands it in
 
     import agent.cli as pkg
 
@@ -64,11 +66,17 @@ def build_app(clock: Clock | None = None) -> typer.Typer:
     return app
 
 
+@functools.cache
+def _command() -> Any:
+    """The app as a command, built once per process: the commands and plugins are the same for every
+    call (the tests and the demo call ``main`` hundreds of times in one process)."""
+    return typer.main.get_command(build_app())
+
+
 def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run one command; ``clock`` replaces the system clock (tests and the demo fix the date with it)."""
-    app = build_app(clock)
     try:
-        app(args=argv, prog_name="vbp-agent")
+        _command().main(args=argv, prog_name="vbp-agent", obj={"clock": clock})
         return 0
     except SystemExit as exc:
         code = exc.code
