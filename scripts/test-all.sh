@@ -18,6 +18,15 @@ plus=$!
 nice -n 19 "$py" -m pytest -q -p no:cacheprovider --clock-shift-days=-365 -m "not soak and not clock_free" "${clock_tests[@]}" >"$logs/minus.log" 2>&1 &
 minus=$!
 rc=0
+# report TITLE PID LOG: a logged run's counts once it ends, its whole log when it failed
+report() {
+  if wait "$2"; then
+    echo "$1: $(grep -E '[0-9]+ (passed|failed|error)' "$logs/$3.log" | tail -n 1)"
+  else
+    rc=1
+    echo "$1: FAILED"; cat "$logs/$3.log"
+  fi
+}
 # The whole suite in two processes: tests/integration shown as it runs, the rest (unit, contract, e2e,
 # conformance) logged beside it and shown at the end, so both cores stay busy once the niced clock runs have
 # had their share. Given paths (an argument that is no option), one process, as asked.
@@ -30,25 +39,12 @@ if [ "${CLOCK_ONLY:-0}" != 1 ]; then
     "$py" -m pytest -q -p no:cacheprovider --ignore=tests/integration "$@" >"$logs/rest.log" 2>&1 &
     rest=$!
     "$py" -m pytest "$@" tests/integration || rc=1
-    if wait "$rest"; then
-      echo "the rest of the suite (unit, contract, e2e, conformance): $(grep -E '[0-9]+ (passed|failed|error)' "$logs/rest.log" | tail -n 1)"
-    else
-      rc=1
-      echo "the rest of the suite (unit, contract, e2e, conformance): FAILED"; cat "$logs/rest.log"
-    fi
+    report "the rest of the suite (unit, contract, e2e, conformance)" "$rest" rest
   else
     "$py" -m pytest "$@" || rc=1
   fi
 fi
-for run in plus:365 minus:-365; do
-  name=${run%%:*}; days=${run#*:}
-  if [ "$name" = plus ]; then pid=$plus; else pid=$minus; fi
-  if wait "$pid"; then
-    echo "clock shifted ${days} days: $(grep -E '[0-9]+ (passed|failed|error)' "$logs/$name.log" | tail -n 1)"
-  else
-    rc=1
-    echo "clock shifted ${days} days: FAILED"; cat "$logs/$name.log"
-  fi
-done
+report "clock shifted 365 days" "$plus" plus
+report "clock shifted -365 days" "$minus" minus
 rm -rf "$logs"
 exit $rc

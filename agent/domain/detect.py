@@ -260,13 +260,9 @@ def detect_rises(series: Mapping[str, GroupSeries], calendar: WorkdayCalendar, e
                                                      windows if span == rules.window_days else [span], at, span)
             group_frames.append(fr)
         total = series[gid].total if rules.share_test else None
-        digest = group_digest(common, at, members, total, lines or {}) if kept is not None else b""
-        tests = kept.get(gid, digest) if kept is not None else None
-        if tests is None:
-            tests = _test_group(members, group_frames, rules, total, lines or {})
-            if kept is not None:
-                kept.keep(gid, digest, tests)
-        group_tests[gid] = tests
+        compute = partial(_test_group, members, group_frames, rules, total, lines or {})
+        group_tests[gid] = compute() if kept is None else \
+            kept.tests(gid, group_digest(common, at, members, total, lines or {}), compute)
     if kept is not None:
         kept.only(by_group)
     gids = list(series)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 
@@ -33,18 +33,18 @@ class KeptTests:
         self.computed = 0  # groups computed by the last evaluation
         self.reused = 0  # groups given their kept tests by the last evaluation
 
-    def get(self, group_id: str, digest: bytes) -> list[Any] | None:
+    def tests(self, group_id: str, digest: bytes, compute: Callable[[], list[Any]]) -> list[Any]:
+        """The group's kept tests where ``digest`` is what they were computed from, else ``compute()``, kept."""
         with self._lock:
             kept = self._kept.get(group_id)
         if kept is not None and kept[0] == digest:
             self.reused += 1
             return list(kept[1])
         self.computed += 1
-        return None
-
-    def keep(self, group_id: str, digest: bytes, tests: list[Any]) -> None:
+        tests = compute()
         with self._lock:
             self._kept[group_id] = (digest, tuple(tests))
+        return tests
 
     def start(self) -> None:
         """A new evaluation: its counts start at zero."""

@@ -127,10 +127,11 @@ def upgrade(conn: Connection, known: Sequence[Component] | None = None, *, targe
     todo = plan(stored, known)
     if empty:
         _create(conn, todo)
-    for comp, have in todo:
-        if not empty:
+    else:
+        for comp, have in todo:
             for i in range(have, comp.version):
                 comp.migrations[i](conn)
+    for comp, have in todo:
         _record(conn, comp.name, comp.version, now, insert=(comp.name not in stored))
         done.append(f"{comp.name} {have} -> {comp.version}")
     return done

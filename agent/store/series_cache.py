@@ -103,12 +103,11 @@ class SeriesCache:
                     return {k: (q.tolist(), ln.tolist()) for k, (q, ln) in kept.series.items()}
                 out = _patched(kept, first, last, stale, conn, read)
             self._kept.pop(key, None)
-            entry = _Kept(first, last, {}, stamps)
             if _size(len(out), n) > self._max_bytes:
                 self.stats.too_large += 1
                 return out
-            entry.series = {k: (array("d", q), array("d", ln)) for k, (q, ln) in out.items()}
-            self._kept[key] = entry
+            self._kept[key] = _Kept(first, last, {k: (array("d", q), array("d", ln)) for k, (q, ln) in out.items()},
+                                    stamps)
             while len(self._kept) > self._reads or sum(e.size for e in self._kept.values()) > self._max_bytes:
                 self._kept.popitem(last=False)  # the least recently read first
             return out
