@@ -24,7 +24,7 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
     # dictionary name), with that cell's figures and the group's beside them; the only rise raised
     # (the quiet 国庆 holidays raise nothing) and no prescriber finding (the demo's HIS gives none)
     assert re.search(r"阿托伐他汀钙（片）：非中选产品使用量上升（近\d天），心血管内科：阿托伐他汀钙片\(立普妥\)[^，]* "
-                     r"平时约 [\d,]+ 片/周，近\d日 [\d,]+ 片，约 [\d.]+ 倍；全组非中选 \+\d+%", text)
+                     r"平时约 [\d,]+ 片/周，近(?:7日 [\d,]+ 片|[3-6]日 [\d,]+ 片（平时同期约 [\d,]+ 片）)，约 [\d.]+ 倍；全组非中选 \+\d+%", text)
     fired = text.split("5. 触发的预警")[1].split("6. 药学部")[0]
     assert len(re.findall(r"非中选产品使用量上升", fired)) == 1
     assert "医生" not in fired

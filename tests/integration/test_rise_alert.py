@@ -164,7 +164,7 @@ def test_a_product_tripling_in_one_quiet_department_reaches_the_group_by_departm
         drain_notifications(store, cfg, clock, senders)
         (message,) = [m["content"] for m in sink.messages]
     assert re.search(r"【集采预警】(严重|注意)：阿托伐他汀钙片：非中选产品使用量上升（近\d天），"
-                     r"急诊科：阿托伐他汀钙片\(立普妥\) 平时约 [\d,]+ 片/周，近\d日 [\d,]+ 片，约 [2-4]\.\d 倍；全组非中选 \+\d+%",
+                     r"急诊科：阿托伐他汀钙片\(立普妥\) 平时约 [\d,]+ 片/周，近(?:7日 [\d,]+ 片|[3-6]日 [\d,]+ 片（平时同期约 [\d,]+ 片）)，约 [2-4]\.\d 倍；全组非中选 \+\d+%",
                      message), message
     assert re.search(r"情况：全组非中选 近\d日 [\d,]+，平时约 [\d,]+，约 \d\.\d 倍，主要科室 急诊科\(0301\)", message), message
     assert not re.search(r"基线|P值|统计窗口|\d\.\d\d\d", message), message

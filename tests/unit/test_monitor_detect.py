@@ -274,7 +274,7 @@ def test_a_prescribers_rise_is_told_by_the_his_code_alone() -> None:
     cell = CellTest(Cell("G1", "", "Y2", "D0101-07"), 84.0, 28.0, 5, 1e-6, 36.0, 1e-4, True)
     test = RiseTest("G1", END, 300.0, 250.0, 0.2, 1e-5, 1e-4, 0.1, 0.12, True, True, True, 7, (cell,), None)
     finding = rise_finding(test, GenericGroup("G1", "阿托伐他汀钙片", "第九批"), {}, START, {}, {"Y2": "立普妥"}, "片")
-    assert "，医生D0101-07：立普妥 平时约 36 片/周，近5日 84 片，约 3.0 倍；" in finding.title
+    assert "，医生D0101-07：立普妥 平时约 36 片/周，近5日 84 片（平时同期约 28 片），约 3.0 倍；" in finding.title
 
 
 def test_a_quiet_holiday_of_few_packs_is_not_read_as_a_rise() -> None:
