@@ -134,6 +134,11 @@ def facts(a: Alert, limit: int = 4) -> str:
     return "，".join(f"{label} {text}" for label, text in shown_values(a.values)[:limit])
 
 
+def _about(x: float) -> str:
+    """A usage figure as staff say it beside 平时约: whole units, a tenth below ten (平时约 44, not 44.36)."""
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.1f}".rstrip("0").rstrip(".")
+
+
 def _evidence_line(v: Any) -> str:
     if isinstance(v, dict):
         if isinstance(v.get("text"), str):
@@ -141,8 +146,8 @@ def _evidence_line(v: Any) -> str:
         if {"current", "expected", "excess"} <= set(v):
             name = f"{v['name']}({v['code']})" if v.get("name") else str(v.get("code", ""))
             share = v.get("share_of_rise")
-            return (f"{name}：近期 {_value('used', float(v['current']))}，平时约 {_value('used', float(v['expected']))}，"
-                    f"多用 {_value('used', float(v['excess']))}" + (f"（占上升的 {share:.0%}）" if isinstance(share, float) else ""))
+            return (f"{name}：近期 {_about(float(v['current']))}，平时约 {_about(float(v['expected']))}，"
+                    f"多用 {_about(float(v['excess']))}" + (f"（占上升的 {share:.0%}）" if isinstance(share, float) else ""))
         if set(v) == {"day", "net"}:
             return f"{v['day']}：{_value('net', v['net'])}"
         return "，".join(f"{EVIDENCE_CN.get(k, k)} {_value(k, x)}" for k, x in v.items() if k not in HIDDEN and x is not None)

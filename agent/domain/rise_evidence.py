@@ -7,7 +7,7 @@ above that. The finding lists those with the largest excess first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -87,6 +87,19 @@ def cell_line(test: CellTest, names: Mapping[str, str], products: Mapping[str, s
             f"近{test.window_days}日 {test.observed:,.0f} {unit}{same_days}，约 {test.factor:.1f} 倍")
 
 
+def _distinct(cells: Sequence[CellTest]) -> tuple[CellTest, ...]:
+    """The carrying cells, one per figure: a department that uses one product of the group only is
+    that product there, and its total says the same again (the narrower cell, first, is kept)."""
+    seen: set[tuple[float, float, int]] = set()
+    out = []
+    for c in cells:
+        key = (round(c.observed, 2), round(c.expected, 2), c.window_days)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return tuple(out)
+
+
 def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[dict]], observed_at: datetime,
                  dept_names: Mapping[str, str] | None = None, products: Mapping[str, str] | None = None,
                  unit: str = "单位") -> Finding:
@@ -97,10 +110,11 @@ def rise_finding(test: RiseTest, group: GenericGroup, evidence: dict[str, list[d
     names = dept_names or {}
     products = products or {}
     effect = "新出现" if test.effect == float("inf") else f"{test.effect:+.0%}"
-    if names and evidence.get("departments"):
-        evidence = {**evidence, "departments": [{**d, "name": names[d["code"]]} if d["code"] in names else d
-                                                for d in evidence["departments"]]}
-    carrying = test.cells or ((test.group_cell,) if test.group_cell else ())
+    for kind, known in (("departments", names), ("items", products)):
+        if known and evidence.get(kind):
+            evidence = {**evidence, kind: [{**d, "name": known[d["code"]]} if d["code"] in known else d
+                                           for d in evidence[kind]]}
+    carrying = _distinct(test.cells or ((test.group_cell,) if test.group_cell else ()))
     evidence = {**evidence, "cells": [
         {"kind": c.cell.kind, "dept": c.cell.dept, "dept_name": names.get(c.cell.dept, ""), "product": c.cell.product,
          "prescriber": c.cell.prescriber, "observed": round(c.observed, 2), "expected": round(c.expected, 2),

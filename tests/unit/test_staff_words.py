@@ -68,10 +68,15 @@ def _fixture_findings(tmp_path: Path) -> list[Finding]:
 def _rule_findings() -> list[Finding]:
     """One finding of each rule whose wording lives outside the evaluation above."""
     cell = CellTest(Cell("G1", "0101", "Y2"), 1320.0, 505.94, 7, 1e-8, 505.94, 1e-6, True)
+    dept = CellTest(Cell("G1", "0101"), 1320.0, 505.94, 7, 1e-8, 505.94, 1e-6, True)  # the department uses Y2 alone
     group = CellTest(Cell("G1"), 1862.0, 505.94, 7, 0.02, 505.94)
-    rise = RiseTest("G1", NOW.date(), 1862.0, 505.94, 1862 / 505.94 - 1, 0.0, 0.0, 0.1, 0.31, True, True, True, 7, (cell,), group)
-    evidence = {"departments": [{"code": "0101", "current": 1320.0, "expected": 505.94, "excess": 814.06, "share_of_rise": 0.9}],
-                "prescribers": [], "items": []}
+    rise = RiseTest("G1", NOW.date(), 1862.0, 505.94, 1862 / 505.94 - 1, 0.0, 0.0, 0.1, 0.31, True, True, True, 7, (cell, dept),
+                    group)
+    evidence = {"departments": [{"code": "0101", "current": 1320.0, "expected": 505.94, "excess": 814.06, "share_of_rise": 0.9},
+                                {"code": "0501", "current": 56.0, "expected": 28.02, "excess": 27.98, "share_of_rise": 0.03},
+                                {"code": "0999", "current": 3.0, "expected": 0.64, "excess": 2.36, "share_of_rise": 0.003}],
+                "prescribers": [], "items": [{"code": "Y2", "current": 1862.0, "expected": 505.94, "excess": 1356.06,
+                                              "share_of_rise": 1.0}]}
     duty = annual_duty(2027, fx.Weekends())
     stopped = NotifyError("robot key revoked")
     item = OutboxItem(1, "notify:pharmacy", "k", {"title": "集采预警"}, 0, NOW)
@@ -146,4 +151,9 @@ def test_the_console_s_alert_page_shows_values_and_evidence_in_words(alerts) -> 
     assert ("全组非中选", "近7日 1,862，平时约 506，约 3.7 倍") in shown_values(rise.values)
     assert "心血管内科：阿托伐他汀钙片(立普妥) 平时约 506 片/周，近7日 1,320 片，约 2.6 倍" in rise.title
     cells = dict(evidence_lines(rise.evidence))
-    assert cells["主要科室"] == ["心血管内科(0101)：近期 1,320，平时约 506，多用 814（占上升的 90%）"]
+    assert cells["主要科室"] == ["心血管内科(0101)：近期 1,320，平时约 506，多用 814（占上升的 90%）",
+                             "0501：近期 56，平时约 28，多用 28（占上升的 3%）",  # about 28 tablets, not 28.02
+                             "0999：近期 3，平时约 0.6，多用 2.4（占上升的 0%）"]
+    assert cells["主要品种"] == ["阿托伐他汀钙片(立普妥)(Y2)：近期 1,862，平时约 506，多用 1,356（占上升的 100%）"]  # by name
+    # the department that uses Y2 alone carries the same figures as Y2 there: said once, by the narrower cell
+    assert cells["上升所在"] == ["心血管内科：阿托伐他汀钙片(立普妥) 平时约 506 片/周，近7日 1,320 片，约 2.6 倍"]
