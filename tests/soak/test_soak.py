@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYS = ["hours", "rss_start_mb", "rss_end_mb", "fds_start", "fds_end", "lost", "duplicated"]
+KEYS = ["hours", "rss_start_mb", "rss_end_mb", "fds_start", "fds_end", "lost", "duplicated", "failing"]
 
 
 def run_soak(timeout_s: float, **env: str) -> tuple[dict, str]:
@@ -42,6 +42,7 @@ def test_a_simulated_hour_loses_and_duplicates_nothing_and_ends_with_the_json_li
     assert receipts_due > 0 and days == 7  # the checks had something to check
     assert result["lost"] == 0
     assert result["duplicated"] == 0
+    assert result["failing"] == 0, stderr[-2000:]  # every job healthy at the end: a source the config names exists
     assert result["fds_start"] > 0 and result["rss_start_mb"] > 0
 
 
@@ -55,3 +56,4 @@ def test_a_simulated_day_at_100x_keeps_memory_and_descriptors_flat_and_loses_not
     assert result["fds_end"] <= result["fds_start"]
     assert result["lost"] == 0
     assert result["duplicated"] == 0
+    assert result["failing"] == 0, stderr[-2000:]
