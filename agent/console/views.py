@@ -4,6 +4,7 @@ patient data: the store holds none)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from agent.alerts.render import SEVERITY_CN, evidence_lines, facts, shown_values
 from agent.catalogue.review import STATUS_ZH
 from agent.console import charts
 from agent.console.auth import may
+from agent.domain.catalogue import group_label
 from agent.domain.progress import Status
 from agent.domain.reporting import MONTH as _MONTH
 from agent.jobs.group import group_month, stale
@@ -157,7 +159,17 @@ def _alert_row(a: Any, now: datetime) -> dict[str, Any]:
 # -- 产品 ------------------------------------------------------------------------------------------
 
 SORTS = {"completion": lambda r: r["completion"], "name": lambda r: r["name"], "gap": lambda r: r["completion"] - r["time_progress"],
-         "used": lambda r: r["used"], "group": lambda r: r["group"]}
+         "used": lambda r: r["used"], "group": lambda r: (r["group_label"], r["group"])}
+
+
+def _group_labels(products: Iterable[catalogue.ProductLabel]) -> list[tuple[str, str]]:
+    """(label, key) of each group, by label: a group's label is the first of its products' (two stents of
+    one code class may carry different names)."""
+    labels: dict[str, str] = {}
+    for w in products:
+        label = group_label(w.group_key, w.generic_name)
+        labels[w.group_key] = min(labels.get(w.group_key, label), label)
+    return sorted((label, key) for key, label in labels.items())
 
 
 def products(c: Console, programme: str = "", status: str = "", group: str = "", dept: str = "", sort: str = "completion",
@@ -182,6 +194,7 @@ def products(c: Console, programme: str = "", status: str = "", group: str = "",
             continue
         table.append({"key": r.product_id, "name": product_label(w) if w else r.product_id,
                       "maker": w.manufacturer if w else "", "programme": r.programme, "group": grp,
+                      "group_label": group_label(grp, w.generic_name) if w else "",
                       "agreed": r.agreed, "used": r.used, "completion": r.completion,
                       "accepted_completion": r.accepted_completion, "time_progress": r.time_progress, "status": r.status})
     table.sort(key=SORTS.get(sort, SORTS["completion"]))
@@ -189,7 +202,7 @@ def products(c: Console, programme: str = "", status: str = "", group: str = "",
     page = min(max(page, 1), pages)
     return {"as_of": as_of, "rows": table[(page - 1) * PAGE_SIZE: page * PAGE_SIZE], "total": len(table), "page": page,
             "pages": pages, "programmes": sorted({r.programme for r in rows}), "statuses": [s.value for s in Status],
-            "groups": sorted({w.group_key for w in names.values()}), "departments": sorted(departments.items(), key=lambda d: d[1]),
+            "groups": _group_labels(names.values()), "departments": sorted(departments.items(), key=lambda d: d[1]),
             "filters": {"programme": programme, "status": status, "group": group, "dept": dept, "sort": sort}}
 
 

@@ -121,6 +121,17 @@ class WinningProduct:
         )
 
 
+def group_label(key: str, generic_name: str) -> str:
+    """A group as staff read it, from its key and a product's 通用名: 阿托伐他汀（片）; a consumable by
+    the name, and by its code's class and 通用名码 where it is grouped by them
+    (药物洗脱冠脉支架系统（C020101001）): never ``C|...``."""
+    if key.startswith("C|"):
+        code = key[2:]
+        return generic_name if code == compact(generic_name) else f"{generic_name}（{code}）"
+    base, _, form = key.partition("|")
+    return f"{base}（{form}）" if form else base
+
+
 def group_key(kind: str, generic_name: str, dosage_form: str | None, category: str | None = None) -> str:
     """通用名 + 剂型 for drugs (salt-free base); the class for consumables."""
     if kind == Kind.CONSUMABLE:

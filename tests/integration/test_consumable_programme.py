@@ -311,3 +311,27 @@ def test_an_older_store_regroups_a_coded_consumable_by_its_class_and_generic_cod
             assert conn.execute(select(item_mappings.c.group_key)).scalars().all() == ["C|C020101001"]
     finally:
         store.close()
+
+
+def test_the_console_lists_the_consumable_groups_by_name_never_by_their_key(hospital: Path) -> None:
+    from agent.console import views
+    from agent.console.views import Console
+    from agent.jobs.evaluate import evaluate
+
+    runtime = build(load_config(hospital), CLOCK)
+    try:
+        inputs = build_monitoring_inputs(runtime)
+        evaluate(runtime.store, inputs, runtime.calendar, CLOCK, runtime.config.monitoring)  # the daemon's job: progress stored
+        console = Console(runtime, inputs)
+        page = views.products(console)
+        coded = views.products(console, group="C|C020101001")  # the filter still goes by the key
+    finally:
+        runtime.close()
+    labels = {key: label for label, key in page["groups"]}
+    # three coded stents grouped by their code's class and 通用名码, one without a code by its name
+    assert set(labels) == {"C|C020101001", "C|钴基合金雷帕霉素洗脱支架系统"}, labels
+    assert labels["C|C020101001"].endswith("（C020101001）") and not labels["C|C020101001"].startswith("C|"), labels
+    assert labels["C|钴基合金雷帕霉素洗脱支架系统"] == "钴基合金雷帕霉素洗脱支架系统"
+    assert not [r for r in page["rows"] if r["group_label"].startswith("C|")]
+    assert page["total"] == 4, page
+    assert coded["total"] == 3 and {r["group"] for r in coded["rows"]} == {"C|C020101001"}

@@ -98,3 +98,13 @@ def test_product_key_is_the_national_code_or_the_four_same_fields() -> None:
     b = WinningProduct("阿托伐他汀钙片", "片剂", "0.01g", "嘉林药业")
     assert a.product_key == b.product_key and a.group_key == b.group_key == "阿托伐他汀|片"
     assert WinningProduct("x", "片", "1mg", "y", national_code="XC10AAA0001010100001001").product_key == "XC10AAA0001010100001001"
+
+
+def test_a_group_reads_as_staff_say_it_never_as_its_key() -> None:
+    from agent.domain.catalogue import group_label
+
+    assert group_label("阿托伐他汀|片", "阿托伐他汀钙片") == "阿托伐他汀（片）"
+    assert group_label("头孢曲松|注射剂", "注射用头孢曲松钠") == "头孢曲松（注射剂）"
+    assert group_label("某药|", "某药") == "某药"  # no dosage form in the key
+    assert group_label("C|C020101001", "药物洗脱冠脉支架系统") == "药物洗脱冠脉支架系统（C020101001）"  # by its code's class
+    assert group_label("C|钴基合金雷帕霉素洗脱支架系统", "钴基合金雷帕霉素洗脱支架系统") == "钴基合金雷帕霉素洗脱支架系统"
