@@ -238,7 +238,7 @@ def product(c: Console, key: str) -> dict[str, Any] | None:
     ], title="完成进度") if mine else ""
     unit = w.smallest_unit or ""
     return {
-        "key": key, "name": product_label(w), "product": w, "programme": w.programme, "group": w.group_key,
+        "key": key, "name": product_label(w), "product": w, "programme": w.programme, "group": w.group_key, "group_label": group_label(w.group_key, w.generic_name),
         "latest": history[-1] if history else None, "chart": chart, "unit": unit,
         "usage_chart": charts.bar_chart(days, [per_day[d] for d in days], title="每日用量", unit=unit),
         "first": first, "last": last, "no_factor": sorted(i for i in own if factor.get(i) is None),

@@ -325,6 +325,7 @@ def test_the_console_lists_the_consumable_groups_by_name_never_by_their_key(hosp
         console = Console(runtime, inputs)
         page = views.products(console)
         coded = views.products(console, group="C|C020101001")  # the filter still goes by the key
+        one = views.product(console, coded["rows"][0]["key"])
     finally:
         runtime.close()
     labels = {key: label for label, key in page["groups"]}
@@ -335,3 +336,4 @@ def test_the_console_lists_the_consumable_groups_by_name_never_by_their_key(hosp
     assert not [r for r in page["rows"] if r["group_label"].startswith("C|")]
     assert page["total"] == 4, page
     assert coded["total"] == 3 and {r["group"] for r in coded["rows"]} == {"C|C020101001"}
+    assert one["group_label"] == coded["rows"][0]["group_label"]  # the product's own page says it alike
