@@ -30,6 +30,8 @@ VALUE_CN = {
     "planned": "计划报量", "last_year": "上年实际", "history": "历史采购量", "rate": "网采率", "floor": "要求下限",
     "on_platform_amount": "平台采购金额", "total_amount": "验收入库总金额", "explained": "已书面说明",
     "confirmed_quantity": "平台已确认数量", "warehouse_quantity": "库房数量",
+    "since": "零使用始于", "weekly_before": "此前每周用量", "quiet_days": "零使用天数", "expected_dispensings": "按此前水平应有处方",
+    "stopped_products": "停用的非中选品种",
     "code": "错误码", "start": "开始", "due": "截止", "time_used": "已用时限", "breached": "已超时", "confidence": "匹配度",
     "accepted_completion": "按验收完成进度", "accepted": "已验收量", "drift": "验收减使用",
     "unconvertible_lines": "单位无法换算行数", "cell": "上升所在", "departments": "主要科室",

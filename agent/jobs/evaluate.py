@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.clock import Clock
 from agent.domain.deadlines import DEADLINE_RULES, deadline_findings
-from agent.domain.detect import RiseTest, add_products, build_series, detect_rises, rise_starts
+from agent.domain.detect import RiseTest, add_products, build_series, day_classes, detect_rises, rise_starts
 from agent.domain.findings import Finding
 from agent.domain.kept_tests import KeptTests
 from agent.domain.monitoring_model import DailyUsage, GenericGroup, ItemLink
@@ -35,6 +35,7 @@ from agent.domain.progress import ProductProgress
 from agent.domain.reporting import PROGRESS_RULES, drift_findings, progress_findings, year_end_findings
 from agent.domain.rise_cells import cell_series
 from agent.domain.rise_evidence import RULE_RISE, contributors, rise_finding
+from agent.domain.rival_stop import RULE_STOPPED, stopped_finding, stopped_groups
 from agent.domain.usage_series import UsageSeries, series_rows
 from agent.jobs.figures import progress_of
 from agent.jobs.gcpause import collection_paused
@@ -47,7 +48,7 @@ from agent.store.findings import write_findings
 from agent.store.group import save_day
 from agent.store.monitoring import flags_under_alert, record_rise_tests, rise_flags, write_progress
 
-RULES = (*PROGRESS_RULES, RULE_RISE, RULE_PRESCRIBER, RULE_NET_NEGATIVE, *DEADLINE_RULES)
+RULES = (*PROGRESS_RULES, RULE_RISE, RULE_PRESCRIBER, RULE_STOPPED, RULE_NET_NEGATIVE, *DEADLINE_RULES)
 MAX_SPAN = timedelta(days=400)  # how far back a rise under alert keeps its baseline (an agreement year and its baseline)
 
 
@@ -156,13 +157,16 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
     names = department_names(store) if alerts or shares else {}
     out = [prescriber_finding(sh, groups.get(sh.group_id) or GenericGroup(sh.group_id, sh.group_id, ""), now,
                               ShareRules().days, names) for sh in shares]
+    products = {lk.item_code: lk.name for lk in links}
+    units = {lk.group_id: lk.smallest_unit for lk in links if lk.winning and lk.smallest_unit}
+    stopped = stopped_groups(series, cells.units, cells.lines, day_classes(calendar, start, (end - start).days + 1), end)
+    out += [stopped_finding(st, groups.get(st.group_id) or GenericGroup(st.group_id, st.group_id, ""), now,
+                            products=products, unit=units.get(st.group_id) or "单位") for st in stopped]
     if alerts:
         alerted = {t.group_id for t in alerts}
         by_group: dict[str, list[DailyUsage]] = {}
         for row in series_rows(got, level_from, lambda key: link_map[key[0]].group_id in alerted):
             by_group.setdefault(link_map[row.item_code].group_id, []).append(row)
-        products = {lk.item_code: lk.name for lk in links}
-        units = {lk.group_id: lk.smallest_unit for lk in links if lk.winning and lk.smallest_unit}
         for t in alerts:
             group = groups.get(t.group_id) or GenericGroup(t.group_id, t.group_id, "")
             since = frozen.get(t.group_id)

@@ -25,6 +25,7 @@ from agent.domain.prescriber_share import PrescriberShare, prescriber_finding
 from agent.domain.prices import PricedReceipt, price_findings
 from agent.domain.rise_cells import Cell, CellTest
 from agent.domain.rise_evidence import rise_finding
+from agent.domain.rival_stop import StoppedGroup, stopped_finding
 from agent.errors import NotifyError
 from agent.jobs.evaluate import evaluate
 from agent.jobs.memory_inputs import InMemoryInputs
@@ -91,6 +92,8 @@ def _rule_findings() -> list[Finding]:
                          PricedReceipt("RK2", "YP2", "氨氯地平片", "乙医药", True, 2.0, winning_price=2.0, sale_price=2.4)], NOW),
         *annual_findings(duty, date(2028, 1, 20), NOW, sent=False, draft_path="/var/lib/vbp-agent/reports/年度报告_H001_2027.xlsx",
                          calendar=fx.Weekends()),
+        stopped_finding(StoppedGroup("G2", date(2028, 2, 14), 1234.5, 42.4, ("N1", "N2")), GenericGroup("G2", "瑞舒伐他汀钙片", "第九批"),
+                        NOW, products={"N1": "可定"}, unit="片"),
         _stopped_finding("pharmacy", stopped, NOW),
         _refused_finding("pharmacy", item, stopped, NOW),
     ]
@@ -100,7 +103,7 @@ def _rule_findings() -> list[Finding]:
 def alerts(tmp_path_factory: pytest.TempPathFactory) -> list[Alert]:
     found = _fixture_findings(tmp_path_factory.mktemp("words")) + _rule_findings()
     rules = {f.rule for f in found}
-    assert {"progress_behind", "progress_zero", "arrival_confirmation", "non_winning_rise", "prescriber_concentration",
+    assert {"progress_behind", "progress_zero", "arrival_confirmation", "non_winning_rise", "prescriber_concentration", "non_winning_stopped",
             "annual_report_due", "notify_receiver_stopped"} <= rules, rules
     return [Alert(key=f.key, rule=f.rule, subject=f.subject, severity=str(f.severity), title=f.title, labels=f.labels,
                   values=f.values, evidence=f.evidence, status="firing", fired_at=NOW - timedelta(hours=5),
