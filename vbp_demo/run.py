@@ -7,9 +7,10 @@ What it builds (deterministic for a seed), all on this machine:
 - the reference provincial platform on loopback, holding a delivery line for every receipt;
 - a WeCom-like robot sink on loopback that prints what the pharmacy group would read.
 
-Four problems are planted: a concentrated non-winning rise, one rival product (立普妥) in one
+Five problems are planted: a concentrated non-winning rise, one rival product (立普妥) in one
 department (心血管内科) from day 60, the cell the alert names (nothing else rises: the quiet 国庆
-holidays raise no alert),
+holidays raise no alert), a group's non-winning use stopped everywhere (西力欣, 头孢呋辛酯片's one
+rival, dispensed nowhere from day 70: 一刀切停用, a notice 14 days later),
 an arrival confirmation that would be late (the platform is down for 22 hours after one
 acceptance), a winning product (硫酸氢氯吡格雷片) far behind its time progress (序时进度), and a
 winning product (奥美拉唑肠溶胶囊) restocked at 1.6 times its use, whose completion by acceptance
@@ -70,6 +71,7 @@ HISTORY = 120  # days of HIS history before START, read by `vbp-agent backfill` 
 PROGRAMME = "第十批国家组织药品集采"
 HOSPITAL = ("H22010200001", "示例市第一人民医院")
 RISE_ITEM, RISE_DEPT, RISE_DAY = "Y00002", "0101", 60  # 阿托伐他汀钙片(立普妥), 心血管内科
+STOP_ITEM, STOP_DAY = "Y00018", 70  # 头孢呋辛酯片(西力欣), the group's one rival: dispensed nowhere from day 70 (一刀切)
 BEHIND_ITEM = "Y00009"  # 硫酸氢氯吡格雷片 (winning): agreed volume set far above its pace
 PILE_ITEM, PILE_FACTOR = "Y00013", 1.6  # 奥美拉唑肠溶胶囊 (winning): restocked at 1.6x its use, stock piles up
 ALLOC_ITEM, ALLOC_BEHIND = "Y00001", "0201"  # 阿托伐他汀钙片 split by use, but 普通外科 given 3 times its share
@@ -270,7 +272,8 @@ def run_demo(workdir: str, seed: int = 20261125) -> None:
     _say(f"1. 模拟医院 simulated hospital ({HISTORY + DAYS} days from {first_day}, seed {seed})")
     late = _late_receipt()
     plan = Plan(rise_item=RISE_ITEM, rise_dept=RISE_DEPT, rise_from=START + timedelta(days=RISE_DAY),
-                rise_lines_per_day=14, receipts=[late, *clocks.planted_receipts(START)], overstock={PILE_ITEM: PILE_FACTOR})
+                rise_lines_per_day=14, stop_item=STOP_ITEM, stop_from=START + timedelta(days=STOP_DAY),
+                receipts=[late, *clocks.planted_receipts(START)], overstock={PILE_ITEM: PILE_FACTOR})
     his_db = demo.path("hospital.sqlite")
     hospital = build_sqlite_hospital(his_db, seed, first_day, HISTORY + DAYS, plan=plan, rows_per_day=300,
                                      rest_day_factor=0.45, replenish=True)

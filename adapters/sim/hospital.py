@@ -48,13 +48,16 @@ class PlantedReceipt:
 
 @dataclass
 class Plan:
-    """What to plant: a rise of one (non-winning) item in one department from a day, receipts, and
+    """What to plant: a rise of one (non-winning) item in one department from a day, an item no longer
+    dispensed from a day, receipts, and
     (when the warehouse replenishes) items restocked at a multiple of their use (stock piling up)."""
 
     rise_item: str | None = None
     rise_dept: str | None = None
     rise_from: date | None = None
     rise_lines_per_day: int = 20
+    stop_item: str | None = None  # an item nobody dispenses from ``stop_from`` on (its other draws unchanged)
+    stop_from: date | None = None
     receipts: list[PlantedReceipt] = field(default_factory=list)
     overstock: dict[str, float] = field(default_factory=dict)  # item code -> restocked / used
 
@@ -154,6 +157,8 @@ class Hospital:
                 qty = Decimal(rng.choice((1, 1, 1, 2, 2, 3, 5)))
                 at = datetime.combine(day, datetime.min.time()) + timedelta(seconds=rng.randint(7 * 3600, 21 * 3600))
                 back = day + timedelta(days=rng.randint(0, 3)) if rng.random() < 0.03 else None
+                if p.stop_item == item.code and p.stop_from and day >= p.stop_from:
+                    continue  # drawn as ever, so every other dispensing stays what it was
                 self.dispenses.append((n, day, at, item_ix, dept, setting, qty, qty * item.price, rng.randint(1, 99999),
                                        f"D{dept}{rng.randint(1, 6):02d}", back if back and back <= end else None))
 

@@ -82,9 +82,10 @@ def stopped_groups(series: Mapping[str, GroupSeries], cells: Mapping[Cell, Seque
         if expected < rules.min_expected or winning_expected <= 0 or winning_now < rules.winning_kept * winning_expected:
             continue
         since = q0
-        while since > 0 and not s.non_winning[since - 1] and since > b0:
+        while since > b0 and not s.non_winning[since - 1]:
             since -= 1
-        out.append(StoppedGroup(gid, s.start + timedelta(days=since), sum(nw) * 7 / rules.before_days, expected,
+        a = max(since - rules.before_days, 0)  # the weekly use before the stop, however long ago it was
+        out.append(StoppedGroup(gid, s.start + timedelta(days=since), sum(s.non_winning[a:since]) * 7 / (since - a), expected,
                                 tuple(p for _u, p, _y in used)))
     return out
 

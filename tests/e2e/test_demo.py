@@ -28,6 +28,10 @@ def test_the_demo_reports_the_four_planted_problems_and_leaks_no_patient_canary(
     fired = text.split("5. 触发的预警")[1].split("6. 药学部")[0]
     assert len(re.findall(r"非中选产品使用量上升", fired)) == 1
     assert "医生" not in fired
+    # 3b. 西力欣, 头孢呋辛酯片's one rival, dispensed nowhere from day 70 (10月12日): a notice, once, for that group
+    # alone (一刀切停用); its winning product goes on
+    assert re.findall(r"注意：(\S+?)：非中选产品自(\d+月\d+日)起全院零使用（此前约 [\d,]+ 片/周：([^）]+)），中选产品照常使用", fired) \
+        == [("头孢呋辛酯（片）", "10月12日", "头孢呋辛酯片(西力欣) 0.25g*12片")], fired
     # 4. stock piling up: accepted well ahead of use, for the planted product and no other
     assert re.search(r"注意：奥美拉唑肠溶胶囊：按验收完成进度 [\d.]+%，按使用完成进度 [\d.]+%，相差 [\d.]+ 个百分点"
                      r"（验收多于使用：库存积压？）", text)

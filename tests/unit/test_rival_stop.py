@@ -155,3 +155,10 @@ def test_the_evaluation_job_raises_the_notice_from_his_rows_and_ends_it_when_the
     assert notice.title.startswith(f"瑞舒伐他汀钙片：非中选产品自{since.month}月{since.day}日起全院零使用（此前约 ")
     assert "：可定），中选产品照常使用" in notice.title and notice.values["quiet_days"] == (now.date() - since).days
     assert found(rows(back_on=now.date() - timedelta(days=2))) == []  # used again two days ago: no stop
+
+
+def test_the_use_before_is_the_use_before_the_stop_however_long_it_has_lasted() -> None:
+    series, units, lines = hospital({"N1": (3.0, (STOP - START).days - 7)})  # 22 quiet days by END
+    (first,) = stopped_groups(series, units, lines, classes(), END - timedelta(days=7))
+    (later,) = stopped_groups(series, units, lines, classes(), END)  # seven more quiet days
+    assert later.since == first.since and later.weekly_units == first.weekly_units > 0
