@@ -6,7 +6,8 @@ read and the group is prescribed).
 
 A notice, not an alarm: the pharmacy may have meant it (a supplier's 断供, a drug committee's
 decision), and acknowledges it in the console. One rival replaced by another, or moved to a new HIS
-item code, is not a stop: the group's non-winning use goes on. How sure: the dispensings the
+item code that 对码 has mapped, is not a stop: the group's non-winning use goes on (a new code still
+waiting in 对码 review counts nowhere yet, and the notice's action says so). How sure: the dispensings the
 weeks before predict for the quiet days' working and rest days (``min_expected``, 15: no use at all
 is then a chance of 3e-7), so a quiet 春节 fortnight of a rarely used rival says nothing.
 """
@@ -121,7 +122,8 @@ def stopped_finding(s: StoppedGroup, group: GenericGroup, observed_at: datetime,
         values={"since": s.since.isoformat(), "weekly_before": round(s.weekly_units, 2),
                 "quiet_days": max((observed_at.date() - s.since).days, rules.quiet_days),
                 "expected_dispensings": math.floor(s.expected_dispensings),
-                "action": "请药学部确认停用原因（断供、药事会决定等）；如非有意，请恢复供应，保障确需使用的患者。"},
+                "action": "请药学部确认停用原因（断供、药事会决定等）；若该品种换了新的药品编码，请先完成对码（新编码未对码时其用量不计入本组）；"
+                          "如非有意停用，请恢复供应，保障确需使用的患者。"},
         evidence={"stopped_products": [names.get(p, p) for p in s.products]},
         labels={"programme": group.programme, "group": group.group_id, "kind": RULE_STOPPED},
     )
