@@ -10,6 +10,8 @@ item code that 对码 has mapped, is not a stop: the group's non-winning use goe
 waiting in 对码 review counts nowhere yet, and the notice's action says so). How sure: the dispensings the
 weeks before predict for the quiet days' working and rest days (``min_expected``, 15: no use at all
 is then a chance of 3e-7), so a quiet 春节 fortnight of a rarely used rival says nothing.
+A stop is judged against the weeks before it began, however long ago, while the series holds them:
+the evaluation reads 13 weeks, so the notice holds up to about 8 weeks after the stop.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ RULE_STOPPED = "non_winning_stopped"
 @dataclass(frozen=True)
 class StopRules:
     quiet_days: int = 14  # closed days with no non-winning use at all, up to the last closed day
-    before_days: int = 35  # the span before them, in which the rivals were in use
+    before_days: int = 35  # the span before the stop, in which the rivals were in use
     min_weeks: int = 4  # weeks of that span with use (of its 5): steady use, not one batch
     min_expected: float = 15.0  # dispensings the span before predicts for the quiet days
     winning_kept: float = 0.5  # the winning products' use in the quiet days, at least this share of what the span
@@ -61,32 +63,34 @@ def stopped_groups(series: Mapping[str, GroupSeries], cells: Mapping[Cell, Seque
     for gid, s in series.items():
         end_i = (end - s.start).days
         q0 = end_i - rules.quiet_days + 1
-        b0 = q0 - rules.before_days
-        if b0 < 0 or end_i >= len(s.non_winning) or any(s.non_winning[q0:end_i + 1]):
+        if q0 < 0 or end_i >= len(s.non_winning) or any(s.non_winning[q0:end_i + 1]):
             continue
         if any(any(lines.get(Cell(gid, "", p), ())[q0:end_i + 1]) for p, _y in products.get(gid, ())):
             continue  # dispensings and their returns, netting to nothing: still used
-        nw = s.non_winning[b0:q0]
+        since = q0  # the stop's first day: the weeks before it are what it is judged against, however long ago
+        while since > 0 and not s.non_winning[since - 1]:
+            since -= 1
+        b0 = since - rules.before_days
+        if b0 < 0:
+            continue  # no use read, or not the weeks before the stop: nothing to judge by
+        nw = s.non_winning[b0:since]
         weeks = sum(any(nw[k:k + 7]) for k in range(0, rules.before_days, 7))
         if weeks < rules.min_weeks:
             continue
-        used = sorted(((sum(y[b0:q0]), p, y) for p, y in products.get(gid, ()) if any(y[b0:q0])), key=lambda t: (-t[0], t[1]))
+        used = sorted(((sum(y[b0:since]), p, y) for p, y in products.get(gid, ()) if any(y[b0:since])),
+                      key=lambda t: (-t[0], t[1]))
         dispensings = 0.0
         for units, p, y in used:
             k = lines.get(Cell(gid, "", p))
-            seg = k[b0:q0] if k is not None else None
-            dispensings += sum(seg) if seg is not None and any(seg) else units / box_of(y[b0:q0])
-        expected = dispensings * _days_ratio(classes, b0, q0, end_i + 1, nw)
-        winning_before = [t - n for t, n in zip(s.total[b0:q0], nw, strict=True)]
-        winning_now = sum(s.total[q0:end_i + 1])  # no non-winning use there: all of it is the winning products'
-        winning_expected = sum(winning_before) * _days_ratio(classes, b0, q0, end_i + 1, winning_before)
+            seg = k[b0:since] if k is not None else None
+            dispensings += sum(seg) if seg is not None and any(seg) else units / box_of(y[b0:since])
+        expected = dispensings * _days_ratio(classes, b0, since, end_i + 1, nw)
+        winning_before = [t - n for t, n in zip(s.total[b0:since], nw, strict=True)]
+        winning_now = sum(s.total[since:end_i + 1])  # no non-winning use there: all of it is the winning products'
+        winning_expected = sum(winning_before) * _days_ratio(classes, b0, since, end_i + 1, winning_before)
         if expected < rules.min_expected or winning_expected <= 0 or winning_now < rules.winning_kept * winning_expected:
             continue
-        since = q0
-        while since > b0 and not s.non_winning[since - 1]:
-            since -= 1
-        a = max(since - rules.before_days, 0)  # the weekly use before the stop, however long ago it was
-        out.append(StoppedGroup(gid, s.start + timedelta(days=since), sum(s.non_winning[a:since]) * 7 / (since - a), expected,
+        out.append(StoppedGroup(gid, s.start + timedelta(days=since), sum(nw) * 7 / rules.before_days, expected,
                                 tuple(p for _u, p, _y in used)))
     return out
 

@@ -162,3 +162,14 @@ def test_the_use_before_is_the_use_before_the_stop_however_long_it_has_lasted() 
     (first,) = stopped_groups(series, units, lines, classes(), END - timedelta(days=7))
     (later,) = stopped_groups(series, units, lines, classes(), END)  # seven more quiet days
     assert later.since == first.since and later.weekly_units == first.weekly_units > 0
+
+
+def test_a_stop_weeks_old_is_still_a_stop_until_the_weeks_before_it_are_no_longer_read() -> None:
+    # six weeks without any: judged against the five weeks before the stop, not the zeros since (a notice that
+    # ended on its own would read as 已恢复 while nothing was dispensed)
+    series, units, lines = hospital({"N1": (3.0, DAYS - 43)})
+    (got,) = stopped_groups(series, units, lines, classes(), END)
+    assert got.since == START + timedelta(days=DAYS - 42) and got.expected_dispensings > 60  # 42 quiet days
+    # stopped on the series' 21st day: the weeks before the stop were never read, so nothing is said
+    series, units, lines = hospital({"N1": (3.0, 20)})
+    assert stopped_groups(series, units, lines, classes(), END) == []
