@@ -149,26 +149,29 @@ def _rises(store: Store, inputs: MonitoringInputs, calendar: WorkdayCalendar, mc
     if not series:
         return [], []
     history = _history(store, end, rules.persistence_of - 1)
-    tests = detect_rises(series, calendar, end, rules, history, cells=cells.units, frozen=frozen, lines=cells.lines,
+    classes = day_classes(calendar, start, (end - start).days + 1)  # the series' days, for detection and the stop notice
+    tests = detect_rises(series, calendar, end, rules, history, classes, cells=cells.units, frozen=frozen, lines=cells.lines,
                          kept=kept)
     alerts = [t for t in tests if t.alert]
     groups = {g.group_id: g for g in inputs.groups()}
+
+    def group_of(gid: str) -> GenericGroup:
+        return groups.get(gid) or GenericGroup(gid, gid, "")
+
     shares = _prescriber_shares(inputs, got, level_from, links, link_map, end)
     names = department_names(store) if alerts or shares else {}
-    out = [prescriber_finding(sh, groups.get(sh.group_id) or GenericGroup(sh.group_id, sh.group_id, ""), now,
-                              ShareRules().days, names) for sh in shares]
+    out = [prescriber_finding(sh, group_of(sh.group_id), now, ShareRules().days, names) for sh in shares]
     products = {lk.item_code: lk.name for lk in links}
     units = {lk.group_id: lk.smallest_unit for lk in links if lk.winning and lk.smallest_unit}
-    stopped = stopped_groups(series, cells.units, cells.lines, day_classes(calendar, start, (end - start).days + 1), end)
-    out += [stopped_finding(st, groups.get(st.group_id) or GenericGroup(st.group_id, st.group_id, ""), now,
-                            products=products, unit=units.get(st.group_id) or "单位") for st in stopped]
+    out += [stopped_finding(st, group_of(st.group_id), now, products=products, unit=units.get(st.group_id) or "单位")
+            for st in stopped_groups(series, cells.units, cells.lines, classes, end)]
     if alerts:
         alerted = {t.group_id for t in alerts}
         by_group: dict[str, list[DailyUsage]] = {}
         for row in series_rows(got, level_from, lambda key: link_map[key[0]].group_id in alerted):
             by_group.setdefault(link_map[row.item_code].group_id, []).append(row)
         for t in alerts:
-            group = groups.get(t.group_id) or GenericGroup(t.group_id, t.group_id, "")
+            group = group_of(t.group_id)
             since = frozen.get(t.group_id)
             window = max(t.window_days, rules.window_days)  # the level before the window that gave the figures
             since = min(since, end - timedelta(days=window - 1)) if since else end - timedelta(days=window - 1)
